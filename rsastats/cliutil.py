@@ -1,0 +1,195 @@
+"""Command-line plumbing shared by every subcommand: errors, JSON output, progress, options.
+
+Conventions (docs/cli.md): exit 0 on success, 2 on bad input or usage (the message starts
+with ``error:`` and is one line), 1 on anything else; ``--json`` prints exactly one JSON
+object on stdout; progress bars go to stderr and are hidden when stderr is not a terminal
+or ``--quiet`` is given; ``--debug`` (before the subcommand) shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import math
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+import numpy as np
+
+from .exceptions import InputError, RsaStatsError
+
+__all__ = [
+    "LazyGroup",
+    "json_option",
+    "quiet_option",
+    "seed_option",
+    "emit_json",
+    "to_jsonable",
+    "stdout_console",
+    "progress_bar",
+    "json_mode",
+]
+
+_JSON_KEY = "rsastats.json"
+_QUIET_KEY = "rsastats.quiet"
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Numbers, arrays, paths and frames as plain JSON values; NaN and Inf become null."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        try:
+            return to_jsonable(obj.to_dict())
+        except TypeError:
+            pass
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on stdout."""
+    click.echo(json.dumps(to_jsonable(obj), indent=2, allow_nan=False))
+
+
+def stdout_console():
+    """A rich console on stdout (imported lazily: rich is only needed for people)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def json_mode() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().meta.get(_JSON_KEY))
+
+
+def _flag_setter(key: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.find_root().meta[key] = True
+        return value
+
+    return callback
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, callback=_flag_setter(_JSON_KEY), is_eager=True,
+                        help="Print exactly one JSON object on stdout instead of a table.")(func)
+
+
+def quiet_option(func: Callable) -> Callable:
+    return click.option("--quiet", "-q", is_flag=True, callback=_flag_setter(_QUIET_KEY),
+                        help="No progress bars.")(func)
+
+
+def seed_option(func: Callable) -> Callable:
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                        help="Seed of every random procedure (permutations, resamples).")(func)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; draws a rich progress bar on stderr only for a terminal without --quiet."""
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_root().meta.get(_QUIET_KEY))
+    if quiet or not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)
+
+
+DEBUG_KEY = "rsastats.debug"
+
+
+def _debug(meta: dict[str, Any]) -> bool:
+    return bool(meta.get(DEBUG_KEY)) or os.environ.get("RSASTATS_DEBUG", "") not in ("", "0")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands live in modules imported only when needed,
+    and whose ``main`` turns every error into the project's one-line ``error:`` convention."""
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_subcommands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            module_name, attr = self.lazy_subcommands[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = 0
+        ctx_meta: dict[str, Any] = {}
+        try:
+            with self.make_context(prog_name or "rsastats", argv, **extra) as ctx:
+                ctx_meta = ctx.meta
+                self.invoke(ctx)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            code = 1
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            code = self._report(f"{_one_line(exc.format_message())}{hint}", 2, ctx_meta)
+        except click.ClickException as exc:
+            code = self._report(_one_line(exc.format_message()), exc.exit_code or 1, ctx_meta)
+        except InputError as exc:
+            if _debug(ctx_meta):
+                traceback.print_exc()
+            code = self._report(str(exc), 2, ctx_meta)
+        except RsaStatsError as exc:
+            if _debug(ctx_meta):
+                traceback.print_exc()
+            code = self._report(str(exc), 1, ctx_meta)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            code = 130
+        except Exception as exc:  # anything unexpected: still one line unless --debug
+            if _debug(ctx_meta):
+                traceback.print_exc()
+            code = self._report(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug for the traceback)", 1, ctx_meta)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    @staticmethod
+    def _report(message: str, code: int, meta: dict[str, Any]) -> int:
+        click.echo(f"error: {message}", err=True)
+        if meta.get(_JSON_KEY):
+            click.echo(json.dumps({"error": message, "exit_code": code}))
+        return code

@@ -1,0 +1,1 @@
+"""One module per ``rsastats`` subcommand (see ``rsastats.cli.SUBCOMMANDS``)."""
