@@ -1,0 +1,110 @@
+"""Private stand-ins for core functions that have not landed on main yet.
+
+TEMPORARY.  ``rsastats.vectors``, ``rsastats.rdm``, ``rsastats.compare`` and
+``rsastats.inference`` are being written in parallel; until they land, the geometry and
+maturity modules use the smallest equivalents below, with the same names and call
+signatures, so that switching is a change of import.  Delete this module once they land.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+__all__: list[str] = []  # private on purpose
+
+
+def emotion_vectors(acts: xr.Dataset, layer: int, normalization: str = "raw") -> np.ndarray:
+    """Mean over valid prompts of ``activations`` at one layer label: (emotion, hidden)."""
+    if normalization != "raw":
+        raise NotImplementedError("the interim stand-in only computes raw vectors")
+    values = np.asarray(acts["activations"].sel(layer=layer).values, dtype=np.float64)
+    if "valid" in acts.data_vars:
+        mask = np.asarray(acts["valid"].values, dtype=bool)
+    else:
+        mask = np.ones(values.shape[:2], dtype=bool)
+    values = np.where(mask[:, :, None], values, 0.0)
+    return values.sum(axis=1) / mask.sum(axis=1)[:, None]
+
+
+def rdm_matrix(vectors: np.ndarray, method: str = "cosine") -> np.ndarray:
+    """Cosine-distance RDM of row vectors."""
+    if method != "cosine":
+        raise NotImplementedError("the interim stand-in only computes cosine RDMs")
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    rdm = 1.0 - unit @ unit.T
+    np.fill_diagonal(rdm, 0.0)
+    return (rdm + rdm.T) / 2
+
+
+def upper(matrix: np.ndarray) -> np.ndarray:
+    """Cells above the diagonal, row by row."""
+    return np.asarray(matrix)[np.triu_indices(np.asarray(matrix).shape[0], k=1)]
+
+
+def rank_correlation(x: np.ndarray, y: np.ndarray, method: str = "spearman") -> float:
+    """Spearman's rho of two vectors."""
+    if method != "spearman":
+        raise NotImplementedError("the interim stand-in only computes Spearman's rho")
+    return float(stats.spearmanr(x, y).statistic)
+
+
+def confidence_interval(
+    estimate: float,
+    replicates: np.ndarray,
+    *,
+    method: str = "percentile",
+    confidence: float = 0.95,
+    jackknife: np.ndarray | None = None,
+    bounds: Sequence[float] = (-np.inf, np.inf),
+) -> tuple[float, float]:
+    """Percentile, basic or BCa interval from bootstrap replicates, clipped to ``bounds``."""
+    reps = np.asarray(replicates, dtype=np.float64)
+    alpha = (1.0 - confidence) / 2
+    if method == "percentile":
+        low, high = np.quantile(reps, [alpha, 1 - alpha])
+    elif method == "basic":
+        q_low, q_high = np.quantile(reps, [alpha, 1 - alpha])
+        low, high = 2 * estimate - q_high, 2 * estimate - q_low
+    elif method == "bca":
+        if jackknife is None:
+            raise ValueError("BCa needs jackknife values")
+        prop = (np.sum(reps < estimate) + 0.5 * np.sum(reps == estimate)) / reps.size
+        z0 = stats.norm.ppf(np.clip(prop, 1 / (2 * reps.size), 1 - 1 / (2 * reps.size)))
+        jack = np.asarray(jackknife, dtype=np.float64)
+        d = jack.mean() - jack
+        denom = 6.0 * np.sum(d**2) ** 1.5
+        accel = float(np.sum(d**3) / denom) if denom > 0 else 0.0
+        z = stats.norm.ppf([alpha, 1 - alpha])
+        adjusted = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+        low, high = np.quantile(reps, adjusted)
+    else:
+        raise ValueError(f"unknown interval method {method!r}")
+    return float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
+
+
+def _rdm_uppers(rows, weights: np.ndarray) -> np.ndarray:
+    from ._descriptors import group_gram, rdm_uppers
+
+    return rdm_uppers(group_gram(weights, rows.gram, rows.groups))
+
+
+def bootstrap_rho(rows_b, rows_i, stream_b, stream_i, settings) -> tuple[float, float, float, int]:
+    """Spearman rho between two raw cosine RDMs with a prompt-bootstrap CI (resample prompts within
+    emotion; the same draws in both files when the streams are the same)."""
+    from ._descriptors import resampling_weights, rowwise_spearman as _spearman_rows
+
+    point = float(_spearman_rows(_rdm_uppers(rows_b, np.ones((1, len(rows_b.norms)))),
+                                 _rdm_uppers(rows_i, np.ones((1, len(rows_i.norms)))))[0])
+    reps = []
+    for wb, wi in zip(resampling_weights(stream_b, settings.n_boot, rows_b.group_sizes),
+                      resampling_weights(stream_i, settings.n_boot, rows_i.group_sizes)):
+        reps.append(_spearman_rows(_rdm_uppers(rows_b, wb), _rdm_uppers(rows_i, wi)))
+    values = np.concatenate(reps)
+    values = values[np.isfinite(values)]
+    low, high = confidence_interval(point, values, method="percentile", confidence=settings.confidence,
+                                    bounds=(-1.0, 1.0))
+    return point, low, high, int(values.size)
