@@ -115,8 +115,9 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                "share of between-emotion variance on the first principal component"),
 )
 _BY_NAME = {d.name: d for d in DESCRIPTORS}
-_NO_CI_NOTE = ("descriptive only: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981), "
-               "so no interval is given")
+_OUTSIDE_NOTE = ("the estimate lies outside its CI: the bootstrap found a bias larger than the sampling error "
+                 "(see docs/geometry.md, 'Bias')")
+_NO_CI_NOTE = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
 _PROMPT_LEVEL = ("prompt_anisotropy", "prompt_norm_mean", "prompt_norm_sd", "prompt_norm_max_median")
 
 
@@ -424,6 +425,8 @@ def _interval(name: str, estimate: float, replicates: np.ndarray, jackknife: np.
             return np.nan, np.nan, int(finite.size), "BCa needs at least 2 defined jackknife values"
     low, high = confidence_interval(estimate, finite, method=settings.ci_method, confidence=settings.confidence,
                                     jackknife=jack, bounds=bounds)
+    if not low <= estimate <= high:
+        note = "; ".join(filter(None, [note, _OUTSIDE_NOTE]))
     return low, high, int(finite.size), note
 
 

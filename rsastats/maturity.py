@@ -112,7 +112,9 @@ class BaseModel:
         return cls._checked(kind, ds, str(path), assume_base)
 
     @classmethod
-    def from_dataset(cls, ds: xr.Dataset, *, source: str = "<dataset>", assume_base: bool = False) -> "BaseModel":
+    def from_dataset(cls, ds: xr.Dataset, *, source: str | None = None, assume_base: bool = False) -> "BaseModel":
+        if source is None:
+            source = str(getattr(ds, "attrs", {}).get("source_path", "") or "<dataset>")
         if not isinstance(ds, xr.Dataset):
             raise ValidationError(f"expected an xarray.Dataset, got {type(ds).__name__}", path=source)
         kind, ds = validate_dataset(ds, source)
