@@ -99,11 +99,14 @@ def bootstrap_rho(rows_b, rows_i, stream_b, stream_i, settings) -> tuple[float, 
 
     point = float(_spearman_rows(_rdm_uppers(rows_b, np.ones((1, len(rows_b.norms)))),
                                  _rdm_uppers(rows_i, np.ones((1, len(rows_i.norms)))))[0])
-    reps = []
-    for wb, wi in zip(resampling_weights(stream_b, settings.n_boot, rows_b.group_sizes),
-                      resampling_weights(stream_i, settings.n_boot, rows_i.group_sizes)):
-        reps.append(_spearman_rows(_rdm_uppers(rows_b, wb), _rdm_uppers(rows_i, wi)))
-    values = np.concatenate(reps)
+    from .geometry import _evaluate
+
+    n_b = len(rows_b.norms)
+    blocks = (np.concatenate([wb, wi], axis=1) for wb, wi in zip(
+        resampling_weights(stream_b, settings.n_boot, rows_b.group_sizes),
+        resampling_weights(stream_i, settings.n_boot, rows_i.group_sizes)))
+    values = _evaluate(lambda w: {"rho": _spearman_rows(_rdm_uppers(rows_b, w[:, :n_b]), _rdm_uppers(rows_i, w[:, n_b:]))},
+                       blocks)["rho"]
     values = values[np.isfinite(values)]
     low, high = confidence_interval(point, values, method="percentile", confidence=settings.confidence,
                                     bounds=(-1.0, 1.0))

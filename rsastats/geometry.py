@@ -488,7 +488,7 @@ def _load(data: Any, what: str) -> tuple[str, xr.Dataset, str]:
     elif isinstance(data, xr.Dataset):
         from .data import validate_dataset
 
-        source = str(data.attrs.get("source_path", "") or data.attrs.get("model", "") or "<dataset>")
+        source = str(data.attrs.get("source_path", "") or f"<dataset {data.attrs.get('model', '')}>".replace(" >", ">"))
         kind, ds = validate_dataset(data, None)
     else:
         raise ValidationError(f"{what} must be a path or an xarray.Dataset, not {type(data).__name__}")
@@ -604,16 +604,17 @@ def geometry(
     """
     kind, ds, source, layer_list, settings = _geometry_iv(data, layers, n_boot, confidence, ci_method)
     streams = _streams(seed)
-    results = tuple(_layer_geometry(_layer_data(ds, kind, layer, source), streams, settings) for layer in layer_list)
-    notes = []
-    first = _layer_data(ds, kind, layer_list[0], source)
-    if first.baseline is None:
-        notes.append(f"baseline descriptors not computed: {first.baseline_note}")
+    results, notes = [], []
+    for layer in layer_list:
+        data = _layer_data(ds, kind, layer, source)
+        if data.baseline is None and data.baseline_note and not notes and kind != "vectors":
+            notes.append(f"baseline descriptors not computed: {data.baseline_note}")
+        results.append(_layer_geometry(data, streams, settings))
     if kind == "vectors":
         notes.append("vector-set file: emotion descriptors without CIs (no prompts to resample); "
                      "prompt-level descriptors not computed")
     return GeometryResult(source=source, model=_attr(ds, "model"), family=_attr(ds, "family"),
-                          variant=_attr(ds, "variant"), kind=kind, layers=results, n_boot=settings.n_boot,
+                          variant=_attr(ds, "variant"), kind=kind, layers=tuple(results), n_boot=settings.n_boot,
                           confidence=settings.confidence, ci_method=settings.ci_method, seed=seed_to_int(seed),
                           notes=tuple(notes))
 
