@@ -76,19 +76,19 @@ def test_scaling_a_model_changes_norms_only():
 
 def test_planted_anisotropy_is_recovered():
     rng = np.random.default_rng(0)
-    hidden, n = 64, 400
+    hidden, n = 64, 150
     offset = np.zeros(hidden)
     offset[0] = 3.0  # |mu|^2 = 9 against tr(Sigma) = 64 * (1/64) = 1: mean cosine ~ 0.9
     base = offset + rng.standard_normal((n, hidden)) / np.sqrt(hidden)
     acts = rng.standard_normal((5, 4, 1, hidden))
     ds = make_activations(acts, list("abcde"), baseline=base[:, None, :], attrs={"model": "planted"})
-    result = geometry(ds, n_boot=200, seed=0).layers[0]
+    result = geometry(ds, n_boot=150, seed=0).layers[0]
     big = offset + rng.standard_normal((20000, hidden)) / np.sqrt(hidden)
     unit = big / np.linalg.norm(big, axis=1, keepdims=True)
     truth = float(np.mean(np.sum(unit[:10000] * unit[10000:], axis=1)))
     est = result["baseline_anisotropy"]
     assert est.ci_low < truth < est.ci_high
-    assert est.estimate == pytest.approx(truth, abs=0.01)
+    assert est.estimate == pytest.approx(truth, abs=0.015)
     # the offset lives in one dimension: it carries almost all of the anisotropy
     assert result["baseline_top_dim_contribution"].estimate > 0.95 * est.estimate
 
