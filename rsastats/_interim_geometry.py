@@ -1,9 +1,8 @@
 """Private stand-ins for core functions that have not landed on main yet.
 
-TEMPORARY.  ``rsastats.vectors``, ``rsastats.rdm``, ``rsastats.compare`` and
-``rsastats.inference`` are being written in parallel; until they land, the geometry and
-maturity modules use the smallest equivalents below, with the same names and call
-signatures, so that switching is a change of import.  Delete this module once they land.
+TEMPORARY.  ``rsastats.inference`` (``confidence_interval``, ``bootstrap_rho``) is being written
+in parallel; until it lands, the geometry module uses the smallest equivalents below.  Delete
+this module once it lands.
 """
 
 from __future__ import annotations
@@ -11,45 +10,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import xarray as xr
 from scipy import stats
 
 __all__: list[str] = []  # private on purpose
-
-
-def emotion_vectors(acts: xr.Dataset, layer: int, normalization: str = "raw") -> np.ndarray:
-    """Mean over valid prompts of ``activations`` at one layer label: (emotion, hidden)."""
-    if normalization != "raw":
-        raise NotImplementedError("the interim stand-in only computes raw vectors")
-    values = np.asarray(acts["activations"].sel(layer=layer).values, dtype=np.float64)
-    if "valid" in acts.data_vars:
-        mask = np.asarray(acts["valid"].values, dtype=bool)
-    else:
-        mask = np.ones(values.shape[:2], dtype=bool)
-    values = np.where(mask[:, :, None], values, 0.0)
-    return values.sum(axis=1) / mask.sum(axis=1)[:, None]
-
-
-def rdm_matrix(vectors: np.ndarray, method: str = "cosine") -> np.ndarray:
-    """Cosine-distance RDM of row vectors."""
-    if method != "cosine":
-        raise NotImplementedError("the interim stand-in only computes cosine RDMs")
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    rdm = 1.0 - unit @ unit.T
-    np.fill_diagonal(rdm, 0.0)
-    return (rdm + rdm.T) / 2
-
-
-def upper(matrix: np.ndarray) -> np.ndarray:
-    """Cells above the diagonal, row by row."""
-    return np.asarray(matrix)[np.triu_indices(np.asarray(matrix).shape[0], k=1)]
-
-
-def rank_correlation(x: np.ndarray, y: np.ndarray, method: str = "spearman") -> float:
-    """Spearman's rho of two vectors."""
-    if method != "spearman":
-        raise NotImplementedError("the interim stand-in only computes Spearman's rho")
-    return float(stats.spearmanr(x, y).statistic)
 
 
 def confidence_interval(

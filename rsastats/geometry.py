@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,7 +48,7 @@ from . import _descriptors as kernels
 from ._interim_geometry import confidence_interval
 from ._rng import SeedLike, seed_to_int, spawn_sequences
 from .data import open_dataset
-from .exceptions import EstimationError, LabelError, ValidationError
+from .exceptions import LabelError, ValidationError
 
 __all__ = [
     "Descriptor",
