@@ -57,7 +57,7 @@ def _pairs(results: Sequence[Any]) -> tuple[list[tuple[int, int]], list[str]]:
     for key, members in groups.items():
         if len(members["base"]) == 1 and len(members["instruct"]) == 1:
             pairs.append((members["base"][0], members["instruct"][0]))
-        elif members["base"] or members["instruct"]:
+        elif len(members["base"]) + len(members["instruct"]) > 1:  # a lone file has nothing to pair with
             notes.append(f"family {key[0]!r} ({', '.join(f'{k}={v}' for k, v in zip(keys[1:], key[1:]) if v)}): "
                          f"{len(members['base'])} base and {len(members['instruct'])} instruct file(s); "
                          "compared only when there is exactly one of each")
