@@ -14,10 +14,12 @@ model; emotion descriptors are compared with those of the noise-free vectors ``v
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
 from rsastats.data import make_activations
+from rsastats.exceptions import RsaStatsWarning
 from rsastats.geometry import CI_METHODS, geometry
 
 DESIGNS = {
@@ -116,6 +118,7 @@ def coverage(model: PlantedModel, n_sim: int, n_boot: int, methods=CI_METHODS, f
 
 
 def main(n_sim: int = 200, n_boot: int = 500) -> None:
+    warnings.simplefilter("ignore", RsaStatsWarning)  # BCa at 500 resamples: extreme order statistics, expected
     for design, params in DESIGNS.items():
         model = PlantedModel(*params)
         hits = coverage(model, n_sim, n_boot)
