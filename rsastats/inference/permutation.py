@@ -92,9 +92,12 @@ class _MantelKernel:
             self.zb = standardize(ub)[0]
 
     def __call__(self, perms: np.ndarray) -> np.ndarray:
-        gathered = self.square[perms[:, self.iu], perms[:, self.ju]]  # (batch, m): a gather, no re-ranking
+        # (batch, m): a gather, no re-ranking.  Fancy indexing may hand back a column-major array;
+        # make it row-major so every row is summed in the same order whatever the batch size.
+        gathered = np.ascontiguousarray(self.square[perms[:, self.iu], perms[:, self.ju]])
         if self.method in ("spearman", "pearson"):
-            return np.clip(((gathered - self.mean_a) @ self.zb) / self.norm_a, -1.0, 1.0)
+            # Multiply-and-sum, not a BLAS matrix-vector product, for the same reason.
+            return np.clip(((gathered - self.mean_a) * self.zb).sum(axis=-1) / self.norm_a, -1.0, 1.0)
         variant = "b" if self.method == "kendall-b" else "a"
         out = np.empty(len(perms))
         step = max(1, 2_000_000 // max(1, self.b.size ** 2))
