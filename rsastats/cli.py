@@ -18,6 +18,8 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 SUBCOMMANDS = {
     "describe": "rsastats.commands.describe:describe",
     "import": "rsastats.commands.import_vectors:import_command",
+    "compare": "rsastats.commands.compare:compare",
+    "matrix": "rsastats.commands.matrix:matrix",
 }
 
 

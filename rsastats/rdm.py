@@ -27,7 +27,8 @@ import xarray as xr
 from ._validation import check_choice, check_count, check_finite_array
 from .data import make_rdm, validate_rdm, file_kind
 from .exceptions import DependencyError, LabelError, ValidationError
-from .vectors import DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, prompt_rows, select_layers, vector_array
+from .vectors import (DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, near_zero_rows, prompt_rows, select_layers,
+                      vector_array)
 
 __all__ = [
     "RDM_METHODS",
@@ -91,10 +92,9 @@ def _check_vector_norms(vectors: np.ndarray, method: str, labels: Sequence[str] 
         vectors = vectors - vectors.mean(axis=1, keepdims=True)
         what = "is constant across hidden dimensions (correlation distance undefined)"
     else:
-        what = "has zero norm (cosine distance undefined)"
+        what = "has (numerically) zero norm (cosine distance undefined)"
     if method in ("cosine", "correlation"):
-        norms = np.sqrt((vectors**2).sum(axis=1))
-        bad = norms <= 1e-300
+        bad = near_zero_rows(vectors)
         if bad.any():
             names = [labels[i] if labels is not None else f"row {i}" for i in np.flatnonzero(bad)]
             raise ValidationError(f"emotion vector {', '.join(map(str, names))} {what}", path=source)

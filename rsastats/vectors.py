@@ -44,6 +44,7 @@ __all__ = [
     "apply_post",
     "emotion_vectors",
     "vector_array",
+    "near_zero_rows",
 ]
 
 NORMALIZATIONS = ("raw", "emotion-mean", "baseline-mean", "neutral-pc", "unit", "zscore")
@@ -266,11 +267,23 @@ def emotion_vectors(acts: xr.Dataset, *, layer: int | None = None, last_k: int |
     return make_vectors(vectors, list(rows.emotions), attrs=attrs)
 
 
+# Below this fraction of the largest norm, a vector's direction is rounding noise (float32 data
+# carry about 7 significant digits; centring can cancel all of them).
+NEAR_ZERO = 1e-6
+
+
+def near_zero_rows(vectors: np.ndarray) -> np.ndarray:
+    """True for vectors whose norm is zero or below ``NEAR_ZERO`` times the largest norm."""
+    norms = np.sqrt((np.asarray(vectors, dtype=np.float64) ** 2).sum(axis=-1))
+    return norms <= NEAR_ZERO * max(float(norms.max(initial=0.0)), np.finfo(float).tiny)
+
+
 def _check_nonzero(vectors: np.ndarray, emotions: Sequence[str], source: str | None = None) -> None:
-    zero = ~np.any(vectors != 0, axis=-1)
+    zero = near_zero_rows(vectors)
     if zero.any():
         names = [emotions[i] for i in np.flatnonzero(zero)]
-        raise ValidationError(f"all-zero emotion vector(s) after normalization: {', '.join(names)}", path=source)
+        raise ValidationError(f"all-zero (or numerically zero) emotion vector(s) after normalization: {', '.join(names)}",
+                              path=source)
 
 
 def vector_array(ds: xr.Dataset, *, layer: int | None = None, last_k: int | None = None, normalization: str = "raw",

@@ -23,7 +23,7 @@ def test_upper_is_row_major_like_squareform():
 def test_zero_vector_under_cosine_names_the_emotion():
     v = np.random.default_rng(1).standard_normal((4, 3))
     v[2] = 0
-    with pytest.raises(ValidationError, match="emotion vector c has zero norm"):
+    with pytest.raises(ValidationError, match="emotion vector c has .numerically. zero norm"):
         rdm_matrix(v, "cosine", labels=list("abcd"))
     rdm_matrix(v, "euclidean")  # fine: Euclidean distance to the origin is defined
     v[2] = 5.0
