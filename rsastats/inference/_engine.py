@@ -34,6 +34,8 @@ do not change when more are asked for.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -68,7 +70,7 @@ class _Group:
     valid: np.ndarray  # (E, P) bool
     slots: list[np.ndarray]  # valid prompt indices per emotion
     post: str
-    gram_blocks: list[np.ndarray] | None  # per emotion f: (n_members * (f+1) * P, P)
+    gram_blocks: list[np.ndarray] | None  # per emotion f: (P, n_members * (f+1) * P)
     rows: list[np.ndarray] | None  # direct route: per member (E, P, H)
 
 
@@ -83,10 +85,13 @@ class ResamplingEngine:
     scheme : ``emotions``, ``prompts`` or ``both``.
     rdm_method : the RDM method the models' RDMs were computed with.
     gram : force (True) or forbid (False) the Gram route; default chooses by cost.
+    workers : threads for bootstrap batches (default: the CPU count, at most 4); never changes results.
     """
 
-    def __init__(self, models: Sequence[ModelInput], *, rank: str, scheme: str, rdm_method: str, gram: bool | None = None):
+    def __init__(self, models: Sequence[ModelInput], *, rank: str, scheme: str, rdm_method: str, gram: bool | None = None,
+                 workers: int | None = None):
         self.models = list(models)
+        self.workers = max(1, int(workers if workers is not None else min(4, os.cpu_count() or 1)))
         self.rank = rank
         self.scheme = scheme
         self.rdm_method = rdm_method
@@ -138,7 +143,8 @@ class ResamplingEngine:
             if self.rdm_method == "correlation":
                 x = x - x.mean(axis=1, keepdims=True)  # linear per row: commutes with the prompt mean
             grams.append(x @ x.T)
-        return [np.ascontiguousarray(np.concatenate([k[: (f + 1) * n_p, f * n_p:(f + 1) * n_p] for k in grams], axis=0))
+        # Block f: (P, n_members * (f+1) * P), the rows of emotion f against the rows of emotions <= f.
+        return [np.ascontiguousarray(np.concatenate([k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p] for k in grams], axis=1))
                 for f in range(n_e)]
 
     # ------------------------------------------------------------------ RDMs of prompt resamples
@@ -148,21 +154,22 @@ class ResamplingEngine:
         n_members = len(group.members)
         totals = counts.sum(axis=-1)  # (B, E)
         if group.gram_blocks is not None:
-            ct = np.ascontiguousarray(counts.transpose(1, 2, 0))  # (E, P, B)
-            gram = np.empty((n_members, n_e, n_e, n_b))
+            cb = np.ascontiguousarray(counts)  # (B, E, P)
+            gram = np.empty((n_b, n_members, n_e, n_e))
             for f in range(n_e):
-                t = (group.gram_blocks[f] @ ct[f]).reshape(n_members, f + 1, n_p, n_b)
-                gf = np.einsum("mepb,epb->meb", t, ct[: f + 1])
-                gram[:, : f + 1, f, :] = gf
-                gram[:, f, : f + 1, :] = gf
-            gram = gram.transpose(0, 3, 1, 2)  # (M, B, E, E)
-            gram = gram / (totals[None, :, :, None] * totals[None, :, None, :])
+                # (B, P) @ (P, M (f+1) P): every model of the group, every resample, emotions e <= f.
+                t = (cb[:, f, :] @ group.gram_blocks[f]).reshape(n_b, n_members, f + 1, n_p)
+                gf = np.einsum("bmep,bep->bme", t, cb[:, : f + 1, :])
+                gram[:, :, : f + 1, f] = gf
+                gram[:, :, f, : f + 1] = gf
+            gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
             if group.post == "emotion-mean":
                 gram = (gram - gram.mean(axis=-1, keepdims=True) - gram.mean(axis=-2, keepdims=True)
                         + gram.mean(axis=(-2, -1), keepdims=True))
             elif group.post == "unit" and self.rdm_method == "euclidean":
                 inv = 1.0 / np.sqrt(np.diagonal(gram, axis1=-2, axis2=-1))
                 gram = gram * inv[..., :, None] * inv[..., None, :]
+            return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
         else:
             grams = []
             for values in group.rows:
@@ -229,19 +236,24 @@ class ResamplingEngine:
 
     # ------------------------------------------------------------------ bootstrap
     def _draw_block(self, seq: np.random.SeedSequence) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+        """Counts for one block of resamples: emotions drawn with replacement (as counts), then for
+        each paired group and each emotion its valid prompts drawn with replacement (as counts)."""
         rng = np.random.default_rng(seq)
         n_e = self.n_emotions
+        rows = np.arange(DRAW_BLOCK)[:, None]
         ecounts = pcounts = None
         if self.scheme in ("emotions", "both"):
             idx = rng.integers(0, n_e, size=(DRAW_BLOCK, n_e))
-            ecounts = np.zeros((DRAW_BLOCK, n_e))
-            np.add.at(ecounts, (np.arange(DRAW_BLOCK)[:, None], idx), 1.0)
+            ecounts = np.bincount((idx + n_e * rows).ravel(), minlength=DRAW_BLOCK * n_e).reshape(DRAW_BLOCK, n_e)
+            ecounts = ecounts.astype(np.float64)
         if self.scheme in ("prompts", "both"):
             pcounts = []
             for group in self.groups:
+                n_p = group.valid.shape[1]
                 counts = np.zeros((DRAW_BLOCK,) + group.valid.shape)
                 for e, slots in enumerate(group.slots):
-                    counts[:, e, slots] = rng.multinomial(len(slots), np.full(len(slots), 1.0 / len(slots)), size=DRAW_BLOCK)
+                    picked = slots[rng.integers(0, len(slots), size=(DRAW_BLOCK, len(slots)))]
+                    counts[:, e, :] = np.bincount((picked + n_p * rows).ravel(), minlength=DRAW_BLOCK * n_p).reshape(DRAW_BLOCK, n_p)
                 pcounts.append(counts)
         return ecounts, pcounts
 
@@ -257,30 +269,56 @@ class ResamplingEngine:
 
     def replicates(self, pairs: np.ndarray, n_boot: int, seed: SeedLike, batch_size: int = 256,
                    progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Bootstrap replicates (n_boot, n_pairs); identical for every ``batch_size``."""
+        """Bootstrap replicates (n_boot, n_pairs); identical for every ``batch_size`` and number of
+        workers (each resample is computed the same way whichever sub-batch holds it)."""
         n_blocks = -(-n_boot // DRAW_BLOCK)
         seqs = spawn_sequences(seed, n_blocks)
         out = np.empty((n_boot, len(pairs)))
         cache: dict[int, tuple] = {}
-        for start in range(0, n_boot, batch_size):
-            stop = min(start + batch_size, n_boot)
-            needed = range(start // DRAW_BLOCK, (stop - 1) // DRAW_BLOCK + 1)
-            for b in list(cache):
-                if b not in needed:
-                    del cache[b]
-            for b in needed:
-                if b not in cache:
-                    cache[b] = self._draw_block(seqs[b])
-            lo = start - needed[0] * DRAW_BLOCK
-            hi = lo + (stop - start)
-            ec = None if cache[needed[0]][0] is None else np.concatenate([cache[b][0] for b in needed])[lo:hi]
-            pc = None
-            if cache[needed[0]][1] is not None:
-                pc = [np.concatenate([cache[b][1][g] for b in needed])[lo:hi] for g in range(len(self.groups))]
-            out[start:stop] = self.evaluate(pairs, ec, pc)
-            if progress is not None:
-                progress(stop - start)
+        with self._parallel() as run:
+            for start in range(0, n_boot, batch_size):
+                stop = min(start + batch_size, n_boot)
+                needed = range(start // DRAW_BLOCK, (stop - 1) // DRAW_BLOCK + 1)
+                for b in list(cache):
+                    if b not in needed:
+                        del cache[b]
+                for b in needed:
+                    if b not in cache:
+                        cache[b] = self._draw_block(seqs[b])
+                lo = start - needed[0] * DRAW_BLOCK
+                hi = lo + (stop - start)
+                ec = None if cache[needed[0]][0] is None else np.concatenate([cache[b][0] for b in needed])[lo:hi]
+                pc = None
+                if cache[needed[0]][1] is not None:
+                    pc = [np.concatenate([cache[b][1][g] for b in needed])[lo:hi] for g in range(len(self.groups))]
+                out[start:stop] = run(pairs, ec, pc)
+                if progress is not None:
+                    progress(stop - start)
         return out
+
+    @contextlib.contextmanager
+    def _parallel(self):
+        """Yield ``run(pairs, emotion_counts, prompt_counts)`` that splits a batch into one contiguous
+        sub-batch per worker thread, with single-threaded BLAS inside (numpy releases the GIL in
+        BLAS, sorting and ufunc loops).  Small matrix products run much faster this way than with a
+        multi-threaded BLAS, especially on a shared machine."""
+        if self.workers <= 1:
+            yield self.evaluate
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        def run(pairs, ec, pc):
+            n_b = (ec if ec is not None else pc[0]).shape[0]
+            bounds = np.linspace(0, n_b, min(self.workers, n_b) + 1).astype(int)
+            parts = [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1) if bounds[k + 1] > bounds[k]]
+            jobs = [pool.submit(self.evaluate, pairs, None if ec is None else ec[a:b],
+                                None if pc is None else [c[a:b] for c in pc]) for a, b in parts]
+            return np.concatenate([j.result() for j in jobs])
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(self.workers) as pool:
+            yield run
 
     # ------------------------------------------------------------------ jackknife
     def full_prompt_counts(self) -> list[np.ndarray]:
