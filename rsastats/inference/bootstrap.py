@@ -40,6 +40,8 @@ from ._inputs import RDMOptions, load_models
 __all__ = [
     "CI_METHODS",
     "DEFAULT_CI",
+    "BASIC_BOUNDED",
+    "basic_interval",
     "DEFAULT_N_BOOT",
     "SCHEMES",
     "confidence_interval",
@@ -50,8 +52,10 @@ __all__ = [
 ]
 
 CI_METHODS = ("percentile", "basic", "bca")
-# Chosen from docs/calibration.md: see the "Default interval" section there.
+# Both chosen by the rule in docs/calibration.md ("Default interval"); tests/unit checks they agree with it.
 DEFAULT_CI = "basic"
+# How a basic interval for a bounded statistic stays inside the bounds: "clip" or "fisher-z".
+BASIC_BOUNDED = "clip"
 DEFAULT_N_BOOT = 2000
 CORRELATION_BOUNDS = (-1.0, 1.0)
 
@@ -169,13 +173,7 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     if method == "percentile":
         q, extreme = _norm_inter(t, alpha)
     elif method == "basic":
-        if bounds is None:
-            q, extreme = _norm_inter(t, alpha[::-1])
-            q = 2.0 * est - q
-        else:
-            zt = _to_z(t, bounds)
-            q, extreme = _norm_inter(zt, alpha[::-1])
-            q = _from_z(2.0 * _to_z(np.array([est]), bounds)[0] - q, bounds)
+        q, extreme = basic_interval(est, t, alpha, bounds, BASIC_BOUNDED if bounds is not None else "none")
     else:
         a = acceleration(jackknife) if acceleration_value is None else float(acceleration_value)
         z0 = _z0(est, t)
@@ -189,6 +187,24 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     if bounds is not None:
         low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
     return low, high
+
+
+def basic_interval(estimate: float, sorted_values: np.ndarray, alpha: np.ndarray, bounds: tuple[float, float] | None,
+                   scale: str) -> tuple[np.ndarray, bool]:
+    """Basic interval ``2 est - q(1 - a), 2 est - q(a)`` at levels ``alpha = (a, 1 - a)``.
+
+    ``scale`` says how ``bounds`` are kept: ``"none"`` (raw), ``"clip"`` (raw, then clipped to the
+    bounds) or ``"fisher-z"`` (formed on ``atanh`` of the bounded range and transformed back).
+    """
+    if scale == "fisher-z":
+        zt = _to_z(sorted_values, bounds)
+        q, extreme = _norm_inter(zt, alpha[::-1])
+        return _from_z(2.0 * _to_z(np.array([estimate]), bounds)[0] - q, bounds), extreme
+    q, extreme = _norm_inter(sorted_values, alpha[::-1])
+    out = 2.0 * estimate - q
+    if scale == "clip":
+        out = np.clip(out, bounds[0], bounds[1])
+    return out, extreme
 
 
 def _to_z(x: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
