@@ -13,11 +13,10 @@ between neighbours (Davison & Hinkley eq. 5.8): the same numbers as R's ``boot::
 estimate (equal to ``boot``'s strict fraction when no replicate ties the estimate).
 
 Correlations live in [-1, 1] (``bounds``).  Percentile and BCa endpoints are (interpolated)
-replicates and cannot leave the bounds.  The basic interval can: it is formed on the Fisher-z
-scale, ``atanh``, and transformed back, so it never leaves them either (no clipping is involved).
-
-Which method is the default is decided by the project's coverage simulations
-(``docs/calibration.md``): see :data:`DEFAULT_CI`.
+replicates and cannot leave the bounds.  A basic interval can; it is clipped to them
+(:data:`BASIC_BOUNDED` ``= "clip"``).  Forming it on the Fisher-z scale instead was the alternative;
+the coverage simulations (``docs/calibration.md``) decided between the two, and between the methods
+for the default, :data:`DEFAULT_CI`.
 """
 
 from __future__ import annotations
@@ -159,8 +158,8 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     confidence : level in (0, 1).
     jackknife : leave-one-out estimates for BCa (an array, or a list of arrays, one per stratum;
         see :func:`acceleration`).
-    bounds : ``(low, high)`` the statistic cannot leave (``(-1, 1)`` for correlations).  The basic
-        interval is then formed on the Fisher-z scale of the bounded range.
+    bounds : ``(low, high)`` the statistic cannot leave (``(-1, 1)`` for correlations); a basic
+        interval is then kept inside them as :data:`BASIC_BOUNDED` says (clipped).
     acceleration_value : give BCa's acceleration directly instead of ``jackknife``.
 
     Returns
