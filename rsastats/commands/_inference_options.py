@@ -13,9 +13,10 @@ from ..inference.ceiling import DEFAULT_N_SPLITS
 from ..inference.permutation import DEFAULT_PERMUTATIONS
 
 DEFAULT_CI_HELP = (
-    f"Bootstrap interval [default: {DEFAULT_CI}]. The default is the method whose coverage of the "
-    "noise-free rho was nearest nominal in the project's simulations (docs/calibration.md): prompt noise "
-    "attenuates rho and the percentile interval inherits that bias twice; the basic interval reflects it back."
+    f"Bootstrap interval: basic, percentile or bca [default: {DEFAULT_CI}, clipped to [-1, 1]]. The default is "
+    "the method whose coverage of the noise-free rho was nearest nominal in the project's simulations "
+    "(docs/calibration.md): prompt noise attenuates rho, a prompt resample attenuates it again, so percentile "
+    "and BCa intervals miss low; the basic interval reflects that bias back."
 )
 
 
@@ -41,7 +42,7 @@ def inference_options(func: Callable) -> Callable:
     options = [
         click.option("--bootstrap", "scheme", default=None,
                      help="Resample emotions, prompts or both [default: both when every file has prompts (activations), "
-                          "else emotions]."),
+                          "else emotions]. An emotion-only bootstrap does not see prompt noise."),
         click.option("--ci", default=DEFAULT_CI, help=DEFAULT_CI_HELP),
         click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples."),
         click.option("--permutations", type=int, default=DEFAULT_PERMUTATIONS, show_default=True,
