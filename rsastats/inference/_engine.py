@@ -17,8 +17,9 @@ How it is fast
 --------------
 For each model the Gram matrix of all prompt rows ``K = X X^T`` (``E*P x E*P``) is computed once.
 The Gram matrix of the resampled means is ``G[e, f] = c_e^T K[e, f] c_f / (n_e n_f)``; for each
-emotion ``f`` one matrix product ``K[:f+1 blocks, f] @ c_f`` serves every model of a paired group and
-every resample of a batch (only ``e <= f`` is computed; ``G`` is symmetric).  Cosine, correlation
+emotion ``f`` and model one matrix product ``c_f^T K[f, :f+1 blocks]`` serves every resample of a batch
+(only ``e <= f`` is computed; ``G`` is symmetric), and the prompt counts are shared by every model of
+a paired group.  Cosine, correlation
 (rows centred across hidden first) and Euclidean RDMs follow from ``G``; so do the ``emotion-mean``
 and ``unit`` normalizations.  ``zscore`` is not a function of ``G``: it takes the direct route
 (resampled means, then z-scores), as does any model whose Gram blocks would be larger than the
@@ -70,7 +71,7 @@ class _Group:
     valid: np.ndarray  # (E, P) bool
     slots: list[np.ndarray]  # valid prompt indices per emotion
     post: str
-    gram_blocks: list[np.ndarray] | None  # per emotion f: (P, n_members * (f+1) * P)
+    gram_blocks: list[list[np.ndarray]] | None  # [emotion f][member]: (P, (f+1) * P)
     rows: list[np.ndarray] | None  # direct route: per member (E, P, H)
 
 
@@ -143,9 +144,8 @@ class ResamplingEngine:
             if self.rdm_method == "correlation":
                 x = x - x.mean(axis=1, keepdims=True)  # linear per row: commutes with the prompt mean
             grams.append(x @ x.T)
-        # Block f: (P, n_members * (f+1) * P), the rows of emotion f against the rows of emotions <= f.
-        return [np.ascontiguousarray(np.concatenate([k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p] for k in grams], axis=1))
-                for f in range(n_e)]
+        # Block (f, model): (P, (f+1) * P), the rows of emotion f against the rows of emotions <= f.
+        return [[np.ascontiguousarray(k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p]) for k in grams] for f in range(n_e)]
 
     # ------------------------------------------------------------------ RDMs of prompt resamples
     def _group_uppers(self, group: _Group, counts: np.ndarray) -> np.ndarray:
@@ -157,11 +157,16 @@ class ResamplingEngine:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
             for f in range(n_e):
-                # (B, P) @ (P, M (f+1) P): every model of the group, every resample, emotions e <= f.
-                t = (cb[:, f, :] @ group.gram_blocks[f]).reshape(n_b, n_members, f + 1, n_p)
-                gf = np.einsum("bmep,bep->bme", t, cb[:, : f + 1, :])
-                gram[:, :, : f + 1, f] = gf
-                gram[:, :, f, : f + 1] = gf
+                cf = cb[:, f, :]
+                below = cb[:, : f + 1, :]
+                for k, block in enumerate(group.gram_blocks[f]):
+                    # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f.
+                    # One model at a time keeps the product small enough to stay in cache for the
+                    # contraction that follows.
+                    t = (cf @ block).reshape(n_b, f + 1, n_p)
+                    gf = np.einsum("bep,bep->be", t, below)
+                    gram[:, k, : f + 1, f] = gf
+                    gram[:, k, f, : f + 1] = gf
             gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
             if group.post == "emotion-mean":
                 gram = (gram - gram.mean(axis=-1, keepdims=True) - gram.mean(axis=-2, keepdims=True)
@@ -302,12 +307,13 @@ class ResamplingEngine:
         sub-batch per worker thread, with single-threaded BLAS inside (numpy releases the GIL in
         BLAS, sorting and ufunc loops).  Small matrix products run much faster this way than with a
         multi-threaded BLAS, especially on a shared machine."""
+        from threadpoolctl import threadpool_limits
+
         if self.workers <= 1:
-            yield self.evaluate
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield self.evaluate
             return
         from concurrent.futures import ThreadPoolExecutor
-
-        from threadpoolctl import threadpool_limits
 
         def run(pairs, ec, pc):
             n_b = (ec if ec is not None else pc[0]).shape[0]
