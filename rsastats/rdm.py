@@ -27,8 +27,8 @@ import xarray as xr
 from ._validation import check_choice, check_count, check_finite_array
 from .data import make_rdm, validate_rdm, file_kind
 from .exceptions import DependencyError, LabelError, ValidationError
-from .vectors import (DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, near_zero_rows, prompt_rows, select_layers,
-                      vector_array)
+from .vectors import (DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, near_zero_rows, normalization_name, prompt_rows,
+                      select_layers, vector_array)
 
 __all__ = [
     "RDM_METHODS",
@@ -316,6 +316,6 @@ def rdm_from_dataset(ds: xr.Dataset, *, method: str = "cosine", layer: int | Non
             raise ValidationError("the cross-validated distance needs per-prompt activations; a vector file has none", path=source)
         labels, vectors, description = vector_array(ds, layer=layer, last_k=last_k, normalization=normalization, source=source)
         matrix = rdm_matrix(vectors, method, labels=labels, source=source)
-        norm = normalization
+        norm = normalization_name(normalization)
     attrs = {**provenance, "layer_selection": description, "normalization": str(norm)}
     return RDM(matrix, tuple(labels), method, name, attrs)

@@ -234,7 +234,7 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
         jack = [s[:, 0] - s[:, 1] for s in engine.jackknife(pairs)]
     summary = summarize_replicates(diff, d, ci=ci, confidence=confidence, jackknife=jack, bounds=None)
     dist = summary.pop("distribution")
-    p = interval_pvalue(diff, dist, method=ci, null=0.0, acceleration_value=summary["acceleration"])
+    p = float(interval_pvalue(diff, dist, method=ci, null=0.0, acceleration_value=summary["acceleration"]))
     dist.setflags(write=False)
     return DifferenceResult(a=models[0].name, b=models[1].name, c=models[2].name, rho_ab=float(point[0]),
                             rho_ac=float(point[1]), difference=diff, ci_low=summary["ci_low"], ci_high=summary["ci_high"],
