@@ -9,6 +9,7 @@ emotion sets differ).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,7 +20,7 @@ import xarray as xr
 from .._validation import check_count
 from ..compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
 from ..data import file_kind, open_dataset
-from ..exceptions import LabelError, ValidationError
+from ..exceptions import LabelError, RsaStatsWarning, ValidationError
 from ..rdm import RDM, rdm_from_dataset, rdm_method_name
 from ..vectors import DEFAULT_N_PCS, PromptRows, normalization_name, prompt_rows, select_layers
 
@@ -107,6 +108,8 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
     else:
         raise ValidationError(f"cannot compare a {type(obj).__name__}: give a file path, an xarray dataset or an RDM")
     label = name or (Path(path).stem if path else str(ds.attrs.get("model") or kind))
+    if kind == "rdm":
+        _check_rdm_options(ds, options, path)
     rdm = rdm_from_dataset(ds, method=options.rdm, layer=options.layer, last_k=options.last_k,
                            normalization=options.normalization, n_pcs=options.n_pcs, n_folds=options.n_folds, source=path)
     rdm = replace(rdm, source=path or rdm.source or label)
@@ -115,6 +118,19 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
         rows = prompt_rows(ds, layer=options.layer, last_k=options.last_k, normalization=options.normalization,
                            n_pcs=options.n_pcs, source=path)
     return ModelInput(label, kind, rdm, rows, str(rdm.attrs.get("layer_selection", "")), path)
+
+
+def _check_rdm_options(ds: xr.Dataset, options: RDMOptions, path: str | None) -> None:
+    """An RDM file is used as stored: options that would change how it was made are refused
+    (nothing is silently ignored); a different dissimilarity than requested is a warning."""
+    given = [flag for flag, used in (("layer", options.layer is not None), ("last_k", options.last_k is not None),
+                                     ("normalization", options.normalization != "raw")) if used]
+    if given:
+        raise ValidationError(f"an RDM file holds no vectors: {', '.join(given)} cannot be applied to it", path=path)
+    stored = str(ds.attrs.get("rdm_method", ""))
+    if stored and stored != options.rdm:
+        warnings.warn(f"{path or str(ds.attrs.get('source') or 'an RDM input')}: stored as a {stored} RDM while the others use {options.rdm}", RsaStatsWarning,
+                      stacklevel=3)
 
 
 def _reorder_rows(rows: PromptRows, labels: Sequence[str]) -> PromptRows:

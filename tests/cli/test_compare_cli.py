@@ -108,6 +108,7 @@ BAD = [
     (["@a", "@b", "--rank", "cosine"], "rank correlation method must be one of"),
     (["@a", "@b", "--layer", "9"], "no layer 9"),
     (["@a", "@missing"], "file not found"),
+    (["@a", "@flat", "--normalization", "zscore"], "an RDM file holds no vectors"),
 ]
 
 
