@@ -294,7 +294,8 @@ class BootstrapResult:
 
 
 def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
-    scheme = check_choice("bootstrap scheme", scheme, SCHEMES)
+    if scheme is not None:
+        scheme = check_choice("bootstrap scheme", scheme, SCHEMES)
     n_boot = check_count("n_boot", n_boot, 1)
     ci = check_choice("interval method", ci, CI_METHODS)
     confidence = check_confidence(confidence)
@@ -326,7 +327,7 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
             "distribution": finite}
 
 
-def bootstrap_rho(a: Any, b: Any, *, scheme: str = "emotions", n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
+def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
                   confidence: float = 0.95, rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
                   last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, seed: SeedLike = None,
                   batch_size: int = 256) -> BootstrapResult:
@@ -337,7 +338,8 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str = "emotions", n_boot: int = DEF
     a, b : file paths, schema-v1 datasets (activations, vectors or RDM) or :class:`~rsastats.rdm.RDM`.
         Emotions are aligned by label.  ``prompts`` and ``both`` need activations.
     scheme : ``"emotions"`` (resample conditions; self-pairs of duplicates dropped), ``"prompts"``
-        (resample prompts within each emotion, recompute vectors, RDM and rho) or ``"both"``.
+        (resample prompts within each emotion, recompute vectors, RDM and rho) or ``"both"``;
+        default ``"both"`` when both inputs have prompts (activations), else ``"emotions"``.
     n_boot : number of resamples (>= 1).
     ci : ``"basic"``, ``"percentile"`` or ``"bca"`` (see :data:`DEFAULT_CI` and docs/calibration.md).
     confidence : level in (0, 1).
@@ -351,6 +353,8 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str = "emotions", n_boot: int = DEF
     scheme, n_boot, ci, confidence, rank, batch_size = _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size)
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs).checked()
     models = load_models([a, b], options)
+    if scheme is None:
+        scheme = "both" if all(m.has_prompts for m in models) else "emotions"
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     estimate = float(engine.point(pairs)[0])
