@@ -20,6 +20,8 @@ SUBCOMMANDS = {
     "geometry": "rsastats.commands.geometry:geometry_command",
     "import": "rsastats.commands.import_vectors:import_command",
     "maturity": "rsastats.commands.maturity:maturity_command",
+    "compare": "rsastats.commands.compare:compare",
+    "matrix": "rsastats.commands.matrix:matrix",
 }
 
 
