@@ -45,10 +45,10 @@ import pandas as pd
 import xarray as xr
 
 from . import _descriptors as kernels
-from ._interim_geometry import confidence_interval
+from .inference.bootstrap import bootstrap_rho, confidence_interval
 from ._rng import SeedLike, seed_to_int, spawn_sequences
 from .data import open_dataset
-from .exceptions import LabelError, ValidationError
+from .exceptions import EstimationError, LabelError, ValidationError
 
 __all__ = [
     "Descriptor",
@@ -402,7 +402,7 @@ class _Settings:
 
 def _streams(seed: SeedLike) -> dict[str, np.random.SeedSequence]:
     """One child stream per resampling plan, the same for every layer and every file."""
-    names = ("baseline", "prompts", "reliability", "partner")
+    names = ("baseline", "prompts", "reliability", "partner", "rho")
     return dict(zip(names, spawn_sequences(seed, len(names))))
 
 
@@ -420,11 +420,18 @@ def _interval(name: str, estimate: float, replicates: np.ndarray, jackknife: np.
         return np.nan, np.nan, int(finite.size), (note or "estimate undefined")
     jack = None
     if jackknife is not None:
-        jack = jackknife[np.isfinite(jackknife)]
-        if jack.size < 2:
+        jack = [values[np.isfinite(values)] for values in jackknife]
+        if sum(values.size for values in jack) < 2:
             return np.nan, np.nan, int(finite.size), "BCa needs at least 2 defined jackknife values"
-    low, high = confidence_interval(estimate, finite, method=settings.ci_method, confidence=settings.confidence,
-                                    jackknife=jack, bounds=bounds)
+    # The core forms the basic interval on the Fisher-z scale of a finite range; a half-open
+    # range (norms, participation ratios) is kept by clipping instead.
+    finite_bounds = bounds if np.isfinite(bounds).all() else None
+    try:
+        low, high = confidence_interval(estimate, finite, method=settings.ci_method, confidence=settings.confidence,
+                                        jackknife=jack, bounds=finite_bounds)
+    except EstimationError as exc:  # e.g. BCa with every replicate on one side of the estimate
+        return np.nan, np.nan, int(finite.size), "; ".join(filter(None, [note, f"no CI: {exc.problem}"]))
+    low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
     if not low <= estimate <= high:
         note = "; ".join(filter(None, [note, _OUTSIDE_NOTE]))
     return low, high, int(finite.size), note
@@ -438,7 +445,10 @@ def _group_replicates(evaluate: Callable[[np.ndarray], dict[str, np.ndarray]], s
     jack = None
     if settings.ci_method == "bca":
         weights = kernels.jackknife_weights(sizes)
-        jack = _evaluate(evaluate, [weights[i : i + kernels.DRAW_BLOCK] for i in range(0, len(weights), kernels.DRAW_BLOCK)])
+        values = _evaluate(evaluate, [weights[i : i + kernels.DRAW_BLOCK] for i in range(0, len(weights), kernels.DRAW_BLOCK)])
+        # one stratum per independently resampled group (emotion), as the core's acceleration expects
+        bounds = np.cumsum([0] + [size for size in sizes if size > 1])
+        jack = {name: [v[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)] for name, v in values.items()}
     return point, reps, jack
 
 
@@ -736,13 +746,13 @@ def compare_geometry(
             diff = point_i[name] - point_b[name]
             jack = None
             if jack_b is not None:
-                # paired: leave the same text out of both; unpaired: leave one text out of either file
-                jack = (jack_i[name] - jack_b[name]) if paired else np.concatenate(
-                    [point_i[name] - jack_b[name], jack_i[name] - point_b[name]])
+                # paired: leave the same text out of both files; unpaired: the strata of both files
+                jack = ([ji - jb for ji, jb in zip(jack_i[name], jack_b[name])] if paired else
+                        [point_i[name] - jb for jb in jack_b[name]] + [ji - point_b[name] for ji in jack_i[name]])
             low, high, used, why = _interval(name, diff, reps_i[name] - reps_b[name], jack, settings, (-width, width))
             changes[name] = DescriptorChange(name, point_b[name], point_i[name], diff, low, high, used,
                                              "ok" if np.isfinite(low) else "no-ci", why)
-    rho, rho_low, rho_high, rho_used = _rdm_rho(data_b, data_i, streams_b["prompts"], prompt_stream_i, settings)
+    rho, rho_low, rho_high, rho_used = _rdm_rho(ds_b, ds_i, layer_b, layer_i, keep, streams_b["rho"], settings)
     return GeometryComparison(
         base_source=src_b, instruct_source=src_i, base_model=_attr(ds_b, "model"), instruct_model=_attr(ds_i, "model"),
         base_layer=layer_b, instruct_layer=layer_i, rho=rho, rho_ci_low=rho_low, rho_ci_high=rho_high,
@@ -751,8 +761,26 @@ def compare_geometry(
         n_boot=settings.n_boot, confidence=settings.confidence, ci_method=settings.ci_method, seed=seed_to_int(seed))
 
 
-def _rdm_rho(data_b: _LayerData, data_i: _LayerData, stream_b: np.random.SeedSequence,
-             stream_i: np.random.SeedSequence, settings: _Settings) -> tuple[float, float, float, int]:
-    from ._interim_geometry import bootstrap_rho
+def _rdm_rho(ds_b: xr.Dataset, ds_i: xr.Dataset, layer_b: int, layer_i: int, keep: Mapping[str, Sequence[int]] | None,
+             stream: np.random.SeedSequence, settings: _Settings) -> tuple[float, float, float, int]:
+    """Spearman rho of the raw cosine RDMs with the core's prompt bootstrap.
 
-    return bootstrap_rho(data_b.prompts, data_i.prompts, stream_b, stream_i, settings)
+    The core pairs two files when their prompt labels and valid masks agree.  Paired here, both
+    files get the valid mask of the prompts kept for the paired analysis; not paired here, the
+    instruct file's prompt labels are shifted so that the core resamples the files independently
+    too.  Either way rho's resamples are coupled exactly as the descriptors' are.
+    """
+    def prepared(ds: xr.Dataset, layer: int) -> xr.Dataset:
+        ds = ds.sel(layer=[layer])
+        if keep is not None:
+            mask = np.array([[int(p) in set(keep[str(e)]) for p in ds["prompt"].values] for e in ds["emotion"].values])
+            ds = ds.assign(valid=(("emotion", "prompt"), mask.astype(np.int8)))
+        return ds
+
+    base, instruct = prepared(ds_b, layer_b), prepared(ds_i, layer_i)
+    if keep is None and list(base["prompt"].values) == list(instruct["prompt"].values):
+        instruct = instruct.assign_coords(prompt=instruct["prompt"].values + int(base["prompt"].values.max()) + 1)
+    result = bootstrap_rho(base, instruct, scheme="prompts", n_boot=settings.n_boot, ci=settings.ci_method,
+                           confidence=settings.confidence, rank="spearman", rdm="cosine", normalization="raw",
+                           seed=stream)
+    return result.estimate, result.ci_low, result.ci_high, result.n_boot - result.n_undefined

@@ -35,9 +35,10 @@ import pandas as pd
 import xarray as xr
 
 from . import _descriptors as kernels
-from ._rng import SeedLike, seed_to_int
+from ._rng import SeedLike, seed_to_int, spawn_sequences
 from .data import open_dataset, validate_dataset
 from .exceptions import ValidationError
+from .inference.ceiling import noise_ceiling, spearman_brown
 from .geometry import _evaluate, _interval, _layer_data, _Settings, _settings_iv, _streams, resolve_layers
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "MaturityClassification",
     "classify_maturity",
     "classify",
-    "spearman_brown",
 ]
 
 
@@ -243,41 +243,42 @@ def _split_half(rows: Any, weights: np.ndarray, masks: np.ndarray) -> np.ndarray
         return np.where(counts > 0, np.nansum(rho, axis=1) / np.maximum(counts, 1), np.nan)
 
 
-def spearman_brown(r: np.ndarray | float) -> np.ndarray:
-    """Reliability of the full length from the correlation ``r`` of two halves: ``2r / (1 + r)``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 2 * np.asarray(r, dtype=np.float64) / (1 + np.asarray(r, dtype=np.float64))
-
-
-def _reliability(rows: Any, stream: np.random.SeedSequence, rule: MaturityRule) -> tuple[float, float, float, str]:
+def _reliability(ds: xr.Dataset, layer: int, rows: Any, stream: np.random.SeedSequence,
+                 rule: MaturityRule) -> tuple[float, float, float, str]:
     """Split-half (Spearman-Brown) reliability of the raw cosine RDM and its CI.
 
-    The CI is a grouped jackknife: group g holds the g-th valid prompt of every emotion; each
-    group is left out in turn (the same random splits throughout), the standard error of
-    ``atanh(mean split-half r)`` is ``sqrt((G-1)/G * sum (z_g - zbar)^2)``, the interval
-    ``tanh(z +- t_{G-1} SE)`` is mapped through Spearman-Brown.  (A prompt bootstrap would be
-    biased here: a resample holds only ~63% distinct prompts, so its reliability is that of a
-    shorter test.)
+    The estimate is the core's (:func:`rsastats.inference.noise_ceiling`: the mean split-half
+    Spearman rho over ``rule.n_splits`` random splits, stepped up with Spearman-Brown).  The CI is
+    a grouped jackknife: group g holds the g-th valid prompt of every emotion; each group is left
+    out in turn (the same random splits throughout); the standard error of ``atanh(mean split-half
+    r)`` is ``sqrt((G-1)/G * sum (z_g - zbar)^2)``, and ``tanh(z +- t_{G-1} SE)`` is mapped through
+    Spearman-Brown.  (A prompt bootstrap would be biased here: a resample holds only ~63% distinct
+    prompts, so its reliability is that of a shorter test.)
     """
     from scipy import stats
 
+    point_stream, split_stream = spawn_sequences(stream, 2)
+    ceiling = noise_ceiling(ds.sel(layer=[layer]), rank="spearman", n_splits=rule.n_splits, seed=point_stream,
+                            rdm="cosine", normalization="raw")
+    r_full = ceiling.split_half[0]
+    if r_full is None:
+        return np.nan, np.nan, np.nan, "split-half correlation undefined (a half's RDM is constant)"
     sizes = rows.group_sizes
-    masks = _half_masks(np.random.default_rng(stream), sizes, rule.n_splits)
-    r_full = float(_split_half(rows, np.ones((1, sum(sizes))), masks)[0])
+    masks = _half_masks(np.random.default_rng(split_stream), sizes, rule.n_splits)
     n_groups = max(sizes)
     leave_out = np.ones((n_groups, sum(sizes)))
     for start, size in zip(np.cumsum([0, *sizes[:-1]]), sizes):
         leave_out[np.arange(size), start + np.arange(size)] = 0.0
     r_jack = _split_half(rows, leave_out, masks)
-    note = ""
+    estimate = float(spearman_brown(r_full))
     with np.errstate(invalid="ignore", divide="ignore"):
         z_full, z_jack = np.arctanh(np.clip(r_full, -1, 1)), np.arctanh(np.clip(r_jack, -1, 1))
     if not (np.isfinite(z_full) and np.isfinite(z_jack).all()):
-        return float(spearman_brown(r_full)), np.nan, np.nan, "jackknife undefined (a split-half correlation of +-1)"
+        return estimate, np.nan, np.nan, "jackknife undefined (a split-half correlation of +-1)"
     se = float(np.sqrt((n_groups - 1) / n_groups * np.sum((z_jack - z_jack.mean()) ** 2)))
     q = float(stats.t.ppf(0.5 + rule.confidence / 2, df=n_groups - 1))
     low, high = np.tanh(z_full - q * se), np.tanh(z_full + q * se)
-    return (float(spearman_brown(r_full)), float(max(-1.0, spearman_brown(low))), float(spearman_brown(high)), note)
+    return estimate, float(max(-1.0, spearman_brown(low))), float(spearman_brown(high)), ""
 
 
 def _anisotropy(rows: Any, stream: np.random.SeedSequence, settings: _Settings) -> tuple[float, np.ndarray]:
@@ -352,7 +353,7 @@ def classify_maturity(
                                                f"prompts per emotion; "
                                                f"{', '.join(short)} have fewer"))
     else:
-        est, low, high, note = _reliability(data.prompts, streams["reliability"], rule)
+        est, low, high, note = _reliability(ds, layer_label, data.prompts, streams["reliability"], rule)
         inputs.append(MaturityInput("rdm_reliability", est, low, high, rule.min_rdm_reliability, "above",
                                     _side(low, high, rule.min_rdm_reliability, "above"), note))
 

