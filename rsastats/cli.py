@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "maturity": "rsastats.commands.maturity:maturity_command",
     "compare": "rsastats.commands.compare:compare",
     "matrix": "rsastats.commands.matrix:matrix",
+    "report": "rsastats.commands.report:report_command",
 }
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "to_jsonable",
     "stdout_console",
     "progress_bar",
+    "step_progress",
+    "StepProgress",
     "json_mode",
 ]
 
@@ -119,6 +121,49 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+class StepProgress:
+    """Progress of work done in named steps (``step(description, total)``, ``advance(n)``), drawn
+    as one rich bar on stderr; inert when ``enabled`` is false."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "StepProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def step(self, description: str, total: int | None = None) -> None:
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+def step_progress() -> StepProgress:
+    """A :class:`StepProgress` that draws only for a terminal and without --quiet."""
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_root().meta.get(_QUIET_KEY))
+    return StepProgress(enabled=not quiet and sys.stderr.isatty())
 
 
 DEBUG_KEY = "rsastats.debug"

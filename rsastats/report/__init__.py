@@ -1,0 +1,46 @@
+"""Reports: statistical tables and figures for a set of files, as Markdown, a self-contained HTML
+page, LaTeX tables and JSON (``rsastats report``; see docs/report.md).
+
+>>> from rsastats.report import ReportConfig, build_report
+>>> out = build_report(ReportConfig(files=("a.nc", "b.nc", "c.nc"), seed=0), "reports/abc")  # doctest: +SKIP
+>>> out.html  # doctest: +SKIP
+PosixPath('reports/abc/index.html')
+"""
+
+from __future__ import annotations
+
+import os
+
+from .analysis import ReportAnalyses, ReportProgress, analyse
+from .config import ReportConfig, load_config
+from .ordination import MDSResult, classical_mds, cluster_order, procrustes_align
+from .render import ReportOutput, render_report
+from .tables import ReportTable, build_tables
+
+__all__ = [
+    "ReportConfig",
+    "load_config",
+    "ReportAnalyses",
+    "ReportProgress",
+    "ReportOutput",
+    "ReportTable",
+    "MDSResult",
+    "analyse",
+    "render_report",
+    "build_report",
+    "build_tables",
+    "classical_mds",
+    "cluster_order",
+    "procrustes_align",
+]
+
+
+def build_report(config: ReportConfig, out: str | os.PathLike, progress: ReportProgress | None = None) -> ReportOutput:
+    """Analyse the files of ``config`` and write the report into the folder ``out``.
+
+    Every random procedure draws from ``config.seed``, so the same files and settings give the
+    same report, byte for byte.  Each file is written atomically: an interrupted report leaves
+    complete files only.
+    """
+    analyses = analyse(config, progress)
+    return render_report(analyses, out, progress)

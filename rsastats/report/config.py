@@ -1,0 +1,261 @@
+"""What a report analyses and how: :class:`ReportConfig`, from keyword arguments or an analysis
+file (YAML or JSON).
+
+An analysis file::
+
+    title: Emotion geometry of three models
+    seed: 0
+    models:                       # or `files:`; a plain path or {path, name}
+      - {path: runs/qwen.nc, name: qwen}
+      - runs/llama.nc
+    reference: qwen               # orders emotions, anchors MDS and the layer curves (default: first)
+    compare: {layer: -1, rdm: cosine, rank: spearman, normalization: raw, bootstrap: both,
+              ci: basic, n_boot: 2000, permutations: 9999, confidence: 0.95, adjust: holm}
+    layers: {points: 8, n_boot: 500, last_k: 4}   # false: no layer-sensitivity section
+    geometry: {layers: 8, n_boot: 500}           # false: no anisotropy section
+    decompose: {mode: auto, n_boot: 500}         # mode auto (when the files allow it), yes (required), no
+    audit: audit.json                            # the JSON of `rsastats audit --json`: adds an audit section
+    notes: Free text shown under the title.
+
+Relative paths are taken relative to the analysis file.  Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .._validation import check_choice, check_confidence, check_count
+from ..exceptions import FileFormatError, ValidationError
+from ..inference.bootstrap import CI_METHODS, DEFAULT_CI, DEFAULT_N_BOOT
+from ..inference.multiple import ADJUSTMENTS
+from ..inference.ceiling import DEFAULT_N_SPLITS
+from ..inference.permutation import DEFAULT_PERMUTATIONS
+from ..vectors import DEFAULT_N_PCS
+
+__all__ = ["ReportConfig", "load_config", "DECOMPOSE_CHOICES"]
+
+DECOMPOSE_CHOICES = ("auto", "yes", "no")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Every setting of a report.
+
+    Attributes
+    ----------
+    files, names : the input files (activations, vectors or RDMs) and their names in tables
+        (default: file stems).
+    reference : name of the model whose hierarchical clustering orders the emotions everywhere,
+        whose MDS the others are rotated to, and against which layer curves are drawn.
+    layer, last_k, normalization, n_pcs, rdm, rank : how each file becomes an RDM and how RDMs are
+        compared (as in ``rsastats compare``).
+    bootstrap, ci, n_boot, permutations, confidence, adjust, n_splits : inference settings of the
+        main comparison (``adjust`` is the primary adjustment; the table shows Holm and BH).
+    layer_points, layer_n_boot, last_k_check : layer sensitivity: rho at ``layer_points`` depths
+        from the embedding output to the last layer (0 turns the section off), each with
+        ``layer_n_boot`` resamples, plus the mean of the last ``last_k_check`` layers (0: not shown).
+    geometry_layers, geometry_n_boot : anisotropy at up to ``geometry_layers`` layers per file
+        (0 turns the section off).
+    decompose, decompose_n_boot : variance decomposition: ``auto`` (when the files allow one),
+        ``yes`` (required) or ``no``.
+    audit : JSON file written by ``rsastats audit --json``; adds an audit section.
+    title, notes : shown at the top of the report.
+    seed : seed of every random procedure of the report.
+    """
+
+    files: tuple[str, ...]
+    names: tuple[str, ...] | None = None
+    reference: str | None = None
+    title: str = "rsastats report"
+    notes: str = ""
+    layer: int | None = None
+    last_k: int | None = None
+    normalization: str = "raw"
+    n_pcs: int = DEFAULT_N_PCS
+    rdm: str = "cosine"
+    rank: str = "spearman"
+    bootstrap: str | None = None
+    ci: str = DEFAULT_CI
+    n_boot: int = DEFAULT_N_BOOT
+    permutations: int = DEFAULT_PERMUTATIONS
+    confidence: float = 0.95
+    adjust: str = "holm"
+    n_splits: int = DEFAULT_N_SPLITS
+    layer_points: int = 8
+    layer_n_boot: int = 500
+    last_k_check: int = 4
+    geometry_layers: int = 8
+    geometry_n_boot: int = 500
+    decompose: str = "auto"
+    decompose_n_boot: int = 500
+    audit: str | None = None
+    seed: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["files"] = list(self.files)
+        out["names"] = list(self.names) if self.names is not None else None
+        out["extra"] = dict(self.extra)
+        return out
+
+    def checked(self) -> "ReportConfig":
+        return _config_iv(self)
+
+
+def _config_iv(config: ReportConfig) -> ReportConfig:
+    files = tuple(str(f) for f in config.files)
+    if len(files) < 2:
+        raise ValidationError(f"a report needs at least 2 files; got {len(files)}")
+    names = config.names
+    if names is not None:
+        names = tuple(str(n) for n in names)
+        if len(names) != len(files):
+            raise ValidationError(f"{len(names)} names for {len(files)} files")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValidationError(f"model name {dup[0]!r} is given more than once")
+        if any(not n.strip() for n in names):
+            raise ValidationError("model names must not be empty")
+    ci = check_choice("interval method", config.ci, CI_METHODS)
+    adjust = check_choice("p-value adjustment", config.adjust, ADJUSTMENTS, {"fdr_bh": "bh", "fdr": "bh"})
+    decompose = config.decompose
+    if isinstance(decompose, bool):
+        decompose = "yes" if decompose else "no"
+    decompose = check_choice("decompose", decompose, DECOMPOSE_CHOICES, {"true": "yes", "false": "no"})
+    for name in ("n_pcs", "n_boot", "permutations", "n_splits", "layer_n_boot", "geometry_n_boot", "decompose_n_boot"):
+        check_count(name.replace("_", "-"), getattr(config, name), 1)
+    for name in ("layer_points", "last_k_check", "geometry_layers", "seed"):
+        check_count(name.replace("_", "-"), getattr(config, name), 0)
+    if config.layer_points == 1:
+        raise ValidationError("layer-points must be 0 (no layer curve) or at least 2")
+    if config.layer is not None and config.last_k is not None:
+        raise ValidationError("give either layer or last_k, not both")
+    return replace(config, files=files, names=names, ci=ci, adjust=adjust, decompose=decompose,
+                   confidence=check_confidence(config.confidence),
+                   audit=None if config.audit in (None, "") else str(config.audit))
+
+
+# --------------------------------------------------------------------------- analysis files
+_SECTION_KEYS = {
+    "compare": {"layer": "layer", "last_k": "last_k", "normalization": "normalization", "n_pcs": "n_pcs", "rdm": "rdm",
+                "rank": "rank",
+                "bootstrap": "bootstrap", "ci": "ci", "n_boot": "n_boot", "permutations": "permutations",
+                "confidence": "confidence", "adjust": "adjust", "n_splits": "n_splits"},
+    "layers": {"points": "layer_points", "n_boot": "layer_n_boot", "last_k": "last_k_check"},
+    "geometry": {"layers": "geometry_layers", "n_boot": "geometry_n_boot"},
+    "decompose": {"mode": "decompose", "n_boot": "decompose_n_boot"},
+}
+_TOP_KEYS = {"title", "notes", "seed", "reference", "models", "files", "compare", "layers", "geometry", "decompose",
+             "audit", "extra"}
+_OFF_VALUE = {"layers": ("layer_points", 0), "geometry": ("geometry_layers", 0)}
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileFormatError("analysis file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"cannot read the analysis file: {' '.join(str(exc).split())}", path=path) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        what = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise FileFormatError(f"not valid {what}: {' '.join(str(exc).split())[:160]}", path=path) from None
+    if not isinstance(data, dict):
+        raise FileFormatError("an analysis file must be a mapping (title:, models:, compare:, ...)", path=path)
+    return data
+
+
+def _resolve(base: Path, value: Any, path: Path, what: str) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise FileFormatError(f"{what} must be a file path; got {value!r}", path=path)
+    p = Path(str(value)).expanduser()
+    return str(p if p.is_absolute() else base / p)
+
+
+def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
+    """A :class:`ReportConfig` from an analysis file; ``overrides`` (not None) win over it."""
+    path = Path(path)
+    data = _read_mapping(path)
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise FileFormatError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}", path=path)
+    base = path.parent
+    settings: dict[str, Any] = {}
+    models = data.get("models", data.get("files"))
+    if models is not None:
+        if not isinstance(models, list) or not models:
+            raise FileFormatError("models: must be a list of paths or {path, name} mappings", path=path)
+        files, names = [], []
+        for item in models:
+            if isinstance(item, dict):
+                extra_keys = sorted(set(item) - {"path", "name"})
+                if extra_keys or "path" not in item:
+                    raise FileFormatError(f"each model needs 'path' (and optionally 'name'); got keys {sorted(item)}",
+                                          path=path)
+                files.append(_resolve(base, item["path"], path, "a model path"))
+                names.append(str(item.get("name") or Path(str(item["path"])).stem))
+            else:
+                files.append(_resolve(base, item, path, "a model path"))
+                names.append(Path(str(item)).stem)
+        settings["files"] = tuple(files)
+        settings["names"] = tuple(names)
+    for key in ("title", "notes", "reference"):
+        if key in data and data[key] is not None:
+            settings[key] = str(data[key])
+    if "seed" in data:
+        settings["seed"] = data["seed"]
+    if data.get("audit"):
+        settings["audit"] = _resolve(base, data["audit"], path, "audit")
+    if "extra" in data:
+        if not isinstance(data["extra"], dict):
+            raise FileFormatError("extra: must be a mapping", path=path)
+        settings["extra"] = data["extra"]
+    for section, keys in _SECTION_KEYS.items():
+        if section not in data:
+            continue
+        value = data[section]
+        if value is False and section in _OFF_VALUE:
+            name, off = _OFF_VALUE[section]
+            settings[name] = off
+            continue
+        if section == "decompose" and isinstance(value, (bool, str)):
+            settings["decompose"] = value
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise FileFormatError(f"{section}: must be a mapping (or false)", path=path)
+        bad = sorted(set(value) - set(keys))
+        if bad:
+            raise FileFormatError(f"unknown key(s) in {section}: {', '.join(bad)}; allowed: {', '.join(keys)}", path=path)
+        for key, target in keys.items():
+            if key in value:
+                settings[target] = value[key]
+        if section == "decompose":
+            settings.setdefault("decompose", "yes")  # a decompose section without a mode asks for it
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "files" in given and "names" not in given:
+        settings.pop("names", None)  # the file's names belong to the file's models, not to these
+    settings.update(given)
+    if "files" not in settings:
+        raise FileFormatError("no input files: list them under models: or give them on the command line", path=path)
+    known = {f.name for f in fields(ReportConfig)}
+    bad = sorted(set(settings) - known)
+    if bad:
+        raise ValidationError(f"unknown report setting(s): {', '.join(bad)}")
+    try:
+        return ReportConfig(**settings).checked()
+    except ValidationError as exc:
+        raise ValidationError(exc.problem, path=path) from None
