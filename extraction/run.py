@@ -107,6 +107,10 @@ def work_folder(out: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
 def _normalised(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
@@ -132,7 +136,7 @@ class _Parts:
                 raise ConfigMismatchError(_mismatch(old, self.fingerprint), path=self.path)
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            self.created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+            self.created = _now()
             with atomic_path(manifest) as tmp:
                 tmp.write_text(json.dumps({"format": _FORMAT, "created": self.created,
                                            "fingerprint": self.fingerprint}, indent=1), encoding="utf-8")
@@ -160,6 +164,11 @@ class _Parts:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def remove_if_empty(self) -> None:
+        """Remove the folder when no part was finished: there is nothing to resume."""
+        if self.path.exists() and all(p.name == _MANIFEST for p in self.path.iterdir()):
+            self.remove()
 
 
 def _mismatch(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -441,16 +450,20 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
         total = sum(len(t) for t in stim.texts) + len(stim.baseline)
         progress.start(total, sum(len(t) for k, t in zip(keys, stim.texts) if k in done)
                        + (len(stim.baseline) if baseline_done else 0))
-        for key, emotion, texts in zip(keys, stim.emotions, stim.texts):
-            if key in done:
-                continue
-            if config.method == "generation":
-                part = _generate(ctx, emotion, texts)
-            else:
-                part = _read(ctx, texts, config.pooling, f"emotion {emotion!r}")
-            parts.save(key, part)
-        if has_baseline and not baseline_done:
-            parts.save("baseline", _read(ctx, stim.baseline, baseline_pooling, "baseline"))
+        try:
+            for key, emotion, texts in zip(keys, stim.emotions, stim.texts):
+                if key in done:
+                    continue
+                if config.method == "generation":
+                    part = _generate(ctx, emotion, texts)
+                else:
+                    part = _read(ctx, texts, config.pooling, f"emotion {emotion!r}")
+                parts.save(key, part)
+            if has_baseline and not baseline_done:
+                parts.save("baseline", _read(ctx, stim.baseline, baseline_pooling, "baseline"))
+        except BaseException:
+            parts.remove_if_empty()
+            raise
     ds, n_invalid = _assemble(parts, keys, stim, layers, hidden, {**attrs, "created": parts.created})
     write_dataset(ds, out)
     ds.close()

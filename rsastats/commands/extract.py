@@ -136,13 +136,15 @@ def _list_models(as_json: bool) -> None:
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=str), default=None, help="Activations file to write (.nc).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished earlier run of --out instead of resuming it.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: torch's choice; "
+              "on a busy shared machine 1 can be much faster).")
 @click.option("--list-models", is_flag=True, help="List the models known by name and exit.")
 @quiet_option
 @json_option
 def extract_command(model, recipe, method, pooling, precision, layers, final_norm, stimuli, baseline, prompt_template,
                     samples, template, chat_template, skip_first_token, temperature, top_p, top_k, max_new_tokens, seed,
-                    batch_size, limit, baseline_limit, emotions, experiment, out, overwrite, restart, list_models,
-                    quiet, as_json) -> None:
+                    batch_size, limit, baseline_limit, emotions, experiment, out, overwrite, restart, threads,
+                    list_models, quiet, as_json) -> None:
     """Run a language model over a stimulus set and write its residual-stream activations (schema v1).
 
     Each finished emotion is kept in OUT.parts/ beside the output; if the run is killed, the same
@@ -169,6 +171,11 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
         top_k=top_k, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, limit=limit,
         baseline_limit=_baseline_limit(baseline_limit), emotions=_emotions(emotions), experiment=experiment)
     from extraction.run import extract  # imports torch
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
     progress = _RichProgress(enabled=not quiet and sys.stderr.isatty(), description=f"{config.model} {config.method}")
     try:
