@@ -31,7 +31,7 @@ from rsastats.exceptions import ConfigMismatchError, ModelLoadError, ValidationE
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture
 from .config import ExtractionConfig, _config_iv, parse_layers
 from .generate import prompt_generator, sample_continuations
-from .inputs import EncodedText, encode_texts, pool_range, right_padded_batch
+from .inputs import encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
 from .precision import PrecisionInfo, apply_precision, weight_dtype
 from .stimuli import StimulusSet, load_stimuli, prompt_template_stimuli

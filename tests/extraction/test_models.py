@@ -103,3 +103,24 @@ def test_offline_encoder_end_to_end(tmp_path):
     assert (attrs["recipe"], attrs["stimulus_set"].split()[0], attrs["pooling"]) == ("story-mean", "implicit", "mean")
     assert attrs["last_layer_norm"] == "no-final-norm" and attrs["chat_template"] == 0 and attrs["variant"] == "base"
     assert (ds["pool_start"].values == 1).all()  # [CLS] is not part of the story
+
+
+def test_cli_generation_recipe_on_a_local_folder(tiny_folder, tmp_path):
+    out = tmp_path / "gen.nc"
+    result = CliRunner().invoke(cli, ["extract", "--model", str(tiny_folder), "--recipe", "jeong-generation", "--samples", "2",
+                                      "--max-new-tokens", "4", "--emotions", "happy,sad", "--baseline-limit", "1",
+                                      "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    ds = open_activations(out)
+    assert ds.attrs["recipe"] == "jeong-generation" and ds.attrs["recipe_overrides"] == "samples=2, max_new_tokens=4"
+    assert ds.attrs["template"] == "Write a short paragraph about a character who feels deeply {emotion}:"
+    assert ds["prompt_text"].values[1, 0] == "Write a short paragraph about a character who feels deeply sad:"
+    assert (ds.attrs["temperature"], ds.attrs["top_p"], ds.attrs["top_k"]) == (0.7, 0.9, 50)
+    assert ds.sizes["prompt"] == 2 and ds.sizes["emotion"] == 2
+
+
+def test_cli_list_models_json():
+    result = CliRunner().invoke(cli, ["extract", "--list-models", "--json"])
+    assert result.exit_code == 0
+    names = [m["name"] for m in json.loads(result.stdout)["models"]]
+    assert names[:2] == ["default", "minilm"] and len(names) == 14
