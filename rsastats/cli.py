@@ -18,7 +18,11 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 SUBCOMMANDS = {
     "describe": "rsastats.commands.describe:describe",
     "extract": "rsastats.commands.extract:extract_command",
+    "geometry": "rsastats.commands.geometry:geometry_command",
     "import": "rsastats.commands.import_vectors:import_command",
+    "maturity": "rsastats.commands.maturity:maturity_command",
+    "compare": "rsastats.commands.compare:compare",
+    "matrix": "rsastats.commands.matrix:matrix",
 }
 
 
