@@ -122,7 +122,9 @@ class ResamplingEngine:
             rows0 = self.models[members[0]].rows
             valid = rows0.valid
             slots = [np.flatnonzero(v) for v in valid]
-            n_e, n_p, hidden = rows0.values.shape
+            n_e, n_p, _ = rows0.values.shape
+            # members read the same prompts but may differ in width (e.g. 576 and 384 hidden units)
+            hidden = min(self.models[i].rows.values.shape[-1] for i in members)
             use_gram = rows0.post != "zscore"
             gram_bytes = len(members) * n_p * n_p * n_e * (n_e + 1) // 2 * 8
             if gram is None:
@@ -137,10 +139,10 @@ class ResamplingEngine:
             self.groups.append(_Group(members, valid, slots, rows0.post, blocks, rows))
 
     def _gram_blocks(self, values: list[np.ndarray]) -> list[np.ndarray]:
-        n_e, n_p, hidden = values[0].shape
+        n_e, n_p, _ = values[0].shape
         grams = []
         for v in values:
-            x = v.reshape(n_e * n_p, hidden)
+            x = v.reshape(n_e * n_p, v.shape[-1])
             if self.rdm_method == "correlation":
                 x = x - x.mean(axis=1, keepdims=True)  # linear per row: commutes with the prompt mean
             grams.append(x @ x.T)

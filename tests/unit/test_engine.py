@@ -188,3 +188,18 @@ def test_weighted_kendall_handles_duplicates_like_expansion():
     w = np.array([2.0, 1.0, 0.0, 3.0, 1.0])
     xe, ye = np.repeat(x, w.astype(int)), np.repeat(y, w.astype(int))
     assert abs(weighted_kendall(x, y, w, "b") - st.kendalltau(xe, ye).statistic) < 1e-12
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_models_of_different_widths_share_prompt_resamples(gram):
+    """Two models that read the same prompts but have different hidden sizes (SmolLM2 576, MiniLM 384)
+    are resampled together (one group) and each uses its own width."""
+    tv = true_vectors(E, H, seed=3)
+    wide = simulate_activations(E, P, 2, H, vectors=tv, seed=1)
+    narrow = simulate_activations(E, P, 2, H // 2, vectors=tv[:, : H // 2], seed=2)
+    models = load_models([wide, narrow, wide.copy()], RDMOptions())
+    engine = ResamplingEngine(models, rank="spearman", scheme="both", rdm_method="cosine", gram=gram)
+    assert len(engine.groups) == 1
+    pairs = all_pairs(3)
+    got = engine.replicates(pairs, 40, 7)
+    np.testing.assert_allclose(got, _naive_replicates(models, engine, 40, 7, "spearman", "cosine", pairs), rtol=0, atol=1e-12)
