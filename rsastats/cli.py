@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "compare": "rsastats.commands.compare:compare",
     "matrix": "rsastats.commands.matrix:matrix",
     "report": "rsastats.commands.report:report_command",
+    "demo": "rsastats.commands.demo:demo_command",
 }
 
 

@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -177,6 +178,19 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _one_line_warning(seen: set[str]) -> Callable[..., None]:
+    """``warnings.showwarning`` for the command line: ``warning: <message>`` on stderr, once per message
+    (no source file and line: those are for --debug)."""
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        text = _one_line(str(message))
+        if text not in seen:
+            seen.add(text)
+            click.echo(f"warning: {text}", err=True)
+
+    return show
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands live in modules imported only when needed,
     and whose ``main`` turns every error into the project's one-line ``error:`` convention."""
@@ -200,8 +214,10 @@ class LazyGroup(click.Group):
         code = 0
         ctx_meta: dict[str, Any] = {}
         try:
-            with self.make_context(prog_name or "rsastats", argv, **extra) as ctx:
+            with warnings.catch_warnings(), self.make_context(prog_name or "rsastats", argv, **extra) as ctx:
                 ctx_meta = ctx.meta
+                if not _debug(ctx_meta):
+                    warnings.showwarning = _one_line_warning(set())
                 self.invoke(ctx)
         except click.exceptions.Exit as exc:
             code = exc.exit_code

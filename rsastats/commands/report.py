@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
-from ._inference_options import DEFAULT_CI_HELP, fmt, fmt_p
+from ._inference_options import DEFAULT_CI_HELP
 
 
 def report_options(func):
@@ -121,22 +121,25 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
 
 
 def render_summary(result) -> None:
-    """Where the report is, and its pairs in one table."""
+    """Where the report is, and its pairs in one compact table."""
     from rich.table import Table
+
+    from ..report.tables import fmt_ci, fmt_number, fmt_p
 
     k = result.key_numbers
     console = stdout_console()
     table = Table(title=(f"{k['n_models']} models, {k['n_emotions']} emotions: {k['rdm']} RDMs, {k['rank']}, {k['layer']}; "
                          f"{100 * k['confidence']:g}% {k['ci_method']} CI ({k['n_boot']} resamples over {k['bootstrap']}); "
-                         f"seed {k['seed']}"), title_justify="left")
-    ceiling = any("noise_ceiling" in p for p in k["pairs"])
-    for col in ["A", "B", "rho", "CI", "Mantel p", "p (Holm)", "p (BH)"] + (["ceiling"] if ceiling else []):
-        table.add_column(col, justify="left" if col in ("A", "B") else "right")
+                         f"Mantel p ({k['n_permutations']} permutations); seed {k['seed']}"), title_justify="left")
+    ceiling = any(p.get("noise_ceiling") is not None for p in k["pairs"])
+    table.add_column("pair", overflow="fold")
+    for col in ["rho", "CI", "p (Holm)", "p (BH)"] + (["ceiling"] if ceiling else []):
+        table.add_column(col, justify="right", no_wrap=True)
     for p in k["pairs"]:
-        row = [p["a"], p["b"], fmt(p["rho"]), f"[{fmt(p['ci_low'])}, {fmt(p['ci_high'])}]", fmt_p(p["p_value"]),
-               fmt_p(p["p_holm"]), fmt_p(p["p_bh"])]
+        row = [f"{p['a']} vs {p['b']}", fmt_number(p["rho"]), fmt_ci(p["ci_low"], p["ci_high"]), fmt_p(p["p_holm"]),
+               fmt_p(p["p_bh"])]
         if ceiling:
-            row.append(fmt(p.get("noise_ceiling")))
+            row.append(fmt_number(p.get("noise_ceiling")))
         table.add_row(*row)
     console.print(table)
     for note in result.notes:

@@ -153,8 +153,7 @@ def rho_matrix_figure(names: Sequence[str], pairs: pd.DataFrame, rank: str, adju
         text[i][j] = text[j][i] = cell
     size = max(4.5, 1.1 * k + 1.8)
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("0.92")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.92")
     shown = rho.copy()
     np.fill_diagonal(shown, np.nan)  # the diagonal (rho = 1 by definition) would dominate the colour scale
     image = ax.imshow(np.ma.masked_invalid(shown), vmin=-1, vmax=1, cmap=cmap)
