@@ -9,8 +9,8 @@ random is drawn from ``config.seed``.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import math
 import os
 import warnings
 from dataclasses import dataclass, field, replace
@@ -111,6 +111,19 @@ class ReportAnalyses:
 
     def model(self, name: str) -> ModelSummary:
         return next(m for m in self.models if m.name == name)
+
+
+@contextlib.contextmanager
+def _warnings_to(notes: list[str]):
+    """Warnings raised inside the block become notes of the report section (once each), so that
+    what a reader should know (too few resamples, non-converged fits) is in the report itself."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in notes:
+            notes.append(text)
 
 
 # --------------------------------------------------------------------------- loading
@@ -303,8 +316,7 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
     layer = -1 if config.layer is None else config.layer
     progress.step("variance decomposition", config.decompose_n_boot)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _warnings_to(notes):
             result = decompose([m.path for m in models], names=[m.name for m in models], layer=layer,
                                normalization=config.normalization, n_boot=config.decompose_n_boot, seed=config.seed,
                                progress=progress.advance)
@@ -313,6 +325,10 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
             raise
         notes.append(f"variance decomposition not computed: {exc}")
         return None
+    for text in tuple(result.diagnostics.warnings) + tuple(result.diagnostics.notes):
+        text = " ".join(str(text).split())
+        if text not in notes:
+            notes.append(text)
     estimable = [c for c in result.components if c.estimable and c.name != "model"]
     if not estimable and not required:
         notes.append("no variance decomposition: the files do not vary any method factor (method, generation "
@@ -346,13 +362,14 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     """
     config = config.checked()
     progress = progress or _NoProgress()
-    notes: dict[str, list[str]] = {"inputs": [], "layers": [], "geometry": [], "decomposition": []}
+    notes: dict[str, list[str]] = {"inputs": [], "comparison": [], "layers": [], "geometry": [], "decomposition": []}
     audit = _audit(config.audit)  # a bad audit file should fail before the long work
     progress.step("loading files", None)
     for f in config.files:
         if not os.path.isfile(f):
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
-    models = load_models(list(config.files), _options(config), config.names)
+    with _warnings_to(notes["inputs"]):
+        models = load_models(list(config.files), _options(config), config.names)
     summaries = [_summary(m) for m in models]
     names = [m.name for m in models]
     reference = config.reference or names[0]
@@ -361,10 +378,13 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     scheme = config.bootstrap or default_scheme(models)
 
     progress.step("comparing every pair", config.n_boot)
-    comparison = compare_all(models, bootstrap=scheme, n_boot=config.n_boot, ci=config.ci, confidence=config.confidence,
-                             permutations=config.permutations, adjust=config.adjust, rank=config.rank, rdm=config.rdm,
-                             layer=config.layer, last_k=config.last_k, normalization=config.normalization,
-                             n_pcs=config.n_pcs, n_splits=config.n_splits, seed=config.seed, progress=progress.advance)
+    with _warnings_to(notes["comparison"]):
+        comparison = compare_all(models, bootstrap=scheme, n_boot=config.n_boot, ci=config.ci,
+                                 confidence=config.confidence, permutations=config.permutations, adjust=config.adjust,
+                                 rank=config.rank, rdm=config.rdm,
+                                 layer=config.layer, last_k=config.last_k, normalization=config.normalization,
+                                 n_pcs=config.n_pcs, n_splits=config.n_splits, seed=config.seed,
+                                 progress=progress.advance)
 
     ref_model = models[names.index(reference)]
     order = cluster_order(np.asarray(ref_model.rdm.matrix), ref_model.labels)
@@ -373,10 +393,13 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
 
     layer_curve = last_k = None
     if config.layer_points:
-        layer_curve, last_k = _layer_sensitivity(config, models, summaries, reference, scheme, progress, notes["layers"])
+        with _warnings_to(notes["layers"]):
+            layer_curve, last_k = _layer_sensitivity(config, models, summaries, reference, scheme, progress,
+                                                     notes["layers"])
     geometry_frame, geometry_settings = None, {}
     if config.geometry_layers:
-        geometry_frame, geometry_settings = _geometry_table(config, models, summaries, progress, notes["geometry"])
+        with _warnings_to(notes["geometry"]):
+            geometry_frame, geometry_settings = _geometry_table(config, models, summaries, progress, notes["geometry"])
     decomposition = _decomposition(config, models, progress, notes["decomposition"])
     return ReportAnalyses(
         config=config, models=tuple(summaries), reference=reference, order=order, rdms=rdms,

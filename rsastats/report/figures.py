@@ -19,7 +19,7 @@ import pandas as pd
 from ..data import atomic_path
 
 __all__ = ["ReportFigure", "save_figure", "slug", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
-           "layer_curve_figure", "anisotropy_figure", "variance_bars", "cluster_colours"]
+           "layer_curve_figure", "anisotropy_figure", "variance_bars"]
 
 _DPI = 110
 
@@ -87,37 +87,23 @@ def rdm_heatmap(matrix: np.ndarray, order: Sequence[str], title: str, colour_lab
     return fig
 
 
-def cluster_colours(matrix: np.ndarray, order: Sequence[str], n_clusters: int) -> dict[str, int]:
-    """Cluster number (0..k-1) of each emotion, from the same average-linkage tree that orders them."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
-
-    condensed = squareform(0.5 * (matrix + matrix.T), checks=False)
-    condensed = condensed - min(0.0, float(condensed.min()))
-    labels = fcluster(linkage(condensed, method="average", optimal_ordering=True), t=n_clusters, criterion="maxclust")
-    # number clusters in the order they first appear along ``order`` so colours follow the heatmap
-    seen: dict[int, int] = {}
-    for lab in labels:
-        seen.setdefault(int(lab), len(seen))
-    return {e: seen[int(lab)] for e, lab in zip(order, labels)}
-
-
-def mds_panels(embeddings: Mapping[str, Any], colours: Mapping[str, int], reference: str):
-    """One panel per model: the 2-D classical MDS of its RDM (rotated to the reference's),
-    points coloured by the reference model's clusters."""
+def mds_panels(embeddings: Mapping[str, Any], order: Sequence[str], reference: str):
+    """One panel per model: the 2-D classical MDS of its RDM (rotated to the reference's), each
+    emotion coloured by its position in ``order`` (the reference's clustering order)."""
     plt = _pyplot()
     names = list(embeddings)
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.0 * nrows), squeeze=False)
-    cmap = plt.get_cmap("tab10")
+    cmap = plt.get_cmap("turbo")
+    hue = {e: 0.05 + 0.9 * i / max(1, len(order) - 1) for i, e in enumerate(order)}
     for ax, name in zip(axes.flat, names):
         res = embeddings[name]
         xy = np.asarray(res.coordinates)
         scale = float(np.sqrt((xy**2).sum(axis=1).mean())) or 1.0
         xy = xy / scale
         for (x, y), label in zip(xy, res.labels):
-            ax.scatter([x], [y], s=22, color=cmap(colours.get(label, 0) % 10))
+            ax.scatter([x], [y], s=22, color=cmap(hue.get(label, 0.5)), edgecolors="0.3", linewidths=0.4)
             ax.annotate(label, (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
         ex = res.explained
         ax.set_title(f"{name}{' (reference)' if name == reference else ''}\n"
@@ -149,7 +135,9 @@ def rho_matrix_figure(names: Sequence[str], pairs: pd.DataFrame, rank: str, adju
     for r in pairs.itertuples():
         i, j = names.index(r.a), names.index(r.b)
         rho[i, j] = rho[j, i] = r.rho
-        cell = f"{r.rho:.2f}{_stars(getattr(r, adjust_column))}\n[{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        cell = f"{r.rho:.2f}{_stars(getattr(r, adjust_column))}"
+        if len(names) <= 6:  # with more models the CIs no longer fit; they are in the table below
+            cell += f"\n[{r.ci_low:.2f}, {r.ci_high:.2f}]"
         text[i][j] = text[j][i] = cell
     size = max(4.5, 1.1 * k + 1.8)
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
@@ -159,14 +147,15 @@ def rho_matrix_figure(names: Sequence[str], pairs: pd.DataFrame, rank: str, adju
     image = ax.imshow(np.ma.masked_invalid(shown), vmin=-1, vmax=1, cmap=cmap)
     ax.set_xticks(range(k), names, rotation=40, ha="right")
     ax.set_yticks(range(k), names)
-    font = 8 if k <= 6 else 6
+    font = 8
     for i in range(k):
         for j in range(k):
             if i != j:
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=font,
                         color="white" if abs(rho[i, j]) > 0.6 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=f"{rank} rho")
-    ax.set_title(f"rho [CI]; * {adjust_label}-adjusted Mantel p < .05, ** < .01, *** < .001", fontsize=9)
+    ax.set_title(f"rho{' [CI]' if k <= 6 else ''}; * {adjust_label}-adjusted Mantel p < .05, ** < .01, *** < .001",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -206,7 +195,8 @@ def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confide
     for k, (a, b) in enumerate(pairs):
         part = curve[(curve["a"] == a) & (curve["b"] == b)].sort_values("depth")
         colour = cmap(k % 10)
-        ax.fill_between(part["depth"], part["ci_low"], part["ci_high"], color=colour, alpha=0.18, lw=0)
+        ax.fill_between(part["depth"], part["ci_low"], part["ci_high"], color=colour, alpha=0.12 if len(pairs) > 3 else 0.2,
+                        lw=0)
         ax.plot(part["depth"], part["rho"], "o-", color=colour, ms=3, label=f"{a} vs {b}")
         if last_k is not None:
             row = last_k[(last_k["a"] == a) & (last_k["b"] == b)]

@@ -20,8 +20,8 @@ from ..cliutil import to_jsonable
 from ..data import atomic_path
 from . import figures as fg
 from .analysis import ReportAnalyses, ReportProgress, _NoProgress
-from .tables import (SCHEME_TEXT, ReportTable, all_tables, build_tables, fmt_ci, fmt_number, fmt_p, inference_caption,
-                     _prompts_text)
+from .tables import (SCHEME_TEXT, SHARED_NOISE_NOTE, ReportTable, all_tables, build_tables, fmt_ci, fmt_number,
+                     inference_caption, layer_text, _prompts_text)
 
 __all__ = ["ReportOutput", "render_report", "REPORT_SCHEMA"]
 
@@ -128,14 +128,14 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
     prompts = _prompts_text(an.models)
     main = inference_caption(n_emotions=res.n_emotions, prompts=prompts, ci=res.ci_method, confidence=res.confidence,
                              scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed, permutations=res.n_permutations,
-                             exact=res.exact, extra=f"{res.rdm} RDMs, {res.rank}; {res.layer}")
+                             exact=res.exact, extra=f"{res.rdm} RDMs, {res.rank}; {layer_text(an)}")
     plan = len(an.models) + 2 + 2 * (an.layer_curve is not None) + (an.geometry is not None) + (an.decomposition is not None)
     progress.step("drawing figures", plan)
     out: dict[str, list[fg.ReportFigure]] = {"rdms": [], "mds": [], "comparison": []}
     colour_label = {"cosine": "cosine distance (1 - cos)", "correlation": "correlation distance (1 - r)",
                     "euclidean": "Euclidean distance", "crossval-euclidean": "cross-validated squared distance"}
     no_resampling = (f"n = {res.n_emotions} emotions ({prompts or 'no prompts'}); point estimates, no CI (no "
-                     f"resampling); {res.layer}, {res.normalization} vectors; seed {c.seed}.")
+                     f"resampling); {layer_text(an)}, {res.normalization} vectors; seed {c.seed}.")
     for name, matrix in an.rdms.items():
         fig = fg.rdm_heatmap(matrix, an.order, name, colour_label.get(an.rdm_method, an.rdm_method))
         caption = (f"RDM of {name}. Emotions in the order of an average-linkage clustering (optimal leaf order) of "
@@ -143,12 +143,11 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
                    + no_resampling)
         out["rdms"].append(fg.save_figure(fig, folder, f"rdm_{fg.slug(name)}", f"RDM: {name}", caption))
         progress.advance(1)
-    ref = an.rdms[an.reference]
-    colours = fg.cluster_colours(ref, an.order, min(5, max(2, len(an.order) // 4)))
     mds_caption = (f"Classical (Torgerson) MDS of each model's RDM, embedding {an.mds[an.reference].transform}; "
                    f"each configuration rotated/reflected onto the reference ({an.reference}) by orthogonal Procrustes "
-                   f"and scaled to unit RMS radius; colours: clusters of the reference's RDM. " + no_resampling)
-    out["mds"].append(fg.save_figure(fg.mds_panels(an.mds, colours, an.reference), folder, "mds", "2-D MDS per model",
+                   f"and scaled to unit RMS radius; colour: each emotion's position in the reference's clustering order (the "
+                   f"heatmaps' order), so emotions that neighbour in the reference share a hue. " + no_resampling)
+    out["mds"].append(fg.save_figure(fg.mds_panels(an.mds, an.order, an.reference), folder, "mds", "2-D MDS per model",
                                      mds_caption))
     progress.advance(1)
     primary = "p_holm" if res.adjust == "holm" else "p_bh"
@@ -162,7 +161,8 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
     if nc.get("lower") is not None:
         ceiling = (nc["lower"], nc["upper"])
     forest_caption = main + (" Open diamonds: the pair's noise ceiling sqrt(r_A r_B) from split-half reliabilities "
-                             f"({nc.get('n_splits')} splits)." if "noise_ceiling" in an.pairs.columns else "") + (
+                             f"({nc.get('n_splits')} splits). {SHARED_NOISE_NOTE}"
+                             if "noise_ceiling" in an.pairs.columns else "") + (
         " Grey band: the group's leave-one-out noise ceiling [lower, upper]." if ceiling else "")
     out["comparison"].append(fg.save_figure(fg.forest_plot(an.pairs, res.confidence, ceiling), folder, "forest",
                                             "Pairwise rho with CIs and noise ceilings", forest_caption))
@@ -229,7 +229,7 @@ def _summary(an: ReportAnalyses) -> list[str]:
     pct = f"{100 * res.confidence:g}%"
     items = [
         f"{len(an.models)} models, {res.n_emotions} emotions, {len(pairs)} pairs; {res.rdm} RDMs compared by {res.rank} "
-        f"at {res.layer}.",
+        f"at {layer_text(an)}.",
         f"Highest rho: {top.a} vs {top.b}, {fmt_number(top.rho)} ({pct} CI {fmt_ci(top.ci_low, top.ci_high)}); "
         f"lowest: {bottom.a} vs {bottom.b}, {fmt_number(bottom.rho)} ({pct} CI {fmt_ci(bottom.ci_low, bottom.ci_high)}).",
         f"{n_sig} of {len(pairs)} pairs have a {'Holm' if res.adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted Mantel "
@@ -259,7 +259,7 @@ def _methods(an: ReportAnalyses) -> list[str]:
     res = an.comparison
     items = [
         f"RDMs: {res.rdm} dissimilarity between emotion vectors (the mean over each emotion's valid prompts), "
-        f"{res.normalization} vectors, {res.layer}.",
+        f"{res.normalization} vectors, {layer_text(an)}.",
         f"rho: {res.rank} correlation of the RDMs' upper triangles (emotions matched by label). The p-value is a Mantel "
         f"test: emotion labels permuted (rows and columns together), p = (k + 1) / (B + 1), "
         f"{'exact enumeration' if res.exact else f'{res.n_permutations} random permutations'}; the p of a correlation "
@@ -292,8 +292,7 @@ def _document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures:
     doc.heading("inputs")
     for t in tables["inputs"]:
         doc.table(t)
-    for note in an.notes.get("inputs", []):
-        doc.text(note)
+    doc.bullets(an.notes.get("inputs", []))
     doc.heading("rdms")
     doc.text(f"Emotions are ordered by a hierarchical clustering of the reference model ({an.reference}); the order is "
              "the same in every heatmap, table and figure.")
@@ -309,6 +308,7 @@ def _document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures:
     doc.figure(figures["comparison"][1])
     for t in comp_tables[1:]:
         doc.table(t)
+    doc.bullets(an.notes.get("comparison", []))
     for key in ("layers", "geometry", "decomposition"):
         if key in tables or key in figures or an.notes.get(key):
             doc.heading(key)

@@ -14,6 +14,8 @@ import pandas as pd
 __all__ = ["ReportTable", "fmt_number", "fmt_p", "fmt_ci", "inference_caption", "latex_escape", "build_tables",
            "audit_tables", "SCHEME_TEXT"]
 
+SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
+                     "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling.")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
                "both": "emotions and prompts within each emotion"}
 
@@ -103,6 +105,18 @@ def fmt_ci(low: Any, high: Any, digits: int = 3) -> str:
     return f"[{float(low):.{digits}f}, {float(high):.{digits}f}]"
 
 
+def layer_text(an) -> str:
+    """The layer selection of the main comparison in a few words ("layer 30", or grouped by layer)."""
+    used = [m.layer_used for m in an.models]
+    if len(set(used)) == 1:
+        return used[0]
+    groups: dict[str, list[str]] = {}
+    for m in an.models:
+        groups.setdefault(m.layer_used, []).append(m.name)
+    lead = "the last layer of each file" if an.config.layer is None and an.config.last_k is None else "per file"
+    return f"{lead} (" + "; ".join(f"{k}: {len(v)} file{'s' if len(v) > 1 else ''}" for k, v in groups.items()) + ")"
+
+
 def _prompts_text(models) -> str:
     counts = [(m.prompts_min, m.prompts_max) for m in models if m.prompts_min is not None]
     if not counts:
@@ -142,7 +156,7 @@ def _main_caption(an) -> str:
     return inference_caption(n_emotions=res.n_emotions, prompts=_prompts_text(an.models), ci=res.ci_method,
                              confidence=res.confidence, scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed,
                              permutations=res.n_permutations, exact=res.exact,
-                             extra=f"{res.rdm} RDMs compared by {res.rank}; {res.layer}; {res.normalization} vectors")
+                             extra=f"{res.rdm} RDMs compared by {res.rank}; {layer_text(an)}; {res.normalization} vectors")
 
 
 def inputs_table(an) -> ReportTable:
@@ -178,7 +192,7 @@ def pairs_table(an) -> ReportTable:
                                "p_bh": fmt_p, "noise_ceiling": fmt_number, "rho_disattenuated": fmt_number}, rename)
     caption = _main_caption(an) + (" p adjusted across all pairs by Holm (family-wise) and Benjamini-Hochberg (FDR)."
                                    + (" Noise ceiling = sqrt(r_A r_B) of the split-half reliabilities; disattenuated "
-                                      "rho = rho / ceiling." if has_ceiling else ""))
+                                      "rho = rho / ceiling. " + SHARED_NOISE_NOTE if has_ceiling else ""))
     return ReportTable("pairs", "Pairwise comparisons", caption, frame, display)
 
 
@@ -273,7 +287,9 @@ def anisotropy_table(an) -> ReportTable | None:
         part = g[g["descriptor"] == name][["model", "layer", "depth", "estimate", "ci_low", "ci_high"]]
         part = part.rename(columns={"estimate": short, "ci_low": f"{short}_ci_low", "ci_high": f"{short}_ci_high"})
         wide = part if wide is None else wide.merge(part, on=["model", "layer", "depth"], how="outer")
-    frame = wide.reset_index(drop=True)
+    rank = {m.name: i for i, m in enumerate(an.models)}
+    frame = wide.sort_values(["model", "layer"], key=lambda col: col.map(rank) if col.name == "model" else col,
+                             kind="stable").reset_index(drop=True)
     display = _display(frame, {"layer": lambda x: str(int(x)), "depth": lambda d: f"{d:.2f}", "anisotropy": fmt_number,
                                ("anisotropy_ci_low", "anisotropy_ci_high"): fmt_ci, "emotion_cosine": fmt_number,
                                ("emotion_cosine_ci_low", "emotion_cosine_ci_high"): fmt_ci},
