@@ -41,9 +41,15 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool
 def cli() -> None:
     """Representational similarity statistics for emotion geometry in language models.
 
+    Every subcommand prints a table, or exactly one JSON object with --json; bad input exits with
+    status 2 and one 'error:' line (--debug shows the traceback). See docs/cli.md.
+
     \b
-    Example:
-      rsastats describe activations.nc
+    Examples:
+      rsastats demo                                  # the whole pipeline on the offline models
+      rsastats extract --out runs/smollm2.nc         # activations of the default model
+      rsastats compare a.nc b.nc                     # rho, CI, Mantel p, n, noise ceilings
+      rsastats report runs/*.nc --out reports/mine   # tables and figures: HTML, Markdown, LaTeX
       rsastats describe activations.nc --json
     """
 

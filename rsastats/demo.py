@@ -8,7 +8,8 @@ the report.
 
 Resumable and idempotent: each extraction writes ``<work>/<name>.nc`` (interrupted runs resume
 from ``<name>.nc.parts/``); a finished file whose recorded settings match is skipped; the report
-is skipped when ``<out>/report.json`` was made from the same files and settings.
+is skipped when ``<out>/report.json`` was made from the same data (:func:`content_sha256`) and
+settings.
 
 The sizes (prompts per emotion, baseline texts, samples and new tokens of generation) are chosen
 so that ``make demo`` on a fresh clone finishes in under 15 minutes on a 2-core CPU machine,
@@ -29,7 +30,7 @@ from .data import atomic_path
 from .exceptions import ConfigMismatchError, ValidationError
 
 __all__ = ["DemoSizes", "DemoStep", "FULL", "QUICK", "INT8_SCHEMES", "demo_steps", "demo_report_config", "run_demo",
-           "DemoResult"]
+           "DemoResult", "content_sha256"]
 
 INT8_SCHEMES = ("int8-weight", "int8-token", "int8-dynamic")
 _DEMO_VERSION = 1  # bump when the plan changes meaning, so old work is not reused
@@ -141,11 +142,21 @@ class DemoResult:
 
 
 # --------------------------------------------------------------------------- bookkeeping
-def _sha256(path: Path) -> str:
+def content_sha256(path: Path) -> str:
+    """SHA-256 of what a file holds (every variable's values and every attribute except ``created``),
+    so that a re-extraction that reproduces the same data does not count as a change."""
+    import numpy as np
+    import xarray as xr
+
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    with xr.open_dataset(path, engine="netcdf4", decode_times=False) as ds:
+        attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ds.attrs.items() if k != "created"}
+        digest.update(json.dumps(attrs, sort_keys=True, default=str).encode())
+        for name in sorted(map(str, ds.variables)):
+            values = np.asarray(ds[name].values)
+            digest.update(name.encode())
+            digest.update(str(values.shape).encode())
+            digest.update(values.astype(str).tobytes() if values.dtype == object else np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
 
 
@@ -257,9 +268,9 @@ def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike
 
     files = [str(work / f"{s.name}.nc") for s in steps]
     names = [s.name for s in steps]
-    inputs = {name: _sha256(Path(f)) for name, f in zip(names, files)}
+    inputs = {name: content_sha256(Path(f)) for name, f in zip(names, files)}
     extra = {"demo": {"version": _DEMO_VERSION, "quick": quick, "int8": int8, "sizes": asdict(sizes),
-                      "steps": [s.to_dict() for s in steps]}, "inputs_sha256": inputs}
+                      "steps": [s.to_dict() for s in steps]}, "inputs_content_sha256": inputs}
     report_config = demo_report_config(files, names, sizes, demo_notes(sizes, int8, quick), seed, extra)
     previous = _read_json(out / "report.json").get("config", {})
     wanted = json.loads(json.dumps(report_config.to_dict()["extra"], sort_keys=True))

@@ -45,6 +45,7 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     matplotlib.rcParams["svg.hashsalt"] = "rsastats"  # deterministic ids in SVG files
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: smaller, faster, searchable SVG files
     matplotlib.rcParams["font.size"] = 9
     return plt
 
@@ -202,8 +203,10 @@ def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confide
             row = last_k[(last_k["a"] == a) & (last_k["b"] == b)]
             if len(row):
                 r = row.iloc[0]
-                ax.errorbar([1.04 + 0.012 * k], [r["rho"]], yerr=[[r["rho"] - r["ci_low"]], [r["ci_high"] - r["rho"]]],
-                            fmt="s", color=colour, ms=4, capsize=2)
+                x = 1.04 + 0.012 * k
+                # a line from CI low to high (a basic interval need not contain the estimate)
+                ax.vlines([x], [r["ci_low"]], [r["ci_high"]], color=colour, lw=1.2)
+                ax.plot([x], [r["rho"]], "s", color=colour, ms=4)
     if last_k is not None and len(last_k):
         ax.axvline(1.02, color="0.8", lw=0.8, ls="--")
         ax.text(1.04, ax.get_ylim()[0], f" mean of\n last {int(last_k['last_k'].iloc[0])}", fontsize=7, va="bottom")
@@ -255,9 +258,13 @@ def variance_bars(components: pd.DataFrame, layers: pd.DataFrame):
     def bars(ax, names, shares, lows, highs, colours, title):
         y = np.arange(len(names))[::-1]
         shares = np.asarray(shares, dtype=float)
-        err = np.vstack([shares - np.asarray(lows, dtype=float), np.asarray(highs, dtype=float) - shares])
-        err = np.where(np.isfinite(err), np.maximum(err, 0.0), 0.0)
-        ax.barh(y, shares, color=colours, xerr=err, capsize=2, error_kw={"lw": 0.8})
+        lows, highs = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
+        ax.barh(y, shares, color=colours, alpha=0.85)
+        ok = np.isfinite(lows) & np.isfinite(highs)
+        # the CI as a line of its own: a bootstrap interval need not contain the estimate
+        ax.hlines(y[ok], lows[ok], highs[ok], color="black", lw=1.0)
+        ax.plot(lows[ok], y[ok], "|", color="black", ms=6)
+        ax.plot(highs[ok], y[ok], "|", color="black", ms=6)
         ax.set_yticks(y, names, fontsize=8)
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of variance")
