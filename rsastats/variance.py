@@ -1,0 +1,974 @@
+"""How much each layer of method choices moves the emotion geometry: a variance decomposition.
+
+Given emotion-vector (or activation) files of the same models under varied conditions, every
+file ``f`` gives a cosine RDM over the common emotions; its upper-triangle cells ``k`` are
+rank-transformed within the file and standardised, ``y_{f,k}``.  A linear mixed model with
+random cell-by-factor-level effects, independent across cells,
+
+    y ~ 1 + (1|cell) + (1|cell:model) + (1|cell:method) + (1|cell:model:method)
+          + (0 + generation|cell:temperature) + ... + (1|cell:precision) + (1|cell:model:precision)
+          + (1|cell:experiment) + (1|cell:model:experiment)
+
+splits the variance of the geometry into the study's four layers of method effects (coarse
+method; generation sub-parameters; precision; cross-experiment bias, with its model-specific
+part) next to the shared geometry, the model-specific geometry and file-level noise.  Because
+the responses are standardised ranks, the model is a structured model of the matrix of Spearman
+correlations between all files' RDMs: a component's share is the correlation two files lose by
+differing in that factor.  See ``docs/decomposition.md`` for the model, its checks and limits.
+
+Uncertainty comes from a bootstrap over emotions (resampled emotions rebuild the cells), because
+RDM cells that share an emotion are not independent; likelihood-ratio tests are reported with the
+chi-square mixture reference and with a design-effect (Rao-Scott) correction for that dependence.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from . import _interim
+from ._rng import SeedLike, seed_to_int, spawn_generators
+from ._varcomp import (
+    CellStatistics,
+    VarianceFit,
+    chibar_pvalue,
+    design_effect,
+    fit_statsmodels,
+    fit_variance_components,
+)
+from .data import open_dataset, validate_activations, validate_vectors
+from .exceptions import EstimationError, LabelError, ValidationError
+
+__all__ = [
+    "FACTORS",
+    "GENERATION_FACTORS",
+    "LAYERS",
+    "DEFAULT_COMPONENTS",
+    "CI_METHODS",
+    "FileCondition",
+    "VarianceComponent",
+    "LayerShare",
+    "ConditionContrast",
+    "PairContrast",
+    "DecompositionDiagnostics",
+    "DecompositionResult",
+    "file_condition",
+    "decompose",
+    "decompose_rdms",
+]
+
+# The attributes that define a file's condition, in the order the study's layers come.
+FACTORS = ("model", "method", "temperature", "top_p", "max_new_tokens", "template", "seed", "precision", "experiment")
+# Sub-parameters that exist only for generated text: their components apply to generation files only.
+GENERATION_FACTORS = ("temperature", "top_p", "max_new_tokens", "template", "seed")
+_LAYER_OF_FACTOR = {
+    "model": "model",
+    "method": "1 method",
+    **{f: "2 sub-parameters" for f in GENERATION_FACTORS},
+    "precision": "3 precision",
+    "experiment": "4 experiment",
+}
+LAYERS = ("shared geometry", "model", "1 method", "2 sub-parameters", "3 precision", "4 experiment", "residual")
+# Main effects first, so that when two factors are confounded the earlier one keeps the variance.
+DEFAULT_COMPONENTS = (
+    "model",
+    "method",
+    "precision",
+    "experiment",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "template",
+    "seed",
+    "model:method",
+    "model:precision",
+    "model:experiment",
+)
+CI_METHODS = ("percentile", "basic", "bca")
+RESPONSES = ("rank", "zscore")
+ENGINES = ("exact", "statsmodels")
+UNKNOWN = "(unknown)"
+NOT_APPLICABLE = "n/a"
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class FileCondition:
+    """One input file: its name, kind, the layer its vectors came from and its factor levels."""
+
+    name: str
+    kind: str
+    layer: int | None
+    levels: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "layer": self.layer, **self.levels}
+
+
+@dataclass(frozen=True)
+class VarianceComponent:
+    """One variance component of the decomposition.
+
+    ``variance`` is on the scale of the within-file standardised response (each file's cells have
+    variance 1), ``share`` is the variance over the sum of all estimated variances.  ``lrt_p`` uses
+    the 50:50 chi-square(0)/chi-square(1) mixture assuming independent cells; ``lrt_p_adjusted``
+    first divides the statistic by ``design_effect`` (at least 1), the variance inflation caused by
+    cells that share an emotion.  Components that cannot be estimated from these files have
+    ``estimable=False``, NaN numbers and the reason in ``note``.
+    """
+
+    name: str
+    layer: str
+    term: str
+    n_levels: int
+    estimable: bool
+    variance: float
+    share: float
+    variance_ci: tuple[float, float]
+    share_ci: tuple[float, float]
+    lrt_statistic: float
+    lrt_p: float
+    design_effect: float
+    lrt_p_adjusted: float
+    at_boundary: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.name,
+            "layer": self.layer,
+            "term": self.term,
+            "n_levels": self.n_levels,
+            "estimable": self.estimable,
+            "variance": self.variance,
+            "variance_ci_low": self.variance_ci[0],
+            "variance_ci_high": self.variance_ci[1],
+            "share": self.share,
+            "share_ci_low": self.share_ci[0],
+            "share_ci_high": self.share_ci[1],
+            "lrt_statistic": self.lrt_statistic,
+            "lrt_p": self.lrt_p,
+            "design_effect": self.design_effect,
+            "lrt_p_adjusted": self.lrt_p_adjusted,
+            "at_boundary": self.at_boundary,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class LayerShare:
+    """The share of one of the study's layers: the sum of its estimable components."""
+
+    layer: str
+    components: tuple[str, ...]
+    share: float
+    share_ci: tuple[float, float]
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "components": list(self.components), "share": self.share,
+                "share_ci_low": self.share_ci[0], "share_ci_high": self.share_ci[1], "note": self.note}
+
+
+@dataclass(frozen=True)
+class PairContrast:
+    """Spearman rho between the RDMs of two files of one model that differ in one layer only."""
+
+    layer: str
+    factor: str
+    model: str
+    level_a: str
+    level_b: str
+    file_a: str
+    file_b: str
+    rho: float
+    ci: tuple[float, float]
+    implied_rho: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "factor": self.factor, "model": self.model, "level_a": self.level_a,
+                "level_b": self.level_b, "file_a": self.file_a, "file_b": self.file_b, "rho": self.rho,
+                "ci_low": self.ci[0], "ci_high": self.ci[1], "implied_rho": self.implied_rho}
+
+
+@dataclass(frozen=True)
+class ConditionContrast:
+    """The simple view: mean Spearman rho over all file pairs that differ only in ``factor``
+    between ``levels`` (e.g. fp32 vs int8-token), with a bootstrap CI over emotions, and the mean
+    rho the fitted decomposition implies for those pairs."""
+
+    layer: str
+    factor: str
+    levels: str
+    n_pairs: int
+    models: tuple[str, ...]
+    mean_rho: float
+    ci: tuple[float, float]
+    min_rho: float
+    max_rho: float
+    implied_rho: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "factor": self.factor, "levels": self.levels, "n_pairs": self.n_pairs,
+                "models": list(self.models), "mean_rho": self.mean_rho, "ci_low": self.ci[0], "ci_high": self.ci[1],
+                "min_rho": self.min_rho, "max_rho": self.max_rho, "implied_rho": self.implied_rho}
+
+
+@dataclass(frozen=True)
+class DecompositionDiagnostics:
+    """How the decomposition was fitted and what went wrong, if anything."""
+
+    formula: str
+    engine: str
+    method: str
+    response: str
+    converged: bool
+    singular: bool
+    log_likelihood: float
+    n_files: int
+    n_emotions: int
+    n_cells: int
+    n_observations: int
+    layer: int | None
+    n_boot: int
+    n_boot_nonconverged: int
+    n_boot_failed: int
+    ci_method: str
+    confidence: float
+    seed: int | None
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["warnings"] = list(self.warnings)
+        out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass(frozen=True)
+class DecompositionResult:
+    """Result of :func:`decompose`: components, layer shares, the simple view, files, diagnostics.
+
+    ``to_frame()`` is the component table; ``layers_frame()``, ``contrasts_frame()``,
+    ``pairs_frame()`` and ``files_frame()`` give the others; ``to_dict()`` everything (JSON-ready,
+    without the bootstrap replicates, which are in ``bootstrap_shares``: n_boot x components).
+    """
+
+    components: tuple[VarianceComponent, ...]
+    layers: tuple[LayerShare, ...]
+    contrasts: tuple[ConditionContrast, ...]
+    pairs: tuple[PairContrast, ...]
+    files: tuple[FileCondition, ...]
+    emotions: tuple[str, ...]
+    diagnostics: DecompositionDiagnostics
+    bootstrap_shares: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros((0, 0)))
+
+    def component(self, name: str) -> VarianceComponent:
+        for comp in self.components:
+            if comp.name == name:
+                return comp
+        raise KeyError(f"no component {name!r}; have {[c.name for c in self.components]}")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([c.to_dict() for c in self.components])
+
+    def layers_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([x.to_dict() for x in self.layers])
+
+    def contrasts_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([x.to_dict() for x in self.contrasts])
+
+    def pairs_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([x.to_dict() for x in self.pairs])
+
+    def files_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([x.to_dict() for x in self.files])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "components": [c.to_dict() for c in self.components],
+            "layers": [x.to_dict() for x in self.layers],
+            "contrasts": [x.to_dict() for x in self.contrasts],
+            "pairs": [x.to_dict() for x in self.pairs],
+            "files": [x.to_dict() for x in self.files],
+            "emotions": list(self.emotions),
+            "diagnostics": self.diagnostics.to_dict(),
+        }
+
+
+# --------------------------------------------------------------------------- conditions
+def _level(value: Any) -> str:
+    """A factor level as text; numbers in one spelling (0.7 == "0.70", 100 == "100.0")."""
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_level(v) for v in value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return format(number, "g") if math.isfinite(number) else text
+
+
+def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """A file's level of every factor in :data:`FACTORS`, from its attributes.
+
+    Generation sub-parameters of a file whose method is not ``generation`` are ``"n/a"``;
+    a missing or empty attribute is ``"(unknown)"`` (one level of its own).
+    """
+    levels = {name: _level(attrs.get(name, "")) or UNKNOWN for name in FACTORS}
+    if levels["method"] != "generation":
+        for name in GENERATION_FACTORS:
+            levels[name] = NOT_APPLICABLE
+    return levels
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str
+    factors: tuple[str, ...]
+    layer: str
+    generation_only: bool
+
+    @property
+    def term(self) -> str:
+        group = ":".join(("cell",) + self.factors)
+        return f"(0 + generation | {group})" if self.generation_only else f"(1 | {group})"
+
+
+def _parse_components(names: Iterable[str]) -> list[_Component]:
+    out: list[_Component] = []
+    seen: set[tuple[str, ...]] = set()
+    for raw in names:
+        factors = tuple(part.strip() for part in str(raw).split(":"))
+        unknown = [f for f in factors if f not in FACTORS]
+        if unknown or not factors:
+            raise ValidationError(f"unknown factor(s) {unknown} in component {raw!r}; factors are {', '.join(FACTORS)}")
+        if len(set(factors)) != len(factors):
+            raise ValidationError(f"component {raw!r} names a factor twice")
+        key = tuple(sorted(factors))
+        if key in seen:
+            raise ValidationError(f"component {raw!r} is given twice")
+        seen.add(key)
+        non_model = [f for f in factors if f != "model"]
+        layer = _LAYER_OF_FACTOR[non_model[0]] if non_model else "model"
+        out.append(_Component(":".join(factors), factors, layer, any(f in GENERATION_FACTORS for f in factors)))
+    return out
+
+
+# --------------------------------------------------------------------------- design
+def _component_levels(comp: _Component, conditions: Sequence[Mapping[str, str]]) -> list[str | None]:
+    """Each file's level of ``comp`` (``None`` where it does not apply)."""
+    out: list[str | None] = []
+    for cond in conditions:
+        if comp.generation_only and cond["method"] != "generation":
+            out.append(None)
+        else:
+            out.append(" x ".join(cond[f] for f in comp.factors))
+    return out
+
+
+def _same_level_matrix(levels: Sequence[str | None]) -> np.ndarray:
+    """G = Z Z': 1 where two files share a (non-None) level."""
+    arr = np.array(["\0" if x is None else x for x in levels], dtype=object)
+    applies = np.array([x is not None for x in levels])
+    return ((arr[:, None] == arr[None, :]) & applies[:, None] & applies[None, :]).astype(np.float64)
+
+
+@dataclass
+class _Design:
+    components: list[_Component]
+    levels: list[list[str | None]]
+    matrices: list[np.ndarray]
+    estimable: list[bool]
+    reasons: list[str]
+    absorbs: dict[str, list[str]]
+    notes: list[str]
+
+
+def _describe_single_level(comp: _Component, levels: Sequence[str | None], n_files: int) -> str:
+    applied = [x for x in levels if x is not None]
+    if not applied:
+        return "no generation files, so generation sub-parameters do not apply"
+    who = "generation files" if comp.generation_only else "files"
+    return f"{' x '.join(comp.factors)} does not vary: it is {applied[0]} in all {len(applied)} {who}"
+
+
+def _build_design(components: list[_Component], conditions: Sequence[Mapping[str, str]]) -> _Design:
+    """Which components the files can estimate, and why not for the others.
+
+    A component is estimable when at least two of its levels occur among the files it applies to,
+    and its "same level" matrix is linearly independent of those of the residual, the shared cell
+    effect and the components kept before it (otherwise it is confounded with them).
+    """
+    n_files = len(conditions)
+    identity = np.eye(n_files)
+    ones = np.ones((n_files, n_files))
+    basis = [identity.ravel(), ones.ravel()]
+    basis_names = ["residual", "shared"]
+    design = _Design(components, [], [], [], [], {}, [])
+    for comp in components:
+        levels = _component_levels(comp, conditions)
+        g = _same_level_matrix(levels)
+        design.levels.append(levels)
+        design.matrices.append(g)
+        applied = {x for x in levels if x is not None}
+        if len(applied) < 2:
+            design.estimable.append(False)
+            design.reasons.append(_describe_single_level(comp, levels, n_files))
+            continue
+        stack = np.column_stack(basis)
+        coef, *_ = np.linalg.lstsq(stack, g.ravel(), rcond=None)
+        resid = g.ravel() - stack @ coef
+        if np.linalg.norm(resid) <= 1e-8 * max(1.0, np.linalg.norm(g)):
+            partners = [name for name, c in zip(basis_names, coef) if abs(c) > 1e-8]
+            design.estimable.append(False)
+            design.reasons.append(_confounding_reason(comp, partners))
+            for name in partners:
+                if name not in ("residual", "shared"):
+                    design.absorbs.setdefault(name, []).append(comp.name)
+            continue
+        basis.append(g.ravel())
+        basis_names.append(comp.name)
+        design.estimable.append(True)
+        design.reasons.append("")
+    for factor in FACTORS:
+        unknown = sum(1 for c in conditions if c[factor] == UNKNOWN)
+        if unknown:
+            design.notes.append(f"{factor} is unknown (empty attribute) for {unknown} of {n_files} files; "
+                                f"they are treated as one level '{UNKNOWN}'")
+    return design
+
+
+def _confounding_reason(comp: _Component, partners: list[str]) -> str:
+    if partners == ["residual"]:
+        return (f"confounded with the residual: no two files share a level of {' x '.join(comp.factors)}, "
+                "so its variance is in the residual")
+    if len(partners) == 1:
+        return f"confounded with {partners[0]} (the files' levels of both coincide); its variance is in {partners[0]}"
+    return f"confounded with a combination of {', '.join(partners)}; not separable in these files"
+
+
+# --------------------------------------------------------------------------- responses
+def _standardise(cells: np.ndarray, response: str) -> np.ndarray:
+    """(F, K) cell values -> (K, F) responses: ranks (or values) centred and scaled to unit
+    (population) variance within each file, so that Y'Y / K is the files' Spearman (Pearson) matrix."""
+    values = stats.rankdata(cells, axis=1) if response == "rank" else np.asarray(cells, dtype=np.float64)
+    centred = values - values.mean(axis=1, keepdims=True)
+    scale = centred.std(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (centred / scale).T
+
+
+def _resampled_cells(rdms: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of the RDMs over resampled emotions (self-pairs that duplicates create dropped):
+    values (F, K*) and the positions (K*, 2) of each cell's two emotions in ``index``."""
+    n = index.size
+    a, b = np.triu_indices(n, 1)
+    keep = index[a] != index[b]
+    a, b = a[keep], b[keep]
+    return rdms[:, index[a], index[b]], np.column_stack([a, b])
+
+
+# --------------------------------------------------------------------------- fitting
+def _fit(engine: str, cells: np.ndarray, g: np.ndarray, levels: list[list[str | None]], reml: bool,
+         start: np.ndarray | None = None) -> VarianceFit:
+    if engine == "statsmodels":
+        # levels[0] is the shared cell intercept, which fit_statsmodels always includes.
+        return fit_statsmodels(cells, levels[1:], reml=reml)
+    return fit_variance_components(CellStatistics.from_cells(cells), g, reml=reml, start=start)
+
+
+def _relative(fit: VarianceFit) -> np.ndarray:
+    return fit.variances / fit.residual if fit.residual > 0 else None
+
+
+@dataclass
+class _Replicates:
+    variances: np.ndarray  # (B, m + 1): components then residual
+    rho: np.ndarray  # (B, P): pair rhos
+    nonconverged: int
+    failed: int
+
+
+def _replicate(rdms: np.ndarray, index: np.ndarray, g: np.ndarray, levels: list, pair_idx: np.ndarray,
+               response: str, engine: str, reml: bool, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    cells, _ = _resampled_cells(rdms, index)
+    y = _standardise(cells, response)
+    ranks = y if response == "rank" else _standardise(cells, "rank")
+    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(ranks)):
+        raise EstimationError("a file's resampled cells are all equal")
+    fit = _fit(engine, y, g, levels, reml, start)
+    rho = np.einsum("kp,kp->p", ranks[:, pair_idx[:, 0]], ranks[:, pair_idx[:, 1]]) / ranks.shape[0]
+    return np.append(fit.variances, fit.residual), rho, fit.converged
+
+
+def _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot, seed,
+               progress: Callable[[int], None] | None) -> _Replicates:
+    n = rdms.shape[1]
+    m = g.shape[0] + 1
+    variances = np.full((n_boot, m), np.nan)
+    rho = np.full((n_boot, pair_idx.shape[0]), np.nan)
+    nonconverged = failed = 0
+    # One child stream per replicate: the result never depends on how replicates are grouped.
+    for b, rng in enumerate(spawn_generators(seed, n_boot)):
+        index = rng.integers(0, n, size=n)
+        while np.unique(index).size < 3:  # at least three distinct emotions make an RDM with >= 3 cells
+            index = rng.integers(0, n, size=n)
+        try:
+            variances[b], rho[b], converged = _replicate(rdms, index, g, levels, pair_idx, response, engine, reml, start)
+            nonconverged += not converged
+        except EstimationError:
+            failed += 1
+        if progress is not None:
+            progress(1)
+    return _Replicates(variances, rho, nonconverged, failed)
+
+
+def _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tuple[np.ndarray, np.ndarray]:
+    n = rdms.shape[1]
+    out_var, out_rho = [], []
+    for e in range(n):
+        index = np.delete(np.arange(n), e)
+        v, r, _ = _replicate(rdms, index, g, levels, pair_idx, response, engine, reml, start)
+        out_var.append(v)
+        out_rho.append(r)
+    return np.array(out_var), np.array(out_rho)
+
+
+def _interval(estimate: float, reps: np.ndarray, jack: np.ndarray | None, method: str, confidence: float,
+              bounds: tuple[float, float]) -> tuple[float, float]:
+    ok = np.isfinite(reps)
+    if not np.isfinite(estimate) or ok.sum() < 2:
+        return (float("nan"), float("nan"))
+    return _interim.confidence_interval(float(estimate), reps[ok], method=method, confidence=confidence,
+                                        jackknife=jack, bounds=bounds)
+
+
+# --------------------------------------------------------------------------- simple view
+_PAIR_LAYERS = {"model": "model", "method": "1 method", "precision": "3 precision", "experiment": "4 experiment"}
+
+
+def _contrast_pairs(conditions: Sequence[Mapping[str, str]]) -> list[tuple[str, str, int, int]]:
+    """(layer, factor, f, g) for every pair of files that differ in one layer only
+    (different models: only when every other factor is the same)."""
+    out = []
+    for f in range(len(conditions)):
+        for h in range(f + 1, len(conditions)):
+            diff = [x for x in FACTORS if conditions[f][x] != conditions[h][x]]
+            if not diff:
+                continue
+            gen = [x for x in diff if x in GENERATION_FACTORS]
+            rest = [x for x in diff if x not in GENERATION_FACTORS]
+            if rest == ["method"]:
+                out.append(("1 method", "method", f, h))
+            elif not rest and conditions[f]["method"] == "generation":
+                out.append(("2 sub-parameters", "+".join(gen), f, h))
+            elif len(rest) == 1 and not gen and rest[0] in _PAIR_LAYERS:
+                out.append((_PAIR_LAYERS[rest[0]], rest[0], f, h))
+    return out
+
+
+def _pair_levels(factor: str, a: Mapping[str, str], b: Mapping[str, str]) -> tuple[str, str]:
+    if factor == "method":
+        return a["method"], b["method"]
+    factors = factor.split("+")
+    return (", ".join(f"{x}={a[x]}" for x in factors) if len(factors) > 1 else a[factors[0]],
+            ", ".join(f"{x}={b[x]}" for x in factors) if len(factors) > 1 else b[factors[0]])
+
+
+def _implied_correlation(fit: VarianceFit, g: np.ndarray) -> np.ndarray:
+    v = np.tensordot(fit.variances, g, axes=1) + fit.residual * np.eye(g.shape[1])
+    d = np.sqrt(np.diag(v))
+    return v / np.outer(d, d)
+
+
+# --------------------------------------------------------------------------- input checks
+def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boot, confidence, ci_method, engine):
+    rdms = np.asarray(rdms, dtype=np.float64)
+    if rdms.ndim != 3 or rdms.shape[1] != rdms.shape[2]:
+        raise ValidationError(f"rdms must be an array (files, emotions, emotions), got shape {rdms.shape}")
+    n_files, n = rdms.shape[:2]
+    names = [f"file{i}" for i in range(n_files)] if names is None else [str(x) for x in names]
+    if len(names) != n_files or len(set(names)) != n_files:
+        raise ValidationError(f"need {n_files} distinct file names, got {names}")
+    emotions = [str(e) for e in emotions]
+    if len(emotions) != n:
+        raise LabelError(f"{len(emotions)} emotion labels for RDMs over {n} emotions")
+    if len(set(emotions)) != n:
+        dup = sorted({e for e in emotions if emotions.count(e) > 1})
+        raise LabelError(f"duplicated emotion label(s) {dup}")
+    if n < 4:
+        raise ValidationError(f"the decomposition needs at least 4 common emotions (6 RDM cells), got {n}")
+    if n_files < 2:
+        raise ValidationError(f"the decomposition needs at least 2 files, got {n_files}")
+    if len(conditions) != n_files:
+        raise ValidationError(f"{len(conditions)} conditions for {n_files} files")
+    for name, rdm in zip(names, rdms):
+        if not np.all(np.isfinite(rdm)):
+            raise ValidationError("RDM has NaN or infinite values", path=name)
+        cells = _interim.upper(rdm)
+        if np.ptp(cells) == 0:
+            raise ValidationError("all RDM cells are equal: the file has no emotion geometry to decompose", path=name)
+    comps = _parse_components(DEFAULT_COMPONENTS if components is None else components)
+    if response not in RESPONSES:
+        raise ValidationError(f"response must be one of {RESPONSES}, got {response!r}")
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise ValidationError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    if not 0 < confidence < 1:
+        raise ValidationError(f"confidence must be in (0, 1), got {confidence!r}")
+    if ci_method not in CI_METHODS:
+        raise ValidationError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}")
+    if engine not in ENGINES:
+        raise ValidationError(f"engine must be one of {ENGINES}, got {engine!r}")
+    # file_condition is idempotent, so conditions may be attrs or levels from an earlier result.
+    conds = [file_condition(c) for c in conditions]
+    return rdms, emotions, conds, names, comps, int(n_boot)
+
+
+# --------------------------------------------------------------------------- public API
+def decompose_rdms(
+    rdms: np.ndarray,
+    emotions: Sequence[str],
+    conditions: Sequence[Mapping[str, Any]],
+    names: Sequence[str] | None = None,
+    *,
+    components: Sequence[str] | None = None,
+    response: str = "rank",
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    ci_method: str = "percentile",
+    engine: str = "exact",
+    reml: bool = True,
+    test: bool = True,
+    seed: SeedLike = 0,
+    layer: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> DecompositionResult:
+    """Decompose the variation among RDMs of the same emotions into method layers.
+
+    Parameters
+    ----------
+    rdms : array (files, emotions, emotions) of dissimilarities (e.g. cosine distance).
+    emotions : the emotion labels of the RDMs' rows, the same for every file.
+    conditions : one mapping per file with the attributes in :data:`FACTORS` (a file's attrs).
+    names : file names used in results and messages (default ``file0``, ``file1``, ...).
+    components : which cell-by-factor components to fit, as factor names joined by ``:``
+        (default :data:`DEFAULT_COMPONENTS`); the shared cell effect and the residual are always in.
+    response : ``"rank"`` (default; ranks within each file, so shares speak Spearman) or ``"zscore"``.
+    n_boot : bootstrap replicates over emotions for the CIs (0: no CIs).
+    confidence : level of the CIs.
+    ci_method : ``"percentile"`` (default), ``"basic"`` or ``"bca"`` (adds a leave-one-emotion-out jackknife).
+    engine : ``"exact"`` (default; the likelihood on per-cell sufficient statistics) or ``"statsmodels"``
+        (the same model through ``statsmodels.MixedLM``: identical estimates, much slower).
+    reml : REML (default, as lme4) or ML.
+    test : compute a likelihood-ratio test for every estimable component.
+    seed : seed of the bootstrap; replicate ``b`` uses child stream ``b`` of it.
+    layer : the layer the RDMs came from (recorded only).
+    progress : called with 1 after every bootstrap replicate.
+
+    Returns
+    -------
+    DecompositionResult
+    """
+    rdms, emotions, conds, names, comps, n_boot = _decompose_iv(
+        rdms, emotions, conditions, names, components, response, n_boot, confidence, ci_method, engine)
+    # The fits multiply F x F matrices thousands of times: threaded BLAS gains nothing at that size and
+    # loses a lot when cores are shared (measured 9x slower on a busy 2-core machine).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _decompose_checked(rdms, emotions, conds, names, comps, response=response, n_boot=n_boot,
+                                  confidence=confidence, ci_method=ci_method, engine=engine, reml=reml, test=test,
+                                  seed=seed, layer=layer, progress=progress)
+
+
+def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
+                       test, seed, layer, progress) -> DecompositionResult:
+    """:func:`decompose_rdms` after its inputs were checked."""
+    n_files, n = rdms.shape[:2]
+    design = _build_design(comps, conds)
+    kept = [i for i, ok in enumerate(design.estimable) if ok]
+    shared_levels: list[str | None] = ["all"] * n_files
+    g = np.array([np.ones((n_files, n_files))] + [design.matrices[i] for i in kept])
+    levels = [shared_levels] + [design.levels[i] for i in kept]
+    kept_names = ["shared"] + [comps[i].name for i in kept]
+
+    pairs = np.column_stack(np.triu_indices(n, 1))
+    cells = rdms[:, pairs[:, 0], pairs[:, 1]]
+    y = _standardise(cells, response)
+    ranks = y if response == "rank" else _standardise(cells, "rank")
+    full = _fit(engine, y, g, levels, reml)
+    warnings_out: list[str] = list(full.warnings)
+    if not full.converged:
+        warnings_out.append(f"the fit did not converge: {full.message}")
+    boundary = full.at_boundary
+    if boundary.any():
+        at = [kept_names[i] for i in np.flatnonzero(boundary)]
+        warnings_out.append(f"singular fit: {', '.join(at)} estimated at the boundary (variance 0)")
+
+    # Likelihood-ratio tests: refit without each component; correct for cells sharing emotions.
+    lrt = {}
+    if test:
+        for j, name in enumerate(kept_names):
+            keep = [i for i in range(len(kept_names)) if i != j]
+            start = None if engine == "statsmodels" else _relative(full)[keep]
+            null = _fit(engine, y, g[keep], [levels[i] for i in keep], reml, start)
+            statistic = max(0.0, 2.0 * (full.log_likelihood - null.log_likelihood))
+            deff = design_effect(y, pairs, n, null, g[keep], g[j])
+            adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
+            lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted))
+            if not null.converged:
+                warnings_out.append(f"the fit without {name} (for its LRT) did not converge: {null.message}")
+
+    contrast_pairs = _contrast_pairs(conds)
+    pair_idx = np.array([[f, h] for _, _, f, h in contrast_pairs], dtype=int).reshape(-1, 2)
+    observed_rho = np.array([_interim.rank_correlation(cells[f], cells[h]) for f, h in pair_idx])
+
+    start = _relative(full) if engine == "exact" else None
+    reps = _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot, seed, progress) if n_boot else None
+    jack_var = jack_rho = None
+    if reps is not None and ci_method == "bca":
+        jack_var, jack_rho = _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start)
+    if reps is not None and reps.failed:
+        warnings_out.append(f"{reps.failed} of {n_boot} bootstrap replicates failed (a file's resampled cells were all "
+                            "equal) and were left out of the CIs")
+    if reps is not None and reps.nonconverged:
+        warnings_out.append(f"{reps.nonconverged} of {n_boot} bootstrap fits did not converge (kept in the CIs)")
+
+    est = np.append(full.variances, full.residual)
+    total = est.sum()
+    shares = est / total
+
+    def ci_of(values_fn, estimate, bounds):
+        if reps is None:
+            return (float("nan"), float("nan"))
+        rep = values_fn(reps.variances)
+        jack = values_fn(jack_var) if jack_var is not None else None
+        return _interval(estimate, rep, jack, ci_method, confidence, bounds)
+
+    def share_fn(idx):
+        return lambda v: v[:, idx].sum(axis=1) / v.sum(axis=1)
+
+    components_out: list[VarianceComponent] = []
+    nan2 = (float("nan"), float("nan"))
+    position = {name: j for j, name in enumerate(kept_names)}
+    all_rows = [("shared", "shared geometry", "(1 | cell)", 1, True, "")]
+    for i, comp in enumerate(comps):
+        n_levels = len({x for x in design.levels[i] if x is not None})
+        all_rows.append((comp.name, comp.layer, comp.term, n_levels, design.estimable[i], design.reasons[i]))
+    for name, layer_name, term, n_levels, estimable, reason in all_rows:
+        if not estimable:
+            components_out.append(VarianceComponent(name, layer_name, term, n_levels, False, float("nan"), float("nan"),
+                                                    nan2, nan2, float("nan"), float("nan"), float("nan"), float("nan"),
+                                                    False, f"not estimable: {reason}"))
+            continue
+        j = position[name]
+        notes = []
+        if boundary[j]:
+            notes.append("at the boundary: variance 0 (singular fit)")
+        if name in design.absorbs:
+            notes.append(f"includes {', '.join(design.absorbs[name])} (confounded in these files)")
+        statistic, p, deff, p_adj = lrt.get(name, (float("nan"),) * 4)
+        components_out.append(VarianceComponent(
+            name, layer_name, term, n_levels, True, float(est[j]), float(shares[j]),
+            ci_of(lambda v, j=j: v[:, j], est[j], (0.0, np.inf)), ci_of(share_fn([j]), shares[j], (0.0, 1.0)),
+            statistic, p, deff, p_adj, bool(boundary[j]), "; ".join(notes)))
+    res_j = len(kept_names)
+    components_out.append(VarianceComponent(
+        "residual", "residual", "residual", n_files, True, float(est[res_j]), float(shares[res_j]),
+        ci_of(lambda v: v[:, res_j], est[res_j], (0.0, np.inf)), ci_of(share_fn([res_j]), shares[res_j], (0.0, 1.0)),
+        float("nan"), float("nan"), float("nan"), float("nan"), False, "file-level variation no component explains"))
+
+    layers_out = []
+    for layer_name in LAYERS:
+        members = [c for c in components_out if c.layer == layer_name]
+        if not members:
+            continue
+        idx = [position[c.name] if c.name != "residual" else res_j for c in members if c.estimable]
+        missing = [c.name for c in members if not c.estimable]
+        note = f"not estimable: {', '.join(missing)}" if missing else ""
+        if not idx:
+            layers_out.append(LayerShare(layer_name, tuple(c.name for c in members), float("nan"), nan2, note))
+            continue
+        value = float(shares[idx].sum())
+        layers_out.append(LayerShare(layer_name, tuple(c.name for c in members if c.estimable), value,
+                                     ci_of(share_fn(idx), value, (0.0, 1.0)), note))
+
+    implied = _implied_correlation(full, g)
+    pair_rows = []
+    for p, (layer_name, factor, f, h) in enumerate(contrast_pairs):
+        level_a, level_b = _pair_levels(factor, conds[f], conds[h])
+        rep = reps.rho[:, p] if reps is not None else None
+        ci = (_interval(observed_rho[p], rep, jack_rho[:, p] if jack_rho is not None else None, ci_method,
+                        confidence, (-1.0, 1.0)) if rep is not None else nan2)
+        model = conds[f]["model"] if factor != "model" else f"{conds[f]['model']} vs {conds[h]['model']}"
+        pair_rows.append(PairContrast(layer_name, factor, model, level_a, level_b, names[f], names[h],
+                                      float(observed_rho[p]), ci, float(implied[f, h])))
+    contrasts_out = _summarise_contrasts(pair_rows, contrast_pairs, reps, jack_rho, observed_rho, ci_method, confidence)
+
+    diagnostics = DecompositionDiagnostics(
+        formula="y ~ 1 + " + " + ".join(["(1 | cell)"] + [comps[i].term for i in kept]),
+        engine=engine,
+        method="REML" if reml else "ML",
+        response=response,
+        converged=full.converged,
+        singular=bool(boundary.any()),
+        log_likelihood=full.log_likelihood,
+        n_files=n_files,
+        n_emotions=n,
+        n_cells=pairs.shape[0],
+        n_observations=pairs.shape[0] * n_files,
+        layer=layer,
+        n_boot=n_boot,
+        n_boot_nonconverged=reps.nonconverged if reps is not None else 0,
+        n_boot_failed=reps.failed if reps is not None else 0,
+        ci_method=ci_method,
+        confidence=confidence,
+        seed=seed_to_int(seed),
+        warnings=tuple(dict.fromkeys(warnings_out)),
+        notes=tuple(design.notes),
+    )
+    files_out = tuple(FileCondition(nm, "", layer, dict(c)) for nm, c in zip(names, conds))
+    boot_shares = (reps.variances / reps.variances.sum(axis=1, keepdims=True)) if reps is not None else np.zeros((0, len(est)))
+    return DecompositionResult(tuple(components_out), tuple(layers_out), contrasts_out, tuple(pair_rows), files_out,
+                               tuple(emotions), diagnostics, boot_shares)
+
+
+def _summarise_contrasts(pair_rows, contrast_pairs, reps, jack_rho, observed_rho, ci_method, confidence):
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for p, row in enumerate(pair_rows):
+        if row.factor == "model":
+            key = (row.layer, row.factor, "different models, same condition")
+        else:
+            a, b = sorted([row.level_a, row.level_b])
+            key = (row.layer, row.factor, f"{a} vs {b}")
+        groups.setdefault(key, []).append(p)
+    order = {name: i for i, name in enumerate(LAYERS)}
+    out = []
+    for (layer_name, factor, levels), idx in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
+        value = float(observed_rho[idx].mean())
+        if reps is not None:
+            jack = jack_rho[:, idx].mean(axis=1) if jack_rho is not None else None
+            ci = _interval(value, reps.rho[:, idx].mean(axis=1), jack, ci_method, confidence, (-1.0, 1.0))
+        else:
+            ci = (float("nan"), float("nan"))
+        models = tuple(dict.fromkeys(pair_rows[p].model for p in idx))
+        out.append(ConditionContrast(layer_name, factor, levels, len(idx), models, value, ci,
+                                     float(observed_rho[idx].min()), float(observed_rho[idx].max()),
+                                     float(np.mean([pair_rows[p].implied_rho for p in idx]))))
+    return tuple(out)
+
+
+def _resolve_layer(ds: xr.Dataset, layer: int, name: str) -> int | None:
+    if "layer" not in ds.dims:
+        return None
+    labels = [int(x) for x in ds["layer"].values]
+    if layer < 0:
+        if -layer > len(labels):
+            raise ValidationError(f"layer {layer} does not exist: the file has {len(labels)} layers", path=name)
+        return labels[layer]
+    if layer not in labels:
+        raise ValidationError(f"no layer {layer} in this file (it has {labels[0]}..{labels[-1]})", path=name)
+    return layer
+
+
+def _vectors_of(ds: xr.Dataset, kind: str, layer: int, name: str, normalization: str) -> tuple[np.ndarray, int | None]:
+    chosen = _resolve_layer(ds, layer, name)
+    if kind == "activations":
+        vectors = _interim.emotion_vectors(ds, layer=chosen, normalization=normalization)["vectors"]
+    else:
+        if normalization != "none":
+            raise ValidationError(f"normalization {normalization!r} applies to activations files only", path=name)
+        vectors = ds["vectors"] if chosen is None else ds["vectors"].sel(layer=chosen)
+    values = np.asarray(vectors.transpose("emotion", ...).values, dtype=np.float64)
+    norms = np.linalg.norm(values, axis=1)
+    bad = ~(np.isfinite(norms) & (norms > 0))
+    if bad.any():
+        emotions = [str(e) for e in vectors["emotion"].values]
+        raise ValidationError(f"zero or non-finite emotion vector for {emotions[int(np.flatnonzero(bad)[0])]!r} "
+                              f"at layer {chosen}: its cosine distances are undefined", path=name)
+    return values, chosen
+
+
+def decompose(
+    inputs: Sequence[str | os.PathLike | xr.Dataset],
+    *,
+    layer: int = -1,
+    names: Sequence[str] | None = None,
+    normalization: str = "none",
+    **options: Any,
+) -> DecompositionResult:
+    """Decompose emotion geometry across files of the same models under varied conditions.
+
+    Parameters
+    ----------
+    inputs : activations or vector-set files (paths) or datasets, schema v1, whose attributes say
+        the model, method, generation sub-parameters, precision and experiment.
+    layer : layer label to use; negative counts from the end of each file's layers (default -1:
+        every file's last layer).  Ignored for vector sets without a layer axis.
+    names : names of the inputs in results and messages (default: the paths; ``input0``, ... for datasets).
+    normalization : passed to the emotion-vector computation of activations files.
+    **options : see :func:`decompose_rdms` (components, response, n_boot, confidence, ci_method,
+        engine, reml, test, seed, progress).
+
+    Every file must hold the same set of emotions (in any order); a file whose emotion set differs,
+    has duplicated labels, NaN values or a zero vector stops the analysis with a one-line error
+    naming it.
+    """
+    if isinstance(inputs, (str, os.PathLike, xr.Dataset)):
+        raise ValidationError("inputs must be a sequence of files or datasets")
+    inputs = list(inputs)
+    if names is None:
+        names = [str(x) if not isinstance(x, xr.Dataset) else f"input{i}" for i, x in enumerate(inputs)]
+    names = [str(x) for x in names]
+    if len(names) != len(inputs):
+        raise ValidationError(f"{len(names)} names for {len(inputs)} inputs")
+    dup = sorted({x for x in names if names.count(x) > 1})
+    if dup:
+        raise ValidationError(f"{dup[0]} is given more than once")
+    if isinstance(layer, bool) or int(layer) != layer:
+        raise ValidationError(f"layer must be an integer, got {layer!r}")
+    datasets: list[tuple[str, xr.Dataset]] = []
+    for item, name in zip(inputs, names):
+        if isinstance(item, xr.Dataset):
+            kind = "vectors" if "vectors" in item else "activations"
+            ds = (validate_vectors if kind == "vectors" else validate_activations)(item, name)
+        else:
+            kind, ds = open_dataset(Path(item))
+            if kind == "rdm":
+                raise ValidationError("is an RDM file; decompose needs activations or vector files "
+                                      "(it computes the cosine RDMs itself)", path=name)
+        datasets.append((kind, ds))
+    reference = [str(e) for e in datasets[0][1]["emotion"].values]
+    ref_set = set(reference)
+    rdms, layers_used, conditions = [], [], []
+    for (kind, ds), name in zip(datasets, names):
+        emotions = [str(e) for e in ds["emotion"].values]
+        if set(emotions) != ref_set:
+            missing = sorted(ref_set - set(emotions))
+            extra = sorted(set(emotions) - ref_set)
+            parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"has extra {', '.join(extra)}"] if extra else [])
+            raise LabelError(f"its emotion set differs from {names[0]}'s: it {' and '.join(parts)}", path=name)
+        ds = ds.sel(emotion=reference)
+        vectors, chosen = _vectors_of(ds, kind, int(layer), name, normalization)
+        rdms.append(_interim.rdm_matrix(vectors, method="cosine"))
+        layers_used.append(chosen)
+        conditions.append(file_condition(ds.attrs))
+    result = decompose_rdms(np.array(rdms), reference, conditions, names, layer=int(layer), **options)
+    files = tuple(FileCondition(f.name, kind, chosen, f.levels)
+                  for f, (kind, _), chosen in zip(result.files, datasets, layers_used))
+    return DecompositionResult(result.components, result.layers, result.contrasts, result.pairs, files,
+                               result.emotions, result.diagnostics, result.bootstrap_shares)
