@@ -206,14 +206,19 @@ def fit_variance_components(
     )
 
 
-def chibar_pvalue(statistic: float) -> float:
+def chibar_pvalue(statistic: float, denominator_df: float | None = None) -> float:
     """p-value of a likelihood-ratio statistic for one variance at the boundary of its space:
-    the 50:50 mixture of chi-square(0) and chi-square(1) (Self and Liang 1987; Stram and Lee 1994)."""
+    the 50:50 mixture of chi-square(0) and chi-square(1) (Self and Liang 1987; Stram and Lee 1994).
+
+    With ``denominator_df`` the chi-square(1) part becomes F(1, denominator_df), the reference for a
+    statistic divided by a design effect estimated from that many degrees of freedom.
+    """
     if not np.isfinite(statistic):
         return float("nan")
     if statistic <= 1e-8:  # numerically zero: the point mass at 0 has P(T >= 0) = 1
         return 1.0
-    return float(0.5 * stats.chi2.sf(statistic, 1))
+    tail = stats.chi2.sf(statistic, 1) if denominator_df is None else stats.f.sf(statistic, 1, denominator_df)
+    return float(0.5 * tail)
 
 
 def design_effect(
@@ -225,14 +230,16 @@ def design_effect(
     g_test: np.ndarray,
 ) -> float:
     """How much the dependence between RDM cells that share an emotion inflates the variance of
-    the score for a tested component, relative to the independent-cells model (a Rao-Scott
-    design effect; divide the likelihood-ratio statistic by it).
+    the score of a tested component, relative to independent cells (a Rao-Scott design effect:
+    divide the likelihood-ratio statistic by it).
 
     The efficient score of the tested variance (at the null fit, nuisance variances projected out)
-    is a mean over cells ``(i, j)`` of a dyadic U-statistic; its variance is estimated without
-    assuming independent cells as ``(4 (n-2) S1 + 2 S2) / (n (n-1))`` with ``S2`` the mean squared
-    cell score and ``S1`` the mean product of scores of cells that share one emotion, and divided by
-    the model-based variance (efficient information / number of cells).
+    is a mean over cells ``(i, j)``, a dyadic U-statistic.  Without assuming independent cells its
+    variance is ``(4 (n-2) S1 + 2 S2) / (n (n-1))``, with ``S2`` the mean squared (centred) cell
+    score and ``S1`` the mean product of the scores of two cells that share one emotion; with
+    independent cells it is ``S2 / K``.  The ratio, ``1 + 2 (n-2) S1 / S2``, is returned.  Using the
+    empirical ``S2`` in both (rather than the model's information) keeps a real but untested
+    component from masquerading as dependence.
 
     Parameters
     ----------
@@ -255,9 +262,6 @@ def design_effect(
     nuisance = slice(0, len(mats) - 1)
     coef = np.linalg.lstsq(info[nuisance, nuisance], info[nuisance, -1], rcond=None)[0]
     efficient = scores[:, -1] - scores[:, nuisance] @ coef
-    info_eff = float(info[-1, -1] - info[-1, nuisance] @ coef)
-    if not info_eff > 0:
-        return float("nan")
     h = efficient - efficient.mean()
     n = int(n_emotions)
     sym = np.zeros((n, n))
@@ -265,9 +269,10 @@ def design_effect(
     sym = sym + sym.T
     row = sym.sum(axis=1)
     s2 = float(np.mean(h**2))
+    if not s2 > 0:
+        return float("nan")
     s1 = float((np.sum(row**2) - 2.0 * np.sum(h**2)) / (n * (n - 1) * (n - 2)))
-    robust_var = (4.0 * (n - 2) * s1 + 2.0 * s2) / (n * (n - 1))
-    return float(robust_var / (info_eff / k))
+    return float(1.0 + 2.0 * (n - 2) * s1 / s2)
 
 
 def fit_statsmodels(

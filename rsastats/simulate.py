@@ -17,7 +17,7 @@ from ._rng import SeedLike, as_generator
 from .data import make_activations
 from .exceptions import ValidationError
 
-__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms"]
+__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms", "simulate_condition_vectors"]
 
 # The 21 conditions of the reference study, in its order.
 STUDY_EMOTIONS = (
@@ -141,3 +141,53 @@ def simulate_condition_rdms(
     rdms[:, a, b] = cells
     rdms[:, b, a] = cells
     return rdms
+
+
+def simulate_condition_vectors(
+    conditions: Sequence[Mapping[str, Any]],
+    effects: Mapping[str, float],
+    n_emotions: int = 21,
+    hidden: int = 32,
+    *,
+    noise: float = 0.1,
+    emotions: Sequence[str] | None = None,
+    seed: SeedLike = 0,
+) -> list[xr.Dataset]:
+    """Vector-set datasets, one per condition, whose geometry moves with planted condition effects.
+
+    File ``f``'s emotion vectors are ``mu + sum_c effects[c] * P_c[level_c(f)] + noise * E_f``:
+    ``mu`` from :func:`true_vectors`, one random perturbation ``P`` (emotions x hidden, scaled to the
+    typical size of a vector of ``mu``) per level of each component ``c`` of ``effects`` (factor
+    names joined by ``:``; generation sub-parameters act on generation files only), and independent
+    noise per file.  ``conditions`` are the files' attributes, written into each dataset.
+    Unlike :func:`simulate_condition_rdms` the planted sizes are not variance shares of the
+    rank-transformed RDM cells; use it to test the file path end to end.
+    """
+    from .data import make_vectors
+    from .variance import _component_levels, _parse_components, file_condition
+
+    rng = as_generator(seed)
+    mu = true_vectors(n_emotions, hidden, seed=rng)
+    typical = float(np.sqrt(np.mean(np.sum(mu**2, axis=1))))
+    if emotions is None:
+        emotions = STUDY_EMOTIONS[:n_emotions] if n_emotions <= len(STUDY_EMOTIONS) else [f"emotion{i:03d}" for i in range(n_emotions)]
+    conds = [file_condition(c) for c in conditions]
+
+    def perturbation() -> np.ndarray:
+        return typical * rng.standard_normal((n_emotions, hidden)) / np.sqrt(hidden)
+
+    values = [mu.copy() for _ in conds]
+    for name, size in effects.items():
+        (comp,) = _parse_components([name])
+        drawn: dict[str, np.ndarray] = {}
+        for f, level in enumerate(_component_levels(comp, conds)):
+            if level is None:
+                continue
+            if level not in drawn:
+                drawn[level] = perturbation()
+            values[f] = values[f] + size * drawn[level]
+    out = []
+    for f, cond in enumerate(conditions):
+        attrs = {k: v for k, v in cond.items() if v is not None}
+        out.append(make_vectors(values[f] + noise * perturbation(), list(emotions), attrs=attrs))
+    return out

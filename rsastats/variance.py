@@ -710,6 +710,9 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     cells = rdms[:, pairs[:, 0], pairs[:, 1]]
     y = _standardise(cells, response)
     ranks = y if response == "rank" else _standardise(cells, "rank")
+    if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
+        raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
+                              "there is no variation between them to decompose")
     full = _fit(engine, y, g, levels, reml)
     warnings_out: list[str] = list(full.warnings)
     if not full.converged:
@@ -729,7 +732,7 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
             statistic = max(0.0, 2.0 * (full.log_likelihood - null.log_likelihood))
             deff = design_effect(y, pairs, n, null, g[keep], g[j])
             adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
-            lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted))
+            lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
             if not null.converged:
                 warnings_out.append(f"the fit without {name} (for its LRT) did not converge: {null.message}")
 
