@@ -18,9 +18,9 @@ from .exceptions import ValidationError
 __all__ = ["emotion_vectors", "rdm_matrix", "upper", "rank_correlation", "confidence_interval"]
 
 
-def emotion_vectors(acts: xr.Dataset, layer: int, normalization: str = "none") -> xr.Dataset:
+def emotion_vectors(acts: xr.Dataset, *, layer: int, normalization: str = "raw") -> xr.Dataset:
     """Mean activation over the valid prompts of each emotion at ``layer`` (a layer label)."""
-    if normalization != "none":
+    if normalization != "raw":
         raise ValidationError(f"normalization {normalization!r} is not available yet")
     values = acts["activations"].sel(layer=layer)
     if "valid" in acts:
@@ -59,6 +59,7 @@ def rank_correlation(x: np.ndarray, y: np.ndarray, method: str = "spearman") -> 
 def confidence_interval(
     estimate: float,
     replicates: np.ndarray,
+    *,
     method: str = "percentile",
     confidence: float = 0.95,
     jackknife: np.ndarray | None = None,

@@ -104,7 +104,7 @@ def simulate_condition_rdms(
 
     ``conditions`` are file attributes or levels (see :func:`rsastats.variance.file_condition`).
     """
-    from .variance import _component_levels, _parse_components, file_condition
+    from ._variance_design import component_levels, file_condition, parse_components
 
     if not 0 <= emotion_dependence < 1:
         raise ValidationError(f"emotion_dependence must be in [0, 1), got {emotion_dependence}")
@@ -126,8 +126,8 @@ def simulate_condition_rdms(
         if name == "shared":
             cells += effect(sd)[None, :]
             continue
-        (comp,) = _parse_components([name])
-        levels = _component_levels(comp, conds)
+        (comp,) = parse_components([name])
+        levels = component_levels(comp, conds)
         drawn: dict[str, np.ndarray] = {}
         for f, level in enumerate(levels):
             if level is None:
@@ -150,6 +150,7 @@ def simulate_condition_vectors(
     hidden: int = 32,
     *,
     noise: float = 0.1,
+    shared: float = 1.0,
     emotions: Sequence[str] | None = None,
     seed: SeedLike = 0,
 ) -> list[xr.Dataset]:
@@ -159,15 +160,17 @@ def simulate_condition_vectors(
     ``mu`` from :func:`true_vectors`, one random perturbation ``P`` (emotions x hidden, scaled to the
     typical size of a vector of ``mu``) per level of each component ``c`` of ``effects`` (factor
     names joined by ``:``; generation sub-parameters act on generation files only), and independent
-    noise per file.  ``conditions`` are the files' attributes, written into each dataset.
+    noise per file; ``shared`` is the common component of :func:`true_vectors` (larger: more
+    anisotropic vectors, whose RDM cells correlate more).  ``conditions`` are the files' attributes,
+    written into each dataset.
     Unlike :func:`simulate_condition_rdms` the planted sizes are not variance shares of the
     rank-transformed RDM cells; use it to test the file path end to end.
     """
     from .data import make_vectors
-    from .variance import _component_levels, _parse_components, file_condition
+    from ._variance_design import component_levels, file_condition, parse_components
 
     rng = as_generator(seed)
-    mu = true_vectors(n_emotions, hidden, seed=rng)
+    mu = true_vectors(n_emotions, hidden, shared=shared, seed=rng)
     typical = float(np.sqrt(np.mean(np.sum(mu**2, axis=1))))
     if emotions is None:
         emotions = STUDY_EMOTIONS[:n_emotions] if n_emotions <= len(STUDY_EMOTIONS) else [f"emotion{i:03d}" for i in range(n_emotions)]
@@ -178,9 +181,9 @@ def simulate_condition_vectors(
 
     values = [mu.copy() for _ in conds]
     for name, size in effects.items():
-        (comp,) = _parse_components([name])
+        (comp,) = parse_components([name])
         drawn: dict[str, np.ndarray] = {}
-        for f, level in enumerate(_component_levels(comp, conds)):
+        for f, level in enumerate(component_levels(comp, conds)):
             if level is None:
                 continue
             if level not in drawn:

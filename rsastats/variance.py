@@ -23,11 +23,10 @@ chi-square mixture reference and with a design-effect (Rao-Scott) correction for
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,6 +42,17 @@ from ._varcomp import (
     design_effect,
     fit_statsmodels,
     fit_variance_components,
+)
+from ._variance_design import (
+    DEFAULT_COMPONENTS,
+    FACTORS,
+    GENERATION_FACTORS,
+    LAYERS,
+    build_design,
+    contrast_pairs,
+    file_condition,
+    pair_levels,
+    parse_components,
 )
 from .data import open_dataset, validate_activations, validate_vectors
 from .exceptions import EstimationError, LabelError, ValidationError
@@ -65,38 +75,9 @@ __all__ = [
     "decompose_rdms",
 ]
 
-# The attributes that define a file's condition, in the order the study's layers come.
-FACTORS = ("model", "method", "temperature", "top_p", "max_new_tokens", "template", "seed", "precision", "experiment")
-# Sub-parameters that exist only for generated text: their components apply to generation files only.
-GENERATION_FACTORS = ("temperature", "top_p", "max_new_tokens", "template", "seed")
-_LAYER_OF_FACTOR = {
-    "model": "model",
-    "method": "1 method",
-    **{f: "2 sub-parameters" for f in GENERATION_FACTORS},
-    "precision": "3 precision",
-    "experiment": "4 experiment",
-}
-LAYERS = ("shared geometry", "model", "1 method", "2 sub-parameters", "3 precision", "4 experiment", "residual")
-# Main effects first, so that when two factors are confounded the earlier one keeps the variance.
-DEFAULT_COMPONENTS = (
-    "model",
-    "method",
-    "precision",
-    "experiment",
-    "temperature",
-    "top_p",
-    "max_new_tokens",
-    "template",
-    "seed",
-    "model:method",
-    "model:precision",
-    "model:experiment",
-)
 CI_METHODS = ("percentile", "basic", "bca")
 RESPONSES = ("rank", "zscore")
 ENGINES = ("exact", "statsmodels")
-UNKNOWN = "(unknown)"
-NOT_APPLICABLE = "n/a"
 
 
 # --------------------------------------------------------------------------- results
@@ -305,162 +286,6 @@ class DecompositionResult:
         }
 
 
-# --------------------------------------------------------------------------- conditions
-def _level(value: Any) -> str:
-    """A factor level as text; numbers in one spelling (0.7 == "0.70", 100 == "100.0")."""
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_level(v) for v in value)
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return format(number, "g") if math.isfinite(number) else text
-
-
-def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
-    """A file's level of every factor in :data:`FACTORS`, from its attributes.
-
-    Generation sub-parameters of a file whose method is not ``generation`` are ``"n/a"``;
-    a missing or empty attribute is ``"(unknown)"`` (one level of its own).
-    """
-    levels = {name: _level(attrs.get(name, "")) or UNKNOWN for name in FACTORS}
-    if levels["method"] != "generation":
-        for name in GENERATION_FACTORS:
-            levels[name] = NOT_APPLICABLE
-    return levels
-
-
-@dataclass(frozen=True)
-class _Component:
-    name: str
-    factors: tuple[str, ...]
-    layer: str
-    generation_only: bool
-
-    @property
-    def term(self) -> str:
-        group = ":".join(("cell",) + self.factors)
-        return f"(0 + generation | {group})" if self.generation_only else f"(1 | {group})"
-
-
-def _parse_components(names: Iterable[str]) -> list[_Component]:
-    out: list[_Component] = []
-    seen: set[tuple[str, ...]] = set()
-    for raw in names:
-        factors = tuple(part.strip() for part in str(raw).split(":"))
-        unknown = [f for f in factors if f not in FACTORS]
-        if unknown or not factors:
-            raise ValidationError(f"unknown factor(s) {unknown} in component {raw!r}; factors are {', '.join(FACTORS)}")
-        if len(set(factors)) != len(factors):
-            raise ValidationError(f"component {raw!r} names a factor twice")
-        key = tuple(sorted(factors))
-        if key in seen:
-            raise ValidationError(f"component {raw!r} is given twice")
-        seen.add(key)
-        non_model = [f for f in factors if f != "model"]
-        layer = _LAYER_OF_FACTOR[non_model[0]] if non_model else "model"
-        out.append(_Component(":".join(factors), factors, layer, any(f in GENERATION_FACTORS for f in factors)))
-    return out
-
-
-# --------------------------------------------------------------------------- design
-def _component_levels(comp: _Component, conditions: Sequence[Mapping[str, str]]) -> list[str | None]:
-    """Each file's level of ``comp`` (``None`` where it does not apply)."""
-    out: list[str | None] = []
-    for cond in conditions:
-        if comp.generation_only and cond["method"] != "generation":
-            out.append(None)
-        else:
-            out.append(" x ".join(cond[f] for f in comp.factors))
-    return out
-
-
-def _same_level_matrix(levels: Sequence[str | None]) -> np.ndarray:
-    """G = Z Z': 1 where two files share a (non-None) level."""
-    arr = np.array(["\0" if x is None else x for x in levels], dtype=object)
-    applies = np.array([x is not None for x in levels])
-    return ((arr[:, None] == arr[None, :]) & applies[:, None] & applies[None, :]).astype(np.float64)
-
-
-@dataclass
-class _Design:
-    components: list[_Component]
-    levels: list[list[str | None]]
-    matrices: list[np.ndarray]
-    estimable: list[bool]
-    reasons: list[str]
-    absorbs: dict[str, list[str]]
-    notes: list[str]
-
-
-def _describe_single_level(comp: _Component, levels: Sequence[str | None], n_files: int) -> str:
-    applied = [x for x in levels if x is not None]
-    if not applied:
-        return "no generation files, so generation sub-parameters do not apply"
-    who = "generation files" if comp.generation_only else "files"
-    return f"{' x '.join(comp.factors)} does not vary: it is {applied[0]} in all {len(applied)} {who}"
-
-
-def _build_design(components: list[_Component], conditions: Sequence[Mapping[str, str]]) -> _Design:
-    """Which components the files can estimate, and why not for the others.
-
-    A component is estimable when at least two of its levels occur among the files it applies to,
-    and its "same level" matrix is linearly independent of those of the residual, the shared cell
-    effect and the components kept before it (otherwise it is confounded with them).
-    """
-    n_files = len(conditions)
-    identity = np.eye(n_files)
-    ones = np.ones((n_files, n_files))
-    basis = [identity.ravel(), ones.ravel()]
-    basis_names = ["residual", "shared"]
-    design = _Design(components, [], [], [], [], {}, [])
-    for comp in components:
-        levels = _component_levels(comp, conditions)
-        g = _same_level_matrix(levels)
-        design.levels.append(levels)
-        design.matrices.append(g)
-        applied = {x for x in levels if x is not None}
-        if len(applied) < 2:
-            design.estimable.append(False)
-            design.reasons.append(_describe_single_level(comp, levels, n_files))
-            continue
-        stack = np.column_stack(basis)
-        coef, *_ = np.linalg.lstsq(stack, g.ravel(), rcond=None)
-        resid = g.ravel() - stack @ coef
-        if np.linalg.norm(resid) <= 1e-8 * max(1.0, np.linalg.norm(g)):
-            partners = [name for name, c in zip(basis_names, coef) if abs(c) > 1e-8]
-            design.estimable.append(False)
-            design.reasons.append(_confounding_reason(comp, partners))
-            for name in partners:
-                if name not in ("residual", "shared"):
-                    design.absorbs.setdefault(name, []).append(comp.name)
-            continue
-        basis.append(g.ravel())
-        basis_names.append(comp.name)
-        design.estimable.append(True)
-        design.reasons.append("")
-    for factor in FACTORS:
-        unknown = sum(1 for c in conditions if c[factor] == UNKNOWN)
-        if unknown:
-            design.notes.append(f"{factor} is unknown (empty attribute) for {unknown} of {n_files} files; "
-                                f"they are treated as one level '{UNKNOWN}'")
-    return design
-
-
-def _confounding_reason(comp: _Component, partners: list[str]) -> str:
-    if partners == ["residual"]:
-        return (f"confounded with the residual: no two files share a level of {' x '.join(comp.factors)}, "
-                "so its variance is in the residual")
-    if len(partners) == 1:
-        return f"confounded with {partners[0]} (the files' levels of both coincide); its variance is in {partners[0]}"
-    return f"confounded with a combination of {', '.join(partners)}; not separable in these files"
-
-
 # --------------------------------------------------------------------------- responses
 def _standardise(cells: np.ndarray, response: str) -> np.ndarray:
     """(F, K) cell values -> (K, F) responses: ranks (or values) centred and scaled to unit
@@ -549,44 +374,14 @@ def _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tupl
 
 
 def _interval(estimate: float, reps: np.ndarray, jack: np.ndarray | None, method: str, confidence: float,
-              bounds: tuple[float, float]) -> tuple[float, float]:
+              bounds: tuple[float, float] | None) -> tuple[float, float]:
+    """CI from the finite replicates; ``bounds=None`` for variances, which are then kept >= 0."""
     ok = np.isfinite(reps)
     if not np.isfinite(estimate) or ok.sum() < 2:
         return (float("nan"), float("nan"))
-    return _interim.confidence_interval(float(estimate), reps[ok], method=method, confidence=confidence,
-                                        jackknife=jack, bounds=bounds)
-
-
-# --------------------------------------------------------------------------- simple view
-_PAIR_LAYERS = {"model": "model", "method": "1 method", "precision": "3 precision", "experiment": "4 experiment"}
-
-
-def _contrast_pairs(conditions: Sequence[Mapping[str, str]]) -> list[tuple[str, str, int, int]]:
-    """(layer, factor, f, g) for every pair of files that differ in one layer only
-    (different models: only when every other factor is the same)."""
-    out = []
-    for f in range(len(conditions)):
-        for h in range(f + 1, len(conditions)):
-            diff = [x for x in FACTORS if conditions[f][x] != conditions[h][x]]
-            if not diff:
-                continue
-            gen = [x for x in diff if x in GENERATION_FACTORS]
-            rest = [x for x in diff if x not in GENERATION_FACTORS]
-            if rest == ["method"]:
-                out.append(("1 method", "method", f, h))
-            elif not rest and conditions[f]["method"] == "generation":
-                out.append(("2 sub-parameters", "+".join(gen), f, h))
-            elif len(rest) == 1 and not gen and rest[0] in _PAIR_LAYERS:
-                out.append((_PAIR_LAYERS[rest[0]], rest[0], f, h))
-    return out
-
-
-def _pair_levels(factor: str, a: Mapping[str, str], b: Mapping[str, str]) -> tuple[str, str]:
-    if factor == "method":
-        return a["method"], b["method"]
-    factors = factor.split("+")
-    return (", ".join(f"{x}={a[x]}" for x in factors) if len(factors) > 1 else a[factors[0]],
-            ", ".join(f"{x}={b[x]}" for x in factors) if len(factors) > 1 else b[factors[0]])
+    low, high = _interim.confidence_interval(float(estimate), reps[ok], method=method, confidence=confidence,
+                                             jackknife=jack, bounds=bounds)
+    return (low, high) if bounds is not None else (max(low, 0.0), max(high, 0.0))
 
 
 def _implied_correlation(fit: VarianceFit, g: np.ndarray) -> np.ndarray:
@@ -622,7 +417,7 @@ def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boo
         cells = _interim.upper(rdm)
         if np.ptp(cells) == 0:
             raise ValidationError("all RDM cells are equal: the file has no emotion geometry to decompose", path=name)
-    comps = _parse_components(DEFAULT_COMPONENTS if components is None else components)
+    comps = parse_components(DEFAULT_COMPONENTS if components is None else components)
     if response not in RESPONSES:
         raise ValidationError(f"response must be one of {RESPONSES}, got {response!r}")
     if int(n_boot) != n_boot or n_boot < 0:
@@ -695,88 +490,86 @@ def decompose_rdms(
                                   seed=seed, layer=layer, progress=progress)
 
 
-def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
-                       test, seed, layer, progress) -> DecompositionResult:
-    """:func:`decompose_rdms` after its inputs were checked."""
-    n_files, n = rdms.shape[:2]
-    design = _build_design(comps, conds)
+@dataclass
+class _Fitted:
+    """The fitted model and everything the result tables are built from."""
+
+    names: list[str]  # "shared" then the estimable components, in G order
+    g: np.ndarray  # (m, F, F)
+    levels: list[list[str | None]]
+    full: VarianceFit
+    lrt: dict[str, tuple[float, float, float, float]]
+    warnings: list[str]
+
+
+def _fit_model(y, pairs, n, design, comps, engine, reml, test) -> _Fitted:
+    """Fit the estimable components, then (``test``) refit without each for its likelihood-ratio test."""
+    n_files = y.shape[1]
     kept = [i for i, ok in enumerate(design.estimable) if ok]
-    shared_levels: list[str | None] = ["all"] * n_files
     g = np.array([np.ones((n_files, n_files))] + [design.matrices[i] for i in kept])
-    levels = [shared_levels] + [design.levels[i] for i in kept]
-    kept_names = ["shared"] + [comps[i].name for i in kept]
-
-    pairs = np.column_stack(np.triu_indices(n, 1))
-    cells = rdms[:, pairs[:, 0], pairs[:, 1]]
-    y = _standardise(cells, response)
-    ranks = y if response == "rank" else _standardise(cells, "rank")
-    if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
-        raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
-                              "there is no variation between them to decompose")
+    levels = [["all"] * n_files] + [design.levels[i] for i in kept]
+    names = ["shared"] + [comps[i].name for i in kept]
     full = _fit(engine, y, g, levels, reml)
-    warnings_out: list[str] = list(full.warnings)
+    messages = list(full.warnings)
     if not full.converged:
-        warnings_out.append(f"the fit did not converge: {full.message}")
-    boundary = full.at_boundary
-    if boundary.any():
-        at = [kept_names[i] for i in np.flatnonzero(boundary)]
-        warnings_out.append(f"singular fit: {', '.join(at)} estimated at the boundary (variance 0)")
+        messages.append(f"the fit did not converge: {full.message}")
+    if full.at_boundary.any():
+        at = [names[i] for i in np.flatnonzero(full.at_boundary)]
+        messages.append(f"singular fit: {', '.join(at)} estimated at the boundary (variance 0)")
+    lrt: dict[str, tuple[float, float, float, float]] = {}
+    for j, name in enumerate(names if test else []):
+        keep = [i for i in range(len(names)) if i != j]
+        start = None if engine == "statsmodels" else _relative(full)[keep]
+        null = _fit(engine, y, g[keep], [levels[i] for i in keep], reml, start)
+        statistic = max(0.0, 2.0 * (full.log_likelihood - null.log_likelihood))
+        # Cells that share an emotion are dependent: divide by the design effect (never below 1).
+        deff = design_effect(y, pairs, n, null, g[keep], g[j])
+        adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
+        lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
+        messages.extend(list(null.warnings))
+        if not null.converged:
+            messages.append(f"the fit without {name} (for its LRT) did not converge: {null.message}")
+    return _Fitted(names, g, levels, full, lrt, messages)
 
-    # Likelihood-ratio tests: refit without each component; correct for cells sharing emotions.
-    lrt = {}
-    if test:
-        for j, name in enumerate(kept_names):
-            keep = [i for i in range(len(kept_names)) if i != j]
-            start = None if engine == "statsmodels" else _relative(full)[keep]
-            null = _fit(engine, y, g[keep], [levels[i] for i in keep], reml, start)
-            statistic = max(0.0, 2.0 * (full.log_likelihood - null.log_likelihood))
-            deff = design_effect(y, pairs, n, null, g[keep], g[j])
-            adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
-            lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
-            if not null.converged:
-                warnings_out.append(f"the fit without {name} (for its LRT) did not converge: {null.message}")
 
-    contrast_pairs = _contrast_pairs(conds)
-    pair_idx = np.array([[f, h] for _, _, f, h in contrast_pairs], dtype=int).reshape(-1, 2)
-    observed_rho = np.array([_interim.rank_correlation(cells[f], cells[h]) for f, h in pair_idx])
+class _Intervals:
+    """Bootstrap (and jackknife) intervals of functions of the replicate variances."""
 
-    start = _relative(full) if engine == "exact" else None
-    reps = _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot, seed, progress) if n_boot else None
-    jack_var = jack_rho = None
-    if reps is not None and ci_method == "bca":
-        jack_var, jack_rho = _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start)
-    if reps is not None and reps.failed:
-        warnings_out.append(f"{reps.failed} of {n_boot} bootstrap replicates failed (a file's resampled cells were all "
-                            "equal) and were left out of the CIs")
-    if reps is not None and reps.nonconverged:
-        warnings_out.append(f"{reps.nonconverged} of {n_boot} bootstrap fits did not converge (kept in the CIs)")
+    def __init__(self, reps: _Replicates | None, jack_var: np.ndarray | None, method: str, confidence: float):
+        self.reps, self.jack_var, self.method, self.confidence = reps, jack_var, method, confidence
 
-    est = np.append(full.variances, full.residual)
-    total = est.sum()
-    shares = est / total
+    def of(self, fn: Callable[[np.ndarray], np.ndarray], estimate: float,
+           bounds: tuple[float, float] | None) -> tuple[float, float]:
+        if self.reps is None:
+            return _NAN2
+        jack = fn(self.jack_var) if self.jack_var is not None else None
+        return _interval(estimate, fn(self.reps.variances), jack, self.method, self.confidence, bounds)
 
-    def ci_of(values_fn, estimate, bounds):
-        if reps is None:
-            return (float("nan"), float("nan"))
-        rep = values_fn(reps.variances)
-        jack = values_fn(jack_var) if jack_var is not None else None
-        return _interval(estimate, rep, jack, ci_method, confidence, bounds)
+    def share(self, idx: list[int], estimate: float) -> tuple[float, float]:
+        return self.of(lambda v: v[:, idx].sum(axis=1) / v.sum(axis=1), estimate, (0.0, 1.0))
 
-    def share_fn(idx):
-        return lambda v: v[:, idx].sum(axis=1) / v.sum(axis=1)
+    def variance(self, j: int, estimate: float) -> tuple[float, float]:
+        return self.of(lambda v: v[:, j], estimate, None)
 
-    components_out: list[VarianceComponent] = []
-    nan2 = (float("nan"), float("nan"))
-    position = {name: j for j, name in enumerate(kept_names)}
-    all_rows = [("shared", "shared geometry", "(1 | cell)", 1, True, "")]
+
+_NAN2 = (float("nan"), float("nan"))
+
+
+def _component_rows(fitted: _Fitted, design, comps, intervals: _Intervals) -> list[VarianceComponent]:
+    est = np.append(fitted.full.variances, fitted.full.residual)
+    shares = est / est.sum()
+    boundary = fitted.full.at_boundary
+    position = {name: j for j, name in enumerate(fitted.names)}
+    rows = [("shared", "shared geometry", "(1 | cell)", 1, True, "")]
     for i, comp in enumerate(comps):
         n_levels = len({x for x in design.levels[i] if x is not None})
-        all_rows.append((comp.name, comp.layer, comp.term, n_levels, design.estimable[i], design.reasons[i]))
-    for name, layer_name, term, n_levels, estimable, reason in all_rows:
+        rows.append((comp.name, comp.layer, comp.term, n_levels, design.estimable[i], design.reasons[i]))
+    out = []
+    nan = float("nan")
+    for name, layer_name, term, n_levels, estimable, reason in rows:
         if not estimable:
-            components_out.append(VarianceComponent(name, layer_name, term, n_levels, False, float("nan"), float("nan"),
-                                                    nan2, nan2, float("nan"), float("nan"), float("nan"), float("nan"),
-                                                    False, f"not estimable: {reason}"))
+            out.append(VarianceComponent(name, layer_name, term, n_levels, False, nan, nan, _NAN2, _NAN2, nan, nan, nan,
+                                         nan, False, f"not estimable: {reason}"))
             continue
         j = position[name]
         notes = []
@@ -784,52 +577,95 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
             notes.append("at the boundary: variance 0 (singular fit)")
         if name in design.absorbs:
             notes.append(f"includes {', '.join(design.absorbs[name])} (confounded in these files)")
-        statistic, p, deff, p_adj = lrt.get(name, (float("nan"),) * 4)
-        components_out.append(VarianceComponent(
-            name, layer_name, term, n_levels, True, float(est[j]), float(shares[j]),
-            ci_of(lambda v, j=j: v[:, j], est[j], (0.0, np.inf)), ci_of(share_fn([j]), shares[j], (0.0, 1.0)),
-            statistic, p, deff, p_adj, bool(boundary[j]), "; ".join(notes)))
-    res_j = len(kept_names)
-    components_out.append(VarianceComponent(
-        "residual", "residual", "residual", n_files, True, float(est[res_j]), float(shares[res_j]),
-        ci_of(lambda v: v[:, res_j], est[res_j], (0.0, np.inf)), ci_of(share_fn([res_j]), shares[res_j], (0.0, 1.0)),
-        float("nan"), float("nan"), float("nan"), float("nan"), False, "file-level variation no component explains"))
+        statistic, p, deff, p_adj = fitted.lrt.get(name, (nan,) * 4)
+        out.append(VarianceComponent(name, layer_name, term, n_levels, True, float(est[j]), float(shares[j]),
+                                     intervals.variance(j, est[j]), intervals.share([j], shares[j]),
+                                     statistic, p, deff, p_adj, bool(boundary[j]), "; ".join(notes)))
+    r = len(fitted.names)
+    out.append(VarianceComponent("residual", "residual", "residual", len(fitted.levels[0]), True, float(est[r]),
+                                 float(shares[r]), intervals.variance(r, est[r]), intervals.share([r], shares[r]),
+                                 nan, nan, nan, nan, False, "file-level variation no component explains"))
+    return out
 
-    layers_out = []
+
+def _layer_rows(components: list[VarianceComponent], fitted: _Fitted, intervals: _Intervals) -> list[LayerShare]:
+    est = np.append(fitted.full.variances, fitted.full.residual)
+    shares = est / est.sum()
+    position = {name: j for j, name in enumerate(fitted.names)} | {"residual": len(fitted.names)}
+    out = []
     for layer_name in LAYERS:
-        members = [c for c in components_out if c.layer == layer_name]
+        members = [c for c in components if c.layer == layer_name]
         if not members:
             continue
-        idx = [position[c.name] if c.name != "residual" else res_j for c in members if c.estimable]
+        idx = [position[c.name] for c in members if c.estimable]
         missing = [c.name for c in members if not c.estimable]
         note = f"not estimable: {', '.join(missing)}" if missing else ""
         if not idx:
-            layers_out.append(LayerShare(layer_name, tuple(c.name for c in members), float("nan"), nan2, note))
+            out.append(LayerShare(layer_name, tuple(c.name for c in members), float("nan"), _NAN2, note))
             continue
         value = float(shares[idx].sum())
-        layers_out.append(LayerShare(layer_name, tuple(c.name for c in members if c.estimable), value,
-                                     ci_of(share_fn(idx), value, (0.0, 1.0)), note))
+        out.append(LayerShare(layer_name, tuple(c.name for c in members if c.estimable), value,
+                              intervals.share(idx, value), note))
+    return out
 
-    implied = _implied_correlation(full, g)
-    pair_rows = []
-    for p, (layer_name, factor, f, h) in enumerate(contrast_pairs):
-        level_a, level_b = _pair_levels(factor, conds[f], conds[h])
-        rep = reps.rho[:, p] if reps is not None else None
-        ci = (_interval(observed_rho[p], rep, jack_rho[:, p] if jack_rho is not None else None, ci_method,
-                        confidence, (-1.0, 1.0)) if rep is not None else nan2)
+
+def _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence) -> list[PairContrast]:
+    out = []
+    for p, (layer_name, factor, f, h) in enumerate(pair_list):
+        level_a, level_b = pair_levels(factor, conds[f], conds[h])
+        ci = _NAN2
+        if reps is not None:
+            jack = jack_rho[:, p] if jack_rho is not None else None
+            ci = _interval(observed_rho[p], reps.rho[:, p], jack, ci_method, confidence, (-1.0, 1.0))
         model = conds[f]["model"] if factor != "model" else f"{conds[f]['model']} vs {conds[h]['model']}"
-        pair_rows.append(PairContrast(layer_name, factor, model, level_a, level_b, names[f], names[h],
-                                      float(observed_rho[p]), ci, float(implied[f, h])))
-    contrasts_out = _summarise_contrasts(pair_rows, contrast_pairs, reps, jack_rho, observed_rho, ci_method, confidence)
+        out.append(PairContrast(layer_name, factor, model, level_a, level_b, names[f], names[h],
+                                float(observed_rho[p]), ci, float(implied[f, h])))
+    return out
 
+
+def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
+                       test, seed, layer, progress) -> DecompositionResult:
+    """:func:`decompose_rdms` after its inputs were checked."""
+    n_files, n = rdms.shape[:2]
+    design = build_design(comps, conds)
+    pairs = np.column_stack(np.triu_indices(n, 1))
+    cells = rdms[:, pairs[:, 0], pairs[:, 1]]
+    y = _standardise(cells, response)
+    if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
+        raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
+                              "there is no variation between them to decompose")
+    fitted = _fit_model(y, pairs, n, design, comps, engine, reml, test)
+
+    pair_list = contrast_pairs(conds)
+    pair_idx = np.array([[f, h] for _, _, f, h in pair_list], dtype=int).reshape(-1, 2)
+    observed_rho = np.array([_interim.rank_correlation(cells[f], cells[h]) for f, h in pair_idx])
+    start = _relative(fitted.full) if engine == "exact" else None
+    reps = jack_var = jack_rho = None
+    if n_boot:
+        reps = _bootstrap(rdms, fitted.g, fitted.levels, pair_idx, response, engine, reml, start, n_boot, seed, progress)
+        if ci_method == "bca":
+            jack_var, jack_rho = _jackknife(rdms, fitted.g, fitted.levels, pair_idx, response, engine, reml, start)
+        if reps.failed:
+            fitted.warnings.append(f"{reps.failed} of {n_boot} bootstrap replicates failed (a file's resampled cells "
+                                   "were all equal) and were left out of the CIs")
+        if reps.nonconverged:
+            fitted.warnings.append(f"{reps.nonconverged} of {n_boot} bootstrap fits did not converge (kept in the CIs)")
+    intervals = _Intervals(reps, jack_var, ci_method, confidence)
+    components_out = _component_rows(fitted, design, comps, intervals)
+    layers_out = _layer_rows(components_out, fitted, intervals)
+    implied = _implied_correlation(fitted.full, fitted.g)
+    pair_rows = _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence)
+    contrasts_out = _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence)
+
+    kept_terms = [c.term for c, ok in zip(comps, design.estimable) if ok]
     diagnostics = DecompositionDiagnostics(
-        formula="y ~ 1 + " + " + ".join(["(1 | cell)"] + [comps[i].term for i in kept]),
+        formula="y ~ 1 + " + " + ".join(["(1 | cell)"] + kept_terms),
         engine=engine,
         method="REML" if reml else "ML",
         response=response,
-        converged=full.converged,
-        singular=bool(boundary.any()),
-        log_likelihood=full.log_likelihood,
+        converged=fitted.full.converged,
+        singular=bool(fitted.full.at_boundary.any()),
+        log_likelihood=fitted.full.log_likelihood,
         n_files=n_files,
         n_emotions=n,
         n_cells=pairs.shape[0],
@@ -841,16 +677,18 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
         ci_method=ci_method,
         confidence=confidence,
         seed=seed_to_int(seed),
-        warnings=tuple(dict.fromkeys(warnings_out)),
+        warnings=tuple(dict.fromkeys(fitted.warnings)),
         notes=tuple(design.notes),
     )
     files_out = tuple(FileCondition(nm, "", layer, dict(c)) for nm, c in zip(names, conds))
-    boot_shares = (reps.variances / reps.variances.sum(axis=1, keepdims=True)) if reps is not None else np.zeros((0, len(est)))
+    n_est = len(fitted.names) + 1
+    boot_shares = (reps.variances / reps.variances.sum(axis=1, keepdims=True)) if reps is not None else np.zeros((0, n_est))
     return DecompositionResult(tuple(components_out), tuple(layers_out), contrasts_out, tuple(pair_rows), files_out,
                                tuple(emotions), diagnostics, boot_shares)
 
 
-def _summarise_contrasts(pair_rows, contrast_pairs, reps, jack_rho, observed_rho, ci_method, confidence):
+def _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence) -> tuple[ConditionContrast, ...]:
+    """Group pair contrasts by layer, factor and levels: mean rho with a CI from the same replicates."""
     groups: dict[tuple[str, str, str], list[int]] = {}
     for p, row in enumerate(pair_rows):
         if row.factor == "model":
@@ -863,11 +701,10 @@ def _summarise_contrasts(pair_rows, contrast_pairs, reps, jack_rho, observed_rho
     out = []
     for (layer_name, factor, levels), idx in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1], kv[0][2])):
         value = float(observed_rho[idx].mean())
+        ci = _NAN2
         if reps is not None:
             jack = jack_rho[:, idx].mean(axis=1) if jack_rho is not None else None
             ci = _interval(value, reps.rho[:, idx].mean(axis=1), jack, ci_method, confidence, (-1.0, 1.0))
-        else:
-            ci = (float("nan"), float("nan"))
         models = tuple(dict.fromkeys(pair_rows[p].model for p in idx))
         out.append(ConditionContrast(layer_name, factor, levels, len(idx), models, value, ci,
                                      float(observed_rho[idx].min()), float(observed_rho[idx].max()),
@@ -893,7 +730,7 @@ def _vectors_of(ds: xr.Dataset, kind: str, layer: int, name: str, normalization:
     if kind == "activations":
         vectors = _interim.emotion_vectors(ds, layer=chosen, normalization=normalization)["vectors"]
     else:
-        if normalization != "none":
+        if normalization != "raw":
             raise ValidationError(f"normalization {normalization!r} applies to activations files only", path=name)
         vectors = ds["vectors"] if chosen is None else ds["vectors"].sel(layer=chosen)
     values = np.asarray(vectors.transpose("emotion", ...).values, dtype=np.float64)
@@ -911,7 +748,7 @@ def decompose(
     *,
     layer: int = -1,
     names: Sequence[str] | None = None,
-    normalization: str = "none",
+    normalization: str = "raw",
     **options: Any,
 ) -> DecompositionResult:
     """Decompose emotion geometry across files of the same models under varied conditions.

@@ -6,14 +6,13 @@ import json
 
 import numpy as np
 import pytest
-import xarray as xr
 from scipy import stats
 
 from rsastats import _varcomp
-from rsastats._varcomp import CellStatistics, chibar_pvalue, design_effect, fit_variance_components
+from rsastats._varcomp import CellStatistics, chibar_pvalue, fit_variance_components
 from rsastats.cliutil import to_jsonable
 from rsastats.data import make_rdm, make_vectors, write_dataset
-from rsastats.exceptions import EstimationError, FileFormatError, LabelError, ValidationError
+from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.simulate import simulate_activations, simulate_condition_rdms, simulate_condition_vectors
 from rsastats.variance import (
     DEFAULT_COMPONENTS,
