@@ -112,10 +112,11 @@ def _deviance(tau: np.ndarray, data: CellStatistics, g: np.ndarray, reml: bool) 
     one = np.ones(n_files)
     resid_cross = data.cross - mean * (np.outer(data.total, one) + np.outer(one, data.total)) + k * mean**2 * np.outer(one, one)
     m = a @ resid_cross @ a
-    grad = k * np.einsum("ij,kij->k", a, g) - dof * np.einsum("ij,kij->k", m, g) / quad
+    flat = g.reshape(g.shape[0], -1)  # tr(A G_j) = sum(A * G_j): both symmetric
+    grad = k * (flat @ a.ravel()) - dof * (flat @ m.ravel()) / quad
     if reml:
         dev += np.log(k * one_a_one)
-        grad -= np.einsum("i,kij,j->k", a1, g, a1) / one_a_one
+        grad -= (g @ a1) @ a1 / one_a_one
     return float(dev), grad, quad / dof, float(mean)
 
 

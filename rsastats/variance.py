@@ -24,7 +24,7 @@ chi-square mixture reference and with a design-effect (Rao-Scott) correction for
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -810,5 +810,12 @@ def decompose(
     result = decompose_rdms(np.array(rdms), reference, conditions, names, layer=int(layer), **options)
     files = tuple(FileCondition(f.name, kind, chosen, f.levels)
                   for f, (kind, _), chosen in zip(result.files, datasets, layers_used))
+    diagnostics = result.diagnostics
+    stimulus_sets = {str(ds.attrs.get("stimulus_set", "")) for _, ds in datasets} - {""}
+    if len(stimulus_sets) > 1 and not result.component("experiment").estimable:
+        # Layer 4 is read from `experiment` only; say so when the files plainly come from several.
+        note = (f"the files use {len(stimulus_sets)} stimulus sets but their experiment attribute does not separate "
+                "them; set experiment (e.g. to the stimulus set) to estimate the cross-experiment layer")
+        diagnostics = replace(diagnostics, notes=diagnostics.notes + (note,))
     return DecompositionResult(result.components, result.layers, result.contrasts, result.pairs, files,
-                               result.emotions, result.diagnostics, result.bootstrap_shares)
+                               result.emotions, diagnostics, result.bootstrap_shares)

@@ -451,3 +451,15 @@ def test_other_bad_inputs(design_files, tmp_path):
         decompose(paths, ci_method="studentized", n_boot=0)
     with pytest.raises(ValidationError, match="n_boot"):
         decompose(paths, n_boot=-1)
+
+
+def test_stimulus_sets_without_experiment_are_pointed_out(design_files):
+    _, datasets = design_files
+    relabelled = []
+    for i, ds in enumerate(datasets):
+        ds = ds.copy()
+        ds.attrs = dict(ds.attrs, experiment="", stimulus_set=f"set{i % 2}")
+        relabelled.append(ds)
+    result = decompose(relabelled, n_boot=0, test=False)
+    assert not result.component("experiment").estimable
+    assert any("2 stimulus sets" in note for note in result.diagnostics.notes)
