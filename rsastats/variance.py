@@ -444,7 +444,7 @@ def decompose_rdms(
     response: str = "rank",
     n_boot: int = 1000,
     confidence: float = 0.95,
-    ci_method: str = "percentile",
+    ci_method: str = "bca",
     engine: str = "exact",
     reml: bool = True,
     test: bool = True,
@@ -465,7 +465,8 @@ def decompose_rdms(
     response : ``"rank"`` (default; ranks within each file, so shares speak Spearman) or ``"zscore"``.
     n_boot : bootstrap replicates over emotions for the CIs (0: no CIs).
     confidence : level of the CIs.
-    ci_method : ``"percentile"`` (default), ``"basic"`` or ``"bca"`` (adds a leave-one-emotion-out jackknife).
+    ci_method : ``"bca"`` (default; with a leave-one-emotion-out jackknife), ``"percentile"`` or ``"basic"``;
+        docs/decomposition.md gives their simulated coverage.
     engine : ``"exact"`` (default; the likelihood on per-cell sufficient statistics) or ``"statsmodels"``
         (the same model through ``statsmodels.MixedLM``: identical estimates, much slower).
     reml : REML (default, as lme4) or ML.
@@ -502,7 +503,7 @@ class _Fitted:
     warnings: list[str]
 
 
-def _fit_model(y, pairs, n, design, comps, engine, reml, test) -> _Fitted:
+def _fit_model(y, rdms, response, n, design, comps, engine, reml, test) -> _Fitted:
     """Fit the estimable components, then (``test``) refit without each for its likelihood-ratio test."""
     n_files = y.shape[1]
     kept = [i for i, ok in enumerate(design.estimable) if ok]
@@ -523,7 +524,8 @@ def _fit_model(y, pairs, n, design, comps, engine, reml, test) -> _Fitted:
         null = _fit(engine, y, g[keep], [levels[i] for i in keep], reml, start)
         statistic = max(0.0, 2.0 * (full.log_likelihood - null.log_likelihood))
         # Cells that share an emotion are dependent: divide by the design effect (never below 1).
-        deff = design_effect(y, pairs, n, null, g[keep], g[j])
+        deff = design_effect(lambda idx: _standardise(_resampled_cells(rdms, idx)[0], response), n, null,
+                             g[keep], g[j])
         adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
         lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
         messages.extend(list(null.warnings))
@@ -634,7 +636,7 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
         raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
                               "there is no variation between them to decompose")
-    fitted = _fit_model(y, pairs, n, design, comps, engine, reml, test)
+    fitted = _fit_model(y, rdms, response, n, design, comps, engine, reml, test)
 
     pair_list = contrast_pairs(conds)
     pair_idx = np.array([[f, h] for _, _, f, h in pair_list], dtype=int).reshape(-1, 2)

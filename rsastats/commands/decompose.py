@@ -8,7 +8,7 @@ import click
 
 from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
 
-_CI_METHODS = ("percentile", "basic", "bca")
+_CI_METHODS = ("bca", "percentile", "basic")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -31,8 +31,8 @@ def _fmt_p(p: float) -> str:
               help="Layer label to use; negative counts from the end of each file's layers (-1: last layer).")
 @click.option("--n-boot", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap replicates over emotions for the CIs (0: no CIs).")
-@click.option("--ci", "ci_method", type=click.Choice(_CI_METHODS), default="percentile", show_default=True,
-              help="Bootstrap interval method.")
+@click.option("--ci", "ci_method", type=click.Choice(_CI_METHODS), default="bca", show_default=True,
+              help="Bootstrap interval method (BCa: coverage nearest nominal in the calibration, docs/decomposition.md).")
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
               show_default=True, help="Confidence level of the intervals.")
 @click.option("--response", type=click.Choice(["rank", "zscore"]), default="rank", show_default=True,

@@ -45,7 +45,7 @@ def not_above(successes: int, trials: int, nominal: float) -> bool:
 
 
 @pytest.mark.slow
-def test_percentile_intervals_cover_planted_shares_and_adjusted_lrt_keeps_its_size():
+def test_bca_intervals_cover_planted_shares_and_adjusted_lrt_keeps_its_size():
     conds = conditions()
     total = sum(PLANTED.values()) + RESIDUAL
     truth = {name: PLANTED.get(name, 0.0) / total for name in ["shared", *COMPONENTS]} | {"residual": RESIDUAL / total}
@@ -56,7 +56,7 @@ def test_percentile_intervals_cover_planted_shares_and_adjusted_lrt_keeps_its_si
         rdms = simulate_condition_rdms(conds, PLANTED, N_EMOTIONS, residual=RESIDUAL, emotion_dependence=0.4,
                                        seed=np.random.SeedSequence([7, sim]))
         result = decompose_rdms(rdms, [f"e{i}" for i in range(N_EMOTIONS)], conds, components=COMPONENTS,
-                                response="zscore", n_boot=N_BOOT, seed=sim)
+                                response="zscore", n_boot=N_BOOT, ci_method="bca", seed=sim)
         for comp in result.components:
             low, high = comp.share_ci
             hits[comp.name] += low <= truth[comp.name] <= high

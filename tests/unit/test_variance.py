@@ -261,8 +261,8 @@ def test_design_effect_is_near_one_for_independent_cells_and_large_for_shared_em
             result = decompose_rdms(rdms, labels(16), conds, components=names, n_boot=0)
             values.append(result.component("precision").design_effect)
         effects[dependence] = np.median(values)
-    assert effects[0.0] < 1.3  # (values below 1 are noise; the adjusted test never uses less than 1)
-    assert effects[0.9] > 2.0
+    assert 0.5 < effects[0.0] < 1.6  # 1 in expectation for independent cells
+    assert effects[0.9] > 2 * effects[0.0]
 
 
 def test_lrt_detects_a_planted_component_and_adjusted_p_is_never_smaller():
