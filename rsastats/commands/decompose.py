@@ -16,7 +16,21 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _fmt_ci(ci: tuple[float, float]) -> str:
-    return "—" if not all(math.isfinite(v) for v in ci) else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    return "—" if not all(math.isfinite(v) for v in ci) else f"{ci[0]:.3f}–{ci[1]:.3f}"
+
+
+def _short_note(note: str) -> str:
+    """A few words for the table; the full note is printed under it."""
+    if not note:
+        return ""
+    if note.startswith("not estimable"):
+        return "not estimable"
+    parts = []
+    if "boundary" in note:
+        parts.append("singular")
+    if "includes" in note:
+        parts.append("confounded")
+    return ", ".join(parts) or "see note"
 
 
 def _fmt_p(p: float) -> str:
@@ -77,36 +91,47 @@ def decompose(files: tuple[str, ...], layer: int, n_boot: int, ci_method: str, c
 
 
 def _render(result) -> None:
+    from rich import box
     from rich.table import Table
+
+    from ..variance import LAYERS
 
     console = stdout_console()
     diag = result.diagnostics
     level = int(round(diag.confidence * 100))
     title = (f"Variance decomposition: {diag.n_files} files, {diag.n_emotions} emotions, {diag.n_cells} cells "
              f"({diag.method}, {diag.response} response)")
-    table = Table(title=title, title_justify="left")
-    for name, justify in (("component", "left"), ("layer", "left"), ("share", "right"), (f"{level}% CI", "right"),
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for name, justify in (("layer / component", "left"), ("share", "right"), (f"{level}% CI", "right"),
                           ("LRT p", "right"), ("note", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
-    for comp in result.components:
-        style = None if comp.estimable else "dim"
-        table.add_row(comp.name, comp.layer, _fmt(comp.share), _fmt_ci(comp.share_ci), _fmt_p(comp.lrt_p_adjusted),
-                      comp.note, style=style)
+        table.add_column(name, justify=justify, no_wrap=True)
+    layer_rows = {row.layer: row for row in result.layers}
+    for layer_name in LAYERS:
+        members = [c for c in result.components if c.layer == layer_name]
+        if not members:
+            continue
+        if len(members) > 1:  # a layer heading with its total, then its components indented
+            total = layer_rows[layer_name]
+            table.add_row(f"[bold]{layer_name}[/bold]", f"[bold]{_fmt(total.share)}[/bold]", _fmt_ci(total.share_ci),
+                          "", "")
+        for comp in members:
+            label = f"  {comp.name}" if len(members) > 1 else f"[bold]{layer_name}[/bold]"
+            short = "" if comp.name == "residual" else _short_note(comp.note)
+            table.add_row(label, _fmt(comp.share), _fmt_ci(comp.share_ci), _fmt_p(comp.lrt_p_adjusted), short,
+                          style=None if comp.estimable else "dim")
     console.print(table)
-
-    layers = Table(title="Shares by layer", title_justify="left")
-    for name in ("layer", "share", f"{level}% CI", "note"):
-        layers.add_column(name, overflow="fold")
-    for row in result.layers:
-        layers.add_row(row.layer, _fmt(row.share), _fmt_ci(row.share_ci), row.note)
-    console.print(layers)
+    for comp in result.components:
+        if comp.note and comp.name != "residual":
+            console.print(f"  {comp.name}: {comp.note}")
 
     if result.contrasts:
-        simple = Table(title="Spearman rho between files that differ in one layer only", title_justify="left")
-        for name in ("layer", "factor", "levels", "pairs", "mean rho", f"{level}% CI", "implied"):
-            simple.add_column(name, overflow="fold")
+        simple = Table(title="Spearman rho between files that differ in one layer only", title_justify="left",
+                       box=box.SIMPLE_HEAD)
+        for name in ("factor", "levels", "pairs", "mean rho", f"{level}% CI", "implied"):
+            simple.add_column(name, overflow="fold", no_wrap=name != "levels")
         for row in result.contrasts:
-            simple.add_row(row.layer, row.factor, row.levels, str(row.n_pairs), _fmt(row.mean_rho), _fmt_ci(row.ci),
+            levels = "between models" if row.factor == "model" else row.levels
+            simple.add_row(row.factor, levels, str(row.n_pairs), _fmt(row.mean_rho), _fmt_ci(row.ci),
                            _fmt(row.implied_rho))
         console.print(simple)
 

@@ -41,11 +41,11 @@ def test_table_output(runner, files):
     result = runner.invoke(cli, ["decompose", *files, "--n-boot", "20"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.output
-    for text in ("Variance decomposition: 12 files, 10 emotions, 45 cells", "shared", "precision", "model:experiment",
-                 "Shares by layer", "3 precision", "comprehension vs generation", "fp16 vs int8-token",
-                 "y ~ 1 + (1 | cell)", "LRT p"):
+    for text in ("Variance decomposition: 12 files, 10 emotions, 45 cells", "shared geometry", "  precision",
+                 "  model:experiment", "3 precision", "comprehension vs generation", "fp16 vs int8-token",
+                 "between models", "y ~ 1 + (1 | cell)", "LRT p"):
         assert text in out, text
-    assert "not estimable: top_p does not vary" in out
+    assert "top_p: not estimable: top_p does not vary: it is 0.9 in all 4 generation files" in out
 
 
 def test_json_output(runner, files):
