@@ -101,8 +101,8 @@ class VarianceComponent:
     ``variance`` is on the scale of the within-file standardised response (each file's cells have
     variance 1), ``share`` is the variance over the sum of all estimated variances.  ``lrt_p`` uses
     the 50:50 chi-square(0)/chi-square(1) mixture assuming independent cells; ``lrt_p_adjusted``
-    first divides the statistic by ``design_effect`` (at least 1), the variance inflation caused by
-    cells that share an emotion.  Components that cannot be estimated from these files have
+    divides the statistic by ``design_effect`` (the estimated variance inflation caused by cells that
+    share an emotion, at least 1) and uses F(1, n-1) for the chi-square(1) part.  Components that cannot be estimated from these files have
     ``estimable=False``, NaN numbers and the reason in ``note``.
     """
 
@@ -512,6 +512,14 @@ def _fit_model(y, rdms, response, n, design, comps, engine, reml, test) -> _Fitt
     names = ["shared"] + [comps[i].name for i in kept]
     full = _fit(engine, y, g, levels, reml)
     messages = list(full.warnings)
+    if engine == "statsmodels":
+        # MixedLM can stop short of the optimum with many components and still say it converged
+        # (benchmarks/bench_decomposition.py; tests/reference fixture3): check it against the exact likelihood.
+        exact = _fit("exact", y, g, levels, reml)
+        if exact.log_likelihood > full.log_likelihood + 1e-3:
+            messages.append(f"statsmodels.MixedLM stopped at logLik {full.log_likelihood:.4f}, below the optimum "
+                            f"{exact.log_likelihood:.4f} of the same likelihood (exact engine): its estimates are not "
+                            "the REML/ML estimates; use --engine exact")
     if not full.converged:
         messages.append(f"the fit did not converge: {full.message}")
     if full.at_boundary.any():
@@ -526,7 +534,8 @@ def _fit_model(y, rdms, response, n, design, comps, engine, reml, test) -> _Fitt
         # Cells that share an emotion are dependent: divide by the design effect (never below 1).
         deff = design_effect(lambda idx: _standardise(_resampled_cells(rdms, idx)[0], response), n, null,
                              g[keep], g[j])
-        adjusted = statistic / max(deff, 1.0) if np.isfinite(deff) else float("nan")
+        deff = max(deff, 1.0) if np.isfinite(deff) else float("nan")  # never more liberal than independent cells
+        adjusted = statistic / deff
         lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
         messages.extend(list(null.warnings))
         if not null.converged:
