@@ -220,8 +220,9 @@ _PAIR_LAYERS = {"model": "model", "method": "1 method", "precision": "3 precisio
 
 
 def contrast_pairs(conditions: Sequence[Mapping[str, str]]) -> list[tuple[str, str, int, int]]:
-    """(layer, factor, f, g) for every pair of files that differ in one layer only
-    (different models: only when every other factor is the same)."""
+    """(layer, factor, f, g) for every pair of files of one model that differ in one factor only (method
+    pairs may also differ in the sub-parameters, which comprehension files lack), and for pairs of
+    models under the same condition."""
     out = []
     for f in range(len(conditions)):
         for h in range(f + 1, len(conditions)):
@@ -232,18 +233,13 @@ def contrast_pairs(conditions: Sequence[Mapping[str, str]]) -> list[tuple[str, s
             rest = [x for x in diff if x not in GENERATION_FACTORS]
             if rest == ["method"]:
                 out.append(("1 method", "method", f, h))
-            elif not rest and conditions[f]["method"] == "generation":
-                out.append(("2 sub-parameters", "+".join(gen), f, h))
+            elif not rest and len(gen) == 1 and conditions[f]["method"] == "generation":
+                out.append(("2 sub-parameters", gen[0], f, h))
             elif len(rest) == 1 and not gen and rest[0] in _PAIR_LAYERS:
                 out.append((_PAIR_LAYERS[rest[0]], rest[0], f, h))
     return out
 
 
 def pair_levels(factor: str, a: Mapping[str, str], b: Mapping[str, str]) -> tuple[str, str]:
-    if factor == "method":
-        return a["method"], b["method"]
-    factors = factor.split("+")
-    return (", ".join(f"{x}={a[x]}" for x in factors) if len(factors) > 1 else a[factors[0]],
-            ", ".join(f"{x}={b[x]}" for x in factors) if len(factors) > 1 else b[factors[0]])
-
-
+    """The two files' levels of the factor a contrast pair differs in."""
+    return a[factor], b[factor]
