@@ -18,7 +18,11 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 SUBCOMMANDS = {
     "decompose": "rsastats.commands.decompose:decompose",
     "describe": "rsastats.commands.describe:describe",
+    "geometry": "rsastats.commands.geometry:geometry_command",
     "import": "rsastats.commands.import_vectors:import_command",
+    "maturity": "rsastats.commands.maturity:maturity_command",
+    "compare": "rsastats.commands.compare:compare",
+    "matrix": "rsastats.commands.matrix:matrix",
 }
 
 

@@ -1,0 +1,126 @@
+"""Rank correlations between RDMs (on their upper triangles), aligned by emotion label.
+
+Methods (``RANK_METHODS``): ``spearman`` (average ranks for ties), ``pearson``, ``kendall-b``
+(Kendall's tau-b, tie-corrected; ``kendall`` is an alias) and ``kendall-a`` (tau-a: concordant minus
+discordant pairs over all pairs, the measure rsatoolbox recommends for models that predict ties).
+
+A correlation of a constant input is undefined: it raises an error instead of returning NaN.
+The p-value of a correlation over RDM cells is *not* a valid test (cells sharing an emotion are
+dependent); use :func:`rsastats.inference.mantel`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ._ranks import degenerate, weighted_kendall, weighted_midranks, weighted_pearson
+from ._validation import MIN_EMOTIONS, check_choice, check_finite_array
+from .exceptions import LabelError, ValidationError
+from .rdm import RDM, _label_difference
+
+__all__ = ["RANK_METHODS", "rank_method_name", "rank_correlation", "compare_rdms", "align_rdms", "as_rdm", "correlate_rows"]
+
+RANK_METHODS = ("spearman", "pearson", "kendall-b", "kendall-a")
+_RANK_ALIASES = {"kendall": "kendall-b", "tau-b": "kendall-b", "tau_b": "kendall-b", "tau-a": "kendall-a",
+                 "tau_a": "kendall-a", "kendall_b": "kendall-b", "kendall_a": "kendall-a", "rho": "spearman"}
+
+
+def rank_method_name(method: str) -> str:
+    return check_choice("rank correlation method", method, RANK_METHODS, _RANK_ALIASES)
+
+
+def correlate_rows(x: np.ndarray, y: np.ndarray, method: str, weights: np.ndarray | None = None,
+                   x_order: np.ndarray | None = None, y_order: np.ndarray | None = None) -> np.ndarray:
+    """Correlation of each row of ``x`` with the matching row of ``y`` (cells repeated ``weights``
+    times); NaN where a row is degenerate.  ``method`` must already be canonical."""
+    if method == "spearman":
+        return weighted_pearson(weighted_midranks(x, weights, x_order), weighted_midranks(y, weights, y_order), weights)
+    if method == "pearson":
+        return weighted_pearson(x, y, weights)
+    variant = "b" if method == "kendall-b" else "a"
+    out = weighted_kendall(x, y, weights, variant)
+    bad = degenerate(x, weights) | degenerate(y, weights)
+    return np.where(bad, np.nan, out)
+
+
+def _rank_correlation_iv(x: Any, y: Any, method: str) -> tuple[np.ndarray, np.ndarray, str]:
+    method = rank_method_name(method)
+    x = check_finite_array("x", x, 1)
+    y = check_finite_array("y", y, 1)
+    if x.shape != y.shape:
+        raise ValidationError(f"x and y must have the same length; got {x.size} and {y.size}")
+    if x.size < 3:
+        raise ValidationError(f"need at least 3 values to correlate; got {x.size}")
+    for name, v in (("x", x), ("y", y)):
+        if np.all(v == v[0]):
+            raise ValidationError(f"{name} is constant: its rank correlation is undefined")
+    return x, y, method
+
+
+def rank_correlation(x: Any, y: Any, method: str = "spearman") -> float:
+    """Correlation between two 1-D arrays (e.g. RDM upper triangles).
+
+    Parameters
+    ----------
+    x, y : 1-D arrays of equal length (>= 3), finite, not constant.
+    method : ``"spearman"`` (default), ``"pearson"``, ``"kendall-b"`` (alias ``"kendall"``) or
+        ``"kendall-a"``.
+
+    Returns
+    -------
+    float
+        The coefficient (equal to ``scipy.stats.spearmanr``/``pearsonr``/``kendalltau`` to
+        rounding).  No p-value: cells of an RDM are not independent.
+    """
+    x, y, method = _rank_correlation_iv(x, y, method)
+    return float(correlate_rows(x, y, method))
+
+
+def as_rdm(obj: Any, name: str = "") -> RDM:
+    """An :class:`RDM` from an RDM, a schema-v1 RDM dataset or a square array (labels 0..n-1)."""
+    if isinstance(obj, RDM):
+        return obj
+    if isinstance(obj, xr.Dataset):
+        return RDM.from_dataset(obj, name or None)
+    m = check_finite_array(name or "RDM", obj, 2)
+    return RDM(m, tuple(str(i) for i in range(m.shape[0])), "", name)
+
+
+def align_rdms(a: RDM, b: RDM, name_a: str = "A", name_b: str = "B") -> tuple[RDM, RDM]:
+    """``b`` reordered to ``a``'s labels when both hold the same emotions; a one-line
+    :class:`LabelError` naming the difference when they do not."""
+    if a.labels == b.labels:
+        return a, b
+    if set(a.labels) != set(b.labels):
+        raise LabelError(_label_difference(a.labels, b.labels, a.source or name_a, b.source or name_b))
+    return a, b.reorder(a.labels)
+
+
+def check_emotion_count(n: int, source: str | None = None) -> None:
+    if n < MIN_EMOTIONS:
+        raise ValidationError(f"need at least {MIN_EMOTIONS} emotions to compare geometries; got {n}", path=source)
+
+
+def check_not_constant(rdm: RDM) -> None:
+    if degenerate(rdm.upper()):
+        raise ValidationError("RDM is constant (all off-diagonal dissimilarities equal): its rank correlation is undefined",
+                              path=rdm.source or None)
+
+
+def compare_rdms(a: Any, b: Any, method: str = "spearman") -> float:
+    """Rank correlation between two RDMs' upper triangles, after aligning ``b`` to ``a`` by label.
+
+    ``a`` and ``b`` may be :class:`~rsastats.rdm.RDM` objects, schema-v1 RDM datasets or square
+    arrays (arrays carry no labels and must already be in the same order).
+    """
+    method = rank_method_name(method)
+    ra, rb = align_rdms(as_rdm(a, "A"), as_rdm(b, "B"))
+    check_emotion_count(ra.n_emotions, ra.source or None)
+    check_not_constant(ra)
+    check_not_constant(rb)
+    return float(correlate_rows(ra.upper(), rb.upper(), method))
+
+

@@ -1,0 +1,145 @@
+"""`rsastats compare` and `rsastats matrix` through click's CliRunner: JSON keys, exit codes, and one
+`error:` line with exit status 2 for each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rsastats.cli import cli
+from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.simulate import simulate_activations, true_vectors
+
+FAST = ["--n-boot", "60", "--permutations", "99", "--n-splits", "4"]
+COMPARE_KEYS = {"rho", "ci_low", "ci_high", "ci_method", "confidence", "p_value", "n_permutations", "n_boot", "bootstrap",
+                "rank", "rdm", "layer", "n_emotions", "seed"}
+CEILING_KEYS = {"reliability_a", "reliability_b", "noise_ceiling", "rho_disattenuated"}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cmp")
+    tv = true_vectors(8, 16, seed=3)
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, shift in (("a", 0.0), ("b", 0.1), ("c", 1.0)):
+        ds = simulate_activations(8, 6, 3, 16, noise=0.8, vectors=tv + shift * rng.standard_normal(tv.shape),
+                                  n_baseline=6, seed=len(out) + 1, attrs={"model": f"model-{name}"})
+        out[name] = write_dataset(ds, tmp / f"{name}.nc")
+    labels = [str(e) for e in ds["emotion"].values]
+    vec = rng.standard_normal((8, 16))
+    out["vectors"] = write_dataset(make_vectors(vec, labels, attrs={"model": "paper"}), tmp / "vectors.nc")
+    out["other_labels"] = write_dataset(make_vectors(vec, labels[:-1] + ["zzz"], attrs={"model": "x"}), tmp / "other.nc")
+    out["three"] = write_dataset(make_vectors(vec[:3], labels[:3], attrs={"model": "x"}), tmp / "three.nc")
+    mean_row = vec.copy()
+    mean_row[0] = mean_row[1:].mean(axis=0)  # centring on the emotion mean makes this one zero
+    out["mean_row"] = write_dataset(make_vectors(mean_row, labels, attrs={"model": "x"}), tmp / "mean_row.nc")
+    flat = np.ones((8, 8)) - np.eye(8)
+    out["flat"] = write_dataset(make_rdm(flat, labels, attrs={"rdm_method": "cosine", "source": "flat"}), tmp / "flat.nc")
+    return out
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _json(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_compare_json_keys(runner, files):
+    out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), "--json", *FAST]))
+    assert COMPARE_KEYS | CEILING_KEYS <= set(out)
+    assert out["bootstrap"] == "both" and out["n_emotions"] == 8 and out["ci_method"] == "basic"
+    assert out["ci_low"] <= out["ci_high"] and 0 < out["p_value"] <= 1 and out["n_permutations"] == 99
+    assert out["layer"] == "layer 2" and out["seed"] == 0
+
+
+def test_compare_options_and_mixed_kinds(runner, files):
+    out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["vectors"]), "--json", "--ci", "bca",
+                                    "--rank", "kendall", "--rdm", "correlation", "--seed", "3", *FAST]))
+    assert out["bootstrap"] == "emotions" and out["rank"] == "kendall-b" and out["rdm"] == "correlation"
+    assert out["ci_method"] == "bca" and out["seed"] == 3 and not (CEILING_KEYS & set(out))
+    out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["c"]), "--json", "--last-k", "2",
+                                    "--normalization", "emotion-mean", "--bootstrap", "prompts", "--confidence", "0.9",
+                                    *FAST]))
+    assert out["layer"].startswith("mean of last 2") and out["normalization"] == "emotion-mean"
+    assert out["bootstrap"] == "prompts" and out["confidence"] == 0.9
+    out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), "--json", "--layer", "0", *FAST]))
+    assert out["layer"] == "layer 0"
+
+
+def test_compare_is_reproducible_and_seeded(runner, files):
+    args = ["compare", str(files["a"]), str(files["b"]), "--json", *FAST]
+    assert _json(runner.invoke(cli, args)) == _json(runner.invoke(cli, args))
+    other = _json(runner.invoke(cli, args + ["--seed", "1"]))
+    assert other["ci_low"] != _json(runner.invoke(cli, args))["ci_low"]
+
+
+def test_compare_table(runner, files):
+    result = runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), *FAST])
+    assert result.exit_code == 0, result.output
+    for word in ("rho", "95% CI", "Mantel p", "noise ceiling", "disattenuated", "8 emotions"):
+        assert word in result.output
+
+
+def test_compare_help_states_the_default_interval(runner):
+    result = runner.invoke(cli, ["compare", "--help"])
+    text = " ".join(result.output.split())  # help text is wrapped to the terminal width
+    assert result.exit_code == 0 and "docs/calibration.md" in text and "default: basic" in text
+
+
+BAD = [
+    (["@a", "@other_labels"], "emotion sets differ"),
+    (["@three", "@three"], "at least 4 emotions"),
+    (["@vectors", "@mean_row", "--normalization", "emotion-mean"], "numerically zero) emotion vector"),
+    (["@a", "@flat"], "RDM is constant"),
+    (["@a", "@b", "--n-boot", "0"], "n_boot must be >= 1"),
+    (["@a", "@b", "--permutations", "0"], "permutations must be >= 1"),
+    (["@a", "@b", "--confidence", "1.5"], "confidence must be between 0 and 1"),
+    (["@a", "@b", "--confidence", "0"], "confidence must be between 0 and 1"),
+    (["@a", "@vectors", "--bootstrap", "prompts"], "needs activations files"),
+    (["@a", "@b", "--ci", "studentized"], "interval method must be one of"),
+    (["@a", "@b", "--rank", "cosine"], "rank correlation method must be one of"),
+    (["@a", "@b", "--layer", "9"], "no layer 9"),
+    (["@a", "@missing"], "file not found"),
+    (["@a", "@flat", "--normalization", "zscore"], "an RDM file holds no vectors"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
+@pytest.mark.parametrize("command", ["compare", "matrix"])
+def test_bad_input_gives_one_error_line_and_exit_2(runner, files, command, args, message):
+    missing = files["a"].parent / "missing.nc"
+    resolved = [str(files.get(a[1:], missing)) if a.startswith("@") else a for a in args]
+    # FAST first: the bad value given later wins.
+    result = runner.invoke(cli, [command, *FAST, *resolved])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert "Traceback" not in result.output
+
+
+def test_matrix_json_and_plot(runner, files, tmp_path):
+    png = tmp_path / "rho.png"
+    out = _json(runner.invoke(cli, ["matrix", str(files["a"]), str(files["b"]), str(files["c"]), "--json", "--plot",
+                                    str(png), "--adjust", "bh", *FAST]))
+    assert out["models"] == ["a", "b", "c"] and out["adjust"] == "bh" and len(out["pairs"]) == 3
+    for pair in out["pairs"]:
+        assert {"a", "b", "rho", "ci_low", "ci_high", "p_value", "p_adjusted", "noise_ceiling"} <= set(pair)
+        assert pair["p_adjusted"] >= pair["p_value"]
+    assert out["noise_ceiling"]["lower"] is not None
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_matrix_table_and_single_file(runner, files):
+    result = runner.invoke(cli, ["matrix", str(files["a"]), str(files["b"]), str(files["vectors"]), *FAST])
+    assert result.exit_code == 0, result.output
+    assert "p (holm)" in result.output and "group noise ceiling" in result.output
+    result = runner.invoke(cli, ["matrix", str(files["a"]), *FAST])
+    assert result.exit_code == 2 and "at least 2 files" in result.stderr

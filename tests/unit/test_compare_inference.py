@@ -1,0 +1,166 @@
+"""compare_rdms, bootstrap_rho, noise ceilings, compare_models/difference/all: behaviour and bad input."""
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+from rsastats.compare import compare_rdms
+from rsastats.exceptions import LabelError, ValidationError
+from rsastats.inference import (adjust_pvalues, bootstrap_rho, compare_all, compare_difference, compare_models,
+                                noise_ceiling)
+from rsastats.inference.ceiling import spearman_brown
+from rsastats.rdm import RDM, rdm_matrix, rdm_from_dataset
+from rsastats.simulate import simulate_activations, true_vectors
+
+E = 8
+
+
+@pytest.fixture(scope="module")
+def trio():
+    tv = true_vectors(E, 16, seed=3)
+    rng = np.random.default_rng(0)
+    a = simulate_activations(E, 6, 2, 16, noise=0.8, vectors=tv, seed=1, attrs={"model": "A"})
+    b = simulate_activations(E, 6, 2, 16, noise=0.8, vectors=tv + 0.1 * rng.standard_normal(tv.shape), seed=2, attrs={"model": "B"})
+    c = simulate_activations(E, 6, 2, 16, noise=0.8, seed=9, attrs={"model": "C"})
+    return a, b, c
+
+
+def test_compare_rdms_aligns_by_label_and_refuses_different_sets():
+    v = np.random.default_rng(1).standard_normal((6, 5))
+    labels = tuple("abcdef")
+    a = RDM(rdm_matrix(v), labels, source="A")
+    w = v + np.random.default_rng(2).standard_normal((6, 5))
+    b = RDM(rdm_matrix(w), labels, source="B")
+    order = list("fbdace")
+    shuffled = b.reorder(order)
+    assert compare_rdms(a, shuffled) == pytest.approx(compare_rdms(a, b), abs=1e-15)
+    assert compare_rdms(a, b) == pytest.approx(st.spearmanr(a.upper(), b.upper()).statistic, abs=1e-12)
+    other = RDM(np.asarray(b.matrix), tuple("abcdeg"), source="B")
+    with pytest.raises(LabelError, match=r"emotion sets differ \(only in A: f; only in B: g\)"):
+        compare_rdms(a, other)
+
+
+def test_compare_rdms_bad_input():
+    v = np.random.default_rng(1).standard_normal((3, 5))
+    with pytest.raises(ValidationError, match="at least 4 emotions"):
+        compare_rdms(rdm_matrix(v), rdm_matrix(v + 1))
+    flat = np.ones((5, 5)) - np.eye(5)
+    with pytest.raises(ValidationError, match="constant"):
+        compare_rdms(flat, rdm_matrix(np.random.default_rng(0).standard_normal((5, 3))))
+
+
+@pytest.mark.parametrize("scheme", ["emotions", "prompts", "both"])
+@pytest.mark.parametrize("ci", ["percentile", "basic", "bca"])
+@pytest.mark.filterwarnings("ignore:200 replicates are too few")
+def test_bootstrap_rho_runs_and_is_reproducible(trio, scheme, ci):
+    a, b, _ = trio
+    r1 = bootstrap_rho(a, b, scheme=scheme, ci=ci, n_boot=200, seed=5)
+    r2 = bootstrap_rho(a, b, scheme=scheme, ci=ci, n_boot=200, seed=5, batch_size=17)
+    assert r1.to_dict() == r2.to_dict()
+    assert np.array_equal(r1.bootstrap_distribution, r2.bootstrap_distribution)
+    assert -1 <= r1.ci_low <= r1.ci_high <= 1
+    expected = compare_rdms(rdm_from_dataset(a), rdm_from_dataset(b))
+    assert r1.estimate == pytest.approx(expected, abs=1e-12)
+    assert r1.bootstrap_distribution.size + r1.n_undefined == 200
+    assert (r1.acceleration is not None) == (ci == "bca")
+
+
+def test_bootstrap_bad_input(trio, vectors_ds):
+    a, b, _ = trio
+    for kwargs, match in [({"n_boot": 0}, "n_boot must be >= 1"), ({"confidence": 1.0}, "confidence"),
+                          ({"confidence": 0}, "confidence"), ({"ci": "normal"}, "interval method"),
+                          ({"scheme": "subjects"}, "bootstrap scheme")]:
+        with pytest.raises(ValidationError, match=match):
+            bootstrap_rho(a, b, **kwargs)
+    vec = vectors_ds.assign_coords(emotion=list(a["emotion"].values[:6]))
+    with pytest.raises(LabelError, match="emotion sets differ"):
+        bootstrap_rho(a, vec)
+
+
+def test_spearman_brown():
+    assert spearman_brown(0.5) == pytest.approx(2 / 3)
+    assert spearman_brown(0.0) == 0.0 and spearman_brown(1.0) == 1.0
+
+
+def test_split_half_reliability_equals_naive(trio):
+    a, b, _ = trio
+    res = noise_ceiling([a, b], n_splits=8, seed=3)
+    # Naive: same splits (drawn as the engine draws them), means -> cosine RDM -> spearmanr.
+    from rsastats.inference._engine import ResamplingEngine
+    from rsastats.inference._inputs import RDMOptions, load_models
+    from rsastats.inference.ceiling import _split_counts
+    models = load_models([a, b], RDMOptions())
+    engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")
+    first, second = _split_counts(engine, 8, 3)[0]
+    iu, ju = np.triu_indices(E, 1)
+    for k, m in enumerate(models):
+        rhos = []
+        for s in range(8):
+            d = []
+            for c in (first[s], second[s]):
+                v = (c[:, :, None] * m.rows.values).sum(1) / c.sum(1)[:, None]
+                d.append(rdm_matrix(v)[iu, ju])
+            rhos.append(st.spearmanr(*d).statistic)
+        assert res.split_half[k] == pytest.approx(np.mean(rhos), abs=1e-12)
+        assert res.reliability[k] == pytest.approx(2 * np.mean(rhos) / (1 + np.mean(rhos)), abs=1e-12)
+    assert res.lower is None and res.pair_ceiling[("A", "B")] == pytest.approx(np.sqrt(res.reliability[0] * res.reliability[1]))
+
+
+def test_noise_ceiling_group_and_errors(trio, rdm_ds):
+    a, b, c = trio
+    res = noise_ceiling([a, b, c], n_splits=4, seed=1)
+    assert res.lower is not None and res.lower <= res.upper
+    assert len(res.to_frame()) == 3
+    with pytest.raises(ValidationError, match="needs activations"):
+        noise_ceiling([rdm_ds])
+
+
+def test_spearman_brown_reliability_predicts_replication(trio):
+    # The Spearman-Brown split-half reliability estimates the correlation between two
+    # independent full-size replications of the same model's RDM (at moderate noise; under heavy
+    # noise it runs low: docs/calibration.md).
+    tv = true_vectors(E, 32, seed=3)
+    reps = [simulate_activations(E, 12, 1, 32, noise=1.0, vectors=tv, seed=100 + s) for s in range(40)]
+    rel = np.mean(noise_ceiling(reps[:20], n_splits=20, seed=0).reliability)
+    between = np.mean([compare_rdms(rdm_from_dataset(reps[i]), rdm_from_dataset(reps[i + 1])) for i in range(0, 40, 2)])
+    assert abs(rel - between) < 0.08
+
+
+def test_compare_models_everything(trio):
+    a, b, _ = trio
+    res = compare_models(a, b, n_boot=200, permutations=499, n_splits=5, seed=3)
+    d = res.to_dict()
+    for key in ("rho", "ci_low", "ci_high", "ci_method", "confidence", "p_value", "n_permutations", "n_boot", "bootstrap",
+                "rank", "rdm", "layer", "n_emotions", "seed", "reliability_a", "reliability_b", "noise_ceiling",
+                "rho_disattenuated"):
+        assert key in d
+    assert d["bootstrap"] == "both" and d["n_emotions"] == E and d["layer"] == "layer 1"
+    assert res.rho_disattenuated == pytest.approx(res.rho / res.noise_ceiling)
+    assert compare_models(a, b, n_boot=200, permutations=499, n_splits=5, seed=3).to_dict() == d
+
+
+def test_compare_difference_is_paired(trio):
+    a, b, c = trio
+    res = compare_difference(a, b, c, n_boot=300, seed=2)
+    assert res.difference == pytest.approx(res.rho_ab - res.rho_ac)
+    assert res.ci_low <= res.difference <= res.ci_high and 0 < res.p_value <= 1
+    same = compare_difference(a, b, b, n_boot=50, seed=2)
+    assert same.difference == 0 and np.all(same.bootstrap_distribution == 0)  # perfectly paired
+
+
+def test_compare_all(trio):
+    res = compare_all(list(trio), n_boot=100, permutations=199, n_splits=4, seed=1)
+    table = res.to_frame()
+    assert list(table[["a", "b"]].itertuples(index=False, name=None)) == [("A", "B"), ("A", "C"), ("B", "C")]
+    np.testing.assert_allclose(table["p_adjusted"], adjust_pvalues(table["p_value"], "holm"))
+    assert res.rho_matrix().loc["B", "A"] == table.loc[0, "rho"]
+    bh = compare_all(list(trio), n_boot=100, permutations=199, adjust="bh", ceiling=False, seed=1)
+    np.testing.assert_allclose(bh.to_frame()["p_adjusted"], adjust_pvalues(table["p_value"], "bh"))
+    np.testing.assert_array_equal(bh.to_frame()["ci_low"], table["ci_low"])  # same seed, same resamples
+
+
+def test_adjust_bad_input():
+    with pytest.raises(ValidationError, match="adjustment"):
+        adjust_pvalues([0.1], "bonferroni")
+    with pytest.raises(ValidationError, match=r"\[0, 1\]"):
+        adjust_pvalues([0.1, 1.2])

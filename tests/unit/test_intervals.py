@@ -1,0 +1,82 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from rsastats.exceptions import EstimationError, RsaStatsWarning, ValidationError
+from rsastats.inference.bootstrap import acceleration, confidence_interval, interval_pvalue
+
+
+def _reps(seed=0, n=2000, loc=0.5, scale=0.1):
+    return np.random.default_rng(seed).normal(loc, scale, n)
+
+
+def test_percentile_and_basic_reflect_each_other():
+    t = _reps()
+    lo, hi = confidence_interval(0.5, t, method="percentile")
+    blo, bhi = confidence_interval(0.5, t, method="basic")
+    assert blo == pytest.approx(1.0 - hi, abs=1e-15) and bhi == pytest.approx(1.0 - lo, abs=1e-15)
+    assert lo < 0.5 < hi
+
+
+def test_bca_reduces_to_percentile_without_bias_or_skew():
+    t = np.concatenate([_reps(1, 999), [0.5]])  # estimate exactly at the median: z0 = 0
+    t = np.concatenate([0.5 - (t - 0.5), t])  # symmetric
+    assert confidence_interval(0.5, t, method="bca", acceleration_value=0.0) == pytest.approx(
+        confidence_interval(0.5, t, method="percentile"), abs=1e-15)
+
+
+def test_bounds_keep_basic_inside_minus_one_one():
+    t = np.clip(_reps(2, loc=0.97, scale=0.05), -1, 1)
+    raw = confidence_interval(0.985, t, method="basic")
+    assert raw[1] > 1.0  # a naive basic interval leaves the range
+    lo, hi = confidence_interval(0.985, t, method="basic", bounds=(-1, 1))
+    assert -1 <= lo < 0.985 < hi <= 1
+    for m in ("percentile", "bca"):
+        lo, hi = confidence_interval(0.985, t, method=m, bounds=(-1, 1), acceleration_value=0.0)
+        assert -1 <= lo <= hi <= 1
+
+
+def test_acceleration_strata_and_degenerate():
+    jack = np.random.default_rng(3).exponential(size=25)
+    u = 24 * (jack.mean() - jack)
+    assert acceleration(jack) == pytest.approx(np.sum(u**3) / (6 * np.sum(u**2) ** 1.5), rel=1e-12)
+    assert acceleration(np.ones(5)) == 0.0
+    assert np.isfinite(acceleration([jack, jack[:10]]))
+
+
+def test_validation():
+    t = _reps()
+    for bad in (0, 1, 1.5, -0.1, "x"):
+        with pytest.raises(ValidationError, match="confidence"):
+            confidence_interval(0.5, t, confidence=bad)
+    with pytest.raises(ValidationError, match="interval method"):
+        confidence_interval(0.5, t, method="studentized")
+    with pytest.raises(ValidationError, match="BCa interval needs"):
+        confidence_interval(0.5, t, method="bca")
+    with pytest.raises(ValidationError, match="NaN"):
+        confidence_interval(0.5, np.append(t, np.nan))
+    with pytest.raises(ValidationError, match="outside the bounds"):
+        confidence_interval(0.5, t + 1, bounds=(-1, 1))
+    with pytest.raises(EstimationError, match="one side"):
+        confidence_interval(0.0, np.abs(t) + 1, method="bca", acceleration_value=0.0)
+
+
+def test_too_few_replicates_warn():
+    with pytest.warns(RsaStatsWarning, match="extreme order statistic"):
+        confidence_interval(0.5, _reps(n=20), confidence=0.99)
+
+
+@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+def test_pvalue_inverts_the_interval(method):
+    rng = np.random.default_rng(9)
+    for est, loc in ((0.1, 0.08), (0.25, 0.2), (0.02, 0.0)):
+        t = rng.normal(loc, 0.1, 3999)
+        p = interval_pvalue(est, t, method=method, acceleration_value=0.05)
+        for conf in (0.8, 0.9, 0.95, 0.99):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lo, hi = confidence_interval(est, t, method=method, confidence=conf, acceleration_value=0.05)
+            excludes = lo > 0 or hi < 0
+            if abs(p - (1 - conf)) > 0.01:  # away from the boundary, the two must agree
+                assert excludes == (p < 1 - conf), (method, est, conf, p, lo, hi)
