@@ -33,7 +33,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rsastats._interim import confidence_interval  # noqa: E402
+from rsastats.inference.bootstrap import confidence_interval  # noqa: E402
 from rsastats.simulate import simulate_condition_rdms, simulate_condition_vectors  # noqa: E402
 from rsastats.variance import decompose, decompose_rdms  # noqa: E402
 

@@ -24,6 +24,7 @@ chi-square mixture reference and with a design-effect (Rao-Scott) correction for
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -33,7 +34,6 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from . import _interim
 from ._rng import SeedLike, seed_to_int, spawn_generators
 from ._varcomp import (
     CellStatistics,
@@ -54,8 +54,12 @@ from ._variance_design import (
     pair_levels,
     parse_components,
 )
-from .data import open_dataset, validate_activations, validate_vectors
-from .exceptions import EstimationError, LabelError, ValidationError
+from .compare import rank_correlation
+from .data import open_dataset, validate_dataset
+from .inference.bootstrap import confidence_interval
+from .rdm import rdm_from_dataset, rdm_method_name, upper
+from .vectors import DEFAULT_N_PCS, normalization_name
+from .exceptions import EstimationError, LabelError, RsaStatsWarning, ValidationError
 
 __all__ = [
     "FACTORS",
@@ -83,15 +87,15 @@ ENGINES = ("exact", "statsmodels")
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class FileCondition:
-    """One input file: its name, kind, the layer its vectors came from and its factor levels."""
+    """One input file: its name, kind, which layers its vectors came from and its factor levels."""
 
     name: str
     kind: str
-    layer: int | None
+    layers: str
     levels: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "layer": self.layer, **self.levels}
+        return {"name": self.name, "kind": self.kind, "layers": self.layers, **self.levels}
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,6 @@ class DecompositionDiagnostics:
     n_emotions: int
     n_cells: int
     n_observations: int
-    layer: int | None
     n_boot: int
     n_boot_nonconverged: int
     n_boot_failed: int
@@ -227,6 +230,11 @@ class DecompositionDiagnostics:
     seed: int | None
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # How the RDMs were made (set by decompose; None when decompose_rdms was given RDMs).
+    layer: int | None = None
+    last_k: int | None = None
+    normalization: str | None = None
+    rdm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -337,6 +345,7 @@ def _replicate(rdms: np.ndarray, index: np.ndarray, g: np.ndarray, levels: list,
         raise EstimationError("a file's resampled cells are all equal")
     fit = _fit(engine, y, g, levels, reml, start)
     rho = np.einsum("kp,kp->p", ranks[:, pair_idx[:, 0]], ranks[:, pair_idx[:, 1]]) / ranks.shape[0]
+    rho = np.clip(rho, -1.0, 1.0)  # identical rankings give 1 + rounding
     return np.append(fit.variances, fit.residual), rho, fit.converged
 
 
@@ -374,14 +383,33 @@ def _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tupl
 
 
 def _interval(estimate: float, reps: np.ndarray, jack: np.ndarray | None, method: str, confidence: float,
-              bounds: tuple[float, float] | None) -> tuple[float, float]:
-    """CI from the finite replicates; ``bounds=None`` for variances, which are then kept >= 0."""
+              bounds: tuple[float, float] | None, messages: list[str], what: str) -> tuple[float, float]:
+    """CI from the finite replicates (``bounds=None`` for variances, which are then kept >= 0).
+
+    A BCa interval whose bias correction is infinite (every replicate on one side of the estimate, as
+    happens at the boundary) falls back to the percentile interval, and ``messages`` says so; so do
+    the interval function's warnings (e.g. too few replicates for the level).
+    """
     ok = np.isfinite(reps)
     if not np.isfinite(estimate) or ok.sum() < 2:
-        return (float("nan"), float("nan"))
-    low, high = _interim.confidence_interval(float(estimate), reps[ok], method=method, confidence=confidence,
-                                             jackknife=jack, bounds=bounds)
+        return _NAN2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RsaStatsWarning)
+        try:
+            low, high = confidence_interval(float(estimate), reps[ok], method=method, confidence=confidence,
+                                            jackknife=jack, bounds=bounds)
+        except EstimationError:
+            if method != "bca":
+                raise
+            messages.append(f"BCa interval undefined for {what} (every replicate on one side of the estimate); "
+                            "percentile interval given")
+            low, high = confidence_interval(float(estimate), reps[ok], method="percentile", confidence=confidence,
+                                            bounds=bounds)
+    messages.extend(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, RsaStatsWarning))
     return (low, high) if bounds is not None else (max(low, 0.0), max(high, 0.0))
+
+
+_NAN2 = (float("nan"), float("nan"))
 
 
 def _implied_correlation(fit: VarianceFit, g: np.ndarray) -> np.ndarray:
@@ -414,7 +442,7 @@ def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boo
     for name, rdm in zip(names, rdms):
         if not np.all(np.isfinite(rdm)):
             raise ValidationError("RDM has NaN or infinite values", path=name)
-        cells = _interim.upper(rdm)
+        cells = upper(rdm)
         if np.ptp(cells) == 0:
             raise ValidationError("all RDM cells are equal: the file has no emotion geometry to decompose", path=name)
     comps = parse_components(DEFAULT_COMPONENTS if components is None else components)
@@ -449,7 +477,6 @@ def decompose_rdms(
     reml: bool = True,
     test: bool = True,
     seed: SeedLike = 0,
-    layer: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DecompositionResult:
     """Decompose the variation among RDMs of the same emotions into method layers.
@@ -472,7 +499,6 @@ def decompose_rdms(
     reml : REML (default, as lme4) or ML.
     test : compute a likelihood-ratio test for every estimable component.
     seed : seed of the bootstrap; replicate ``b`` uses child stream ``b`` of it.
-    layer : the layer the RDMs came from (recorded only).
     progress : called with 1 after every bootstrap replicate.
 
     Returns
@@ -488,7 +514,7 @@ def decompose_rdms(
     with threadpool_limits(limits=1, user_api="blas"):
         return _decompose_checked(rdms, emotions, conds, names, comps, response=response, n_boot=n_boot,
                                   confidence=confidence, ci_method=ci_method, engine=engine, reml=reml, test=test,
-                                  seed=seed, layer=layer, progress=progress)
+                                  seed=seed, progress=progress)
 
 
 @dataclass
@@ -546,24 +572,25 @@ def _fit_model(y, rdms, response, n, design, comps, engine, reml, test) -> _Fitt
 class _Intervals:
     """Bootstrap (and jackknife) intervals of functions of the replicate variances."""
 
-    def __init__(self, reps: _Replicates | None, jack_var: np.ndarray | None, method: str, confidence: float):
+    def __init__(self, reps: _Replicates | None, jack_var: np.ndarray | None, method: str, confidence: float,
+                 messages: list[str]):
         self.reps, self.jack_var, self.method, self.confidence = reps, jack_var, method, confidence
+        self.messages = messages
 
-    def of(self, fn: Callable[[np.ndarray], np.ndarray], estimate: float,
-           bounds: tuple[float, float] | None) -> tuple[float, float]:
+    def of(self, fn: Callable[[np.ndarray], np.ndarray], estimate: float, bounds: tuple[float, float] | None,
+           what: str) -> tuple[float, float]:
         if self.reps is None:
             return _NAN2
         jack = fn(self.jack_var) if self.jack_var is not None else None
-        return _interval(estimate, fn(self.reps.variances), jack, self.method, self.confidence, bounds)
+        return _interval(estimate, fn(self.reps.variances), jack, self.method, self.confidence, bounds,
+                         self.messages, what)
 
-    def share(self, idx: list[int], estimate: float) -> tuple[float, float]:
-        return self.of(lambda v: v[:, idx].sum(axis=1) / v.sum(axis=1), estimate, (0.0, 1.0))
+    def share(self, idx: list[int], estimate: float, what: str) -> tuple[float, float]:
+        return self.of(lambda v: np.clip(v[:, idx].sum(axis=1) / v.sum(axis=1), 0.0, 1.0), estimate, (0.0, 1.0),
+                       f"the share of {what}")
 
-    def variance(self, j: int, estimate: float) -> tuple[float, float]:
-        return self.of(lambda v: v[:, j], estimate, None)
-
-
-_NAN2 = (float("nan"), float("nan"))
+    def variance(self, j: int, estimate: float, what: str) -> tuple[float, float]:
+        return self.of(lambda v: v[:, j], estimate, None, f"the variance of {what}")
 
 
 def _component_rows(fitted: _Fitted, design, comps, intervals: _Intervals) -> list[VarianceComponent]:
@@ -590,11 +617,12 @@ def _component_rows(fitted: _Fitted, design, comps, intervals: _Intervals) -> li
             notes.append(f"includes {', '.join(design.absorbs[name])} (confounded in these files)")
         statistic, p, deff, p_adj = fitted.lrt.get(name, (nan,) * 4)
         out.append(VarianceComponent(name, layer_name, term, n_levels, True, float(est[j]), float(shares[j]),
-                                     intervals.variance(j, est[j]), intervals.share([j], shares[j]),
+                                     intervals.variance(j, est[j], name), intervals.share([j], shares[j], name),
                                      statistic, p, deff, p_adj, bool(boundary[j]), "; ".join(notes)))
     r = len(fitted.names)
     out.append(VarianceComponent("residual", "residual", "residual", len(fitted.levels[0]), True, float(est[r]),
-                                 float(shares[r]), intervals.variance(r, est[r]), intervals.share([r], shares[r]),
+                                 float(shares[r]), intervals.variance(r, est[r], "residual"),
+                                 intervals.share([r], shares[r], "residual"),
                                  nan, nan, nan, nan, False, "file-level variation no component explains"))
     return out
 
@@ -616,18 +644,20 @@ def _layer_rows(components: list[VarianceComponent], fitted: _Fitted, intervals:
             continue
         value = float(shares[idx].sum())
         out.append(LayerShare(layer_name, tuple(c.name for c in members if c.estimable), value,
-                              intervals.share(idx, value), note))
+                              intervals.share(idx, value, f"layer {layer_name}"), note))
     return out
 
 
-def _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence) -> list[PairContrast]:
+def _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence,
+               messages) -> list[PairContrast]:
     out = []
     for p, (layer_name, factor, f, h) in enumerate(pair_list):
         level_a, level_b = pair_levels(factor, conds[f], conds[h])
         ci = _NAN2
         if reps is not None:
             jack = jack_rho[:, p] if jack_rho is not None else None
-            ci = _interval(observed_rho[p], reps.rho[:, p], jack, ci_method, confidence, (-1.0, 1.0))
+            ci = _interval(observed_rho[p], reps.rho[:, p], jack, ci_method, confidence, (-1.0, 1.0), messages,
+                           f"rho of {names[f]} vs {names[h]}")
         model = conds[f]["model"] if factor != "model" else f"{conds[f]['model']} vs {conds[h]['model']}"
         out.append(PairContrast(layer_name, factor, model, level_a, level_b, names[f], names[h],
                                 float(observed_rho[p]), ci, float(implied[f, h])))
@@ -635,7 +665,7 @@ def _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, c
 
 
 def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
-                       test, seed, layer, progress) -> DecompositionResult:
+                       test, seed, progress) -> DecompositionResult:
     """:func:`decompose_rdms` after its inputs were checked."""
     n_files, n = rdms.shape[:2]
     design = build_design(comps, conds)
@@ -649,7 +679,7 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
 
     pair_list = contrast_pairs(conds)
     pair_idx = np.array([[f, h] for _, _, f, h in pair_list], dtype=int).reshape(-1, 2)
-    observed_rho = np.array([_interim.rank_correlation(cells[f], cells[h]) for f, h in pair_idx])
+    observed_rho = np.array([rank_correlation(cells[f], cells[h]) for f, h in pair_idx])
     start = _relative(fitted.full) if engine == "exact" else None
     reps = jack_var = jack_rho = None
     if n_boot:
@@ -661,12 +691,13 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
                                    "were all equal) and were left out of the CIs")
         if reps.nonconverged:
             fitted.warnings.append(f"{reps.nonconverged} of {n_boot} bootstrap fits did not converge (kept in the CIs)")
-    intervals = _Intervals(reps, jack_var, ci_method, confidence)
+    intervals = _Intervals(reps, jack_var, ci_method, confidence, fitted.warnings)
     components_out = _component_rows(fitted, design, comps, intervals)
     layers_out = _layer_rows(components_out, fitted, intervals)
     implied = _implied_correlation(fitted.full, fitted.g)
-    pair_rows = _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence)
-    contrasts_out = _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence)
+    pair_rows = _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, ci_method, confidence,
+                           fitted.warnings)
+    contrasts_out = _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence, fitted.warnings)
 
     kept_terms = [c.term for c, ok in zip(comps, design.estimable) if ok]
     diagnostics = DecompositionDiagnostics(
@@ -681,7 +712,6 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
         n_emotions=n,
         n_cells=pairs.shape[0],
         n_observations=pairs.shape[0] * n_files,
-        layer=layer,
         n_boot=n_boot,
         n_boot_nonconverged=reps.nonconverged if reps is not None else 0,
         n_boot_failed=reps.failed if reps is not None else 0,
@@ -691,14 +721,15 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
         warnings=tuple(dict.fromkeys(fitted.warnings)),
         notes=tuple(design.notes),
     )
-    files_out = tuple(FileCondition(nm, "", layer, dict(c)) for nm, c in zip(names, conds))
+    files_out = tuple(FileCondition(nm, "rdm", "as given", dict(c)) for nm, c in zip(names, conds))
     n_est = len(fitted.names) + 1
     boot_shares = (reps.variances / reps.variances.sum(axis=1, keepdims=True)) if reps is not None else np.zeros((0, n_est))
     return DecompositionResult(tuple(components_out), tuple(layers_out), contrasts_out, tuple(pair_rows), files_out,
                                tuple(emotions), diagnostics, boot_shares)
 
 
-def _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence) -> tuple[ConditionContrast, ...]:
+def _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, confidence,
+                         messages) -> tuple[ConditionContrast, ...]:
     """Group pair contrasts by layer, factor and levels: mean rho with a CI from the same replicates."""
     groups: dict[tuple[str, str, str], list[int]] = {}
     for p, row in enumerate(pair_rows):
@@ -715,7 +746,8 @@ def _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, con
         ci = _NAN2
         if reps is not None:
             jack = jack_rho[:, idx].mean(axis=1) if jack_rho is not None else None
-            ci = _interval(value, reps.rho[:, idx].mean(axis=1), jack, ci_method, confidence, (-1.0, 1.0))
+            ci = _interval(value, reps.rho[:, idx].mean(axis=1), jack, ci_method, confidence, (-1.0, 1.0), messages,
+                           f"mean rho of {factor} {levels}")
         models = tuple(dict.fromkeys(pair_rows[p].model for p in idx))
         out.append(ConditionContrast(layer_name, factor, levels, len(idx), models, value, ci,
                                      float(observed_rho[idx].min()), float(observed_rho[idx].max()),
@@ -723,43 +755,15 @@ def _summarise_contrasts(pair_rows, reps, jack_rho, observed_rho, ci_method, con
     return tuple(out)
 
 
-def _resolve_layer(ds: xr.Dataset, layer: int, name: str) -> int | None:
-    if "layer" not in ds.dims:
-        return None
-    labels = [int(x) for x in ds["layer"].values]
-    if layer < 0:
-        if -layer > len(labels):
-            raise ValidationError(f"layer {layer} does not exist: the file has {len(labels)} layers", path=name)
-        return labels[layer]
-    if layer not in labels:
-        raise ValidationError(f"no layer {layer} in this file (it has {labels[0]}..{labels[-1]})", path=name)
-    return layer
-
-
-def _vectors_of(ds: xr.Dataset, kind: str, layer: int, name: str, normalization: str) -> tuple[np.ndarray, int | None]:
-    chosen = _resolve_layer(ds, layer, name)
-    if kind == "activations":
-        vectors = _interim.emotion_vectors(ds, layer=chosen, normalization=normalization)["vectors"]
-    else:
-        if normalization != "raw":
-            raise ValidationError(f"normalization {normalization!r} applies to activations files only", path=name)
-        vectors = ds["vectors"] if chosen is None else ds["vectors"].sel(layer=chosen)
-    values = np.asarray(vectors.transpose("emotion", ...).values, dtype=np.float64)
-    norms = np.linalg.norm(values, axis=1)
-    bad = ~(np.isfinite(norms) & (norms > 0))
-    if bad.any():
-        emotions = [str(e) for e in vectors["emotion"].values]
-        raise ValidationError(f"zero or non-finite emotion vector for {emotions[int(np.flatnonzero(bad)[0])]!r} "
-                              f"at layer {chosen}: its cosine distances are undefined", path=name)
-    return values, chosen
-
-
 def decompose(
     inputs: Sequence[str | os.PathLike | xr.Dataset],
     *,
-    layer: int = -1,
-    names: Sequence[str] | None = None,
+    layer: int | None = None,
+    last_k: int | None = None,
     normalization: str = "raw",
+    n_pcs: int = DEFAULT_N_PCS,
+    rdm: str = "cosine",
+    names: Sequence[str] | None = None,
     **options: Any,
 ) -> DecompositionResult:
     """Decompose emotion geometry across files of the same models under varied conditions.
@@ -767,11 +771,15 @@ def decompose(
     Parameters
     ----------
     inputs : activations or vector-set files (paths) or datasets, schema v1, whose attributes say
-        the model, method, generation sub-parameters, precision and experiment.
-    layer : layer label to use; negative counts from the end of each file's layers (default -1:
-        every file's last layer).  Ignored for vector sets without a layer axis.
+        the model, method, generation sub-parameters, precision and experiment.  RDM files are
+        accepted when their dissimilarity is ``rdm``.
+    layer : layer label, or a negative position from the end of each file's layers; default: every
+        file's last layer.  ``last_k`` averages each file's final ``k`` layers instead.  Vector sets
+        without a layer axis are used as stored.
+    normalization : normalization of the emotion vectors (:data:`rsastats.vectors.NORMALIZATIONS`);
+        ``n_pcs`` baseline components are removed by ``"neutral-pc"``.
+    rdm : dissimilarity of the emotion vectors: ``"cosine"`` (default), ``"correlation"``, ``"euclidean"``.
     names : names of the inputs in results and messages (default: the paths; ``input0``, ... for datasets).
-    normalization : passed to the emotion-vector computation of activations files.
     **options : see :func:`decompose_rdms` (components, response, n_boot, confidence, ci_method,
         engine, reml, test, seed, progress).
 
@@ -790,19 +798,10 @@ def decompose(
     dup = sorted({x for x in names if names.count(x) > 1})
     if dup:
         raise ValidationError(f"{dup[0]} is given more than once")
-    if isinstance(layer, bool) or int(layer) != layer:
-        raise ValidationError(f"layer must be an integer, got {layer!r}")
+    rdm = rdm_method_name(rdm)
     datasets: list[tuple[str, xr.Dataset]] = []
     for item, name in zip(inputs, names):
-        if isinstance(item, xr.Dataset):
-            kind = "vectors" if "vectors" in item else "activations"
-            ds = (validate_vectors if kind == "vectors" else validate_activations)(item, name)
-        else:
-            kind, ds = open_dataset(Path(item))
-            if kind == "rdm":
-                raise ValidationError("is an RDM file; decompose needs activations or vector files "
-                                      "(it computes the cosine RDMs itself)", path=name)
-        datasets.append((kind, ds))
+        datasets.append(validate_dataset(item, name) if isinstance(item, xr.Dataset) else open_dataset(Path(item)))
     reference = [str(e) for e in datasets[0][1]["emotion"].values]
     ref_set = set(reference)
     rdms, layers_used, conditions = [], [], []
@@ -813,15 +812,22 @@ def decompose(
             extra = sorted(set(emotions) - ref_set)
             parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"has extra {', '.join(extra)}"] if extra else [])
             raise LabelError(f"its emotion set differs from {names[0]}'s: it {' and '.join(parts)}", path=name)
-        ds = ds.sel(emotion=reference)
-        vectors, chosen = _vectors_of(ds, kind, int(layer), name, normalization)
-        rdms.append(_interim.rdm_matrix(vectors, method="cosine"))
-        layers_used.append(chosen)
+        has_layers = "layer" in ds.dims
+        matrix = rdm_from_dataset(ds, method=rdm, layer=layer if has_layers else None,
+                                  last_k=last_k if has_layers else None, normalization=normalization, n_pcs=n_pcs,
+                                  source=name)
+        if kind == "rdm" and matrix.method != rdm:
+            raise ValidationError(f"is an RDM file of {matrix.method} dissimilarities; the decomposition uses {rdm} "
+                                  "(choose it with rdm=/--rdm, or give the vectors)", path=name)
+        order = [matrix.labels.index(e) for e in reference]
+        rdms.append(np.asarray(matrix.matrix)[np.ix_(order, order)])
+        layers_used.append("as stored (RDM file)" if kind == "rdm" else str(matrix.attrs.get("layer_selection", "")))
         conditions.append(file_condition(ds.attrs))
-    result = decompose_rdms(np.array(rdms), reference, conditions, names, layer=int(layer), **options)
+    result = decompose_rdms(np.array(rdms), reference, conditions, names, **options)
     files = tuple(FileCondition(f.name, kind, chosen, f.levels)
                   for f, (kind, _), chosen in zip(result.files, datasets, layers_used))
-    diagnostics = result.diagnostics
+    diagnostics = replace(result.diagnostics, layer=layer, last_k=last_k, normalization=normalization_name(normalization),
+                          rdm=rdm)
     stimulus_sets = {str(ds.attrs.get("stimulus_set", "")) for _, ds in datasets} - {""}
     if len(stimulus_sets) > 1 and not result.component("experiment").estimable:
         # Layer 4 is read from `experiment` only; say so when the files plainly come from several.

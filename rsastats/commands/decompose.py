@@ -41,8 +41,14 @@ def _fmt_p(p: float) -> str:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--layer", type=int, default=-1, show_default=True,
-              help="Layer label to use; negative counts from the end of each file's layers (-1: last layer).")
+@click.option("--layer", type=int, default=None,
+              help="Layer label, or a negative position from the end of each file's layers [default: each file's last layer].")
+@click.option("--last-k", type=int, default=None, help="Average each file's final K layers instead of one layer.")
+@click.option("--normalization", default="raw", show_default=True,
+              help="Vector normalization before the RDM: raw, emotion-mean, baseline-mean, neutral-pc, unit, zscore.")
+@click.option("--n-pcs", type=int, default=3, show_default=True, help="Baseline PCs removed by --normalization neutral-pc.")
+@click.option("--rdm", "rdm_method", default="cosine", show_default=True,
+              help="Dissimilarity of the emotion vectors: cosine, correlation or euclidean.")
 @click.option("--n-boot", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap replicates over emotions for the CIs (0: no CIs).")
 @click.option("--ci", "ci_method", type=click.Choice(_CI_METHODS), default="bca", show_default=True,
@@ -60,13 +66,15 @@ def _fmt_p(p: float) -> str:
 @seed_option
 @quiet_option
 @json_option
-def decompose(files: tuple[str, ...], layer: int, n_boot: int, ci_method: str, confidence: float, response: str,
-              components: str | None, engine: str, no_test: bool, seed: int, quiet: bool, as_json: bool) -> None:
+def decompose(files: tuple[str, ...], layer: int | None, last_k: int | None, normalization: str, n_pcs: int,
+              rdm_method: str, n_boot: int, ci_method: str, confidence: float, response: str, components: str | None,
+              engine: str, no_test: bool, seed: int, quiet: bool, as_json: bool) -> None:
     """Partition the variation of emotion geometry across FILES into the study's method layers.
 
-    FILES are activations or vector-set files of the same models and emotions under varied
-    conditions; their attributes (model, method, temperature, top_p, max_new_tokens, template,
-    seed, precision, experiment) define the design.  Each file's cosine RDM is rank-transformed and
+    FILES are activations or vector-set files (or RDM files of the --rdm dissimilarity) of the same
+    models and emotions under varied conditions; their attributes (model, method, temperature,
+    top_p, max_new_tokens, template, seed, precision, experiment) define the design.  Each file's
+    RDM (cosine by default) is rank-transformed and
     a mixed model with random cell-by-factor effects gives every component's share of the variance,
     a bootstrap CI over emotions and a likelihood-ratio test (p adjusted for cells that share an
     emotion).  Components the files cannot estimate are listed with the reason.  Also shown: rho
@@ -81,7 +89,8 @@ def decompose(files: tuple[str, ...], layer: int, n_boot: int, ci_method: str, c
 
     comps = None if components is None else [c.strip() for c in components.split(",") if c.strip()]
     with progress_bar("bootstrap over emotions", n_boot) as advance:
-        result = run_decompose(list(files), layer=layer, components=comps, response=response, n_boot=n_boot,
+        result = run_decompose(list(files), layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs,
+                               rdm=rdm_method, components=comps, response=response, n_boot=n_boot,
                                confidence=confidence, ci_method=ci_method, engine=engine, test=not no_test,
                                seed=seed, progress=advance)
     if as_json:

@@ -377,7 +377,8 @@ def test_decompose_files_equals_datasets(design_files):
     from_files = decompose(paths, n_boot=0)
     from_datasets = decompose(datasets, names=[str(p) for p in paths], n_boot=0)
     assert to_jsonable(from_files.to_dict()["components"]) == to_jsonable(from_datasets.to_dict()["components"])
-    assert from_files.files[0].kind == "vectors" and from_files.files[0].layer is None
+    assert from_files.files[0].kind == "vectors" and from_files.files[0].layers == "as stored"
+    assert from_files.diagnostics.rdm == "cosine" and from_files.diagnostics.normalization == "raw"
 
 
 def test_emotion_order_does_not_matter(design_files):
@@ -391,12 +392,33 @@ def test_emotion_order_does_not_matter(design_files):
 def test_activations_use_the_chosen_layer(tmp_path):
     conds = study_conditions(("m1", "m2"))[:4]
     datasets = [simulate_activations(6, 4, 3, 8, attrs=c, seed=i) for i, c in enumerate(conds)]
-    result = decompose(datasets, n_boot=0, components=["model", "precision", "experiment"])
-    assert {f.layer for f in result.files} == {2} and result.diagnostics.layer == -1
-    result1 = decompose(datasets, layer=1, n_boot=0, components=["model", "precision", "experiment"])
-    assert {f.layer for f in result1.files} == {1}
+    components = ["model", "precision", "experiment"]
+    result = decompose(datasets, n_boot=0, components=components)
+    assert {f.layers for f in result.files} == {"layer 2"} and result.diagnostics.layer is None
+    result1 = decompose(datasets, layer=1, n_boot=0, components=components)
+    assert {f.layers for f in result1.files} == {"layer 1"} and result1.diagnostics.layer == 1
+    assert not np.allclose(result.to_frame().variance, result1.to_frame().variance)
+    result2 = decompose(datasets, last_k=2, n_boot=0, components=components)
+    assert {f.layers for f in result2.files} == {"mean of last 2 layers (1-2)"}
     with pytest.raises(ValidationError, match="input0: no layer 7"):
         decompose(datasets, layer=7, n_boot=0)
+
+
+def test_rdm_files_are_accepted_when_their_dissimilarity_matches(design_files, tmp_path):
+    from rsastats.rdm import rdm_from_dataset
+
+    paths, datasets = design_files
+    rdm_paths = []
+    for i, ds in enumerate(datasets):
+        rdm = rdm_from_dataset(ds)
+        out = make_rdm(np.asarray(rdm.matrix), list(rdm.labels), attrs={**dict(ds.attrs), "rdm_method": "cosine",
+                                                                          "source": f"v{i}"})
+        rdm_paths.append(write_dataset(out, tmp_path / f"r{i}.nc"))
+    from_vectors = decompose(paths, n_boot=0)
+    from_rdms = decompose(rdm_paths, n_boot=0)
+    assert np.allclose(from_vectors.to_frame().variance, from_rdms.to_frame().variance, equal_nan=True)
+    with pytest.raises(ValidationError, match="r0.nc: is an RDM file of cosine dissimilarities"):
+        decompose(rdm_paths, rdm="euclidean", n_boot=0)
 
 
 def test_mismatched_emotion_sets_name_the_file(design_files, tmp_path):
@@ -435,10 +457,6 @@ def test_other_bad_inputs(design_files, tmp_path):
         decompose([paths[0], paths[0]], n_boot=0)
     with pytest.raises(FileFormatError, match="missing.nc"):
         decompose([paths[0], tmp_path / "missing.nc"], n_boot=0)
-    rdm = make_rdm(np.ones((10, 10)) - np.eye(10), list(datasets[0].emotion.values), attrs={"rdm_method": "x", "source": "t"})
-    rdm_path = write_dataset(rdm, tmp_path / "r.nc")
-    with pytest.raises(ValidationError, match="r.nc: is an RDM file"):
-        decompose([paths[0], rdm_path], n_boot=0)
     flat = make_vectors(np.ones((10, 16)), list(datasets[0].emotion.values), attrs=dict(datasets[1].attrs))
     with pytest.raises(ValidationError, match="flat: all RDM cells are equal"):
         decompose([datasets[0], flat], names=["first", "flat"], n_boot=0)
