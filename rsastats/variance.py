@@ -1,7 +1,7 @@
 """How much each layer of method choices moves the emotion geometry: a variance decomposition.
 
 Given emotion-vector (or activation) files of the same models under varied conditions, every
-file ``f`` gives a cosine RDM over the common emotions; its upper-triangle cells ``k`` are
+file ``f`` gives an RDM (cosine by default) over the common emotions; its upper-triangle cells ``k`` are
 rank-transformed within the file and standardised, ``y_{f,k}``.  A linear mixed model with
 random cell-by-factor-level effects, independent across cells,
 
