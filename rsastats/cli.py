@@ -18,6 +18,7 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 SUBCOMMANDS = {
     "decompose": "rsastats.commands.decompose:decompose",
     "describe": "rsastats.commands.describe:describe",
+    "extract": "rsastats.commands.extract:extract_command",
     "geometry": "rsastats.commands.geometry:geometry_command",
     "import": "rsastats.commands.import_vectors:import_command",
     "maturity": "rsastats.commands.maturity:maturity_command",
