@@ -565,7 +565,8 @@ def _fit_model(y, rdms, response, n, design, comps, engine, reml, test) -> _Fitt
         lrt[name] = (statistic, chibar_pvalue(statistic), deff, chibar_pvalue(adjusted, denominator_df=n - 1))
         messages.extend(list(null.warnings))
         if not null.converged:
-            messages.append(f"the fit without {name} (for its LRT) did not converge: {null.message}")
+            messages.append(f"the fit without {name} (for its LRT) did not converge ({null.message}); "
+                            f"that LRT is approximate")
     return _Fitted(names, g, levels, full, lrt, messages)
 
 
