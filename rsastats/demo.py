@@ -1,8 +1,8 @@
 """The whole pipeline on the two offline models, ending in a report (``rsastats demo``, ``make demo``).
 
 Steps: extract the built-in stimuli from SmolLM2-135M-Instruct (comprehension at fp32, bf16 and an
-INT8 scheme; generation at two temperatures; comprehension of the implicit stories as a second
-experiment) and from all-MiniLM-L6-v2 (both stimulus sets), then compare every pair, draw the
+INT8 scheme; generation at two temperatures and with a second sampling seed; comprehension of the
+implicit stories as a second experiment) and from all-MiniLM-L6-v2 (both stimulus sets), then compare every pair, draw the
 layer curves and anisotropy, decompose the variance into the study's method layers, and write
 the report.
 
@@ -92,6 +92,9 @@ def demo_steps(sizes: DemoSizes = FULL, int8: str = "int8-weight", seed: int = 0
                  {"model": "default", **generate, "temperature": 0.7, "precision": "fp32"}),
         DemoStep("smollm2-gen-t1.0", "the same at temperature 1.0", {"model": "default", **generate, "temperature": 1.0,
                                                                       "precision": "fp32"}),
+        # a replicate with another sampling seed: separates the temperature effect from sampling noise
+        DemoStep("smollm2-gen-t0.7-seed1", "temperature 0.7 again, another sampling seed",
+                 {"model": "default", **generate, "temperature": 0.7, "seed": seed + 1, "precision": "fp32"}),
         DemoStep("smollm2-implicit", "SmolLM2 reads the implicit stories (another experiment), fp32",
                  {"model": "default", **implicit, "precision": "fp32"}),
         DemoStep("minilm", "all-MiniLM-L6-v2 reads the named stimuli, fp32", {"model": "minilm", **named, "precision": "fp32"}),

@@ -670,6 +670,11 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     """:func:`decompose_rdms` after its inputs were checked."""
     n_files, n = rdms.shape[:2]
     design = build_design(comps, conds)
+    if not any(design.estimable):
+        # the fit would have no component: say why instead of failing inside it
+        example = next(f"{c.name}: {r}" for c, r in zip(comps, design.reasons) if r)
+        raise ValidationError(f"none of the variance components can be estimated from these {n_files} files: every "
+                              f"factor is constant or has no two files at the same level (e.g. {example})")
     pairs = np.column_stack(np.triu_indices(n, 1))
     cells = rdms[:, pairs[:, 0], pairs[:, 1]]
     y = _standardise(cells, response)

@@ -26,7 +26,7 @@ def demo_command(out: str, work: str | None, quick: bool, int8: str, threads: in
     """Run the whole pipeline on the embedded offline models and write a report.
 
     Extracts the built-in stimuli from SmolLM2-135M-Instruct (comprehension at fp32, bf16 and INT8;
-    generation at two temperatures; implicit stories as a second experiment) and from
+    generation at two temperatures and a second seed; implicit stories as a second experiment) and from
     all-MiniLM-L6-v2, then compares every pair, draws layer curves and anisotropy, decomposes the
     method effects, and writes index.html, report.md, LaTeX tables and figures to --out. Interrupted
     runs resume; finished steps are skipped. Nothing is downloaded.

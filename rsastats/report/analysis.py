@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..exceptions import DependencyError, EstimationError, FileFormatError, InputError, ValidationError
+from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
 from ..inference._inputs import ModelInput, RDMOptions, load_model, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all, default_scheme
@@ -292,33 +292,35 @@ def _geometry_table(config: ReportConfig, models: Sequence[ModelInput], summarie
     return pd.DataFrame(rows), settings
 
 
+def _varies_within_model(paths: Sequence[str]) -> bool:
+    """Whether two files of the same model differ in a method factor (read from their attributes)."""
+    from .._variance_design import FACTORS, file_condition
+
+    conditions = []
+    for path in paths:
+        with xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
+            conditions.append(file_condition(handle.attrs))
+    factors = [f for f in FACTORS if f != "model"]
+    return any(a["model"] == b["model"] and any(a[f] != b[f] for f in factors)
+               for i, a in enumerate(conditions) for b in conditions[i + 1:])
+
+
 def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress, notes: list[str]):
+    from ..variance import decompose
+
     if config.decompose == "no":
         return None
     required = config.decompose == "yes"
-    try:
-        from ..variance import decompose
-    except ImportError:
-        if required:
-            raise DependencyError("the variance decomposition (rsastats.variance) is not available in this installation") from None
-        notes.append("variance decomposition not available in this installation")
+    if not required and not _varies_within_model([m.path for m in models if m.path]):
+        notes.append("no variance decomposition: no two files of the same model differ in a method factor "
+                     "(method, generation sub-parameters, precision, experiment)")
         return None
-    rdm_files = [m.name for m in models if m.kind == "rdm"]
-    if rdm_files:
-        message = f"the decomposition needs activations or vector files; {', '.join(rdm_files)} hold only an RDM"
-        if required:
-            raise ValidationError(message)
-        notes.append(message)
-        return None
-    if config.last_k is not None:
-        notes.append(f"the decomposition uses one layer per file (the last); the comparison averages the last "
-                     f"{config.last_k} layers")
-    layer = -1 if config.layer is None else config.layer
     progress.step("variance decomposition", config.decompose_n_boot)
     try:
         with _warnings_to(notes):
-            result = decompose([m.path for m in models], names=[m.name for m in models], layer=layer,
-                               normalization=config.normalization, n_boot=config.decompose_n_boot, seed=config.seed,
+            result = decompose([m.path for m in models], names=[m.name for m in models], layer=config.layer,
+                               last_k=config.last_k, normalization=config.normalization, n_pcs=config.n_pcs,
+                               rdm=config.rdm, n_boot=config.decompose_n_boot, seed=config.seed,
                                progress=progress.advance)
     except (InputError, EstimationError) as exc:
         if required:
@@ -329,11 +331,6 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
         text = " ".join(str(text).split())
         if text not in notes:
             notes.append(text)
-    estimable = [c for c in result.components if c.estimable and c.name != "model"]
-    if not estimable and not required:
-        notes.append("no variance decomposition: the files do not vary any method factor (method, generation "
-                     "sub-parameters, precision, experiment) within a model")
-        return None
     return result
 
 

@@ -302,7 +302,7 @@ def anisotropy_table(an) -> ReportTable | None:
 def _decomposition_caption(an) -> str:
     d = an.decomposition.diagnostics
     return (f"n = {d.n_emotions} emotions ({d.n_cells} RDM cells) x {d.n_files} files; mixed model of the within-file "
-            f"ranks of the cosine RDM cells ({d.engine} {d.method}); {100 * d.confidence:g}% {d.ci_method} bootstrap "
+            f"{'ranks' if d.response == 'rank' else 'z-scores'} of the {d.rdm or 'cosine'} RDM cells ({d.engine} {d.method}); {100 * d.confidence:g}% {d.ci_method} bootstrap "
             f"CIs over emotions, {d.n_boot} resamples ({d.n_boot_nonconverged} not converged, {d.n_boot_failed} failed); "
             f"likelihood-ratio p adjusted for cells that share an emotion; seed {d.seed}.")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -259,3 +260,48 @@ def test_analyses_expose_the_numbers_behind_the_tables(inputs):
     assert set(an.layer_curve["depth"].round(3)) == {0.0, 0.5, 1.0}
     assert an.layer_last_k is not None and set(an.layer_last_k["last_k"]) == {2}
     assert set(an.geometry["descriptor"]) == {"baseline_anisotropy", "emotion_mean_cosine"}
+
+
+@pytest.fixture(scope="module")
+def design_files(tmp_path_factory):
+    """Two models, each at two precisions: a design the variance decomposition can estimate."""
+    tmp = tmp_path_factory.mktemp("design")
+    rng = np.random.default_rng(4)
+    tv = true_vectors(7, 12, seed=5)
+    files = []
+    for m in range(2):
+        model_vectors = tv + 0.6 * rng.standard_normal(tv.shape)
+        for precision in ("fp32", "bf16"):
+            noisy = model_vectors + 0.2 * rng.standard_normal(tv.shape)
+            ds = simulate_activations(7, 4, 2, 12, noise=0.5, vectors=noisy, seed=len(files) + 10,
+                                      attrs={"model": f"model-{m}", "precision": precision, "experiment": "e1"})
+            files.append(str(write_dataset(ds, tmp / f"m{m}-{precision}.nc")))
+    return files
+
+
+def test_decomposition_section_when_the_files_vary_a_method_factor(design_files, tmp_path):
+    config = ReportConfig(files=tuple(design_files), decompose_n_boot=20,
+                          **{**FAST, "layer_points": 0, "geometry_layers": 0})
+    result = build_report(config, tmp_path / "r")
+    manifest = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert {"decomposition", "decomposition_layers"} <= set(manifest["tables"])
+    assert "variance_components" in {f["name"] for f in manifest["figures"]}
+    components = {r["component"]: r for r in manifest["tables"]["decomposition"]["records"]}
+    assert components["precision"]["estimable"] and not components["method"]["estimable"]
+    caption = manifest["tables"]["decomposition"]["caption"]
+    assert "n = 7 emotions" in caption and "20 resamples" in caption and "seed 0" in caption
+    assert {r["layer"] for r in result.key_numbers["variance_layers"]} >= {"3 precision", "model"}
+    from rsastats.variance import decompose
+
+    direct = decompose(list(design_files), names=[Path(f).stem for f in design_files], n_boot=20, seed=0)
+    assert direct.component("precision").share == pytest.approx(components["precision"]["share"], rel=1e-12)
+
+
+def test_no_decomposition_without_method_variation_or_when_switched_off(inputs, design_files, tmp_path):
+    quick = {**FAST, "layer_points": 0, "geometry_layers": 0}
+    auto = build_report(ReportConfig(files=tuple(inputs["acts"]), **quick), tmp_path / "a")
+    assert any("no variance decomposition" in n for n in auto.notes)
+    off = build_report(ReportConfig(files=tuple(design_files), decompose="no", **quick), tmp_path / "b")
+    assert "variance_layers" not in off.key_numbers
+    with pytest.raises(ValidationError):
+        build_report(ReportConfig(files=(inputs["acts"][0], inputs["rdm"]), decompose="yes", **quick), tmp_path / "c")

@@ -481,3 +481,17 @@ def test_stimulus_sets_without_experiment_are_pointed_out(design_files):
     result = decompose(relabelled, n_boot=0, test=False)
     assert not result.component("experiment").estimable
     assert any("2 stimulus sets" in note for note in result.diagnostics.notes)
+
+
+def test_files_that_can_estimate_no_component_get_a_one_line_error():
+    """Two files that differ only in the model (one file per model): every component is constant or
+    confounded with the residual; this used to fail inside the fit with a reshape error."""
+    rng = np.random.default_rng(0)
+    rdms = []
+    for _ in range(2):
+        x = rng.standard_normal((6, 5))
+        rdms.append(np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1)))
+    conditions = [{"model": "a", "method": "comprehension", "precision": "fp32"},
+                  {"model": "b", "method": "comprehension", "precision": "fp32"}]
+    with pytest.raises(ValidationError, match="none of the variance components can be estimated"):
+        decompose_rdms(np.array(rdms), list("abcdef"), conditions, n_boot=0)
