@@ -426,6 +426,9 @@ def _interval(name: str, estimate: float, replicates: np.ndarray, jackknife: np.
     # The core forms the basic interval on the Fisher-z scale of a finite range; a half-open
     # range (norms, participation ratios) is kept by clipping instead.
     finite_bounds = bounds if np.isfinite(bounds).all() else None
+    if finite_bounds is not None:  # rounding (a PC1 share of 1 + 4e-16 from a resample of one text) is not an error
+        finite = np.clip(finite, *finite_bounds)
+        estimate = float(np.clip(estimate, *finite_bounds))
     try:
         low, high = confidence_interval(estimate, finite, method=settings.ci_method, confidence=settings.confidence,
                                         jackknife=jack, bounds=finite_bounds)
