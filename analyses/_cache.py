@@ -28,8 +28,9 @@ _CACHE_VERSION = 1  # bump when a recipe changes meaning, so that old files are 
 
 PRECISION_RECIPES = ("fp16", "bf16", "int8-weight", "int8-token", "int8-dynamic")
 # generation sweep: one sub-parameter changed at a time from `gen` (layer 2 of the decomposition)
-GENERATION_RECIPES = ("gen", "gen-t1.0", "gen-topp1.0", "gen-long", "gen-nochat", "gen-seed1")
+GENERATION_RECIPES = ("gen", "gen-t1.0", "gen-topp1.0", "gen-long", "gen-template", "gen-seed1")
 COMPREHENSION = "named"
+GEN_TEMPLATE = "Answer in the first person. {text}"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ def recipes(sizes: Sizes, seed: int = 0) -> dict[str, Recipe]:
         "gen-topp1.0": Recipe("gen-topp1.0", "generation with top_p 1.0 (off)", {**gen, "top_p": 1.0}, factor="top_p"),
         "gen-long": Recipe("gen-long", f"generation of {2 * sizes.new_tokens} new tokens",
                            {**gen, "max_new_tokens": 2 * sizes.new_tokens}, factor="max_new_tokens"),
-        "gen-nochat": Recipe("gen-nochat", "generation without the chat template (plain prompt)",
-                             {**gen, "chat_template": "off"}, factor="chat_template"),
+        "gen-template": Recipe("gen-template", f"generation with the prompt wrapped in another template ({GEN_TEMPLATE!r})",
+                               {**gen, "template": GEN_TEMPLATE}, factor="template"),
         "gen-seed1": Recipe("gen-seed1", "generation with sampling seed 1 (a replicate: sampling noise only)",
                             {**gen, "seed": seed + 1}, factor="seed"),
     }

@@ -38,7 +38,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "offline.yaml"
 # The twelve questions, in the order of issue 8.
 ANALYSES = ("cross_model", "base_instruct", "anisotropy", "layer_sensitivity", "normalization",
             "comprehension_generation", "generation_sweep", "precision", "cross_experiment", "decomposition",
-            "maturity", "audit")
+            "maturity")
 ROLE_ORDER = ("trained-trained", "trained-random", "random-random")
 
 
@@ -201,3 +201,61 @@ def offline_limits(ms: ModelSet) -> list[str]:
     items.append(f"Sizes are reduced for a shared 2-core CPU ({ms.sizes.prompts} prompts per emotion, "
                  f"{ms.sizes.n_boot} bootstrap resamples): intervals are wider than with the full stimulus sets.")
     return items
+
+
+def decomposition_caption(result) -> str:
+    d = result.diagnostics
+    return (f"n = {d.n_emotions} emotions ({d.n_cells} RDM cells) x {d.n_files} files; mixed model of the within-file "
+            f"{'ranks' if d.response == 'rank' else 'z-scores'} of the {d.rdm or 'cosine'} RDM cells ({d.engine} "
+            f"{d.method}); {100 * d.confidence:g}% {d.ci_method} bootstrap CIs over emotions, {d.n_boot} resamples "
+            f"({d.n_boot_nonconverged} not converged, {d.n_boot_failed} failed); likelihood-ratio p adjusted for cells "
+            f"that share an emotion; seed {d.seed}.")
+
+
+def decomposition_section(doc: AnalysisDocument, result, prefix: str = "decomposition") -> None:
+    """The tables and the figure of a :func:`rsastats.variance.decompose` result."""
+    from rsastats.report.figures import variance_bars
+
+    caption = decomposition_caption(result)
+    comp = result.to_frame()
+    layers = result.layers_frame()
+    layers["components"] = [", ".join(c) for c in layers["components"]]
+    if comp["estimable"].astype(bool).any():
+        doc.figure(variance_bars(comp, layers), f"{prefix}_shares", "Variance components and layer shares",
+                   caption + " Only estimable components are drawn.")
+    doc.table(f"{prefix}_layers", "Variance by layer of method choices", caption, layers,
+              columns={"layer": "layer", "components": "components", "share": "share", "share_ci_low": "",
+                       "share_ci_high": "", "note": "note"}, cis=[("share_ci_low", "share_ci_high", "CI")])
+    doc.table(f"{prefix}_components", "Variance components", caption, comp,
+              columns={"component": "component", "layer": "layer", "n_levels": "levels", "share": "share",
+                       "share_ci_low": "", "share_ci_high": "", "lrt_p_adjusted": "LRT p (adjusted)", "note": "note"},
+              cis=[("share_ci_low", "share_ci_high", "CI")], kinds={"n_levels": "int", "lrt_p_adjusted": "p"})
+    contrasts = result.contrasts_frame()
+    if not contrasts.empty:
+        contrasts["models"] = [", ".join(m) for m in contrasts["models"]]
+        doc.table(f"{prefix}_contrasts", "rho between files that differ in one factor", caption, contrasts,
+                  columns={"layer": "layer", "factor": "factor", "levels": "levels", "n_pairs": "pairs",
+                           "mean_rho": "mean rho", "ci_low": "", "ci_high": "", "implied_rho": "rho implied by fit"},
+                  cis=[("ci_low", "ci_high", "CI")], kinds={"n_pairs": "int"})
+    diag = list(result.diagnostics.warnings) + list(result.diagnostics.notes)
+    doc.bullets(diag)
+
+
+def layer_shares(result) -> dict[str, dict[str, float]]:
+    """``{layer: {share, ci_low, ci_high}}`` of a decomposition (for key numbers)."""
+    return {ls.layer: {"share": ls.share, "ci_low": ls.share_ci[0], "ci_high": ls.share_ci[1]} for ls in result.layers}
+
+
+def try_decompose(doc: AnalysisDocument, files, names, *, n_boot: int, seed: int, notes: list[str], prefix: str = "decomposition"):
+    """:func:`rsastats.variance.decompose` of ``files`` and its section; when the files cannot be
+    decomposed (no component estimable), the reason goes into the report and ``None`` is returned."""
+    from rsastats.variance import decompose
+
+    try:
+        with collect_warnings(notes):
+            result = decompose(list(files), names=list(names), n_boot=n_boot, seed=seed)
+    except RsaStatsError as exc:
+        doc.text(f"No decomposition: {exc}")
+        return None
+    decomposition_section(doc, result, prefix)
+    return result
