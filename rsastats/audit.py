@@ -53,6 +53,7 @@ __all__ = [
     "INCONCLUSIVE",
     "VERDICTS",
     "MAX_INTERVAL_WIDTH",
+    "MIN_AUDIT_EMOTIONS",
     "TRANSFER_CAVEAT",
     "AttributeComparison",
     "LayerComparison",
@@ -89,6 +90,11 @@ VERDICTS = (COMPATIBLE, DIFFERENT, INCONCLUSIVE)
 # study reports (0.1-0.3 in rho); it is about the width of the two-factor bootstrap interval at the
 # heaviest prompt noise of the calibration (docs/calibration.md: reliability 0.54, width 0.47).
 MAX_INTERVAL_WIDTH = 0.5
+# Fewer emotions than this: a bootstrap resample holds about 63% distinct emotions (5 of 8, 10 of
+# 28 cells), the intervals were calibrated at 21 emotions only (docs/calibration.md), and in
+# simulation a 5-emotion audit of identical geometries could return "different".  Below it the
+# verdict is inconclusive whatever the intervals say.
+MIN_AUDIT_EMOTIONS = 8
 TRANSFER_CAVEAT = ("the reference range measures how much these two recipes move the geometry of the reference model; "
                    "that the audited models respond to the same method changes in the same way is an assumption this "
                    "audit cannot test")
@@ -218,21 +224,26 @@ def _interval_iv(name: str, interval: Any) -> tuple[float, float]:
 
 
 def audit_verdict(observed_ci: tuple[float, float], reference: tuple[float, float], *,
-                  incomplete_layers: Sequence[str] = (),
+                  incomplete_layers: Sequence[str] = (), n_emotions: int | None = None,
                   max_interval_width: float = MAX_INTERVAL_WIDTH) -> AuditVerdict:
-    """The audit's decision rule.
+    """The audit's decision rule (fixed in code and in ``docs/audit.md``).
 
-    With ``O`` the observed CI of rho(A, B) and ``R`` the reference range:
+    With ``O`` the observed CI of rho(A, B) and ``R`` the reference range, in this order:
 
-    * ``inconclusive`` if either interval is undefined or wider than ``max_interval_width``
-      (the data cannot tell the outcomes apart), or if a layer's settings are not recorded well
-      enough for the reference to reproduce them (``incomplete_layers``; the rule's outcome from
-      the numbers alone is still given as ``numbers_say``);
-    * ``different beyond method effects`` if ``O`` lies entirely below ``R``;
-    * ``compatible with identical geometry after method effects`` otherwise: ``O`` overlaps ``R``,
-      or lies above it (the audited files agree *more* than the reference's method effects allow;
-      no sign of a geometric difference, and a note says the reference overstates the method
-      effect for these models).
+    1. ``inconclusive`` if either interval is undefined, or if fewer than
+       :data:`MIN_AUDIT_EMOTIONS` emotions were compared (``n_emotions``);
+    2. ``different beyond method effects`` if ``O`` lies entirely below ``R`` (``O.high < R.low``),
+       however wide either interval is: non-overlap is decisive;
+    3. ``inconclusive`` if ``O`` or ``R`` is wider than ``max_interval_width``: an overlap of wide
+       intervals cannot tell identical geometry from a difference of the size method effects make;
+    4. ``compatible with identical geometry after method effects`` otherwise: ``O`` overlaps ``R``,
+       or lies above it (the audited files agree *more* than the reference's method effects allow;
+       no sign of a geometric difference, and a reason says the reference overstates the method
+       effect for these models).
+
+    Whatever the intervals say (returned as ``numbers_say``), the verdict is ``inconclusive`` when a
+    layer's settings are not recorded well enough for the reference to reproduce them
+    (``incomplete_layers``).
     """
     o_low, o_high = _interval_iv("observed_ci", observed_ci)
     r_low, r_high = _interval_iv("reference", reference)
@@ -246,17 +257,22 @@ def audit_verdict(observed_ci: tuple[float, float], reference: tuple[float, floa
     if any(math.isnan(x) for x in (o_low, o_high, r_low, r_high)):
         numbers_say = INCONCLUSIVE
         reasons.append("an interval is undefined")
-    elif o_high - o_low > width:
+    elif n_emotions is not None and n_emotions < MIN_AUDIT_EMOTIONS:
         numbers_say = INCONCLUSIVE
-        reasons.append(f"the observed CI [{o_low:.3f}, {o_high:.3f}] is wider than {width:g}: too uncertain to decide")
-    elif r_high - r_low > width:
-        numbers_say = INCONCLUSIVE
-        reasons.append(f"the reference range [{r_low:.3f}, {r_high:.3f}] is wider than {width:g}: the reference "
-                       "extraction is too noisy to say what rho to expect")
+        reasons.append(f"only {n_emotions} emotions: an audit needs at least {MIN_AUDIT_EMOTIONS} for its bootstrap "
+                       "intervals to mean what they say")
     elif o_high < r_low:
         numbers_say = DIFFERENT
         reasons.append(f"the observed CI [{o_low:.3f}, {o_high:.3f}] lies entirely below the reference range "
                        f"[{r_low:.3f}, {r_high:.3f}]")
+    elif o_high - o_low > width:
+        numbers_say = INCONCLUSIVE
+        reasons.append(f"the observed CI [{o_low:.3f}, {o_high:.3f}] overlaps or exceeds the reference range "
+                       f"[{r_low:.3f}, {r_high:.3f}] but is wider than {width:g}: too uncertain to call it compatible")
+    elif r_high - r_low > width:
+        numbers_say = INCONCLUSIVE
+        reasons.append(f"the reference range [{r_low:.3f}, {r_high:.3f}] is wider than {width:g}: the reference "
+                       "extraction is too noisy to say what rho to expect")
     else:
         numbers_say = COMPATIBLE
         if o_low > r_high:
@@ -593,7 +609,8 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     incomplete = [x.layer for x in layers if not x.complete]
     blocking = sorted({_layer_of(x.attribute) for x in assumptions if x.blocking} - set(incomplete))
     verdict = audit_verdict((observed.ci_low, observed.ci_high), (ref_low, ref_high),
-                            incomplete_layers=incomplete + blocking, max_interval_width=width)
+                            incomplete_layers=incomplete + blocking, n_emotions=len(emotions),
+                            max_interval_width=width)
     notes.extend(_notes(observed, scheme, kind_a, kind_b, ds_a, ds_b, refs_a, runs, plans, model))
     return AuditResult(name_a, name_b, str(ds_a.attrs.get("model", "") or ""), str(ds_b.attrs.get("model", "") or ""),
                        tuple(emotions), bool(left_out), left_out, attributes, layers, observed, reference, verdict, width,
