@@ -636,14 +636,17 @@ def _notes(observed, scheme, kind_a, kind_b, ds_a, ds_b, refs_a, runs, plans, mo
         notes.append(f"the reference read {'/'.join(map(str, ref_prompts))} prompt(s) per emotion, "
                      f"{', '.join(f'{k} {v}' for k, v in prompts.items())}: the two-factor basic interval targets the "
                      "noise-free rho (docs/calibration.md), which is how different prompt counts are allowed for")
-    if plans and runs > 1 and not any(p["config"]["method"] == "generation" and p["config"]["temperature"] > 0
-                                      for p in plans):
+    if plans and runs > 1 and not any(plan.stochastic for plan in plans):
         notes.append("neither recipe samples text, so one reference run was made (--reference-runs applies to sampled "
                      "generation)")
-    models = {str(ds_a.attrs.get("model", "")), str(ds_b.attrs.get("model", ""))} - {""}
-    ref_models = {str(r.attrs.get("model", "")) for r in refs_a} - {""}
-    if models & ref_models:
-        notes.append(f"the reference model ({', '.join(sorted(models & ref_models))}) is also an audited model: the "
+    # The same weights: the same model name and, where both record one, the same revision.
+    def weights(ds: xr.Dataset) -> tuple[str, str]:
+        return str(ds.attrs.get("model", "") or ""), str(ds.attrs.get("model_revision", "") or "")
+
+    shared = sorted({ma for ma, ra in (weights(d) for d in (ds_a, ds_b)) for mr, rr in (weights(r) for r in refs_a)
+                     if ma and ma == mr and (not ra or not rr or ra == rr)})
+    if shared:
+        notes.append(f"the reference model ({', '.join(shared)}) is also an audited model: the "
                      "reference then re-runs that model's own recipes, a check of the method rather than independent "
                      "evidence")
     return notes
