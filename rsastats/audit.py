@@ -568,6 +568,8 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     kind_b, ds_b = _open(b, name_b)
     emotions, left_out = _audited_emotions(name_a, name_b, ds_a, ds_b, common_emotions)
     ds_a, ds_b = _select(ds_a, emotions), _select(ds_b, emotions)
+    for name, ds in ((name_a, ds_a), (name_b, ds_b)):
+        _check_recipe_recorded(name, ds.attrs)
     attributes, layers = compare_layers(ds_a.attrs, ds_b.attrs)
     notes: list[str] = []
     if left_out:
@@ -615,6 +617,18 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     return AuditResult(name_a, name_b, str(ds_a.attrs.get("model", "") or ""), str(ds_b.attrs.get("model", "") or ""),
                        tuple(emotions), bool(left_out), left_out, attributes, layers, observed, reference, verdict, width,
                        seed_to_int(seed), tuple(notes), time.perf_counter() - started)
+
+
+def _check_recipe_recorded(name: str, attrs: Mapping[str, Any]) -> None:
+    """A file that records none of the four layers' settings cannot be audited: every layer would be
+    unknown and the reference would re-extract rsastats' defaults, not the file's recipe."""
+    # chat_template is left out: the schema's default 0 cannot be told apart from "not recorded".
+    recorded = [n for names in LAYER_ATTRIBUTES.values() for n in names
+                if n != "chat_template" and level_text(attrs.get(n, ""))]
+    if not recorded:
+        raise ValidationError("records none of the attributes that say how its vectors were made "
+                              f"({', '.join(n for names in LAYER_ATTRIBUTES.values() for n in names)}); add what is "
+                              "known with `rsastats import ... --meta FILE.json`", path=name)
 
 
 def _layer_of(attribute: str) -> str:

@@ -268,3 +268,14 @@ def test_plan_refuses_stimuli_that_are_not_here():
     with pytest.raises(FileFormatError, match="not on this machine"):
         plan_reference({"method": "comprehension", "stimulus_source": "/nowhere/stimuli.csv"}, "A", model="default",
                        emotions=("happy",), n_prompts=2, limit=None, baseline=False)
+
+
+def test_a_file_that_records_no_recipe_is_refused(case_files, tmp_path):
+    (a, b, ra, rb), _ = case_files
+    ds = simulate_audit_case(n_emotions=12, noise=0.5, n_prompts=4, seed=6)[0][0]
+    labels = list(ds["emotion"].values)
+    bare = write_dataset(make_vectors(ds["activations"].isel(layer=-1).mean("prompt").values, labels,
+                                      attrs={"model": "paper"}), tmp_path / "bare.nc")
+    with pytest.raises(ValidationError) as err:
+        audit(bare, b, reference_files=[ra, rb], n_boot=50)
+    assert str(err.value).startswith(f"{bare}: records none of the attributes") and "--meta" in str(err.value)
