@@ -109,3 +109,21 @@ def test_missing_reference_model_is_one_line(runner, files, tmp_path):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "reference" in lines[0], lines
+
+
+def test_reference_files_need_no_torch(files):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from rsastats.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['audit', {str(files['a'])!r}, {str(files['b'])!r}, '--reference-files', "
+        f"{str(files['ref_a'])!r}, {str(files['ref_b'])!r}, '--n-boot', '50', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
