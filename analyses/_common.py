@@ -38,7 +38,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "offline.yaml"
 # The twelve questions, in the order of issue 8.
 ANALYSES = ("cross_model", "base_instruct", "anisotropy", "layer_sensitivity", "normalization",
             "comprehension_generation", "generation_sweep", "precision", "cross_experiment", "decomposition",
-            "maturity")
+            "maturity", "audit")
 ROLE_ORDER = ("trained-trained", "trained-random", "random-random")
 
 

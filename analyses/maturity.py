@@ -12,6 +12,7 @@ Run:  python -m analyses.maturity --models analyses/configs/offline.yaml
 from __future__ import annotations
 
 import pandas as pd
+import xarray as xr
 
 from rsastats.maturity import MATURITY_RULE, classify_maturity
 
@@ -26,7 +27,7 @@ QUESTION = ("Which models are 'mature' under a rule fixed in advance and compute
 
 
 def needs(ms):
-    return [(m.name, COMPREHENSION) for m in ms.models if m.variant != "instruct"]
+    return [(m.name, COMPREHENSION) for m in ms.models]  # the file says whether a model is instruct
 
 
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
@@ -35,10 +36,12 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.text(f"{sizes_text(ms)} The rule ({rule.name}, fingerprint `{rule.fingerprint()}`): {rule.statement()}")
     rows, sens, notes, skipped = [], [], [], []
     for entry in ms.models:
-        if entry.variant == "instruct":
+        path = ctx.file(entry.name, COMPREHENSION)
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            variant = str(ds.attrs.get("variant", "") or entry.variant)
+        if variant == "instruct":
             skipped.append(entry.name)
             continue
-        path = ctx.file(entry.name, COMPREHENSION)
         with collect_warnings(notes):
             res = classify_maturity(path, n_boot=s.geometry_n_boot, seed=ctx.seed, assume_base=True)
         an, rel = res["baseline_anisotropy"], res["rdm_reliability"]
