@@ -39,6 +39,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "offline.yaml"
 ANALYSES = ("cross_model", "base_instruct", "anisotropy", "layer_sensitivity", "normalization",
             "comprehension_generation", "generation_sweep", "precision", "cross_experiment", "decomposition",
             "maturity", "audit")
+BASIC_NOTE = ("basic intervals reflect the extra attenuation of resampled prompts back and target the noise-free rho, "
+              "so they need not contain the estimate (docs/statistics.md)")
 ROLE_ORDER = ("trained-trained", "trained-random", "random-random")
 
 
@@ -163,7 +165,8 @@ def caption_of(result, ctx: Context, extra: str = "") -> str:
                              n_boot=result.n_boot, seed=ctx.seed, permutations=result.n_permutations,
                              exact=result.exact,
                              extra=(f"{result.rdm} RDMs compared by {result.rank}; {result.layer}; "
-                                    f"{result.normalization} vectors" + (f"; {extra}" if extra else "")))
+                                    f"{result.normalization} vectors" + (f"; {extra}" if extra else "")
+                                    + ("; " + BASIC_NOTE if result.ci_method == "basic" else "")))
 
 
 def pairs_frame(result, ms: ModelSet) -> pd.DataFrame:

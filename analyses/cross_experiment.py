@@ -78,6 +78,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
             between.append({"a": a, "b": b, "pair_kind": role_of(ms, a, b), "rho_named": rn,
                             "ci_low_named": rown["ci_low"], "ci_high_named": rown["ci_high"], "rho_implicit": ri,
                             "ci_low_implicit": rowi["ci_low"], "ci_high_implicit": rowi["ci_high"], "rho_rep": rr,
+                            "p_named": rown["p_value"], "p_implicit": rowi["p_value"],
                             "change": change, "ci_low": low, "ci_high": high, "p_value": p})
     between = pd.DataFrame(between)
     conf = f"{100 * res.confidence:g}% {res.ci_method}"
@@ -95,7 +96,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
               columns={"a": "model A", "b": "model B", "pair_kind": "pair", "rho_named": "rho (named)",
                        "ci_low_named": "", "ci_high_named": "", "rho_implicit": "rho (implicit)", "ci_low_implicit": "",
                        "ci_high_implicit": "", "rho_rep": "rho (repeat)", "change": "change", "ci_low": "",
-                       "ci_high": "", "p_value": "p (change)"},
+                       "ci_high": "", "p_value": "p (change)", "p_named": "Mantel p (named)",
+                       "p_implicit": "Mantel p (implicit)"},
               cis=[("ci_low_named", "ci_high_named", "CI (named)"), ("ci_low_implicit", "ci_high_implicit", "CI (implicit)"),
                    ("ci_low", "ci_high", "CI (change)")])
     doc.bullets(notes)
@@ -116,6 +118,22 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                            f"{ci_text(r.change, r.ci_low, r.ci_high)} (p {fmt_p(r.p_value)}).")
     doc.summary.append(f"Of {len(between)} model pairs, {len(up)} agree more and {len(down)} agree less on implicit "
                        f"stories than on named stimuli (CI of the change excludes 0); the rest show no clear change.")
+    rr_pairs = between[between["pair_kind"] == "random-random"]
+    if len(rr_pairs):
+        per = {}
+        for exp in ("named", "implicit"):
+            rho, p = rr_pairs[f"rho_{exp}"], rr_pairs[f"p_{exp}"]
+            per[exp] = {"rho_min": float(rho.min()), "rho_max": float(rho.max()), "rho_median": float(rho.median()),
+                        "n_unadjusted_p_below_05": int((p < 0.05).sum()), "n_pairs": len(rr_pairs)}
+        doc.key("random_pairs_by_experiment", per)
+        doc.summary.append(
+            f"Randomly initialised models ({len(rr_pairs)} pairs), rho between models: named "
+            f"{per['named']['rho_min']:.2f} to {per['named']['rho_max']:.2f} (median {per['named']['rho_median']:.2f}, "
+            f"{per['named']['n_unadjusted_p_below_05']} with unadjusted Mantel p < 0.05); implicit "
+            f"{per['implicit']['rho_min']:.2f} to {per['implicit']['rho_max']:.2f} (median "
+            f"{per['implicit']['rho_median']:.2f}, {per['implicit']['n_unadjusted_p_below_05']} with p < 0.05); about "
+            f"{0.05 * len(rr_pairs):.1f} expected by chance in each. Where random weights agree, the stimuli (their "
+            "lengths, tokens and wording per emotion), not learning, make the shared geometry.")
     rnd = within[within["model"].isin([m.name for m in ms.random])]
     if len(rnd):
         e = rnd[rnd["comparison"].str.contains("implicit")]

@@ -33,6 +33,22 @@ def needs(ms):
     return [(m, COMPREHENSION) for m in ms.names]
 
 
+def _full_report(ctx: Context, doc: AnalysisDocument, result) -> None:
+    """The same files through ``rsastats report`` (RDM heatmaps, 2-D geometry, every pair) in ``full/``."""
+    from rsastats.report import ReportConfig, build_report
+
+    ms, s = ctx.model_set, ctx.sizes
+    reference = ms.trained[0].name if ms.trained else ms.names[0]
+    config = ReportConfig(files=tuple(ctx.file(n, COMPREHENSION) for n in ms.names), names=ms.names, reference=reference,
+                          title=f"Emotion geometry of the {ms.name} model set (named stimuli, last layer)",
+                          notes=doc.question, n_boot=s.n_boot, permutations=s.permutations, n_splits=s.n_splits,
+                          layer_points=0, geometry_layers=0, decompose="no", seed=ctx.seed).checked()
+    build_report(config, doc.out / "full")
+    doc.text("The RDM of every model (emotions ordered by a clustering of "
+             f"{reference}) and each model's 2-D geometry are in the report of `rsastats report` on the same files: "
+             "[full/report.md](full/report.md) ([HTML](full/index.html)).")
+
+
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms = ctx.model_set
     notes: list[str] = []
@@ -68,6 +84,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                   rel, columns={"name": "model", "split_half": "split-half rho", "reliability": "Spearman-Brown",
                                 "loo_lower": "LOO lower", "loo_upper": "LOO upper"})
     doc.bullets(notes)
+    _full_report(ctx, doc, result)
 
     # ---- key numbers, computed
     by_kind = {k: pairs[pairs["pair_kind"] == k] for k in ("trained-trained", "trained-random", "random-random")}
@@ -91,6 +108,16 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         summary.append(f"Randomly initialised models ({len(rr)} pairs): rho from {rr['rho'].min():.2f} to "
                        f"{rr['rho'].max():.2f} (median {rr['rho'].median():.2f}); {n_sig} of {len(rr)} pairs have a "
                        f"Holm-adjusted Mantel p < 0.05.")
+    with_random = pairs[pairs["pair_kind"] != "trained-trained"]
+    if len(with_random):
+        n_raw = int((with_random["p_value"] < 0.05).sum())
+        doc.key("pairs_with_random_unadjusted_p_below_05", {"n": n_raw, "of": len(with_random),
+                                                           "expected_without_shared_structure": 0.05 * len(with_random)})
+        listed = ", ".join(f"{r.a} vs {r.b} ({r.rho:.2f}, p {fmt_p(r.p_value)})"
+                           for r in with_random[with_random["p_value"] < 0.05].itertuples())
+        summary.append(f"Unadjusted, {n_raw} of {len(with_random)} pairs that involve a random model have a Mantel "
+                       f"p < 0.05 (about {0.05 * len(with_random):.1f} expected if random weights shared no structure"
+                       + (f"): {listed}." if n_raw else ")."))
     tr = by_kind["trained-random"]
     if len(tr):
         n_sig = int((tr["p_holm"] < 0.05).sum())
