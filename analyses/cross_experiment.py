@@ -34,6 +34,38 @@ def needs(ms):
     return [(m, r) for m in ms.names for r in RECIPES]
 
 
+def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
+    """rho between each model's RDM and the RDM of its mean pooled token counts, per experiment."""
+    import xarray as xr
+
+    from rsastats.data import make_rdm
+    from rsastats.inference.permutation import mantel
+
+    rows = []
+    for m in ms.names:
+        for exp in ("named", "implicit"):
+            path = ctx.file(m, exp)
+            with xr.open_dataset(path, engine="netcdf4") as ds:
+                counts = (ds["pool_stop"] - ds["pool_start"]).astype(float)
+                if "valid" in ds:
+                    counts = counts.where(ds["valid"] > 0)
+                tokens = counts.mean("prompt").values
+                emotions = [str(e) for e in ds["emotion"].values]
+            if np.unique(np.round(tokens, 9)).size < 3:
+                notes.append(f"{m}/{exp}: the emotions' mean pooled token counts take fewer than 3 distinct values; "
+                             "no length RDM (length cannot order the emotions)")
+                rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
+                             "tokens_max": float(tokens.max()), "rho": float("nan"), "p_value": float("nan")})
+                continue
+            length_rdm = make_rdm(np.abs(tokens[:, None] - tokens[None, :]), emotions,
+                                  attrs={"rdm_method": "euclidean", "source": f"pooled token counts of {m}/{exp}"})
+            with collect_warnings(notes):
+                res = mantel(path, length_rdm, permutations=s.permutations, seed=ctx.seed)
+            rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
+                         "tokens_max": float(tokens.max()), "rho": res.statistic, "p_value": res.p_value})
+    return pd.DataFrame(rows)
+
+
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms, s = ctx.model_set, ctx.sizes
     recipes = ctx.cache.recipes
@@ -100,7 +132,28 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                        "p_implicit": "Mantel p (implicit)"},
               cis=[("ci_low_named", "ci_high_named", "CI (named)"), ("ci_low_implicit", "ci_high_implicit", "CI (implicit)"),
                    ("ci_low", "ci_high", "CI (change)")])
+    length = _length_check(ctx, ms, s, notes)
+    doc.heading("Is it length? Each model's RDM against the pooled-token-count RDM")
+    doc.table("length", "rho between each model's RDM and the RDM of pooled token counts",
+              f"Length RDM: |mean number of pooled tokens of emotion i - of emotion j| in that model's own tokenization "
+              f"(Euclidean in one dimension); Spearman rho with the model's raw cosine RDM (last layer), Mantel p from "
+              f"{s.permutations} permutations (unadjusted); seed {ctx.seed}. A high rho: the geometry follows how long "
+              "each emotion's texts are.", length,
+              columns={"model": "model", "experiment": "experiment", "tokens_min": "mean tokens (min emotion)",
+                       "tokens_max": "mean tokens (max emotion)", "rho": "rho with length RDM", "p_value": "Mantel p"})
     doc.bullets(notes)
+    doc.key("length", length.to_dict(orient="records"))
+    length_lines = []
+    for exp in ("named", "implicit"):
+        part = length[length["experiment"] == exp]
+        rnd = part[part["model"].isin([m.name for m in ms.random])]
+        part = part[part["rho"].notna()]
+        if len(part):
+            length_lines.append(f"{exp}: rho between a model's RDM and its pooled-token-count RDM from {part['rho'].min():.2f} "
+                               f"to {part['rho'].max():.2f}; {int((part['p_value'] < 0.05).sum())} of {len(part)} models "
+                               f"with unadjusted Mantel p < 0.05"
+                               + (f" ({int((rnd['p_value'] < 0.05).sum())} of {len(rnd)} random models)." if len(rnd)
+                                  else "."))
     doc.key("within", within.to_dict(orient="records"))
     doc.key("between", between.to_dict(orient="records"))
     up = between[between["ci_low"] > 0]
@@ -139,6 +192,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         e = rnd[rnd["comparison"].str.contains("implicit")]
         doc.summary.append(f"Random models, named vs implicit within a model: rho from {e['rho'].min():.2f} to "
                            f"{e['rho'].max():.2f}.")
+    doc.summary.extend(length_lines)
     doc.limits.extend(offline_limits(ms))
     doc.limits.append("The implicit stories are longer than the named sentences and share no emotion words with them: a "
                       "change between experiments mixes the stimulus style with length and vocabulary.")
