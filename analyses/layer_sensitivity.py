@@ -91,11 +91,14 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.text(f"{sizes_text(ms)} Layers are matched by relative depth (layer / number of blocks; 0 = embedding output, "
              f"1 = last layer after the final norm): at each of {len(depths)} depths every model uses its nearest layer.")
     doc.heading("rho across depth")
-    shown = curve[curve["pair_kind"] != "random-random"] if (curve["pair_kind"] != "random-random").any() else curve
+    for kind in ("trained-trained", "trained-random", "random-random"):
+        shown = curve[curve["pair_kind"] == kind]
+        if len(shown):
+            break
     doc.figure(layer_curve_figure(shown.rename(columns={}), lastk_frame[lastk_frame.set_index(["a", "b"]).index.isin(
         shown.set_index(["a", "b"]).index)], curve_conf, last.rank),
         "layer_curve", "rho against relative depth",
-        f"Pairs with at least one trained model; n = 21 emotions ({s.prompts} prompts per emotion); {100 * curve_conf:g}% "
+        f"{kind.replace('-', ' x ')} pairs (the others are in the tables); n = 21 emotions ({s.prompts} prompts per emotion); {100 * curve_conf:g}% "
         f"{curve_ci} bootstrap CI bands over emotions and prompts, {s.layer_n_boot} resamples; squares at the right: the "
         f"mean of the last {k} layers with its CI ({s.n_boot} resamples); seed {ctx.seed}.")
     rr = curve[curve["pair_kind"] == "random-random"]
@@ -148,6 +151,15 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         doc.summary.append(f"Across depth, the trained pair's rho peaks at relative depth {top['depth']:.2f} "
                            f"({ci_text(top['rho'], top['ci_low'], top['ci_high'])}) and ranges "
                            f"{tcurve['rho'].min():.2f} to {tcurve['rho'].max():.2f}.")
+    tr = curve[curve["pair_kind"] == "trained-random"]
+    if len(tr):
+        top = tr.loc[tr["rho"].idxmax()]
+        doc.key("trained_random_curve_max", {"a": top["a"], "b": top["b"], "depth": top["depth"], "rho": top["rho"],
+                                             "ci_low": top["ci_low"], "ci_high": top["ci_high"],
+                                             "p_value": top["p_value"]})
+        doc.summary.append(f"Trained vs random pairs across depth: the highest rho is {top['a']} vs {top['b']} at relative "
+                           f"depth {top['depth']:.2f} ({ci_text(top['rho'], top['ci_low'], top['ci_high'])}, unadjusted "
+                           f"Mantel p {fmt_p(top['p_value'])}).")
     if len(rr):
         doc.key("random_curve_abs_max", float(rr["rho"].abs().max()))
         doc.summary.append(f"Random-random pairs across all depths: rho between {rr['rho'].min():.2f} and "

@@ -10,6 +10,7 @@ Run:  python -m analyses.normalization --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rsastats.inference._inputs import RDMOptions, load_model
@@ -36,25 +37,30 @@ def needs(ms):
 
 
 def _figure(frame: pd.DataFrame, confidence: float):
+    """Trained-trained pairs as lines with CIs; pairs with random models as a median line and a min-max band."""
     plt = _pyplot()
-    pairs = list(dict.fromkeys(zip(frame["a"], frame["b"])))
-    fig, ax = plt.subplots(figsize=(7.5, max(3.5, 0.32 * len(pairs) + 1.5)))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
     cmap = plt.get_cmap("tab10")
     x = {n: i for i, n in enumerate(NORMALIZATIONS)}
-    for k, (a, b) in enumerate(pairs):
-        part = frame[(frame["a"] == a) & (frame["b"] == b)]
-        kind = part["pair_kind"].iloc[0]
-        colour = cmap(k % 10) if kind != "random-random" else "0.6"
-        xs = [x[n] + 0.015 * (k - len(pairs) / 2) for n in part["normalization"]]
-        ax.vlines(xs, part["ci_low"], part["ci_high"], color=colour, lw=1, alpha=0.7)
-        ax.plot(xs, part["rho"], "o-" if kind != "random-random" else "o:", color=colour, ms=3,
-                label=f"{a} vs {b}" if kind != "random-random" else None)
-    if (frame["pair_kind"] == "random-random").any():
-        ax.plot([], [], "o:", color="0.6", label="random-random pairs")
+    trained = frame[frame["pair_kind"] == "trained-trained"]
+    for k, ((a, b), part) in enumerate(trained.groupby(["a", "b"], sort=False)):
+        xs = [x[n] + 0.04 * k for n in part["normalization"]]
+        ax.vlines(xs, part["ci_low"], part["ci_high"], color=cmap(k % 10), lw=1.5)
+        ax.plot(xs, part["rho"], "o-", color=cmap(k % 10), ms=4, label=f"{a} vs {b} ({100 * confidence:g}% CI)")
+    for kind, colour in (("trained-random", "tab:orange"), ("random-random", "0.45")):
+        part = frame[frame["pair_kind"] == kind]
+        if part.empty:
+            continue
+        stats = part.groupby("normalization")["rho"].agg(["min", "median", "max"]).reindex(NORMALIZATIONS)
+        xs = np.arange(len(NORMALIZATIONS))
+        ax.fill_between(xs, stats["min"], stats["max"], color=colour, alpha=0.15, lw=0)
+        n_pairs = part[["a", "b"]].drop_duplicates().shape[0]
+        ax.plot(xs, stats["median"], "s--", color=colour, ms=3,
+                label=f"{kind.replace('-', ' x ')} pairs: median, min-max band ({n_pairs} pairs)")
     ax.set_xticks(range(len(NORMALIZATIONS)), NORMALIZATIONS)
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.set_ylabel(f"rho ({100 * confidence:g}% CI)")
-    ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_ylabel("rho")
+    ax.legend(fontsize=7, frameon=False, loc="best")
     fig.tight_layout()
     return fig
 
