@@ -98,6 +98,10 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                            "seed (paired CI of the difference entirely below 0)"
                            + (": " + ", ".join(below["factor"]) if len(below) else "") + ".")
     doc.limits.extend(offline_limits(ms))
+    doc.limits.append("The one-factor variants use the reference run's sampling seed (common random numbers): where a "
+                      "sub-parameter leaves most sampled tokens unchanged they share the reference's sampling noise, so "
+                      "their rho with it can exceed the seed replicate's even when the sub-parameter matters; the seed "
+                      "replicate shares none of it.")
     doc.limits.append(f"Each variant is one run ({s.samples} x {s.new_tokens} tokens per emotion): a sub-parameter effect "
                       "and the sampling noise of that one run cannot be told apart except through the seed replicate.")
 

@@ -49,8 +49,10 @@ def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANA
                       f"{r['tokenizer']} tokenizer") if r else m.get("model", "")
             lines.append(f"| {m['name']} | {source} |")
         lines += ["", "Sizes (model set `" + str(ms.get("name")) + "`): " + ", ".join(f"{k} {v}" for k, v in sizes.items())
-                  + ". Intervals are 95% bootstrap CIs (the project's default, basic: docs/statistics.md); p-values "
-                  "are Mantel permutation tests unless a table says otherwise.", ""]
+                  + ". Numbers are written `estimate [95% CI]`. The intervals are the project's default basic bootstrap "
+                  "intervals over emotions and prompts: they reflect the extra attenuation of resampled prompts back and "
+                  "target the noise-free rho, so they can lie above the estimate (and are clipped at 1); see "
+                  "docs/statistics.md. p-values are Mantel permutation tests unless a table says otherwise.", ""]
         if len(sets) > 1:
             lines += ["**Note:** these reports come from different model sets: " + ", ".join(sorted(sets)) + ".", ""]
     lines += ["## Analyses", ""]
