@@ -34,6 +34,7 @@ _SECTIONS = {
     "layers": "Layer sensitivity",
     "geometry": "Anisotropy per layer",
     "decomposition": "Variance decomposition of method effects",
+    "maturity": "Maturity: the a-priori rule",
     "audit": "Audit",
     "methods": "Methods",
     "notes": "Notes",
@@ -214,6 +215,10 @@ def key_numbers(an: ReportAnalyses) -> dict[str, Any]:
         out["anisotropy_last_layer"] = [
             {"model": r.model, "layer": int(r.layer), "descriptor": r.descriptor, "estimate": r.estimate,
              "ci_low": r.ci_low, "ci_high": r.ci_high} for r in last.itertuples()]
+    if an.maturity:
+        names = {str(m.path): m.name for m in an.models}
+        out["maturity"] = [{"model": names.get(str(r.source), r.source), "maturity": r.maturity, "reason": r.reason,
+                            "rule_fingerprint": r.rule.fingerprint()} for r in an.maturity]
     if an.decomposition is not None:
         out["variance_layers"] = an.decomposition.layers_frame()[["layer", "share", "share_ci_low", "share_ci_high"]] \
             .to_dict(orient="records")
@@ -245,6 +250,10 @@ def _summary(an: ReportAnalyses) -> list[str]:
             last = g.sort_values("depth").groupby("model").tail(1)
             items.append("Baseline anisotropy at the last layer: " + "; ".join(
                 f"{r.model} {fmt_number(r.estimate)} {fmt_ci(r.ci_low, r.ci_high)}" for r in last.itertuples()) + ".")
+    if an.maturity:
+        names = {str(m.path): m.name for m in an.models}
+        items.append("A-priori maturity rule (base models only): " + "; ".join(
+            f"{names.get(str(r.source), r.source)} {r.maturity}" for r in an.maturity) + ".")
     if an.decomposition is not None:
         layers = an.decomposition.layers_frame()
         method_layers = layers[layers["layer"].str[0].str.isdigit()].dropna(subset=["share"])
@@ -279,6 +288,9 @@ def _methods(an: ReportAnalyses) -> list[str]:
     if an.decomposition is not None:
         items.append(f"Variance decomposition: rsastats decompose (docs/decomposition.md): "
                      f"{an.decomposition.diagnostics.formula}.")
+    if an.maturity:
+        items.append("Maturity: rsastats maturity (docs/maturity.md), the rule stated in its section, applied to each "
+                     "base model's own file only (no base x instruct quantity enters it).")
     items.append(f"Software: rsastats {__version__}, numpy {np.__version__}, pandas {pd.__version__}. "
                  f"Every random procedure used seed {an.config.seed}; rerun with "
                  "`rsastats report --config analysis.yaml --out <folder>` (analysis.yaml is written beside this report).")
@@ -309,9 +321,13 @@ def _document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures:
     for t in comp_tables[1:]:
         doc.table(t)
     doc.bullets(an.notes.get("comparison", []))
-    for key in ("layers", "geometry", "decomposition"):
+    for key in ("layers", "geometry", "decomposition", "maturity"):
         if key in tables or key in figures or an.notes.get(key):
             doc.heading(key)
+            if key == "maturity" and key not in tables:
+                from ..maturity import MATURITY_RULE
+
+                doc.text(f"The rule (docs/maturity.md): {MATURITY_RULE.statement()}")
             for f in figures.get(key, []):
                 doc.figure(f)
             for t in tables.get(key, []):
@@ -454,6 +470,7 @@ def _config_yaml(an: ReportAnalyses, out: Path) -> str:
         "layers": {"points": c.layer_points, "n_boot": c.layer_n_boot, "last_k": c.last_k_check} if c.layer_points else False,
         "geometry": {"layers": c.geometry_layers, "n_boot": c.geometry_n_boot} if c.geometry_layers else False,
         "decompose": {"mode": c.decompose, "n_boot": c.decompose_n_boot},
+        "maturity": {"mode": c.maturity, "n_boot": c.maturity_n_boot},
     }
     if c.audit:
         data["audit"] = rel(c.audit)
