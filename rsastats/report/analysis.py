@@ -342,14 +342,14 @@ def _maturity(config: ReportConfig, models: Sequence[ModelInput], progress: Repo
 
     if config.maturity == "no":
         return ()
-    results, skipped = [], []
+    results, skipped = [], {}
     for m in models:
         variant = str(m.rdm.attrs.get("variant", "") or "")
         if m.kind != "activations" or not m.path:
-            skipped.append(f"{m.name} ({m.kind} file: the rule needs prompts and baseline texts)")
+            skipped.setdefault(f"{m.kind} files: the rule needs prompts and baseline texts", []).append(m.name)
             continue
         if variant != "base":
-            skipped.append(f"{m.name} (variant {variant or 'unknown'})")
+            skipped.setdefault(f"variant {variant or 'unknown'}", []).append(m.name)
             continue
         progress.step(f"maturity rule: {m.name}", None)
         try:
@@ -358,7 +358,8 @@ def _maturity(config: ReportConfig, models: Sequence[ModelInput], progress: Repo
         except (InputError, EstimationError) as exc:
             notes.append(f"{m.name}: maturity not computed: {exc}")
     if skipped:
-        notes.append("The rule applies to base models only; not classified: " + ", ".join(skipped) + ".")
+        notes.append("The rule applies to base models only; not classified: "
+                     + "; ".join(f"{', '.join(names)} ({why})" for why, names in skipped.items()) + ".")
     if config.last_k is not None and results:
         notes.append(f"The rule is evaluated at one layer ({MATURITY_RULE.layer}), not the mean of the last "
                      f"{config.last_k} layers the comparison uses.")

@@ -369,16 +369,17 @@ def _markdown(doc: _Document, out: Path) -> str:
 
 
 _CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1.2em;
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1.2em;
 color:#1d1d1f;line-height:1.45}
 h1{font-size:1.7em;border-bottom:2px solid #ddd;padding-bottom:.3em}h2{margin-top:2em;border-bottom:1px solid #eee}
 nav ol{columns:2;font-size:.92em}figure{margin:1.2em 0;text-align:center}figure img{max-width:100%;height:auto}
 figcaption,.caption{font-size:.86em;color:#444;text-align:left;margin:.4em 0}
 table.data{border-collapse:collapse;font-size:.84em;margin:.6em 0 1.4em 0}
 table.data th,table.data td{padding:3px 8px;border-bottom:1px solid #e3e3e3;white-space:nowrap}
+table.data td.long{white-space:normal;min-width:22em;max-width:36em}table.data th{white-space:normal;vertical-align:bottom}
 table.data th{background:#f5f5f7;border-bottom:2px solid #ccc}.num{text-align:right}.txt{text-align:left}
 .tablewrap{overflow-x:auto}.grid{display:flex;flex-wrap:wrap;gap:8px;justify-content:center}
-.grid figure{flex:1 1 320px;max-width:360px;margin:.4em 0}ul.summary li{margin:.25em 0}
+.grid figure{flex:1 1 480px;max-width:600px;margin:.4em 0}ul.summary li{margin:.25em 0}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 """
 

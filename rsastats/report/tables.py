@@ -40,7 +40,12 @@ class ReportTable:
         numeric = [_numeric_column(self.display[c]) for c in self.display.columns]
         head = "".join(f'<th class="{"num" if n else "txt"}">{html.escape(str(c))}</th>'
                        for c, n in zip(self.display.columns, numeric))
-        rows = "".join("<tr>" + "".join(f'<td class="{"num" if n else "txt"}">{html.escape(str(v))}</td>'
+        def cell_class(value: Any, is_numeric: bool) -> str:
+            if is_numeric:
+                return "num"
+            return "txt long" if len(str(value)) > 40 else "txt"  # only long notes wrap
+
+        rows = "".join("<tr>" + "".join(f'<td class="{cell_class(v, n)}">{html.escape(str(v))}</td>'
                                         for v, n in zip(row, numeric)) + "</tr>"
                        for row in self.display.itertuples(index=False))
         return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
