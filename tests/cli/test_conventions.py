@@ -33,6 +33,10 @@ def files(tmp_path_factory):
         ds = simulate_activations(6, 5, 2, 10, vectors=tv, noise=0.6, n_baseline=8, seed=i + 1,
                                   attrs={"model": f"m{i}", "variant": "base", "family": f"f{i}"})
         out[f"good{i}"] = str(write_dataset(ds, tmp / f"good{i}.nc"))
+    # the first model again at another precision: a design with an estimable variance component
+    ds = simulate_activations(6, 5, 2, 10, vectors=tv, noise=0.6, n_baseline=8, seed=7,
+                              attrs={"model": "m0", "variant": "base", "family": "f0", "precision": "bf16"})
+    out["good0_bf16"] = str(write_dataset(ds, tmp / "good0-bf16.nc"))
     labels = [str(e) for e in ds["emotion"].values]
     good_bytes = Path(out["good0"]).read_bytes()
     out["missing"] = str(tmp / "does-not-exist.nc")
@@ -109,7 +113,7 @@ def _json_invocations(files, tmp):
         "compare": ["compare", g0, g1, *FAST_COMPARE, "--json"],
         "matrix": ["matrix", g0, g1, g2, *FAST_COMPARE, "--json"],
         "report": ["report", g0, g1, g2, "--out", str(Path(tmp) / "report"), *FAST_REPORT, "--json"],
-        "decompose": ["decompose", g0, g1, g2, "--n-boot", "10", "--json"],
+        "decompose": ["decompose", g0, g1, files["good0_bf16"], "--n-boot", "10", "--json"],
         "extract": ["extract", "--list-models", "--json"],
     }
 
