@@ -54,7 +54,7 @@ class DemoSizes:
 
 
 # Measured on the 2-core development machine (shared): see docs/report.md, "The demo".
-FULL = DemoSizes(prompts=8, baseline=24, samples=4, new_tokens=20, n_boot=2000, permutations=9999, layer_points=8,
+FULL = DemoSizes(prompts=8, baseline=24, samples=3, new_tokens=16, n_boot=2000, permutations=9999, layer_points=8,
                  layer_n_boot=500, geometry_layers=8, geometry_n_boot=500, decompose_n_boot=500)
 QUICK = DemoSizes(prompts=2, baseline=6, samples=2, new_tokens=8, n_boot=200, permutations=999, layer_points=4,
                   layer_n_boot=100, geometry_layers=3, geometry_n_boot=100, decompose_n_boot=50)

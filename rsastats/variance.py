@@ -670,17 +670,17 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     """:func:`decompose_rdms` after its inputs were checked."""
     n_files, n = rdms.shape[:2]
     design = build_design(comps, conds)
-    if not any(design.estimable):
-        # the fit would have no component: say why instead of failing inside it
-        example = next(f"{c.name}: {r}" for c, r in zip(comps, design.reasons) if r)
-        raise ValidationError(f"none of the variance components can be estimated from these {n_files} files: every "
-                              f"factor is constant or has no two files at the same level (e.g. {example})")
     pairs = np.column_stack(np.triu_indices(n, 1))
     cells = rdms[:, pairs[:, 0], pairs[:, 1]]
     y = _standardise(cells, response)
     if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
         raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
                               "there is no variation between them to decompose")
+    if not any(design.estimable):
+        # the fit would have no component: say why instead of failing inside it
+        example = next(f"{c.name}: {r}" for c, r in zip(comps, design.reasons) if r)
+        raise ValidationError(f"none of the variance components can be estimated from these {n_files} files: every "
+                              f"factor is constant or has no two files at the same level (e.g. {example})")
     fitted = _fit_model(y, rdms, response, n, design, comps, engine, reml, test)
 
     pair_list = contrast_pairs(conds)

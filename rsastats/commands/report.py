@@ -52,6 +52,10 @@ def report_options(func):
                      help="Variance decomposition: auto (when the files vary method factors within a model), yes "
                           "(required), no [default: auto]."),
         click.option("--decompose-n-boot", type=int, default=None, help="Resamples of the decomposition CIs [default: 500]."),
+        click.option("--maturity", "maturity_mode", type=click.Choice(["auto", "no"]), default=None,
+                     help="The a-priori maturity rule on every base model's file (auto) or not (no) [default: auto]."),
+        click.option("--maturity-n-boot", type=int, default=None,
+                     help="Resamples of the maturity rule's anisotropy CI [default: 1000, the rule's]."),
         click.option("--audit", "audit_path", type=click.Path(dir_okay=False, path_type=str), default=None,
                      help="JSON written by 'rsastats audit --json': adds an audit section."),
         click.option("--seed", type=click.IntRange(min=0), default=None,
@@ -86,14 +90,15 @@ def config_from_options(files: tuple[str, ...], config_path: str | None, names: 
 def report_command(files, out, config_path, names, reference, title, notes, layer, last_k, normalization, n_pcs,
                    rdm_method, rank, scheme, ci, n_boot, permutations, confidence, adjust, n_splits, layer_points,
                    layer_n_boot, last_k_check, geometry_layers, geometry_n_boot, decompose_mode, decompose_n_boot,
-                   audit_path, seed, quiet, as_json) -> None:
+                   maturity_mode, maturity_n_boot, audit_path, seed, quiet, as_json) -> None:
     """Write a report on FILES (activations, vectors or RDMs; at least two): report.md, a self-contained
     index.html, LaTeX tables, report.json and figures (PNG and SVG) in the folder --out.
 
     It shows RDM heatmaps (emotions in the order of a hierarchical clustering of the reference
     model), 2-D MDS per model, rho for every pair with bootstrap CIs, Mantel p adjusted by Holm and
     Benjamini-Hochberg, noise ceilings and a forest plot, rho across layers, anisotropy per layer,
-    and, when the files vary method factors within a model, the variance decomposition. Every
+    when the files vary method factors within a model, the variance decomposition, and the a-priori
+    maturity rule (with its text) for every base model. Every
     caption states n, the interval method, the resamples and the seed; the same seed gives the same
     report. The settings are saved as analysis.yaml beside the report.
 
@@ -110,7 +115,8 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
         normalization=normalization, n_pcs=n_pcs, rdm=rdm_method, rank=rank, bootstrap=scheme, ci=ci, n_boot=n_boot,
         permutations=permutations, confidence=confidence, adjust=adjust, n_splits=n_splits, layer_points=layer_points,
         layer_n_boot=layer_n_boot, last_k_check=last_k_check, geometry_layers=geometry_layers,
-        geometry_n_boot=geometry_n_boot, decompose=decompose_mode, decompose_n_boot=decompose_n_boot, audit=audit_path,
+        geometry_n_boot=geometry_n_boot, decompose=decompose_mode, decompose_n_boot=decompose_n_boot,
+        maturity=maturity_mode, maturity_n_boot=maturity_n_boot, audit=audit_path,
         seed=seed)
     with step_progress() as progress:
         result = build_report(config, out, progress)

@@ -103,6 +103,7 @@ class ReportAnalyses:
     geometry_settings: dict[str, Any]
     decomposition: Any
     audit: dict[str, Any] | None
+    maturity: tuple[Any, ...] = ()  # MaturityClassification of each base model
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -334,6 +335,37 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
     return result
 
 
+def _maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
+              notes: list[str]) -> tuple[Any, ...]:
+    """The a-priori maturity rule on every activations file of a base model; other files get a note."""
+    from ..maturity import MATURITY_RULE, classify_maturity
+
+    if config.maturity == "no":
+        return ()
+    results, skipped = [], {}
+    for m in models:
+        variant = str(m.rdm.attrs.get("variant", "") or "")
+        if m.kind != "activations" or not m.path:
+            skipped.setdefault(f"{m.kind} files: the rule needs prompts and baseline texts", []).append(m.name)
+            continue
+        if variant != "base":
+            skipped.setdefault(f"variant {variant or 'unknown'}", []).append(m.name)
+            continue
+        progress.step(f"maturity rule: {m.name}", None)
+        try:
+            with _warnings_to(notes):
+                results.append(classify_maturity(m.path, layer=config.layer, n_boot=config.maturity_n_boot, seed=config.seed))
+        except (InputError, EstimationError) as exc:
+            notes.append(f"{m.name}: maturity not computed: {exc}")
+    if skipped:
+        notes.append("The rule applies to base models only; not classified: "
+                     + "; ".join(f"{', '.join(names)} ({why})" for why, names in skipped.items()) + ".")
+    if config.last_k is not None and results:
+        notes.append(f"The rule is evaluated at one layer ({MATURITY_RULE.layer}), not the mean of the last "
+                     f"{config.last_k} layers the comparison uses.")
+    return tuple(results)
+
+
 def _audit(path: str | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -359,7 +391,8 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     """
     config = config.checked()
     progress = progress or _NoProgress()
-    notes: dict[str, list[str]] = {"inputs": [], "comparison": [], "layers": [], "geometry": [], "decomposition": []}
+    notes: dict[str, list[str]] = {"inputs": [], "comparison": [], "layers": [], "geometry": [], "decomposition": [],
+                                   "maturity": []}
     audit = _audit(config.audit)  # a bad audit file should fail before the long work
     progress.step("loading files", None)
     for f in config.files:
@@ -398,6 +431,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
         with _warnings_to(notes["geometry"]):
             geometry_frame, geometry_settings = _geometry_table(config, models, summaries, progress, notes["geometry"])
     decomposition = _decomposition(config, models, progress, notes["decomposition"])
+    maturity = _maturity(config, models, progress, notes["maturity"])
     return ReportAnalyses(
         config=config, models=tuple(summaries), reference=reference, order=order, rdms=rdms,
         rdm_method=models[0].rdm.method or config.rdm, mds=mds, comparison=comparison, pairs=_pairs_table(comparison),
@@ -405,4 +439,4 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
         layer_settings={"points": config.layer_points, "n_boot": config.layer_n_boot, "last_k": config.last_k_check,
                         "permutations": LAYER_CURVE_PERMUTATIONS, "bootstrap": scheme},
         geometry=geometry_frame, geometry_settings=geometry_settings, decomposition=decomposition, audit=audit,
-        notes={k: v for k, v in notes.items() if v})
+        maturity=maturity, notes={k: v for k, v in notes.items() if v})

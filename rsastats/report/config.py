@@ -14,6 +14,7 @@ An analysis file::
     layers: {points: 8, n_boot: 500, last_k: 4}   # false: no layer-sensitivity section
     geometry: {layers: 8, n_boot: 500}           # false: no anisotropy section
     decompose: {mode: auto, n_boot: 500}         # mode auto (when the files allow it), yes (required), no
+    maturity: {mode: auto, n_boot: 1000}         # the a-priori maturity rule on every base model; false: off
     audit: audit.json                            # the JSON of `rsastats audit --json`: adds an audit section
     notes: Free text shown under the title.
 
@@ -36,9 +37,10 @@ from ..inference.ceiling import DEFAULT_N_SPLITS
 from ..inference.permutation import DEFAULT_PERMUTATIONS
 from ..vectors import DEFAULT_N_PCS
 
-__all__ = ["ReportConfig", "load_config", "DECOMPOSE_CHOICES"]
+__all__ = ["ReportConfig", "load_config", "DECOMPOSE_CHOICES", "MATURITY_CHOICES"]
 
 DECOMPOSE_CHOICES = ("auto", "yes", "no")
+MATURITY_CHOICES = ("auto", "no")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class ReportConfig:
         (0 turns the section off).
     decompose, decompose_n_boot : variance decomposition: ``auto`` (when the files allow one),
         ``yes`` (required) or ``no``.
+    maturity, maturity_n_boot : the a-priori maturity rule (:mod:`rsastats.maturity`) applied to
+        every activations file of a base model (``auto``) or not at all (``no``), with
+        ``maturity_n_boot`` resamples (the rule's own 1000 by default).
     audit : JSON file written by ``rsastats audit --json``; adds an audit section.
     title, notes : shown at the top of the report.
     seed : seed of every random procedure of the report.
@@ -92,6 +97,8 @@ class ReportConfig:
     geometry_n_boot: int = 500
     decompose: str = "auto"
     decompose_n_boot: int = 500
+    maturity: str = "auto"
+    maturity_n_boot: int = 1000
     audit: str | None = None
     seed: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -127,7 +134,12 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
     if isinstance(decompose, bool):
         decompose = "yes" if decompose else "no"
     decompose = check_choice("decompose", decompose, DECOMPOSE_CHOICES, {"true": "yes", "false": "no"})
-    for name in ("n_pcs", "n_boot", "permutations", "n_splits", "layer_n_boot", "geometry_n_boot", "decompose_n_boot"):
+    maturity = config.maturity
+    if isinstance(maturity, bool):
+        maturity = "auto" if maturity else "no"
+    maturity = check_choice("maturity", maturity, MATURITY_CHOICES, {"true": "auto", "yes": "auto", "false": "no"})
+    for name in ("n_pcs", "n_boot", "permutations", "n_splits", "layer_n_boot", "geometry_n_boot", "decompose_n_boot",
+                 "maturity_n_boot"):
         check_count(name.replace("_", "-"), getattr(config, name), 1)
     for name in ("layer_points", "last_k_check", "geometry_layers", "seed"):
         check_count(name.replace("_", "-"), getattr(config, name), 0)
@@ -135,7 +147,7 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
         raise ValidationError("layer-points must be 0 (no layer curve) or at least 2")
     if config.layer is not None and config.last_k is not None:
         raise ValidationError("give either layer or last_k, not both")
-    return replace(config, files=files, names=names, ci=ci, adjust=adjust, decompose=decompose,
+    return replace(config, files=files, names=names, ci=ci, adjust=adjust, decompose=decompose, maturity=maturity,
                    confidence=check_confidence(config.confidence),
                    audit=None if config.audit in (None, "") else str(config.audit))
 
@@ -149,9 +161,10 @@ _SECTION_KEYS = {
     "layers": {"points": "layer_points", "n_boot": "layer_n_boot", "last_k": "last_k_check"},
     "geometry": {"layers": "geometry_layers", "n_boot": "geometry_n_boot"},
     "decompose": {"mode": "decompose", "n_boot": "decompose_n_boot"},
+    "maturity": {"mode": "maturity", "n_boot": "maturity_n_boot"},
 }
 _TOP_KEYS = {"title", "notes", "seed", "reference", "models", "files", "compare", "layers", "geometry", "decompose",
-             "audit", "extra"}
+             "maturity", "audit", "extra"}
 _OFF_VALUE = {"layers": ("layer_points", 0), "geometry": ("geometry_layers", 0)}
 
 
@@ -230,8 +243,8 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
             name, off = _OFF_VALUE[section]
             settings[name] = off
             continue
-        if section == "decompose" and isinstance(value, (bool, str)):
-            settings["decompose"] = value
+        if section in ("decompose", "maturity") and isinstance(value, (bool, str)):
+            settings[section] = value
             continue
         if value is None:
             continue

@@ -76,12 +76,14 @@ def rdm_heatmap(matrix: np.ndarray, order: Sequence[str], title: str, colour_lab
     """Heatmap of one RDM with rows and columns in ``order``."""
     plt = _pyplot()
     n = len(order)
-    size = max(4.5, 0.22 * n + 2.2)
+    # labels stay readable when the HTML shows two heatmaps side by side (about 540 px each)
+    size = max(4.0, 0.17 * n + 1.8)
+    font = 8 if n <= 30 else 6
     fig, ax = plt.subplots(figsize=(size + 0.9, size))
     off = matrix[~np.eye(n, dtype=bool)]
     image = ax.imshow(matrix, cmap="viridis", vmin=float(off.min()), vmax=float(off.max()), interpolation="nearest")
-    ax.set_xticks(range(n), order, rotation=90, fontsize=7)
-    ax.set_yticks(range(n), order, fontsize=7)
+    ax.set_xticks(range(n), order, rotation=90, fontsize=font)
+    ax.set_yticks(range(n), order, fontsize=font)
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=colour_label)
     fig.tight_layout()
@@ -105,7 +107,7 @@ def mds_panels(embeddings: Mapping[str, Any], order: Sequence[str], reference: s
         xy = xy / scale
         for (x, y), label in zip(xy, res.labels):
             ax.scatter([x], [y], s=22, color=cmap(hue.get(label, 0.5)), edgecolors="0.3", linewidths=0.4)
-            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 2), textcoords="offset points")
+            ax.annotate(label, (x, y), fontsize=8, xytext=(3, 2), textcoords="offset points")
         ex = res.explained
         ax.set_title(f"{name}{' (reference)' if name == reference else ''}\n"
                      f"axes carry {100 * ex[0]:.0f}% + {100 * ex[1]:.0f}%", fontsize=9)
@@ -179,7 +181,7 @@ def forest_plot(pairs: pd.DataFrame, confidence: float, group_ceiling: tuple[flo
     ax.set_yticks(y, [f"{a} vs {b}" for a, b in zip(rows["a"], rows["b"])], fontsize=8)
     ax.axvline(0, color="0.5", lw=0.8)
     low = min(0.0, float(np.nanmin(rows["ci_low"])) - 0.05)
-    ax.set_xlim(max(-1.0, low), 1.02)
+    ax.set_xlim(max(-1.0, low), 1.05)
     ax.set_xlabel("rho")
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
@@ -190,9 +192,11 @@ def forest_plot(pairs: pd.DataFrame, confidence: float, group_ceiling: tuple[flo
 def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confidence: float, rank: str):
     """rho against relative depth for each pair (CI band), with the mean of the final layers beside depth 1."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
-    cmap = plt.get_cmap("tab10")
     pairs = list(dict.fromkeys(zip(curve["a"], curve["b"])))
+    legend_rows = math.ceil(len(pairs) / 2)
+    legend_height = 0.25 + 0.2 * legend_rows  # inches below the axes, so the legend never covers a curve
+    fig, ax = plt.subplots(figsize=(7.0, 4.2 + legend_height))
+    cmap = plt.get_cmap("tab10")
     for k, (a, b) in enumerate(pairs):
         part = curve[(curve["a"] == a) & (curve["b"] == b)].sort_values("depth")
         colour = cmap(k % 10)
@@ -213,8 +217,9 @@ def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confide
     ax.set_xlabel("relative depth (0 = embedding output, 1 = last layer)")
     ax.set_ylabel(f"{rank} rho ({100 * confidence:g}% CI band)")
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.legend(fontsize=7, frameon=False, loc="best")
-    fig.tight_layout()
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -222,9 +227,11 @@ def anisotropy_figure(frame: pd.DataFrame, labels: Mapping[str, str]):
     """One panel per descriptor: the estimate against relative depth with its CI band, one line per model."""
     plt = _pyplot()
     descriptors = [d for d in labels if d in set(frame["descriptor"])]
-    fig, axes = plt.subplots(1, len(descriptors), figsize=(5.2 * len(descriptors), 3.8), squeeze=False)
-    cmap = plt.get_cmap("tab10")
     models = list(dict.fromkeys(frame["model"]))
+    ncol = min(len(models), 3 * len(descriptors))
+    legend_height = 0.25 + 0.2 * math.ceil(len(models) / max(ncol, 1))  # the legend sits below the panels
+    fig, axes = plt.subplots(1, len(descriptors), figsize=(5.2 * len(descriptors), 3.8 + legend_height), squeeze=False)
+    cmap = plt.get_cmap("tab10")
     for ax, descriptor in zip(axes.flat, descriptors):
         for k, model in enumerate(models):
             part = frame[(frame["model"] == model) & (frame["descriptor"] == descriptor)].sort_values("depth")
@@ -239,8 +246,9 @@ def anisotropy_figure(frame: pd.DataFrame, labels: Mapping[str, str]):
         ax.set_xlabel("relative depth (0 = embedding output, 1 = last layer)")
         ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.0)
     axes.flat[0].set_ylabel("mean cosine")
-    axes.flat[0].legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
     return fig
 
 

@@ -34,6 +34,7 @@ _SECTIONS = {
     "layers": "Layer sensitivity",
     "geometry": "Anisotropy per layer",
     "decomposition": "Variance decomposition of method effects",
+    "maturity": "Maturity: the a-priori rule",
     "audit": "Audit",
     "methods": "Methods",
     "notes": "Notes",
@@ -214,6 +215,10 @@ def key_numbers(an: ReportAnalyses) -> dict[str, Any]:
         out["anisotropy_last_layer"] = [
             {"model": r.model, "layer": int(r.layer), "descriptor": r.descriptor, "estimate": r.estimate,
              "ci_low": r.ci_low, "ci_high": r.ci_high} for r in last.itertuples()]
+    if an.maturity:
+        names = {str(m.path): m.name for m in an.models}
+        out["maturity"] = [{"model": names.get(str(r.source), r.source), "maturity": r.maturity, "reason": r.reason,
+                            "rule_fingerprint": r.rule.fingerprint()} for r in an.maturity]
     if an.decomposition is not None:
         out["variance_layers"] = an.decomposition.layers_frame()[["layer", "share", "share_ci_low", "share_ci_high"]] \
             .to_dict(orient="records")
@@ -245,6 +250,10 @@ def _summary(an: ReportAnalyses) -> list[str]:
             last = g.sort_values("depth").groupby("model").tail(1)
             items.append("Baseline anisotropy at the last layer: " + "; ".join(
                 f"{r.model} {fmt_number(r.estimate)} {fmt_ci(r.ci_low, r.ci_high)}" for r in last.itertuples()) + ".")
+    if an.maturity:
+        names = {str(m.path): m.name for m in an.models}
+        items.append("A-priori maturity rule (base models only): " + "; ".join(
+            f"{names.get(str(r.source), r.source)} {r.maturity}" for r in an.maturity) + ".")
     if an.decomposition is not None:
         layers = an.decomposition.layers_frame()
         method_layers = layers[layers["layer"].str[0].str.isdigit()].dropna(subset=["share"])
@@ -279,6 +288,9 @@ def _methods(an: ReportAnalyses) -> list[str]:
     if an.decomposition is not None:
         items.append(f"Variance decomposition: rsastats decompose (docs/decomposition.md): "
                      f"{an.decomposition.diagnostics.formula}.")
+    if an.maturity:
+        items.append("Maturity: rsastats maturity (docs/maturity.md), the rule stated in its section, applied to each "
+                     "base model's own file only (no base x instruct quantity enters it).")
     items.append(f"Software: rsastats {__version__}, numpy {np.__version__}, pandas {pd.__version__}. "
                  f"Every random procedure used seed {an.config.seed}; rerun with "
                  "`rsastats report --config analysis.yaml --out <folder>` (analysis.yaml is written beside this report).")
@@ -309,9 +321,13 @@ def _document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures:
     for t in comp_tables[1:]:
         doc.table(t)
     doc.bullets(an.notes.get("comparison", []))
-    for key in ("layers", "geometry", "decomposition"):
+    for key in ("layers", "geometry", "decomposition", "maturity"):
         if key in tables or key in figures or an.notes.get(key):
             doc.heading(key)
+            if key == "maturity" and key not in tables:
+                from ..maturity import MATURITY_RULE
+
+                doc.text(f"The rule (docs/maturity.md): {MATURITY_RULE.statement()}")
             for f in figures.get(key, []):
                 doc.figure(f)
             for t in tables.get(key, []):
@@ -353,16 +369,17 @@ def _markdown(doc: _Document, out: Path) -> str:
 
 
 _CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1.2em;
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1280px;margin:2em auto;padding:0 1.2em;
 color:#1d1d1f;line-height:1.45}
 h1{font-size:1.7em;border-bottom:2px solid #ddd;padding-bottom:.3em}h2{margin-top:2em;border-bottom:1px solid #eee}
 nav ol{columns:2;font-size:.92em}figure{margin:1.2em 0;text-align:center}figure img{max-width:100%;height:auto}
 figcaption,.caption{font-size:.86em;color:#444;text-align:left;margin:.4em 0}
 table.data{border-collapse:collapse;font-size:.84em;margin:.6em 0 1.4em 0}
 table.data th,table.data td{padding:3px 8px;border-bottom:1px solid #e3e3e3;white-space:nowrap}
+table.data td.long{white-space:normal;min-width:22em;max-width:36em}table.data th{white-space:normal;vertical-align:bottom}
 table.data th{background:#f5f5f7;border-bottom:2px solid #ccc}.num{text-align:right}.txt{text-align:left}
 .tablewrap{overflow-x:auto}.grid{display:flex;flex-wrap:wrap;gap:8px;justify-content:center}
-.grid figure{flex:1 1 320px;max-width:360px;margin:.4em 0}ul.summary li{margin:.25em 0}
+.grid figure{flex:1 1 480px;max-width:600px;margin:.4em 0}ul.summary li{margin:.25em 0}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 """
 
@@ -454,6 +471,7 @@ def _config_yaml(an: ReportAnalyses, out: Path) -> str:
         "layers": {"points": c.layer_points, "n_boot": c.layer_n_boot, "last_k": c.last_k_check} if c.layer_points else False,
         "geometry": {"layers": c.geometry_layers, "n_boot": c.geometry_n_boot} if c.geometry_layers else False,
         "decompose": {"mode": c.decompose, "n_boot": c.decompose_n_boot},
+        "maturity": {"mode": c.maturity, "n_boot": c.maturity_n_boot},
     }
     if c.audit:
         data["audit"] = rel(c.audit)

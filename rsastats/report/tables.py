@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ReportTable", "fmt_number", "fmt_p", "fmt_ci", "inference_caption", "latex_escape", "build_tables",
-           "audit_tables", "SCHEME_TEXT"]
+           "audit_tables", "maturity_table", "SCHEME_TEXT"]
 
 SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
                      "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling.")
@@ -40,7 +40,12 @@ class ReportTable:
         numeric = [_numeric_column(self.display[c]) for c in self.display.columns]
         head = "".join(f'<th class="{"num" if n else "txt"}">{html.escape(str(c))}</th>'
                        for c, n in zip(self.display.columns, numeric))
-        rows = "".join("<tr>" + "".join(f'<td class="{"num" if n else "txt"}">{html.escape(str(v))}</td>'
+        def cell_class(value: Any, is_numeric: bool) -> str:
+            if is_numeric:
+                return "num"
+            return "txt long" if len(str(value)) > 40 else "txt"  # only long notes wrap
+
+        rows = "".join("<tr>" + "".join(f'<td class="{cell_class(v, n)}">{html.escape(str(v))}</td>'
                                         for v, n in zip(row, numeric)) + "</tr>"
                        for row in self.display.itertuples(index=False))
         return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
@@ -337,6 +342,46 @@ def decomposition_tables(an) -> list[ReportTable]:
     return tables
 
 
+# --------------------------------------------------------------------------- maturity
+_MATURITY_INPUTS = {"baseline_anisotropy": "baseline anisotropy", "rdm_reliability": "RDM split-half reliability"}
+
+
+def maturity_caption(an) -> str:
+    """The rule's full text, then n, the interval methods, the resamples and the seed."""
+    first = an.maturity[0]
+    rule = first.rule
+    classified = {str(r.source) for r in an.maturity}
+    prompts = _prompts_text([m for m in an.models if str(m.path) in classified])
+    return (f"The rule, fixed before any base x instruct result (docs/maturity.md; fingerprint {rule.fingerprint()}): "
+            f"{rule.statement()} n = {an.comparison.n_emotions} emotions, {prompts}. Intervals: anisotropy, "
+            f"{100 * rule.confidence:g}% {rule.ci_method} bootstrap over the baseline texts, {first.n_boot} resamples; "
+            f"reliability, {rule.reliability_interval}, {rule.n_splits} random half splits; seed {first.seed}.")
+
+
+def maturity_table(an) -> ReportTable | None:
+    """One row per base model and input of the rule: estimate, CI, threshold, side and class."""
+    results = getattr(an, "maturity", ())
+    if not results:
+        return None
+    names = {str(m.path): m.name for m in an.models}
+    rows = []
+    for r in results:
+        for i in r.inputs:
+            rows.append({"model": names.get(str(r.source), r.model or r.source), "source": r.source, "layer": r.layer,
+                         "input": i.name, "estimate": i.estimate, "ci_low": i.ci_low, "ci_high": i.ci_high,
+                         "threshold": i.threshold, "mature_when": i.mature_when, "side": i.side, "maturity": r.maturity,
+                         "point_maturity": r.point_maturity, "n_boot": r.n_boot, "seed": r.seed,
+                         "rule_fingerprint": r.rule.fingerprint()})
+    frame = pd.DataFrame(rows)
+    shown = frame.assign(input=[_MATURITY_INPUTS.get(x, x) for x in frame["input"]],
+                         threshold=[f"{'<' if w == 'below' else '>'} {t:g}" for t, w in
+                                    zip(frame["threshold"], frame["mature_when"])])
+    display = _display(shown, {"layer": lambda x: str(int(x)), "estimate": fmt_number, ("ci_low", "ci_high"): fmt_ci},
+                       {"model": "model", "layer": "layer", "input": "input", "estimate": "estimate",
+                        ("ci_low", "ci_high"): "CI", "threshold": "mature if", "side": "CI says", "maturity": "class"})
+    return ReportTable("maturity", "A-priori maturity rule (base models)", maturity_caption(an), frame, display)
+
+
 # --------------------------------------------------------------------------- audit
 def _scalar(x: Any) -> bool:
     return x is None or isinstance(x, (str, int, float, bool, np.number))
@@ -388,6 +433,8 @@ def build_tables(an) -> dict[str, list[ReportTable]]:
         sections["geometry"] = [t]
     if tables := decomposition_tables(an):
         sections["decomposition"] = tables
+    if (t := maturity_table(an)) is not None:
+        sections["maturity"] = [t]
     if tables := audit_tables(an.audit):
         sections["audit"] = tables
     return sections

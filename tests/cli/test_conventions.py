@@ -20,7 +20,7 @@ from rsastats.simulate import simulate_activations, true_vectors
 
 FAST_COMPARE = ["--n-boot", "30", "--permutations", "19", "--n-splits", "3"]
 FAST_REPORT = ["--n-boot", "30", "--permutations", "19", "--n-splits", "3", "--layer-points", "2", "--layer-n-boot", "20",
-               "--geometry-layers", "2", "--geometry-n-boot", "20", "--decompose", "no"]
+               "--geometry-layers", "2", "--geometry-n-boot", "20", "--decompose", "no", "--maturity-n-boot", "20"]
 RSASTATS = Path(sys.executable).with_name("rsastats")
 
 
@@ -33,6 +33,10 @@ def files(tmp_path_factory):
         ds = simulate_activations(6, 5, 2, 10, vectors=tv, noise=0.6, n_baseline=8, seed=i + 1,
                                   attrs={"model": f"m{i}", "variant": "base", "family": f"f{i}"})
         out[f"good{i}"] = str(write_dataset(ds, tmp / f"good{i}.nc"))
+    # the first model again at another precision: a design with an estimable variance component
+    ds = simulate_activations(6, 5, 2, 10, vectors=tv, noise=0.6, n_baseline=8, seed=7,
+                              attrs={"model": "m0", "variant": "base", "family": "f0", "precision": "bf16"})
+    out["good0_bf16"] = str(write_dataset(ds, tmp / "good0-bf16.nc"))
     labels = [str(e) for e in ds["emotion"].values]
     good_bytes = Path(out["good0"]).read_bytes()
     out["missing"] = str(tmp / "does-not-exist.nc")
@@ -109,7 +113,7 @@ def _json_invocations(files, tmp):
         "compare": ["compare", g0, g1, *FAST_COMPARE, "--json"],
         "matrix": ["matrix", g0, g1, g2, *FAST_COMPARE, "--json"],
         "report": ["report", g0, g1, g2, "--out", str(Path(tmp) / "report"), *FAST_REPORT, "--json"],
-        "decompose": ["decompose", g0, g1, g2, "--n-boot", "10", "--json"],
+        "decompose": ["decompose", g0, g1, files["good0_bf16"], "--n-boot", "10", "--json"],
         "extract": ["extract", "--list-models", "--json"],
     }
 
@@ -168,6 +172,8 @@ BAD_OPTIONS = {
     "report-reference": lambda f, tmp: ["report", f["good0"], f["good1"], "--out", str(Path(tmp) / "r"),
                                         "--reference", "nobody", *FAST_REPORT],
     "report-config": lambda f, tmp: ["report", "--config", str(Path(tmp) / "nope.yaml"), "--out", str(Path(tmp) / "r")],
+    "report-maturity": lambda f, tmp: ["report", f["good0"], f["good1"], "--out", str(Path(tmp) / "r"),
+                                       "--maturity-n-boot", "0"],
     "report-no-files": lambda f, tmp: ["report", "--out", str(Path(tmp) / "r")],
     "geometry": lambda f, tmp: ["geometry", f["good0"], "--layer", "99"],
     "maturity": lambda f, tmp: ["maturity", f["good0"], "--layer", "all"],
@@ -232,3 +238,44 @@ def test_compare_fits_one_screen(files):
     text = proc.stdout
     for needle in ("rho", "95% CI", "basic", "Mantel p", "permutations", "n ", "6 emotions", "noise ceiling"):
         assert needle in text, needle
+
+
+def _bad_vector_file(tmp: Path, problem: str) -> tuple[Path, list[str]]:
+    values = np.random.default_rng(2).standard_normal((6, 10))
+    labels = ["a", "b", "c", "d", "e", "f"]
+    if problem == "nan":
+        values[2, 3] = np.nan
+    elif problem == "inf":
+        values[0, 0] = np.inf
+    elif problem == "zero-vector":
+        values[1] = 0.0
+    elif problem == "fp16-overflow":  # 1e6 does not fit float16: stored as inf
+        with np.errstate(over="ignore"):
+            values = values.astype(np.float16)
+            values[0, 0] = np.float16(1e6)
+    elif problem == "duplicated-label":
+        labels[1] = "a"
+    path = tmp / f"{problem}.npy"
+    np.save(path, values)
+    return path, labels
+
+
+@pytest.mark.parametrize("problem", ["nan", "inf", "zero-vector", "fp16-overflow", "duplicated-label"])
+def test_bad_vector_imports_exit_2_naming_the_file(runner, tmp_path, problem):
+    path, labels = _bad_vector_file(tmp_path, problem)
+    result = runner.invoke(cli, ["import", str(path), "--labels", ",".join(labels), "--out", str(tmp_path / "x.nc")])
+    assert result.exit_code == 2, result.output
+    assert path.name in _single_error_line(result)
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_a_model_that_cannot_load_exits_2_naming_it(runner, tmp_path):
+    folder = tmp_path / "broken-model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "llama", "hidden_size": "wide"}')
+    (folder / "model.safetensors").write_bytes(b"not weights")
+    result = runner.invoke(cli, ["extract", "--model", str(folder), "--out", str(tmp_path / "x.nc")])
+    assert result.exit_code == 2, result.output
+    line = _single_error_line(result)
+    assert "broken-model" in line and "cannot be loaded" in line
+    assert not (tmp_path / "x.nc").exists() and not list(tmp_path.glob("x.nc*"))

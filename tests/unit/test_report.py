@@ -305,3 +305,41 @@ def test_no_decomposition_without_method_variation_or_when_switched_off(inputs, 
     assert "variance_layers" not in off.key_numbers
     with pytest.raises(ValidationError):
         build_report(ReportConfig(files=(inputs["acts"][0], inputs["rdm"]), decompose="yes", **quick), tmp_path / "c")
+
+
+def test_maturity_section_classifies_base_models_only_and_states_the_rule(tmp_path):
+    from rsastats.maturity import MATURITY_RULE, classify_maturity
+
+    tv = true_vectors(7, 12, seed=8)
+    files = []
+    for i, variant in enumerate(("base", "instruct", "base")):
+        ds = simulate_activations(7, 5, 2, 12, noise=0.6, vectors=tv, n_baseline=8, seed=i + 20,
+                                  attrs={"model": f"model-{i}", "variant": variant, "family": f"f{i // 2}"})
+        files.append(str(write_dataset(ds, tmp_path / f"m{i}.nc")))
+    config = ReportConfig(files=tuple(files), maturity_n_boot=40, decompose="no",
+                          **{**FAST, "layer_points": 0, "geometry_layers": 0})
+    result = build_report(config, tmp_path / "r")
+    manifest = json.loads((tmp_path / "r" / "report.json").read_text())
+    table = manifest["tables"]["maturity"]
+    assert MATURITY_RULE.statement() in table["caption"] and "40 resamples" in table["caption"]
+    assert {r["model"] for r in table["records"]} == {"m0", "m2"}  # the instruct file is not classified
+    direct = classify_maturity(files[2], n_boot=40, seed=0)
+    rows = {r["input"]: r for r in table["records"] if r["model"] == "m2"}
+    for item in direct.inputs:
+        assert rows[item.name]["estimate"] == pytest.approx(item.estimate, rel=1e-12)
+        assert rows[item.name]["ci_low"] == pytest.approx(item.ci_low, rel=1e-12)
+        assert rows[item.name]["maturity"] == direct.maturity
+    assert any("not classified: m1 (variant instruct)" in n for n in result.notes)
+    assert "Maturity: the a-priori rule" in (tmp_path / "r" / "report.md").read_text()
+    off = build_report(config.__class__(**{**config.to_dict(), "files": tuple(files), "names": None, "maturity": "no"}),
+                       tmp_path / "off")
+    assert "maturity" not in off.key_numbers
+
+
+def test_maturity_rule_text_is_shown_even_without_a_base_model(inputs, tmp_path):
+    from rsastats.maturity import MATURITY_RULE
+
+    build_report(ReportConfig(files=tuple(inputs["acts"][:2]), **{**FAST, "layer_points": 0, "geometry_layers": 0}),
+                 tmp_path / "r")
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert MATURITY_RULE.statement() in text and "variant unknown" in text
