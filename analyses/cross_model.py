@@ -42,7 +42,7 @@ def _full_report(ctx: Context, doc: AnalysisDocument, result) -> None:
     config = ReportConfig(files=tuple(ctx.file(n, COMPREHENSION) for n in ms.names), names=ms.names, reference=reference,
                           title=f"Emotion geometry of the {ms.name} model set (named stimuli, last layer)",
                           notes=doc.question, n_boot=s.n_boot, permutations=s.permutations, n_splits=s.n_splits,
-                          layer_points=0, geometry_layers=0, decompose="no", seed=ctx.seed).checked()
+                          layer_points=0, geometry_layers=0, decompose="no", maturity="no", seed=ctx.seed).checked()
     build_report(config, doc.out / "full")
     doc.text("The RDM of every model (emotions ordered by a clustering of "
              f"{reference}) and each model's 2-D geometry are in the report of `rsastats report` on the same files: "
