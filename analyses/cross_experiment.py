@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.bootstrap import confidence_interval, interval_pvalue
+from rsastats.exceptions import RsaStatsError
 from rsastats.inference.pairs import compare_all
 
 from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
@@ -32,6 +33,31 @@ PERMUTATIONS = 999  # many pairs here; the p-values of this table are secondary 
 
 def needs(ms):
     return [(m, r) for m in ms.names for r in RECIPES]
+
+
+def _word_rdm(path: str, model: str, experiment: str):
+    """Cosine RDM of the emotions' bag-of-words vectors (lower-case word counts over the texts read):
+    a geometry that only the stimulus wording makes."""
+    import re
+
+    import xarray as xr
+
+    from rsastats.data import make_rdm
+    from rsastats.rdm import rdm_matrix
+
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        emotions = [str(e) for e in ds["emotion"].values]
+        texts = ds["text"].values
+        valid = ds["valid"].values.astype(bool) if "valid" in ds else np.ones(texts.shape, dtype=bool)
+    per_emotion = [" ".join(str(t) for t, ok in zip(row, keep) if ok).lower() for row, keep in zip(texts, valid)]
+    tokens = [re.findall(r"[a-z']+", text) for text in per_emotion]
+    vocab = {w: i for i, w in enumerate(sorted({w for ts in tokens for w in ts}))}
+    counts = np.zeros((len(emotions), len(vocab)))
+    for i, ts in enumerate(tokens):
+        for w in ts:
+            counts[i, vocab[w]] += 1
+    return make_rdm(rdm_matrix(counts, "cosine"), emotions,
+                    attrs={"rdm_method": "cosine", "source": f"bag of words of {model}/{experiment}"})
 
 
 def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
@@ -51,18 +77,29 @@ def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
                     counts = counts.where(ds["valid"] > 0)
                 tokens = counts.mean("prompt").values
                 emotions = [str(e) for e in ds["emotion"].values]
+            word_rho = word_p = float("nan")
+            try:
+                with collect_warnings(notes):
+                    wres = mantel(path, _word_rdm(path, m, exp), permutations=s.permutations, seed=ctx.seed)
+                word_rho, word_p = wres.statistic, wres.p_value
+            except RsaStatsError as exc:  # e.g. every emotion's texts differ only in the emotion word
+                note = f"{exp}: no word RDM ({' '.join(str(exc).split(': ')[1:]) or exc})"
+                if note not in notes:
+                    notes.append(note)
             if np.unique(np.round(tokens, 9)).size < 3:
                 notes.append(f"{m}/{exp}: the emotions' mean pooled token counts take fewer than 3 distinct values; "
                              "no length RDM (length cannot order the emotions)")
                 rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
-                             "tokens_max": float(tokens.max()), "rho": float("nan"), "p_value": float("nan")})
+                             "tokens_max": float(tokens.max()), "rho": float("nan"), "p_value": float("nan"),
+                             "rho_words": word_rho, "p_words": word_p})
                 continue
             length_rdm = make_rdm(np.abs(tokens[:, None] - tokens[None, :]), emotions,
                                   attrs={"rdm_method": "euclidean", "source": f"pooled token counts of {m}/{exp}"})
             with collect_warnings(notes):
                 res = mantel(path, length_rdm, permutations=s.permutations, seed=ctx.seed)
             rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
-                         "tokens_max": float(tokens.max()), "rho": res.statistic, "p_value": res.p_value})
+                         "tokens_max": float(tokens.max()), "rho": res.statistic, "p_value": res.p_value,
+                         "rho_words": word_rho, "p_words": word_p})
     return pd.DataFrame(rows)
 
 
@@ -133,20 +170,30 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
               cis=[("ci_low_named", "ci_high_named", "CI (named)"), ("ci_low_implicit", "ci_high_implicit", "CI (implicit)"),
                    ("ci_low", "ci_high", "CI (change)")])
     length = _length_check(ctx, ms, s, notes)
-    doc.heading("Is it length? Each model's RDM against the pooled-token-count RDM")
-    doc.table("length", "rho between each model's RDM and the RDM of pooled token counts",
+    doc.heading("Is it the stimuli? Each model's RDM against RDMs made from the texts alone")
+    doc.table("length", "rho between each model's RDM and two stimulus-only RDMs",
               f"Length RDM: |mean number of pooled tokens of emotion i - of emotion j| in that model's own tokenization "
               f"(Euclidean in one dimension); Spearman rho with the model's raw cosine RDM (last layer), Mantel p from "
               f"{s.permutations} permutations (unadjusted); seed {ctx.seed}. A high rho: the geometry follows how long "
-              "each emotion's texts are.", length,
+              "each emotion's texts are. Word RDM: cosine distances between the emotions' bag-of-words vectors (lower-case "
+              "word counts over the texts the model read); a high rho: the geometry follows the wording.", length,
               columns={"model": "model", "experiment": "experiment", "tokens_min": "mean tokens (min emotion)",
-                       "tokens_max": "mean tokens (max emotion)", "rho": "rho with length RDM", "p_value": "Mantel p"})
+                       "tokens_max": "mean tokens (max emotion)", "rho": "rho with length RDM", "p_value": "Mantel p",
+                       "rho_words": "rho with word RDM", "p_words": "Mantel p (words)"})
     doc.bullets(notes)
     doc.key("length", length.to_dict(orient="records"))
     length_lines = []
     for exp in ("named", "implicit"):
         part = length[length["experiment"] == exp]
         rnd = part[part["model"].isin([m.name for m in ms.random])]
+        words = part[part["rho_words"].notna()]
+        wr = words[words["model"].isin([m.name for m in ms.random])]
+        if len(words):
+            length_lines.append(f"{exp}: rho between a model's RDM and the bag-of-words RDM of its stimuli from "
+                                f"{words['rho_words'].min():.2f} to {words['rho_words'].max():.2f}; "
+                                f"{int((words['p_words'] < 0.05).sum())} of {len(words)} models with unadjusted Mantel "
+                                f"p < 0.05" + (f" ({int((wr['p_words'] < 0.05).sum())} of {len(wr)} random models)."
+                                               if len(wr) else "."))
         part = part[part["rho"].notna()]
         if len(part):
             length_lines.append(f"{exp}: rho between a model's RDM and its pooled-token-count RDM from {part['rho'].min():.2f} "
