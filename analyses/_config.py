@@ -14,6 +14,7 @@ A configuration file::
     base_instruct:            # pairs for the base x instruct analysis
       - {base: qwen-base, instruct: qwen-instruct}
     precision_models: [smollm2-135m-instruct]
+    precisions: [fp16, bf16, int8-weight, int8-token, int8-dynamic]   # compared with fp32 (default: all five)
     generation_models: [smollm2-135m-instruct]   # default: every model with generate: true
     audit_model: smollm2-135m-instruct
 
@@ -118,6 +119,7 @@ class ModelSet:
     models: tuple[ModelEntry, ...]
     base_instruct: tuple[tuple[str, str], ...] = ()
     precision_models: tuple[str, ...] = ()
+    precisions: tuple[str, ...] = ("fp16", "bf16", "int8-weight", "int8-token", "int8-dynamic")
     generation_models: tuple[str, ...] = ()
     audit_model: str = ""
     threads: int | None = 1
@@ -144,11 +146,12 @@ class ModelSet:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "description": self.description, "sizes": self.sizes.to_dict(),
                 "models": [m.to_dict() for m in self.models], "base_instruct": [list(p) for p in self.base_instruct],
-                "precision_models": list(self.precision_models), "generation_models": list(self.generation_models),
+                "precision_models": list(self.precision_models), "precisions": list(self.precisions),
+                "generation_models": list(self.generation_models),
                 "audit_model": self.audit_model, "threads": self.threads}
 
 
-_TOP = {"name", "description", "sizes", "models", "base_instruct", "precision_models", "generation_models",
+_TOP = {"name", "description", "sizes", "models", "base_instruct", "precision_models", "precisions", "generation_models",
         "audit_model", "threads"}
 
 
@@ -188,6 +191,17 @@ def _entry(raw: Any, base: Path, path: Path) -> ModelEntry:
     return ModelEntry(**{k: v for k, v in spec.items()})
 
 
+def _precisions(raw: Any, path: Path) -> tuple[str, ...]:
+    allowed = ("fp16", "bf16", "int8-weight", "int8-token", "int8-dynamic")
+    if raw is None:
+        return allowed
+    values = tuple(str(x) for x in raw)
+    bad = [x for x in values if x not in allowed]
+    if bad or not values:
+        raise ValidationError(f"precisions must be a non-empty list of {', '.join(allowed)}; got {list(raw)!r}", path=path)
+    return values
+
+
 def load_model_set(path: str | os.PathLike, **size_overrides: Any) -> ModelSet:
     """Read a configuration file; ``size_overrides`` replace entries of ``sizes`` (e.g. in tests)."""
     import yaml
@@ -225,6 +239,7 @@ def load_model_set(path: str | os.PathLike, **size_overrides: Any) -> ModelSet:
     out = ModelSet(name=str(data.get("name") or path.stem), path=str(path), description=str(data.get("description") or ""),
                    sizes=sizes, models=models, base_instruct=tuple(pairs),
                    precision_models=tuple(data.get("precision_models") or ()), generation_models=generation,
+                   precisions=_precisions(data.get("precisions"), path),
                    audit_model=str(data.get("audit_model") or ""),
                    threads=None if data.get("threads", 1) is None else int(data.get("threads", 1)))
     for name in [n for p in out.base_instruct for n in p] + list(out.precision_models) + list(out.generation_models) \

@@ -11,7 +11,7 @@ Run:  python -m analyses.decomposition --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
-from ._cache import COMPREHENSION, GENERATION_RECIPES, PRECISION_RECIPES
+from ._cache import COMPREHENSION, GENERATION_RECIPES
 from ._common import Context, command, layer_shares, offline_limits, sizes_text, try_decompose
 from ._document import AnalysisDocument, ci_text
 
@@ -34,7 +34,7 @@ def files_of(ms) -> list[tuple[str, str]]:
         if m in ms.generation_models:
             out += [(m, r) for r in GENERATION_RECIPES]
         if m in ms.precision_models:
-            out += [(m, r) for r in PRECISION_RECIPES]
+            out += [(m, r) for r in ms.precisions]
     return out
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from rsastats.inference.pairs import compare_models
 
-from ._cache import COMPREHENSION, PRECISION_RECIPES
+from ._cache import COMPREHENSION
 from ._common import (Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text
@@ -31,13 +31,13 @@ SCHEMES = {"fp16": "float16 weights and activations", "bf16": "bfloat16 weights 
 
 
 def needs(ms):
-    return [(m, r) for m in ms.precision_models for r in (COMPREHENSION, *PRECISION_RECIPES)]
+    return [(m, r) for m in ms.precision_models for r in (COMPREHENSION, *ms.precisions)]
 
 
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms, s = ctx.model_set, ctx.sizes
     doc.text(f"{sizes_text(ms)} Every run uses recipe `named` ({ctx.cache.recipes['named'].description}) at one precision: "
-             + "; ".join(f"`{p}`: {d}" for p, d in SCHEMES.items())
+             + "; ".join(f"`{p}`: {SCHEMES[p]}" for p in ms.precisions)
              + ". INT8 quantizes the linear layers inside the transformer blocks (docs/extraction.md). Last layer.")
     if not ms.precision_models:
         doc.summary.append("No precision models in this set.")
@@ -47,7 +47,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         ref = ctx.file(m, COMPREHENSION)
         files.append(ref)
         names.append(f"{m}/fp32")
-        for p in PRECISION_RECIPES:
+        for p in ms.precisions:
             other = ctx.file(m, p)
             files.append(other)
             names.append(f"{m}/{p}")
