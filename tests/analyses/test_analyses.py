@@ -148,3 +148,16 @@ def test_command_line_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["--models", str(path), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "at least 2 models" in err[0]
+
+
+def test_extract_lists_every_needed_file_once():
+    import importlib
+
+    from analyses.extract import needed_files
+
+    ms = load_model_set(TINY)
+    files = needed_files(ms)
+    assert len(files) == len(set(files))
+    for name in ANALYSES:
+        assert set(map(tuple, importlib.import_module(f"analyses.{name}").needs(ms))) <= set(files)
+    assert files.index(("tiny-llama", "named")) < files.index(("tiny-llama", "fp16"))  # cheap recipes first
