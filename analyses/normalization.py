@@ -121,6 +121,18 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                                                       "n_pairs": n_pairs} for n in med.index})
         doc.summary.append("Random-random pairs, median rho (Holm-significant pairs of " + str(n_pairs) + "): "
                            + "; ".join(f"{n} {med[n]:.2f} ({sig[n]})" for n in med.index) + ".")
+    tt = frame[frame["pair_kind"] == "trained-trained"]
+    if len(tt) and len(rr):
+        separated = []
+        for norm in NORMALIZATIONS:
+            top_random = float(rr.loc[rr["normalization"] == norm, "rho"].max())
+            lows = tt.loc[tt["normalization"] == norm, "ci_low"]
+            if len(lows) and float(lows.min()) > top_random:
+                separated.append(f"{norm} (lowest trained CI bound {float(lows.min()):.2f} > highest random rho "
+                                 f"{top_random:.2f})")
+        doc.key("normalizations_separating_trained_from_random", separated)
+        doc.summary.append("Normalizations under which every trained pair's CI lies above every random-random rho: "
+                           + ("; ".join(separated) if separated else "none") + ".")
     low = self_frame.loc[self_frame["rho"].idxmin()]
     doc.summary.append(f"The largest change of one model's own geometry: {low['model']} under {low['normalization']}, "
                        f"rho with its raw RDM {ci_text(low['rho'], low['ci_low'], low['ci_high'])}.")
