@@ -13,6 +13,7 @@ import pandas as pd
 
 from rsastats.geometry import compare_geometry, geometry
 from rsastats.inference.pairs import compare_models
+from rsastats.report.tables import SCHEME_TEXT
 
 from ._cache import COMPREHENSION
 from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
@@ -28,7 +29,10 @@ DESCRIPTOR_ROWS = ("baseline_anisotropy", "emotion_mean_cosine", "emotion_rdm_sp
 
 
 def needs(ms):
-    return [(m, COMPREHENSION) for pair in ms.base_instruct for m in pair]
+    out = [(m, COMPREHENSION) for pair in ms.base_instruct for m in pair]
+    for m in ms.trained:  # positive control: the same model with a fresh draw of stimuli
+        out += [(m.name, COMPREHENSION), (m.name, "named-rep")]
+    return list(dict.fromkeys(out))
 
 
 def _changes(ms, base, instruct, fb, fi, n_boot, seed, notes):
@@ -74,10 +78,22 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                      "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
         changes += geo
         ci_method, conf, scheme = res.ci_method, res.confidence, res.bootstrap
+    for entry in ms.trained:
+        fa, fb = ctx.file(entry.name, COMPREHENSION), ctx.file(entry.name, "named-rep")
+        with collect_warnings(notes):
+            res = compare_models(fa, fb, n_boot=s.n_boot, permutations=s.permutations, n_splits=s.n_splits, seed=ctx.seed)
+        rows.append({"base": f"{entry.name} (named)", "instruct": f"{entry.name} (named-rep)",
+                     "pair_kind": "same model, fresh stimuli", "rho": res.rho, "ci_low": res.ci_low,
+                     "ci_high": res.ci_high, "p_value": res.p_value, "noise_ceiling": res.noise_ceiling,
+                     "rho_disattenuated": res.rho_disattenuated,
+                     "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
     frame = pd.DataFrame(rows)
+    frame["ci_excludes_study_floor"] = frame["ci_excludes_study_floor"].map({True: "yes", False: "no"})
     caption = (f"n = 21 emotions ({s.prompts} prompts per emotion); {100 * conf:g}% {ci_method} bootstrap CI over "
-               f"{scheme}, {s.n_boot} resamples; Mantel p from {s.permutations} permutations; noise ceiling from "
-               f"{s.n_splits} split-halves; seed {ctx.seed}. 'below 0.92' = the whole CI lies below the study's floor.")
+               f"{SCHEME_TEXT.get(scheme, scheme)}, {s.n_boot} resamples; Mantel p from {s.permutations} permutations; noise ceiling from "
+               f"{s.n_splits} split-halves; seed {ctx.seed}. 'below 0.92': the whole CI lies below the study's floor. Rows "
+               "'same model, fresh stimuli' are a positive control: one model read twice with different stimuli of the "
+               "same set (identical geometry, new prompt noise): the rho that identical geometry reaches at these sizes.")
     doc.heading("rho between base and instruct")
     doc.table("pairs", "Base x instruct rho", caption, frame,
               columns={"base": "base", "instruct": "instruct", "pair_kind": "pair", "rho": "rho", "ci_low": "",
@@ -97,10 +113,14 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.key("pairs", frame[["base", "instruct", "pair_kind", "rho", "ci_low", "ci_high", "p_value",
                             "noise_ceiling"]].to_dict(orient="records"))
     for r in frame.itertuples():
-        kind = "" if r.pair_kind == "trained-trained" else f" ({r.pair_kind.replace('-', ' x ')} control)"
+        kind = {"trained-trained": "", "same model, fresh stimuli": " (positive control: same model, fresh stimuli)"}.get(
+            r.pair_kind, f" ({r.pair_kind.replace('-', ' x ')} control)")
         doc.summary.append(f"{r.base} x {r.instruct}{kind}: rho = {ci_text(r.rho, r.ci_low, r.ci_high)}, Mantel p = "
                            f"{fmt_p(r.p_value)}"
                            + (f", noise ceiling {r.noise_ceiling:.2f}" if pd.notna(r.noise_ceiling) else "") + ".")
+    control = frame[frame["pair_kind"] == "same model, fresh stimuli"]
+    if len(control):
+        doc.key("same_model_fresh_stimuli", control[["base", "rho", "ci_low", "ci_high"]].to_dict(orient="records"))
     trained = frame[frame["pair_kind"] == "trained-trained"]
     if len(trained):
         below = int((trained["ci_low"] < STUDY_FLOOR).sum())
