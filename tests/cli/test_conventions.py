@@ -115,6 +115,7 @@ def _json_invocations(files, tmp):
         "report": ["report", g0, g1, g2, "--out", str(Path(tmp) / "report"), *FAST_REPORT, "--json"],
         "decompose": ["decompose", g0, g1, files["good0_bf16"], "--n-boot", "10", "--json"],
         "extract": ["extract", "--list-models", "--json"],
+        "audit": ["audit", g0, g1, "--reference-files", g0, g1, "--n-boot", "20", "--json"],
     }
 
 
