@@ -111,7 +111,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     for r in frame.itertuples():
         doc.summary.append(f"{r.audit} ({r.a} vs {r.b}; layers that differ: {r.separating_layers}): observed rho = "
                            f"{ci_text(r.rho, r.ci_low, r.ci_high)} (Mantel p {fmt_p(r.p_value)}); reference range "
-                           f"{ci_text(r.reference_rho, r.reference_low, r.reference_high)}; verdict: {r.verdict}.")
+                           f"{ci_text(r.reference_rho, r.reference_low, r.reference_high)}; verdict: {r.verdict} "
+                           f"({r.reasons.rstrip('.')}).")
     same = frame[frame["audit"] == "same model, two recipes"]
     if len(same):
         r = same.iloc[0]
