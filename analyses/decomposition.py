@@ -68,6 +68,12 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     sig = [c for c in dec.components if c.estimable and c.lrt_p_adjusted < 0.05]
     doc.summary.append("Components with an adjusted likelihood-ratio p < 0.05: "
                        + (", ".join(f"{c.name} (share {c.share:.3f})" for c in sig) if sig else "none") + ".")
+    seed = next((c for c in dec.components if c.name == "seed" and c.estimable), None)
+    layer2 = shares.get("2 sub-parameters")
+    if seed is not None and layer2 is not None and layer2["share"] == layer2["share"]:
+        doc.key("seed_share", {"share": seed.share, "ci_low": seed.share_ci[0], "ci_high": seed.share_ci[1]})
+        doc.summary.append(f"Of the sub-parameter layer's share ({layer2['share']:.2f}), the sampling seed alone, which is "
+                           f"sampling noise rather than a method choice, carries {ci_text(seed.share, *seed.share_ci)}.")
     doc.limits.extend(offline_limits(ms))
     doc.limits.append("Only the factors that vary within a model can be separated: here two models, one of which "
                       "(an encoder) cannot generate, so the method and sub-parameter layers rest on one model.")
