@@ -91,9 +91,9 @@ VERDICTS = (COMPATIBLE, DIFFERENT, INCONCLUSIVE)
 # heaviest prompt noise of the calibration (docs/calibration.md: reliability 0.54, width 0.47).
 MAX_INTERVAL_WIDTH = 0.5
 # Fewer emotions than this: a bootstrap resample holds about 63% distinct emotions (5 of 8, 10 of
-# 28 cells) and the intervals were calibrated at 21 emotions only (docs/calibration.md); with
-# fewer, identical geometries can fall "below the range" (docs/audit.md, verdict rates).  Below it
-# the verdict is inconclusive whatever the intervals say.
+# 28 cells) and the intervals were calibrated at 21 emotions only (docs/calibration.md): a guard
+# for uncalibrated designs (docs/audit.md).  Below it the verdict is inconclusive whatever the
+# intervals say.
 MIN_AUDIT_EMOTIONS = 8
 TRANSFER_CAVEAT = ("the reference range measures how much these two recipes move the geometry of the reference model; "
                    "that the audited models respond to the same method changes in the same way is an assumption this "
