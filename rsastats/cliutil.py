@@ -104,6 +104,15 @@ def seed_option(func: Callable) -> Callable:
                         help="Seed of every random procedure (permutations, resamples).")(func)
 
 
+def scheduler_option(func: Callable) -> Callable:
+    """``--scheduler ADDRESS`` (or ``DASK_SCHEDULER_ADDRESS``): run the chunked work on a dask cluster."""
+    return click.option("--scheduler", default=None, envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True,
+                        metavar="ADDRESS",
+                        help="Run the work in chunks on the dask.distributed scheduler at ADDRESS (tcp://HOST:8786); "
+                             "the result is identical to an in-process run. Workers read the input files at the same "
+                             "paths. Without it everything runs in this process. Needs the 'distributed' extra.")(func)
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; draws a rich progress bar on stderr only for a terminal without --quiet."""

@@ -31,15 +31,17 @@ from .._ranks import standardize, weighted_kendall, weighted_midranks
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_count
 from ..compare import rank_method_name
+from ..distributed import scheduler_runner
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
 from ._inputs import RDMOptions, load_models
 
-__all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "MantelResult", "mantel", "mantel_statistics", "mantel_pvalue", "draw_permutations"]
+__all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "PERM_BLOCK", "MantelResult", "mantel", "mantel_statistics",
+           "mantel_pvalue", "mantel_exceedances", "pvalue_from_count", "draw_permutations", "permutation_block"]
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 DEFAULT_PERMUTATIONS = 9999
-_PERM_BLOCK = 1024
+PERM_BLOCK = 1024
 _ALT_ALIASES = {"two_sided": "two-sided", "two": "two-sided", "both": "two-sided"}
 
 
@@ -106,16 +108,25 @@ class _MantelKernel:
         return out
 
 
-def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact: bool) -> float:
-    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+def mantel_exceedances(observed: float, permuted: np.ndarray, alternative: str) -> int:
+    """``k``: how many permuted statistics are at least as extreme as ``observed`` (with the
+    ``100 eps`` tie tolerance).  Counts of disjoint sets of permutations add up."""
     gamma = abs(observed) * 100 * np.finfo(np.float64).eps
     if alternative == "two-sided":
-        k = np.count_nonzero(np.abs(permuted) >= abs(observed) - gamma)
-    elif alternative == "greater":
-        k = np.count_nonzero(permuted >= observed - gamma)
-    else:
-        k = np.count_nonzero(permuted <= observed + gamma)
-    return float(k / permuted.size) if exact else float((k + 1) / (permuted.size + 1))
+        return int(np.count_nonzero(np.abs(permuted) >= abs(observed) - gamma))
+    if alternative == "greater":
+        return int(np.count_nonzero(permuted >= observed - gamma))
+    return int(np.count_nonzero(permuted <= observed + gamma))
+
+
+def pvalue_from_count(k: int, count: int, exact: bool) -> float:
+    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+    return float(k / count) if exact else float((k + 1) / (count + 1))
+
+
+def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact: bool) -> float:
+    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+    return pvalue_from_count(mantel_exceedances(observed, permuted, alternative), permuted.size, exact)
 
 
 def _permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int, bool]:
@@ -136,7 +147,7 @@ def _permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int,
 
 
 def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarray | None, count: int,
-                      seed: SeedLike, batch_size: int = _PERM_BLOCK) -> tuple[float, np.ndarray]:
+                      seed: SeedLike, batch_size: int = PERM_BLOCK) -> tuple[float, np.ndarray]:
     """Observed statistic and the statistic under each permutation (explicit ``perms``, or
     ``count`` drawn by :func:`draw_permutations`; never dependent on ``batch_size``)."""
     n = a.shape[0]
@@ -153,17 +164,20 @@ def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarr
 def draw_permutations(n: int, count: int, seed: SeedLike) -> np.ndarray:
     """``count`` random permutations of ``0..n-1`` (count, n); block ``k`` of 1024 comes from child
     ``k`` of ``seed``, so the first permutations do not change when more are asked for."""
-    blocks = []
-    for seq in spawn_sequences(seed, -(-count // _PERM_BLOCK)):
-        rng = np.random.default_rng(seq)
-        blocks.append(rng.permuted(np.tile(np.arange(n, dtype=np.intp), (_PERM_BLOCK, 1)), axis=1))
+    blocks = [permutation_block(n, seq) for seq in spawn_sequences(seed, -(-count // PERM_BLOCK))]
     return np.concatenate(blocks)[:count]
 
 
+def permutation_block(n: int, seq: np.random.SeedSequence) -> np.ndarray:
+    """One block of :data:`PERM_BLOCK` random permutations of ``0..n-1`` from one child stream."""
+    rng = np.random.default_rng(seq)
+    return rng.permuted(np.tile(np.arange(n, dtype=np.intp), (PERM_BLOCK, 1)), axis=1)
+
+
 def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFAULT_PERMUTATIONS,
-           alternative: str = "two-sided", seed: SeedLike = None, batch_size: int = _PERM_BLOCK,
+           alternative: str = "two-sided", seed: SeedLike = None, batch_size: int = PERM_BLOCK,
            rdm: str = "cosine", layer: int | None = None, last_k: int | None = None, normalization: str = "raw",
-           n_pcs: int = 3) -> MantelResult:
+           n_pcs: int = 3, scheduler: Any = None) -> MantelResult:
     """Mantel test of the rank correlation between the RDMs of ``a`` and ``b``.
 
     Parameters
@@ -178,6 +192,8 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     seed : seed of the random permutations.
     batch_size : permutations evaluated per vectorised batch (memory only, never the result).
     rdm, layer, last_k, normalization, n_pcs : how RDMs are built from activations or vectors.
+    scheduler : a dask scheduler address or ``distributed.Client``: the permutations run in chunks
+        on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
 
     Returns
     -------
@@ -190,8 +206,13 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     models = load_models([a, b], options)
     n = models[0].rdm.n_emotions
     perms, count, exact = _permutations_iv(permutations, n)
-    observed, permuted = mantel_statistics(np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix), method,
-                                           perms, count, seed, batch_size)
+    a_matrix, b_matrix = np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix)
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            observed, permuted = mantel_statistics(a_matrix, b_matrix, method, perms, count, seed, batch_size)
+        else:
+            observed = float(_MantelKernel(a_matrix, b_matrix, method)(np.arange(n)[None, :])[0])
+            permuted = runner.mantel_statistics(np.stack([a_matrix, b_matrix]), method, perms, count, seed)
     permuted.setflags(write=False)
     return MantelResult(statistic=observed, p_value=mantel_pvalue(observed, permuted, alternative, exact),
                         n_permutations=count, exact=exact, alternative=alternative, method=method, n_emotions=n,
