@@ -264,22 +264,33 @@ def _spec_perms(spec: MantelSpec, start: int, stop: int) -> np.ndarray:
 
 def _mantel_task(spec: MantelSpec, pair_lo: int, pair_hi: int, start: int, stop: int, counts_only: bool) -> np.ndarray:
     """Exceedance counts (pairs,) or statistics (stop - start, pairs) for permutations start..stop-1."""
-    from .inference.permutation import PERM_BLOCK, _MantelKernel, mantel_exceedances
+    from .inference.permutation import PERM_BLOCK, _MantelKernel, mantel_counts
 
     _check_versions(spec.versions)
     perms = _spec_perms(spec, start, stop)
-    n = spec.matrices.shape[1]
     pairs = spec.pairs[pair_lo:pair_hi]
-    out = np.zeros(len(pairs), dtype=np.int64) if counts_only else np.empty((stop - start, len(pairs)))
+    if counts_only:
+        return mantel_counts(spec.matrices, pairs, spec.method, perms, spec.alternative)
+    out = np.empty((stop - start, len(pairs)))
     for k, (i, j) in enumerate(pairs):
         kernel = _MantelKernel(spec.matrices[i], spec.matrices[j], spec.method)
-        # Evaluated in the same 1024-permutation batches as in-process (rows never mix, but keep it plain).
-        stats = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
-        if counts_only:
-            observed = float(kernel(np.arange(n)[None, :])[0])
-            out[k] = mantel_exceedances(observed, stats, spec.alternative)
-        else:
-            out[:, k] = stats
+        out[:, k] = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
+    return out
+
+
+def _pair_ranges(pairs: np.ndarray, n_chunks: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of ``pairs`` that never split the pairs of one first model (their
+    permutation products are computed together, see :func:`~rsastats.inference.permutation.mantel_counts`)."""
+    firsts = np.asarray(pairs)[:, 0]
+    if np.any(np.diff(firsts) < 0):  # not grouped by first model: keep them together
+        return [(0, len(firsts))]
+    starts = [0] + [k for k in range(1, len(firsts)) if firsts[k] != firsts[k - 1]] + [len(firsts)]
+    target = -(-len(firsts) // max(1, n_chunks))
+    out, lo = [], 0
+    for b in starts[1:]:
+        if b - lo >= target or b == len(firsts):
+            out.append((lo, b))
+            lo = b
     return out
 
 
@@ -362,7 +373,7 @@ class DaskRunner:
                           count, perms, None if perms is not None else seed_sequence(seed), _versions())
         n_tasks = self.threads * _CHUNKS_PER_THREAD
         # Split the pairs first (many pairs), then the permutations (few pairs, e.g. one test).
-        pair_ranges = _ranges(len(pairs), n_tasks, 1)
+        pair_ranges = _pair_ranges(pairs, n_tasks)
         per_pairs = max(1, n_tasks // len(pair_ranges))
         size = self.permutation_chunk or -(-count // per_pairs)
         perm_ranges = _ranges(count, -(-count // max(1, size)), PERM_BLOCK)

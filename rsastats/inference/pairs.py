@@ -23,8 +23,8 @@ from ._inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, PERM_BLOCK, _MantelKernel, _permutations_iv,
-                          draw_permutations, mantel_exceedances, mantel_pvalue, mantel_statistics, pvalue_from_count)
+from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _permutations_iv, draw_permutations, mantel_counts,
+                          mantel_pvalue, mantel_statistics, pvalue_from_count)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all", "default_scheme"]
@@ -261,22 +261,6 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
 
 
 # --------------------------------------------------------------------------- all pairs
-def _mantel_counts_in_process(models: Sequence[ModelInput], pairs: np.ndarray, rank: str, alternative: str,
-                              perms: np.ndarray | None, count: int, seed: SeedLike) -> np.ndarray:
-    """Per pair, the number of permutations at least as extreme as observed (the same permutations
-    for every pair)."""
-    n = models[0].rdm.n_emotions
-    if perms is None:
-        perms = draw_permutations(n, count, seed)
-    out = np.zeros(len(pairs), dtype=np.int64)
-    for k, (i, j) in enumerate(pairs):
-        kernel = _MantelKernel(np.asarray(models[i].rdm.matrix), np.asarray(models[j].rdm.matrix), rank)
-        observed = float(kernel(np.arange(n)[None, :])[0])
-        permuted = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
-        out[k] = mantel_exceedances(observed, permuted, alternative)
-    return out
-
-
 @dataclass(frozen=True)
 class CompareAllResult:
     """Every pair of a set of models: rho, bootstrap CI, Mantel p and adjusted p.
@@ -350,7 +334,9 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     with scheduler_runner(scheduler) as runner:
         if runner is None:
             reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)
-            exceed = _mantel_counts_in_process(loaded, pairs, rank, alternative, perms, count, perm_seed)
+            matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
+            exceed = mantel_counts(matrices, pairs, rank, draw_permutations(n, count, perm_seed) if perms is None else perms,
+                                   alternative)
         else:
             spec = engine_spec(models, loaded, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
             reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)

@@ -37,7 +37,7 @@ from ..rdm import upper_indices
 from ._inputs import RDMOptions, load_models
 
 __all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "PERM_BLOCK", "MantelResult", "mantel", "mantel_statistics",
-           "mantel_pvalue", "mantel_exceedances", "pvalue_from_count", "draw_permutations", "permutation_block"]
+           "mantel_pvalue", "mantel_exceedances", "mantel_counts", "pvalue_from_count", "draw_permutations", "permutation_block"]
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 DEFAULT_PERMUTATIONS = 9999
@@ -119,9 +119,66 @@ def mantel_exceedances(observed: float, permuted: np.ndarray, alternative: str) 
     return int(np.count_nonzero(permuted <= observed + gamma))
 
 
+def _exceedances_by_column(observed: np.ndarray, permuted: np.ndarray, alternative: str) -> np.ndarray:
+    """:func:`mantel_exceedances` for each column of ``permuted`` (B, J) against ``observed`` (J,)."""
+    gamma = np.abs(observed) * 100 * np.finfo(np.float64).eps
+    if alternative == "two-sided":
+        return np.count_nonzero(np.abs(permuted) >= np.abs(observed) - gamma, axis=0)
+    if alternative == "greater":
+        return np.count_nonzero(permuted >= observed - gamma, axis=0)
+    return np.count_nonzero(permuted <= observed + gamma, axis=0)
+
+
 def pvalue_from_count(k: int, count: int, exact: bool) -> float:
     """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
     return float(k / count) if exact else float((k + 1) / (count + 1))
+
+
+def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: np.ndarray, alternative: str) -> np.ndarray:
+    """For each pair ``(i, j)``, how many of ``perms`` make matrix ``i`` (labels permuted) against
+    matrix ``j`` at least as extreme as the observed statistic (:func:`mantel_exceedances`).
+
+    For Spearman and Pearson, pairs that share their first model share its gather: the permuted,
+    standardised upper triangle of model ``i`` for a block of :data:`PERM_BLOCK` permutations is
+    multiplied by the standardised triangles of all its partners at once (one matrix product per
+    model and block instead of one pass per pair), with single-threaded BLAS, so the numbers do not
+    depend on the machine's thread count; blocks start at multiples of ``PERM_BLOCK`` whoever runs
+    them, and a model's partners are never split, so chunked runs repeat these products exactly.
+    Kendall's tau goes pair by pair.
+    """
+    from threadpoolctl import threadpool_limits
+
+    pairs = np.asarray(pairs)
+    out = np.zeros(len(pairs), dtype=np.int64)
+    n = matrices.shape[1]
+    identity = np.arange(n)[None, :]
+    if method not in ("spearman", "pearson"):
+        for k, (i, j) in enumerate(pairs):
+            kernel = _MantelKernel(matrices[i], matrices[j], method)
+            observed = float(kernel(identity)[0])
+            permuted = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
+            out[k] = mantel_exceedances(observed, permuted, alternative)
+        return out
+    iu, ju = upper_indices(n)
+    used = np.unique(pairs)
+    uppers = matrices[used][:, iu, ju]
+    z = standardize(weighted_midranks(uppers) if method == "spearman" else uppers)[0]
+    row_of = {int(m): r for r, m in enumerate(used)}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i in np.unique(pairs[:, 0]):
+            where = np.flatnonzero(pairs[:, 0] == i)
+            partners = np.ascontiguousarray(z[[row_of[int(j)] for j in pairs[where, 1]]].T)  # (m, J)
+            square = np.zeros((n, n))
+            square[iu, ju] = z[row_of[int(i)]]
+            square[ju, iu] = z[row_of[int(i)]]
+            observed = np.clip(square[identity[:, iu], identity[:, ju]] @ partners, -1.0, 1.0)[0]
+            counts = np.zeros(len(where), dtype=np.int64)
+            for s in range(0, len(perms), PERM_BLOCK):
+                block = perms[s:s + PERM_BLOCK]
+                stats = np.clip(np.ascontiguousarray(square[block[:, iu], block[:, ju]]) @ partners, -1.0, 1.0)
+                counts += _exceedances_by_column(observed, stats, alternative)
+            out[where] = counts
+    return out
 
 
 def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact: bool) -> float:
