@@ -170,14 +170,19 @@ class ResamplingEngine:
         if group.gram_blocks is not None:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
+            # One buffer for every product of the batch: allocating a fresh (B, (f+1) P) array each
+            # time costs page faults where malloc hands large blocks straight to mmap (as in dask
+            # workers, whose nanny sets MALLOC_TRIM_THRESHOLD_).
+            buffer = np.empty(n_b * n_e * n_p)
             for f in range(n_e):
                 cf = cb[:, f, :]
                 below = cb[:, : f + 1, :]
+                product = buffer[: n_b * (f + 1) * n_p].reshape(n_b, (f + 1) * n_p)
                 for k, block in enumerate(group.gram_blocks[f]):
                     # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f.
                     # One model at a time keeps the product small enough to stay in cache for the
                     # contraction that follows.
-                    t = (cf @ block).reshape(n_b, f + 1, n_p)
+                    t = np.matmul(cf, block, out=product).reshape(n_b, f + 1, n_p)
                     gf = np.einsum("bep,bep->be", t, below)
                     gram[:, k, : f + 1, f] = gf
                     gram[:, k, f, : f + 1] = gf
