@@ -108,9 +108,10 @@ def scheduler_option(func: Callable) -> Callable:
     """``--scheduler ADDRESS`` (or ``DASK_SCHEDULER_ADDRESS``): run the chunked work on a dask cluster."""
     return click.option("--scheduler", default=None, envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True,
                         metavar="ADDRESS",
-                        help="Run the work in chunks on the dask.distributed scheduler at ADDRESS (tcp://HOST:8786); "
-                             "the result is identical to an in-process run. Workers read the input files at the same "
-                             "paths. Without it everything runs in this process. Needs the 'distributed' extra.")(func)
+                        help="Run on the dask.distributed scheduler at ADDRESS (tcp://HOST:8786): resampling chunks "
+                             "or extraction tasks go to its workers, which read and write files at the same paths; "
+                             "statistics come out identical to an in-process run. Without it everything runs in this "
+                             "process. Needs the 'distributed' extra (README: Running on a cluster).")(func)
 
 
 @contextlib.contextmanager

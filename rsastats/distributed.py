@@ -349,6 +349,22 @@ class DaskRunner:
         futures = [self.client.submit(fn, *args, pure=False, retries=retries, resources=resources) for args in tasks]
         return self._gather(futures, progress)
 
+    def each(self, fn: Callable[..., Any], tasks: Sequence[tuple], retries: int = 0) -> Iterator[tuple[int, Any, BaseException | None]]:
+        """Run independent tasks; yield ``(index, result, None)`` or ``(index, None, error)`` as each
+        finishes (a failed task does not stop the others).  A task whose worker dies is rescheduled
+        by the scheduler (up to its ``allowed-failures``); ``retries`` reruns a task that raised."""
+        distributed = _import_distributed()
+        futures = [self.client.submit(fn, *args, pure=False, retries=retries) for args in tasks]
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future in distributed.as_completed(futures, loop=self.client.loop):
+                try:
+                    yield index[future.key], future.result(), None
+                except Exception as exc:  # the task's own error, or KilledWorker after repeated worker deaths
+                    yield index[future.key], None, exc
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
+
     def bootstrap(self, spec: EngineSpec, pairs: np.ndarray, n_boot: int, seed: SeedLike, batch_size: int = 256,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Bootstrap replicates (n_boot, n_pairs): equal to ``engine.replicates(pairs, n_boot, seed)``."""
