@@ -12,8 +12,8 @@ What is distributed
                comes from child ``k`` of the permutation seed; a chunk returns, per pair, how many of
                its permutations are at least as extreme as the observed statistic (or the statistics
                themselves for a single test), and the counts add up to the in-process ``k``.
-``tasks``      :meth:`DaskRunner.map` runs independent tasks (extraction of many models) and hands
-               back results in task order.
+``tasks``      :meth:`DaskRunner.each` runs independent tasks (extractions of many models and
+               conditions, :mod:`extraction.manifest`) and hands back each outcome as it finishes.
 
 Where the data go
 -----------------
@@ -341,13 +341,6 @@ class DaskRunner:
             self.client.cancel(futures)
             raise
         return results
-
-    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple], progress: Callable[[int], None] | None = None,
-            retries: int = 0, resources: dict[str, float] | None = None) -> list:
-        """``[fn(*args) for args in tasks]`` on the cluster, in task order; ``progress(i)`` as task
-        ``i`` finishes.  ``retries``: how often a task whose worker died (or that raised) is retried."""
-        futures = [self.client.submit(fn, *args, pure=False, retries=retries, resources=resources) for args in tasks]
-        return self._gather(futures, progress)
 
     def each(self, fn: Callable[..., Any], tasks: Sequence[tuple], retries: int = 0) -> Iterator[tuple[int, Any, BaseException | None]]:
         """Run independent tasks; yield ``(index, result, None)`` or ``(index, None, error)`` as each
