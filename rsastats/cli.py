@@ -17,6 +17,7 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 # name -> "module:attribute"; each module defines one click command.
 SUBCOMMANDS = {
     "describe": "rsastats.commands.describe:describe",
+    "extract": "rsastats.commands.extract:extract_command",
     "geometry": "rsastats.commands.geometry:geometry_command",
     "import": "rsastats.commands.import_vectors:import_command",
     "maturity": "rsastats.commands.maturity:maturity_command",

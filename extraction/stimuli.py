@@ -1,0 +1,382 @@
+"""Stimulus sets: the texts a model reads (or is prompted with), grouped by emotion.
+
+Built-in sets ship as data files in ``extraction/stimuli_data/`` (see its README):
+
+``named``     48 texts per condition that name the emotion through 12 sentence templates.
+``implicit``  44 short scenarios per condition that evoke it without naming its word family.
+baseline      150 emotion-free texts (weather, recipes, facts, timetables), read by every run.
+
+User sets are CSV/TSV files with ``emotion`` and ``text`` columns, or JSON (a list of
+``{"emotion": .., "text": ..}`` records or a mapping ``{emotion: [texts]}``).  Loading
+validates them: empty texts and duplicated texts are errors that name the rows, unbalanced
+counts per emotion are reported as a warning (the output marks the missing prompts invalid).
+
+Every set carries a SHA-256 of its exact content, recorded in each output file, so two files
+say whether they were made from the same texts.  This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from rsastats.exceptions import FileFormatError, LabelError, RsaStatsWarning, ValidationError
+
+__all__ = [
+    "BUILTIN_SETS",
+    "DATA_DIR",
+    "StimulusSet",
+    "load_stimuli",
+    "load_builtin",
+    "load_baseline",
+    "load_word_families",
+    "prompt_template_stimuli",
+    "word_family_violations",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "stimuli_data"
+BUILTIN_SETS = ("named", "implicit")
+_TOKEN = re.compile(r"[a-z']+")
+
+
+@dataclass(frozen=True)
+class StimulusSet:
+    """Texts grouped by emotion, in a fixed order, plus the emotion-free baseline texts.
+
+    Attributes
+    ----------
+    name : short name (``named``, ``implicit``, a file stem, or ``prompt-template``).
+    emotions : emotion labels in order.
+    texts : one tuple of texts per emotion (counts may differ between emotions).
+    baseline : emotion-free texts (may be empty).
+    source : where the texts came from (``built-in:named`` or a file path).
+    selection : how this set was cut from its source (``""`` when it is the whole set).
+    problems : non-fatal findings of the loader (e.g. unbalanced counts).
+    """
+
+    name: str
+    emotions: tuple[str, ...]
+    texts: tuple[tuple[str, ...], ...]
+    baseline: tuple[str, ...] = ()
+    source: str = ""
+    selection: str = ""
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of texts per emotion."""
+        return {e: len(t) for e, t in zip(self.emotions, self.texts)}
+
+    @property
+    def n_prompts(self) -> int:
+        """Length of the prompt axis: the largest count of any emotion."""
+        return max((len(t) for t in self.texts), default=0)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the exact content (emotions, texts in order, baseline)."""
+        payload = json.dumps({"emotions": list(self.emotions), "texts": [list(t) for t in self.texts],
+                              "baseline": list(self.baseline)}, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def label(self) -> str:
+        """``"<name> sha256:<first 16 hex digits>"``: the value of the ``stimulus_set`` attribute."""
+        return f"{self.name} sha256:{self.sha256[:16]}"
+
+    def select(self, *, emotions: Sequence[str] | None = None, limit: int | None = None,
+               baseline_limit: int | None = None) -> "StimulusSet":
+        """A subset: only ``emotions`` (in the given order), the first ``limit`` texts of each,
+        the first ``baseline_limit`` baseline texts (0 drops the baseline)."""
+        parts = []
+        chosen = list(self.emotions)
+        if emotions is not None:
+            missing = [e for e in emotions if e not in self.emotions]
+            if missing:
+                raise LabelError(f"emotion(s) {', '.join(map(repr, missing))} not in stimulus set {self.name!r} "
+                                 f"(it has {', '.join(self.emotions)})")
+            if len(set(emotions)) != len(emotions):
+                raise LabelError("an emotion is named twice in the selection")
+            chosen = list(emotions)
+            if chosen != list(self.emotions):
+                parts.append(f"emotions={','.join(chosen)}")
+        index = {e: i for i, e in enumerate(self.emotions)}
+        texts = [self.texts[index[e]] for e in chosen]
+        if limit is not None:
+            if limit < 1:
+                raise ValidationError(f"limit must be at least 1 prompt per emotion, got {limit}")
+            if limit < max(len(t) for t in texts):
+                parts.append(f"first {limit} prompts per emotion")
+            texts = [t[:limit] for t in texts]
+        baseline = self.baseline
+        if baseline_limit is not None:
+            if baseline_limit < 0:
+                raise ValidationError(f"baseline limit must be >= 0, got {baseline_limit}")
+            if baseline_limit < len(baseline):
+                parts.append(f"first {baseline_limit} baseline texts")
+            baseline = baseline[:baseline_limit]
+        selection = "; ".join(p for p in (self.selection, *parts) if p)
+        return replace(self, emotions=tuple(chosen), texts=tuple(texts), baseline=baseline, selection=selection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "selection": self.selection, "sha256": self.sha256,
+                "emotions": list(self.emotions), "counts": self.counts, "n_baseline": len(self.baseline),
+                "problems": list(self.problems)}
+
+
+# --------------------------------------------------------------------------- reading
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise FileFormatError("stimulus file not found", path=path)
+    if path.is_dir():
+        raise FileFormatError("is a directory, not a stimulus file", path=path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot be read: {exc.strerror}", path=path) from None
+
+
+def _csv_rows(path: Path, required: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV/TSV file as ``(line number, {column: value})`` with lower-cased column names."""
+    text = _read_text(path)
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileFormatError("empty stimulus file (no header row)", path=path) from None
+    except csv.Error as exc:
+        raise FileFormatError(f"not valid CSV: {exc}", path=path) from None
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise FileFormatError(f"no {', '.join(repr(c) for c in missing)} column (header is {header!r}; "
+                              f"expected {', '.join(required)})", path=path)
+    rows = []
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue  # blank line
+            if len(record) != len(columns):
+                raise FileFormatError(f"line {reader.line_num}: {len(record)} fields, the header has {len(columns)} "
+                                      "(a text with a comma must be quoted)", path=path)
+            rows.append((reader.line_num, dict(zip(columns, record))))
+    except csv.Error as exc:
+        raise FileFormatError(f"line {reader.line_num}: not valid CSV: {exc}", path=path) from None
+    return rows
+
+
+def _json_rows(path: Path) -> list[tuple[str, dict[str, str]]]:
+    """Records of a JSON stimulus file as ``(where, {"emotion": .., "text": ..})``."""
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"not valid JSON: {exc.msg} (line {exc.lineno})", path=path) from None
+    rows: list[tuple[str, dict[str, str]]] = []
+    if isinstance(data, Mapping):
+        for emotion, texts in data.items():
+            if isinstance(texts, str) or not isinstance(texts, Sequence):
+                raise FileFormatError(f"emotion {emotion!r} must map to a list of texts", path=path)
+            for i, text in enumerate(texts):
+                rows.append((f"{emotion}[{i}]", {"emotion": str(emotion), "text": _json_str(text, path, f"{emotion}[{i}]")}))
+    elif isinstance(data, list):
+        for i, record in enumerate(data):
+            if not isinstance(record, Mapping) or "emotion" not in record or "text" not in record:
+                raise FileFormatError(f"record {i} is not an object with 'emotion' and 'text'", path=path)
+            rows.append((f"record {i}", {"emotion": _json_str(record["emotion"], path, f"record {i}"),
+                                         "text": _json_str(record["text"], path, f"record {i}")}))
+    else:
+        raise FileFormatError("JSON stimuli must be a list of {emotion, text} records or a mapping emotion -> [texts]",
+                              path=path)
+    return rows
+
+
+def _json_str(value: Any, path: Path, where: str) -> str:
+    if not isinstance(value, str):
+        raise FileFormatError(f"{where}: expected a string, found {type(value).__name__}", path=path)
+    return value
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _group(rows: Sequence[tuple[Any, Mapping[str, str]]], path: Path | None) -> tuple[list[str], list[list[str]]]:
+    """Group validated rows by emotion; raise one error naming every empty or duplicated text."""
+    empty: list[str] = []
+    duplicates: list[str] = []
+    seen: dict[str, tuple[Any, str]] = {}
+    emotions: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for where, row in rows:
+        emotion, text = row["emotion"].strip(), row["text"].strip()
+        if not emotion:
+            raise LabelError(f"{_where(where)}: empty emotion label", path=path)
+        if not text:
+            empty.append(f"{_where(where)} ({emotion})")
+            continue
+        key = _normalise(text).casefold()
+        if key in seen:
+            first_where, first_emotion = seen[key]
+            also = "" if first_emotion == emotion else f", under {first_emotion!r} and {emotion!r}"
+            duplicates.append(f"{_where(first_where)} and {_where(where)}{also}: {text[:40]!r}")
+            continue
+        seen[key] = (where, emotion)
+        if emotion not in grouped:
+            emotions.append(emotion)
+            grouped[emotion] = []
+        grouped[emotion].append(text)
+    problems = []
+    if empty:
+        problems.append(f"{len(empty)} empty text(s) at {', '.join(empty[:3])}{' ...' if len(empty) > 3 else ''}")
+    if duplicates:
+        problems.append(f"{len(duplicates)} duplicated text(s) (compared case- and space-insensitively): "
+                        f"{'; '.join(duplicates[:3])}{' ...' if len(duplicates) > 3 else ''}")
+    if problems:
+        raise ValidationError("; ".join(problems) + " (fix the file; nothing is dropped silently)", path=path)
+    return emotions, [grouped[e] for e in emotions]
+
+
+def _where(where: Any) -> str:
+    return f"line {where}" if isinstance(where, int) else str(where)
+
+
+def _balance_problems(emotions: Sequence[str], texts: Sequence[Sequence[str]]) -> list[str]:
+    counts = {e: len(t) for e, t in zip(emotions, texts)}
+    if len(set(counts.values())) <= 1:
+        return []
+    low = min(counts.values())
+    high = max(counts.values())
+    short = [f"{e} {n}" for e, n in counts.items() if n < high]
+    return [f"unbalanced counts: {high} texts for most emotions but {', '.join(short[:6])}"
+            f"{' ...' if len(short) > 6 else ''} (min {low}); missing prompts are marked invalid in the output"]
+
+
+def _from_rows(name: str, rows, path: Path | None, source: str, baseline: Sequence[str]) -> StimulusSet:
+    emotions, texts = _group(rows, path)
+    if len(emotions) < 2:
+        raise LabelError(f"a stimulus set needs at least 2 emotions, found {len(emotions)}", path=path)
+    problems = _balance_problems(emotions, texts)
+    for problem in problems:
+        warnings.warn(f"{path or source}: {problem}", RsaStatsWarning, stacklevel=3)
+    return StimulusSet(name=name, emotions=tuple(emotions), texts=tuple(tuple(t) for t in texts),
+                       baseline=tuple(baseline), source=source, problems=tuple(problems))
+
+
+def load_baseline(spec: str | Path | None = "builtin") -> tuple[str, ...]:
+    """Baseline texts: ``"builtin"`` (the shipped 150), ``None``/``"none"`` (no baseline), or a
+    file: CSV/TSV with a ``text`` column, JSON list of strings, or plain text with one per line."""
+    if spec is None or str(spec).lower() == "none":
+        return ()
+    if str(spec) == "builtin":
+        path = DATA_DIR / "baseline.csv"
+        if not path.exists():
+            raise FileFormatError("built-in baseline texts are missing (reinstall rsastats)", path=path)
+    else:
+        path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".tab"):
+        rows = [(line, {"emotion": "baseline", "text": r["text"]}) for line, r in _csv_rows(path, ("text",))]
+    elif suffix == ".json":
+        try:
+            data = json.loads(_read_text(path))
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"not valid JSON: {exc.msg} (line {exc.lineno})", path=path) from None
+        if not isinstance(data, list):
+            raise FileFormatError("JSON baseline must be a list of strings", path=path)
+        rows = [(f"item {i}", {"emotion": "baseline", "text": _json_str(t, path, f"item {i}")}) for i, t in enumerate(data)]
+    else:
+        rows = [(i + 1, {"emotion": "baseline", "text": line}) for i, line in enumerate(_read_text(path).splitlines())
+                if line.strip()]
+    if not rows:
+        raise ValidationError("no baseline texts in the file", path=path)
+    _, texts = _group(rows, path)
+    return tuple(texts[0])
+
+
+def load_builtin(name: str, *, baseline: str | Path | None = "builtin") -> StimulusSet:
+    """A built-in stimulus set: ``"named"`` or ``"implicit"``."""
+    if name not in BUILTIN_SETS:
+        raise ValidationError(f"unknown built-in stimulus set {name!r}; choose one of {', '.join(BUILTIN_SETS)} or give a file")
+    path = DATA_DIR / f"{name}.csv"
+    if not path.exists():
+        raise FileFormatError(f"built-in stimulus set {name!r} is missing (reinstall rsastats)", path=path)
+    rows = _csv_rows(path, ("emotion", "text"))
+    return _from_rows(name, rows, path, f"built-in:{name}", load_baseline(baseline))
+
+
+def load_stimuli(spec: str | Path = "named", *, baseline: str | Path | None = "builtin") -> StimulusSet:
+    """A built-in set by name (``named``, ``implicit``) or a user file (CSV/TSV/JSON of emotion, text).
+
+    Raises
+    ------
+    FileFormatError : missing file, unreadable file, missing columns, malformed rows.
+    ValidationError : empty or duplicated texts (all of them listed in one line).
+    LabelError : empty emotion labels, fewer than 2 emotions.
+
+    Unbalanced counts are reported with an :class:`~rsastats.exceptions.RsaStatsWarning` and in
+    ``StimulusSet.problems``.
+    """
+    if str(spec) in BUILTIN_SETS:
+        return load_builtin(str(spec), baseline=baseline)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        rows: list = _json_rows(path)
+    elif suffix in (".csv", ".tsv", ".tab"):
+        rows = _csv_rows(path, ("emotion", "text"))
+    else:
+        if not path.exists():
+            raise FileFormatError(f"no such stimulus file, and not a built-in set ({', '.join(BUILTIN_SETS)})", path=path)
+        raise FileFormatError("stimulus files must be .csv, .tsv or .json", path=path)
+    if not rows:
+        raise ValidationError("no stimuli in the file", path=path)
+    return _from_rows(path.stem, rows, path, str(path), load_baseline(baseline))
+
+
+def prompt_template_stimuli(template: str, emotions: Iterable[str], n_samples: int, *,
+                            baseline: str | Path | None = "builtin") -> StimulusSet:
+    """Generation prompts made from one template: ``template.format(emotion=e)`` repeated
+    ``n_samples`` times per emotion (each repetition is sampled with its own seed)."""
+    if "{emotion}" not in template:
+        raise ValidationError(f"a prompt template must contain '{{emotion}}', got {template!r}")
+    if n_samples < 1:
+        raise ValidationError(f"need at least 1 sample per emotion, got {n_samples}")
+    emotions = tuple(emotions)
+    if len(emotions) < 2:
+        raise LabelError("a prompt-template set needs at least 2 emotions")
+    try:
+        texts = tuple((template.format(emotion=e),) * n_samples for e in emotions)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(f"prompt template {template!r} cannot be filled with only {{emotion}}: {exc}") from None
+    return StimulusSet(name="prompt-template", emotions=emotions, texts=texts, baseline=load_baseline(baseline),
+                       source=f"template:{template}")
+
+
+# --------------------------------------------------------------------------- word families
+def load_word_families() -> dict[str, tuple[str, ...]]:
+    """Condition -> stems of its own word family (``stimuli_data/word_families.json``)."""
+    path = DATA_DIR / "word_families.json"
+    data = json.loads(_read_text(path))
+    return {str(k): tuple(str(s).lower() for s in v) for k, v in data.items()}
+
+
+def word_family_violations(texts: Iterable[str], families: Mapping[str, Sequence[str]]) -> list[tuple[str, str, str]]:
+    """``(text, token, condition)`` for every token (lowercase, ``[a-z']+``) that starts with a stem."""
+    stems = [(stem, cond) for cond, family in families.items() for stem in family]
+    found = []
+    for text in texts:
+        for token in _TOKEN.findall(text.lower()):
+            for stem, cond in stems:
+                if token.startswith(stem):
+                    found.append((text, token, cond))
+    return found
