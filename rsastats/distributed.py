@@ -18,8 +18,8 @@ What is distributed
 Where the data go
 -----------------
 Workers open the input files themselves: for the prompt bootstrap a task names the files (absolute
-paths) and the options, each worker builds the engine (Gram matrices) once per run and keeps it for
-the run's later chunks.  The files must therefore be readable at the same path on every worker
+paths) and the options, each worker builds the engine (Gram matrices) once per run, keeps it for the
+run's later chunks and drops it when the run ends.  The files must therefore be readable at the same path on every worker
 (a shared file system or the same mount).  A worker checks that its RDMs equal the client's and
 stops with a one-line error when they do not (another file at the same path).  What is shipped
 by pickling is small: the RDMs (``n x n`` per model), the seed, the pairs, explicit permutations.
@@ -228,6 +228,12 @@ def _worker_engine(spec: EngineSpec):
         return engine
 
 
+def _forget_engine(token: str) -> None:
+    """Drop a finished run's engine from this worker (run on every worker by the client)."""
+    with _ENGINES_LOCK:
+        _ENGINES.pop(token, None)
+
+
 def _bootstrap_task(spec: EngineSpec, pairs: np.ndarray, start: int, stop: int, seed: np.random.SeedSequence,
                     batch_size: int) -> np.ndarray:
     engine = _worker_engine(spec)
@@ -371,7 +377,11 @@ class DaskRunner:
         futures = [self.client.submit(_bootstrap_task, spec_future, pairs_future, a, b, seq, batch_size, pure=False)
                    for a, b in ranges]
         done = None if progress is None else (lambda i: progress(ranges[i][1] - ranges[i][0]))
-        parts = self._gather(futures, done)
+        try:
+            parts = self._gather(futures, done)
+        finally:  # the engines (Gram matrices) can be large: free them on the workers now
+            with contextlib.suppress(Exception):
+                self.client.run(_forget_engine, spec.token)
         return np.concatenate(parts) if parts else np.empty((0, len(pairs)))
 
     def _mantel(self, matrices: np.ndarray, pairs: np.ndarray, method: str, alternative: str, perms: np.ndarray | None,
