@@ -23,8 +23,8 @@ from ._inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _permutations_iv, draw_permutations, mantel_counts,
-                          mantel_pvalue, mantel_statistics, pvalue_from_count)
+from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _MantelKernel, _permutations_iv, draw_permutations,
+                          mantel_counts, mantel_pvalue, mantel_statistics, pvalue_from_count)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all", "default_scheme"]
@@ -156,8 +156,10 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
         else:
             spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
             reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
-            k = runner.mantel_counts(np.stack(matrices), pairs, rank, alternative, perms, count, perm_seed)
-            p_value = pvalue_from_count(int(k[0]), count, exact)
+            # The same kernel as in-process (not the all-pairs products), so the statistics are the same bits.
+            observed = float(_MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
+            permuted = runner.mantel_statistics(np.stack(matrices), rank, perms, count, perm_seed)
+            p_value = mantel_pvalue(observed, permuted, alternative, exact)
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
 
