@@ -16,6 +16,7 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 
 # name -> "module:attribute"; each module defines one click command.
 SUBCOMMANDS = {
+    "decompose": "rsastats.commands.decompose:decompose",
     "describe": "rsastats.commands.describe:describe",
     "extract": "rsastats.commands.extract:extract_command",
     "geometry": "rsastats.commands.geometry:geometry_command",

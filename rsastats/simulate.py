@@ -17,7 +17,7 @@ from ._rng import SeedLike, as_generator
 from .data import make_activations
 from .exceptions import ValidationError
 
-__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations"]
+__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms", "simulate_condition_vectors"]
 
 # The 21 conditions of the reference study, in its order.
 STUDY_EMOTIONS = (
@@ -80,3 +80,117 @@ def simulate_activations(
             "pooling": "simulated", "experiment": "simulation", "stimulus_set": "simulated", "seed": ""}
     meta.update(attrs or {})
     return make_activations(acts, emotions, text=text, baseline=baseline, attrs=meta)
+
+
+def simulate_condition_rdms(
+    conditions: Sequence[Mapping[str, Any]],
+    variances: Mapping[str, float],
+    n_emotions: int = 21,
+    *,
+    residual: float = 1.0,
+    emotion_dependence: float = 0.0,
+    seed: SeedLike = 0,
+) -> np.ndarray:
+    """RDMs (files, emotions, emotions) with planted variance components, for the decomposition.
+
+    Cell ``(i, j)`` of file ``f`` is ``2 + sum_c b_c[level_c(f)]_ij + e_f,ij``: one random
+    symmetric effect matrix per level of every component ``c`` in ``variances`` (``"shared"`` for
+    the effect common to all files, otherwise factor names joined by ``:`` as in
+    :data:`rsastats.variance.DEFAULT_COMPONENTS`), with cell variance ``variances[c]``, plus a
+    file-level residual of variance ``residual``.  Components of generation sub-parameters act on
+    generation files only.  ``emotion_dependence`` (in [0, 1)) is the share of each effect that
+    comes from per-emotion terms ``u_i + u_j``, which makes cells that share an emotion correlate
+    (correlation ``emotion_dependence / 2``), as cells of real RDMs do.
+
+    ``conditions`` are file attributes or levels (see :func:`rsastats.variance.file_condition`).
+    """
+    from ._variance_design import component_levels, file_condition, parse_components
+
+    if not 0 <= emotion_dependence < 1:
+        raise ValidationError(f"emotion_dependence must be in [0, 1), got {emotion_dependence}")
+    if n_emotions < 3:
+        raise ValidationError("need at least 3 emotions")
+    rng = as_generator(seed)
+    conds = [file_condition(c) for c in conditions]
+    n_files = len(conds)
+    a, b = np.triu_indices(n_emotions, 1)
+
+    def effect(sd: float) -> np.ndarray:
+        u = rng.standard_normal(n_emotions)
+        cell = np.sqrt(emotion_dependence / 2) * (u[a] + u[b]) + np.sqrt(1 - emotion_dependence) * rng.standard_normal(a.size)
+        return sd * cell
+
+    cells = np.full((n_files, a.size), 2.0)
+    for name, variance in variances.items():
+        sd = float(np.sqrt(variance))
+        if name == "shared":
+            cells += effect(sd)[None, :]
+            continue
+        (comp,) = parse_components([name])
+        levels = component_levels(comp, conds)
+        drawn: dict[str, np.ndarray] = {}
+        for f, level in enumerate(levels):
+            if level is None:
+                continue
+            if level not in drawn:
+                drawn[level] = effect(sd)
+            cells[f] += drawn[level]
+    for f in range(n_files):
+        cells[f] += effect(float(np.sqrt(residual)))
+    rdms = np.zeros((n_files, n_emotions, n_emotions))
+    rdms[:, a, b] = cells
+    rdms[:, b, a] = cells
+    return rdms
+
+
+def simulate_condition_vectors(
+    conditions: Sequence[Mapping[str, Any]],
+    effects: Mapping[str, float],
+    n_emotions: int = 21,
+    hidden: int = 32,
+    *,
+    noise: float = 0.1,
+    shared: float = 1.0,
+    emotions: Sequence[str] | None = None,
+    seed: SeedLike = 0,
+) -> list[xr.Dataset]:
+    """Vector-set datasets, one per condition, whose geometry moves with planted condition effects.
+
+    File ``f``'s emotion vectors are ``mu + sum_c effects[c] * P_c[level_c(f)] + noise * E_f``:
+    ``mu`` from :func:`true_vectors`, one random perturbation ``P`` (emotions x hidden, scaled to the
+    typical size of a vector of ``mu``) per level of each component ``c`` of ``effects`` (factor
+    names joined by ``:``; generation sub-parameters act on generation files only), and independent
+    noise per file; ``shared`` is the common component of :func:`true_vectors` (larger: more
+    anisotropic vectors, whose RDM cells correlate more).  ``conditions`` are the files' attributes,
+    written into each dataset.
+    Unlike :func:`simulate_condition_rdms` the planted sizes are not variance shares of the
+    rank-transformed RDM cells; use it to test the file path end to end.
+    """
+    from .data import make_vectors
+    from ._variance_design import component_levels, file_condition, parse_components
+
+    rng = as_generator(seed)
+    mu = true_vectors(n_emotions, hidden, shared=shared, seed=rng)
+    typical = float(np.sqrt(np.mean(np.sum(mu**2, axis=1))))
+    if emotions is None:
+        emotions = STUDY_EMOTIONS[:n_emotions] if n_emotions <= len(STUDY_EMOTIONS) else [f"emotion{i:03d}" for i in range(n_emotions)]
+    conds = [file_condition(c) for c in conditions]
+
+    def perturbation() -> np.ndarray:
+        return typical * rng.standard_normal((n_emotions, hidden)) / np.sqrt(hidden)
+
+    values = [mu.copy() for _ in conds]
+    for name, size in effects.items():
+        (comp,) = parse_components([name])
+        drawn: dict[str, np.ndarray] = {}
+        for f, level in enumerate(component_levels(comp, conds)):
+            if level is None:
+                continue
+            if level not in drawn:
+                drawn[level] = perturbation()
+            values[f] = values[f] + size * drawn[level]
+    out = []
+    for f, cond in enumerate(conditions):
+        attrs = {k: v for k, v in cond.items() if v is not None}
+        out.append(make_vectors(values[f] + noise * perturbation(), list(emotions), attrs=attrs))
+    return out
