@@ -12,6 +12,8 @@ What is distributed
                comes from child ``k`` of the permutation seed; a chunk returns, per pair, how many of
                its permutations are at least as extreme as the observed statistic (or the statistics
                themselves for a single test), and the counts add up to the in-process ``k``.
+``replicates`` :meth:`DaskRunner.chunked` runs contiguous ranges of independently seeded replicates
+               (the decomposition's bootstrap: replicate ``b`` from child ``b`` of the seed).
 ``tasks``      :meth:`DaskRunner.each` runs independent tasks (extractions of many models and
                conditions, :mod:`extraction.manifest`) and hands back each outcome as it finishes.
 
@@ -363,6 +365,17 @@ class DaskRunner:
                     yield index[future.key], None, exc
         finally:
             self.client.cancel([f for f in futures if not f.done()])
+
+    def chunked(self, fn: Callable[..., Any], n_items: int, shared: Any, *, chunk: int | None = None,
+                progress: Callable[[int], None] | None = None) -> list:
+        """``[fn(shared, lo, hi) for each chunk]`` over contiguous ranges covering ``range(n_items)``,
+        in order; ``shared`` is sent once (``scatter``); ``progress(hi - lo)`` as chunks finish."""
+        size = chunk or self.bootstrap_chunk or -(-n_items // (self.threads * _CHUNKS_PER_THREAD))
+        ranges = _ranges(n_items, -(-n_items // max(1, size)), 1)
+        [shared_future] = self.client.scatter([shared], broadcast=False, hash=False)
+        futures = [self.client.submit(fn, shared_future, a, b, pure=False) for a, b in ranges]
+        done = None if progress is None else (lambda i: progress(ranges[i][1] - ranges[i][0]))
+        return self._gather(futures, done)
 
     def bootstrap(self, spec: EngineSpec, pairs: np.ndarray, n_boot: int, seed: SeedLike, batch_size: int = 256,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:

@@ -52,6 +52,17 @@ def test_scheduler_option_gives_the_in_process_result(files, address, command):
     assert _run([command, *inputs, *FAST], env={"DASK_SCHEDULER_ADDRESS": address}) == ref
 
 
+def test_decompose_with_scheduler_gives_the_in_process_result(tmp_path, address):
+    from rsastats.simulate import simulate_condition_vectors
+
+    conds = [dict(model=m, method="comprehension", precision=p, experiment="A")
+             for m in ("qwen", "llama") for p in ("fp16", "fp16", "int8-token")]
+    paths = [str(write_dataset(ds, tmp_path / f"run{i}.nc"))
+             for i, ds in enumerate(simulate_condition_vectors(conds, {"model": 0.5, "precision": 0.3}, 8, 16, seed=0))]
+    args = ["decompose", *paths, "--n-boot", "30", "--components", "model,precision", "--no-test", "--json", "--quiet"]
+    assert _run([*args, "--scheduler", address]) == _run(args)
+
+
 def test_bad_scheduler_address_is_one_error_line(files):
     result = CliRunner().invoke(cli, ["compare", *files[:2], *FAST, "--scheduler", "tcp://127.0.0.1:1"])
     assert result.exit_code == 2
