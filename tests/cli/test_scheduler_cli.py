@@ -63,11 +63,32 @@ def test_decompose_with_scheduler_gives_the_in_process_result(tmp_path, address)
     assert _run([*args, "--scheduler", address]) == _run(args)
 
 
-def test_bad_scheduler_address_is_one_error_line(files):
-    result = CliRunner().invoke(cli, ["compare", *files[:2], *FAST, "--scheduler", "tcp://127.0.0.1:1"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: cannot reach the dask scheduler at tcp://127.0.0.1:1")
-    assert len(result.stderr.strip().splitlines()) == 1
+def _args_for(command, files, tmp_path):
+    if command == "compare":
+        return ["compare", *files[:2], *FAST]
+    if command == "matrix":
+        return ["matrix", *files, *FAST]
+    if command == "decompose":
+        return ["decompose", *files, "--n-boot", "20", "--components", "model", "--no-test", "--quiet"]
+    manifest = tmp_path / "tasks.json"
+    manifest.write_text(json.dumps({"defaults": {"model": "default", "stimuli": "named", "limit": 1},
+                                    "tasks": [{"out": str(tmp_path / "a.nc")}]}))
+    return ["extract", "--manifest", str(manifest), "--quiet"]
+
+
+@pytest.mark.parametrize("command", ["compare", "matrix", "decompose", "extract"])
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "not an address"])
+def test_bad_scheduler_address_is_one_error_line(files, tmp_path, command, address):
+    args = _args_for(command, files, tmp_path)
+    for how in ("option", "env"):
+        if how == "option":
+            result = CliRunner().invoke(cli, [*args, "--scheduler", address])
+        else:
+            result = CliRunner(env={"DASK_SCHEDULER_ADDRESS": address}).invoke(cli, args)
+        assert result.exit_code == 2, (how, result.output)
+        expected = "cannot reach the dask scheduler at" if "tcp" in address else "cannot read the dask scheduler address"
+        assert result.stderr.startswith(f"error: {expected}"), (how, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (how, result.stderr)
 
 
 def test_help_imports_neither_dask_nor_torch():
