@@ -73,6 +73,20 @@ class MantelResult:
         return pd.DataFrame([self.to_dict()])
 
 
+def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+    """``square[p[i], p[j]]`` for every upper-triangle cell ``(i, j)`` and every permutation ``p``
+    (rows of ``perms``): a C-contiguous ``(len(perms), len(iu))`` array.
+
+    One flat ``take`` with the row-major cell index ``p[i] * n + p[j]`` (``take`` along the
+    columns builds it): the same values as ``square[perms[:, iu], perms[:, ju]]``, about twice as fast.
+    """
+    n = square.shape[0]
+    scaled = np.multiply(perms, n, dtype=np.intp)
+    cells = np.take(scaled, iu, axis=1)
+    cells += np.take(perms, ju, axis=1)
+    return np.take(np.ascontiguousarray(square).ravel(), cells)
+
+
 class _MantelKernel:
     """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations."""
 
@@ -94,9 +108,9 @@ class _MantelKernel:
             self.zb = standardize(ub)[0]
 
     def __call__(self, perms: np.ndarray) -> np.ndarray:
-        # (batch, m): a gather, no re-ranking.  Fancy indexing may hand back a column-major array;
-        # make it row-major so every row is summed in the same order whatever the batch size.
-        gathered = np.ascontiguousarray(self.square[perms[:, self.iu], perms[:, self.ju]])
+        # (batch, m): a gather, no re-ranking; row-major, so every row is summed in the same order
+        # whatever the batch size.
+        gathered = _gather_upper(self.square, perms, self.iu, self.ju)
         if self.method in ("spearman", "pearson"):
             # Multiply-and-sum, not a BLAS matrix-vector product, for the same reason.
             return np.clip(((gathered - self.mean_a) * self.zb).sum(axis=-1) / self.norm_a, -1.0, 1.0)
@@ -175,7 +189,7 @@ def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: n
             counts = np.zeros(len(where), dtype=np.int64)
             for s in range(0, len(perms), PERM_BLOCK):
                 block = perms[s:s + PERM_BLOCK]
-                stats = np.clip(np.ascontiguousarray(square[block[:, iu], block[:, ju]]) @ partners, -1.0, 1.0)
+                stats = np.clip(_gather_upper(square, block, iu, ju) @ partners, -1.0, 1.0)
                 counts += _exceedances_by_column(observed, stats, alternative)
             out[where] = counts
     return out
