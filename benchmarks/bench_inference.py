@@ -1,7 +1,9 @@
 """Benchmark of the two-factor (emotion x prompt) bootstrap and of the Mantel test.
 
 Not a test: run it by hand, on a quiet machine (check ``uptime``), and read the JSON object on the
-last line.  ``python benchmarks/bench_inference.py [--resamples N] [--quick]``.
+last line.  ``python benchmarks/bench_inference.py [--resamples N] [--quick] [--write docs/performance.md]``
+(``--write`` replaces the file's part between ``<!-- inference:begin -->`` and ``<!-- inference:end -->``
+with this run's table).
 
 What is measured, all on the same simulated data in this one process:
 
@@ -170,10 +172,60 @@ def time_mantel(models, permutations: int) -> dict:
             "ratio": theirs_us / ours_us, "permutations": permutations}
 
 
+def _yes(flag: bool) -> str:
+    return "**met**" if flag else "**not met**"
+
+
+def render(r: dict) -> str:
+    """The Markdown section of one run (every number from ``r``, the run's JSON object)."""
+    peers = r["rsatoolbox"]
+    lean, default, dual = (peers[k] for k in ("eval_bootstrap_pattern_lean", "eval_bootstrap_pattern_default",
+                                              "eval_dual_bootstrap"))
+    mant, targets = r["mantel"], r["targets"]
+    lines = [
+        f"Measured by `python benchmarks/bench_inference.py --write docs/performance.md` on {r['when']} "
+        f"({r['cores']} cores, {r['workers']} threads; load average {r['load_before']} before and {r['load_after']} "
+        f"after: other engineers' jobs shared the cores). Every timing is the best of 3 within the run; "
+        f"{r['resamples_timed']:,} resamples timed.",
+        "",
+        "| what | result | target |",
+        "|---|---|---|",
+        f"| two-factor bootstrap, {r['shape']['models']} models x {r['shape']['emotions']} emotions x "
+        f"{r['shape']['prompts']} prompts x {r['shape']['hidden']} dims, fp64, all {r['shape']['pairs']} pairs per "
+        f"resample | {r['resamples_per_s']:,.0f} resamples/s ({r['pair_resamples_per_s']:,.0f} pair-resamples/s) | "
+        f">= 3,000/s: {_yes(targets['resamples_per_s>=3000'])} |",
+        f"| GEMM floor in the same run: square fp64 GEMM {r['gemm_square_gflops']:.1f} GFLOP/s "
+        f"({r['flops_per_resample'] / 1e6:.2f} MFLOP per resample; the engine's own shapes run at "
+        f"{r['gemm_engine_shape_gflops']:.1f} GFLOP/s) | floor {r['gemm_floor_resamples_per_s']:,.0f} resamples/s; "
+        f"the engine reaches {r['share_of_gemm_floor']:.0%} | >= 60%: {_yes(targets['share_of_gemm_floor>=0.6'])} |",
+        f"| emotion-only bootstrap, same data, {r['shape']['pairs']} pairs | "
+        f"{r['emotion_scheme_resamples_per_s']:,.0f} resamples/s | |",
+        f"| naive loop (means -> cosine -> scipy `spearmanr`), first 3 resamples x {r['shape']['pairs']} pairs | "
+        f"max abs difference {r['naive_max_abs_diff']:.1e} | <= 1e-12: {_yes(targets['naive<=1e-12'])} |",
+        f"| rsatoolbox `eval_bootstrap_pattern(boot_noise_ceil=False)` vs rsastats' emotion bootstrap, same "
+        f"{r['peer_pairs']} pairs ({lean['samples_timed']} peer samples timed, scaled) | "
+        f"{lean['us_per_pair_resample']:,.1f} vs {lean['rsastats_us_per_pair_resample']:.2f} us per pair-resample: "
+        f"**{lean['ratio']:.0f}x** | >= 50x: {_yes(targets['lean_eval_bootstrap_pattern_ratio>=50'])} |",
+        f"| rsatoolbox `eval_bootstrap_pattern` (defaults, with its noise-ceiling bootstrap) | "
+        f"{default['us_per_pair_resample']:,.1f} vs {default['rsastats_us_per_pair_resample']:.2f} us: "
+        f"{default['ratio']:.0f}x | |",
+        f"| rsatoolbox `eval_dual_bootstrap` vs rsastats' two-factor bootstrap, same {r['peer_pairs']} pairs "
+        f"({dual['samples_timed']} peer samples timed, scaled; its 3 bootstraps per sample all counted) | "
+        f"{dual['us_per_pair_resample']:,.0f} vs {dual['rsastats_us_per_pair_resample']:.1f} us per pair-resample: "
+        f"{dual['ratio']:,.0f}x | |",
+        f"| Mantel, {r['shape']['emotions']} emotions, Spearman, {mant['permutations']:,} permutations each: "
+        f"rsastats `mantel` vs scikit-bio `mantel` | {mant['rsastats_us_per_permutation']:.2f} vs "
+        f"{mant['skbio_us_per_permutation']:.2f} us per permutation: **{mant['ratio']:.1f}x** | "
+        f">= 5x: {_yes(targets['mantel_vs_skbio>=5'])} |",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=4096)
     parser.add_argument("--quick", action="store_true", help="fewer resamples and peer samples (a smoke run)")
+    parser.add_argument("--write", default=None, help="Markdown file whose inference section is replaced")
     args = parser.parse_args(argv)
     from rsastats.inference._engine import ResamplingEngine, all_pairs
 
@@ -234,7 +286,7 @@ def main(argv=None) -> dict:
           f"{mant['rsastats_us_per_permutation']:.2f} us/permutation, scikit-bio "
           f"{mant['skbio_us_per_permutation']:.2f} us/permutation: {mant['ratio']:.1f}x", flush=True)
     result = {
-        "benchmark": "bench_inference", "python": platform.python_version(), "numpy": np.__version__,
+        "benchmark": "bench_inference", "when": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(), "numpy": np.__version__,
         "cores": os.cpu_count(), "workers": workers, "load_before": load_before, "load_after": load(),
         "shape": {"models": M, "emotions": E, "prompts": P, "hidden": H, "pairs": len(pairs), "dtype": "float64"},
         "resamples_timed": n_res, "resamples_per_s": rate, "pair_resamples_per_s": rate * len(pairs),
@@ -250,6 +302,11 @@ def main(argv=None) -> dict:
     }
     from rsastats.cliutil import to_jsonable
 
+    if args.write:
+        from _markdown import write_section
+
+        write_section(args.write, "inference", render(result))
+        print(f"wrote the inference section of {args.write}", flush=True)
     print(json.dumps(to_jsonable(result)))
     return result
 

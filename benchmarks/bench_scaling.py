@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 E, P = 21, 50
-BEGIN, END = "<!-- scaling:begin -->", "<!-- scaling:end -->"
 
 
 def load() -> list[float]:
@@ -159,8 +158,7 @@ def dask_overhead(n_models: int, hidden: int, resamples: int, permutations: int)
 def render(result: dict) -> str:
     rows = result["by_models"]
     fits = result["fits"]
-    lines = [BEGIN, "",
-             f"Measured by `python benchmarks/bench_scaling.py --write docs/performance.md` on {result['when']}, "
+    lines = [f"Measured by `python benchmarks/bench_scaling.py --write docs/performance.md` on {result['when']}, "
              f"{result['machine']}, {result['cores']} cores, load average {result['load_before']} before and "
              f"{result['load_after']} after (other engineers' jobs share these cores: read the growth, "
              "not the absolute times). Simulated models, 21 emotions x 50 prompts x "
@@ -202,19 +200,7 @@ def render(result: dict) -> str:
                   f"{d['cluster_s']:.2f} s on a LocalCluster of {d['workers']} worker processes on the same "
                   f"{result['cores']} cores (each worker reads the files and builds its own Gram matrices); results "
                   f"identical: {'yes' if d['identical'] else 'NO'}.", ""]
-    lines.append(END)
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text + ("\n" if text and not text.endswith("\n") else "") + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv=None) -> dict:
@@ -265,7 +251,9 @@ def main(argv=None) -> dict:
         print(f"fit {key}: per model {fit['per_model']:.4g}, per pair {fit['per_pair']:.4g}, "
               f"max rel. residual {fit['max_relative_residual']:.1%}", flush=True)
     if args.write:
-        write_section(args.write, render(result))
+        from _markdown import write_section
+
+        write_section(args.write, "scaling", render(result))
         print(f"wrote the scaling section of {args.write}", flush=True)
     print(json.dumps(result))
     return result
