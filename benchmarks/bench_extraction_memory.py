@@ -14,7 +14,10 @@ Counts start at 16 prompts per emotion: below the batch size (16) a batch holds 
 prompts, so the forward pass itself (activations of every layer for the whole batch) grows with the
 count, in both methods alike (measured: 25 MiB at 4 prompts per emotion, 121 MiB at 16 and at 32).
 
-    .venv/bin/python benchmarks/bench_extraction_memory.py [--limits 16,32,48] [--threads 1]
+    .venv/bin/python benchmarks/bench_extraction_memory.py [--limits 16,32,48] [--threads 1] [--write docs/performance.md]
+
+``--write`` replaces the file's part between ``<!-- extraction-memory:begin -->`` and
+``<!-- extraction-memory:end -->`` with this run's table.
 
 Linux only (/proc).  The last line is a JSON object.
 """
@@ -139,12 +142,33 @@ def _fit(rows: list[dict]) -> dict:
             "growth_vs_file": float(slope / per_text_file)}
 
 
+def render(result: dict) -> str:
+    """The Markdown section of one run (every number from ``result``, the run's JSON object)."""
+    runs, fits = result["runs"], result["fits"]
+    lines = [f"Measured with `python benchmarks/bench_extraction_memory.py` on "
+             f"{result['when']}: {result['model']}, batch 16, {result['threads']} torch thread, each (method, count) in "
+             f"a fresh process; load average {result['load_before']} before and {result['load_after']} after. Peak "
+             "anonymous resident memory (heap and tensors) above the level right after the model was loaded:", "",
+             "| texts (21 emotions x prompts) | streaming `extract` (MiB) | hold everything, then write (MiB) | "
+             "output file (MiB) |", "|---:|---:|---:|---:|"]
+    for s_row, h_row in zip(runs["streaming"], runs["hold_everything"]):
+        lines.append(f"| {s_row['texts']:,} | {s_row['peak_above_loaded_bytes'] / 2**20:.1f} | "
+                     f"{h_row['peak_above_loaded_bytes'] / 2**20:.1f} | {s_row['file_bytes'] / 2**20:.1f} |")
+    st, ho = fits["streaming"], fits["hold_everything"]
+    lines += ["", f"Growth fitted by least squares: streaming {st['bytes_per_text'] / 1024:.1f} KiB per text "
+              f"({st['growth_vs_file']:.2f}x the {st['file_bytes_per_text'] / 1024:.1f} KiB one text adds to the file), "
+              f"holding everything {ho['bytes_per_text'] / 1024:.1f} KiB per text ({ho['growth_vs_file']:.2f}x); "
+              f"streaming's growth is {result['streaming_growth_over_peer_growth']:.1%} of the peer's."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limits", default="16,32,48", help="prompts per emotion, >= the batch size 16 (named stimuli have 48)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "LIMIT"), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--write", type=Path, default=None, help="Markdown file whose extraction-memory section is replaced")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], int(args.child[1]), args.threads, args.out)))
@@ -168,11 +192,18 @@ def main() -> None:
     for method, fit in fits.items():
         print(f"{method:16s} grows {fit['bytes_per_text'] / 1024:8.1f} KiB per text "
               f"({fit['growth_vs_file']:.2f}x the {fit['file_bytes_per_text'] / 1024:.1f} KiB one text adds to the file)")
-    print(json.dumps({"benchmark": "extraction_memory", "model": "SmolLM2-135M-Instruct (default), fp32, all layers",
-                      "threads": args.threads, "load_before": load_before,
-                      "load_after": [round(x, 2) for x in os.getloadavg()], "runs": results, "fits": fits,
-                      "streaming_growth_over_peer_growth": fits["streaming"]["bytes_per_text"]
-                      / fits["hold_everything"]["bytes_per_text"]}))
+    result = {"benchmark": "extraction_memory", "when": time.strftime("%Y-%m-%d %H:%M"),
+              "model": "SmolLM2-135M-Instruct (default), fp32, all layers", "threads": args.threads,
+              "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()], "runs": results,
+              "fits": fits, "streaming_growth_over_peer_growth": fits["streaming"]["bytes_per_text"]
+              / fits["hold_everything"]["bytes_per_text"]}
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _markdown import write_section
+
+        write_section(args.write, "extraction-memory", render(result))
+        print(f"wrote the extraction-memory section of {args.write}", flush=True)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
