@@ -183,7 +183,7 @@ def render(r: dict) -> str:
                                               "eval_dual_bootstrap"))
     mant, targets = r["mantel"], r["targets"]
     lines = [
-        f"Measured by `python benchmarks/bench_inference.py --write docs/performance.md` on {r['when']} "
+        f"Measured with `python benchmarks/bench_inference.py` on {r['when']} "
         f"({r['cores']} cores, {r['workers']} threads; load average {r['load_before']} before and {r['load_after']} "
         f"after: other engineers' jobs shared the cores). Every timing is the best of 3 within the run; "
         f"{r['resamples_timed']:,} resamples timed.",
