@@ -40,7 +40,8 @@ from ._validation import MIN_EMOTIONS, check_choice, check_confidence, check_cou
 from ._variance_design import level_text
 from .data import file_kind, open_dataset, validate_dataset
 from .exceptions import LabelError, ValidationError
-from .inference.bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, BootstrapResult, bootstrap_rho, confidence_interval
+from .inference.bootstrap import (CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, SCHEMES, BootstrapResult,
+                                  bootstrap_rho, confidence_interval)
 from .inference.pairs import ComparisonResult, compare_models
 
 __all__ = [
@@ -91,9 +92,9 @@ VERDICTS = (COMPATIBLE, DIFFERENT, INCONCLUSIVE)
 # heaviest prompt noise of the calibration (docs/calibration.md: reliability 0.54, width 0.47).
 MAX_INTERVAL_WIDTH = 0.5
 # Fewer emotions than this: a bootstrap resample holds about 63% distinct emotions (5 of 8, 10 of
-# 28 cells) and the intervals were calibrated at 21 emotions only (docs/calibration.md); with
-# fewer, identical geometries can fall "below the range" (docs/audit.md, verdict rates).  Below it
-# the verdict is inconclusive whatever the intervals say.
+# 28 cells) and the intervals were calibrated at 21 emotions only (docs/calibration.md): a guard
+# for uncalibrated designs (docs/audit.md).  Below it the verdict is inconclusive whatever the
+# intervals say.
 MIN_AUDIT_EMOTIONS = 8
 TRANSFER_CAVEAT = ("the reference range measures how much these two recipes move the geometry of the reference model; "
                    "that the audited models respond to the same method changes in the same way is an assumption this "
@@ -436,8 +437,8 @@ def _select(ds: xr.Dataset, emotions: Sequence[str]) -> xr.Dataset:
     return ds if _emotions_of(ds) == list(emotions) else ds.sel(emotion=list(emotions))
 
 
-def _audit_iv(a, b, reference_model, reference_files, reference_runs, limit, common_emotions, n_boot, ci, confidence,
-              max_interval_width):
+def _audit_iv(a, b, reference_model, reference_files, reference_runs, limit, common_emotions, bootstrap, n_boot, ci,
+              confidence, max_interval_width):
     for name, obj in (("A", a), ("B", b)):
         if not isinstance(obj, (str, os.PathLike, xr.Dataset)):
             raise ValidationError(f"{name} must be a file path or a dataset; got {type(obj).__name__}")
@@ -449,6 +450,8 @@ def _audit_iv(a, b, reference_model, reference_files, reference_runs, limit, com
     reference_runs = check_count("reference_runs", reference_runs, 1)
     if limit is not None:
         limit = check_count("limit", limit, 1)
+    if bootstrap is not None:
+        bootstrap = check_choice("bootstrap scheme", bootstrap, SCHEMES)
     n_boot = check_count("n_boot", n_boot, 2)
     ci = check_choice("interval method", ci, CI_METHODS)
     if ci == "bca" and reference_runs > 1:
@@ -460,7 +463,7 @@ def _audit_iv(a, b, reference_model, reference_files, reference_runs, limit, com
         raise ValidationError(f"max_interval_width must be a number; got {max_interval_width!r}") from None
     if not 0 < width <= 2:
         raise ValidationError(f"max_interval_width must be in (0, 2]; got {max_interval_width!r}")
-    return reference_runs, limit, bool(common_emotions), n_boot, ci, confidence, width
+    return reference_runs, limit, bool(common_emotions), bootstrap, n_boot, ci, confidence, width
 
 
 def _audited_emotions(name_a: str, name_b: str, ds_a: xr.Dataset, ds_b: xr.Dataset,
@@ -527,7 +530,8 @@ def _built_reference(model, reference_dir, runs, limit, emotions, normalization,
 def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, *,
           reference_model: str = "default", reference_files: Sequence[str | os.PathLike | xr.Dataset] | None = None,
           reference_dir: str | os.PathLike | None = None, reference_runs: int = 1, limit: int | None = None,
-          common_emotions: bool = False, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI, confidence: float = 0.95,
+          common_emotions: bool = False, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT,
+          ci: str = DEFAULT_CI, confidence: float = 0.95,
           rdm: str = "cosine", normalization: str = "raw", max_interval_width: float = MAX_INTERVAL_WIDTH,
           seed: SeedLike = 0, progress: Callable[[int], None] | None = None,
           extraction_progress: Callable[[str], Any] | None = None) -> AuditResult:
@@ -545,6 +549,8 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     limit : at most this many prompts per emotion in the reference extractions (default: as many
         as the audited file has; the recipe's full set for vector sets).
     common_emotions : audit the emotions both files hold when their sets differ (otherwise an error).
+    bootstrap : ``emotions``, ``prompts`` or ``both`` (default: both when A and B hold prompts, else
+        emotions); the reference uses the same scheme (emotions if its files hold no prompts).
     n_boot, ci, confidence : bootstrap of the observed rho and of the reference pair(s).
     rdm, normalization : how vectors become RDMs (as in ``rsastats compare``); the last layer of every file is used.
     max_interval_width : intervals wider than this make the verdict inconclusive.
@@ -557,9 +563,9 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     AuditResult
     """
     started = time.perf_counter()
-    runs, limit, common_emotions, n_boot, ci, confidence, width = _audit_iv(
-        a, b, reference_model, reference_files, reference_runs, limit, common_emotions, n_boot, ci, confidence,
-        max_interval_width)
+    runs, limit, common_emotions, bootstrap, n_boot, ci, confidence, width = _audit_iv(
+        a, b, reference_model, reference_files, reference_runs, limit, common_emotions, bootstrap, n_boot, ci,
+        confidence, max_interval_width)
     name_a = str(a) if not isinstance(a, xr.Dataset) else "A"
     name_b = str(b) if not isinstance(b, xr.Dataset) else "B"
     if name_a == name_b:
@@ -577,7 +583,7 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
                      f"{', '.join(left_out['a']) or 'none'} of {name_a}, {', '.join(left_out['b']) or 'none'} of {name_b}")
 
     seeds = spawn_sequences(seed, 1 + runs)
-    observed = compare_models(ds_a, ds_b, n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm,
+    observed = compare_models(ds_a, ds_b, bootstrap=bootstrap, n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm,
                               normalization=normalization, seed=seeds[0], progress=progress)
 
     plans: list[Any] = []
@@ -641,7 +647,8 @@ def _layer_of(attribute: str) -> str:
 def _notes(observed, scheme, kind_a, kind_b, ds_a, ds_b, refs_a, runs, plans, model) -> list[str]:
     notes = [TRANSFER_CAVEAT]
     if scheme == "emotions":
-        notes.append("the intervals resample emotions only (a vector set has no prompts), so neither rho is corrected for "
+        notes.append("the intervals resample emotions only (a vector set has no prompts, or emotions were asked for), so "
+                     "neither rho is corrected for "
                      "the attenuation prompt noise causes; if the audited studies averaged fewer or noisier prompts "
                      "than the reference, the observed rho is attenuated more and the verdict leans toward 'different'")
     prompts = {n: int(ds.sizes["prompt"]) for n, ds in (("A", ds_a), ("B", ds_b)) if "prompt" in ds.dims}

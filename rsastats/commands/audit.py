@@ -44,6 +44,9 @@ def _extraction_progress(enabled: bool):
                    "the audited file].")
 @click.option("--common-emotions", is_flag=True,
               help="When A and B hold different emotion sets, audit the emotions both hold (otherwise an error).")
+@click.option("--bootstrap", default=None,
+              help="Resample emotions, prompts or both [default: both when A and B hold prompts, else emotions]; "
+                   "the reference pair is resampled the same way.")
 @click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples.")
 @click.option("--ci", default=DEFAULT_CI, show_default=True, help="Bootstrap interval: basic, percentile or bca.")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level, in (0, 1).")
@@ -57,7 +60,7 @@ def _extraction_progress(enabled: bool):
 @seed_option
 @quiet_option
 @json_option
-def audit_command(a, b, reference_model, reference_files, reference_dir, reference_runs, limit, common_emotions, n_boot,
+def audit_command(a, b, reference_model, reference_files, reference_dir, reference_runs, limit, common_emotions, bootstrap, n_boot,
                   ci, confidence, rdm_method, normalization, max_width, threads, seed, quiet, as_json) -> None:
     """Audit two vector sets: which of the four method layers separate them, the rho expected if their
     geometry were identical (from a reference model re-extracting both recipes), the observed rho with
@@ -86,7 +89,8 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
     with progress_bar("bootstrap (observed)", n_boot) as advance:
         result = audit(a, b, reference_model=reference_model or "default",
                        reference_files=list(reference_files) if reference_files else None, reference_dir=reference_dir,
-                       reference_runs=reference_runs, limit=limit, common_emotions=common_emotions, n_boot=n_boot,
+                       reference_runs=reference_runs, limit=limit, common_emotions=common_emotions, bootstrap=bootstrap,
+                       n_boot=n_boot,
                        ci=ci, confidence=confidence, rdm=rdm_method, normalization=normalization,
                        max_interval_width=MAX_INTERVAL_WIDTH if max_width is None else max_width, seed=seed,
                        progress=advance, extraction_progress=_extraction_progress(show))

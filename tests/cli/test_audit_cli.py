@@ -59,6 +59,12 @@ def test_json_holds_the_verdict_and_the_numbers_behind_it(runner, files):
     assert out["reference_model"] == "reference" and len(out["reference_files"]) == 1
 
 
+def test_bootstrap_scheme_applies_to_both_pairs(runner, files):
+    out = json.loads(_run(runner, files, "a", "b", extra=["--json", "--bootstrap", "emotions"]).stdout)
+    assert out["bootstrap"] == "emotions" and out["reference_bootstrap"] == "emotions"
+    assert any("resample emotions only" in note for note in out["notes"])
+
+
 def test_planted_difference_through_the_cli(runner, files):
     out = json.loads(_run(runner, files, "diff_a", "diff_b", ref=("diff_ref_a", "diff_ref_b"), extra=["--json"]).stdout)
     assert out["verdict"] == DIFFERENT and out["ci_high"] < out["reference_low"]
@@ -85,6 +91,7 @@ BAD = [
     (["@a", "@missing"], "missing.nc"),
     (["@a", "@truncated"], "truncated.nc"),
     (["@a", "@b", "--ci", "normal"], "interval method"),
+    (["@a", "@b", "--bootstrap", "texts"], "bootstrap scheme"),
     (["@a", "@b", "--confidence", "1.5"], "confidence"),
     (["@a", "@b", "--max-width", "3"], "max_interval_width"),
     (["@a", "@b", "--reference-model", "default"], "either --reference-model or --reference-files"),
