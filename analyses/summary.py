@@ -16,7 +16,10 @@ from ._document import RESULTS_SCHEMA
 
 __all__ = ["build_summary", "main"]
 
-_EXTRA = {"decomposition_coverage": "Calibration of the variance decomposition (coverage of its CIs in simulation)."}
+_EXTRA = {"decomposition_coverage": "Calibration of the variance decomposition (coverage of its CIs in simulation).",
+          "audit_verdicts": "How often the audit's verdict rule gives each verdict on planted truths (docs/audit.md).",
+          "audit_real_run": "`rsastats audit` of the study's recipe against a Jeong-like generation run (docs/audit.md).",
+          "demo": "What `make demo` writes (docs/report.md)."}
 
 
 def _load(folder: Path) -> dict | None:
