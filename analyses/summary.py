@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from rsastats.data import atomic_path
 
@@ -22,12 +22,68 @@ _EXTRA = {"decomposition_coverage": "Calibration of the variance decomposition (
           "demo": "What `make demo` writes (docs/report.md)."}
 
 
+def _source(model: str) -> str:
+    from extraction.registry import REGISTRY
+
+    spec = REGISTRY.get(model)
+    if spec is None:
+        return model
+    return f"`{model}`: {spec.source}" + (f" (pip package {spec.package})" if spec.package else "")
+
+
 def _load(folder: Path) -> dict | None:
     try:
         data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("schema") == RESULTS_SCHEMA else None
+
+
+def _fmt(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.2f}"
+
+
+def _findings(done: dict[str, dict]) -> list[str]:
+    """Cross-analysis findings, each from key numbers in ``results.json`` (skipped when absent)."""
+    out = []
+    key = {name: data.get("key_numbers", {}) for name, data in done.items()}
+    cm = key.get("cross_model", {})
+    for pair in cm.get("trained_pairs", []):
+        rnd = cm.get("random_pairs", {})
+        out.append(f"Trained models: {pair['a']} vs {pair['b']} rho {_fmt(pair['rho'])} [{_fmt(pair['ci_low'])}, "
+                   f"{_fmt(pair['ci_high'])}]; random-weight pairs reach up to {_fmt(rnd.get('rho_max'))} on the same "
+                   "stimuli (cross_model).")
+    ce = key.get("cross_experiment", {}).get("random_pairs_by_experiment", {})
+    if "implicit" in ce and "named" in ce:
+        i, n = ce["implicit"], ce["named"]
+        excess = i["n_unadjusted_p_below_05"] > 2 * 0.05 * i["n_pairs"] + 1
+        lead = "Random weights share geometry through the stimuli" if excess else "Random weights"
+        out.append(f"{lead}: on the implicit stories {i['n_unadjusted_p_below_05']} "
+                   f"of {i['n_pairs']} random-random pairs have an unadjusted Mantel p < 0.05 (median rho "
+                   f"{_fmt(i['rho_median'])}), against {n['n_unadjusted_p_below_05']} on the named stimuli (about "
+                   f"{0.05 * i['n_pairs']:.1f} expected by chance) (cross_experiment).")
+    sep = key.get("normalization", {}).get("normalizations_separating_trained_from_random")
+    if sep is not None:
+        out.append("Normalizations that put every trained pair's CI above every random-random rho: "
+                   + ("; ".join(sep) if sep else "none") + " (normalization).")
+    control = key.get("base_instruct", {}).get("same_model_fresh_stimuli", [])
+    if control:
+        out.append("Identical geometry read twice with fresh stimuli gives rho "
+                   + ", ".join(f"{_fmt(r['rho'])} ({r['base'].split(' ')[0]})" for r in control)
+                   + " at these sizes: the ceiling a base x instruct rho can reach here (base_instruct).")
+    prec = key.get("precision", {}).get("rho_vs_fp32", [])
+    if prec:
+        worst = min(prec, key=lambda r: r["rho"])
+        out.append(f"Precision: the lowest rho with fp32 is {_fmt(worst['rho'])} ({worst['model']}, {worst['precision']}); "
+                   f"every other scheme stays at or above {_fmt(min((r['rho'] for r in prec if r is not worst), default=None))} "
+                   "(precision).")
+    cg = key.get("comprehension_generation", {}).get("rho", [])
+    for r in cg:
+        if r["comparison"].startswith("generation"):
+            tail = (": at these sizes sampling noise alone moves the geometry" if r["ci_low"] < 0.9 else "")
+            out.append(f"Generation agrees with itself (another sampling seed) at rho {_fmt(r['rho'])} "
+                       f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] for {r['model']}{tail} (comprehension_generation).")
+    return out
 
 
 def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANALYSES) -> Path:
@@ -49,7 +105,7 @@ def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANA
         for m in ms.get("models", []):
             r = m.get("random")
             source = (f"random {r['architecture']}, {r['layers']} blocks, hidden {r['hidden']}, weight seed {r['seed']}, "
-                      f"{r['tokenizer']} tokenizer") if r else m.get("model", "")
+                      f"{r['tokenizer']} tokenizer") if r else _source(m.get("model", ""))
             lines.append(f"| {m['name']} | {source} |")
         lines += ["", "Sizes (model set `" + str(ms.get("name")) + "`): " + ", ".join(f"{k} {v}" for k, v in sizes.items())
                   + ". Numbers are written `estimate [95% CI]`. The intervals are the project's default basic bootstrap "
@@ -58,6 +114,11 @@ def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANA
                   "docs/statistics.md. p-values are Mantel permutation tests unless a table says otherwise.", ""]
         if len(sets) > 1:
             lines += ["**Note:** these reports come from different model sets: " + ", ".join(sorted(sets)) + ".", ""]
+    findings = _findings(done)
+    if findings:
+        lines += ["## Findings across analyses", "",
+                  "Each line is assembled from the key numbers of the analyses it names (see their reports).", ""]
+        lines += [f"- {x}" for x in findings] + [""]
     lines += ["## Analyses", ""]
     for i, name in enumerate(analyses, 1):
         data = results[name]

@@ -95,6 +95,7 @@ def test_readme_summarises_every_analysis(tiny_run):
         for line in doc.summary:
             assert line in text
     assert "prompts 3" in text  # the sizes
+    assert "## Findings across analyses" in text and "on the implicit stories" in text
 
 
 def test_each_file_is_extracted_once_and_reused(tiny_run):
