@@ -74,6 +74,13 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         doc.key("seed_share", {"share": seed.share, "ci_low": seed.share_ci[0], "ci_high": seed.share_ci[1]})
         doc.summary.append(f"Of the sub-parameter layer's share ({layer2['share']:.2f}), the sampling seed alone, which is "
                            f"sampling noise rather than a method choice, carries {ci_text(seed.share, *seed.share_ci)}.")
+        others = [c for c in dec.components if c.layer == "2 sub-parameters" and c.name != "seed" and c.estimable]
+        above = [c.name for c in others if c.share_ci[0] > seed.share_ci[1]]
+        doc.key("sub_parameters_above_seed", above)
+        doc.summary.append(f"{len(above)} of {len(others)} sub-parameter components have a share whose CI lies above the "
+                           "seed component's CI" + (f" ({', '.join(above)})" if above else "") + ": each variant is a "
+                           "single run, so its component also carries that run's sampling noise, which the seed "
+                           "component measures.")
     doc.limits.extend(offline_limits(ms))
     doc.limits.append("Only the factors that vary within a model can be separated: here two models, one of which "
                       "(an encoder) cannot generate, so the method and sub-parameter layers rest on one model.")
