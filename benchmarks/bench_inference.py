@@ -1,7 +1,9 @@
 """Benchmark of the two-factor (emotion x prompt) bootstrap and of the Mantel test.
 
 Not a test: run it by hand, on a quiet machine (check ``uptime``), and read the JSON object on the
-last line.  ``python benchmarks/bench_inference.py [--resamples N] [--quick]``.
+last line.  ``python benchmarks/bench_inference.py [--resamples N] [--quick] [--write docs/performance.md]``
+(``--write`` replaces the file's part between ``<!-- inference:begin -->`` and ``<!-- inference:end -->``
+with this run's table).
 
 What is measured, all on the same simulated data in this one process:
 
@@ -15,9 +17,18 @@ What is measured, all on the same simulated data in this one process:
    duplicates materialised) must agree to 1e-12.
 4. Peers: rsatoolbox ``eval_bootstrap_pattern`` (defaults, and ``boot_noise_ceil=False``: the lean,
    fair comparison) and ``eval_dual_bootstrap``; scikit-bio ``mantel``.  Slow peers are timed on a
-   subset of resamples and scaled linearly (stated in the output).  Time per *pair-resample* (one
-   correlation in one resample) is compared; rsatoolbox resamples emotions only (it has no prompt
-   factor), so the engine is also timed with the emotion scheme for the like-for-like ratio.
+   subset of resamples and scaled linearly (stated in the output).
+
+   Like for like: rsatoolbox evaluates a set of model RDMs against one data RDM, so the engine is
+   timed on the same 11 pairs (model 0 against each other model), not on all 66 (per pair, the
+   66-pair run would look better than it is, since the per-model work is shared by more pairs).
+   ``eval_bootstrap_pattern`` resamples conditions: it is compared with the emotion scheme.
+   ``eval_dual_bootstrap`` resamples conditions and RDMs: it is compared with the two-factor scheme;
+   its data are one RDM per prompt (the prompt factor as its RDM factor), it always evaluates three
+   bootstraps per sample (both factors, RDMs only, patterns only) and their noise ceilings, and all
+   three are counted as pair-resamples (generous to the peer; the statistics differ, the work is of
+   the same kind).  Every timing is the best of 3 runs, ours and the peers' alike; Mantel uses the
+   same number of permutations for both.
 """
 
 from __future__ import annotations
@@ -109,7 +120,7 @@ def naive_check(models, engine, pairs, n=3):
     return worst
 
 
-def time_rsatoolbox(models, subset: dict) -> dict:
+def time_rsatoolbox(models, subset: dict, repeats: int = 3) -> dict:
     from rsatoolbox.inference import eval_bootstrap_pattern, eval_dual_bootstrap
     from rsatoolbox.model import ModelFixed
     from rsatoolbox.rdm import RDMs
@@ -137,16 +148,16 @@ def time_rsatoolbox(models, subset: dict) -> dict:
             n = subset[name]
             with contextlib.redirect_stderr(io.StringIO()):  # tqdm bars
                 fn(2)
-                t = time.perf_counter()
-                fn(n)
-                dt = time.perf_counter() - t
-            pair_resamples = n * len(rdm_models)
-            out[name] = {"samples_timed": n, "seconds": dt, "us_per_pair_resample": dt / pair_resamples * 1e6,
-                         "note": "timed on a subset of samples and scaled linearly (per pair-resample)"}
+                dt, _ = best_of(lambda: fn(n), repeats)
+            evaluations = 3 if name == "eval_dual_bootstrap" else 1  # both, rdm-only, pattern-only per sample
+            pair_resamples = n * len(rdm_models) * evaluations
+            out[name] = {"samples_timed": n, "seconds": dt, "pairs_per_sample": len(rdm_models) * evaluations,
+                         "us_per_pair_resample": dt / pair_resamples * 1e6,
+                         "note": "timed on a subset of samples (best of 3) and scaled linearly (per pair-resample)"}
     return out
 
 
-def time_mantel(models, permutations: int, skbio_permutations: int) -> dict:
+def time_mantel(models, permutations: int) -> dict:
     from skbio.stats.distance import mantel as skbio_mantel
 
     from rsastats.inference import mantel
@@ -155,16 +166,66 @@ def time_mantel(models, permutations: int, skbio_permutations: int) -> dict:
     mantel(a, b, permutations=99, seed=0)
     ours, _ = best_of(lambda: mantel(a, b, permutations=permutations, seed=0))
     skbio_mantel(a, b, method="spearman", permutations=9, seed=0)
-    theirs, _ = best_of(lambda: skbio_mantel(a, b, method="spearman", permutations=skbio_permutations, seed=0))
-    ours_us, theirs_us = ours / permutations * 1e6, theirs / skbio_permutations * 1e6
+    theirs, _ = best_of(lambda: skbio_mantel(a, b, method="spearman", permutations=permutations, seed=0))
+    ours_us, theirs_us = ours / permutations * 1e6, theirs / permutations * 1e6
     return {"rsastats_us_per_permutation": ours_us, "skbio_us_per_permutation": theirs_us,
-            "ratio": theirs_us / ours_us, "rsastats_permutations": permutations, "skbio_permutations": skbio_permutations}
+            "ratio": theirs_us / ours_us, "permutations": permutations}
+
+
+def _yes(flag: bool) -> str:
+    return "**met**" if flag else "**not met**"
+
+
+def render(r: dict) -> str:
+    """The Markdown section of one run (every number from ``r``, the run's JSON object)."""
+    peers = r["rsatoolbox"]
+    lean, default, dual = (peers[k] for k in ("eval_bootstrap_pattern_lean", "eval_bootstrap_pattern_default",
+                                              "eval_dual_bootstrap"))
+    mant, targets = r["mantel"], r["targets"]
+    lines = [
+        f"Measured with `python benchmarks/bench_inference.py` on {r['when']} "
+        f"({r['cores']} cores, {r['workers']} threads; load average {r['load_before']} before and {r['load_after']} "
+        f"after: other engineers' jobs shared the cores). Every timing is the best of 3 within the run; "
+        f"{r['resamples_timed']:,} resamples timed.",
+        "",
+        "| what | result | target |",
+        "|---|---|---|",
+        f"| two-factor bootstrap, {r['shape']['models']} models x {r['shape']['emotions']} emotions x "
+        f"{r['shape']['prompts']} prompts x {r['shape']['hidden']} dims, fp64, all {r['shape']['pairs']} pairs per "
+        f"resample | {r['resamples_per_s']:,.0f} resamples/s ({r['pair_resamples_per_s']:,.0f} pair-resamples/s) | "
+        f">= 3,000/s: {_yes(targets['resamples_per_s>=3000'])} |",
+        f"| GEMM floor in the same run: square fp64 GEMM {r['gemm_square_gflops']:.1f} GFLOP/s "
+        f"({r['flops_per_resample'] / 1e6:.2f} MFLOP per resample; the engine's own shapes run at "
+        f"{r['gemm_engine_shape_gflops']:.1f} GFLOP/s) | floor {r['gemm_floor_resamples_per_s']:,.0f} resamples/s; "
+        f"the engine reaches {r['share_of_gemm_floor']:.0%} | >= 60%: {_yes(targets['share_of_gemm_floor>=0.6'])} |",
+        f"| emotion-only bootstrap, same data, {r['shape']['pairs']} pairs | "
+        f"{r['emotion_scheme_resamples_per_s']:,.0f} resamples/s | |",
+        f"| naive loop (means -> cosine -> scipy `spearmanr`), first 3 resamples x {r['shape']['pairs']} pairs | "
+        f"max abs difference {r['naive_max_abs_diff']:.1e} | <= 1e-12: {_yes(targets['naive<=1e-12'])} |",
+        f"| rsatoolbox `eval_bootstrap_pattern(boot_noise_ceil=False)` vs rsastats' emotion bootstrap, same "
+        f"{r['peer_pairs']} pairs ({lean['samples_timed']} peer samples timed, scaled) | "
+        f"{lean['us_per_pair_resample']:,.1f} vs {lean['rsastats_us_per_pair_resample']:.2f} us per pair-resample: "
+        f"**{lean['ratio']:.0f}x** | >= 50x: {_yes(targets['lean_eval_bootstrap_pattern_ratio>=50'])} |",
+        f"| rsatoolbox `eval_bootstrap_pattern` (defaults, with its noise-ceiling bootstrap) | "
+        f"{default['us_per_pair_resample']:,.1f} vs {default['rsastats_us_per_pair_resample']:.2f} us: "
+        f"{default['ratio']:.0f}x | |",
+        f"| rsatoolbox `eval_dual_bootstrap` vs rsastats' two-factor bootstrap, same {r['peer_pairs']} pairs "
+        f"({dual['samples_timed']} peer samples timed, scaled; its 3 bootstraps per sample all counted) | "
+        f"{dual['us_per_pair_resample']:,.0f} vs {dual['rsastats_us_per_pair_resample']:.1f} us per pair-resample: "
+        f"{dual['ratio']:,.0f}x | |",
+        f"| Mantel, {r['shape']['emotions']} emotions, Spearman, {mant['permutations']:,} permutations each: "
+        f"rsastats `mantel` vs scikit-bio `mantel` | {mant['rsastats_us_per_permutation']:.2f} vs "
+        f"{mant['skbio_us_per_permutation']:.2f} us per permutation: **{mant['ratio']:.1f}x** | "
+        f">= 5x: {_yes(targets['mantel_vs_skbio>=5'])} |",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=4096)
     parser.add_argument("--quick", action="store_true", help="fewer resamples and peer samples (a smoke run)")
+    parser.add_argument("--write", default=None, help="Markdown file whose inference section is replaced")
     args = parser.parse_args(argv)
     from rsastats.inference._engine import ResamplingEngine, all_pairs
 
@@ -188,7 +249,14 @@ def main(argv=None) -> dict:
     emotions_engine.replicates(pairs, 256, 1)
     e_best, _ = best_of(lambda: emotions_engine.replicates(pairs, n_res, 1))
     e_rate = n_res / e_best
-    print(f"rsastats emotion-scheme bootstrap: {e_rate:.0f} resamples/s", flush=True)
+    print(f"rsastats emotion-scheme bootstrap: {e_rate:.0f} resamples/s ({len(pairs)} pairs)", flush=True)
+    # The peers' task: model 0 (the "data") against each of the other 11.
+    peer_pairs = np.array([[0, k] for k in range(1, M)])
+    both_11, _ = best_of(lambda: engine.replicates(peer_pairs, n_res, 1))
+    emotions_11, _ = best_of(lambda: emotions_engine.replicates(peer_pairs, n_res * 4, 1))
+    both_11_rate, emotions_11_rate = n_res / both_11, n_res * 4 / emotions_11
+    print(f"same 11 pairs as the peers: {both_11_rate:.0f} resamples/s two-factor, {emotions_11_rate:.0f} emotions only",
+          flush=True)
 
     gemm = gemm_rates(workers)
     flops = M * P * P * E * (E + 1)
@@ -203,32 +271,42 @@ def main(argv=None) -> dict:
     subset = {"eval_bootstrap_pattern_default": 10 if args.quick else 40, "eval_bootstrap_pattern_lean": 10 if args.quick else 40,
               "eval_dual_bootstrap": 2 if args.quick else 4}
     peers = time_rsatoolbox(models, subset)
-    ours_both_us = 1e6 / (rate * len(pairs))
-    ours_emotions_us = 1e6 / (e_rate * len(pairs))
+    ours_us = {"both": 1e6 / (both_11_rate * len(peer_pairs)), "emotions": 1e6 / (emotions_11_rate * len(peer_pairs))}
+    like_for_like = {"eval_bootstrap_pattern_default": "emotions", "eval_bootstrap_pattern_lean": "emotions",
+                     "eval_dual_bootstrap": "both"}
     for name, res in peers.items():
-        res["ratio_vs_rsastats_both"] = res["us_per_pair_resample"] / ours_both_us
-        res["ratio_vs_rsastats_emotions"] = res["us_per_pair_resample"] / ours_emotions_us
-        print(f"rsatoolbox {name}: {res['us_per_pair_resample']:.0f} us per pair-resample ({res['samples_timed']} samples "
-              f"timed, scaled); rsastats is {res['ratio_vs_rsastats_both']:.0f}x faster (two-factor) and "
-              f"{res['ratio_vs_rsastats_emotions']:.0f}x (emotions only)", flush=True)
-    mant = time_mantel(models, 9999 if not args.quick else 999, 999 if not args.quick else 99)
-    print(f"Mantel (21 emotions, Spearman): rsastats {mant['rsastats_us_per_permutation']:.2f} us/permutation, "
-          f"scikit-bio {mant['skbio_us_per_permutation']:.2f} us/permutation: {mant['ratio']:.1f}x", flush=True)
+        scheme = like_for_like[name]
+        res["compared_with"] = f"rsastats {scheme} scheme, same 11 pairs"
+        res["rsastats_us_per_pair_resample"] = ours_us[scheme]
+        res["ratio"] = res["us_per_pair_resample"] / ours_us[scheme]
+        print(f"rsatoolbox {name}: {res['us_per_pair_resample']:.1f} us per pair-resample ({res['samples_timed']} samples "
+              f"timed, scaled); rsastats ({scheme}) {ours_us[scheme]:.2f} us: {res['ratio']:.0f}x", flush=True)
+    mant = time_mantel(models, 9999 if not args.quick else 999)
+    print(f"Mantel (21 emotions, Spearman, {mant['permutations']} permutations each): rsastats "
+          f"{mant['rsastats_us_per_permutation']:.2f} us/permutation, scikit-bio "
+          f"{mant['skbio_us_per_permutation']:.2f} us/permutation: {mant['ratio']:.1f}x", flush=True)
     result = {
-        "benchmark": "bench_inference", "python": platform.python_version(), "numpy": np.__version__,
+        "benchmark": "bench_inference", "when": time.strftime("%Y-%m-%d %H:%M"), "python": platform.python_version(), "numpy": np.__version__,
         "cores": os.cpu_count(), "workers": workers, "load_before": load_before, "load_after": load(),
         "shape": {"models": M, "emotions": E, "prompts": P, "hidden": H, "pairs": len(pairs), "dtype": "float64"},
         "resamples_timed": n_res, "resamples_per_s": rate, "pair_resamples_per_s": rate * len(pairs),
         "emotion_scheme_resamples_per_s": e_rate,
+        "peer_pairs": len(peer_pairs), "both_scheme_resamples_per_s_peer_pairs": both_11_rate,
+        "emotion_scheme_resamples_per_s_peer_pairs": emotions_11_rate,
         "gemm_square_gflops": gemm["square_gflops"], "gemm_engine_shape_gflops": gemm["engine_shape_gflops"],
         "flops_per_resample": flops, "gemm_floor_resamples_per_s": floor, "share_of_gemm_floor": rate / floor,
         "naive_max_abs_diff": worst, "rsatoolbox": peers, "mantel": mant,
-        "targets": {"resamples_per_s>=3000": rate >= 3000,
-                    "lean_eval_bootstrap_pattern_ratio>=50": peers["eval_bootstrap_pattern_lean"]["ratio_vs_rsastats_both"] >= 50,
+        "targets": {"resamples_per_s>=3000": rate >= 3000, "share_of_gemm_floor>=0.6": rate / floor >= 0.6,
+                    "lean_eval_bootstrap_pattern_ratio>=50": peers["eval_bootstrap_pattern_lean"]["ratio"] >= 50,
                     "mantel_vs_skbio>=5": mant["ratio"] >= 5, "naive<=1e-12": worst <= 1e-12},
     }
     from rsastats.cliutil import to_jsonable
 
+    if args.write:
+        from _markdown import write_section
+
+        write_section(args.write, "inference", render(result))
+        print(f"wrote the inference section of {args.write}", flush=True)
     print(json.dumps(to_jsonable(result)))
     return result
 

@@ -16,6 +16,7 @@ __all__ = ["cli", "main", "SUBCOMMANDS"]
 
 # name -> "module:attribute"; each module defines one click command.
 SUBCOMMANDS = {
+    "audit": "rsastats.commands.audit:audit_command",
     "decompose": "rsastats.commands.decompose:decompose",
     "describe": "rsastats.commands.describe:describe",
     "extract": "rsastats.commands.extract:extract_command",

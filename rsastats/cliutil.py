@@ -107,6 +107,16 @@ def seed_option(func: Callable) -> Callable:
                         help="Seed of every random procedure (permutations, resamples).")(func)
 
 
+def scheduler_option(func: Callable) -> Callable:
+    """``--scheduler ADDRESS`` (or ``DASK_SCHEDULER_ADDRESS``): run the chunked work on a dask cluster."""
+    return click.option("--scheduler", default=None, envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True,
+                        metavar="ADDRESS",
+                        help="Run on the dask.distributed scheduler at ADDRESS (tcp://HOST:8786): resampling chunks "
+                             "or extraction tasks go to its workers, which read and write files at the same paths; "
+                             "statistics come out identical to an in-process run. Without it everything runs in this "
+                             "process. Needs the 'distributed' extra (README: Running on a cluster).")(func)
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; draws a rich progress bar on stderr only for a terminal without --quiet."""

@@ -340,11 +340,18 @@ def _first_bad(values: np.ndarray, mask: np.ndarray, dims: Sequence[str], ds: xr
 def _check_finite(ds: xr.Dataset, name: str, source: str | None, ignore: np.ndarray | None = None) -> None:
     var = ds[name]
     values = np.asarray(var.values)
-    bad = ~np.isfinite(values)
-    if ignore is not None:
-        bad &= ~ignore
-    if bad.any():
-        raise ValidationError(f"NaN or Inf in '{name}': {_first_bad(values, bad, var.dims, ds)}", path=source)
+    skip = None if ignore is None else np.broadcast_to(ignore, values.shape)
+    # One slice of the first axis at a time, so the masks stay small for large files (a streamed
+    # extraction writes through here); the full mask is built only to describe a failure.
+    for i in range(values.shape[0]) if values.ndim > 1 else [Ellipsis]:
+        bad = ~np.isfinite(values[i])
+        if skip is not None:
+            bad &= ~skip[i]
+        if bad.any():
+            full = ~np.isfinite(values)
+            if skip is not None:
+                full &= ~skip
+            raise ValidationError(f"NaN or Inf in '{name}': {_first_bad(values, full, var.dims, ds)}", path=source)
 
 
 def _check_hidden_size(ds: xr.Dataset, source: str | None) -> None:

@@ -33,6 +33,14 @@ class RsaStatsError(Exception):
         self.problem = " ".join(str(message).split())  # always one line
         super().__init__(f"{self.path}: {self.problem}" if self.path else self.problem)
 
+    def __reduce__(self):
+        # Rebuilt from (problem, path), so an error raised on a dask worker keeps its path.
+        return (_rebuild, (type(self), self.problem, self.path))
+
+
+def _rebuild(cls: type, problem: str, path: str | None) -> RsaStatsError:
+    return cls(problem, path=path)
+
 
 class InputError(RsaStatsError, ValueError):
     """The input (file, labels, arguments) is not usable; exit status 2 on the command line."""

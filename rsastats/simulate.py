@@ -17,7 +17,8 @@ from ._rng import SeedLike, as_generator
 from .data import make_activations
 from .exceptions import ValidationError
 
-__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms", "simulate_condition_vectors"]
+__all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms", "simulate_condition_vectors",
+           "AUDIT_RECIPE_A", "AUDIT_RECIPE_B", "simulate_audit_case"]
 
 # The 21 conditions of the reference study, in its order.
 STUDY_EMOTIONS = (
@@ -194,3 +195,66 @@ def simulate_condition_vectors(
         attrs = {k: v for k, v in cond.items() if v is not None}
         out.append(make_vectors(values[f] + noise * perturbation(), list(emotions), attrs=attrs))
     return out
+
+
+# Attributes of the two recipes in :func:`simulate_audit_case`: every setting of the four layers recorded.
+AUDIT_RECIPE_A = {"method": "comprehension", "pooling": "last", "precision": "fp16", "template": "{text}",
+                  "chat_template": 1, "stimulus_set": "named sha256:0000000000000000", "experiment": "a"}
+AUDIT_RECIPE_B = {"method": "generation", "pooling": "mean-generated", "precision": "fp32",
+                  "template": "Write about {emotion}:", "chat_template": 1, "temperature": 0.7, "top_p": 0.9, "top_k": 50,
+                  "max_new_tokens": 100, "seed": 0, "stimulus_set": "prompt-template sha256:1111111111111111",
+                  "experiment": "b"}
+
+
+def simulate_audit_case(
+    *,
+    method_effect: float = 0.8,
+    difference: float = 0.0,
+    reference_sensitivity: float = 1.0,
+    n_emotions: int = 21,
+    n_prompts: int = 8,
+    hidden: int = 32,
+    noise: float = 1.0,
+    seed: SeedLike = 0,
+) -> tuple[list[xr.Dataset], dict[str, float]]:
+    """Four activations datasets for an audit with a planted truth: A, B, reference A, reference B.
+
+    The audited models share one geometry ``G`` (:func:`true_vectors`); the reference model has its
+    own, ``G_R``, drawn from the same distribution.  Recipe A reads the geometry as it is; recipe B
+    adds a method perturbation ``method_effect * U`` (``U``: random emotion-specific directions of
+    the typical vector size), drawn afresh for each model, so the method effect transfers between
+    models in size but not in its exact directions.  ``difference > 0`` plants a geometric
+    difference in B (``G + difference * D``, ``D`` like ``U``): B's geometry then differs beyond
+    method effects.  ``reference_sensitivity`` scales the method effect in the reference model (1:
+    the transfer assumption holds; 0.5: the reference model is half as sensitive to the method).
+    Prompts add Gaussian noise (``noise`` times the typical per-dimension signal).
+
+    Returns ``([A, B, reference_A, reference_B], truth)`` with the noise-free Spearman rhos
+    ``truth = {"rho_observed": ..., "rho_reference": ...}`` of the two pairs' cosine RDMs.
+    """
+    from scipy.stats import spearmanr
+
+    rng = as_generator(seed)
+
+    def perturbation(vectors: np.ndarray) -> np.ndarray:
+        typical = float(np.sqrt(np.mean(np.sum(vectors**2, axis=1))))
+        return typical * rng.standard_normal(vectors.shape) / np.sqrt(vectors.shape[1])
+
+    def cosine_cells(vectors: np.ndarray) -> np.ndarray:
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (1.0 - unit @ unit.T)[np.triu_indices(len(vectors), 1)]
+
+    geometry = true_vectors(n_emotions, hidden, seed=rng)
+    reference = true_vectors(n_emotions, hidden, seed=rng)
+    a = geometry
+    b = geometry + difference * perturbation(geometry) + method_effect * perturbation(geometry)
+    ref_a = reference
+    ref_b = reference + reference_sensitivity * method_effect * perturbation(reference)
+    truth = {"rho_observed": float(spearmanr(cosine_cells(a), cosine_cells(b))[0]),
+             "rho_reference": float(spearmanr(cosine_cells(ref_a), cosine_cells(ref_b))[0])}
+    files = []
+    for vectors, recipe, model in ((a, AUDIT_RECIPE_A, "audited-1"), (b, AUDIT_RECIPE_B, "audited-2"),
+                                   (ref_a, AUDIT_RECIPE_A, "reference"), (ref_b, AUDIT_RECIPE_B, "reference")):
+        files.append(simulate_activations(n_emotions, n_prompts, 1, hidden, noise=noise, vectors=vectors,
+                                          attrs={**recipe, "model": model}, seed=rng))
+    return files, truth

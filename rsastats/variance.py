@@ -34,7 +34,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from ._rng import SeedLike, seed_to_int, spawn_generators
+from ._rng import SeedLike, seed_sequence, seed_to_int, spawn_generators
 from ._varcomp import (
     CellStatistics,
     VarianceFit,
@@ -350,14 +350,28 @@ def _replicate(rdms: np.ndarray, index: np.ndarray, g: np.ndarray, levels: list,
 
 
 def _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot, seed,
-               progress: Callable[[int], None] | None) -> _Replicates:
+               progress: Callable[[int], None] | None, runner: Any = None) -> _Replicates:
+    """``n_boot`` replicates over emotions, in this process or (``runner``) in chunks on a dask
+    cluster: replicate ``b`` draws from child ``b`` of ``seed`` either way, so the result is the same."""
+    seed = seed_sequence(seed)  # once: a Generator seed advances as it would in-process
+    shared = (rdms, g, levels, pair_idx, response, engine, reml, start, seed)
+    if runner is None:
+        return _bootstrap_range(shared, 0, n_boot, progress)
+    parts = runner.chunked(_bootstrap_range_on_worker, n_boot, shared, progress=progress)
+    return _Replicates(np.concatenate([p.variances for p in parts]), np.concatenate([p.rho for p in parts]),
+                       sum(p.nonconverged for p in parts), sum(p.failed for p in parts))
+
+
+def _bootstrap_range(shared: tuple, lo: int, hi: int, progress: Callable[[int], None] | None = None) -> _Replicates:
+    """Replicates ``lo .. hi - 1`` (each from its own child stream of the seed)."""
+    rdms, g, levels, pair_idx, response, engine, reml, start, seed = shared
     n = rdms.shape[1]
     m = g.shape[0] + 1
-    variances = np.full((n_boot, m), np.nan)
-    rho = np.full((n_boot, pair_idx.shape[0]), np.nan)
+    variances = np.full((hi - lo, m), np.nan)
+    rho = np.full((hi - lo, pair_idx.shape[0]), np.nan)
     nonconverged = failed = 0
     # One child stream per replicate: the result never depends on how replicates are grouped.
-    for b, rng in enumerate(spawn_generators(seed, n_boot)):
+    for b, rng in enumerate(spawn_generators(seed, hi)[lo:]):
         index = rng.integers(0, n, size=n)
         while np.unique(index).size < 3:  # at least three distinct emotions make an RDM with >= 3 cells
             index = rng.integers(0, n, size=n)
@@ -369,6 +383,13 @@ def _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot,
         if progress is not None:
             progress(1)
     return _Replicates(variances, rho, nonconverged, failed)
+
+
+def _bootstrap_range_on_worker(shared: tuple, lo: int, hi: int) -> _Replicates:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # as decompose_rdms fits in-process
+        return _bootstrap_range(shared, lo, hi)
 
 
 def _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tuple[np.ndarray, np.ndarray]:
@@ -478,6 +499,7 @@ def decompose_rdms(
     test: bool = True,
     seed: SeedLike = 0,
     progress: Callable[[int], None] | None = None,
+    scheduler: Any = None,
 ) -> DecompositionResult:
     """Decompose the variation among RDMs of the same emotions into method layers.
 
@@ -499,7 +521,10 @@ def decompose_rdms(
     reml : REML (default, as lme4) or ML.
     test : compute a likelihood-ratio test for every estimable component.
     seed : seed of the bootstrap; replicate ``b`` uses child stream ``b`` of it.
-    progress : called with 1 after every bootstrap replicate.
+    progress : called with 1 after every bootstrap replicate (after every chunk on a cluster).
+    scheduler : a dask scheduler address or ``distributed.Client``: the bootstrap replicates run in
+        chunks on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs
+        everything in this process.
 
     Returns
     -------
@@ -511,10 +536,12 @@ def decompose_rdms(
     # loses a lot when cores are shared (measured 9x slower on a busy 2-core machine).
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    from .distributed import scheduler_runner
+
+    with threadpool_limits(limits=1, user_api="blas"), scheduler_runner(scheduler if n_boot else None) as runner:
         return _decompose_checked(rdms, emotions, conds, names, comps, response=response, n_boot=n_boot,
                                   confidence=confidence, ci_method=ci_method, engine=engine, reml=reml, test=test,
-                                  seed=seed, progress=progress)
+                                  seed=seed, progress=progress, runner=runner)
 
 
 @dataclass
@@ -666,7 +693,7 @@ def _pair_rows(pair_list, conds, names, observed_rho, implied, reps, jack_rho, c
 
 
 def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
-                       test, seed, progress) -> DecompositionResult:
+                       test, seed, progress, runner=None) -> DecompositionResult:
     """:func:`decompose_rdms` after its inputs were checked."""
     n_files, n = rdms.shape[:2]
     design = build_design(comps, conds)
@@ -689,7 +716,8 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     start = _relative(fitted.full) if engine == "exact" else None
     reps = jack_var = jack_rho = None
     if n_boot:
-        reps = _bootstrap(rdms, fitted.g, fitted.levels, pair_idx, response, engine, reml, start, n_boot, seed, progress)
+        reps = _bootstrap(rdms, fitted.g, fitted.levels, pair_idx, response, engine, reml, start, n_boot, seed, progress,
+                          runner)
         if ci_method == "bca":
             jack_var, jack_rho = _jackknife(rdms, fitted.g, fitted.levels, pair_idx, response, engine, reml, start)
         if reps.failed:

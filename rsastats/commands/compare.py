@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 
 
@@ -14,10 +14,11 @@ from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 @geometry_options
 @inference_options
 @seed_option
+@scheduler_option
 @quiet_option
 @json_option
 def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci, n_boot, permutations,
-            alternative, confidence, n_splits, no_ceiling, seed, quiet, as_json) -> None:
+            alternative, confidence, n_splits, no_ceiling, seed, scheduler, quiet, as_json) -> None:
     """Compare the emotion geometry of two files (activations, vectors or RDM).
 
     Reports the rank correlation rho between the two RDMs (emotions aligned by label), a bootstrap
@@ -37,7 +38,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
         res = compare_models(a, b, bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence, permutations=permutations,
                              alternative=alternative, rank=rank, rdm=rdm_method, layer=layer, last_k=last_k,
                              normalization=normalization, n_pcs=n_pcs, n_splits=n_splits, ceiling=not no_ceiling,
-                             seed=seed, progress=advance)
+                             seed=seed, progress=advance, scheduler=scheduler)
     if as_json:
         emit_json(res.to_dict())
         return

@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 
 _CI_METHODS = ("bca", "percentile", "basic")
 
@@ -64,11 +64,12 @@ def _fmt_p(p: float) -> str:
               help="exact: REML on per-cell sufficient statistics (fast); statsmodels: the same model via MixedLM (slow).")
 @click.option("--no-test", "no_test", is_flag=True, help="Skip the likelihood-ratio tests.")
 @seed_option
+@scheduler_option
 @quiet_option
 @json_option
 def decompose(files: tuple[str, ...], layer: int | None, last_k: int | None, normalization: str, n_pcs: int,
               rdm_method: str, n_boot: int, ci_method: str, confidence: float, response: str, components: str | None,
-              engine: str, no_test: bool, seed: int, quiet: bool, as_json: bool) -> None:
+              engine: str, no_test: bool, seed: int, scheduler: str | None, quiet: bool, as_json: bool) -> None:
     """Partition the variation of emotion geometry across FILES into the study's method layers.
 
     FILES are activations or vector-set files (or RDM files of the --rdm dissimilarity) of the same
@@ -92,7 +93,7 @@ def decompose(files: tuple[str, ...], layer: int | None, last_k: int | None, nor
         result = run_decompose(list(files), layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs,
                                rdm=rdm_method, components=comps, response=response, n_boot=n_boot,
                                confidence=confidence, ci_method=ci_method, engine=engine, test=not no_test,
-                               seed=seed, progress=advance)
+                               seed=seed, progress=advance, scheduler=scheduler)
     if as_json:
         emit_json(result.to_dict())
         return

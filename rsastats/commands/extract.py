@@ -15,7 +15,7 @@ import click
 from extraction.config import CHAT_TEMPLATE_CHOICES, FINAL_NORMS, METHODS, POOLINGS, PRECISIONS, RECIPES, make_config
 from extraction.registry import REGISTRY
 
-from ..cliutil import emit_json, json_option, quiet_option, stdout_console
+from ..cliutil import emit_json, json_option, quiet_option, scheduler_option, stdout_console
 
 _RECIPE_HELP = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
 
@@ -139,12 +139,18 @@ def _list_models(as_json: bool) -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: torch's choice; "
               "on a busy shared machine 1 can be much faster).")
 @click.option("--list-models", is_flag=True, help="List the models known by name and exit.")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Run every task of a YAML/JSON manifest (one extraction and output file per task; see "
+                   "docs/extraction.md); what is done is kept in MANIFEST.state.json, so running it again does the rest.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
+              help="With --manifest: run a task that failed (other than for bad input) again this many times.")
+@scheduler_option
 @quiet_option
 @json_option
 def extract_command(model, recipe, method, pooling, precision, layers, final_norm, stimuli, baseline, prompt_template,
                     samples, template, chat_template, skip_first_token, temperature, top_p, top_k, max_new_tokens, seed,
                     batch_size, limit, baseline_limit, emotions, experiment, out, overwrite, restart, threads,
-                    list_models, quiet, as_json) -> None:
+                    list_models, manifest, retries, scheduler, quiet, as_json) -> None:
     """Run a language model over a stimulus set and write its residual-stream activations (schema v1).
 
     Each finished emotion is kept in OUT.parts/ beside the output; if the run is killed, the same
@@ -162,6 +168,20 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
     if list_models:
         _list_models(as_json)
         return
+    if manifest is not None:
+        per_run = {"--model": model, "--recipe": recipe, "--method": method, "--pooling": pooling, "--precision": precision,
+                   "--layers": layers, "--final-norm": final_norm, "--stimuli": stimuli, "--baseline": baseline,
+                   "--prompt-template": prompt_template, "--samples": samples, "--template": template,
+                   "--chat-template": chat_template, "--skip-first-token": skip_first_token, "--temperature": temperature,
+                   "--top-p": top_p, "--top-k": top_k, "--max-new-tokens": max_new_tokens, "--seed": seed,
+                   "--batch-size": batch_size, "--limit": limit, "--baseline-limit": baseline_limit,
+                   "--emotions": emotions, "--experiment": experiment, "--out": out}
+        given = [name for name, value in per_run.items() if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} cannot be combined with --manifest: put settings in the "
+                                   "manifest's 'defaults' or in its tasks")
+        _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json)
+        return
     if out is None:
         raise click.UsageError("missing option '--out' (the activations file to write)")
     config = make_config(
@@ -170,18 +190,22 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
         chat_template=chat_template, skip_first_token=skip_first_token, temperature=temperature, top_p=top_p,
         top_k=top_k, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, limit=limit,
         baseline_limit=_baseline_limit(baseline_limit), emotions=_emotions(emotions), experiment=experiment)
-    from extraction.run import extract  # imports torch
+    if not scheduler:
+        from extraction.run import extract  # imports torch
 
-    if threads is not None:
-        import torch
+        if threads is not None:
+            import torch
 
-        torch.set_num_threads(threads)
+            torch.set_num_threads(threads)
 
-    progress = _RichProgress(enabled=not quiet and sys.stderr.isatty(), description=f"{config.model} {config.method}")
-    try:
-        result = extract(config, out, overwrite=overwrite, restart=restart, progress=progress)
-    finally:
-        progress.stop()
+    if scheduler:
+        result = _extract_on_cluster(config, out, overwrite, restart, threads, scheduler)
+    else:
+        progress = _RichProgress(enabled=not quiet and sys.stderr.isatty(), description=f"{config.model} {config.method}")
+        try:
+            result = extract(config, out, overwrite=overwrite, restart=restart, progress=progress)
+        finally:
+            progress.stop()
     if as_json:
         emit_json(result.to_dict())
         return
@@ -202,3 +226,56 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
     for problem in result.problems:
         table.add_row("[yellow]note[/yellow]", problem)
     stdout_console().print(table)
+
+
+def _extract_on_cluster(config, out, overwrite, restart, threads, scheduler):
+    """One extraction as one task on a dask worker (which needs the extract extra and the paths)."""
+    import os
+
+    from extraction.manifest import extract_task
+
+    from ..distributed import scheduler_runner
+
+    out = os.path.abspath(out)
+    if restart:
+        import shutil
+
+        shutil.rmtree(out + ".parts", ignore_errors=True)
+    with scheduler_runner(scheduler) as runner:
+        [(_, result, error)] = list(runner.each(extract_task, [(config, out, overwrite, threads)]))
+    if error is not None:
+        raise error
+    return result
+
+
+def _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json) -> None:
+    from extraction.manifest import load_manifest, run_manifest
+
+    show = not quiet and not as_json and sys.stderr.isatty()
+    total = len(load_manifest(manifest))
+
+    def progress(task, status):
+        if show:
+            click.echo(f"{status}: {task.describe()}", err=True)
+
+    result = run_manifest(manifest, scheduler=scheduler, retries=retries, overwrite=overwrite, restart=restart,
+                          threads=threads, progress=progress)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        from rich.table import Table
+
+        counts = result.to_dict()
+        table = Table(title=f"{manifest}: {total} tasks, {counts['n_done']} done now, {counts['n_skipped']} done before, "
+                            f"{counts['n_failed']} failed (state: {result.state})", title_justify="left")
+        for column in ("#", "model", "precision", "out", "status", "tokens", "seconds"):
+            table.add_column(column, justify="right" if column in ("#", "tokens", "seconds") else "left")
+        for o in result.outcomes:
+            table.add_row(str(o.index + 1), o.model, o.precision, o.out,
+                          o.status if not o.error else f"{o.status}: {o.error}",
+                          "" if o.tokens is None else f"{o.tokens:,}", "" if o.seconds is None else f"{o.seconds:.1f}")
+        stdout_console().print(table)
+    if result.n_failed:
+        click.echo(f"error: {result.n_failed} of {total} tasks failed; run the same command again to retry them "
+                   "(finished tasks are skipped)", err=True)
+        raise click.exceptions.Exit(1)

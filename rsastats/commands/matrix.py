@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 from ..exceptions import ValidationError
 from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 
@@ -18,10 +18,11 @@ from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Write a heatmap of rho (PNG) to this file.")
 @seed_option
+@scheduler_option
 @quiet_option
 @json_option
 def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci, n_boot, permutations, alternative,
-           confidence, n_splits, no_ceiling, adjust, plot, seed, quiet, as_json) -> None:
+           confidence, n_splits, no_ceiling, adjust, plot, seed, scheduler, quiet, as_json) -> None:
     """Compare every pair of FILES (activations, vectors or RDMs; at least two).
 
     One joint bootstrap serves every pair (each resample is applied to all models), Mantel
@@ -42,7 +43,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         res = compare_all(list(files), bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence,
                           permutations=permutations, alternative=alternative, adjust=adjust, rank=rank, rdm=rdm_method,
                           layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs, n_splits=n_splits,
-                          ceiling=not no_ceiling, seed=seed, progress=advance)
+                          ceiling=not no_ceiling, seed=seed, progress=advance, scheduler=scheduler)
     if plot:
         from ..inference.plots import rho_heatmap
 

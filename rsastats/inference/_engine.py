@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._ranks import degenerate, standardize, weighted_kendall, weighted_midranks
-from .._rng import SeedLike, spawn_sequences
+from .._rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
 from ..vectors import apply_post
@@ -139,13 +139,27 @@ class ResamplingEngine:
             self.groups.append(_Group(members, valid, slots, rows0.post, blocks, rows))
 
     def _gram_blocks(self, values: list[np.ndarray]) -> list[np.ndarray]:
+        from threadpoolctl import threadpool_limits
+
         n_e, n_p, _ = values[0].shape
-        grams = []
-        for v in values:
-            x = v.reshape(n_e * n_p, v.shape[-1])
+
+        def gram(v: np.ndarray) -> np.ndarray:
+            x = v.reshape(n_e * n_p, v.shape[-1])  # models may differ in width
             if self.rdm_method == "correlation":
                 x = x - x.mean(axis=1, keepdims=True)  # linear per row: commutes with the prompt mean
-            grams.append(x @ x.T)
+            return x @ x.T
+
+        # One model per thread, single-threaded BLAS inside: the products then do not depend on how
+        # many BLAS threads a machine (or a dask worker, which runs with one) would otherwise use, so
+        # a worker that builds this engine from the same files gets the same Gram matrices bit for bit.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.workers > 1 and len(values) > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(min(self.workers, len(values))) as pool:
+                    grams = list(pool.map(gram, values))
+            else:
+                grams = [gram(v) for v in values]
         # Block (f, model): (P, (f+1) * P), the rows of emotion f against the rows of emotions <= f.
         return [[np.ascontiguousarray(k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p]) for k in grams] for f in range(n_e)]
 
@@ -158,14 +172,19 @@ class ResamplingEngine:
         if group.gram_blocks is not None:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
+            # One buffer for every product of the batch: allocating a fresh (B, (f+1) P) array each
+            # time costs page faults where malloc hands large blocks straight to mmap (as in dask
+            # workers, whose nanny sets MALLOC_TRIM_THRESHOLD_).
+            buffer = np.empty(n_b * n_e * n_p)
             for f in range(n_e):
                 cf = cb[:, f, :]
                 below = cb[:, : f + 1, :]
+                product = buffer[: n_b * (f + 1) * n_p].reshape(n_b, (f + 1) * n_p)
                 for k, block in enumerate(group.gram_blocks[f]):
                     # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f.
                     # One model at a time keeps the product small enough to stay in cache for the
                     # contraction that follows.
-                    t = (cf @ block).reshape(n_b, f + 1, n_p)
+                    t = np.matmul(cf, block, out=product).reshape(n_b, f + 1, n_p)
                     gf = np.einsum("bep,bep->be", t, below)
                     gram[:, k, : f + 1, f] = gf
                     gram[:, k, f, : f + 1] = gf
@@ -278,40 +297,52 @@ class ResamplingEngine:
                    progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Bootstrap replicates (n_boot, n_pairs); identical for every ``batch_size`` and number of
         workers (each resample is computed the same way whichever sub-batch holds it)."""
-        n_blocks = -(-n_boot // DRAW_BLOCK)
-        seqs = spawn_sequences(seed, n_blocks)
-        out = np.empty((n_boot, len(pairs)))
+        return self.replicate_range(pairs, 0, n_boot, seed_sequence(seed), batch_size, progress)
+
+    def replicate_range(self, pairs: np.ndarray, start: int, stop: int, seed: np.random.SeedSequence,
+                        batch_size: int = 256, progress: Callable[[int], None] | None = None,
+                        threads: int | None = None) -> np.ndarray:
+        """Replicates ``start .. stop - 1`` of the sequence that ``seed`` defines (stop - start, n_pairs):
+        rows equal to the same rows of :meth:`replicates` for any ``stop``, so ranges computed
+        apart (in chunks, on other machines) and stacked give the in-process result bit for bit.
+        ``threads`` overrides the engine's thread count (a dask worker runs one task per thread)."""
+        if stop <= start:
+            return np.empty((0, len(pairs)))
+        first, last = start // DRAW_BLOCK, (stop - 1) // DRAW_BLOCK
+        seqs = dict(zip(range(first, last + 1), spawn_sequences(seed, last + 1)[first:]))
+        out = np.empty((stop - start, len(pairs)))
         cache: dict[int, tuple] = {}
-        with self._parallel() as run:
-            for start in range(0, n_boot, batch_size):
-                stop = min(start + batch_size, n_boot)
-                needed = range(start // DRAW_BLOCK, (stop - 1) // DRAW_BLOCK + 1)
+        with self._parallel(threads) as run:
+            for lo_abs in range(start, stop, batch_size):
+                hi_abs = min(lo_abs + batch_size, stop)
+                needed = range(lo_abs // DRAW_BLOCK, (hi_abs - 1) // DRAW_BLOCK + 1)
                 for b in list(cache):
                     if b not in needed:
                         del cache[b]
                 for b in needed:
                     if b not in cache:
                         cache[b] = self._draw_block(seqs[b])
-                lo = start - needed[0] * DRAW_BLOCK
-                hi = lo + (stop - start)
+                lo = lo_abs - needed[0] * DRAW_BLOCK
+                hi = lo + (hi_abs - lo_abs)
                 ec = None if cache[needed[0]][0] is None else np.concatenate([cache[b][0] for b in needed])[lo:hi]
                 pc = None
                 if cache[needed[0]][1] is not None:
                     pc = [np.concatenate([cache[b][1][g] for b in needed])[lo:hi] for g in range(len(self.groups))]
-                out[start:stop] = run(pairs, ec, pc)
+                out[lo_abs - start:hi_abs - start] = run(pairs, ec, pc)
                 if progress is not None:
-                    progress(stop - start)
+                    progress(hi_abs - lo_abs)
         return out
 
     @contextlib.contextmanager
-    def _parallel(self):
+    def _parallel(self, threads: int | None = None):
         """Yield ``run(pairs, emotion_counts, prompt_counts)`` that splits a batch into one contiguous
         sub-batch per worker thread, with single-threaded BLAS inside (numpy releases the GIL in
         BLAS, sorting and ufunc loops).  Small matrix products run much faster this way than with a
         multi-threaded BLAS, especially on a shared machine."""
         from threadpoolctl import threadpool_limits
 
-        if self.workers <= 1:
+        workers = self.workers if threads is None else max(1, int(threads))
+        if workers <= 1:
             with threadpool_limits(limits=1, user_api="blas"):
                 yield self.evaluate
             return
@@ -319,13 +350,13 @@ class ResamplingEngine:
 
         def run(pairs, ec, pc):
             n_b = (ec if ec is not None else pc[0]).shape[0]
-            bounds = np.linspace(0, n_b, min(self.workers, n_b) + 1).astype(int)
+            bounds = np.linspace(0, n_b, min(workers, n_b) + 1).astype(int)
             parts = [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1) if bounds[k + 1] > bounds[k]]
             jobs = [pool.submit(self.evaluate, pairs, None if ec is None else ec[a:b],
                                 None if pc is None else [c[a:b] for c in pc]) for a, b in parts]
             return np.concatenate([j.result() for j in jobs])
 
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(self.workers) as pool:
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
             yield run
 
     # ------------------------------------------------------------------ jackknife

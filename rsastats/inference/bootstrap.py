@@ -32,6 +32,7 @@ from scipy.special import ndtr, ndtri
 from .._rng import SeedLike, seed_to_int
 from .._validation import check_choice, check_confidence, check_count, check_finite_array
 from ..compare import rank_method_name
+from ..distributed import engine_spec, scheduler_runner
 from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
 from ._engine import SCHEMES, ResamplingEngine
 from ._inputs import RDMOptions, load_models
@@ -330,7 +331,7 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
 def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
                   confidence: float = 0.95, rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
                   last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, seed: SeedLike = None,
-                  batch_size: int = 256) -> BootstrapResult:
+                  batch_size: int = 256, scheduler: Any = None) -> BootstrapResult:
     """Bootstrap CI for the rank correlation between the RDMs of ``a`` and ``b``.
 
     Parameters
@@ -345,6 +346,8 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     confidence : level in (0, 1).
     rank, rdm, layer, last_k, normalization, n_pcs : how RDMs are built and compared.
     seed : int, SeedSequence or Generator; the result depends only on it, never on ``batch_size``.
+    scheduler : a dask scheduler address or ``distributed.Client``: resamples run in chunks on the
+        cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
 
     Returns
     -------
@@ -358,7 +361,12 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     estimate = float(engine.point(pairs)[0])
-    reps = engine.replicates(pairs, n_boot, seed, batch_size)[:, 0]
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            reps = engine.replicates(pairs, n_boot, seed, batch_size)[:, 0]
+        else:
+            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
+            reps = runner.bootstrap(spec, pairs, n_boot, seed, batch_size)[:, 0]
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
     dist = summary.pop("distribution")

@@ -16,6 +16,7 @@ import pandas as pd
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_confidence, check_count
 from ..compare import rank_method_name
+from ..distributed import engine_spec, scheduler_runner
 from ..exceptions import ValidationError
 from ._engine import SCHEMES, ResamplingEngine, all_pairs
 from ._inputs import ModelInput, RDMOptions, load_models
@@ -23,7 +24,7 @@ from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOO
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _MantelKernel, _permutations_iv, draw_permutations,
-                          mantel_pvalue, mantel_statistics)
+                          mantel_counts, mantel_pvalue, mantel_statistics, pvalue_from_count)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all", "default_scheme"]
@@ -120,12 +121,15 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
                    rank: str = "spearman", rdm: str = "cosine", layer: int | None = None, last_k: int | None = None,
                    normalization: str = "raw", n_pcs: int = 3, n_splits: int = DEFAULT_N_SPLITS, ceiling: bool = True,
                    seed: SeedLike = 0, batch_size: int = 256,
-                   progress: Callable[[int], None] | None = None) -> ComparisonResult:
+                   progress: Callable[[int], None] | None = None, scheduler: Any = None) -> ComparisonResult:
     """Everything ``rsastats compare`` reports for two models.
 
     ``bootstrap`` defaults to ``both`` when both inputs have prompts (activations), else
     ``emotions``.  Noise ceilings (split-half reliability with Spearman-Brown, the attenuation
     ceiling ``sqrt(r_A r_B)`` and the disattenuated rho) are computed when both have prompts.
+    ``scheduler`` (a dask scheduler address, a ``distributed.Client`` or None) runs the bootstrap
+    resamples and the permutations in chunks on a cluster; the result is identical to the
+    in-process one (see :mod:`rsastats.distributed`).
     Other parameters as in :func:`~rsastats.inference.bootstrap.bootstrap_rho` and
     :func:`~rsastats.inference.permutation.mantel`.
     """
@@ -143,12 +147,21 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     rho = float(engine.point(pairs)[0])
-    reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
+    matrices = [np.asarray(m.rdm.matrix) for m in models]
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
+            observed, permuted = mantel_statistics(matrices[0], matrices[1], rank, perms, count, perm_seed)
+            p_value = mantel_pvalue(observed, permuted, alternative, exact)
+        else:
+            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
+            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
+            # The same kernel as in-process (not the all-pairs products), so the statistics are the same bits.
+            observed = float(_MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
+            permuted = runner.mantel_statistics(np.stack(matrices), rank, perms, count, perm_seed)
+            p_value = mantel_pvalue(observed, permuted, alternative, exact)
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
-    observed, permuted = mantel_statistics(np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix), rank,
-                                           perms, count, perm_seed)
-    p_value = mantel_pvalue(observed, permuted, alternative, exact)
 
     rel_a = rel_b = ceil = dis = None
     used_splits = None
@@ -209,14 +222,14 @@ class DifferenceResult:
 def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT,
                        ci: str = DEFAULT_CI, confidence: float = 0.95, rank: str = "spearman", rdm: str = "cosine",
                        layer: int | None = None, last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3,
-                       seed: SeedLike = 0, batch_size: int = 256) -> DifferenceResult:
+                       seed: SeedLike = 0, batch_size: int = 256, scheduler: Any = None) -> DifferenceResult:
     """CI and p-value for ``rho(A, B) - rho(A, C)`` from one paired bootstrap.
 
     Every resample (of emotions and/or prompts) is applied to all three models at once, so the
     dependence between the two correlations (they share ``A``) is kept.  The p-value (H0: the
     difference is 0) inverts the chosen interval: it is the smallest ``1 - confidence`` at which
     the interval excludes 0.  The difference is not bounded to [-1, 1]: the basic interval is
-    formed on the raw scale.
+    formed on the raw scale.  ``scheduler``: as in :func:`compare_models`.
     """
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = _common_iv(n_boot, ci, confidence, rank, bootstrap, options)
@@ -227,7 +240,12 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
     pairs = np.array([[0, 1], [0, 2]])
     point = engine.point(pairs)
     diff = float(point[0] - point[1])
-    reps = engine.replicates(pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            reps = engine.replicates(pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
+        else:
+            spec = engine_spec([a, b, c], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
+            reps = runner.bootstrap(spec, pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
     d = reps[:, 0] - reps[:, 1]
     jack = None
     if ci == "bca":
@@ -294,11 +312,12 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                 adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
                 last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, n_splits: int = DEFAULT_N_SPLITS,
                 ceiling: bool = True, names: Sequence[str] | None = None, seed: SeedLike = 0, batch_size: int = 256,
-                progress: Callable[[int], None] | None = None) -> CompareAllResult:
+                progress: Callable[[int], None] | None = None, scheduler: Any = None) -> CompareAllResult:
     """All pairs of ``models``: rho, bootstrap CI (one joint bootstrap: every resample serves every
     pair), Mantel p (the same permutations for every pair) and p adjusted across pairs (``holm`` or
     ``bh``).  Noise ceilings (reliabilities and, for >= 3 models, leave-one-out group bounds) are
-    added when ``ceiling``."""
+    added when ``ceiling``.  ``scheduler``: as in :func:`compare_models` (bootstrap chunks and
+    (pairs x permutations) chunks run on the cluster; the result is identical)."""
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = _common_iv(n_boot, ci, confidence, rank, bootstrap, options)
     alternative = check_choice("alternative", alternative, ALTERNATIVES)
@@ -314,19 +333,24 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     engine = ResamplingEngine(loaded, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = all_pairs(len(loaded))
     point = engine.point(pairs)
-    reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)
+            matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
+            exceed = mantel_counts(matrices, pairs, rank, draw_permutations(n, count, perm_seed) if perms is None else perms,
+                                   alternative)
+        else:
+            spec = engine_spec(models, loaded, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
+            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)
+            exceed = runner.mantel_counts(np.stack([np.asarray(m.rdm.matrix) for m in loaded]), pairs, rank, alternative,
+                                          perms, count, perm_seed)
     jack = engine.jackknife(pairs) if ci == "bca" else None
-    if perms is None:
-        perms = draw_permutations(n, count, perm_seed)
     rows = []
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
                                        jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS)
-        kernel = _MantelKernel(np.asarray(loaded[i].rdm.matrix), np.asarray(loaded[j].rdm.matrix), rank)
-        observed = float(kernel(np.arange(n)[None, :])[0])
-        permuted = np.concatenate([kernel(perms[s:s + 1024]) for s in range(0, len(perms), 1024)])
         rows.append({"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
-                     "ci_high": summary["ci_high"], "p_value": mantel_pvalue(observed, permuted, alternative, exact),
+                     "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                      "standard_error": summary["standard_error"], "bias": summary["bias"],
                      "n_undefined": summary["n_undefined"]})
     table = pd.DataFrame(rows)

@@ -31,15 +31,17 @@ from .._ranks import standardize, weighted_kendall, weighted_midranks
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_count
 from ..compare import rank_method_name
+from ..distributed import scheduler_runner
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
 from ._inputs import RDMOptions, load_models
 
-__all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "MantelResult", "mantel", "mantel_statistics", "mantel_pvalue", "draw_permutations"]
+__all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "PERM_BLOCK", "MantelResult", "mantel", "mantel_statistics",
+           "mantel_pvalue", "mantel_exceedances", "mantel_counts", "pvalue_from_count", "draw_permutations", "permutation_block"]
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 DEFAULT_PERMUTATIONS = 9999
-_PERM_BLOCK = 1024
+PERM_BLOCK = 1024
 _ALT_ALIASES = {"two_sided": "two-sided", "two": "two-sided", "both": "two-sided"}
 
 
@@ -71,6 +73,20 @@ class MantelResult:
         return pd.DataFrame([self.to_dict()])
 
 
+def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+    """``square[p[i], p[j]]`` for every upper-triangle cell ``(i, j)`` and every permutation ``p``
+    (rows of ``perms``): a C-contiguous ``(len(perms), len(iu))`` array.
+
+    One flat ``take`` with the row-major cell index ``p[i] * n + p[j]`` (``take`` along the
+    columns builds it): the same values as ``square[perms[:, iu], perms[:, ju]]``, about twice as fast.
+    """
+    n = square.shape[0]
+    scaled = np.multiply(perms, n, dtype=np.intp)
+    cells = np.take(scaled, iu, axis=1)
+    cells += np.take(perms, ju, axis=1)
+    return np.take(np.ascontiguousarray(square).ravel(), cells)
+
+
 class _MantelKernel:
     """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations."""
 
@@ -92,9 +108,9 @@ class _MantelKernel:
             self.zb = standardize(ub)[0]
 
     def __call__(self, perms: np.ndarray) -> np.ndarray:
-        # (batch, m): a gather, no re-ranking.  Fancy indexing may hand back a column-major array;
-        # make it row-major so every row is summed in the same order whatever the batch size.
-        gathered = np.ascontiguousarray(self.square[perms[:, self.iu], perms[:, self.ju]])
+        # (batch, m): a gather, no re-ranking; row-major, so every row is summed in the same order
+        # whatever the batch size.
+        gathered = _gather_upper(self.square, perms, self.iu, self.ju)
         if self.method in ("spearman", "pearson"):
             # Multiply-and-sum, not a BLAS matrix-vector product, for the same reason.
             return np.clip(((gathered - self.mean_a) * self.zb).sum(axis=-1) / self.norm_a, -1.0, 1.0)
@@ -106,16 +122,82 @@ class _MantelKernel:
         return out
 
 
-def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact: bool) -> float:
-    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+def mantel_exceedances(observed: float, permuted: np.ndarray, alternative: str) -> int:
+    """``k``: how many permuted statistics are at least as extreme as ``observed`` (with the
+    ``100 eps`` tie tolerance).  Counts of disjoint sets of permutations add up."""
     gamma = abs(observed) * 100 * np.finfo(np.float64).eps
     if alternative == "two-sided":
-        k = np.count_nonzero(np.abs(permuted) >= abs(observed) - gamma)
-    elif alternative == "greater":
-        k = np.count_nonzero(permuted >= observed - gamma)
-    else:
-        k = np.count_nonzero(permuted <= observed + gamma)
-    return float(k / permuted.size) if exact else float((k + 1) / (permuted.size + 1))
+        return int(np.count_nonzero(np.abs(permuted) >= abs(observed) - gamma))
+    if alternative == "greater":
+        return int(np.count_nonzero(permuted >= observed - gamma))
+    return int(np.count_nonzero(permuted <= observed + gamma))
+
+
+def _exceedances_by_column(observed: np.ndarray, permuted: np.ndarray, alternative: str) -> np.ndarray:
+    """:func:`mantel_exceedances` for each column of ``permuted`` (B, J) against ``observed`` (J,)."""
+    gamma = np.abs(observed) * 100 * np.finfo(np.float64).eps
+    if alternative == "two-sided":
+        return np.count_nonzero(np.abs(permuted) >= np.abs(observed) - gamma, axis=0)
+    if alternative == "greater":
+        return np.count_nonzero(permuted >= observed - gamma, axis=0)
+    return np.count_nonzero(permuted <= observed + gamma, axis=0)
+
+
+def pvalue_from_count(k: int, count: int, exact: bool) -> float:
+    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+    return float(k / count) if exact else float((k + 1) / (count + 1))
+
+
+def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: np.ndarray, alternative: str) -> np.ndarray:
+    """For each pair ``(i, j)``, how many of ``perms`` make matrix ``i`` (labels permuted) against
+    matrix ``j`` at least as extreme as the observed statistic (:func:`mantel_exceedances`).
+
+    For Spearman and Pearson, pairs that share their first model share its gather: the permuted,
+    standardised upper triangle of model ``i`` for a block of :data:`PERM_BLOCK` permutations is
+    multiplied by the standardised triangles of all its partners at once (one matrix product per
+    model and block instead of one pass per pair), with single-threaded BLAS, so the numbers do not
+    depend on the machine's thread count; blocks start at multiples of ``PERM_BLOCK`` whoever runs
+    them, and a model's partners are never split, so chunked runs repeat these products exactly.
+    Kendall's tau goes pair by pair.
+    """
+    from threadpoolctl import threadpool_limits
+
+    pairs = np.asarray(pairs)
+    out = np.zeros(len(pairs), dtype=np.int64)
+    n = matrices.shape[1]
+    identity = np.arange(n)[None, :]
+    if method not in ("spearman", "pearson"):
+        for k, (i, j) in enumerate(pairs):
+            kernel = _MantelKernel(matrices[i], matrices[j], method)
+            observed = float(kernel(identity)[0])
+            permuted = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
+            out[k] = mantel_exceedances(observed, permuted, alternative)
+        return out
+    iu, ju = upper_indices(n)
+    used = np.unique(pairs)
+    uppers = matrices[used][:, iu, ju]
+    z = standardize(weighted_midranks(uppers) if method == "spearman" else uppers)[0]
+    row_of = {int(m): r for r, m in enumerate(used)}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i in np.unique(pairs[:, 0]):
+            where = np.flatnonzero(pairs[:, 0] == i)
+            partners = np.ascontiguousarray(z[[row_of[int(j)] for j in pairs[where, 1]]].T)  # (m, J)
+            square = np.zeros((n, n))
+            square[iu, ju] = z[row_of[int(i)]]
+            square[ju, iu] = z[row_of[int(i)]]
+            observed = np.clip(square[identity[:, iu], identity[:, ju]] @ partners, -1.0, 1.0)[0]
+            counts = np.zeros(len(where), dtype=np.int64)
+            for s in range(0, len(perms), PERM_BLOCK):
+                block = perms[s:s + PERM_BLOCK]
+                stats = np.clip(_gather_upper(square, block, iu, ju) @ partners, -1.0, 1.0)
+                counts += _exceedances_by_column(observed, stats, alternative)
+            out[where] = counts
+    return out
+
+
+def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact: bool) -> float:
+    """``(k + 1)/(B + 1)`` (random permutations) or ``k / n!`` (exact enumeration)."""
+    return pvalue_from_count(mantel_exceedances(observed, permuted, alternative), permuted.size, exact)
 
 
 def _permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int, bool]:
@@ -136,7 +218,7 @@ def _permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int,
 
 
 def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarray | None, count: int,
-                      seed: SeedLike, batch_size: int = _PERM_BLOCK) -> tuple[float, np.ndarray]:
+                      seed: SeedLike, batch_size: int = PERM_BLOCK) -> tuple[float, np.ndarray]:
     """Observed statistic and the statistic under each permutation (explicit ``perms``, or
     ``count`` drawn by :func:`draw_permutations`; never dependent on ``batch_size``)."""
     n = a.shape[0]
@@ -153,17 +235,20 @@ def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarr
 def draw_permutations(n: int, count: int, seed: SeedLike) -> np.ndarray:
     """``count`` random permutations of ``0..n-1`` (count, n); block ``k`` of 1024 comes from child
     ``k`` of ``seed``, so the first permutations do not change when more are asked for."""
-    blocks = []
-    for seq in spawn_sequences(seed, -(-count // _PERM_BLOCK)):
-        rng = np.random.default_rng(seq)
-        blocks.append(rng.permuted(np.tile(np.arange(n, dtype=np.intp), (_PERM_BLOCK, 1)), axis=1))
+    blocks = [permutation_block(n, seq) for seq in spawn_sequences(seed, -(-count // PERM_BLOCK))]
     return np.concatenate(blocks)[:count]
 
 
+def permutation_block(n: int, seq: np.random.SeedSequence) -> np.ndarray:
+    """One block of :data:`PERM_BLOCK` random permutations of ``0..n-1`` from one child stream."""
+    rng = np.random.default_rng(seq)
+    return rng.permuted(np.tile(np.arange(n, dtype=np.intp), (PERM_BLOCK, 1)), axis=1)
+
+
 def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFAULT_PERMUTATIONS,
-           alternative: str = "two-sided", seed: SeedLike = None, batch_size: int = _PERM_BLOCK,
+           alternative: str = "two-sided", seed: SeedLike = None, batch_size: int = PERM_BLOCK,
            rdm: str = "cosine", layer: int | None = None, last_k: int | None = None, normalization: str = "raw",
-           n_pcs: int = 3) -> MantelResult:
+           n_pcs: int = 3, scheduler: Any = None) -> MantelResult:
     """Mantel test of the rank correlation between the RDMs of ``a`` and ``b``.
 
     Parameters
@@ -178,6 +263,8 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     seed : seed of the random permutations.
     batch_size : permutations evaluated per vectorised batch (memory only, never the result).
     rdm, layer, last_k, normalization, n_pcs : how RDMs are built from activations or vectors.
+    scheduler : a dask scheduler address or ``distributed.Client``: the permutations run in chunks
+        on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
 
     Returns
     -------
@@ -190,8 +277,13 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     models = load_models([a, b], options)
     n = models[0].rdm.n_emotions
     perms, count, exact = _permutations_iv(permutations, n)
-    observed, permuted = mantel_statistics(np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix), method,
-                                           perms, count, seed, batch_size)
+    a_matrix, b_matrix = np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix)
+    with scheduler_runner(scheduler) as runner:
+        if runner is None:
+            observed, permuted = mantel_statistics(a_matrix, b_matrix, method, perms, count, seed, batch_size)
+        else:
+            observed = float(_MantelKernel(a_matrix, b_matrix, method)(np.arange(n)[None, :])[0])
+            permuted = runner.mantel_statistics(np.stack([a_matrix, b_matrix]), method, perms, count, seed)
     permuted.setflags(write=False)
     return MantelResult(statistic=observed, p_value=mantel_pvalue(observed, permuted, alternative, exact),
                         n_permutations=count, exact=exact, alternative=alternative, method=method, n_emotions=n,

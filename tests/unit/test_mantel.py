@@ -107,3 +107,14 @@ def test_bad_input():
     res = mantel(a, b, permutations=10, seed=0)
     assert set(res.to_dict()) >= {"statistic", "p_value", "n_permutations", "exact", "alternative", "method"}
     assert len(res.to_frame()) == 1
+
+
+@pytest.mark.parametrize("n", [2, 5, 21])
+def test_gather_of_permuted_cells_equals_fancy_indexing(n):
+    from rsastats.inference.permutation import _gather_upper
+
+    square = np.random.default_rng(n).standard_normal((n, n))
+    iu, ju = np.triu_indices(n, 1)
+    for perms in (draw_permutations(n, 50, 1), draw_permutations(n, 50, 2).astype(np.int32)):
+        got = _gather_upper(square, perms, iu, ju)
+        assert got.flags.c_contiguous and np.array_equal(got, square[perms[:, iu], perms[:, ju]])
