@@ -145,15 +145,20 @@ class DemoResult:
 
 
 # --------------------------------------------------------------------------- bookkeeping
+# Attributes that say when and from which folder a file was made, not what it holds.
+_LOCAL_ATTRS = ("created", "model_path")
+
+
 def content_sha256(path: Path) -> str:
-    """SHA-256 of what a file holds (every variable's values and every attribute except ``created``),
-    so that a re-extraction that reproduces the same data does not count as a change."""
+    """SHA-256 of what a file holds (every variable's values and every attribute except the time
+    and the local folder of the weights, ``_LOCAL_ATTRS``), so that a re-extraction that
+    reproduces the same data, in this clone or another, does not count as a change."""
     import numpy as np
     import xarray as xr
 
     digest = hashlib.sha256()
     with xr.open_dataset(path, engine="netcdf4", decode_times=False) as ds:
-        attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ds.attrs.items() if k != "created"}
+        attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ds.attrs.items() if k not in _LOCAL_ATTRS}
         digest.update(json.dumps(attrs, sort_keys=True, default=str).encode())
         for name in sorted(map(str, ds.variables)):
             values = np.asarray(ds[name].values)

@@ -33,7 +33,7 @@ def demo_command(out: str, work: str | None, quick: bool, int8: str, threads: in
 
     \b
     Examples:
-      rsastats demo                       # about 10 minutes on 2 CPU cores; `make demo` runs this
+      rsastats demo                       # about 7 minutes on 2 CPU cores; `make demo` runs this
       rsastats demo --quick --out /tmp/demo
     """
     from ..demo import run_demo

@@ -144,7 +144,7 @@ class ResamplingEngine:
         n_e, n_p, _ = values[0].shape
 
         def gram(v: np.ndarray) -> np.ndarray:
-            x = v.reshape(n_e * n_p, v.shape[-1])  # each model its own width
+            x = v.reshape(n_e * n_p, v.shape[-1])  # models may differ in width
             if self.rdm_method == "correlation":
                 x = x - x.mean(axis=1, keepdims=True)  # linear per row: commutes with the prompt mean
             return x @ x.T

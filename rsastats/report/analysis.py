@@ -3,8 +3,8 @@
 :func:`analyse` loads the files once, compares every pair (one joint bootstrap, Mantel tests,
 Holm and Benjamini-Hochberg adjustment, noise ceilings), orders the emotions by a hierarchical
 clustering of the reference model, embeds every model in 2-D, and, where the files allow it,
-computes rho across layers, anisotropy per layer, and the variance decomposition.  Everything
-random is drawn from ``config.seed``.
+computes rho across layers, anisotropy per layer, the variance decomposition, and the a-priori
+maturity rule for every base model.  Everything random is drawn from ``config.seed``.
 """
 
 from __future__ import annotations

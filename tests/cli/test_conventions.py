@@ -60,6 +60,11 @@ def files(tmp_path_factory):
     out["duplicated"] = str(tmp / "duplicated.nc")
     other = make_vectors(np.random.default_rng(0).standard_normal((6, 10)), labels[:-1] + ["zzz"], attrs={"model": "x"})
     out["other_emotions"] = str(write_dataset(other, tmp / "other.nc"))
+    from rsastats.simulate import simulate_audit_case
+
+    datasets, _ = simulate_audit_case(noise=0.5, n_prompts=6, seed=3)
+    for ds, name in zip(datasets, ("audit_a", "audit_b", "audit_ref_a", "audit_ref_b")):
+        out[name] = str(write_dataset(ds, tmp / f"{name}.nc"))
     out["tmp"] = str(tmp)
     return out
 
@@ -115,8 +120,12 @@ def _json_invocations(files, tmp):
         "report": ["report", g0, g1, g2, "--out", str(Path(tmp) / "report"), *FAST_REPORT, "--json"],
         "decompose": ["decompose", g0, g1, files["good0_bf16"], "--n-boot", "10", "--json"],
         "extract": ["extract", "--list-models", "--json"],
-        "audit": ["audit", g0, g1, "--reference-files", g0, g1, "--n-boot", "20", "--json"],
+        "audit": [*_audit_args(files, files["audit_a"], files["audit_b"]), "--json"],
     }
+
+
+def _audit_args(files, a, b):
+    return ["audit", a, b, "--reference-files", files["audit_ref_a"], files["audit_ref_b"], "--n-boot", "50"]
 
 
 @pytest.mark.parametrize("name", sorted(set(SUBCOMMANDS) - {"demo"}))  # demo: tests/extraction/test_demo.py
@@ -137,6 +146,7 @@ FILE_COMMANDS = {
     "matrix": lambda f, bad, tmp: ["matrix", f["good0"], f["good1"], bad, *FAST_COMPARE],
     "report": lambda f, bad, tmp: ["report", f["good0"], bad, "--out", str(Path(tmp) / "r"), *FAST_REPORT],
     "decompose": lambda f, bad, tmp: ["decompose", f["good0"], f["good1"], bad, "--n-boot", "5"],
+    "audit": lambda f, bad, tmp: _audit_args(f, f["audit_a"], bad),
 }
 
 
@@ -184,6 +194,7 @@ BAD_OPTIONS = {
     "extract-stimuli": lambda f, tmp: ["extract", "--stimuli", f["text"], "--out", str(Path(tmp) / "x.nc")],
     "demo": lambda f, tmp: ["demo", "--int8", "int4"],
     "decompose": lambda f, tmp: ["decompose", f["good0"], f["good1"], "--ci", "magic"],
+    "audit": lambda f, tmp: [*_audit_args(f, f["audit_a"], f["audit_b"]), "--ci", "magic"],
     "unknown-option": lambda f, tmp: ["compare", f["good0"], f["good1"], "--frobnicate"],
     "unknown-command": lambda f, tmp: ["frobnicate"],
 }
@@ -280,3 +291,18 @@ def test_a_model_that_cannot_load_exits_2_naming_it(runner, tmp_path):
     line = _single_error_line(result)
     assert "broken-model" in line and "cannot be loaded" in line
     assert not (tmp_path / "x.nc").exists() and not list(tmp_path.glob("x.nc*"))
+
+
+def test_an_audit_result_goes_into_a_report(runner, files, tmp_path):
+    result = runner.invoke(cli, [*_audit_args(files, files["audit_a"], files["audit_b"]), "--json"])
+    audit_json = tmp_path / "audit.json"
+    audit_json.write_text(result.stdout)
+    verdict = json.loads(result.stdout)["verdict"]
+    out = tmp_path / "r"
+    result = runner.invoke(cli, ["report", files["audit_a"], files["audit_b"], "--out", str(out), "--audit",
+                                 str(audit_json), *FAST_REPORT, "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "report.json").read_text())
+    records = {r["field"]: r["value"] for r in manifest["tables"]["audit"]["records"]}
+    assert records["verdict"] == verdict
+    assert "## Audit" in (out / "report.md").read_text()
