@@ -24,19 +24,56 @@ from ._common import Context, collect_warnings, command, offline_limits, role_of
 from ._document import AnalysisDocument, ci_text, fmt_p
 
 NAME = "layer_sensitivity"
-TITLE = "Layer sensitivity: rho across depth, last layer vs the mean of the final layers"
+TITLE = "Layer and pooling sensitivity: rho across depth, last layer vs the mean of the final layers, mean vs last token"
 QUESTION = ("Does cross-model agreement depend on which layer the vectors come from, and does the last layer give the "
-            "same rho as the average of the final k layers (the referee asks; the study uses one layer)?")
+            "same rho as the average of the final k layers (the referee asks; the study uses one layer)? And does pooling "
+            "(mean over the stimulus tokens vs the study's last token) matter?")
 CURVE_PERMUTATIONS = 999
+POOLING_RECIPE = "named-last"  # the study pools the last token; `named` averages the stimulus tokens
 
 
 def needs(ms):
-    return [(m, COMPREHENSION) for m in ms.names]
+    return [(m, r) for m in ms.names for r in (COMPREHENSION, POOLING_RECIPE)]
 
 
 def _labels(path: str) -> list[int]:
     with xr.open_dataset(path, engine="netcdf4") as ds:
         return sorted(int(x) for x in ds["layer"].values)
+
+
+def _pooling_section(ctx: Context, doc: AnalysisDocument, notes: list[str]) -> list[str]:
+    """Mean over the stimulus tokens (`named`) vs the last stimulus token (`named-last`, the study's pooling)."""
+    ms, s = ctx.model_set, ctx.sizes
+    rows = []
+    for n in ms.names:
+        with collect_warnings(notes):
+            r = compare_models(ctx.file(n, COMPREHENSION), ctx.file(n, POOLING_RECIPE), n_boot=s.n_boot,
+                               permutations=s.permutations, ceiling=False, seed=ctx.seed)
+        rows.append({"model": n, "rho": r.rho, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value})
+    own = pd.DataFrame(rows)
+    with collect_warnings(notes):
+        last_tok = compare_all([ctx.file(n, POOLING_RECIPE) for n in ms.names], names=list(ms.names), n_boot=s.n_boot,
+                               permutations=s.permutations, ceiling=False, seed=ctx.seed)
+    pairs = last_tok.pairs[["a", "b", "rho", "ci_low", "ci_high", "p_value"]].copy()
+    pairs.insert(2, "pair_kind", [role_of(ms, a, b) for a, b in zip(pairs["a"], pairs["b"])])
+    doc.heading("Pooling: mean over the stimulus tokens vs the last stimulus token")
+    caption = (f"n = 21 emotions ({s.prompts} prompts per emotion, the same texts in both files); "
+               f"{100 * last_tok.confidence:g}% {last_tok.ci_method} bootstrap CI over emotions and prompts, {s.n_boot} "
+               f"resamples; Mantel p from {s.permutations} permutations; last layer; seed {ctx.seed}.")
+    doc.table("pooling_self", "Each model: mean-pooled RDM vs last-token RDM", caption, own,
+              columns={"model": "model", "rho": "rho", "ci_low": "", "ci_high": "", "p_value": "Mantel p"},
+              cis=[("ci_low", "ci_high", "CI")])
+    doc.table("pooling_pairs", "Every pair with last-token pooling", caption, pairs,
+              columns={"a": "model A", "b": "model B", "pair_kind": "pair", "rho": "rho", "ci_low": "", "ci_high": "",
+                       "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")])
+    doc.key("pooling_self", own.to_dict(orient="records"))
+    doc.key("pooling_pairs", pairs.to_dict(orient="records"))
+    lines = ["Mean vs last-token pooling, each model's own RDMs: rho from "
+             f"{own['rho'].min():.2f} ({own.loc[own['rho'].idxmin(), 'model']}) to {own['rho'].max():.2f}."]
+    for r in pairs[pairs["pair_kind"] == "trained-trained"].itertuples():
+        lines.append(f"{r.a} vs {r.b} with last-token pooling: rho {ci_text(r.rho, r.ci_low, r.ci_high)} "
+                     f"(Mantel p {fmt_p(r.p_value)}).")
+    return lines
 
 
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
@@ -130,6 +167,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
               columns={"model": "model", "last_layer": "last layer", "layers_averaged": "layers averaged", "rho": "rho",
                        "ci_low": "", "ci_high": "", "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")],
               kinds={"last_layer": "int"})
+    pooling_lines = _pooling_section(ctx, doc, notes)
     doc.bullets(notes)
 
     doc.key("last_k", k)
@@ -164,6 +202,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         doc.key("random_curve_abs_max", float(rr["rho"].abs().max()))
         doc.summary.append(f"Random-random pairs across all depths: rho between {rr['rho'].min():.2f} and "
                            f"{rr['rho'].max():.2f}.")
+    doc.summary.extend(pooling_lines)
     doc.limits.extend(offline_limits(ms))
     doc.limits.append("Relative depth matches layers only roughly between architectures of different depth (30 blocks, "
                       "6 blocks, 4 blocks here); the curve is descriptive, and its per-depth p-values are unadjusted.")
