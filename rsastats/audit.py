@@ -214,6 +214,17 @@ class AuditVerdict:
         return {"verdict": self.verdict, "numbers_say": self.numbers_say, "reasons": list(self.reasons)}
 
 
+def _max_width_iv(max_interval_width: Any) -> float:
+    """The widest observed interval that may still be called compatible: a number in (0, 2]."""
+    try:
+        width = float(max_interval_width)
+    except (TypeError, ValueError):
+        raise ValidationError(f"max_interval_width must be a number; got {max_interval_width!r}") from None
+    if not 0 < width <= 2:
+        raise ValidationError(f"max_interval_width must be in (0, 2]; got {max_interval_width!r}")
+    return width
+
+
 def _interval_iv(name: str, interval: Any) -> tuple[float, float]:
     try:
         low, high = (float(x) for x in interval)
@@ -248,12 +259,7 @@ def audit_verdict(observed_ci: tuple[float, float], reference: tuple[float, floa
     """
     o_low, o_high = _interval_iv("observed_ci", observed_ci)
     r_low, r_high = _interval_iv("reference", reference)
-    try:
-        width = float(max_interval_width)
-    except (TypeError, ValueError):
-        raise ValidationError(f"max_interval_width must be a number; got {max_interval_width!r}") from None
-    if not 0 < width <= 2:
-        raise ValidationError(f"max_interval_width must be in (0, 2]; got {max_interval_width!r}")
+    width = _max_width_iv(max_interval_width)
     reasons: list[str] = []
     if any(math.isnan(x) for x in (o_low, o_high, r_low, r_high)):
         numbers_say = INCONCLUSIVE
@@ -457,12 +463,7 @@ def _audit_iv(a, b, reference_model, reference_files, reference_runs, limit, com
     if ci == "bca" and reference_runs > 1:
         raise ValidationError("BCa intervals of several reference runs cannot be pooled: use --ci basic or percentile")
     confidence = check_confidence(confidence)
-    try:
-        width = float(max_interval_width)
-    except (TypeError, ValueError):
-        raise ValidationError(f"max_interval_width must be a number; got {max_interval_width!r}") from None
-    if not 0 < width <= 2:
-        raise ValidationError(f"max_interval_width must be in (0, 2]; got {max_interval_width!r}")
+    width = _max_width_iv(max_interval_width)
     return reference_runs, limit, bool(common_emotions), bootstrap, n_boot, ci, confidence, width
 
 

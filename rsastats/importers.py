@@ -32,13 +32,14 @@ import xarray as xr
 from .data import _now, make_vectors
 from .exceptions import DependencyError, ImportFormatError, InputError, LabelError
 
-__all__ = ["IMPORT_FORMATS", "import_vectors", "read_labels"]
+__all__ = ["IMPORT_FORMATS", "file_sha256", "import_vectors", "read_labels"]
 
 IMPORT_FORMATS = {".npy": "npy", ".npz": "npz", ".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv"}
 _LABEL_KEYS = ("emotions", "emotion", "labels", "label", "names")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -219,7 +220,7 @@ def import_vectors(
             **dict(attrs or {}),
             "source": p.name,
             "source_format": fmt,
-            "source_sha256": _sha256(p),
+            "source_sha256": file_sha256(p),
             "imported": _now(),
         }
         return make_vectors(matrix.astype(np.float32), found, attrs=provenance)
