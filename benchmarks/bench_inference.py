@@ -176,6 +176,14 @@ def _yes(flag: bool) -> str:
     return "**met**" if flag else "**not met**"
 
 
+def _load_remark(r: dict) -> str:
+    """Whether other jobs shared the cores, judged from the 1-minute load average of the run."""
+    busiest = max(r["load_before"][0], r["load_after"][0])
+    if busiest > 0.5 * r["cores"]:
+        return f": other jobs shared the cores (1-minute load up to {busiest:.2f} on {r['cores']} cores)"
+    return f": the cores were mostly free (1-minute load at most {busiest:.2f} on {r['cores']} cores)"
+
+
 def render(r: dict) -> str:
     """The Markdown section of one run (every number from ``r``, the run's JSON object)."""
     peers = r["rsatoolbox"]
@@ -185,7 +193,7 @@ def render(r: dict) -> str:
     lines = [
         f"Measured with `python benchmarks/bench_inference.py` on {r['when']} "
         f"({r['cores']} cores, {r['workers']} threads; load average {r['load_before']} before and {r['load_after']} "
-        f"after: other engineers' jobs shared the cores). Every timing is the best of 3 within the run; "
+        f"after{_load_remark(r)}). Every timing is the best of 3 within the run; "
         f"{r['resamples_timed']:,} resamples timed.",
         "",
         "| what | result | target |",
