@@ -22,14 +22,14 @@ _CHAT_TEMPLATE = ("{% for m in messages %}<|user|> {{ m['content'] }} <|end|> {%
 
 
 @functools.lru_cache(maxsize=None)
-def _vocabulary() -> tuple[str, ...]:
+def _vocabulary(extra_words: tuple[str, ...] = ()) -> tuple[str, ...]:
     import csv
     import re
 
     from extraction.config import JEONG_PROMPT
     from extraction.stimuli import DATA_DIR
 
-    words: set[str] = set(re.findall(r"\w+|[^\w\s]+", JEONG_PROMPT))
+    words: set[str] = set(re.findall(r"\w+|[^\w\s]+", JEONG_PROMPT)) | set(extra_words)
     for name in ("named.csv", "implicit.csv", "baseline.csv"):
         with open(DATA_DIR / name, encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
@@ -39,12 +39,13 @@ def _vocabulary() -> tuple[str, ...]:
     return tuple(_SPECIAL + sorted(words))
 
 
-def word_tokenizer(kind: str = "causal"):
-    """A word-level fast tokenizer over the words of the built-in stimuli (offsets work, no download)."""
+def word_tokenizer(kind: str = "causal", extra_words: tuple[str, ...] = ()):
+    """A word-level fast tokenizer over the words of the built-in stimuli and ``extra_words``
+    (offsets work, no download)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {word: i for i, word in enumerate(_vocabulary())}
+    vocab = {word: i for i, word in enumerate(_vocabulary(tuple(extra_words)))}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     if kind == "encoder":

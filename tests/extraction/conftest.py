@@ -3,50 +3,16 @@ in a few lines, and a small word-level tokenizer with offsets and a chat templat
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
+from analyses._models import word_tokenizer
 from extraction.registry import ModelSpec
-from extraction.stimuli import DATA_DIR
 
 ARCHITECTURES = ("llama", "qwen2", "mistral", "gemma3_text", "bert")
-CHAT_TEMPLATE = ("{% for m in messages %}<|user|> {{ m['content'] }} <|end|> {% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-_SPECIAL = ["<pad>", "<unk>", "<s>", "</s>", "<|user|>", "<|end|>", "<|assistant|>", "[CLS]", "[SEP]"]
-
-
-def _vocabulary() -> list[str]:
-    import csv
-    import re
-
-    words: set[str] = set()
-    for name in ("named.csv", "implicit.csv", "baseline.csv"):
-        with open(DATA_DIR / name, encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                words.update(re.findall(r"\w+|[^\w\s]+", row["text"]))
-    words.update(["Write", "a", "short", "paragraph", "about", "character", "who", "feels", "deeply", ":", "Text"])
-    return _SPECIAL + sorted(words)
-
-
-_VOCAB = _vocabulary()
-
-
-def make_tokenizer(kind: str = "causal"):
-    """A word-level fast tokenizer over the built-in stimuli's words (offsets work; no download)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {word: i for i, word in enumerate(_VOCAB)}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    if kind == "encoder":
-        tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 7), ("[SEP]", 8)])
-    else:
-        tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 2)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", bos_token="<s>",
-                                   eos_token="</s>", additional_special_tokens=["<|user|>", "<|end|>", "<|assistant|>"])
-    if kind != "encoder":
-        fast.chat_template = CHAT_TEMPLATE
-    return fast
+# The analyses' word-level tokenizer, plus the word of the tests' own template ("Text : {text} .").
+make_tokenizer = functools.partial(word_tokenizer, extra_words=("Text",))
 
 
 def make_model(arch: str, *, seed: int = 0, layers: int = 3, hidden: int = 32):
@@ -56,7 +22,7 @@ def make_model(arch: str, *, seed: int = 0, layers: int = 3, hidden: int = 32):
                               MistralConfig, MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 
     torch.manual_seed(seed)
-    vocab = len(_VOCAB)
+    vocab = len(make_tokenizer())
     common = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, pad_token_id=0,
                   bos_token_id=2, eos_token_id=3)
