@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import math
 import os
 import sys
 import traceback
 import warnings
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import click
-import numpy as np
 
 from .exceptions import InputError, RsaStatsError
+from .results import to_jsonable
 
 __all__ = [
     "LazyGroup",
@@ -40,30 +38,6 @@ __all__ = [
 
 _JSON_KEY = "rsastats.json"
 _QUIET_KEY = "rsastats.quiet"
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Numbers, arrays, paths and frames as plain JSON values; NaN and Inf become null."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        try:
-            return to_jsonable(obj.to_dict())
-        except TypeError:
-            pass
-    return obj
 
 
 def emit_json(obj: Any) -> None:

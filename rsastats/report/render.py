@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..cliutil import to_jsonable
+from ..results import to_jsonable
 from ..data import atomic_path
 from . import figures as fg
 from .analysis import ReportAnalyses, ReportProgress, _NoProgress
