@@ -15,7 +15,7 @@ from .data import (
     write_dataset,
 )
 from .exceptions import InputError, RsaStatsError
-from .importers import import_vectors
+from .io.importers import import_vectors
 
 __all__ = [
     "__version__",

@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .data import atomic_path
-from .exceptions import ConfigMismatchError, ValidationError
+from ..data import atomic_path
+from ..exceptions import ConfigMismatchError, ValidationError
 
 __all__ = ["DemoSizes", "DemoStep", "FULL", "QUICK", "INT8_SCHEMES", "demo_steps", "demo_report_config", "run_demo",
            "DemoResult", "content_sha256"]
@@ -118,7 +118,7 @@ def demo_notes(sizes: DemoSizes, int8: str, quick: bool) -> str:
 
 
 def demo_report_config(files: list[str], names: list[str], sizes: DemoSizes, notes: str, seed: int, extra: Mapping[str, Any]):
-    from .report import ReportConfig
+    from ..report import ReportConfig
 
     return ReportConfig(
         files=tuple(files), names=tuple(names), reference="smollm2-fp32", title="rsastats demo: emotion geometry of two "
@@ -287,7 +287,7 @@ def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike
         return DemoResult(out, work, tuple(statuses), None, "up to date", time.perf_counter() - started)
     log("report: comparing, layer curves, anisotropy, decomposition, figures ...")
     t0 = time.perf_counter()
-    from .report import build_report
+    from ..report import build_report
 
     report = build_report(report_config, out, progress)
     log(f"report: written in {time.perf_counter() - t0:.0f} s")

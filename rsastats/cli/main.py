@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import click
 
-from ._version import __version__
-from .cliutil import DEBUG_KEY, LazyGroup
+from .._version import __version__
+from ..cliutil import DEBUG_KEY, LazyGroup
 
 __all__ = ["cli", "main", "SUBCOMMANDS"]
 
 # name -> "module:attribute"; each module defines one click command.
 SUBCOMMANDS = {
-    "audit": "rsastats.commands.audit:audit_command",
-    "decompose": "rsastats.commands.decompose:decompose",
-    "describe": "rsastats.commands.describe:describe",
-    "extract": "rsastats.commands.extract:extract_command",
-    "geometry": "rsastats.commands.geometry:geometry_command",
-    "import": "rsastats.commands.import_vectors:import_command",
-    "maturity": "rsastats.commands.maturity:maturity_command",
-    "compare": "rsastats.commands.compare:compare",
-    "matrix": "rsastats.commands.matrix:matrix",
-    "report": "rsastats.commands.report:report_command",
-    "demo": "rsastats.commands.demo:demo_command",
+    "audit": "rsastats.cli.commands.audit:audit_command",
+    "decompose": "rsastats.cli.commands.decompose:decompose",
+    "describe": "rsastats.cli.commands.describe:describe",
+    "extract": "rsastats.cli.commands.extract:extract_command",
+    "geometry": "rsastats.cli.commands.geometry:geometry_command",
+    "import": "rsastats.cli.commands.import_vectors:import_command",
+    "maturity": "rsastats.cli.commands.maturity:maturity_command",
+    "compare": "rsastats.cli.commands.compare:compare",
+    "matrix": "rsastats.cli.commands.matrix:matrix",
+    "report": "rsastats.cli.commands.report:report_command",
+    "demo": "rsastats.cli.commands.demo:demo_command",
 }
 
 

@@ -29,8 +29,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .data import _now, make_vectors
-from .exceptions import DependencyError, ImportFormatError, InputError, LabelError
+from ..data import _now, make_vectors
+from ..exceptions import DependencyError, ImportFormatError, InputError, LabelError
 
 __all__ = ["IMPORT_FORMATS", "file_sha256", "import_vectors", "read_labels"]
 

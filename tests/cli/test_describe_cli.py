@@ -101,7 +101,7 @@ def test_usage_errors_exit_2_with_error_prefix(runner):
 
 
 def test_unexpected_error_exits_1_without_traceback_unless_debug(runner, activations_file, monkeypatch):
-    import rsastats.commands.describe as mod
+    import rsastats.cli.commands.describe as mod
 
     def boom(path):
         raise RuntimeError("kaputt")
@@ -139,7 +139,7 @@ def test_installed_entry_point(activations_file):
 
 def test_core_and_cli_help_do_not_import_torch():
     code = (
-        "import sys, rsastats, rsastats.cli, rsastats.data, rsastats.importers\n"
+        "import sys, rsastats, rsastats.cli, rsastats.data, rsastats.io.importers\n"
         "from click.testing import CliRunner\n"
         "r = CliRunner().invoke(rsastats.cli.cli, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"

@@ -8,9 +8,9 @@ from typing import Callable
 
 import click
 
-from ..inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
-from ..inference.ceiling import DEFAULT_N_SPLITS
-from ..inference.permutation import DEFAULT_PERMUTATIONS
+from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
+from ...inference.ceiling import DEFAULT_N_SPLITS
+from ...inference.permutation import DEFAULT_PERMUTATIONS
 
 DEFAULT_CI_HELP = (
     f"Bootstrap interval: basic, percentile or bca [default: {DEFAULT_CI}, clipped to [-1, 1]]. The default is "

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
-from ..inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
 from ._inference_options import fmt, fmt_p
 
 _STATUS_STYLE = {"same": "green", "differs": "yellow", "unknown": "red", "n/a": "dim"}
@@ -77,7 +77,7 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
       rsastats audit paper.nc ours.nc --reference-files ref_paper.nc ref_ours.nc --json
       rsastats audit paper.nc ours.nc --common-emotions --reference-runs 3
     """
-    from ..audit import MAX_INTERVAL_WIDTH, audit
+    from ...audit import MAX_INTERVAL_WIDTH, audit
 
     if reference_files and reference_model:
         raise click.UsageError("give either --reference-model or --reference-files, not both")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 
 
@@ -32,7 +32,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
       rsastats compare qwen.nc llama.nc --last-k 4 --normalization emotion-mean --json
       rsastats compare paper_vectors.nc llama.nc --bootstrap emotions --ci bca
     """
-    from ..inference.pairs import compare_models
+    from ...inference.pairs import compare_models
 
     with progress_bar("bootstrap", n_boot) as advance:
         res = compare_models(a, b, bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence, permutations=permutations,

@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 
 _CI_METHODS = ("bca", "percentile", "basic")
 
@@ -86,7 +86,7 @@ def decompose(files: tuple[str, ...], layer: int | None, last_k: int | None, nor
       rsastats decompose runs/*.nc --n-boot 2000 --seed 1
       rsastats decompose runs/*.nc --json > decomposition.json
     """
-    from ..variance import decompose as run_decompose
+    from ...variance import decompose as run_decompose
 
     comps = None if components is None else [c.strip() for c in components.split(",") if c.strip()]
     with progress_bar("bootstrap over emotions", n_boot) as advance:
@@ -104,7 +104,7 @@ def _render(result) -> None:
     from rich import box
     from rich.table import Table
 
-    from ..variance import LAYERS
+    from ...variance import LAYERS
 
     console = stdout_console()
     diag = result.diagnostics

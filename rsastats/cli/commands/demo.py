@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
+from ...cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
 
 
 @click.command("demo")

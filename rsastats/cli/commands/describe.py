@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, stdout_console
-from ..describe import describe_file
+from ...cliutil import emit_json, json_option, stdout_console
+from ...io.describe import describe_file
 
 _SHOWN_ATTRS = ("model", "family", "variant", "method", "pooling", "precision", "experiment", "stimulus_set",
                 "template", "chat_template", "temperature", "top_p", "max_new_tokens", "seed", "last_layer_norm",

@@ -15,7 +15,7 @@ import click
 from extraction.config import CHAT_TEMPLATE_CHOICES, FINAL_NORMS, METHODS, POOLINGS, PRECISIONS, RECIPES, make_config
 from extraction.registry import REGISTRY
 
-from ..cliutil import emit_json, json_option, quiet_option, scheduler_option, stdout_console
+from ...cliutil import emit_json, json_option, quiet_option, scheduler_option, stdout_console
 
 _RECIPE_HELP = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
 
@@ -234,7 +234,7 @@ def _extract_on_cluster(config, out, overwrite, restart, threads, scheduler):
 
     from extraction.manifest import extract_task
 
-    from ..distributed import scheduler_runner
+    from ...distributed import scheduler_runner
 
     out = os.path.abspath(out)
     if restart:

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
 
 _CI_METHODS = ("percentile", "basic", "bca")
 
@@ -101,9 +101,9 @@ def geometry_command(files: tuple[str, ...], layer_text: str, n_boot: int, confi
       rsastats geometry runs/*.nc --layer all --n-boot 2000 --json
       rsastats geometry base.nc instruct.nc --layer 12 --maturity
     """
-    from ..data import open_dataset
-    from ..geometry import compare_geometry, geometry, resolve_layers
-    from ..maturity import classify_maturity
+    from ...data import open_dataset
+    from ...geometry import compare_geometry, geometry, resolve_layers
+    from ...maturity import classify_maturity
 
     layers = parse_layer_option(layer_text)
     loaded = [open_dataset(path) for path in files]  # every file is validated before any work
@@ -180,7 +180,7 @@ def _render(results: Sequence[Any], comparisons: Sequence[Any], maturity: Sequen
             ci_method: str) -> None:
     from rich.table import Table
 
-    from ..geometry import DESCRIPTORS
+    from ...geometry import DESCRIPTORS
 
     labels = {d.name: d.label for d in DESCRIPTORS}
     console = stdout_console()

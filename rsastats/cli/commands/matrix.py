@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
-from ..exceptions import ValidationError
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
+from ...exceptions import ValidationError
 from ._inference_options import fmt, fmt_p, geometry_options, inference_options
 
 
@@ -35,7 +35,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
       rsastats matrix runs/*.nc --plot rho.png
       rsastats matrix a.nc b.nc c.nc --adjust bh --bootstrap emotions --json
     """
-    from ..inference.pairs import compare_all
+    from ...inference.pairs import compare_all
 
     if len(files) < 2:
         raise ValidationError(f"matrix needs at least 2 files; got {len(files)}")
@@ -45,7 +45,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
                           layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs, n_splits=n_splits,
                           ceiling=not no_ceiling, seed=seed, progress=advance, scheduler=scheduler)
     if plot:
-        from ..inference.plots import rho_heatmap
+        from ...inference.plots import rho_heatmap
 
         rho_heatmap(res, plot)
     if as_json:

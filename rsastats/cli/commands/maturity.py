@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import click
 
-from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ...cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
 from .geometry import fmt, fmt_ci, parse_layer_option
 
 
@@ -37,7 +37,7 @@ def maturity_command(files: tuple[str, ...], layer_text: str, n_boot: int | None
       rsastats maturity qwen-base.nc llama-base.nc gemma-base.nc
       rsastats maturity runs/*-base.nc --layer 12 --json
     """
-    from ..maturity import MATURITY_RULE, BaseModel, classify_maturity
+    from ...maturity import MATURITY_RULE, BaseModel, classify_maturity
 
     layer = parse_layer_option(layer_text)
     if layer == "all" or (isinstance(layer, list) and len(layer) != 1):

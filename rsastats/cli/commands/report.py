@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
+from ...cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
 from ._inference_options import DEFAULT_CI_HELP
 
 
@@ -68,7 +68,7 @@ def report_options(func):
 
 def config_from_options(files: tuple[str, ...], config_path: str | None, names: tuple[str, ...], **given: Any):
     """The :class:`~rsastats.report.ReportConfig` of the command line: analysis file, then options."""
-    from ..report import ReportConfig, load_config
+    from ...report import ReportConfig, load_config
 
     overrides = {k: v for k, v in given.items() if v is not None}
     if files:
@@ -108,7 +108,7 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
       rsastats report a.nc b.nc c.nc --name qwen --name llama --name gemma --out reports/abc --n-boot 5000
       rsastats report --config analysis.yaml --out reports/study --json
     """
-    from ..report import build_report
+    from ...report import build_report
 
     config = config_from_options(
         files, config_path, names, reference=reference, title=title, notes=notes, layer=layer, last_k=last_k,
@@ -130,7 +130,7 @@ def render_summary(result) -> None:
     """Where the report is, and its pairs in one compact table."""
     from rich.table import Table
 
-    from ..report.tables import fmt_ci, fmt_number, fmt_p
+    from ...report.tables import fmt_ci, fmt_number, fmt_p
 
     k = result.key_numbers
     console = stdout_console()

@@ -1,0 +1,1 @@
+"""The files layer of rsastats (filled in by the next commit)."""
