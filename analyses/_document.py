@@ -21,7 +21,7 @@ import pandas as pd
 
 from rsastats._version import __version__
 from rsastats.cliutil import to_jsonable
-from rsastats.data import atomic_path
+from rsastats.io import atomic_path
 from rsastats.report.figures import ReportFigure, save_figure
 from rsastats.report.tables import ReportTable, fmt_ci, fmt_number, fmt_p
 

@@ -308,7 +308,7 @@ def _pct(x: float) -> str:
 def write_report(path: str, *, n_null: int = 4000, n_coverage: int = 400, n_boot: int = 1000, seed: int = 2024,
                  jobs: int = 1) -> dict[str, Any]:
     """Run both studies and write the Markdown report; return the numbers."""
-    from rsastats.data import atomic_path
+    from rsastats.io import atomic_path
 
     started = time.time()
     t1 = type1_error(n_null, seed=seed, jobs=jobs)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from rsastats.data import atomic_path
+from rsastats.io import atomic_path
 
 from ._common import ANALYSES
 from ._document import RESULTS_SCHEMA

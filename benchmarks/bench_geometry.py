@@ -23,7 +23,7 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 from rsastats import _descriptors as kernels
-from rsastats.data import make_activations
+from rsastats.io import make_activations
 from rsastats.geometry import _baseline_values, _emotion_values, _layer_data
 
 

@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from rsastats.data import atomic_path
+from rsastats.io import atomic_path
 from rsastats.exceptions import ConfigMismatchError, FileFormatError, InputError, RsaStatsError, ValidationError
 
 from .config import ExtractionConfig, make_config

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rsastats.exceptions import DependencyError, ModelLoadError, RsaStatsWarning
-from rsastats.io.importers import file_sha256
+from rsastats.io import file_sha256
 
 from .registry import ModelSpec, resolve_model_spec
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from rsastats.data import atomic_path, make_activations, software_versions, write_dataset
+from rsastats.io import atomic_path, make_activations, software_versions, write_dataset
 from rsastats.exceptions import ConfigMismatchError, ModelLoadError, ValidationError
 
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..data import atomic_path
+from ..io import atomic_path
 from ..exceptions import ConfigMismatchError, ValidationError
 
 __all__ = ["DemoSizes", "DemoStep", "FULL", "QUICK", "INT8_SCHEMES", "demo_steps", "demo_report_config", "run_demo",

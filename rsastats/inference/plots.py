@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..data import atomic_path
+from ..io import atomic_path
 
 __all__ = ["rho_heatmap"]
 

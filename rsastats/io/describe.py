@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import open_dataset
+from .files import open_dataset
 
 __all__ = ["FileDescription", "describe_file"]
 

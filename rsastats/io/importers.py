@@ -20,7 +20,6 @@ provenance the caller passes in ``attrs`` (model, method, precision, ...).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from pathlib import Path
@@ -29,22 +28,15 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ..data import _now, make_vectors
 from ..exceptions import DependencyError, ImportFormatError, InputError, LabelError
+from .construct import make_vectors
+from .files import file_sha256
+from .schema import utc_now
 
-__all__ = ["IMPORT_FORMATS", "file_sha256", "import_vectors", "read_labels"]
+__all__ = ["IMPORT_FORMATS", "import_vectors", "read_labels"]
 
 IMPORT_FORMATS = {".npy": "npy", ".npz": "npz", ".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv"}
 _LABEL_KEYS = ("emotions", "emotion", "labels", "label", "names")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_labels(labels: Sequence[str] | str | os.PathLike | None) -> list[str] | None:
@@ -145,6 +137,46 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
     return values, frame[emotion_column].tolist()
 
 
+def _read_matrix(p: Path, fmt: str, given: list[str] | None, key: str | None,
+                 emotion_column: str) -> tuple[Any, list[str]]:
+    """The (emotion, hidden) array of a source file and its labels, by format."""
+    if fmt == "csv":
+        matrix, found = _load_csv(p, emotion_column)
+        if given is not None and given != [str(x).strip() for x in found]:
+            raise LabelError("labels given differ from the file's emotion column", path=p)
+        return matrix, found
+    if fmt == "npy":
+        matrix = _load_npy(p)
+        if given is None:
+            raise LabelError("a .npy file holds no labels; pass labels (a list or a file with one per line)", path=p)
+        return matrix, given
+    if fmt == "npz":
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ImportFormatError(f"not a readable .npz archive: {exc}", path=p) from None
+        except ValueError as exc:
+            raise ImportFormatError(f"holds pickled objects, which are not loaded ({exc})", path=p) from None
+        return _from_mapping(arrays, given, key, p)
+    if fmt == "safetensors":
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            raise DependencyError("reading .safetensors needs the safetensors package: pip install safetensors", path=p) from None
+        try:
+            arrays = load_file(str(p))
+        except Exception as exc:
+            raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
+        return _from_mapping(arrays, given, key, p)
+    obj = _load_pt(p)
+    if isinstance(obj, dict):
+        return _from_mapping(obj, given, key, p)
+    if given is None:
+        raise LabelError("the tensor holds no labels; pass labels (a list or a file with one per line)", path=p)
+    return obj, given
+
+
 def import_vectors(
     path: str | os.PathLike,
     *,
@@ -173,41 +205,7 @@ def import_vectors(
         raise ImportFormatError(f"unknown vector-set format {p.suffix!r}; expected one of {', '.join(sorted(IMPORT_FORMATS))}", path=p)
     given = read_labels(labels)
     try:
-        if fmt == "csv":
-            matrix, found = _load_csv(p, emotion_column)
-            if given is not None and given != [str(x).strip() for x in found]:
-                raise LabelError("labels given differ from the file's emotion column", path=p)
-        elif fmt == "npy":
-            matrix, found = _load_npy(p), given
-            if found is None:
-                raise LabelError("a .npy file holds no labels; pass labels (a list or a file with one per line)", path=p)
-        elif fmt == "npz":
-            try:
-                with np.load(p, allow_pickle=False) as z:
-                    arrays = {k: z[k] for k in z.files}
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ImportFormatError(f"not a readable .npz archive: {exc}", path=p) from None
-            except ValueError as exc:
-                raise ImportFormatError(f"holds pickled objects, which are not loaded ({exc})", path=p) from None
-            matrix, found = _from_mapping(arrays, given, key, p)
-        elif fmt == "safetensors":
-            try:
-                from safetensors.numpy import load_file
-            except ImportError:
-                raise DependencyError("reading .safetensors needs the safetensors package: pip install safetensors", path=p) from None
-            try:
-                arrays = load_file(str(p))
-            except Exception as exc:
-                raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
-            matrix, found = _from_mapping(arrays, given, key, p)
-        else:
-            obj = _load_pt(p)
-            if isinstance(obj, dict):
-                matrix, found = _from_mapping(obj, given, key, p)
-            else:
-                matrix, found = obj, given
-                if found is None:
-                    raise LabelError("the tensor holds no labels; pass labels (a list or a file with one per line)", path=p)
+        matrix, found = _read_matrix(p, fmt, given, key, emotion_column)
         matrix = np.asarray(matrix)
         if matrix.dtype.kind not in "iuf":
             raise ImportFormatError(f"vectors are not numeric (dtype {matrix.dtype})", path=p)
@@ -221,7 +219,7 @@ def import_vectors(
             "source": p.name,
             "source_format": fmt,
             "source_sha256": file_sha256(p),
-            "imported": _now(),
+            "imported": utc_now(),
         }
         return make_vectors(matrix.astype(np.float32), found, attrs=provenance)
     except InputError as exc:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..data import atomic_path
+from ..io import atomic_path
 
 __all__ = ["ReportFigure", "save_figure", "slug", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
            "layer_curve_figure", "anisotropy_figure", "variance_bars"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..results import to_jsonable
-from ..data import atomic_path
+from ..io import atomic_path
 from . import figures as fg
 from .analysis import ReportAnalyses, ReportProgress, _NoProgress
 from .tables import (SCHEME_TEXT, SHARED_NOISE_NOTE, ReportTable, all_tables, build_tables, fmt_ci, fmt_number,

@@ -17,7 +17,7 @@ import extraction.run as run_module  # noqa: E402
 from extraction.config import JEONG_PROMPT, make_config  # noqa: E402
 from extraction.run import extract  # noqa: E402
 from rsastats.audit import VERDICTS, audit  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 EMOTIONS = ("happy", "sad", "calm", "afraid", "angry", "proud", "guilty", "hopeful")
 

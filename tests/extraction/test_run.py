@@ -13,7 +13,7 @@ pytestmark = pytest.mark.extraction
 import extraction.run as run_module  # noqa: E402
 from extraction.config import make_config  # noqa: E402
 from extraction.run import extract, work_folder  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, ValidationError  # noqa: E402
 
 EMOTIONS = ("happy", "sad", "calm", "afraid")

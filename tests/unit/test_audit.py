@@ -11,7 +11,7 @@ import pytest
 
 from rsastats.audit import (COMPATIBLE, DIFFERENT, INCONCLUSIVE, LAYER_ATTRIBUTES, MIN_AUDIT_EMOTIONS, audit, audit_verdict,
                             compare_layers, reference_range)
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, InputError, LabelError, ValidationError
 from rsastats.inference.bootstrap import bootstrap_rho
 from rsastats.simulate import AUDIT_RECIPE_A, AUDIT_RECIPE_B, simulate_audit_case

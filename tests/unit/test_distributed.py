@@ -13,7 +13,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from rsastats.cliutil import to_jsonable  # noqa: E402
-from rsastats.data import write_dataset  # noqa: E402
+from rsastats.io import write_dataset  # noqa: E402
 from rsastats.distributed import DaskRunner, engine_spec, scheduler_runner  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, InputError  # noqa: E402
 from rsastats.inference import bootstrap_rho, compare_all, compare_difference, compare_models, mantel  # noqa: E402

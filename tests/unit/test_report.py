@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.report import ReportConfig, analyse, build_report, cluster_order
 from rsastats.simulate import simulate_activations, true_vectors

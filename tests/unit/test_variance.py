@@ -11,7 +11,7 @@ from scipy import stats
 from rsastats import _varcomp
 from rsastats._varcomp import CellStatistics, chibar_pvalue, fit_variance_components
 from rsastats.cliutil import to_jsonable
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.simulate import simulate_activations, simulate_condition_rdms, simulate_condition_vectors
 from rsastats.variance import (
@@ -432,7 +432,7 @@ def test_mismatched_emotion_sets_name_the_file(design_files, tmp_path):
 
 
 def test_duplicated_labels_and_nan_in_files_are_one_line_errors(design_files, tmp_path):
-    from rsastats.data import _encoding
+    from rsastats.io import netcdf_encoding as _encoding
 
     paths, datasets = design_files
     dup = datasets[1].copy()

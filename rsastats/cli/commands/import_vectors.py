@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from ...cliutil import emit_json, json_option, stdout_console
-from ...data import write_dataset
 from ...exceptions import ImportFormatError
-from ...io.importers import import_vectors
+from ...io import import_vectors, write_dataset
 
 
 def _read_meta(path: str | None) -> dict:
