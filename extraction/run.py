@@ -34,7 +34,7 @@ from .generate import prompt_generator, sample_continuations
 from .inputs import encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
 from .precision import PrecisionInfo, apply_precision, weight_dtype
-from .stimuli import StimulusSet, load_stimuli, prompt_template_stimuli
+from .stimuli import STUDY_EMOTIONS, StimulusSet, load_stimuli, prompt_template_stimuli
 
 __all__ = ["ExtractionResult", "extract", "build_stimuli", "work_folder", "SAMPLER"]
 
@@ -91,8 +91,6 @@ class _NoProgress:
 def build_stimuli(config: ExtractionConfig) -> StimulusSet:
     """The stimulus set a configuration reads (selection applied)."""
     if config.prompt_template:
-        from rsastats.simulate import STUDY_EMOTIONS
-
         emotions = config.emotions or STUDY_EMOTIONS
         stim = prompt_template_stimuli(config.prompt_template, emotions, config.samples, baseline=config.baseline)
         return stim.select(limit=config.limit, baseline_limit=config.baseline_limit)
