@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping
 
 from ..io import atomic_path
 from ..exceptions import ConfigMismatchError, ValidationError
+from .progress import Progress
 
 __all__ = ["DemoSizes", "DemoStep", "FULL", "QUICK", "INT8_SCHEMES", "demo_steps", "demo_report_config", "run_demo",
            "DemoResult", "content_sha256"]
@@ -181,66 +182,13 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-class _ExtractionProgress:
-    """Adapts extraction's ``start/advance(prompts, tokens)`` to a report progress object."""
-
-    def __init__(self, progress: Any, description: str):
-        self.progress, self.description = progress, description
-
-    def start(self, total: int, done: int) -> None:
-        self.progress.step(self.description, total)
-        if done:
-            self.progress.advance(done)
-
-    def advance(self, prompts: int, tokens: int) -> None:
-        self.progress.advance(prompts)
-
-
-class _Quiet:
-    def step(self, description: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-
-# --------------------------------------------------------------------------- entry point
-def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike | None = None, quick: bool = False,
-             int8: str = "int8-weight", seed: int = 0, threads: int | None = 1, progress: Any = None,
-             log: Callable[[str], None] | None = None,
-             loader: Callable[[str, str], Any] | None = None) -> DemoResult:
-    """Run the demo (see the module docstring) and return what it did.
-
-    Parameters
-    ----------
-    out : report folder.
-    work : folder for the activations files (default ``build/demo/full`` or ``build/demo/quick``).
-    quick : a few prompts and resamples only (a smoke test of the pipeline, about a minute).
-    int8 : the INT8 scheme of the precision step.
-    seed : seed of generation and of every resampling.
-    threads : torch threads for extraction (1 by default: on a shared machine more threads can be
-        many times slower, see docs/extraction.md; ``None`` leaves torch's default).
-    progress : object with ``step(description, total)`` and ``advance(n)``.
-    log : called with one line per step (e.g. ``click.echo`` to stderr).
-    loader : ``loader(model, precision)`` returning a loaded model (tests use tiny models);
-        default: :func:`extraction.models.load_model`.
-    """
+# --------------------------------------------------------------------------- steps
+def _extract_steps(steps: tuple[DemoStep, ...], work: Path, progress: Progress, log: Callable[[str], None],
+                   loader: Callable[[str, str], Any] | None) -> list[dict[str, Any]]:
+    """Run each extraction that is not already in ``work`` with the same settings; its status and time."""
     from extraction.config import make_config
     from extraction.run import extract
 
-    started = time.perf_counter()
-    sizes = QUICK if quick else FULL
-    seed = int(seed)
-    steps = demo_steps(sizes, int8, seed)
-    out = Path(out)
-    work = Path(work) if work is not None else Path("build") / "demo" / ("quick" if quick else "full")
-    work.mkdir(parents=True, exist_ok=True)
-    progress = progress or _Quiet()
-    log = log or (lambda line: None)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(int(threads))
     record_path = work / "steps.json"
     record = _read_json(record_path)
     statuses = []
@@ -258,7 +206,7 @@ def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike
         log(f"{label}: {step.description} ...")
         t0 = time.perf_counter()
         loaded = loader(config.model, config.precision) if loader is not None else None
-        sink = _ExtractionProgress(progress, label)
+        sink = progress.extraction(label)
         overwrite = target.exists()
         try:
             result = extract(config, target, overwrite=overwrite, progress=sink, loaded=loaded)
@@ -273,16 +221,64 @@ def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike
         record[step.name] = {"fingerprint": fingerprint, "seconds": round(seconds, 1), "tokens": result.tokens}
         _write_json(record_path, record)
         statuses.append({"name": step.name, "file": str(target), "status": status, "seconds": seconds})
+    return statuses
 
+
+def _report_config(steps: tuple[DemoStep, ...], work: Path, sizes: DemoSizes, quick: bool, int8: str, seed: int):
+    """The report's settings, with the demo's plan and the content fingerprints of its inputs."""
     files = [str(work / f"{s.name}.nc") for s in steps]
     names = [s.name for s in steps]
     inputs = {name: content_sha256(Path(f)) for name, f in zip(names, files)}
     extra = {"demo": {"version": _DEMO_VERSION, "quick": quick, "int8": int8, "sizes": asdict(sizes),
                       "steps": [s.to_dict() for s in steps]}, "inputs_content_sha256": inputs}
-    report_config = demo_report_config(files, names, sizes, demo_notes(sizes, int8, quick), seed, extra)
+    return demo_report_config(files, names, sizes, demo_notes(sizes, int8, quick), seed, extra)
+
+
+def _report_up_to_date(out: Path, report_config: Any, seed: int) -> bool:
+    """Whether ``out`` holds a report made from the same data (content fingerprints) and settings."""
     previous = _read_json(out / "report.json").get("config", {})
     wanted = json.loads(json.dumps(report_config.to_dict()["extra"], sort_keys=True))
-    if (out / "index.html").is_file() and previous.get("extra") == wanted and previous.get("seed") == seed:
+    return (out / "index.html").is_file() and previous.get("extra") == wanted and previous.get("seed") == seed
+
+
+# --------------------------------------------------------------------------- entry point
+def run_demo(out: str | os.PathLike = "reports/demo", *, work: str | os.PathLike | None = None, quick: bool = False,
+             int8: str = "int8-weight", seed: int = 0, threads: int | None = 1, progress: Progress | None = None,
+             log: Callable[[str], None] | None = None,
+             loader: Callable[[str, str], Any] | None = None) -> DemoResult:
+    """Run the demo (see the module docstring) and return what it did.
+
+    Parameters
+    ----------
+    out : report folder.
+    work : folder for the activations files (default ``build/demo/full`` or ``build/demo/quick``).
+    quick : a few prompts and resamples only (a smoke test of the pipeline, about a minute).
+    int8 : the INT8 scheme of the precision step.
+    seed : seed of generation and of every resampling.
+    threads : torch threads for extraction (1 by default: on a shared machine more threads can be
+        many times slower, see docs/extraction.md; ``None`` leaves torch's default).
+    progress : the command line's progress bar (:class:`rsastats.cli.progress.Progress`); none drawn
+        by default.
+    log : called with one line per step (e.g. ``click.echo`` to stderr).
+    loader : ``loader(model, precision)`` returning a loaded model (tests use tiny models);
+        default: :func:`extraction.models.load_model`.
+    """
+    started = time.perf_counter()
+    sizes = QUICK if quick else FULL
+    seed = int(seed)
+    steps = demo_steps(sizes, int8, seed)
+    out = Path(out)
+    work = Path(work) if work is not None else Path("build") / "demo" / ("quick" if quick else "full")
+    work.mkdir(parents=True, exist_ok=True)
+    progress = progress or Progress(enabled=False)
+    log = log or (lambda line: None)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    statuses = _extract_steps(steps, work, progress, log, loader)
+    report_config = _report_config(steps, work, sizes, quick, int8, seed)
+    if _report_up_to_date(out, report_config, seed):
         log(f"report: up to date ({out / 'index.html'})")
         return DemoResult(out, work, tuple(statuses), None, "up to date", time.perf_counter() - started)
     log("report: comparing, layer curves, anisotropy, decomposition, figures ...")

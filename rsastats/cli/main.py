@@ -1,8 +1,9 @@
 """The ``rsastats`` command line.
 
-Subcommands live in ``rsastats/commands/`` and are imported only when used, so that
+Subcommands live in ``rsastats/cli/commands/`` and are imported only when used, so that
 ``rsastats --help`` stays fast and never imports torch.  This module only wires them up;
-plumbing (errors, JSON, progress) is in :mod:`rsastats.cliutil`.
+the plumbing is beside it: ``errors`` (exit codes, one-line errors, the lazy group), ``options``,
+``output`` (JSON and tables) and ``progress``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from ..cliutil import DEBUG_KEY, LazyGroup
+from .errors import DEBUG_KEY, LazyGroup
 
 __all__ = ["cli", "main", "SUBCOMMANDS"]
 

@@ -20,8 +20,9 @@ from ..results import to_jsonable
 from ..io import atomic_path
 from . import figures as fg
 from .analysis import ReportAnalyses, ReportProgress, _NoProgress
-from .tables import (SCHEME_TEXT, SHARED_NOISE_NOTE, ReportTable, all_tables, build_tables, fmt_ci, fmt_number,
-                     inference_caption, layer_text, _prompts_text)
+from ..formatting import fmt_ci, fmt_number
+from .tables import (SCHEME_TEXT, SHARED_NOISE_NOTE, ReportTable, all_tables, build_tables, inference_caption, layer_text,
+                     _prompts_text)
 
 __all__ = ["ReportOutput", "render_report", "REPORT_SCHEMA"]
 

@@ -4,14 +4,15 @@ LaTeX), with a caption that states n, the interval method, the resamples and the
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportTable", "fmt_number", "fmt_p", "fmt_ci", "inference_caption", "latex_escape", "build_tables",
+from ..formatting import fmt_ci, fmt_number, fmt_p, is_missing
+
+__all__ = ["ReportTable", "inference_caption", "latex_escape", "build_tables",
            "audit_tables", "maturity_table", "SCHEME_TEXT"]
 
 SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
@@ -84,32 +85,6 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX.get(ch, ch) for ch in str(text))
 
 
-# --------------------------------------------------------------------------- formatting
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, (float, np.floating)) and not math.isfinite(float(x)))
-
-
-def fmt_number(x: Any, digits: int = 3) -> str:
-    if _missing(x):
-        return "n/a"
-    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
-        return str(int(x))
-    return f"{float(x):.{digits}f}"
-
-
-def fmt_p(p: Any) -> str:
-    if _missing(p):
-        return "n/a"
-    p = float(p)
-    return f"{p:.4f}" if p >= 1e-4 else f"{p:.1e}"
-
-
-def fmt_ci(low: Any, high: Any, digits: int = 3) -> str:
-    if _missing(low) or _missing(high):
-        return "n/a"
-    return f"[{float(low):.{digits}f}, {float(high):.{digits}f}]"
-
-
 def layer_text(an) -> str:
     """The layer selection of the main comparison in a few words ("layer 30", or grouped by layer)."""
     used = [m.layer_used for m in an.models]
@@ -151,7 +126,7 @@ def _display(frame: pd.DataFrame, formats: dict[str, Any], rename: dict[str, str
         if isinstance(col, tuple):
             out[target] = [fmt(*vals) for vals in zip(*(frame[c] for c in col))]
         else:
-            out[target] = [fmt(v) if not _missing(v) or fmt in (fmt_number, fmt_p) else "n/a" for v in frame[col]]
+            out[target] = [fmt(v) if not is_missing(v) or fmt in (fmt_number, fmt_p) else "n/a" for v in frame[col]]
     return out.reset_index(drop=True)
 
 
@@ -170,7 +145,7 @@ def inputs_table(an) -> ReportTable:
                    "prompts_max", "n_layers", "layer_used"]]
 
     def prompts(lo, hi):
-        return "n/a" if _missing(lo) else (str(int(lo)) if lo == hi else f"{int(lo)}-{int(hi)}")
+        return "n/a" if is_missing(lo) else (str(int(lo)) if lo == hi else f"{int(lo)}-{int(hi)}")
 
     display = _display(frame, {("prompts_min", "prompts_max"): prompts, "n_emotions": fmt_number, "n_layers": fmt_number},
                        {"name": "name", "kind": "kind", "model": "model", "method": "method", "precision": "precision",
@@ -263,7 +238,7 @@ def layers_table(an) -> ReportTable | None:
         parts.append(extra[["a", "b", "depth", "layers_a", "layers_b", "rho", "ci_low", "ci_high"]])
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.rename(columns={"layers_a": "layer_a", "layers_b": "layer_b"})
-    display = _display(frame, {"depth": lambda d: "n/a" if _missing(d) else f"{d:.2f}", "rho": fmt_number,
+    display = _display(frame, {"depth": lambda d: "n/a" if is_missing(d) else f"{d:.2f}", "rho": fmt_number,
                                ("ci_low", "ci_high"): fmt_ci},
                        {"a": "A", "b": "B", "depth": "depth", "layer_a": "layer of A", "layer_b": "layer of B",
                         "rho": "rho", ("ci_low", "ci_high"): "CI"})

@@ -43,9 +43,11 @@ def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-# Modules of the core that still import extraction, each being moved out under issue 13 (the audit's
-# reference extractions go to the CLI wiring). The test fails when one stops, so the list only shrinks.
-NOT_YET_MOVED = {"rsastats/_audit_reference.py"}
+# Modules outside rsastats/cli that still import extraction or the CLI, each going away under issue 13:
+# the audit's reference extractions move to the CLI wiring; cliutil.py is the old path of the CLI's
+# helpers, kept for the command modules not yet changed. The test fails when one stops, so the list
+# only shrinks.
+NOT_YET_MOVED = {"rsastats/_audit_reference.py", "rsastats/cliutil.py"}
 
 
 def test_the_core_never_imports_extraction():

@@ -12,7 +12,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from rsastats.cliutil import to_jsonable  # noqa: E402
+from rsastats.results import to_jsonable  # noqa: E402
 from rsastats.io import write_dataset  # noqa: E402
 from rsastats.distributed import DaskRunner, engine_spec, scheduler_runner  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, InputError  # noqa: E402

@@ -10,7 +10,7 @@ from scipy import stats
 
 from rsastats import _varcomp
 from rsastats._varcomp import CellStatistics, chibar_pvalue, fit_variance_components
-from rsastats.cliutil import to_jsonable
+from rsastats.results import to_jsonable
 from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.simulate import simulate_activations, simulate_condition_rdms, simulate_condition_vectors

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ...cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
+from ..options import json_option, quiet_option
+from ..output import emit_json, stdout_console
+from ..progress import step_progress
 
 
 @click.command("demo")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ...cliutil import emit_json, json_option, stdout_console
+from ..options import json_option
+from ..output import emit_json, stdout_console
 from ...io.describe import describe_file
 
 _SHOWN_ATTRS = ("model", "family", "variant", "method", "pooling", "precision", "experiment", "stimulus_set",

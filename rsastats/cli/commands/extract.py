@@ -7,15 +7,15 @@ stays fast and torch-free; the torch-free parts (recipes, registry) are imported
 from __future__ import annotations
 
 import sys
-import time
-from typing import Any
 
 import click
 
 from extraction.config import CHAT_TEMPLATE_CHOICES, FINAL_NORMS, METHODS, POOLINGS, PRECISIONS, RECIPES, make_config
 from extraction.registry import REGISTRY
 
-from ...cliutil import emit_json, json_option, quiet_option, scheduler_option, stdout_console
+from ..options import json_option, quiet_option, scheduler_option
+from ..output import emit_json, stdout_console
+from ..progress import step_progress
 
 _RECIPE_HELP = "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items())
 
@@ -39,44 +39,6 @@ def _baseline_limit(value: str | None) -> int | None:
     if number < 0:
         raise click.BadParameter("must be >= 0", param_hint="--baseline-limit")
     return number
-
-
-class _RichProgress:
-    """Emotions x prompts done, with tokens per second, on stderr (only for a terminal)."""
-
-    def __init__(self, enabled: bool, description: str):
-        self.enabled = enabled
-        self.description = description
-        self._progress: Any = None
-        self._task: Any = None
-        self._tokens = 0
-        self._started = 0.0
-
-    def start(self, total: int, done: int) -> None:
-        if not self.enabled:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                  console=Console(stderr=True), transient=True)
-        self._progress.start()
-        self._task = self._progress.add_task(self.description, total=total, completed=done, rate="")
-        self._started = time.perf_counter()
-
-    def advance(self, prompts: int, tokens: int) -> None:
-        if self._progress is None:
-            return
-        self._tokens += tokens
-        elapsed = time.perf_counter() - self._started
-        rate = f"{self._tokens / elapsed:,.0f} tok/s" if elapsed > 0 else ""
-        self._progress.update(self._task, advance=prompts, rate=rate)
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 def _list_models(as_json: bool) -> None:
@@ -201,11 +163,9 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
     if scheduler:
         result = _extract_on_cluster(config, out, overwrite, restart, threads, scheduler)
     else:
-        progress = _RichProgress(enabled=not quiet and sys.stderr.isatty(), description=f"{config.model} {config.method}")
-        try:
-            result = extract(config, out, overwrite=overwrite, restart=restart, progress=progress)
-        finally:
-            progress.stop()
+        with step_progress() as progress:
+            result = extract(config, out, overwrite=overwrite, restart=restart,
+                             progress=progress.extraction(f"{config.model} {config.method}"))
     if as_json:
         emit_json(result.to_dict())
         return

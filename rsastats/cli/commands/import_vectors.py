@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ...cliutil import emit_json, json_option, stdout_console
+from ..options import json_option
+from ..output import emit_json, stdout_console
 from ...exceptions import ImportFormatError
 from ...io import import_vectors, write_dataset
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ...cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
 from ...exceptions import ValidationError
-from ._inference_options import fmt, fmt_p, geometry_options, inference_options
+from ...formatting import fmt_number, fmt_p
+from ..options import json_option, quiet_option, scheduler_option, seed_option
+from ..output import emit_json, stdout_console
+from ..progress import progress_bar
+from ._inference_options import geometry_options, inference_options
 
 
 @click.command()
@@ -64,15 +67,15 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
     for col in ["A", "B", "rho", "CI", "p", f"p ({res.adjust})"] + (["ceiling", "disattenuated"] if has_ceiling else []):
         table.add_column(col, justify="left" if col in ("A", "B") else "right")
     for row in frame.itertuples():
-        cells = [row.a, row.b, fmt(row.rho), f"[{fmt(row.ci_low)}, {fmt(row.ci_high)}]", fmt_p(row.p_value),
+        cells = [row.a, row.b, fmt_number(row.rho), f"[{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]", fmt_p(row.p_value),
                  fmt_p(row.p_adjusted)]
         if has_ceiling:
-            cells += [fmt(row.noise_ceiling), fmt(row.rho_disattenuated)]
+            cells += [fmt_number(row.noise_ceiling), fmt_number(row.rho_disattenuated)]
         table.add_row(*cells)
     console = stdout_console()
     console.print(table)
     if res.noise_ceiling and res.noise_ceiling.get("lower") is not None:
-        console.print(f"group noise ceiling (leave-one-out): lower {fmt(res.noise_ceiling['lower'])}, "
-                      f"upper {fmt(res.noise_ceiling['upper'])}")
+        console.print(f"group noise ceiling (leave-one-out): lower {fmt_number(res.noise_ceiling['lower'])}, "
+                      f"upper {fmt_number(res.noise_ceiling['upper'])}")
     if plot:
         console.print(f"heatmap written to {plot}")

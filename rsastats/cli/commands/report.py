@@ -6,7 +6,10 @@ from typing import Any
 
 import click
 
-from ...cliutil import emit_json, json_option, quiet_option, step_progress, stdout_console
+from ...formatting import fmt_ci, fmt_number, fmt_p
+from ..options import json_option, quiet_option
+from ..output import emit_json, stdout_console
+from ..progress import step_progress
 from ._inference_options import DEFAULT_CI_HELP
 
 
@@ -129,8 +132,6 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
 def render_summary(result) -> None:
     """Where the report is, and its pairs in one compact table."""
     from rich.table import Table
-
-    from ...report.tables import fmt_ci, fmt_number, fmt_p
 
     k = result.key_numbers
     console = stdout_console()
