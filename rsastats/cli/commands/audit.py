@@ -3,26 +3,15 @@ method effects alone (measured on a reference model) would make it?"""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ...cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
+from ...cliutil import emit_json, json_option, quiet_option, seed_option, step_progress, stdout_console
+from ...formatting import fmt_number as fmt, fmt_p
 from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
-from ._inference_options import fmt, fmt_p
 
 _STATUS_STYLE = {"same": "green", "differs": "yellow", "unknown": "red", "n/a": "dim"}
 _VERDICT_STYLE = {"compatible with identical geometry after method effects": "bold green",
                   "different beyond method effects": "bold red", "inconclusive": "bold yellow"}
-
-
-def _extraction_progress(enabled: bool):
-    from .extract import _RichProgress
-
-    def make(description: str):
-        return _RichProgress(enabled=enabled, description=description)
-
-    return make
 
 
 @click.command("audit")
@@ -85,15 +74,15 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
         import torch
 
         torch.set_num_threads(threads)
-    show = not quiet and sys.stderr.isatty()
-    with progress_bar("bootstrap (observed)", n_boot) as advance:
+    with step_progress() as bar:  # the observed bootstrap, then each reference extraction
+        bar.step("bootstrap (observed)", n_boot)
         result = audit(a, b, reference_model=reference_model or "default",
                        reference_files=list(reference_files) if reference_files else None, reference_dir=reference_dir,
                        reference_runs=reference_runs, limit=limit, common_emotions=common_emotions, bootstrap=bootstrap,
                        n_boot=n_boot,
                        ci=ci, confidence=confidence, rdm=rdm_method, normalization=normalization,
                        max_interval_width=MAX_INTERVAL_WIDTH if max_width is None else max_width, seed=seed,
-                       progress=advance, extraction_progress=_extraction_progress(show))
+                       progress=bar.advance, extraction_progress=bar.extraction)
     if as_json:
         emit_json(result.to_dict())
         return
