@@ -11,7 +11,7 @@ dependent); use :func:`rsastats.inference.mantel`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -19,7 +19,8 @@ import xarray as xr
 from ._ranks import degenerate, weighted_kendall, weighted_midranks, weighted_pearson
 from ._validation import MIN_EMOTIONS, check_choice, check_finite_array
 from .exceptions import LabelError, ValidationError
-from .rdm import RDM, _label_difference
+from .labels import emotion_difference
+from .rdm import RDM
 
 __all__ = ["RANK_METHODS", "rank_method_name", "rank_correlation", "compare_rdms", "align_rdms", "as_rdm", "correlate_rows"]
 
@@ -95,7 +96,7 @@ def align_rdms(a: RDM, b: RDM, name_a: str = "A", name_b: str = "B") -> tuple[RD
     if a.labels == b.labels:
         return a, b
     if set(a.labels) != set(b.labels):
-        raise LabelError(_label_difference(a.labels, b.labels, a.source or name_a, b.source or name_b))
+        raise LabelError(emotion_difference(a.labels, b.labels, a.source or name_a, b.source or name_b))
     return a, b.reorder(a.labels)
 
 
