@@ -223,7 +223,7 @@ def _worker_engine(spec: EngineSpec):
                                       "the same on every machine")
         # The client's RDMs, bit for bit (they are what the emotion resamples correlate).
         engine.fixed = spec.fixed
-        engine.fixed_order = np.argsort(spec.fixed, axis=-1) if spec.rank == "spearman" else None
+        engine.fixed_order = engine.order_of(spec.fixed)
         _ENGINES[spec.token] = engine
         while len(_ENGINES) > _ENGINES_KEPT:
             _ENGINES.popitem(last=False)
@@ -272,7 +272,7 @@ def _spec_perms(spec: MantelSpec, start: int, stop: int) -> np.ndarray:
 
 def _mantel_task(spec: MantelSpec, pair_lo: int, pair_hi: int, start: int, stop: int, counts_only: bool) -> np.ndarray:
     """Exceedance counts (pairs,) or statistics (stop - start, pairs) for permutations start..stop-1."""
-    from .inference.permutation import PERM_BLOCK, _MantelKernel, mantel_counts
+    from .inference.permutation import PERM_BLOCK, MantelKernel, mantel_counts
 
     _check_versions(spec.versions)
     perms = _spec_perms(spec, start, stop)
@@ -281,7 +281,7 @@ def _mantel_task(spec: MantelSpec, pair_lo: int, pair_hi: int, start: int, stop:
         return mantel_counts(spec.matrices, pairs, spec.method, perms, spec.alternative)
     out = np.empty((stop - start, len(pairs)))
     for k, (i, j) in enumerate(pairs):
-        kernel = _MantelKernel(spec.matrices[i], spec.matrices[j], spec.method)
+        kernel = MantelKernel(spec.matrices[i], spec.matrices[j], spec.method)
         out[:, k] = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
     return out
 

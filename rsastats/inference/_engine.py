@@ -5,7 +5,7 @@ What one resample is
 ``emotions``  draw ``n`` emotions with replacement.  The resampled RDM's upper triangle is the
               multiset in which original cell ``{i, j}`` appears ``count_i * count_j`` times (the
               self-pairs that duplicates create are dropped), so a resample is a weight vector over
-              the original cells and the correlation is a weighted one (:mod:`rsastats._ranks`).
+              the original cells and the correlation is a weighted one (:mod:`rsastats.measures.kernels`).
 ``prompts``   within every emotion draw its valid prompts with replacement (prompt-count vectors),
               recompute the emotion means, the normalization's mean-vector step, the RDM and rho.
               Models whose files have the same prompt labels and valid masks are *paired*: they
@@ -42,7 +42,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._ranks import degenerate, standardize, weighted_kendall, weighted_midranks
+from ..measures import rank_measure
+from ..measures.kernels import degenerate, weighted_kendall
 from .._rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
@@ -100,7 +101,8 @@ class ResamplingEngine:
         self.n_emotions = self.models[0].rdm.n_emotions
         self.iu, self.ju = upper_indices(self.n_emotions)
         self.fixed = np.stack([m.rdm.upper() for m in self.models])  # (M, m)
-        self.fixed_order = np.argsort(self.fixed, axis=-1) if rank == "spearman" else None
+        self.measure = rank_measure(rank)
+        self.fixed_order = self.order_of(self.fixed)
         self.groups: list[_Group] = []
         if scheme in ("prompts", "both"):
             self._build_groups(gram)
@@ -233,17 +235,20 @@ class ResamplingEngine:
             order = None if self.fixed_order is None else self.fixed_order[:, None, :]
         return self._correlate(values, weights, pairs, order)
 
+    def order_of(self, uppers: np.ndarray) -> np.ndarray | None:
+        """``argsort`` of fixed upper triangles when the measure ranks them (sorted once for all resamples)."""
+        return np.argsort(uppers, axis=-1) if self.measure.family == "linear" and self.measure.ranks else None
+
     def _correlate(self, values: np.ndarray, weights: np.ndarray | None, pairs: np.ndarray, order: np.ndarray | None) -> np.ndarray:
-        if self.rank in ("spearman", "pearson"):
-            x = weighted_midranks(values, weights, order) if self.rank == "spearman" else values
-            z, _ = standardize(x, weights)
+        if self.measure.family == "linear":
+            z, _ = self.measure.standardized(values, weights, order)
             used = np.unique(pairs)
             out = np.empty((values.shape[1], len(pairs)))
             zz = {i: z[i] for i in used}
             for k, (i, j) in enumerate(pairs):
                 out[:, k] = np.einsum("bm,bm->b", zz[i], zz[j])
             return np.clip(out, -1.0, 1.0)
-        variant = "b" if self.rank == "kendall-b" else "a"
+        variant = self.measure.variant
         n_b = values.shape[1]
         w = None if weights is None else np.broadcast_to(weights[0], (n_b, values.shape[2]))
         bad = degenerate(values, None if w is None else w[None])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._rng import SeedLike, seed_to_int
 from .._validation import check_choice, check_confidence, check_count
-from ..compare import rank_method_name
+from ..measures import rank_method_name
 from ..distributed import engine_spec, scheduler_runner
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, acceleration, basic_interval,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_confidence, check_count
-from ..compare import rank_method_name
+from ..measures import rank_method_name
 from ..distributed import engine_spec, scheduler_runner
 from ..exceptions import ValidationError
 from ._engine import SCHEMES, ResamplingEngine, all_pairs
@@ -23,7 +23,7 @@ from ._inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _MantelKernel, _permutations_iv, draw_permutations,
+from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, _permutations_iv, draw_permutations,
                           mantel_counts, mantel_pvalue, mantel_statistics, pvalue_from_count)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
@@ -157,7 +157,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
             spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
             reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
             # The same kernel as in-process (not the all-pairs products), so the statistics are the same bits.
-            observed = float(_MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
+            observed = float(MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
             permuted = runner.mantel_statistics(np.stack(matrices), rank, perms, count, perm_seed)
             p_value = mantel_pvalue(observed, permuted, alternative, exact)
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._ranks import standardize, weighted_kendall, weighted_midranks
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_count
-from ..compare import rank_method_name
+from ..measures import rank_measure, rank_method_name
+from ..measures.kernels import weighted_kendall
 from ..distributed import scheduler_runner
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
@@ -87,38 +87,42 @@ def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.
     return np.take(np.ascontiguousarray(square).ravel(), cells)
 
 
-class _MantelKernel:
-    """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations."""
+class MantelKernel:
+    """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations.
+
+    Linear measures (:mod:`rsastats.measures`): ``a``'s transformed cells are gathered under each
+    permutation and multiplied with ``b``'s standardised cells (no re-ranking: permuting labels
+    permutes the cells, whose mean and norm do not change).  Kendall's taus are recomputed.
+    """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, method: str):
         n = a.shape[0]
         self.iu, self.ju = upper_indices(n)
-        self.method = method
+        self.measure = rank_measure(method)
         ua, ub = a[self.iu, self.ju], b[self.iu, self.ju]
-        if method == "spearman":
-            ua, ub = weighted_midranks(ua), weighted_midranks(ub)
+        if self.measure.family == "linear":
+            ua = self.measure.transform(ua)
+            self.zb = self.measure.standardized(ub)[0]
+            self.mean_a = float(ua.mean()) if self.measure.centre else 0.0
+            centred = ua - self.mean_a
+            self.norm_a = (float(np.sqrt(centred @ centred)) if self.measure.scale == "norm"
+                           else float(np.sqrt(ua.size * (ua.size**2 - 1.0) / 12.0)))
         self.square = np.zeros((n, n))
         self.square[self.iu, self.ju] = ua
         self.square[self.ju, self.iu] = ua
         self.b = ub
-        if method in ("spearman", "pearson"):
-            centred = ua - ua.mean()
-            self.norm_a = float(np.sqrt(centred @ centred))
-            self.mean_a = float(ua.mean())
-            self.zb = standardize(ub)[0]
 
     def __call__(self, perms: np.ndarray) -> np.ndarray:
         # (batch, m): a gather, no re-ranking; row-major, so every row is summed in the same order
         # whatever the batch size.
         gathered = _gather_upper(self.square, perms, self.iu, self.ju)
-        if self.method in ("spearman", "pearson"):
+        if self.measure.family == "linear":
             # Multiply-and-sum, not a BLAS matrix-vector product, for the same reason.
             return np.clip(((gathered - self.mean_a) * self.zb).sum(axis=-1) / self.norm_a, -1.0, 1.0)
-        variant = "b" if self.method == "kendall-b" else "a"
         out = np.empty(len(perms))
         step = max(1, 2_000_000 // max(1, self.b.size ** 2))
         for s in range(0, len(perms), step):
-            out[s:s + step] = weighted_kendall(gathered[s:s + step], self.b[None, :], None, variant)
+            out[s:s + step] = weighted_kendall(gathered[s:s + step], self.b[None, :], None, self.measure.variant)
         return out
 
 
@@ -166,9 +170,10 @@ def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: n
     out = np.zeros(len(pairs), dtype=np.int64)
     n = matrices.shape[1]
     identity = np.arange(n)[None, :]
-    if method not in ("spearman", "pearson"):
+    measure = rank_measure(method)
+    if measure.family != "linear":
         for k, (i, j) in enumerate(pairs):
-            kernel = _MantelKernel(matrices[i], matrices[j], method)
+            kernel = MantelKernel(matrices[i], matrices[j], method)
             observed = float(kernel(identity)[0])
             permuted = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
             out[k] = mantel_exceedances(observed, permuted, alternative)
@@ -176,7 +181,7 @@ def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: n
     iu, ju = upper_indices(n)
     used = np.unique(pairs)
     uppers = matrices[used][:, iu, ju]
-    z = standardize(weighted_midranks(uppers) if method == "spearman" else uppers)[0]
+    z = measure.standardized(uppers)[0]
     row_of = {int(m): r for r, m in enumerate(used)}
     with threadpool_limits(limits=1, user_api="blas"):
         for i in np.unique(pairs[:, 0]):
@@ -222,7 +227,7 @@ def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarr
     """Observed statistic and the statistic under each permutation (explicit ``perms``, or
     ``count`` drawn by :func:`draw_permutations`; never dependent on ``batch_size``)."""
     n = a.shape[0]
-    kernel = _MantelKernel(a, b, method)
+    kernel = MantelKernel(a, b, method)
     observed = float(kernel(np.arange(n)[None, :])[0])
     if perms is None:
         perms = draw_permutations(n, count, seed)
@@ -282,7 +287,7 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
         if runner is None:
             observed, permuted = mantel_statistics(a_matrix, b_matrix, method, perms, count, seed, batch_size)
         else:
-            observed = float(_MantelKernel(a_matrix, b_matrix, method)(np.arange(n)[None, :])[0])
+            observed = float(MantelKernel(a_matrix, b_matrix, method)(np.arange(n)[None, :])[0])
             permuted = runner.mantel_statistics(np.stack([a_matrix, b_matrix]), method, perms, count, seed)
     permuted.setflags(write=False)
     return MantelResult(statistic=observed, p_value=mantel_pvalue(observed, permuted, alternative, exact),
