@@ -15,11 +15,12 @@ import pandas as pd
 from .._rng import SeedLike, seed_to_int
 from .._validation import check_choice, check_confidence, check_count
 from ..measures import rank_method_name
-from ..distributed import engine_spec, scheduler_runner
+from ..parallel import runner_for
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, acceleration, basic_interval,
                          confidence_interval, interval_pvalue)
-from ._engine import SCHEMES, ResamplingEngine
+from .engine import SCHEMES, ResamplingEngine
+from .engine_tasks import bootstrap_replicates
 from ._inputs import RDMOptions, load_models
 
 __all__ = [
@@ -137,7 +138,7 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     rank, rdm, layer, last_k, normalization, n_pcs : how RDMs are built and compared.
     seed : int, SeedSequence or Generator; the result depends only on it, never on ``batch_size``.
     scheduler : a dask scheduler address or ``distributed.Client``: resamples run in chunks on the
-        cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
+        cluster, with the same result (see :mod:`rsastats.parallel`); None runs in-process.
 
     Returns
     -------
@@ -151,12 +152,8 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     estimate = float(engine.point(pairs)[0])
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, seed, batch_size)[:, 0]
-        else:
-            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, seed, batch_size)[:, 0]
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, seed, batch_size)[:, 0]
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
     dist = summary.pop("distribution")
