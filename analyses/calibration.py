@@ -48,7 +48,7 @@ import pandas as pd
 import scipy.stats as st
 
 from rsastats._rng import SeedLike, as_generator, spawn_sequences
-from rsastats.compare import correlate_rows
+from rsastats.measures import correlate_rows
 from rsastats.inference._engine import ResamplingEngine
 from rsastats.inference._inputs import ModelInput
 from rsastats.inference.bootstrap import basic_interval, confidence_interval

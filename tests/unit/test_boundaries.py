@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # What extraction may use of the core: the files layer, the errors, and the runners.
-EXTRACTION_MAY_IMPORT = ("rsastats.io", "rsastats.exceptions", "rsastats.parallel", "rsastats.distributed")
+EXTRACTION_MAY_IMPORT = ("rsastats.io", "rsastats.exceptions", "rsastats.parallel")
 
 
 def _package(path: Path) -> str:
