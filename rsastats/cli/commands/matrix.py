@@ -48,7 +48,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
                           layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs, n_splits=n_splits,
                           ceiling=not no_ceiling, seed=seed, progress=advance, scheduler=scheduler)
     if plot:
-        from ...inference.plots import rho_heatmap
+        from ...report.figures import rho_heatmap
 
         rho_heatmap(res, plot)
     if as_json:
