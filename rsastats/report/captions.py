@@ -50,7 +50,7 @@ def main_caption(an) -> str:
     c, res = an.config, an.comparison
     return inference_caption(n_emotions=res.n_emotions, prompts=prompts_text(an.models), ci=res.ci_method,
                              confidence=res.confidence, scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed,
-                             permutations=res.n_permutations, exact=res.exact,
+                             permutations=res.n_permutations, exact=res.permutation_exact,
                              extra=f"{res.rdm} RDMs compared by {res.rank}; {layer_text(an)}; {res.normalization} vectors")
 
 

@@ -91,7 +91,7 @@ def methods_items(an: ReportAnalyses) -> list[str]:
         f"{res.normalization} vectors, {layer_text(an)}.",
         f"rho: {res.rank} correlation of the RDMs' upper triangles (emotions matched by label). The p-value is a Mantel "
         f"test: emotion labels permuted (rows and columns together), p = (k + 1) / (B + 1), "
-        f"{'exact enumeration' if res.exact else f'{res.n_permutations} random permutations'}; the p of a correlation "
+        f"{'exact enumeration' if res.permutation_exact else f'{res.n_permutations} random permutations'}; the p of a correlation "
         "over RDM cells would not be valid (cells that share an emotion are dependent) and is not shown.",
         f"CIs: {res.ci_method} bootstrap over {SCHEME_TEXT.get(res.bootstrap, res.bootstrap)} ({res.n_boot} resamples, "
         "one joint bootstrap for all pairs; duplicated emotions' self-pairs dropped); intervals for a correlation are "

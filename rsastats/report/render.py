@@ -58,7 +58,7 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
     prompts = prompts_text(an.models)
     main = inference_caption(n_emotions=res.n_emotions, prompts=prompts, ci=res.ci_method, confidence=res.confidence,
                              scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed, permutations=res.n_permutations,
-                             exact=res.exact, extra=f"{res.rdm} RDMs, {res.rank}; {layer_text(an)}")
+                             exact=res.permutation_exact, extra=f"{res.rdm} RDMs, {res.rank}; {layer_text(an)}")
     plan = len(an.models) + 2 + 2 * (an.layer_curve is not None) + (an.geometry is not None) + (an.decomposition is not None)
     progress.step("drawing figures", plan)
     out: dict[str, list[fg.ReportFigure]] = {"rdms": [], "mds": [], "comparison": []}

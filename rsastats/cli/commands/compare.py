@@ -53,14 +53,16 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("rho", fmt_number(res.rho))
-    table.add_row(f"{res.confidence:.0%} CI", f"[{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}]  {res.ci_method}, bootstrap over "
-                  f"{res.bootstrap} ({res.n_boot} resamples{f', {res.n_undefined} undefined' if res.n_undefined else ''})")
-    table.add_row("Mantel p", f"{fmt_p(res.p_value)}  {res.alternative}, "
-                  f"{'all ' + str(res.n_permutations) + ' (exact)' if res.exact else str(res.n_permutations)} label permutations")
+    table.add_row(f"{res.confidence:.0%} CI", f"[{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}]  {res.ci_method}, "
+                  f"bootstrap over {res.bootstrap} ({res.n_boot} resamples"
+                  f"{f', {res.n_undefined} undefined' if res.n_undefined else ''})")
+    permutations = f"all {res.n_permutations} (exact)" if res.permutation_exact else str(res.n_permutations)
+    table.add_row("Mantel p", f"{fmt_p(res.p_value)}  {res.alternative}, {permutations} label permutations")
     table.add_row("n", f"{res.n_emotions} emotions, {res.n_emotions * (res.n_emotions - 1) // 2} RDM cells")
     if res.n_splits is not None:
-        table.add_row("noise ceiling", f"{fmt_number(res.noise_ceiling)}  sqrt(reliability A {fmt_number(res.reliability_a)} x "
-                      f"B {fmt_number(res.reliability_b)}), split-half + Spearman-Brown, {res.n_splits} splits")
+        table.add_row("noise ceiling", f"{fmt_number(res.noise_ceiling)}  sqrt(reliability A "
+                      f"{fmt_number(res.reliability_a)} x B {fmt_number(res.reliability_b)}), split-half + "
+                      f"Spearman-Brown, {res.n_splits} splits")
         table.add_row("disattenuated", fmt_number(res.rho_disattenuated))
     table.add_row("bootstrap bias", f"{res.bias:+.3f} (mean of replicates - rho); seed {res.seed}")
     stdout_console().print(table)
