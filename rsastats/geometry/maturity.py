@@ -27,19 +27,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import _descriptors as kernels
-from ._rng import SeedLike, seed_to_int, spawn_sequences
-from .data import open_dataset, validate_dataset
-from .exceptions import ValidationError
-from .inference.ceiling import noise_ceiling, spearman_brown
-from .geometry import _evaluate, _interval, _layer_data, _Settings, _settings_iv, _streams, resolve_layers
+from .._rng import SeedLike, seed_to_int
+from ..exceptions import ValidationError
+from ..inputs import open_source
+from ..results import Record
+from .descriptors import descriptor, evaluate_descriptors
+from .intervals import descriptor_interval
+from .layers import LayerData, layer_data, resolve_layers
+from .reliability import rdm_reliability
+from .resampling import ResamplingSettings, group_replicates, resampling_settings, resampling_streams
+from .results import keyed
 
 __all__ = [
     "MaturityRule",
@@ -54,7 +58,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MaturityRule:
+class MaturityRule(Record):
     """The thresholds and conventions of the maturity rule (see ``docs/maturity.md``)."""
 
     name: str = "rsastats-maturity/1"
@@ -76,9 +80,6 @@ class MaturityRule:
                 f"(Spearman-Brown) reliability of the raw cosine emotion RDM lies entirely above "
                 f"{self.min_rdm_reliability:g}; immature if either CI lies entirely on the other side; "
                 f"indeterminate otherwise (a CI straddles a threshold or an input cannot be measured).")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def fingerprint(self) -> str:
         """First 16 hex digits of the SHA-256 of the rule's canonical JSON: any change shows."""
@@ -108,8 +109,8 @@ class BaseModel:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, *, assume_base: bool = False) -> "BaseModel":
-        kind, ds = open_dataset(path)
-        return cls._checked(kind, ds, str(path), assume_base)
+        source = open_source(path, what="the maturity rule")
+        return cls._checked(source.kind, source.dataset, str(path), assume_base)
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset, *, source: str | None = None, assume_base: bool = False) -> "BaseModel":
@@ -117,8 +118,8 @@ class BaseModel:
             source = str(getattr(ds, "attrs", {}).get("source_path", "") or "<dataset>")
         if not isinstance(ds, xr.Dataset):
             raise ValidationError(f"expected an xarray.Dataset, got {type(ds).__name__}", path=source)
-        kind, ds = validate_dataset(ds, source)
-        return cls._checked(kind, ds, source, assume_base)
+        checked = open_source(ds, what="the maturity rule")
+        return cls._checked(checked.kind, checked.dataset, source, assume_base)
 
     @classmethod
     def _checked(cls, kind: str, ds: xr.Dataset, source: str, assume_base: bool) -> "BaseModel":
@@ -136,7 +137,7 @@ class BaseModel:
 
 
 @dataclass(frozen=True)
-class MaturityInput:
+class MaturityInput(Record):
     """One input of the rule: estimate, CI, threshold, and which side of it the CI lies."""
 
     name: str
@@ -148,12 +149,9 @@ class MaturityInput:
     side: str  # "mature", "immature", "straddles" or "missing"
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class MaturityClassification:
+class MaturityClassification(Record):
     """The rule applied to one base model."""
 
     source: str
@@ -177,9 +175,10 @@ class MaturityClassification:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
+        # inputs keyed by name, sensitivity rows as objects, and the rule with its fingerprint and statement
         return {"source": self.source, "model": self.model, "family": self.family, "layer": self.layer,
                 "maturity": self.maturity, "reason": self.reason, "point_maturity": self.point_maturity,
-                "inputs": {i.name: {k: v for k, v in i.to_dict().items() if k != "name"} for i in self.inputs},
+                "inputs": keyed(self.inputs, "name"),
                 "sensitivity": [{"max_baseline_anisotropy": a, "min_rdm_reliability": r, "maturity": c}
                                 for a, r, c in self.sensitivity],
                 "rule": self.rule.to_dict(), "rule_fingerprint": self.rule.fingerprint(),
@@ -212,81 +211,35 @@ def classify(sides: dict[str, str]) -> str:
     return "indeterminate"
 
 
-def _half_masks(rng: np.random.Generator, sizes: list[int], n_splits: int) -> np.ndarray:
-    """``(n_splits, N)`` 0/1 masks: a random half (floor(n/2) prompts) of each emotion's prompts."""
-    masks = np.zeros((n_splits, sum(sizes)))
-    offset = 0
-    for size in sizes:
-        keys = rng.random((n_splits, size))
-        chosen = np.argsort(keys, axis=1)[:, : size // 2]
-        np.put_along_axis(masks[:, offset : offset + size], chosen, 1.0, axis=1)
-        offset += size
-    return masks
+def _anisotropy_input(data: LayerData, stream: np.random.SeedSequence, settings: ResamplingSettings,
+                      rule: MaturityRule) -> MaturityInput:
+    """Baseline anisotropy and its interval, as :func:`rsastats.geometry.geometry` gives them (same resamples)."""
+    threshold = rule.max_baseline_anisotropy
+    if data.baseline is None:
+        return MaturityInput("baseline_anisotropy", np.nan, np.nan, np.nan, threshold, "below", "missing",
+                             data.baseline_note)
+    anisotropy, rows = descriptor("baseline_anisotropy"), data.baseline
+    reps = group_replicates(lambda w: evaluate_descriptors((anisotropy,), rows, w), rows.group_sizes, stream, settings)
+    estimate = reps.point[anisotropy.name]
+    interval = descriptor_interval(anisotropy, estimate, reps.resamples[anisotropy.name],
+                                   None if reps.jackknife is None else reps.jackknife[anisotropy.name], settings)
+    return MaturityInput("baseline_anisotropy", estimate, interval.low, interval.high, threshold, "below",
+                         _side(interval.low, interval.high, threshold, "below"), interval.note)
 
 
-def _split_half(rows: Any, weights: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Mean over splits of the Spearman rho between the two halves' RDMs, per weight vector ``(b,)``.
-
-    ``weights`` ``(b, N)``: which prompts are in the data (0 = left out); ``masks`` ``(K, N)``:
-    which prompts form half A of each split.  A split whose half lost every prompt of an
-    emotion is undefined and skipped.
-    """
-    n_rep, n_rows = weights.shape
-    half_a = (weights[:, None, :] * masks[None]).reshape(-1, n_rows)
-    half_b = (weights[:, None, :] * (1.0 - masks[None])).reshape(-1, n_rows)
-    upper_a = kernels.rdm_uppers(kernels.group_gram(half_a, rows.gram, rows.groups))
-    upper_b = kernels.rdm_uppers(kernels.group_gram(half_b, rows.gram, rows.groups))
-    rho = kernels.rowwise_spearman(upper_a, upper_b).reshape(n_rep, len(masks))
-    rho = np.where(np.isfinite(rho), rho, np.nan)
-    counts = np.sum(np.isfinite(rho), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, np.nansum(rho, axis=1) / np.maximum(counts, 1), np.nan)
-
-
-def _reliability(ds: xr.Dataset, layer: int, rows: Any, stream: np.random.SeedSequence,
-                 rule: MaturityRule) -> tuple[float, float, float, str]:
-    """Split-half (Spearman-Brown) reliability of the raw cosine RDM and its CI.
-
-    The estimate is the core's (:func:`rsastats.inference.noise_ceiling`: the mean split-half
-    Spearman rho over ``rule.n_splits`` random splits, stepped up with Spearman-Brown).  The CI is
-    a grouped jackknife: group g holds the g-th valid prompt of every emotion; each group is left
-    out in turn (the same random splits throughout); the standard error of ``atanh(mean split-half
-    r)`` is ``sqrt((G-1)/G * sum (z_g - zbar)^2)``, and ``tanh(z +- t_{G-1} SE)`` is mapped through
-    Spearman-Brown.  (A prompt bootstrap would be biased here: a resample holds only ~63% distinct
-    prompts, so its reliability is that of a shorter test.)
-    """
-    from scipy import stats
-
-    point_stream, split_stream = spawn_sequences(stream, 2)
-    ceiling = noise_ceiling(ds.sel(layer=[layer]), rank="spearman", n_splits=rule.n_splits, seed=point_stream,
-                            rdm="cosine", normalization="raw")
-    r_full = ceiling.split_half[0]
-    if r_full is None:
-        return np.nan, np.nan, np.nan, "split-half correlation undefined (a half's RDM is constant)"
-    sizes = rows.group_sizes
-    masks = _half_masks(np.random.default_rng(split_stream), sizes, rule.n_splits)
-    n_groups = max(sizes)
-    leave_out = np.ones((n_groups, sum(sizes)))
-    for start, size in zip(np.cumsum([0, *sizes[:-1]]), sizes):
-        leave_out[np.arange(size), start + np.arange(size)] = 0.0
-    r_jack = _split_half(rows, leave_out, masks)
-    estimate = float(spearman_brown(r_full))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z_full, z_jack = np.arctanh(np.clip(r_full, -1, 1)), np.arctanh(np.clip(r_jack, -1, 1))
-    if not (np.isfinite(z_full) and np.isfinite(z_jack).all()):
-        return estimate, np.nan, np.nan, "jackknife undefined (a split-half correlation of +-1)"
-    se = float(np.sqrt((n_groups - 1) / n_groups * np.sum((z_jack - z_jack.mean()) ** 2)))
-    q = float(stats.t.ppf(0.5 + rule.confidence / 2, df=n_groups - 1))
-    low, high = np.tanh(z_full - q * se), np.tanh(z_full + q * se)
-    return estimate, float(max(-1.0, spearman_brown(low))), float(spearman_brown(high)), ""
-
-
-def _anisotropy(rows: Any, stream: np.random.SeedSequence, settings: _Settings) -> tuple[float, np.ndarray]:
-    sizes = rows.group_sizes
-    point = float(kernels.mean_pairwise_cosine(np.ones((1, sum(sizes))), rows.unit)[0])
-    reps = _evaluate(lambda w: {"a": kernels.mean_pairwise_cosine(w, rows.unit)},
-                     kernels.resampling_weights(stream, settings.n_boot, sizes))["a"]
-    return point, reps
+def _reliability_input(ds: xr.Dataset, data: LayerData, stream: np.random.SeedSequence,
+                       rule: MaturityRule) -> MaturityInput:
+    """Split-half reliability of the emotion RDM and its jackknife interval."""
+    threshold = rule.min_rdm_reliability
+    short = [e for e, size in zip(data.emotions, data.prompts.group_sizes) if size < 4]
+    if short:
+        return MaturityInput("rdm_reliability", np.nan, np.nan, np.nan, threshold, "above", "missing",
+                             f"the split-half reliability and its jackknife need at least 4 valid prompts per emotion; "
+                             f"{', '.join(short)} have fewer")
+    est, low, high, note = rdm_reliability(ds, data.layer, data.prompts, stream, n_splits=rule.n_splits,
+                                           confidence=rule.confidence)
+    return MaturityInput("rdm_reliability", est, low, high, threshold, "above", _side(low, high, threshold, "above"),
+                         note)
 
 
 # --------------------------------------------------------------------------- the rule
@@ -305,7 +258,7 @@ def _maturity_iv(base: Any, rule: Any, layer: Any, n_boot: Any, assume_base: boo
     layers = resolve_layers(ds, rule.layer if layer is None else layer, model.source)
     if len(layers) != 1:
         raise ValidationError("the maturity rule is evaluated at one analysis layer", path=model.source)
-    settings = _settings_iv(rule.n_boot if n_boot is None else n_boot, rule.confidence, rule.ci_method)
+    settings = resampling_settings(rule.n_boot if n_boot is None else n_boot, rule.confidence, rule.ci_method)
     return model, layers[0], settings
 
 
@@ -333,30 +286,10 @@ def classify_maturity(
     """
     model, layer_label, settings = _maturity_iv(base, rule, layer, n_boot, assume_base)
     ds = model.dataset
-    data = _layer_data(ds, "activations", layer_label, model.source)
-    streams = _streams(seed)
-    inputs: list[MaturityInput] = []
-
-    if data.baseline is None:
-        inputs.append(MaturityInput("baseline_anisotropy", np.nan, np.nan, np.nan, rule.max_baseline_anisotropy,
-                                    "below", "missing", data.baseline_note))
-    else:
-        est, reps = _anisotropy(data.baseline, streams["baseline"], settings)
-        low, high, _, note = _interval("baseline_anisotropy", est, reps, None, settings)
-        inputs.append(MaturityInput("baseline_anisotropy", est, low, high, rule.max_baseline_anisotropy, "below",
-                                    _side(low, high, rule.max_baseline_anisotropy, "below"), note))
-
-    short = [e for e, size in zip(data.emotions, data.prompts.group_sizes) if size < 4]
-    if short:
-        inputs.append(MaturityInput("rdm_reliability", np.nan, np.nan, np.nan, rule.min_rdm_reliability, "above",
-                                    "missing", f"the split-half reliability and its jackknife need at least 4 valid "
-                                               f"prompts per emotion; "
-                                               f"{', '.join(short)} have fewer"))
-    else:
-        est, low, high, note = _reliability(ds, layer_label, data.prompts, streams["reliability"], rule)
-        inputs.append(MaturityInput("rdm_reliability", est, low, high, rule.min_rdm_reliability, "above",
-                                    _side(low, high, rule.min_rdm_reliability, "above"), note))
-
+    data = layer_data(ds, "activations", layer_label, model.source)
+    streams = resampling_streams(seed)
+    inputs = [_anisotropy_input(data, streams["baseline"], settings, rule),
+              _reliability_input(ds, data, streams["reliability"], rule)]
     maturity = classify({i.name: i.side for i in inputs})
     point = classify({i.name: _side(i.estimate, i.estimate, i.threshold, i.mature_when) for i in inputs})
     sensitivity = []
@@ -371,7 +304,7 @@ def classify_maturity(
         n_boot=settings.n_boot, seed=seed_to_int(seed))
 
 
-def _reason(inputs: list[MaturityInput], maturity: str) -> str:
+def _reason(inputs: Sequence[MaturityInput], maturity: str) -> str:
     parts = []
     for i in inputs:
         if i.side == "missing":
