@@ -217,4 +217,4 @@ def _rdm_rho(ds_b: xr.Dataset, ds_i: xr.Dataset, layer_b: int, layer_i: int, kee
     result = bootstrap_rho(base, instruct, scheme="prompts", n_boot=settings.n_boot, ci=settings.ci_method,
                            confidence=settings.confidence, rank="spearman", rdm="cosine", normalization="raw",
                            seed=stream)
-    return result.estimate, result.ci_low, result.ci_high, result.n_boot - result.n_undefined
+    return result.rho, result.ci_low, result.ci_high, result.n_boot - result.n_undefined
