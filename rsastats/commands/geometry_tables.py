@@ -41,7 +41,7 @@ class Footnotes:
 
 
 def _labels() -> dict[str, str]:
-    from ..geometry import descriptors
+    from rsastats.geometry import descriptors
 
     return {d.name: d.label for d in descriptors.DESCRIPTORS}
 
