@@ -60,6 +60,7 @@ from .inference.bootstrap import confidence_interval
 from .rdm import rdm_from_dataset, rdm_method_name, upper
 from .vectors import DEFAULT_N_PCS, normalization_name
 from .exceptions import EstimationError, LabelError, RsaStatsWarning, ValidationError
+from .parallel import LocalRunner
 
 __all__ = [
     "FACTORS",
@@ -355,9 +356,8 @@ def _bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot,
     cluster: replicate ``b`` draws from child ``b`` of ``seed`` either way, so the result is the same."""
     seed = seed_sequence(seed)  # once: a Generator seed advances as it would in-process
     shared = (rdms, g, levels, pair_idx, response, engine, reml, start, seed)
-    if runner is None:
-        return _bootstrap_range(shared, 0, n_boot, progress)
-    parts = runner.chunked(_bootstrap_range_on_worker, n_boot, shared, progress=progress)
+    parts = (LocalRunner() if runner is None else runner).map_ranges(_bootstrap_range_on_worker, n_boot, shared,
+                                                                     progress=progress)
     return _Replicates(np.concatenate([p.variances for p in parts]), np.concatenate([p.rho for p in parts]),
                        sum(p.nonconverged for p in parts), sum(p.failed for p in parts))
 
@@ -385,11 +385,12 @@ def _bootstrap_range(shared: tuple, lo: int, hi: int, progress: Callable[[int], 
     return _Replicates(variances, rho, nonconverged, failed)
 
 
-def _bootstrap_range_on_worker(shared: tuple, lo: int, hi: int) -> _Replicates:
+def _bootstrap_range_on_worker(shared: tuple, lo: int, hi: int,
+                               progress: Callable[[int], None] | None = None) -> _Replicates:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):  # as decompose_rdms fits in-process
-        return _bootstrap_range(shared, lo, hi)
+        return _bootstrap_range(shared, lo, hi, progress)
 
 
 def _jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tuple[np.ndarray, np.ndarray]:
@@ -523,7 +524,7 @@ def decompose_rdms(
     seed : seed of the bootstrap; replicate ``b`` uses child stream ``b`` of it.
     progress : called with 1 after every bootstrap replicate (after every chunk on a cluster).
     scheduler : a dask scheduler address or ``distributed.Client``: the bootstrap replicates run in
-        chunks on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs
+        chunks on the cluster, with the same result (see :mod:`rsastats.parallel`); None runs
         everything in this process.
 
     Returns
@@ -536,9 +537,9 @@ def decompose_rdms(
     # loses a lot when cores are shared (measured 9x slower on a busy 2-core machine).
     from threadpoolctl import threadpool_limits
 
-    from .distributed import scheduler_runner
+    from .parallel import runner_for
 
-    with threadpool_limits(limits=1, user_api="blas"), scheduler_runner(scheduler if n_boot else None) as runner:
+    with threadpool_limits(limits=1, user_api="blas"), runner_for(scheduler if n_boot else None) as runner:
         return _decompose_checked(rdms, emotions, conds, names, comps, response=response, n_boot=n_boot,
                                   confidence=confidence, ci_method=ci_method, engine=engine, reml=reml, test=test,
                                   seed=seed, progress=progress, runner=runner)

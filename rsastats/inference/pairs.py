@@ -15,16 +15,17 @@ import pandas as pd
 
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_confidence, check_count
-from ..compare import rank_method_name
-from ..distributed import engine_spec, scheduler_runner
+from ..measures import rank_method_name
+from ..parallel import runner_for
 from ..exceptions import ValidationError
-from ._engine import SCHEMES, ResamplingEngine, all_pairs
+from .engine import SCHEMES, ResamplingEngine, all_pairs
 from ._inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _MantelKernel, _permutations_iv, draw_permutations,
-                          mantel_counts, mantel_pvalue, mantel_statistics, pvalue_from_count)
+from .engine_tasks import bootstrap_replicates
+from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, _permutations_iv, mantel_pvalue,
+                          pvalue_from_count, run_mantel)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all", "default_scheme"]
@@ -129,7 +130,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     ceiling ``sqrt(r_A r_B)`` and the disattenuated rho) are computed when both have prompts.
     ``scheduler`` (a dask scheduler address, a ``distributed.Client`` or None) runs the bootstrap
     resamples and the permutations in chunks on a cluster; the result is identical to the
-    in-process one (see :mod:`rsastats.distributed`).
+    in-process one (see :mod:`rsastats.parallel`).
     Other parameters as in :func:`~rsastats.inference.bootstrap.bootstrap_rho` and
     :func:`~rsastats.inference.permutation.mantel`.
     """
@@ -147,19 +148,13 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     rho = float(engine.point(pairs)[0])
-    matrices = [np.asarray(m.rdm.matrix) for m in models]
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
-            observed, permuted = mantel_statistics(matrices[0], matrices[1], rank, perms, count, perm_seed)
-            p_value = mantel_pvalue(observed, permuted, alternative, exact)
-        else:
-            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
-            # The same kernel as in-process (not the all-pairs products), so the statistics are the same bits.
-            observed = float(_MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
-            permuted = runner.mantel_statistics(np.stack(matrices), rank, perms, count, perm_seed)
-            p_value = mantel_pvalue(observed, permuted, alternative, exact)
+    matrices = np.stack([np.asarray(m.rdm.matrix) for m in models])
+    observed = float(MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, boot_seed, batch_size,
+                                    progress)[:, 0]
+        permuted = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, perm_seed, counts_only=False)[:, 0]
+    p_value = mantel_pvalue(observed, permuted, alternative, exact)
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
 
@@ -240,12 +235,9 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
     pairs = np.array([[0, 1], [0, 2]])
     point = engine.point(pairs)
     diff = float(point[0] - point[1])
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
-        else:
-            spec = engine_spec([a, b, c], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b, c], models, options, pairs, n_boot, spawn_sequences(seed, 1)[0],
+                                    batch_size)
     d = reps[:, 0] - reps[:, 1]
     jack = None
     if ci == "bca":
@@ -333,17 +325,10 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     engine = ResamplingEngine(loaded, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = all_pairs(len(loaded))
     point = engine.point(pairs)
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)
-            matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
-            exceed = mantel_counts(matrices, pairs, rank, draw_permutations(n, count, perm_seed) if perms is None else perms,
-                                   alternative)
-        else:
-            spec = engine_spec(models, loaded, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)
-            exceed = runner.mantel_counts(np.stack([np.asarray(m.rdm.matrix) for m in loaded]), pairs, rank, alternative,
-                                          perms, count, perm_seed)
+    matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, models, loaded, options, pairs, n_boot, boot_seed, batch_size, progress)
+        exceed = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, perm_seed, counts_only=True)
     jack = engine.jackknife(pairs) if ci == "bca" else None
     rows = []
     for k, (i, j) in enumerate(pairs):
