@@ -11,14 +11,14 @@ structural: a maker needs nothing from this module, and the audit reads its answ
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
 import xarray as xr
 
-from ..data import file_kind, open_dataset, validate_dataset
+from ..data import file_kind
 from ..exceptions import LabelError, ValidationError
+from ..inputs import open_source
 from ..results import Record
 from .attributes import compare_layers
 
@@ -28,8 +28,8 @@ __all__ = [
     "MadeReferences",
     "ReferenceMaker",
     "References",
+    "last_layer",
     "emotions_of",
-    "open_audited",
     "select_emotions",
     "given_references",
     "made_references",
@@ -126,6 +126,12 @@ class References:
     made: bool = False
 
 
+def last_layer(labels: list[int]) -> list[int]:
+    """The layers the audit reads of a file (``layers=`` of :func:`rsastats.inputs.open_source`):
+    the last one only, so that only it is loaded."""
+    return labels[-1:]
+
+
 def emotions_of(ds: xr.Dataset) -> list[str]:
     """The emotion labels of a dataset, as text, in file order."""
     return [str(e) for e in ds["emotion"].values]
@@ -136,18 +142,9 @@ def select_emotions(ds: xr.Dataset, emotions: Sequence[str]) -> xr.Dataset:
     return ds if emotions_of(ds) == list(emotions) else ds.sel(emotion=list(emotions))
 
 
-def open_audited(obj: str | os.PathLike | xr.Dataset, name: str) -> tuple[str, xr.Dataset]:
-    """``(kind, dataset)`` of a file path or an in-memory dataset, validated."""
-    if isinstance(obj, xr.Dataset):
-        return validate_dataset(obj, name)
-    return open_dataset(obj)
-
-
 def _open_reference(obj: Any, side: str, emotions: Sequence[str], notes: list[str]) -> tuple[str, xr.Dataset]:
     name = str(obj) if not isinstance(obj, xr.Dataset) else f"reference {side}"
-    kind, ds = open_audited(obj, name)
-    if kind == "rdm":
-        raise ValidationError("a reference must hold vectors or activations, not an RDM", path=name)
+    ds = open_source(obj, name=name, layers=last_layer, kinds=("activations", "vectors"), what="a reference").dataset
     have = emotions_of(ds)
     missing = [e for e in emotions if e not in set(have)]
     if missing:

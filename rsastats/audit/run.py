@@ -17,12 +17,16 @@ import xarray as xr
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import MIN_EMOTIONS, check_choice, check_confidence, check_count
 from ..exceptions import LabelError, ValidationError
-from ..inference.bootstrap import CI_METHODS, DEFAULT_CI, DEFAULT_N_BOOT, SCHEMES, bootstrap_rho
+from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
+from ..inference.engine import SCHEMES
 from ..inference.pairs import ComparisonResult, compare_models
+from ..inputs import open_source
+from ..intervals import DEFAULT_CI, ci_method_name
+from ..labels import emotion_difference
 from ..vectors import BASELINE_NORMALIZATIONS, normalization_name
 from .attributes import check_recipe_recorded, compare_layers, layer_of
-from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, made_references,
-                         open_audited, references_hold_prompts, select_emotions)
+from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, last_layer,
+                         made_references, references_hold_prompts, select_emotions)
 from .results import AuditResult, ReferenceRange
 from .verdict import MAX_INTERVAL_WIDTH, audit_verdict, check_max_width, reference_range
 
@@ -78,20 +82,13 @@ def _audit_iv(a, b, reference_files, make_references, reference_runs, common_emo
     if bootstrap is not None:
         bootstrap = check_choice("bootstrap scheme", bootstrap, SCHEMES)
     n_boot = check_count("n_boot", n_boot, 2)
-    ci = check_choice("interval method", ci, CI_METHODS)
+    ci = ci_method_name(ci)
     if ci == "bca" and runs > 1:
         raise ValidationError("BCa intervals of several reference runs cannot be pooled: use --ci basic or percentile")
     confidence = check_confidence(confidence)
     width = check_max_width(max_interval_width)
     baseline = normalization_name(normalization) in BASELINE_NORMALIZATIONS
     return _Options(runs, bool(common_emotions), bootstrap, n_boot, ci, confidence, width, baseline)
-
-
-def _difference(first: Sequence[str], second: Sequence[str]) -> str:
-    missing = [e for e in first if e not in set(second)]
-    extra = [e for e in second if e not in set(first)]
-    parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"has extra {', '.join(extra)}"] if extra else [])
-    return " and ".join(parts)
 
 
 def _audited_emotions(name_a: str, name_b: str, ds_a: xr.Dataset, ds_b: xr.Dataset,
@@ -101,8 +98,8 @@ def _audited_emotions(name_a: str, name_b: str, ds_a: xr.Dataset, ds_b: xr.Datas
         return ea, {}
     if not common_emotions:
         n_common = len(set(ea) & set(eb))
-        raise LabelError(f"its emotion set differs from {name_a}'s: it {_difference(ea, eb)}; pass --common-emotions "
-                         f"to audit the {n_common} emotions both hold", path=name_b)
+        raise LabelError(f"{emotion_difference(ea, eb, name_a, name_b)}; pass --common-emotions to audit the {n_common} "
+                         "emotions both hold", path=name_b)
     common = [e for e in ea if e in set(eb)]
     if len(common) < MIN_EMOTIONS:
         raise LabelError(f"{name_a} and {name_b} share only {len(common)} emotion(s) ({', '.join(common) or 'none'}); "
@@ -117,8 +114,9 @@ def _audited_pair(a: Any, b: Any, common_emotions: bool) -> _AuditedPair:
     name_b = str(b) if not isinstance(b, xr.Dataset) else "B"
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
-    kind_a, ds_a = open_audited(a, name_a)
-    kind_b, ds_b = open_audited(b, name_b)
+    source_a = open_source(a, name=name_a, layers=last_layer, what="an audit")
+    source_b = open_source(b, name=name_b, layers=last_layer, what="an audit")
+    kind_a, ds_a, kind_b, ds_b = source_a.kind, source_a.dataset, source_b.kind, source_b.dataset
     emotions, left_out = _audited_emotions(name_a, name_b, ds_a, ds_b, common_emotions)
     ds_a, ds_b = select_emotions(ds_a, emotions), select_emotions(ds_b, emotions)
     for name, ds in ((name_a, ds_a), (name_b, ds_b)):

@@ -13,9 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import check_choice
 from ..exceptions import ValidationError
-from ..inference.bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, BootstrapResult, confidence_interval
+from ..inference.bootstrap import BootstrapResult
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, ci_method_name, confidence_interval
 from ..results import Record
 
 __all__ = [
@@ -152,7 +152,7 @@ def reference_range(runs: Sequence[BootstrapResult], *, ci: str = DEFAULT_CI,
         raise ValidationError("no reference runs")
     if len(runs) == 1:
         return runs[0].estimate, runs[0].ci_low, runs[0].ci_high
-    ci = check_choice("interval method", ci, CI_METHODS)
+    ci = ci_method_name(ci)
     if ci == "bca":
         raise ValidationError("BCa intervals of several reference runs cannot be pooled: use --ci basic or percentile, "
                               "or one reference run")
