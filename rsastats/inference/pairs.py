@@ -17,6 +17,7 @@ from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_confidence, check_count
 from ..measures import rank_method_name
 from ..parallel import runner_for
+from ..results import Record
 from ..exceptions import ValidationError
 from .engine import SCHEMES, ResamplingEngine, all_pairs
 from ._inputs import ModelInput, RDMOptions, load_models
@@ -64,8 +65,9 @@ def _scheme_for(models: Sequence[ModelInput], scheme: str | None) -> str:
 
 # --------------------------------------------------------------------------- one pair
 @dataclass(frozen=True)
-class ComparisonResult:
-    """rho between two geometries with its bootstrap CI, Mantel p and noise ceilings."""
+class ComparisonResult(Record):
+    """rho between two geometries with its bootstrap CI, Mantel p and noise ceilings (the ceiling
+    fields are left out of ``to_dict`` when no ceiling was computed)."""
 
     a: str
     b: str
@@ -74,47 +76,42 @@ class ComparisonResult:
     ci_high: float
     ci_method: str
     confidence: float
-    bootstrap: str
-    n_boot: int
-    n_undefined: int
-    standard_error: float
-    bias: float
-    bias_corrected: float
     p_value: float
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     alternative: str
+    n_boot: int
+    n_undefined: int
+    bootstrap: str
     rank: str
     rdm: str
     layer: str
     normalization: str
     n_emotions: int
     seed: int | None
+    standard_error: float
+    bias: float
+    bias_corrected: float
     reliability_a: float | None
     reliability_b: float | None
     noise_ceiling: float | None
     rho_disattenuated: float | None
     n_splits: int | None
-    bootstrap_distribution: np.ndarray = field(repr=False)
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+
+    _CEILING_KEYS = ("reliability_a", "reliability_b", "noise_ceiling", "rho_disattenuated", "n_splits")
+
+    @property
+    def exact(self) -> bool:
+        """``permutation_exact`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.permutation_exact
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
-            "a": self.a, "b": self.b, "rho": self.rho, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "ci_method": self.ci_method, "confidence": self.confidence, "p_value": self.p_value,
-            "n_permutations": self.n_permutations, "permutation_exact": self.exact, "alternative": self.alternative,
-            "n_boot": self.n_boot, "n_undefined": self.n_undefined, "bootstrap": self.bootstrap, "rank": self.rank,
-            "rdm": self.rdm, "layer": self.layer, "normalization": self.normalization, "n_emotions": self.n_emotions,
-            "seed": self.seed, "standard_error": self.standard_error, "bias": self.bias,
-            "bias_corrected": self.bias_corrected,
-        }
-        if self.n_splits is not None:
-            out.update({"reliability_a": self.reliability_a, "reliability_b": self.reliability_b,
-                        "noise_ceiling": self.noise_ceiling, "rho_disattenuated": self.rho_disattenuated,
-                        "n_splits": self.n_splits})
+        out = super().to_dict()
+        if self.n_splits is None:
+            for key in self._CEILING_KEYS:
+                out.pop(key)
         return out
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
 
 
 def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
@@ -171,7 +168,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     summary.pop("acceleration")
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
-        p_value=p_value, n_permutations=count, exact=exact, alternative=alternative, rank=rank, rdm=options.rdm,
+        p_value=p_value, n_permutations=count, permutation_exact=exact, alternative=alternative, rank=rank, rdm=options.rdm,
         layer=_layer_text(models), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
         reliability_a=rel_a, reliability_b=rel_b, noise_ceiling=ceil, rho_disattenuated=dis, n_splits=used_splits,
         bootstrap_distribution=dist, **summary)
@@ -179,7 +176,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
 
 # --------------------------------------------------------------------------- difference
 @dataclass(frozen=True)
-class DifferenceResult:
+class DifferenceResult(Record):
     """Paired bootstrap of ``rho(A, B) - rho(A, C)``: the same resamples for both correlations."""
 
     a: str
@@ -201,17 +198,7 @@ class DifferenceResult:
     rdm: str
     n_emotions: int
     seed: int | None
-    bootstrap_distribution: np.ndarray = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "c": self.c, "rho_ab": self.rho_ab, "rho_ac": self.rho_ac,
-                "difference": self.difference, "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_method": self.ci_method,
-                "confidence": self.confidence, "p_value": self.p_value, "bootstrap": self.bootstrap, "n_boot": self.n_boot,
-                "n_undefined": self.n_undefined, "standard_error": self.standard_error, "rank": self.rank,
-                "rdm": self.rdm, "n_emotions": self.n_emotions, "seed": self.seed}
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
 
 
 def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT,
@@ -256,7 +243,7 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
 
 # --------------------------------------------------------------------------- all pairs
 @dataclass(frozen=True)
-class CompareAllResult:
+class CompareAllResult(Record):
     """Every pair of a set of models: rho, bootstrap CI, Mantel p and adjusted p.
 
     ``pairs`` is a DataFrame with one row per pair (columns ``a, b, rho, ci_low, ci_high,
@@ -270,7 +257,7 @@ class CompareAllResult:
     bootstrap: str
     n_boot: int
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     adjust: str
     rank: str
     rdm: str
@@ -280,6 +267,11 @@ class CompareAllResult:
     seed: int | None
     noise_ceiling: dict[str, Any] | None
     bootstrap_distribution: np.ndarray = field(repr=False)
+
+    @property
+    def exact(self) -> bool:
+        """``permutation_exact`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.permutation_exact
 
     def to_frame(self) -> pd.DataFrame:
         return self.pairs.copy()
@@ -294,7 +286,7 @@ class CompareAllResult:
     def to_dict(self) -> dict[str, Any]:
         return {"models": list(self.names), "pairs": self.pairs.to_dict(orient="records"), "ci_method": self.ci_method,
                 "confidence": self.confidence, "bootstrap": self.bootstrap, "n_boot": self.n_boot,
-                "n_permutations": self.n_permutations, "permutation_exact": self.exact, "adjust": self.adjust,
+                "n_permutations": self.n_permutations, "permutation_exact": self.permutation_exact, "adjust": self.adjust,
                 "rank": self.rank, "rdm": self.rdm, "layer": self.layer, "normalization": self.normalization,
                 "n_emotions": self.n_emotions, "seed": self.seed, "noise_ceiling": self.noise_ceiling}
 
@@ -350,7 +342,7 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                                           for r in table.itertuples()]
     reps.setflags(write=False)
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
-                            bootstrap=scheme, n_boot=n_boot, n_permutations=count, exact=exact, adjust=adjust, rank=rank,
+                            bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust, rank=rank,
                             rdm=options.rdm, layer=_layer_text(loaded), normalization=options.normalization, n_emotions=n,
                             seed=seed_to_int(seed), noise_ceiling=nc, bootstrap_distribution=reps)
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._rng import SeedLike, seed_sequence, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_count
 from ..measures import rank_measure, rank_method_name
 from ..measures.kernels import weighted_kendall
 from ..parallel import check_versions, ranges, runner_for, versions
+from ..results import Record
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
 from ._inputs import RDMOptions, load_models
@@ -46,31 +46,25 @@ _ALT_ALIASES = {"two_sided": "two-sided", "two": "two-sided", "both": "two-sided
 
 
 @dataclass(frozen=True)
-class MantelResult:
+class MantelResult(Record):
     """Outcome of a Mantel permutation test.
 
     ``permutation_distribution`` holds the statistic under each permutation (all ``n!`` when
-    ``exact``, the identity included; otherwise the ``n_permutations`` random ones).
+    ``permutation_exact``, the identity included; otherwise the ``n_permutations`` random ones).
+    JSON keys ``rank`` and ``permutation_exact`` were ``method`` and ``exact`` before 0.2 (CHANGELOG.md).
     """
 
+    a: str
+    b: str
     statistic: float
     p_value: float
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     alternative: str
-    method: str
+    rank: str
     n_emotions: int
     seed: int | None
-    names: tuple[str, str]
-    permutation_distribution: np.ndarray = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.names[0], "b": self.names[1], "statistic": self.statistic, "p_value": self.p_value,
-                "n_permutations": self.n_permutations, "exact": self.exact, "alternative": self.alternative,
-                "method": self.method, "n_emotions": self.n_emotions, "seed": self.seed}
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
+    permutation_distribution: np.ndarray = field(repr=False, metadata={"json": False})
 
 
 def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
@@ -375,6 +369,7 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
         permuted = run_mantel(runner, matrices, np.array([[0, 1]]), method, alternative, perms, count, seed,
                               counts_only=False, batch_size=batch_size)[:, 0]
     permuted.setflags(write=False)
-    return MantelResult(statistic=observed, p_value=mantel_pvalue(observed, permuted, alternative, exact),
-                        n_permutations=count, exact=exact, alternative=alternative, method=method, n_emotions=n,
-                        seed=seed_to_int(seed), names=(models[0].name, models[1].name), permutation_distribution=permuted)
+    return MantelResult(a=models[0].name, b=models[1].name, statistic=observed,
+                        p_value=mantel_pvalue(observed, permuted, alternative, exact), n_permutations=count,
+                        permutation_exact=exact, alternative=alternative, rank=method, n_emotions=n, seed=seed_to_int(seed),
+                        permutation_distribution=permuted)

@@ -93,7 +93,7 @@ def test_mantel_distribution_and_exact_enumeration(paths, client2):
     small = [np.asarray(m.rdm.matrix)[:6, :6] for m in load_models(paths[:2])]
     exact_ref = mantel(small[0], small[1], permutations=800)
     exact = mantel(small[0], small[1], permutations=800, scheduler=client2)
-    assert exact.exact and np.array_equal(exact.permutation_distribution, exact_ref.permutation_distribution)
+    assert exact.permutation_exact and np.array_equal(exact.permutation_distribution, exact_ref.permutation_distribution)
 
 
 def test_in_memory_inputs_and_generator_seed(client2):
