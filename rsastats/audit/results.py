@@ -24,24 +24,40 @@ class ReferenceRange(Record):
     under A's and B's recipes, with its interval (pooled over runs of stochastic recipes).
 
     ``runs`` holds the bootstrap of each reference pair (``files_a[i]`` vs ``files_b[i]``); in
-    ``to_dict`` they become ``n_runs`` and one ``runs`` record per pair."""
+    ``to_dict`` they become ``n_runs`` and one ``runs`` record per pair.  ``bootstrap`` is what
+    was resampled (the observed scheme, or ``emotions`` when a reference file holds no prompts)."""
 
     model: str
     files_a: tuple[str, ...] = field(metadata={"json": False})
     files_b: tuple[str, ...] = field(metadata={"json": False})
     rho: float
-    low: float
-    high: float
-    scheme: str
+    ci_low: float
+    ci_high: float
+    bootstrap: str
     ci_method: str
     confidence: float
     runs: tuple[BootstrapResult, ...] = field(repr=False, metadata={"json": False})
     plans: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     assumptions: tuple[ReferenceAssumption, ...] = ()
 
+    @property
+    def low(self) -> float:
+        """``ci_low`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.ci_low
+
+    @property
+    def high(self) -> float:
+        """``ci_high`` (the name before the vocabulary)."""
+        return self.ci_high
+
+    @property
+    def scheme(self) -> str:
+        """``bootstrap`` (the name before the vocabulary)."""
+        return self.bootstrap
+
     def run_records(self) -> list[dict[str, Any]]:
         """One record per reference pair: its files, rho, interval and resamples."""
-        return [{"run": i, "file_a": fa, "file_b": fb, "rho": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+        return [{"run": i, "file_a": fa, "file_b": fb, "rho": r.rho, "ci_low": r.ci_low, "ci_high": r.ci_high,
                  "n_boot": r.n_boot} for i, (fa, fb, r) in enumerate(zip(self.files_a, self.files_b, self.runs))]
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +103,7 @@ class AuditResult(Record):
             "confidence": obs.confidence, "bootstrap": obs.bootstrap, "n_boot": obs.n_boot, "p_value": obs.p_value,
             "n_permutations": obs.n_permutations, "rdm": obs.rdm, "rank": obs.rank, "layer": obs.layer,
             "normalization": obs.normalization, "reference_model": ref.model, "reference_rho": ref.rho,
-            "reference_low": ref.low, "reference_high": ref.high, "reference_bootstrap": ref.scheme,
+            "reference_low": ref.ci_low, "reference_high": ref.ci_high, "reference_bootstrap": ref.bootstrap,
             "reference_runs": len(ref.runs), "gap": obs.rho - ref.rho, "max_interval_width": self.max_interval_width,
             "seed": self.seed, "seconds": self.seconds,
         }

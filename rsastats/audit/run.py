@@ -201,7 +201,7 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     reference = _reference_range(refs, scheme, opts, rdm, normalization, seeds[1:])
     incomplete = [x.layer for x in layers if not x.complete]
     blocking = sorted({layer_of(x.attribute) for x in reference.assumptions if x.blocking} - set(incomplete))
-    verdict = audit_verdict((observed.ci_low, observed.ci_high), (reference.low, reference.high),
+    verdict = audit_verdict((observed.ci_low, observed.ci_high), (reference.ci_low, reference.ci_high),
                             incomplete_layers=incomplete + blocking, n_emotions=len(pair.emotions),
                             max_interval_width=opts.width)
     notes.extend(_notes(observed, scheme, pair, refs, opts.runs))

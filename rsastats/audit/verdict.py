@@ -151,14 +151,14 @@ def reference_range(runs: Sequence[BootstrapResult], *, ci: str = DEFAULT_CI,
     if not runs:
         raise ValidationError("no reference runs")
     if len(runs) == 1:
-        return runs[0].estimate, runs[0].ci_low, runs[0].ci_high
+        return runs[0].rho, runs[0].ci_low, runs[0].ci_high
     ci = ci_method_name(ci)
     if ci == "bca":
         raise ValidationError("BCa intervals of several reference runs cannot be pooled: use --ci basic or percentile, "
                               "or one reference run")
-    pooled = np.concatenate([(2.0 * r.estimate - r.bootstrap_distribution) if ci == "basic" else r.bootstrap_distribution
+    pooled = np.concatenate([(2.0 * r.rho - r.bootstrap_distribution) if ci == "basic" else r.bootstrap_distribution
                              for r in runs])
     pooled = np.clip(pooled, *CORRELATION_BOUNDS)
-    center = float(np.mean([r.estimate for r in runs]))
+    center = float(np.mean([r.rho for r in runs]))
     low, high = confidence_interval(center, pooled, method="percentile", confidence=confidence, bounds=CORRELATION_BOUNDS)
     return center, low, high

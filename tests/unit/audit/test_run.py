@@ -30,7 +30,7 @@ def test_identical_geometry_with_a_method_effect_is_compatible():
     assert truth["rho_observed"] < 0.95  # the method effect is real: rho is well below 1
     result = _audit(files, seed=1)
     assert result.verdict.verdict == COMPATIBLE, result.verdict.reasons
-    assert result.observed.bootstrap == "both" and result.reference.scheme == "both"
+    assert result.observed.bootstrap == "both" and result.reference.bootstrap == "both"
     assert [x.status for x in result.layers] == ["differs"] * 4 and result.summary()["separating_layers"].count(",") == 3
 
 
@@ -39,7 +39,7 @@ def test_a_planted_geometric_difference_is_different():
     assert truth["rho_observed"] < truth["rho_reference"] - 0.4
     result = _audit(files, seed=1)
     assert result.verdict.verdict == DIFFERENT, result.verdict.reasons
-    assert result.observed.ci_high < result.reference.low
+    assert result.observed.ci_high < result.reference.ci_low
 
 
 def test_tiny_designs_are_inconclusive():
@@ -67,7 +67,7 @@ def test_same_seed_same_result_and_vector_sets_use_the_emotion_bootstrap(tmp_pat
         v = ds["activations"].isel(layer=-1).mean("prompt").values
         vectors.append(write_dataset(make_vectors(v, list(ds["emotion"].values), attrs=dict(ds.attrs)), tmp_path / f"{i}.nc"))
     result = _audit(vectors, seed=7)
-    assert result.observed.bootstrap == "emotions" and result.reference.scheme == "emotions"
+    assert result.observed.bootstrap == "emotions" and result.reference.bootstrap == "emotions"
     assert any("resample emotions only" in note for note in result.notes)
     frame = result.to_frame()
     assert frame.shape[0] == 1 and frame["verdict"].iloc[0] == result.verdict.verdict
@@ -181,8 +181,8 @@ def test_a_callable_that_makes_the_references_gives_what_the_files_give(case_fil
     made = _audit([a, b], make_references=maker, seed=2)
     given = _audit([a, b, ra, rb], seed=2)
     # The fake wrote the same reference pair as the given files: the same numbers and verdict.
-    assert (made.reference.rho, made.reference.low, made.reference.high) == \
-        (given.reference.rho, given.reference.low, given.reference.high)
+    assert (made.reference.rho, made.reference.ci_low, made.reference.ci_high) == \
+        (given.reference.rho, given.reference.ci_low, given.reference.ci_high)
     assert made.verdict == given.verdict and made.observed.rho == given.observed.rho
     assert made.reference.model == "fake-model" and made.reference.files_a == (str(tmp_path / "made_a.nc"),)
     (requests, runs), = maker.calls
@@ -232,3 +232,14 @@ def test_a_maker_that_answers_badly_is_refused(case_files, tmp_path):
         audit(a, b, make_references=FakeMaker(tmp_path, extra_runs=1), n_boot=50)
     with pytest.raises(ValidationError, match="must be callable"):
         audit(a, b, make_references="default", n_boot=50)
+
+
+def test_reference_range_uses_the_vocabulary_and_keeps_the_old_names(case_files):
+    (a, b, ra, rb), _ = case_files
+    ref = _audit([a, b, ra, rb], seed=2).reference
+    assert (ref.low, ref.high, ref.scheme) == (ref.ci_low, ref.ci_high, ref.bootstrap)
+    out = ref.to_dict()
+    assert list(out) == ["model", "rho", "ci_low", "ci_high", "bootstrap", "ci_method", "confidence", "n_runs", "runs",
+                         "plans", "assumptions"]
+    assert out["runs"] == [{"run": 0, "file_a": str(ra), "file_b": str(rb), "rho": ref.rho, "ci_low": ref.ci_low,
+                            "ci_high": ref.ci_high, "n_boot": N_BOOT}]

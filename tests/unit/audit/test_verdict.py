@@ -60,9 +60,9 @@ def test_one_reference_run_is_its_own_interval_and_pooling_widens_the_range():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         runs = [bootstrap_rho(files[2], files[3], scheme="emotions", n_boot=N_BOOT, seed=s) for s in range(3)]
-    assert reference_range(runs[:1]) == (runs[0].estimate, runs[0].ci_low, runs[0].ci_high)
+    assert reference_range(runs[:1]) == (runs[0].rho, runs[0].ci_low, runs[0].ci_high)
     rho, low, high = reference_range(runs)
-    assert rho == pytest.approx(np.mean([r.estimate for r in runs]))
+    assert rho == pytest.approx(np.mean([r.rho for r in runs]))
     assert low <= rho <= high
     with pytest.raises(ValidationError, match="BCa"):
         reference_range(runs, ci="bca")
