@@ -3,12 +3,12 @@ which file pairs form the simple view.  Private to :mod:`rsastats.variance`."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .data import attribute_text
 from .exceptions import ValidationError
 
 __all__ = [
@@ -58,30 +58,15 @@ DEFAULT_COMPONENTS = (
 UNKNOWN = "(unknown)"
 NOT_APPLICABLE = "n/a"
 
+
 # --------------------------------------------------------------------------- conditions
-def level_text(value: Any) -> str:
-    """A factor level as text; numbers in one spelling (0.7 == "0.70", 100 == "100.0")."""
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return ", ".join(level_text(v) for v in value)
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return format(number, "g") if math.isfinite(number) else text
-
-
 def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
     """A file's level of every factor in :data:`FACTORS`, from its attributes.
 
     Generation sub-parameters of a file whose method is not ``generation`` are ``"n/a"``;
     a missing or empty attribute is ``"(unknown)"`` (one level of its own).
     """
-    levels = {name: level_text(attrs.get(name, "")) or UNKNOWN for name in FACTORS}
+    levels = {name: attribute_text(attrs.get(name, "")) or UNKNOWN for name in FACTORS}
     if levels["method"] != "generation":
         for name in GENERATION_FACTORS:
             levels[name] = NOT_APPLICABLE
