@@ -338,7 +338,7 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
 def _maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
               notes: list[str]) -> tuple[Any, ...]:
     """The a-priori maturity rule on every activations file of a base model; other files get a note."""
-    from ..maturity import MATURITY_RULE, classify_maturity
+    from ..geometry import MATURITY_RULE, classify_maturity
 
     if config.maturity == "no":
         return ()
