@@ -176,7 +176,7 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_rdm_file_and_too_few_emotions_are_refused(rdm_ds):
-    with pytest.raises(ValidationError, match="geometry needs an activations file or a vectors file"):
+    with pytest.raises(ValidationError, match="geometry needs an activations file or a vector-set file"):
         geometry(rdm_ds)
     small = simulate_activations(n_emotions=2, n_prompts=3, n_layers=1, hidden=4)
     with pytest.raises(ValidationError, match="at least 3 emotions"):

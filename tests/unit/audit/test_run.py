@@ -116,7 +116,7 @@ def test_rdm_files_and_bad_arguments_are_refused(case_files, tmp_path):
     ds = simulate_audit_case(n_emotions=12, noise=0.5, n_prompts=4, seed=6)[0][0]
     labels = list(ds["emotion"].values)
     rdm = write_dataset(make_rdm(1 - np.eye(12), labels, attrs={"rdm_method": "cosine", "source": "x"}), tmp_path / "r.nc")
-    with pytest.raises(InputError, match="rdm; a reference needs an activations file or a vectors file"):
+    with pytest.raises(InputError, match="is an RDM file; a reference needs an activations file or a vector-set file"):
         audit(a, b, reference_files=[rdm, rb], n_boot=50)
     with pytest.raises(InputError):
         audit(a, rdm, reference_files=[ra, rb], n_boot=50)
