@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from extraction.config import JEONG_PROMPT, METHODS, PRECISIONS, RECIPES, ExtractionConfig, make_config
 
-from ._variance_design import level_text
+from .variance.design import level_text
 from .exceptions import ConfigMismatchError, DependencyError, FileFormatError, InputError, ModelLoadError
 
 __all__ = [

@@ -37,7 +37,7 @@ import xarray as xr
 
 from ._rng import SeedLike, seed_to_int, spawn_sequences
 from ._validation import MIN_EMOTIONS, check_choice, check_confidence, check_count
-from ._variance_design import level_text
+from .variance.design import level_text
 from .data import file_kind, open_dataset, validate_dataset
 from .exceptions import LabelError, ValidationError
 from .inference.bootstrap import (CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, SCHEMES, BootstrapResult,
