@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .._rng import SeedLike, seed_to_int
 from .._validation import check_choice, check_confidence, check_count
 from ..measures import rank_method_name
-from ..distributed import engine_spec, scheduler_runner
+from ..parallel import runner_for
+from ..results import Record
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, acceleration, basic_interval,
                          confidence_interval, interval_pvalue)
-from ._engine import SCHEMES, ResamplingEngine
+from .engine import SCHEMES, ResamplingEngine
+from .engine_tasks import bootstrap_replicates
 from ._inputs import RDMOptions, load_models
 
 __all__ = [
@@ -41,20 +42,22 @@ DEFAULT_N_BOOT = 2000
 
 # --------------------------------------------------------------------------- bootstrap_rho
 @dataclass(frozen=True)
-class BootstrapResult:
-    """A bootstrap confidence interval for the rank correlation of two RDMs.
+class BootstrapResult(Record):
+    """A bootstrap confidence interval for the rank correlation ``rho`` of two RDMs.
 
     ``bootstrap_distribution`` holds the defined replicates (undefined ones, from resamples whose
     RDM came out constant, are counted in ``n_undefined`` and left out).  ``bias`` is
-    ``mean(replicates) - estimate``; ``bias_corrected`` is ``estimate - bias``.
+    ``mean(replicates) - rho``; ``bias_corrected`` is ``rho - bias``.
     """
 
-    estimate: float
+    a: str
+    b: str
+    rho: float
     ci_low: float
     ci_high: float
     ci_method: str
     confidence: float
-    scheme: str
+    bootstrap: str
     n_boot: int
     n_undefined: int
     standard_error: float
@@ -65,23 +68,18 @@ class BootstrapResult:
     rdm: str
     n_emotions: int
     seed: int | None
-    names: tuple[str, str]
-    bootstrap_distribution: np.ndarray = field(repr=False)
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+
+    @property
+    def estimate(self) -> float:
+        """``rho`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.rho
 
     def to_dict(self, include_distribution: bool = False) -> dict[str, Any]:
-        out = {
-            "a": self.names[0], "b": self.names[1], "rho": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "ci_method": self.ci_method, "confidence": self.confidence, "bootstrap": self.scheme, "n_boot": self.n_boot,
-            "n_undefined": self.n_undefined, "standard_error": self.standard_error, "bias": self.bias,
-            "bias_corrected": self.bias_corrected, "acceleration": self.acceleration, "rank": self.rank, "rdm": self.rdm,
-            "n_emotions": self.n_emotions, "seed": self.seed,
-        }
+        out = super().to_dict()
         if include_distribution:
             out["bootstrap_distribution"] = self.bootstrap_distribution.tolist()
         return out
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
 
 
 def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
@@ -137,7 +135,7 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     rank, rdm, layer, last_k, normalization, n_pcs : how RDMs are built and compared.
     seed : int, SeedSequence or Generator; the result depends only on it, never on ``batch_size``.
     scheduler : a dask scheduler address or ``distributed.Client``: resamples run in chunks on the
-        cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
+        cluster, with the same result (see :mod:`rsastats.parallel`); None runs in-process.
 
     Returns
     -------
@@ -151,17 +149,13 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     estimate = float(engine.point(pairs)[0])
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, seed, batch_size)[:, 0]
-        else:
-            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, seed, batch_size)[:, 0]
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, seed, batch_size)[:, 0]
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
     dist = summary.pop("distribution")
     dist.setflags(write=False)
-    return BootstrapResult(estimate=estimate, ci_method=ci, confidence=confidence, scheme=scheme, n_boot=n_boot,
-                           rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions, seed=seed_to_int(seed),
-                           names=(models[0].name, models[1].name), bootstrap_distribution=dist, **summary)
+    return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
+                           bootstrap=scheme, n_boot=n_boot, rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions,
+                           seed=seed_to_int(seed), bootstrap_distribution=dist, **summary)
 

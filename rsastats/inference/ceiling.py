@@ -31,7 +31,8 @@ from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_count
 from ..measures import correlate_rows, pool_uppers, rank_method_name
 from ..exceptions import EstimationError, ValidationError
-from ._engine import ResamplingEngine
+from ..results import Record
+from .engine import ResamplingEngine
 from ._inputs import ModelInput, RDMOptions, load_models
 
 __all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_half_reliability", "spearman_brown",
@@ -102,7 +103,7 @@ def group_bounds(uppers: np.ndarray, rank: str) -> tuple[float, float, np.ndarra
 
 
 @dataclass(frozen=True)
-class NoiseCeilingResult:
+class NoiseCeilingResult(Record):
     """Noise ceilings of a set of models (see the module docstring).
 
     ``split_half`` and ``reliability`` are per model (None for models without prompts);

@@ -3,7 +3,7 @@ cells; each replicate refits the model), a leave-one-emotion-out jackknife for B
 intervals of variances, shares and pair rhos formed from them.
 
 Replicate ``b`` draws from child ``b`` of the seed, so the result does not depend on how the
-replicates are grouped: in this process, or in chunks through a runner's ``chunked``.
+replicates are grouped: in this process, or in ranges through a runner's ``map_ranges``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from .._rng import seed_sequence, spawn_generators
 from ..exceptions import EstimationError
 from ..intervals import bootstrap_interval
+from ..parallel import LocalRunner
 from .fit import fit
 from .responses import pair_correlations, resampled_cells, standardise
 
@@ -51,13 +52,13 @@ def replicate(rdms: np.ndarray, index: np.ndarray, g: np.ndarray, levels: list, 
 
 def bootstrap(rdms, g, levels, pair_idx, response, engine, reml, start, n_boot, seed,
               progress: Callable[[int], None] | None, runner: Any = None) -> Replicates:
-    """``n_boot`` replicates over emotions, in this process or (``runner``) in chunks on a dask
-    cluster: replicate ``b`` draws from child ``b`` of ``seed`` either way, so the result is the same."""
+    """``n_boot`` replicates over emotions through ``runner`` (:mod:`rsastats.parallel`; None: in this
+    process): replicate ``b`` draws from child ``b`` of ``seed`` however the ranges are cut, so the
+    result is the same."""
     seed = seed_sequence(seed)  # once: a Generator seed advances as it would in-process
     shared = (rdms, g, levels, pair_idx, response, engine, reml, start, seed)
-    if runner is None:
-        return _bootstrap_range(shared, 0, n_boot, progress)
-    parts = runner.chunked(_bootstrap_range_on_worker, n_boot, shared, progress=progress)
+    parts = (LocalRunner() if runner is None else runner).map_ranges(_bootstrap_range_on_worker, n_boot, shared,
+                                                                     progress=progress)
     return Replicates(np.concatenate([p.variances for p in parts]), np.concatenate([p.rho for p in parts]),
                       sum(p.nonconverged for p in parts), sum(p.failed for p in parts))
 
@@ -85,11 +86,12 @@ def _bootstrap_range(shared: tuple, lo: int, hi: int, progress: Callable[[int], 
     return Replicates(variances, rho, nonconverged, failed)
 
 
-def _bootstrap_range_on_worker(shared: tuple, lo: int, hi: int) -> Replicates:
+def _bootstrap_range_on_worker(shared: tuple, lo: int, hi: int,
+                               progress: Callable[[int], None] | None = None) -> Replicates:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):  # as decompose_rdms fits in-process
-        return _bootstrap_range(shared, lo, hi)
+        return _bootstrap_range(shared, lo, hi, progress)
 
 
 def jackknife(rdms, g, levels, pair_idx, response, engine, reml, start) -> tuple[np.ndarray, np.ndarray]:

@@ -111,7 +111,7 @@ def decompose_rdms(
     seed : seed of the bootstrap; replicate ``b`` uses child stream ``b`` of it.
     progress : called with 1 after every bootstrap replicate (after every chunk on a cluster).
     scheduler : a dask scheduler address or ``distributed.Client``: the bootstrap replicates run in
-        chunks on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs
+        chunks on the cluster, with the same result (see :mod:`rsastats.parallel`); None runs
         everything in this process.
 
     Returns
@@ -124,9 +124,9 @@ def decompose_rdms(
     # loses a lot when cores are shared (measured 9x slower on a busy 2-core machine).
     from threadpoolctl import threadpool_limits
 
-    from ..distributed import scheduler_runner
+    from ..parallel import runner_for
 
-    with threadpool_limits(limits=1, user_api="blas"), scheduler_runner(scheduler if n_boot else None) as runner:
+    with threadpool_limits(limits=1, user_api="blas"), runner_for(scheduler if n_boot else None) as runner:
         return _decompose_checked(rdms, emotions, conds, names, comps, response=response, n_boot=n_boot,
                                   confidence=confidence, ci_method=ci_method, engine=engine, reml=reml, test=test,
                                   seed=seed, progress=progress, runner=runner)
