@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
 import os
 import platform
 import uuid
@@ -57,6 +58,7 @@ __all__ = [
     "write_dataset",
     "atomic_path",
     "software_versions",
+    "attribute_text",
 ]
 
 SCHEMA_ACTIVATIONS = "rsastats.activations/1"
@@ -109,6 +111,23 @@ def software_versions() -> str:
         with contextlib.suppress(md.PackageNotFoundError):
             parts.append(f"{name} {md.version(name)}")
     return "; ".join(parts)
+
+
+def attribute_text(value: Any) -> str:
+    """An attribute value as text, numbers in one spelling (``0.7 == "0.70"``, ``100 == "100.0"``);
+    ``""`` for a missing value (None).  Lists and arrays become comma-separated text."""
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(attribute_text(v) for v in value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return format(number, "g") if math.isfinite(number) else text
 
 
 def _now() -> str:

@@ -29,8 +29,7 @@ statsmodels engines), ``lrt`` (the fitted model and its likelihood-ratio tests),
 
 from ..intervals import CI_METHODS
 from .decomposition import decompose, decompose_rdms
-from .design import (DEFAULT_COMPONENTS, FACTOR_TABLE, FACTORS, GENERATION_FACTORS, LAYERS, Factor, file_condition,
-                     level_text)
+from .design import DEFAULT_COMPONENTS, FACTOR_TABLE, FACTORS, GENERATION_FACTORS, LAYERS, Factor, file_condition
 from .results import (ConditionContrast, DecompositionDiagnostics, DecompositionResult, FileCondition, LayerShare,
                       PairContrast, VarianceComponent)
 
@@ -50,7 +49,6 @@ __all__ = [
     "DecompositionDiagnostics",
     "DecompositionResult",
     "file_condition",
-    "level_text",
     "decompose",
     "decompose_rdms",
 ]

@@ -10,12 +10,12 @@ new level of the ``method`` factor.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..data import attribute_text
 from ..exceptions import ValidationError
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "NOT_APPLICABLE",
     "Component",
     "Design",
-    "level_text",
     "file_condition",
     "parse_components",
     "component_levels",
@@ -84,22 +83,6 @@ NOT_APPLICABLE = "n/a"
 
 
 # --------------------------------------------------------------------------- conditions
-def level_text(value: Any) -> str:
-    """A factor level as text; numbers in one spelling (0.7 == "0.70", 100 == "100.0")."""
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return ", ".join(level_text(v) for v in value)
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return format(number, "g") if math.isfinite(number) else text
-
-
 def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
     """A file's level of every factor of :data:`FACTOR_TABLE`, from its attributes.
 
@@ -107,7 +90,7 @@ def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
     sub-parameter of a comprehension file) is ``"n/a"``; a missing or empty attribute is
     ``"(unknown)"`` (one level of its own).
     """
-    levels = {name: level_text(attrs.get(name, "")) or UNKNOWN for name in FACTOR_TABLE}
+    levels = {name: attribute_text(attrs.get(name, "")) or UNKNOWN for name in FACTOR_TABLE}
     for factor in FACTOR_TABLE.values():
         if factor.within is not None and levels["method"] != factor.within:
             levels[factor.name] = NOT_APPLICABLE
