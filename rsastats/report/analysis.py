@@ -295,7 +295,7 @@ def _geometry_table(config: ReportConfig, models: Sequence[ModelInput], summarie
 
 def _varies_within_model(paths: Sequence[str]) -> bool:
     """Whether two files of the same model differ in a method factor (read from their attributes)."""
-    from .._variance_design import FACTORS, file_condition
+    from ..variance import FACTORS, file_condition
 
     conditions = []
     for path in paths:
