@@ -12,6 +12,7 @@ from .io import (
     SCHEMA_VECTORS,
     VARIANTS,
     atomic_path,
+    attribute_text,
     file_kind,
     make_activations,
     make_attrs,
@@ -54,4 +55,5 @@ __all__ = [
     "write_dataset",
     "atomic_path",
     "software_versions",
+    "attribute_text",
 ]

@@ -25,7 +25,7 @@ import xarray as xr
 
 from ._validation import check_count
 from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
-from .data import open_dataset, validate_dataset
+from .io import open_dataset, validate_dataset
 from .exceptions import LabelError, RsaStatsWarning, ValidationError
 from .labels import emotion_difference
 from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance
@@ -62,9 +62,11 @@ class Source:
         return given or f"<dataset {self.attrs.get('model', '')}>".replace(" >", ">")
 
 
+_KIND_TEXT = {"activations": "an activations file", "vectors": "a vector-set file", "rdm": "an RDM file"}
+
+
 def _kind_error(kind: str, kinds: Sequence[str], what: str) -> str:
-    wanted = " or ".join(f"{'an' if k[0] in 'aeiou' else 'a'} {k} file" for k in kinds)
-    return f"holds {'an' if kind[0] in 'aeiou' else 'a'} {kind}; {what} needs {wanted}"
+    return f"is {_KIND_TEXT[kind]}; {what} needs {' or '.join(_KIND_TEXT[k] for k in kinds)}"
 
 
 def open_source(obj: Any, *, name: str | None = None, layers: Any = None, kinds: Sequence[str] = KINDS,
@@ -180,6 +182,10 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
         raise ValidationError(f"cannot compare a {type(obj).__name__}: give a file path, an xarray dataset or an RDM")
     path = str(obj) if isinstance(obj, (str, os.PathLike)) else None
     source = open_source(obj, layers=options.layer_selector(path) if path else None)
+    if path and "layer" in source.dataset.coords and source.kind != "rdm":
+        # Only the chosen layers were read: choose all of them (a negative position would now count
+        # back within the subset).
+        options = replace(options, layer=None, last_k=source.dataset.sizes["layer"])
     label = name or (Path(source.path).stem if source.path else str(source.attrs.get("model") or source.kind))
     rdm, rows, description = _geometry(source, options)
     rdm = replace(rdm, source=source.path or rdm.source or label)

@@ -25,9 +25,10 @@ or, when replicates may be undefined, :func:`bootstrap_interval`.  To add a meth
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -288,7 +289,8 @@ class Interval(Record):
 
 def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confidence: float, jackknife: Any = None,
                        bounds: tuple[float, float] | None = None, clip_to_bounds: bool = False,
-                       bca_fallback: str | None = None, min_replicates: int = 2) -> Interval:
+                       bca_fallback: str | None = None, min_replicates: int = 2,
+                       warnings_as_notes: bool = True) -> Interval:
     """An interval from replicates that may hold NaN (resamples whose statistic is undefined).
 
     Undefined replicates (and undefined jackknife values) are left out and counted.  With
@@ -297,7 +299,8 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     When BCa's bias correction is infinite (every replicate on one side of the estimate),
     ``bca_fallback`` names the method used instead (a note says so); without it the interval is
     NaN with a note.  Warnings of :func:`confidence_interval` (too few replicates for the level)
-    become notes.  Never raises for undefined data: ``low``/``high`` are NaN and ``notes`` say why.
+    become notes, or with ``warnings_as_notes=False`` reach the caller as warnings.  Never raises for
+    undefined data: ``low``/``high`` are NaN and ``notes`` say why.
     """
     reps = np.asarray(replicates, dtype=np.float64)
     finite = reps[np.isfinite(reps)]
@@ -320,8 +323,7 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
         finite = np.clip(finite, *finite_bounds)
         estimate = float(np.clip(estimate, *finite_bounds))
     used = method
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RsaStatsWarning)
+    with _recorded_warnings(warnings_as_notes) as caught:
         try:
             low, high = confidence_interval(float(estimate), finite, method=method, confidence=confidence,
                                             jackknife=jack, bounds=finite_bounds)
@@ -337,3 +339,13 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
         low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
     return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite)
 
+
+@contextlib.contextmanager
+def _recorded_warnings(record: bool) -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings raised in the block (``record``), or let them through."""
+    if not record:
+        yield []
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RsaStatsWarning)
+        yield caught

@@ -35,6 +35,7 @@ from .schema import (
     SCHEMA_RDM,
     SCHEMA_VECTORS,
     VARIANTS,
+    attribute_text,
     make_attrs,
     software_versions,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "netcdf_encoding",
     "file_sha256",
     "software_versions",
+    "attribute_text",
     "IMPORT_FORMATS",
     "import_vectors",
     "read_labels",

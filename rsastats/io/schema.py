@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
 import platform
 from typing import Any, Iterable
 
@@ -36,6 +37,7 @@ __all__ = [
     "RDM_REQUIRED_ATTRS",
     "ALLOWED_VALUES",
     "software_versions",
+    "attribute_text",
     "utc_now",
     "make_attrs",
     "check_labels",
@@ -91,6 +93,23 @@ def software_versions() -> str:
         with contextlib.suppress(md.PackageNotFoundError):
             parts.append(f"{name} {md.version(name)}")
     return "; ".join(parts)
+
+
+def attribute_text(value: Any) -> str:
+    """An attribute value as text, numbers in one spelling (``0.7 == "0.70"``, ``100 == "100.0"``);
+    ``""`` for a missing value (None).  Lists and arrays become comma-separated text."""
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(attribute_text(v) for v in value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return format(number, "g") if math.isfinite(number) else text
 
 
 def utc_now() -> str:

@@ -136,7 +136,7 @@ def geometry_table(config: ReportConfig, models: Sequence[ModelInput], summaries
 # --------------------------------------------------------------------------- method effects and maturity
 def _varies_within_model(paths: Sequence[str]) -> bool:
     """Whether two files of the same model differ in a method factor (read from their attributes)."""
-    from .._variance_design import FACTORS, file_condition
+    from ..variance import FACTORS, file_condition
 
     conditions = []
     for path in paths:
@@ -179,7 +179,7 @@ def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: 
 def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
               notes: list[str]) -> tuple[Any, ...]:
     """The a-priori maturity rule on every activations file of a base model; other files get a note."""
-    from ..maturity import MATURITY_RULE, classify_maturity
+    from ..geometry import MATURITY_RULE, classify_maturity
 
     if config.maturity == "no":
         return ()

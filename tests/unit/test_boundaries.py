@@ -1,5 +1,7 @@
 """The import boundaries of the layout (docs/architecture.md), read from the source with ``ast`` so
-that an import inside a function counts as much as one at the top of a module."""
+that an import inside a function counts as much as one at the top of a module: the command line is
+imported by nothing else, and extraction uses only the files layer, the errors and the runners of the
+core.  (That the core never imports extraction is tests/unit/test_core_imports.py.)"""
 
 from __future__ import annotations
 
@@ -43,25 +45,13 @@ def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-# Modules outside rsastats/cli that still import extraction or the CLI, each going away under issue 13:
-# the audit's reference extractions move to the CLI wiring; cliutil.py is the old path of the CLI's
-# helpers, kept for the command modules not yet changed. The test fails when one stops, so the list
-# only shrinks.
-NOT_YET_MOVED = {"rsastats/_audit_reference.py", "rsastats/cliutil.py"}
-
-
-def test_the_core_never_imports_extraction():
+def test_only_the_command_line_imports_the_command_line():
+    """Reports and statistics never import rsastats.cli (tests/unit/test_core_imports.py: nor extraction)."""
     wiring = ROOT / "rsastats" / "cli"
-    offenders: dict[str, list[str]] = {}
-    for p in _modules("rsastats"):
-        if wiring in p.parents or p.name == "__main__.py":  # the command line wires extraction in
-            continue
-        for line, name in _imports(p):
-            if _within(name, "extraction") or _within(name, "rsastats.cli"):
-                offenders.setdefault(p.relative_to(ROOT).as_posix(), []).append(f"{line}: {name}")
-    assert set(offenders) - NOT_YET_MOVED == set(), offenders
-    stale = sorted(f for f in NOT_YET_MOVED if f not in offenders)
-    assert not stale, f"no longer imports extraction, remove from NOT_YET_MOVED: {stale}"
+    bad = [f"{p.relative_to(ROOT)}:{line} imports {name}" for p in _modules("rsastats")
+           if wiring not in p.parents and p.name != "__main__.py"  # python -m rsastats runs the command line
+           for line, name in _imports(p) if _within(name, "rsastats.cli")]
+    assert not bad, bad
 
 
 def test_extraction_uses_only_the_files_layer_errors_and_runners_of_the_core():

@@ -327,3 +327,10 @@ def test_file_sha256_reads_the_bytes(tmp_path):
     payload = bytes(range(256)) * 9000  # more than one 1 MiB block
     path.write_bytes(payload)
     assert rsio.file_sha256(path) == hashlib.sha256(payload).hexdigest()
+
+
+@pytest.mark.parametrize("value, text", [(0.7, "0.7"), ("0.70", "0.7"), (100, "100"), ("100.0", "100"), (np.int8(1), "1"),
+                                         (None, ""), ("", ""), (" fp16 ", "fp16"), ("inf", "inf"), ("nan", "nan"),
+                                         (["a", 2.50], "a, 2.5"), (np.array([1.0, 2.0]), "1, 2")])
+def test_attribute_text_spells_numbers_one_way(value, text):
+    assert rsio.attribute_text(value) == text

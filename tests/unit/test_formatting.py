@@ -48,7 +48,7 @@ def test_significant_digits_switch_to_scientific_notation_for_large_and_tiny_val
 def test_same_text_as_the_geometry_and_decompose_tables():
     """The command tables that still carry their own helpers print what rsastats.formatting prints,
     so that they can switch to it without a change of output."""
-    from rsastats.cli.commands import decompose, geometry
+    from rsastats.cli.commands import decompose, geometry_tables as geometry
 
     for x in VALUES + [float("nan")]:
         assert geometry.fmt(x) == fmt_significant(x)

@@ -54,7 +54,7 @@ def test_only_the_chosen_layers_are_read(two_files):
 
 
 def test_kinds_and_emotion_sets_get_one_line_each(two_files):
-    with pytest.raises(ValidationError, match=r"m1.nc: holds an activations; geometry needs a vectors file"):
+    with pytest.raises(ValidationError, match=r"m1.nc: is an activations file; geometry needs a vector-set file"):
         open_source(two_files[0], kinds=("vectors",), what="geometry")
     a = open_source(two_files[0])
     other = a.dataset.assign_coords(emotion=[*a.emotions[:-1], "zesty"])
@@ -63,3 +63,13 @@ def test_kinds_and_emotion_sets_get_one_line_each(two_files):
         check_same_emotions([a, b])
     assert str(info.value) == f"b.nc: emotion sets differ (only in m1: {a.emotions[-1]}; only in b: zesty)"
     check_same_emotions([a, open_source(two_files[1])])
+
+
+def test_negative_layer_positions_count_from_the_files_end(two_files):
+    from rsastats.inference import compare_models
+
+    for layer, label in ((-2, 3), (-1, 4), (2, 2)):
+        models = load_models(two_files, RDMOptions(layer=layer))
+        assert models[0].rows.layers == (label,) and models[0].layer_selection == f"layer {label}"
+    res = compare_models(*two_files, layer=-2, n_boot=20, permutations=9, n_splits=2)
+    assert res.layer == "layer 3"

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import click
 
-from ...cliutil import emit_json, json_option, quiet_option, seed_option, step_progress, stdout_console
 from ...formatting import fmt_number as fmt, fmt_p
 from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
+from ..options import json_option, quiet_option, seed_option
+from ..output import emit_json, stdout_console
+from ..progress import Progress, step_progress
 
 _STATUS_STYLE = {"same": "green", "differs": "yellow", "unknown": "red", "n/a": "dim"}
 _VERDICT_STYLE = {"compatible with identical geometry after method effects": "bold green",
                   "different beyond method effects": "bold red", "inconclusive": "bold yellow"}
+
+
+def _reference_extractor(model: str, reference_dir, limit, threads, progress: Progress):
+    """The extraction side's reference maker for --reference-model (the core never imports extraction)."""
+    from extraction.reference import ReferenceExtractor
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return ReferenceExtractor(model, reference_dir=reference_dir, limit=limit, progress=progress.extraction)
 
 
 @click.command("audit")
@@ -70,19 +83,17 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
 
     if reference_files and reference_model:
         raise click.UsageError("give either --reference-model or --reference-files, not both")
-    if threads is not None and not reference_files:
-        import torch
-
-        torch.set_num_threads(threads)
     with step_progress() as bar:  # the observed bootstrap, then each reference extraction
+        make_references = None
+        if not reference_files:
+            make_references = _reference_extractor(reference_model or "default", reference_dir, limit, threads, bar)
         bar.step("bootstrap (observed)", n_boot)
-        result = audit(a, b, reference_model=reference_model or "default",
-                       reference_files=list(reference_files) if reference_files else None, reference_dir=reference_dir,
-                       reference_runs=reference_runs, limit=limit, common_emotions=common_emotions, bootstrap=bootstrap,
-                       n_boot=n_boot,
-                       ci=ci, confidence=confidence, rdm=rdm_method, normalization=normalization,
+        result = audit(a, b, reference_files=list(reference_files) if reference_files else None,
+                       make_references=make_references, reference_runs=reference_runs, common_emotions=common_emotions,
+                       bootstrap=bootstrap, n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm_method,
+                       normalization=normalization,
                        max_interval_width=MAX_INTERVAL_WIDTH if max_width is None else max_width, seed=seed,
-                       progress=bar.advance, extraction_progress=bar.extraction)
+                       progress=bar.advance)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -118,8 +129,8 @@ def _render(result) -> None:
                     f"{obs.ci_method}, bootstrap over {obs.bootstrap}, {obs.n_boot} resamples")
     numbers.add_row("Mantel p", f"{fmt_p(obs.p_value)}  ({obs.n_permutations} label permutations)")
     runs = f", {len(ref.runs)} runs pooled" if len(ref.runs) > 1 else ""
-    numbers.add_row("reference range", f"[{fmt(ref.low)}, {fmt(ref.high)}]  rho {fmt(ref.rho)} on {ref.model} "
-                    f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.scheme}{runs})")
+    numbers.add_row("reference range", f"[{fmt(ref.ci_low)}, {fmt(ref.ci_high)}]  rho {fmt(ref.rho)} on {ref.model} "
+                    f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.bootstrap}{runs})")
     numbers.add_row("gap", f"{obs.rho - ref.rho:+.3f}  (observed rho - reference rho)")
     numbers.add_row("settings", f"{obs.rdm} RDM, {obs.rank}, {obs.layer}, {obs.normalization} vectors; "
                     f"intervals wider than {result.max_interval_width:g} are inconclusive; seed {result.seed}")
