@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -43,17 +41,3 @@ def test_significant_digits_switch_to_scientific_notation_for_large_and_tiny_val
     expected = f"{x:.3e}" if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3) else f"{x:.4g}"
     assert fmt_significant(x) == expected
     assert fmt_ci(x, x, number=fmt_significant, missing="-") == f"[{expected}, {expected}]"
-
-
-def test_same_text_as_the_geometry_and_decompose_tables():
-    """The command tables that still carry their own helpers print what rsastats.formatting prints,
-    so that they can switch to it without a change of output."""
-    from rsastats.cli.commands import decompose, geometry_tables as geometry
-
-    for x in VALUES + [float("nan")]:
-        assert geometry.fmt(x) == fmt_significant(x)
-        assert geometry.fmt_ci(x, 0.25) == fmt_ci(x, 0.25, number=fmt_significant, missing="-")
-        assert decompose._fmt(x) == fmt_number(x, missing="—")
-        assert decompose._fmt_ci((x, 0.25)) == fmt_ci(x, 0.25, form="{low}–{high}", missing="—")
-        p = abs(x) if math.isfinite(x) else x
-        assert decompose._fmt_p(p) == fmt_p(p, 3, floor=0.001, missing="—")

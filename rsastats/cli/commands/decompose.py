@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 
+from ...formatting import fmt_ci, fmt_number, fmt_p
 from ...intervals import CI_METHODS
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
@@ -13,11 +12,11 @@ from ..progress import progress_bar
 
 
 def _fmt(x: float, digits: int = 3) -> str:
-    return "—" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+    return fmt_number(x, digits, missing="—")
 
 
 def _fmt_ci(ci: tuple[float, float]) -> str:
-    return "—" if not all(math.isfinite(v) for v in ci) else f"{ci[0]:.3f}–{ci[1]:.3f}"
+    return fmt_ci(*ci, form="{low}–{high}", missing="—")
 
 
 def _short_note(note: str) -> str:
@@ -35,9 +34,7 @@ def _short_note(note: str) -> str:
 
 
 def _fmt_p(p: float) -> str:
-    if p is None or not math.isfinite(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return fmt_p(p, 3, floor=0.001, missing="—")
 
 
 @click.command()

@@ -3,23 +3,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
+
+from ...formatting import fmt_ci as _interval
+from ...formatting import fmt_significant as fmt
 
 __all__ = ["fmt", "fmt_ci", "Footnotes", "render_files", "render_comparisons", "render_maturity"]
 
 
-def fmt(value: float) -> str:
-    """A number for people: 4 significant digits, '-' when undefined."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4g}"
-
-
 def fmt_ci(low: float, high: float) -> str:
-    return "-" if not (math.isfinite(low) and math.isfinite(high)) else f"[{fmt(low)}, {fmt(high)}]"
+    """An interval, each end with 4 significant digits; '-' when undefined."""
+    return _interval(low, high, number=fmt, missing="-")
 
 
 class Footnotes:
