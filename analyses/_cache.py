@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rsastats.data import atomic_path
+from rsastats.io import atomic_path
 from rsastats.exceptions import ConfigMismatchError, ValidationError
 
 from ._config import ModelEntry, ModelSet, Sizes

@@ -27,7 +27,7 @@ from ._cache import ExtractionCache
 from ._config import ModelSet, load_model_set
 from ._document import AnalysisDocument
 from rsastats.inference.pairs import compare_all
-from rsastats.report.tables import inference_caption
+from rsastats.report.captions import inference_caption
 from ._cache import COMPREHENSION
 
 __all__ = ["Context", "ANALYSES", "run_analysis", "command", "DEFAULT_CONFIG", "sizes_text", "collect_warnings",

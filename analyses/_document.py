@@ -2,9 +2,10 @@
 ``results.json`` (every table at full precision, the key numbers and the plain-words summary that
 ``reports/README.md`` is built from).
 
-Tables and figures go through the report module (:class:`rsastats.report.ReportTable`, its number
-formats, :func:`rsastats.report.figures.save_figure`), so an analysis report reads like the report of
-``rsastats report`` and every number shown is the one stored.  Files are written atomically; files an
+Tables and figures go through the report module (:class:`rsastats.report.ReportTable`,
+:func:`rsastats.report.figures.save_figure`) and the number formats of :mod:`rsastats.formatting`, so
+an analysis report reads like the report of ``rsastats report`` and every number shown is the one
+stored.  Files are written atomically; files an
 earlier run of the same analysis wrote and this one does not are removed.
 """
 
@@ -14,16 +15,16 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
-from rsastats._version import __version__
-from rsastats.cliutil import to_jsonable
-from rsastats.data import atomic_path
+from rsastats import __version__
+from rsastats.formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from rsastats.io import atomic_path
 from rsastats.report.figures import ReportFigure, save_figure
-from rsastats.report.tables import ReportTable, fmt_ci, fmt_number, fmt_p
+from rsastats.report.tables import ReportTable
+from rsastats.results import to_jsonable
 
 __all__ = ["AnalysisDocument", "fmt_ci", "fmt_number", "fmt_p", "ci_text", "RESULTS_SCHEMA"]
 
@@ -35,15 +36,11 @@ def ci_text(value: Any, low: Any, high: Any, digits: int = 2) -> str:
     return f"{fmt_number(value, digits)} {fmt_ci(low, high, digits)}"
 
 
-def _finite(x: Any) -> bool:
-    return x is not None and not (isinstance(x, (float, np.floating)) and not math.isfinite(float(x)))
-
-
 def _format_column(values: pd.Series, kind: str) -> list[str]:
     if kind == "p":
         return [fmt_p(v) for v in values]
     if kind == "int":
-        return [str(int(v)) if _finite(v) else "n/a" for v in values]
+        return [str(int(v)) if not is_missing(v) else "n/a" for v in values]
     if kind == "num":
         return [fmt_number(v) for v in values]
     return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from rsastats.geometry import compare_geometry, geometry
 from rsastats.inference.pairs import compare_models
-from rsastats.report.tables import SCHEME_TEXT
+from rsastats.report.captions import SCHEME_TEXT
 
 from ._cache import COMPREHENSION
 from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text

@@ -42,7 +42,7 @@ def _word_rdm(path: str, model: str, experiment: str):
 
     import xarray as xr
 
-    from rsastats.data import make_rdm
+    from rsastats.io import make_rdm
     from rsastats.rdm import rdm_matrix
 
     with xr.open_dataset(path, engine="netcdf4") as ds:
@@ -64,7 +64,7 @@ def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
     """rho between each model's RDM and the RDM of its mean pooled token counts, per experiment."""
     import xarray as xr
 
-    from rsastats.data import make_rdm
+    from rsastats.io import make_rdm
     from rsastats.inference.permutation import mantel
 
     rows = []

@@ -33,6 +33,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rsastats.formatting import fmt_ci, fmt_number  # noqa: E402
 from rsastats.inference.bootstrap import confidence_interval  # noqa: E402
 from rsastats.simulate import simulate_condition_rdms, simulate_condition_vectors  # noqa: E402
 from rsastats.variance import decompose, decompose_rdms  # noqa: E402
@@ -121,7 +122,8 @@ def summarise(scenario: str, sims: list[dict]) -> dict:
 
 
 def fmt_rate(r: dict) -> str:
-    return f"{r['rate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+    """A hit rate with its Clopper-Pearson interval: ``0.948 [0.921, 0.968]``."""
+    return f"{fmt_number(r['rate'])} {fmt_ci(r['ci_low'], r['ci_high'])}"
 
 
 def markdown(results: dict, meta: dict) -> str:

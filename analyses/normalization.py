@@ -15,7 +15,7 @@ import pandas as pd
 
 from rsastats.inference._inputs import RDMOptions, load_model
 from rsastats.inference.pairs import compare_all, compare_models
-from rsastats.report.figures import _pyplot
+from rsastats.report.figures import pyplot
 
 from ._cache import COMPREHENSION
 from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
@@ -38,7 +38,7 @@ def needs(ms):
 
 def _figure(frame: pd.DataFrame, confidence: float):
     """Trained-trained pairs as lines with CIs; pairs with random models as a median line and a min-max band."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     cmap = plt.get_cmap("tab10")
     x = {n: i for i, n in enumerate(NORMALIZATIONS)}

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from rsastats.data import atomic_path
+from rsastats.formatting import fmt_number
+from rsastats.io import atomic_path
 
 from ._common import ANALYSES
 from ._document import RESULTS_SCHEMA
@@ -40,7 +41,8 @@ def _load(folder: Path) -> dict | None:
 
 
 def _fmt(v: Any) -> str:
-    return "n/a" if v is None else f"{float(v):.2f}"
+    """A key number with two decimals (results.json may hold an integral value as an int)."""
+    return fmt_number(None if v is None else float(v), 2)
 
 
 def _findings(done: dict[str, dict]) -> list[str]:

@@ -106,7 +106,7 @@ def _hold_everything(config, loaded, out: str) -> int:
 
     from extraction.inputs import encode_texts, pool_range, right_padded_batch
     from extraction.run import build_stimuli
-    from rsastats.data import make_activations, write_dataset
+    from rsastats.io import make_activations, write_dataset
 
     stim = build_stimuli(config)
     chat = loaded.uses_chat_template(config.chat_template)

@@ -22,7 +22,7 @@ import time
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from rsastats.data import make_activations
+from rsastats.io import make_activations
 from rsastats.geometry import kernels
 from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors
 from rsastats.geometry.layers import layer_data

@@ -308,7 +308,7 @@ def main(argv=None) -> dict:
                     "lean_eval_bootstrap_pattern_ratio>=50": peers["eval_bootstrap_pattern_lean"]["ratio"] >= 50,
                     "mantel_vs_skbio>=5": mant["ratio"] >= 5, "naive<=1e-12": worst <= 1e-12},
     }
-    from rsastats.cliutil import to_jsonable
+    from rsastats.results import to_jsonable
 
     if args.write:
         from _markdown import write_section

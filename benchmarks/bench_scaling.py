@@ -128,7 +128,7 @@ def dask_overhead(n_models: int, hidden: int, resamples: int, permutations: int)
 
     import distributed
 
-    from rsastats.data import write_dataset
+    from rsastats.io import write_dataset
     from rsastats.inference import compare_all
     from rsastats.simulate import simulate_activations, true_vectors
 

@@ -34,7 +34,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from extraction.config import PRECISIONS, make_config  # noqa: E402
 from extraction.run import extract  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 
 def _centred_cos(x: np.ndarray, y: np.ndarray) -> float:

@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from rsastats.data import atomic_path
+from rsastats.io import atomic_path
 from rsastats.exceptions import ConfigMismatchError, FileFormatError, InputError, RsaStatsError, ValidationError
 
 from .config import ExtractionConfig, make_config
@@ -349,7 +349,7 @@ def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries:
         if state.get(task.task_id).get("status") != "done":  # the runner stopped after the file was written
             state.update(task, status="done", finished=_now())
     if restart:
-        from .run import work_folder  # imports torch
+        from .parts import work_folder
 
         for task in to_run:
             shutil.rmtree(work_folder(task.out), ignore_errors=True)

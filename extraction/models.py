@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rsastats.exceptions import DependencyError, ModelLoadError, RsaStatsWarning
-from rsastats.importers import file_sha256
+from rsastats.io import file_sha256
 
 from .registry import ModelSpec, cache_root, resolve_model_spec
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rsastats.data import attribute_text
+from rsastats.io import attribute_text
 from rsastats.exceptions import FileFormatError
 
 from .config import JEONG_PROMPT, METHODS, PRECISIONS, RECIPES, ExtractionConfig, make_config

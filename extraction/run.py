@@ -12,11 +12,8 @@ is refused with :class:`~rsastats.exceptions.ConfigMismatchError`.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import importlib.metadata as md
-import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,16 +22,17 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from rsastats.data import atomic_path, make_activations, software_versions, write_dataset
-from rsastats.exceptions import ConfigMismatchError, ModelLoadError, ValidationError
+from rsastats.io import software_versions, write_dataset
+from rsastats.exceptions import ModelLoadError, ValidationError
 
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture
 from .config import ExtractionConfig, _config_iv, parse_layers
 from .generate import prompt_generator, sample_continuations
 from .inputs import encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
+from .parts import WorkParts, assemble, work_folder
 from .precision import PrecisionInfo, apply_precision, weight_dtype
-from .stimuli import StimulusSet, load_stimuli, prompt_template_stimuli
+from .stimuli import STUDY_EMOTIONS, StimulusSet, load_stimuli, prompt_template_stimuli
 
 __all__ = ["ExtractionResult", "extract", "build_stimuli", "work_folder", "SAMPLER"]
 
@@ -42,8 +40,6 @@ SAMPLER = ("rsastats per-prompt sampler: temperature, then top-k, then top-p (as
            "torch.multinomial with one torch.Generator per prompt seeded from "
            "SeedSequence(seed, spawn_key=(crc32(emotion), prompt index)); continuation cut before the first "
            "end-of-sequence token; the model then re-reads prompt + continuation for capture")
-_MANIFEST = "manifest.json"
-_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -91,97 +87,11 @@ class _NoProgress:
 def build_stimuli(config: ExtractionConfig) -> StimulusSet:
     """The stimulus set a configuration reads (selection applied)."""
     if config.prompt_template:
-        from rsastats.simulate import STUDY_EMOTIONS
-
         emotions = config.emotions or STUDY_EMOTIONS
         stim = prompt_template_stimuli(config.prompt_template, emotions, config.samples, baseline=config.baseline)
         return stim.select(limit=config.limit, baseline_limit=config.baseline_limit)
     stim = load_stimuli(config.stimuli, baseline=config.baseline)
     return stim.select(emotions=config.emotions, limit=config.limit, baseline_limit=config.baseline_limit)
-
-
-# --------------------------------------------------------------------------- work folder
-def work_folder(out: str | os.PathLike) -> Path:
-    """The folder where a run keeps its finished parts: ``<out>.parts`` beside the output."""
-    out = Path(out)
-    return out.with_name(out.name + ".parts")
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def _normalised(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
-
-
-class _Parts:
-    """Finished emotions on disk, with the manifest that ties them to one configuration."""
-
-    def __init__(self, out: Path, fingerprint: dict[str, Any], restart: bool):
-        self.path = work_folder(out)
-        self.fingerprint = _normalised(fingerprint)
-        if restart and self.path.exists():
-            shutil.rmtree(self.path)
-        manifest = self.path / _MANIFEST
-        if manifest.exists():
-            try:
-                stored = json.loads(manifest.read_text(encoding="utf-8"))
-                old = stored["fingerprint"]
-                self.created = str(stored["created"])
-            except (OSError, ValueError, KeyError, TypeError):
-                raise ConfigMismatchError("the work folder of an earlier run is damaged; pass --restart to discard it",
-                                          path=self.path) from None
-            if old != self.fingerprint:
-                raise ConfigMismatchError(_mismatch(old, self.fingerprint), path=self.path)
-        else:
-            self.path.mkdir(parents=True, exist_ok=True)
-            self.created = _now()
-            with atomic_path(manifest) as tmp:
-                tmp.write_text(json.dumps({"format": _FORMAT, "created": self.created,
-                                           "fingerprint": self.fingerprint}, indent=1), encoding="utf-8")
-
-    def _file(self, key: str) -> Path:
-        return self.path / f"{key}.npz"
-
-    def load(self, key: str, expect: tuple[int, ...]) -> dict[str, np.ndarray] | None:
-        """A finished part, or None when it is absent or does not have the expected shape."""
-        file = self._file(key)
-        if not file.exists():
-            return None
-        try:
-            with np.load(file, allow_pickle=False) as data:
-                part = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError):
-            return None
-        if part.get("activations") is None or part["activations"].shape != expect:
-            return None
-        return part
-
-    def save(self, key: str, part: dict[str, np.ndarray]) -> None:
-        with atomic_path(self._file(key)) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **part)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-    def remove_if_empty(self) -> None:
-        """Remove the folder when no part was finished: there is nothing to resume."""
-        if self.path.exists() and all(p.name == _MANIFEST for p in self.path.iterdir()):
-            self.remove()
-
-
-def _mismatch(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    shown = "; ".join(f"{k}: earlier {_short(old.get(k))}, now {_short(new.get(k))}" for k in keys[:3])
-    more = f" (and {len(keys) - 3} more)" if len(keys) > 3 else ""
-    return (f"holds an unfinished run with another configuration ({shown}{more}); rerun with the earlier options "
-            "to resume it, or pass --restart to discard it")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # --------------------------------------------------------------------------- running
@@ -395,6 +305,26 @@ def _attrs(config: ExtractionConfig, loaded: LoadedModel, info: PrecisionInfo, c
     }
 
 
+def _extract_missing(ctx: _Context, parts: WorkParts, stim: StimulusSet, keys: Sequence[str], done: set[str],
+                     baseline_pooling: str | None) -> None:
+    """Extract and save every emotion not in ``done``, then the baseline (unless ``baseline_pooling`` is
+    None); a run stopped before its first part leaves no work folder behind."""
+    try:
+        for key, emotion, texts in zip(keys, stim.emotions, stim.texts):
+            if key in done:
+                continue
+            if ctx.config.method == "generation":
+                part = _generate(ctx, emotion, texts)
+            else:
+                part = _read(ctx, texts, ctx.config.pooling, f"emotion {emotion!r}")
+            parts.save(key, part)
+        if stim.baseline and baseline_pooling is not None:
+            parts.save("baseline", _read(ctx, stim.baseline, baseline_pooling, "baseline"))
+    except BaseException:
+        parts.remove_if_empty()
+        raise
+
+
 # --------------------------------------------------------------------------- main entry
 def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool = False, restart: bool = False,
             progress: Any = None, loaded: LoadedModel | None = None) -> ExtractionResult:
@@ -439,7 +369,7 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
         fingerprint = {**attrs, "layers": list(layers), "emotions": list(stim.emotions),
                        "counts": [len(t) for t in stim.texts], "baseline_texts": len(stim.baseline),
                        "stimulus_sha256": stim.sha256}
-        parts = _Parts(out, fingerprint, restart)
+        parts = WorkParts(out, fingerprint, restart)
         ctx = _Context(config, loaded, capture, chat, 1 if info.one_sequence_per_pass else config.batch_size,
                        _max_length(loaded.model), _eos_ids(loaded), progress)
         n_layers, hidden = len(layers), loaded.hidden_size
@@ -450,21 +380,8 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
         total = sum(len(t) for t in stim.texts) + len(stim.baseline)
         progress.start(total, sum(len(t) for k, t in zip(keys, stim.texts) if k in done)
                        + (len(stim.baseline) if baseline_done else 0))
-        try:
-            for key, emotion, texts in zip(keys, stim.emotions, stim.texts):
-                if key in done:
-                    continue
-                if config.method == "generation":
-                    part = _generate(ctx, emotion, texts)
-                else:
-                    part = _read(ctx, texts, config.pooling, f"emotion {emotion!r}")
-                parts.save(key, part)
-            if has_baseline and not baseline_done:
-                parts.save("baseline", _read(ctx, stim.baseline, baseline_pooling, "baseline"))
-        except BaseException:
-            parts.remove_if_empty()
-            raise
-    ds, n_invalid = _assemble(parts, keys, stim, layers, hidden, {**attrs, "created": parts.created})
+        _extract_missing(ctx, parts, stim, keys, done, None if baseline_done else baseline_pooling)
+    ds, n_invalid = assemble(parts, keys, stim, layers, hidden, {**attrs, "created": parts.created})
     write_dataset(ds, out)
     ds.close()
     parts.remove()
@@ -479,40 +396,3 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
         tokens=ctx.tokens, seconds=time.perf_counter() - started, problems=tuple(problems))
 
 
-def _assemble(parts: _Parts, keys: Sequence[str], stim: StimulusSet, layers: Sequence[int], hidden: int,
-              attrs: dict[str, Any]):
-    """The final dataset, filled emotion by emotion into a memory-mapped array in the work folder."""
-    n_e, n_p, n_l = len(keys), stim.n_prompts, len(layers)
-    values = np.lib.format.open_memmap(parts.path / "assembled.npy", mode="w+", dtype=np.float32,
-                                       shape=(n_e, n_p, n_l, hidden))
-    valid = np.zeros((n_e, n_p), dtype=np.int8)
-    text = np.full((n_e, n_p), "", dtype=object)
-    prompt_text = np.full((n_e, n_p), "", dtype=object)
-    extra = {name: np.zeros((n_e, n_p), dtype=np.int32) for name in ("pool_start", "pool_stop", "n_tokens")}
-    generation = False
-    for i, (key, texts) in enumerate(zip(keys, stim.texts)):
-        part = parts.load(key, (len(texts), n_l, hidden))
-        if part is None:  # cannot happen after a complete run; guards against a folder changed underneath
-            raise ConfigMismatchError(f"part {key} vanished from the work folder", path=parts.path)
-        n = len(texts)
-        values[i, :n] = part["activations"]
-        values[i, n:] = np.nan
-        valid[i, :n] = part["valid"]
-        text[i, :n] = part["text"].tolist()
-        if "prompt_text" in part:
-            generation = True
-            prompt_text[i, :n] = part["prompt_text"].tolist()
-        for name in extra:
-            extra[name][i, :n] = part[name]
-    baseline = parts.load("baseline", (len(stim.baseline), n_l, hidden)) if stim.baseline else None
-    ds = make_activations(values, list(stim.emotions), layers=list(layers), text=text, valid=valid,
-                          baseline=None if baseline is None else baseline["activations"],
-                          baseline_text=None if baseline is None else baseline["text"].tolist(), attrs=attrs)
-    ds = ds.assign({name: (("emotion", "prompt"), array) for name, array in extra.items()})
-    if generation:
-        ds = ds.assign_coords(prompt_text=(("emotion", "prompt"), prompt_text))
-    if baseline is not None:
-        ds = ds.assign({f"baseline_{name}": (("sample",), baseline[name].astype(np.int32))
-                        for name in ("pool_start", "pool_stop", "n_tokens")})
-    n_invalid = int(sum(len(t) for t in stim.texts) - int(valid.sum()))
-    return ds, n_invalid

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from rsastats.exceptions import FileFormatError, LabelError, RsaStatsWarning, ValidationError
 
 __all__ = [
+    "STUDY_EMOTIONS",
     "BUILTIN_SETS",
     "DATA_DIR",
     "StimulusSet",
@@ -43,6 +44,13 @@ __all__ = [
 
 DATA_DIR = Path(__file__).resolve().parent / "stimuli_data"
 BUILTIN_SETS = ("named", "implicit")
+# The 21 conditions of the reference study, in its order: the emotions of every built-in set and
+# of a prompt-template run that names none.
+STUDY_EMOTIONS = (
+    "happy", "sad", "calm", "desperate", "afraid", "angry", "proud", "guilty", "nervous", "hopeful", "brooding",
+    "gloomy", "reflective", "enthusiastic", "hostile", "loving", "exasperated", "blissful", "anxious", "grateful",
+    "neutral",
+)
 _TOKEN = re.compile(r"[a-z']+")
 
 

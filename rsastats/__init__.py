@@ -4,7 +4,8 @@ The core never imports torch; extraction lives in the separate ``extraction`` pa
 """
 
 from ._version import __version__
-from .data import (
+from .io import (
+    import_vectors,
     make_activations,
     make_rdm,
     make_vectors,
@@ -15,7 +16,6 @@ from .data import (
     write_dataset,
 )
 from .exceptions import InputError, RsaStatsError
-from .importers import import_vectors
 
 __all__ = [
     "__version__",

@@ -25,7 +25,7 @@ import xarray as xr
 
 from ._validation import check_count
 from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
-from .data import open_dataset, validate_dataset
+from .io import open_dataset, validate_dataset
 from .exceptions import LabelError, RsaStatsWarning, ValidationError
 from .labels import emotion_difference
 from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance

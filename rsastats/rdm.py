@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ._validation import check_choice, check_count, check_finite_array
-from .data import make_rdm, validate_rdm, file_kind
+from .io import make_rdm, validate_rdm, file_kind
 from .exceptions import DependencyError, LabelError, ValidationError
 from .labels import emotion_difference
 from .vectors import (DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, near_zero_rows, normalization_name, prompt_rows,
@@ -219,7 +219,7 @@ class RDM:
         return RDM(self.matrix[np.ix_(idx, idx)], labels, self.method, self.source, self.attrs)
 
     def to_dataset(self) -> xr.Dataset:
-        """A schema-v1 RDM dataset (write it with :func:`rsastats.data.write_dataset`)."""
+        """A schema-v1 RDM dataset (write it with :func:`rsastats.io.write_dataset`)."""
         attrs = {k: v for k, v in self.attrs.items() if k not in ("schema", "rdm_method", "source", "created", "software")}
         return make_rdm(self.matrix, list(self.labels), attrs={**attrs, "rdm_method": self.method, "source": self.source})
 

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ._rng import SeedLike, as_generator
-from .data import make_activations
+from .io import make_activations
 from .exceptions import ValidationError
 
 __all__ = ["STUDY_EMOTIONS", "true_vectors", "simulate_activations", "simulate_condition_rdms", "simulate_condition_vectors",
@@ -167,7 +167,7 @@ def simulate_condition_vectors(
     Unlike :func:`simulate_condition_rdms` the planted sizes are not variance shares of the
     rank-transformed RDM cells; use it to test the file path end to end.
     """
-    from .data import make_vectors
+    from .io import make_vectors
     from .variance.design import component_levels, file_condition, parse_components
 
     rng = as_generator(seed)

@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from ._validation import check_choice, check_count
-from .data import make_vectors, validate_activations, validate_vectors
+from .io import make_vectors, validate_activations, validate_vectors
 from .exceptions import LabelError, SchemaError, ValidationError
 
 __all__ = [
@@ -241,7 +241,7 @@ def emotion_vectors(acts: xr.Dataset, *, layer: int | None = None, last_k: int |
     Parameters
     ----------
     acts : xarray.Dataset
-        A schema-v1 activations dataset (see :func:`rsastats.data.make_activations`).
+        A schema-v1 activations dataset (see :func:`rsastats.io.make_activations`).
     layer : int, optional
         A layer label of the file, or a negative position from the end (``-1`` = last layer).
     last_k : int, optional

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.simulate import simulate_activations
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..data import attribute_text
+from ..io import attribute_text
 from ..exceptions import ValidationError
 from ..results import Record
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import xarray as xr
 
-from ..data import file_kind
+from ..io import file_kind
 from ..exceptions import LabelError, ValidationError
 from ..inputs import open_source
 from ..results import Record

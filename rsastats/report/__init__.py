@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 
-from .analysis import ReportAnalyses, ReportProgress, analyse
+from .analysis import ReportAnalyses, analyse
 from .config import ReportConfig, load_config
+from .document import build_tables
 from .ordination import MDSResult, classical_mds, cluster_order, procrustes_align
+from .progress import ReportProgress
 from .render import ReportOutput, render_report
-from .tables import ReportTable, build_tables
+from .tables import ReportTable
 
 __all__ = [
     "ReportConfig",

@@ -8,6 +8,7 @@ a constant and no creation date or software URL is embedded.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..data import atomic_path
+from ..io import atomic_path
 
-__all__ = ["ReportFigure", "save_figure", "slug", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
-           "layer_curve_figure", "anisotropy_figure", "variance_bars"]
+__all__ = ["ReportFigure", "pyplot", "save_figure", "slug", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
+           "layer_curve_figure", "anisotropy_figure", "variance_bars", "rho_heatmap"]
 
 _DPI = 110
 
@@ -38,7 +39,8 @@ class ReportFigure:
         return {"name": self.name, "title": self.title, "caption": self.caption, "png": str(self.png), "svg": str(self.svg)}
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, with the report's settings (reproducible SVG, 9 pt text)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -58,7 +60,7 @@ def slug(text: str) -> str:
 
 def save_figure(fig: Any, folder: str | Path, name: str, title: str, caption: str) -> ReportFigure:
     """Write ``fig`` as ``folder/name.png`` and ``folder/name.svg`` (each atomically) and close it."""
-    plt = _pyplot()
+    plt = pyplot()
     folder = Path(folder)
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     try:
@@ -74,7 +76,7 @@ def save_figure(fig: Any, folder: str | Path, name: str, title: str, caption: st
 # --------------------------------------------------------------------------- RDMs and MDS
 def rdm_heatmap(matrix: np.ndarray, order: Sequence[str], title: str, colour_label: str):
     """Heatmap of one RDM with rows and columns in ``order``."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(order)
     # labels stay readable when the HTML shows two heatmaps side by side (about 540 px each)
     size = max(4.0, 0.17 * n + 1.8)
@@ -93,7 +95,7 @@ def rdm_heatmap(matrix: np.ndarray, order: Sequence[str], title: str, colour_lab
 def mds_panels(embeddings: Mapping[str, Any], order: Sequence[str], reference: str):
     """One panel per model: the 2-D classical MDS of its RDM (rotated to the reference's), each
     emotion coloured by its position in ``order`` (the reference's clustering order)."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(embeddings)
     ncols = min(3, len(names))
     nrows = math.ceil(len(names) / ncols)
@@ -130,7 +132,7 @@ def _stars(p: float) -> str:
 
 def rho_matrix_figure(names: Sequence[str], pairs: pd.DataFrame, rank: str, adjust_column: str, adjust_label: str):
     """Heatmap of rho for every pair, each cell with rho, its CI and stars for the adjusted p."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(names)
     k = len(names)
     rho = np.eye(k)
@@ -163,10 +165,40 @@ def rho_matrix_figure(names: Sequence[str], pairs: pd.DataFrame, rank: str, adju
     return fig
 
 
+def rho_heatmap(result: Any, path: str | os.PathLike) -> None:
+    """Heatmap of rho for every pair of a :class:`~rsastats.inference.pairs.CompareAllResult`, with
+    rho and the adjusted-p stars in each cell, written as PNG (``rsastats matrix --plot``)."""
+    plt = pyplot()
+    names = list(result.names)
+    rho = result.rho_matrix().to_numpy()
+    adjusted = np.full(rho.shape, np.nan)
+    for row in result.pairs.itertuples():
+        i, j = names.index(row.a), names.index(row.b)
+        adjusted[i, j] = adjusted[j, i] = row.p_adjusted
+    size = max(4.0, 0.6 * len(names) + 2.0)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    image = ax.imshow(rho, vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if i != j:
+                ax.text(j, i, f"{rho[i, j]:.2f}{_stars(adjusted[i, j])}", ha="center", va="center", fontsize=8,
+                        color="white" if abs(rho[i, j]) > 0.6 else "black")
+    fig.colorbar(image, ax=ax, label=f"{result.rank} rho")
+    ax.set_title(f"{result.rdm} RDMs; * adjusted Mantel p ({result.adjust}) < .05")
+    fig.tight_layout()
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
+    finally:
+        plt.close(fig)
+
+
 def forest_plot(pairs: pd.DataFrame, confidence: float, group_ceiling: tuple[float, float] | None):
     """rho of every pair with its CI; the pair's noise ceiling (sqrt(r_A r_B)) as an open diamond,
     and the group's leave-one-out ceiling as a shaded band."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = pairs.reset_index(drop=True)
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7.0, max(3.0, 0.38 * n + 1.9)))
@@ -191,7 +223,7 @@ def forest_plot(pairs: pd.DataFrame, confidence: float, group_ceiling: tuple[flo
 
 def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confidence: float, rank: str):
     """rho against relative depth for each pair (CI band), with the mean of the final layers beside depth 1."""
-    plt = _pyplot()
+    plt = pyplot()
     pairs = list(dict.fromkeys(zip(curve["a"], curve["b"])))
     legend_rows = math.ceil(len(pairs) / 2)
     legend_height = 0.25 + 0.2 * legend_rows  # inches below the axes, so the legend never covers a curve
@@ -225,7 +257,7 @@ def layer_curve_figure(curve: pd.DataFrame, last_k: pd.DataFrame | None, confide
 
 def anisotropy_figure(frame: pd.DataFrame, labels: Mapping[str, str]):
     """One panel per descriptor: the estimate against relative depth with its CI band, one line per model."""
-    plt = _pyplot()
+    plt = pyplot()
     descriptors = [d for d in labels if d in set(frame["descriptor"])]
     models = list(dict.fromkeys(frame["model"]))
     ncol = min(len(models), 3 * len(descriptors))
@@ -255,7 +287,7 @@ def anisotropy_figure(frame: pd.DataFrame, labels: Mapping[str, str]):
 def variance_bars(components: pd.DataFrame, layers: pd.DataFrame):
     """Share of variance of each estimable component (left) and of each layer of method choices
     (right), with bootstrap CIs."""
-    plt = _pyplot()
+    plt = pyplot()
     comp = components[components["estimable"].astype(bool)].reset_index(drop=True)
     layer_names = list(dict.fromkeys(list(layers["layer"]) + list(comp["layer"])))
     cmap = plt.get_cmap("tab10")

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..data import attribute_text
+from ..io import attribute_text
 from ..exceptions import ValidationError
 
 __all__ = [

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from rsastats.audit import COMPATIBLE, DIFFERENT, VERDICTS
 from rsastats.cli import cli
-from rsastats.data import make_vectors, write_dataset
+from rsastats.io import make_vectors, write_dataset
 from rsastats.simulate import simulate_audit_case
 
 FAST = ["--n-boot", "300", "--seed", "1"]

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rsastats.cli import cli
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.simulate import simulate_activations, true_vectors
 
 FAST = ["--n-boot", "60", "--permutations", "99", "--n-splits", "4"]

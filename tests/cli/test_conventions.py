@@ -15,7 +15,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from rsastats.cli import SUBCOMMANDS, cli
-from rsastats.data import make_vectors, write_dataset
+from rsastats.io import make_vectors, write_dataset
 from rsastats.simulate import simulate_activations, true_vectors
 
 FAST_COMPARE = ["--n-boot", "30", "--permutations", "19", "--n-splits", "3"]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from rsastats.variance import fit as variance_fit
 from rsastats.cli import cli
-from rsastats.data import write_dataset
+from rsastats.io import write_dataset
 from rsastats.simulate import simulate_condition_vectors
 
 
@@ -84,7 +84,7 @@ def test_non_convergence_is_shown(runner, files, monkeypatch):
 
 
 def test_mismatched_emotions_is_one_line_error(runner, files, tmp_path):
-    from rsastats.data import open_vectors
+    from rsastats.io import open_vectors
 
     odd = open_vectors(files[1]).isel(emotion=slice(1, None))
     bad = str(write_dataset(odd, tmp_path / "odd.nc"))

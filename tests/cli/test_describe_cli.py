@@ -43,7 +43,7 @@ def test_describe_json(runner, activations_file):
 
 
 def _bad_files(tmp_path, activations_ds):
-    from rsastats.data import _encoding
+    from rsastats.io import netcdf_encoding as _encoding
 
     def raw(ds, name):
         p = tmp_path / name
@@ -51,7 +51,7 @@ def _bad_files(tmp_path, activations_ds):
         return p
 
     good = tmp_path / "good.nc"
-    from rsastats.data import write_dataset
+    from rsastats.io import write_dataset
 
     write_dataset(activations_ds, good)
     cut = tmp_path / "cut.nc"
@@ -101,7 +101,7 @@ def test_usage_errors_exit_2_with_error_prefix(runner):
 
 
 def test_unexpected_error_exits_1_without_traceback_unless_debug(runner, activations_file, monkeypatch):
-    import rsastats.commands.describe as mod
+    import rsastats.cli.commands.describe as mod
 
     def boom(path):
         raise RuntimeError("kaputt")
@@ -139,7 +139,7 @@ def test_installed_entry_point(activations_file):
 
 def test_core_and_cli_help_do_not_import_torch():
     code = (
-        "import sys, rsastats, rsastats.cli, rsastats.data, rsastats.importers\n"
+        "import sys, rsastats, rsastats.cli, rsastats.data, rsastats.io\n"
         "from click.testing import CliRunner\n"
         "r = CliRunner().invoke(rsastats.cli.cli, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"

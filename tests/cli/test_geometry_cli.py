@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rsastats.cli import cli
-from rsastats.data import make_vectors, write_dataset
+from rsastats.io import make_vectors, write_dataset
 from rsastats.geometry import DESCRIPTORS
 from rsastats.simulate import simulate_activations
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from rsastats.cli import cli
-from rsastats.data import write_dataset
+from rsastats.io import write_dataset
 from rsastats.simulate import simulate_activations, true_vectors
 
 distributed = pytest.importorskip("distributed")

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from rsastats.demo import QUICK, demo_steps, run_demo
+from rsastats.cli.demo import QUICK, demo_steps, run_demo
 
 from .conftest import make_loaded
 
@@ -69,7 +69,7 @@ def test_a_second_run_skips_everything_and_a_missing_step_is_redone_alone(first_
 def test_demo_cli_json_and_bad_options(first_run, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from rsastats import demo as demo_module
+    from rsastats.cli import demo as demo_module
     from rsastats.cli import cli
 
     original = demo_module.run_demo

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.extraction
 from extraction.config import make_config  # noqa: E402
 from extraction.generate import filter_logits, prompt_generator, sample_continuations  # noqa: E402
 from extraction.run import extract  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 PROMPTS = [[2, 40, 41, 42, 43, 44], [2, 50, 51], [2, 60, 61, 62, 63]]
 

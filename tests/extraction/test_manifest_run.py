@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.extraction
 
 from rsastats.cli import cli  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.extraction
 
 from extraction.models import load_model  # noqa: E402
 from rsastats.cli import cli  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 from rsastats.exceptions import ModelLoadError  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from extraction.config import PRECISIONS, make_config  # noqa: E402
 from extraction.inputs import right_padded_batch  # noqa: E402
 from extraction.precision import apply_precision  # noqa: E402
 from extraction.run import extract  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 # Largest relative change of a pooled vector between batch size 1 and 5 (tiny random models;
 # measured: fp32 1e-7, fp16 9e-5, bf16 2e-4). INT8 with dynamic activation scales runs one

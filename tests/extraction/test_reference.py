@@ -19,7 +19,7 @@ from extraction.config import JEONG_PROMPT, make_config  # noqa: E402
 from extraction.reference import ReferenceExtractor, default_reference_dir  # noqa: E402
 from extraction.run import extract  # noqa: E402
 from rsastats.audit import VERDICTS, audit  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 
 EMOTIONS = ("happy", "sad", "calm", "afraid", "angry", "proud", "guilty", "hopeful")
 

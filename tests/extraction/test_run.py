@@ -10,10 +10,10 @@ from .conftest import make_loaded
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.extraction
 
-import extraction.run as run_module  # noqa: E402
+import extraction.parts as parts_module  # noqa: E402
 from extraction.config import make_config  # noqa: E402
 from extraction.run import extract, work_folder  # noqa: E402
-from rsastats.data import open_activations  # noqa: E402
+from rsastats.io import open_activations  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, ValidationError  # noqa: E402
 
 EMOTIONS = ("happy", "sad", "calm", "afraid")
@@ -81,7 +81,7 @@ class _StopAfter:
 
 @pytest.mark.parametrize("method", ["comprehension", "generation"])
 def test_a_killed_run_resumes_to_an_identical_file(tmp_path, monkeypatch, method):
-    monkeypatch.setattr(run_module, "_now", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(parts_module, "_now", lambda: "2026-01-01T00:00:00+00:00")
     options = {"method": method, "max_new_tokens": 5, "temperature": 0.9} if method == "generation" else {}
     config = _config(**options)
     whole = tmp_path / "whole.nc"

@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 
-from extraction.stimuli import (BUILTIN_SETS, load_baseline, load_builtin, load_stimuli, load_word_families,
-                                prompt_template_stimuli, word_family_violations)
+from extraction.stimuli import (BUILTIN_SETS, STUDY_EMOTIONS, load_baseline, load_builtin, load_stimuli,
+                                load_word_families, prompt_template_stimuli, word_family_violations)
 from rsastats.exceptions import FileFormatError, LabelError, RsaStatsWarning, ValidationError
-from rsastats.simulate import STUDY_EMOTIONS
+from rsastats.simulate import STUDY_EMOTIONS as SIMULATED_EMOTIONS
 
 
 @pytest.mark.parametrize("name", BUILTIN_SETS)
@@ -21,6 +21,11 @@ def test_builtin_sets_cover_the_21_conditions_with_at_least_40_texts(name):
     assert stim.problems == ()
     assert len(stim.baseline) >= 100
     assert stim.label.startswith(f"{name} sha256:") and len(stim.sha256) == 64
+
+
+def test_extraction_keeps_its_own_copy_of_the_study_emotions():
+    """extraction does not import the statistics core's simulator; its list is the same 21 conditions."""
+    assert STUDY_EMOTIONS == SIMULATED_EMOTIONS and len(STUDY_EMOTIONS) == 21
 
 
 def test_implicit_and_baseline_texts_name_no_emotion_word_family():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.simulate import simulate_activations, simulate_audit_case, simulate_condition_vectors, true_vectors
 
 INPUTS = Path(__file__).with_name("inputs")

@@ -11,7 +11,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
 from rsastats.geometry import kernels
-from rsastats.data import make_activations
+from rsastats.io import make_activations
 from rsastats.geometry import compare_geometry, geometry
 
 

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from rsastats.data import make_activations
+from rsastats.io import make_activations
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.geometry import geometry
 from rsastats.intervals import CI_METHODS

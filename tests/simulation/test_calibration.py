@@ -1,11 +1,11 @@
 """Calibration simulations (slow; `make test-slow`).  They rerun, with their own seeds, smaller
-versions of the studies in docs/calibration.md (written by `python -m rsastats.calibration`) and
+versions of the studies in docs/calibration.md (written by `python -m analyses.calibration`) and
 check the claims made there."""
 
 import numpy as np
 import pytest
 
-from rsastats.calibration import choose_default, coverage_study, library_setting, summarize_coverage, type1_error
+from analyses.calibration import choose_default, coverage_study, library_setting, summarize_coverage, type1_error
 from rsastats.inference import bootstrap
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import binomtest, spearmanr
 
-from rsastats.data import make_activations
+from rsastats.io import make_activations
 from rsastats.geometry import DEFAULT_CI_METHOD
 from rsastats.maturity import classify_maturity
 

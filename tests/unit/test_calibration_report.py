@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from rsastats.calibration import library_setting
+from analyses.calibration import library_setting
 from rsastats.inference import bootstrap
 
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "calibration.md"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from rsastats import data
-from rsastats.data import (
+from rsastats import io as rsio
+from rsastats.io import (
     make_activations,
     make_rdm,
     make_vectors,
@@ -30,7 +30,7 @@ def test_activations_round_trip(tmp_path, activations_ds):
     back = open_activations(path)
     _identical(activations_ds, back)
     assert back["activations"].dtype == np.float32
-    assert back.attrs["schema"] == data.SCHEMA_ACTIVATIONS
+    assert back.attrs["schema"] == rsio.SCHEMA_ACTIVATIONS
     assert list(back["text"].values[0, :2]) == list(activations_ds["text"].values[0, :2])
 
 
@@ -74,14 +74,14 @@ def test_wrong_kind_is_refused(activations_file):
 
 
 def test_attrs_none_and_bool_are_coerced():
-    attrs = data.make_attrs("vectors", temperature=None, chat_template=True)
+    attrs = rsio.make_attrs("vectors", temperature=None, chat_template=True)
     assert attrs["temperature"] == "" and attrs["chat_template"] == 1
     assert attrs["created"] and "rsastats" in attrs["software"]
 
 
 def test_attr_that_netcdf_cannot_store():
     with pytest.raises(ValidationError, match="attribute 'model'"):
-        data.make_attrs("vectors", model={"a": 1})
+        rsio.make_attrs("vectors", model={"a": 1})
 
 
 @pytest.mark.parametrize("attr, value", [("precision", "int4"), ("method", "reading"), ("variant", "chat")])
@@ -145,7 +145,7 @@ def test_foreign_netcdf_with_unknown_schema(tmp_path):
 
 def _raw_write(ds: xr.Dataset, path) -> None:
     """Write without validation (to plant a bad file on disk)."""
-    ds.to_netcdf(path, engine="netcdf4", encoding=data._encoding(ds))
+    ds.to_netcdf(path, engine="netcdf4", encoding=rsio.netcdf_encoding(ds))
 
 
 def test_missing_required_attrs(tmp_path, activations_ds):
@@ -308,8 +308,29 @@ def test_invalid_dataset_is_not_written(tmp_path, vectors_ds):
     assert not (tmp_path / "v.nc").exists()
 
 
+def test_rsastats_data_still_exports_the_io_names():
+    """``rsastats.data`` is the old home of the file layer (README and scripts import it)."""
+    import rsastats
+    import rsastats.data as old
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(rsio, name), name
+    assert set(old.__all__) <= set(rsio.__all__)
+    for name in ("open_activations", "write_dataset", "make_vectors", "import_vectors"):
+        assert getattr(rsastats, name) is getattr(rsio, name)
+
+
+def test_file_sha256_reads_the_bytes(tmp_path):
+    import hashlib
+
+    path = tmp_path / "blob.bin"
+    payload = bytes(range(256)) * 9000  # more than one 1 MiB block
+    path.write_bytes(payload)
+    assert rsio.file_sha256(path) == hashlib.sha256(payload).hexdigest()
+
+
 @pytest.mark.parametrize("value, text", [(0.7, "0.7"), ("0.70", "0.7"), (100, "100"), ("100.0", "100"), (np.int8(1), "1"),
                                          (None, ""), ("", ""), (" fp16 ", "fp16"), ("inf", "inf"), ("nan", "nan"),
                                          (["a", 2.50], "a, 2.5"), (np.array([1.0, 2.0]), "1, 2")])
 def test_attribute_text_spells_numbers_one_way(value, text):
-    assert data.attribute_text(value) == text
+    assert rsio.attribute_text(value) == text

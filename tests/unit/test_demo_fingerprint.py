@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rsastats.data import write_dataset
-from rsastats.demo import content_sha256
+from rsastats.io import write_dataset
+from rsastats.cli.demo import content_sha256
 from rsastats.simulate import simulate_activations
 
 

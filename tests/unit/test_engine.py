@@ -23,7 +23,7 @@ def _models(normalization="raw", rdm="cosine", k=2, same_prompts=True, valid=Non
         ds = simulate_activations(E, P + (0 if same_prompts or i == 0 else 1), 2, H, noise=1.0, vectors=noisy,
                                   n_baseline=8, seed=i + 1)
         if valid is not None and i == 0:
-            from rsastats.data import make_activations
+            from rsastats.io import make_activations
             ds = make_activations(ds["activations"].values, list(ds["emotion"].values), valid=valid,
                                   baseline=ds["baseline"].values, attrs=dict(ds.attrs))
         out.append(ds)

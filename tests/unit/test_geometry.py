@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsastats.data import make_activations, make_vectors, write_dataset
+from rsastats.io import make_activations, make_vectors, write_dataset
 from rsastats.exceptions import LabelError, ValidationError
 from rsastats.geometry import DESCRIPTORS, compare_geometry, geometry, resolve_layers
 from rsastats.simulate import simulate_activations

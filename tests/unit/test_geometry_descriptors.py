@@ -15,7 +15,7 @@ from rsastats.exceptions import ValidationError
 from rsastats.geometry import descriptors as table
 from rsastats.geometry import compare_geometry, geometry
 from rsastats.geometry.descriptors import DESCRIPTORS, GROUPS, descriptor, evaluate_descriptors, group_descriptors
-from rsastats.data import write_dataset
+from rsastats.io import write_dataset
 from rsastats.simulate import simulate_activations
 
 

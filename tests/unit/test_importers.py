@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from rsastats.data import open_vectors, write_dataset
+from rsastats.io import open_vectors, write_dataset
 from rsastats.exceptions import DependencyError, ImportFormatError, LabelError, ValidationError
-from rsastats.importers import import_vectors, read_labels
+from rsastats.io.importers import import_vectors, read_labels
 
 LABELS = ["happy", "sad", "calm", "afraid"]
 

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from rsastats import inputs, vectors
-from rsastats.data import write_dataset
+from rsastats.io import write_dataset
 from rsastats.exceptions import LabelError, ValidationError
 from rsastats.inputs import RDMOptions, Source, check_same_emotions, load_models, open_source
 from rsastats.rdm import rdm_from_dataset

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import rsastats.geometry
-from rsastats.data import write_dataset
+from rsastats.io import write_dataset
 from rsastats.exceptions import ValidationError
 from rsastats.inference.ceiling import spearman_brown
 from rsastats.maturity import (MATURITY_RULE, SENSITIVITY_THRESHOLDS, BaseModel, MaturityRule, classify,

@@ -12,8 +12,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from rsastats.cliutil import to_jsonable  # noqa: E402
-from rsastats.data import write_dataset  # noqa: E402
+from rsastats.results import to_jsonable  # noqa: E402
+from rsastats.io import write_dataset  # noqa: E402
 from rsastats._rng import seed_sequence  # noqa: E402
 from rsastats.inference.engine import DRAW_BLOCK  # noqa: E402
 from rsastats.inference.engine_tasks import BootstrapJob, bootstrap_task, engine_spec  # noqa: E402

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist, squareform
 
-from rsastats.data import open_rdm, write_dataset
+from rsastats.io import open_rdm, write_dataset
 from rsastats.exceptions import LabelError, ValidationError
 from rsastats.rdm import RDM, crossvalidated_rdm, rdm_from_dataset, rdm_matrix, upper
 from rsastats.simulate import simulate_activations

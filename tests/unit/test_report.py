@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.report import ReportConfig, analyse, build_report, cluster_order
 from rsastats.simulate import simulate_activations, true_vectors
@@ -178,7 +178,7 @@ def test_rerunning_from_the_saved_analysis_file_gives_the_same_report(report, tm
 
 
 def test_interrupted_report_leaves_only_complete_files(inputs, tmp_path, monkeypatch):
-    from rsastats.report import render
+    from rsastats.report import pages
 
     out = tmp_path / "r"
     config = ReportConfig(files=tuple(inputs["acts"][:2]), **{**FAST, "layer_points": 0, "geometry_layers": 0})
@@ -188,7 +188,7 @@ def test_interrupted_report_leaves_only_complete_files(inputs, tmp_path, monkeyp
     def interrupted(doc):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "_html", interrupted)
+    monkeypatch.setattr(pages, "html_page", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_report(ReportConfig(files=tuple(inputs["acts"][:2]), **{**FAST, "layer_points": 0, "geometry_layers": 0,
                                                                        "seed": 3}), out)

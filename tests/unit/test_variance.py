@@ -13,8 +13,8 @@ from rsastats.variance.bootstrap import replicate
 from rsastats.variance.fit import CellStatistics, fit_variance_components
 from rsastats.variance.lrt import chibar_pvalue
 from rsastats.variance.responses import resampled_cells, standardise
-from rsastats.cliutil import to_jsonable
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.results import to_jsonable
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.simulate import simulate_activations, simulate_condition_rdms, simulate_condition_vectors
 from rsastats.variance import DEFAULT_COMPONENTS, DecompositionResult, decompose, decompose_rdms, file_condition
@@ -426,7 +426,7 @@ def test_mismatched_emotion_sets_name_the_file(design_files, tmp_path):
 
 
 def test_duplicated_labels_and_nan_in_files_are_one_line_errors(design_files, tmp_path):
-    from rsastats.data import _encoding
+    from rsastats.io import netcdf_encoding as _encoding
 
     paths, datasets = design_files
     dup = datasets[1].copy()

@@ -45,7 +45,7 @@ def test_only_valid_prompts_are_averaged(acts):
     valid[0, :3] = 0
     values = acts["activations"].values.copy()
     values[0, :3] = np.nan  # invalid prompts may hold anything
-    from rsastats.data import make_activations
+    from rsastats.io import make_activations
     ds = make_activations(values, list(acts["emotion"].values), valid=valid, attrs=dict(acts.attrs))
     v = _values(emotion_vectors(ds))
     np.testing.assert_allclose(v[0], acts["activations"].values[0, 3:, -1].mean(axis=0), rtol=1e-6)

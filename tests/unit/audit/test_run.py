@@ -11,7 +11,7 @@ import pytest
 
 from rsastats.audit import (COMPATIBLE, DIFFERENT, INCONCLUSIVE, LAYER_ATTRIBUTES, MadeReferences, ReferenceAssumption,
                             audit)
-from rsastats.data import make_rdm, make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, InputError, LabelError, ValidationError
 from rsastats.simulate import simulate_audit_case
 

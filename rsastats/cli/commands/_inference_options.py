@@ -1,0 +1,58 @@
+"""Options shared by ``rsastats compare`` and ``rsastats matrix`` (how files become RDMs, and the
+inference settings).  Values are validated by the library, so that a bad value gets the same
+one-line error from Python and from the command line."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
+from ...inference.ceiling import DEFAULT_N_SPLITS
+from ...inference.permutation import DEFAULT_PERMUTATIONS
+
+DEFAULT_CI_HELP = (
+    f"Bootstrap interval: basic, percentile or bca [default: {DEFAULT_CI}, clipped to [-1, 1]]. The default is "
+    "the method whose coverage of the noise-free rho was nearest nominal in the project's simulations "
+    "(docs/calibration.md): prompt noise attenuates rho, a prompt resample attenuates it again, so percentile "
+    "and BCa intervals miss low; the basic interval reflects that bias back."
+)
+
+
+def geometry_options(func: Callable) -> Callable:
+    options = [
+        click.option("--layer", type=int, default=None,
+                     help="Layer label, or a negative position from the end (-1 = last) [default: last layer]."),
+        click.option("--last-k", type=int, default=None, help="Average the final K layers instead of one layer."),
+        click.option("--normalization", default="raw", show_default=True,
+                     help="Vector normalization before the RDM: raw, emotion-mean, baseline-mean, neutral-pc, unit, zscore."),
+        click.option("--n-pcs", type=int, default=3, show_default=True, help="Baseline PCs removed by --normalization neutral-pc."),
+        click.option("--rdm", "rdm_method", default="cosine", show_default=True,
+                     help="Dissimilarity: cosine, correlation, euclidean, crossval-euclidean (activations only)."),
+        click.option("--rank", default="spearman", show_default=True,
+                     help="RDM comparison: spearman, pearson, kendall-b (alias kendall), kendall-a."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def inference_options(func: Callable) -> Callable:
+    options = [
+        click.option("--bootstrap", "scheme", default=None,
+                     help="Resample emotions, prompts or both [default: both when every file has prompts (activations), "
+                          "else emotions]. An emotion-only bootstrap does not see prompt noise."),
+        click.option("--ci", default=DEFAULT_CI, help=DEFAULT_CI_HELP),
+        click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples."),
+        click.option("--permutations", type=int, default=DEFAULT_PERMUTATIONS, show_default=True,
+                     help="Mantel permutations (all n! are enumerated when n! <= this)."),
+        click.option("--alternative", default="two-sided", show_default=True, help="Mantel test: two-sided, greater or less."),
+        click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level, in (0, 1)."),
+        click.option("--n-splits", type=int, default=DEFAULT_N_SPLITS, show_default=True,
+                     help="Random half splits for the split-half reliability (noise ceiling)."),
+        click.option("--no-ceiling", is_flag=True, help="Skip the noise ceilings."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

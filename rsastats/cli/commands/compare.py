@@ -1,0 +1,68 @@
+"""``rsastats compare A B``: rho between two geometries with CI, permutation p, n and noise ceilings."""
+
+from __future__ import annotations
+
+import click
+
+from ...formatting import fmt_number, fmt_p
+from ..options import json_option, quiet_option, scheduler_option, seed_option
+from ..output import emit_json, stdout_console
+from ..progress import progress_bar
+from ._inference_options import geometry_options, inference_options
+
+
+@click.command()
+@click.argument("a", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("b", type=click.Path(dir_okay=False, path_type=str))
+@geometry_options
+@inference_options
+@seed_option
+@scheduler_option
+@quiet_option
+@json_option
+def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci, n_boot, permutations,
+            alternative, confidence, n_splits, no_ceiling, seed, scheduler, quiet, as_json) -> None:
+    """Compare the emotion geometry of two files (activations, vectors or RDM).
+
+    Reports the rank correlation rho between the two RDMs (emotions aligned by label), a bootstrap
+    confidence interval, the Mantel permutation p-value (emotion labels permuted; the p of a
+    correlation over RDM cells is not valid and is never reported), the number of emotions, and,
+    when both files hold activations, split-half noise ceilings and the disattenuated rho.
+
+    \b
+    Example:
+      rsastats compare qwen.nc llama.nc
+      rsastats compare qwen.nc llama.nc --last-k 4 --normalization emotion-mean --json
+      rsastats compare paper_vectors.nc llama.nc --bootstrap emotions --ci bca
+    """
+    from ...inference.pairs import compare_models
+
+    with progress_bar("bootstrap", n_boot) as advance:
+        res = compare_models(a, b, bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence, permutations=permutations,
+                             alternative=alternative, rank=rank, rdm=rdm_method, layer=layer, last_k=last_k,
+                             normalization=normalization, n_pcs=n_pcs, n_splits=n_splits, ceiling=not no_ceiling,
+                             seed=seed, progress=advance, scheduler=scheduler)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    from rich.table import Table
+
+    title = (f"{res.a}  vs  {res.b}: {res.n_emotions} emotions, {res.rdm} RDM, {res.rank}, {res.layer}, "
+             f"{res.normalization} vectors")
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("rho", fmt_number(res.rho))
+    table.add_row(f"{res.confidence:.0%} CI", f"[{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}]  {res.ci_method}, "
+                  f"bootstrap over {res.bootstrap} ({res.n_boot} resamples"
+                  f"{f', {res.n_undefined} undefined' if res.n_undefined else ''})")
+    permutations = f"all {res.n_permutations} (exact)" if res.permutation_exact else str(res.n_permutations)
+    table.add_row("Mantel p", f"{fmt_p(res.p_value)}  {res.alternative}, {permutations} label permutations")
+    table.add_row("n", f"{res.n_emotions} emotions, {res.n_emotions * (res.n_emotions - 1) // 2} RDM cells")
+    if res.n_splits is not None:
+        table.add_row("noise ceiling", f"{fmt_number(res.noise_ceiling)}  sqrt(reliability A "
+                      f"{fmt_number(res.reliability_a)} x B {fmt_number(res.reliability_b)}), split-half + "
+                      f"Spearman-Brown, {res.n_splits} splits")
+        table.add_row("disattenuated", fmt_number(res.rho_disattenuated))
+    table.add_row("bootstrap bias", f"{res.bias:+.3f} (mean of replicates - rho); seed {res.seed}")
+    stdout_console().print(table)

@@ -1,0 +1,81 @@
+"""``rsastats matrix FILES...``: every pair of models with rho, CIs and adjusted Mantel p-values."""
+
+from __future__ import annotations
+
+import click
+
+from ...exceptions import ValidationError
+from ...formatting import fmt_number, fmt_p
+from ..options import json_option, quiet_option, scheduler_option, seed_option
+from ..output import emit_json, stdout_console
+from ..progress import progress_bar
+from ._inference_options import geometry_options, inference_options
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@geometry_options
+@inference_options
+@click.option("--adjust", default="holm", show_default=True,
+              help="Adjust the Mantel p-values across pairs: holm (family-wise error) or bh (false discovery rate).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Write a heatmap of rho (PNG) to this file.")
+@seed_option
+@scheduler_option
+@quiet_option
+@json_option
+def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci, n_boot, permutations, alternative,
+           confidence, n_splits, no_ceiling, adjust, plot, seed, scheduler, quiet, as_json) -> None:
+    """Compare every pair of FILES (activations, vectors or RDMs; at least two).
+
+    One joint bootstrap serves every pair (each resample is applied to all models), Mantel
+    p-values use the same label permutations for every pair and are adjusted across pairs
+    (Holm by default). With three or more models the leave-one-out noise ceiling of the group is
+    reported as well.
+
+    \b
+    Example:
+      rsastats matrix runs/*.nc --plot rho.png
+      rsastats matrix a.nc b.nc c.nc --adjust bh --bootstrap emotions --json
+    """
+    from ...inference.pairs import compare_all
+
+    if len(files) < 2:
+        raise ValidationError(f"matrix needs at least 2 files; got {len(files)}")
+    with progress_bar("bootstrap", n_boot) as advance:
+        res = compare_all(list(files), bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence,
+                          permutations=permutations, alternative=alternative, adjust=adjust, rank=rank, rdm=rdm_method,
+                          layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs, n_splits=n_splits,
+                          ceiling=not no_ceiling, seed=seed, progress=advance, scheduler=scheduler)
+    if plot:
+        from ...report.figures import rho_heatmap
+
+        rho_heatmap(res, plot)
+    if as_json:
+        out = res.to_dict()
+        if plot:
+            out["plot"] = plot
+        emit_json(out)
+        return
+    from rich.table import Table
+
+    table = Table(title=(f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; "
+                         f"{res.confidence:.0%} {res.ci_method} CI over {res.bootstrap} ({res.n_boot} resamples); "
+                         f"Mantel p ({res.n_permutations} permutations) adjusted by {res.adjust}"), title_justify="left")
+    frame = res.to_frame()
+    has_ceiling = "noise_ceiling" in frame.columns
+    for col in ["A", "B", "rho", "CI", "p", f"p ({res.adjust})"] + (["ceiling", "disattenuated"] if has_ceiling else []):
+        table.add_column(col, justify="left" if col in ("A", "B") else "right")
+    for row in frame.itertuples():
+        cells = [row.a, row.b, fmt_number(row.rho), f"[{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]", fmt_p(row.p_value),
+                 fmt_p(row.p_adjusted)]
+        if has_ceiling:
+            cells += [fmt_number(row.noise_ceiling), fmt_number(row.rho_disattenuated)]
+        table.add_row(*cells)
+    console = stdout_console()
+    console.print(table)
+    if res.noise_ceiling and res.noise_ceiling.get("lower") is not None:
+        console.print(f"group noise ceiling (leave-one-out): lower {fmt_number(res.noise_ceiling['lower'])}, "
+                      f"upper {fmt_number(res.noise_ceiling['upper'])}")
+    if plot:
+        console.print(f"heatmap written to {plot}")

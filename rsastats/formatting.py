@@ -1,0 +1,65 @@
+"""Numbers for people: how rsastats prints an estimate, a p-value or an interval in the tables of
+the command line, of reports and of the analyses (JSON output is never formatted).
+
+A missing value (``None``, NaN, +-Inf) prints as ``missing`` (``"n/a"`` unless a caller's table
+uses another mark), never as ``nan``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "fmt_ci", "fmt_significant"]
+
+MISSING = "n/a"
+
+
+def is_missing(x: Any) -> bool:
+    """``None`` or a float that is not finite."""
+    return x is None or (isinstance(x, (float, np.floating)) and not math.isfinite(float(x)))
+
+
+def fmt_number(x: Any, digits: int = 3, *, missing: str = MISSING) -> str:
+    """``digits`` decimals (``0.812``); integers print whole (``21``)."""
+    if is_missing(x):
+        return missing
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return str(int(x))
+    return f"{float(x):.{digits}f}"
+
+
+def fmt_p(p: Any, digits: int = 4, *, floor: float | None = None, missing: str = MISSING) -> str:
+    """A p-value: ``digits`` decimals, and below ``10**-digits`` one significant digit (``3.2e-06``).
+
+    With ``floor``, a p below it prints as ``<floor`` (``<0.001``) instead.
+    """
+    if is_missing(p):
+        return missing
+    p = float(p)
+    if floor is not None:
+        return f"<{floor:g}" if p < floor else f"{p:.{digits}f}"
+    return f"{p:.{digits}f}" if p >= float(f"1e-{digits}") else f"{p:.1e}"
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 3, *, missing: str = MISSING, form: str = "[{low}, {high}]",
+           number: Callable[[Any], str] | None = None) -> str:
+    """An interval, ``[0.702, 0.893]``: ``form`` places the two ends, each shown by ``number``
+    (default: ``digits`` decimals); ``missing`` when either end is."""
+    if is_missing(low) or is_missing(high):
+        return missing
+    show = number or (lambda x: f"{float(x):.{digits}f}")
+    return form.format(low=show(low), high=show(high))
+
+
+def fmt_significant(x: Any, digits: int = 4, *, missing: str = "-") -> str:
+    """``digits`` significant digits (``0.1234``, ``2.5``), in scientific notation when the value is
+    at least 1e5 or below 1e-3 in size (``1.234e+06``): for quantities without a natural scale."""
+    if is_missing(x):
+        return missing
+    x = float(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"

@@ -1,0 +1,77 @@
+"""The files layer: the labelled file formats of rsastats (schema v1), their validated readers and
+atomic writers, importers of published vector sets, and file descriptions.
+
+Three kinds of file, all NetCDF4 written through xarray (see ``docs/file-format.md``):
+activations ``(emotion, prompt, layer, hidden)``, vector sets ``(emotion[, layer], hidden)`` and
+RDMs ``(emotion, emotion_)``.  Every reader validates the whole file and raises one subclass of
+:class:`~rsastats.exceptions.InputError` whose one-line message starts with the file's path;
+every writer validates first and then writes atomically.
+
+Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
+(``make_*``), ``files`` (open, write, ``atomic_path``, ``file_sha256``), ``importers``
+(``.npy .npz .pt .safetensors .csv``) and ``describe``.  This package is the only part of the
+core that ``extraction`` uses.
+"""
+
+from .construct import make_activations, make_rdm, make_vectors
+from .describe import FileDescription, describe_file
+from .files import (
+    atomic_path,
+    file_sha256,
+    netcdf_encoding,
+    open_activations,
+    open_dataset,
+    open_rdm,
+    open_vectors,
+    write_dataset,
+)
+from .importers import IMPORT_FORMATS, import_vectors, read_labels
+from .schema import (
+    LAST_LAYER_NORM,
+    METHODS,
+    PRECISIONS,
+    REQUIRED_ATTRS,
+    SCHEMA_ACTIVATIONS,
+    SCHEMA_RDM,
+    SCHEMA_VECTORS,
+    VARIANTS,
+    attribute_text,
+    make_attrs,
+    software_versions,
+)
+from .validate import file_kind, validate_activations, validate_dataset, validate_rdm, validate_vectors
+
+__all__ = [
+    "SCHEMA_ACTIVATIONS",
+    "SCHEMA_VECTORS",
+    "SCHEMA_RDM",
+    "METHODS",
+    "PRECISIONS",
+    "VARIANTS",
+    "LAST_LAYER_NORM",
+    "REQUIRED_ATTRS",
+    "make_attrs",
+    "make_activations",
+    "make_vectors",
+    "make_rdm",
+    "validate_activations",
+    "validate_vectors",
+    "validate_rdm",
+    "validate_dataset",
+    "file_kind",
+    "open_activations",
+    "open_vectors",
+    "open_rdm",
+    "open_dataset",
+    "write_dataset",
+    "atomic_path",
+    "netcdf_encoding",
+    "file_sha256",
+    "software_versions",
+    "attribute_text",
+    "IMPORT_FORMATS",
+    "import_vectors",
+    "read_labels",
+    "FileDescription",
+    "describe_file",
+]

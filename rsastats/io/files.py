@@ -1,0 +1,142 @@
+"""Reading and writing rsastats files (NetCDF4 through xarray).
+
+Every reader validates the whole file and raises one subclass of
+:class:`~rsastats.exceptions.InputError` whose one-line message starts with the file's path.
+Every writer validates first and then writes atomically: to a temporary name in the same
+folder, renamed over the final name only once complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import xarray as xr
+
+from ..exceptions import FileFormatError, SchemaError, ValidationError
+from .validate import VALIDATORS, check_schema, validate_dataset
+
+__all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path",
+           "netcdf_encoding", "file_sha256"]
+
+
+# --------------------------------------------------------------------------- reading
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise FileFormatError("file not found", path=path)
+    if path.is_dir():
+        raise FileFormatError("is a directory, not a file", path=path)
+    size = path.stat().st_size
+    if size == 0:
+        raise FileFormatError("empty file (0 bytes)", path=path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not (head.startswith(_HDF5_MAGIC) or head[:3] == b"CDF"):
+        raise FileFormatError("not a NetCDF file (no NetCDF/HDF5 signature)", path=path)
+
+
+def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]], Sequence[int]] | None = None) -> xr.Dataset:
+    """Open a NetCDF file and load it into memory, mapping every failure to one error.
+
+    ``layers`` selects layer labels before anything is loaded: a list, or a function of the file's
+    layer labels that returns the list (so a choice like "the last 4" needs one opening of the file).
+    """
+    p = Path(path)
+    _check_readable(p)
+    try:
+        with xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
+            if callable(layers):
+                layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
+            if layers is not None and "layer" in handle.dims:
+                missing = sorted(set(int(x) for x in layers) - set(int(x) for x in handle["layer"].values))
+                if missing:
+                    raise ValidationError(f"no layer(s) {missing} in this file (it has {handle['layer'].values.tolist()})", path=p)
+                handle = handle.sel(layer=list(layers))
+            return handle.load()
+    except (ValidationError, SchemaError):
+        raise
+    except (OSError, RuntimeError, ValueError, KeyError, IndexError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=p) from None
+
+
+def open_dataset(path: str | os.PathLike, *, layers: Any = None) -> tuple[str, xr.Dataset]:
+    """Read and validate any rsastats file; return ``(kind, dataset)``.  ``layers``: a list of layer
+    labels, or a function of the file's layer labels returning one (only those are loaded)."""
+    ds = _read(path, layers)
+    return validate_dataset(ds, path)
+
+
+def _open_kind(kind: str, path: str | os.PathLike, layers: Sequence[int] | None = None) -> xr.Dataset:
+    ds = _read(path, layers)
+    check_schema(ds, kind, str(path))
+    return VALIDATORS[kind](ds, path)
+
+
+def open_activations(path: str | os.PathLike, *, layers: Sequence[int] | None = None) -> xr.Dataset:
+    """Read and validate an activations file (optionally only some ``layers``)."""
+    return _open_kind("activations", path, layers)
+
+
+def open_vectors(path: str | os.PathLike, *, layers: Sequence[int] | None = None) -> xr.Dataset:
+    """Read and validate a vector-set file."""
+    return _open_kind("vectors", path, layers)
+
+
+def open_rdm(path: str | os.PathLike) -> xr.Dataset:
+    """Read and validate an RDM file."""
+    return _open_kind("rdm", path)
+
+
+# --------------------------------------------------------------------------- writing
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    On any exception (KeyboardInterrupt included) the temporary file is removed and nothing
+    appears under the final name.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def netcdf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    enc: dict[str, dict[str, Any]] = {}
+    for name, var in ds.variables.items():
+        if var.dtype == object:
+            enc[str(name)] = {"dtype": str}
+        elif var.dtype.kind == "f":
+            enc[str(name)] = {"_FillValue": None}  # no fill value: NaN is never data here
+    return enc
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Validate ``ds`` and write it atomically as NetCDF4; return the final path."""
+    kind, ds = validate_dataset(ds, path)
+    out = Path(path)
+    with atomic_path(out) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
+    return out
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

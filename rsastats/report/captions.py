@@ -1,0 +1,93 @@
+"""The sentences that go with the report's tables and figures: each states n, the interval method,
+the resamples and the seed of what it describes."""
+
+from __future__ import annotations
+
+__all__ = ["SHARED_NOISE_NOTE", "SCHEME_TEXT", "layer_text", "prompts_text", "inference_caption", "main_caption",
+           "layer_caption", "geometry_caption", "decomposition_caption", "maturity_caption"]
+
+SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
+                     "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling.")
+SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
+               "both": "emotions and prompts within each emotion"}
+
+
+def layer_text(an) -> str:
+    """The layer selection of the main comparison in a few words ("layer 30", or grouped by layer)."""
+    used = [m.layer_used for m in an.models]
+    if len(set(used)) == 1:
+        return used[0]
+    groups: dict[str, list[str]] = {}
+    for m in an.models:
+        groups.setdefault(m.layer_used, []).append(m.name)
+    lead = "the last layer of each file" if an.config.layer is None and an.config.last_k is None else "per file"
+    return f"{lead} (" + "; ".join(f"{k}: {len(v)} file{'s' if len(v) > 1 else ''}" for k, v in groups.items()) + ")"
+
+
+def prompts_text(models) -> str:
+    counts = [(m.prompts_min, m.prompts_max) for m in models if m.prompts_min is not None]
+    if not counts:
+        return ""
+    low = min(c[0] for c in counts)
+    high = max(c[1] for c in counts)
+    return f"{low} prompts per emotion" if low == high else f"{low}-{high} prompts per emotion"
+
+
+def inference_caption(*, n_emotions: int, ci: str, confidence: float, scheme: str, n_boot: int, seed: int,
+                      prompts: str = "", permutations: int | None = None, exact: bool = False, extra: str = "") -> str:
+    """The sentence every table and figure of inference carries: n, interval, resamples, seed."""
+    n = f"n = {n_emotions} emotions" + (f" ({prompts})" if prompts else "")
+    parts = [n, f"{100 * confidence:g}% {ci} bootstrap CI over {SCHEME_TEXT.get(scheme, scheme)}, {n_boot} resamples"]
+    if permutations is not None:
+        parts.append(f"Mantel p from {'all ' if exact else ''}{permutations} label permutations")
+    if extra:
+        parts.append(extra)
+    parts.append(f"seed {seed}")
+    return "; ".join(parts) + "."
+
+
+def main_caption(an) -> str:
+    c, res = an.config, an.comparison
+    return inference_caption(n_emotions=res.n_emotions, prompts=prompts_text(an.models), ci=res.ci_method,
+                             confidence=res.confidence, scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed,
+                             permutations=res.n_permutations, exact=res.permutation_exact,
+                             extra=f"{res.rdm} RDMs compared by {res.rank}; {layer_text(an)}; {res.normalization} vectors")
+
+
+def layer_caption(an) -> str:
+    s = an.layer_settings
+    return inference_caption(n_emotions=an.comparison.n_emotions, prompts=prompts_text(an.models), ci=an.config.ci,
+                             confidence=an.config.confidence, scheme=s["bootstrap"], n_boot=s["n_boot"],
+                             seed=an.config.seed,
+                             extra=(f"rho at {s['points']} relative depths (0 = embedding output, 1 = last layer; "
+                                    f"each file's nearest layer), {an.rdm_method} RDMs, {an.comparison.rank}"))
+
+
+def geometry_caption(an) -> str:
+    s = an.geometry_settings
+    texts = an.geometry.groupby("descriptor")["n_texts"].max().to_dict() if an.geometry is not None else {}
+    return (f"Baseline anisotropy: mean cosine between distinct emotion-free baseline texts "
+            f"(n = {texts.get('baseline_anisotropy', 'n/a')} texts per model, resampled); emotion-vector mean cosine: "
+            f"mean cosine between the {an.comparison.n_emotions} emotion vectors (1 - mean cell of the raw cosine RDM; "
+            f"prompts resampled within emotions). {100 * s['confidence']:g}% {s['ci_method']} bootstrap CIs, "
+            f"{s['n_boot']} resamples; seed {s['seed']}.")
+
+
+def decomposition_caption(an) -> str:
+    d = an.decomposition.diagnostics
+    return (f"n = {d.n_emotions} emotions ({d.n_cells} RDM cells) x {d.n_files} files; mixed model of the within-file "
+            f"{'ranks' if d.response == 'rank' else 'z-scores'} of the {d.rdm or 'cosine'} RDM cells ({d.engine} {d.method}); {100 * d.confidence:g}% {d.ci_method} bootstrap "
+            f"CIs over emotions, {d.n_boot} resamples ({d.n_boot_nonconverged} not converged, {d.n_boot_failed} failed); "
+            f"likelihood-ratio p adjusted for cells that share an emotion; seed {d.seed}.")
+
+
+def maturity_caption(an) -> str:
+    """The rule's full text, then n, the interval methods, the resamples and the seed."""
+    first = an.maturity[0]
+    rule = first.rule
+    classified = {str(r.source) for r in an.maturity}
+    prompts = prompts_text([m for m in an.models if str(m.path) in classified])
+    return (f"The rule, fixed before any base x instruct result (docs/maturity.md; fingerprint {rule.fingerprint()}): "
+            f"{rule.statement()} n = {an.comparison.n_emotions} emotions, {prompts}. Intervals: anisotropy, "
+            f"{100 * rule.confidence:g}% {rule.ci_method} bootstrap over the baseline texts, {first.n_boot} resamples; "
+            f"reliability, {rule.reliability_interval}, {rule.n_splits} random half splits; seed {first.seed}.")

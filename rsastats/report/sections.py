@@ -1,0 +1,223 @@
+"""The report's sections beyond the main comparison, each computed when the settings ask for it and
+the files allow it: rho across layers (:func:`layer_sensitivity`), anisotropy per layer
+(:func:`geometry_table`), the variance decomposition (:func:`decomposition`), the a-priori maturity
+rule (:func:`maturity`), and an audit result saved as JSON (:func:`read_audit`).  Each appends what
+a reader should know to its section's ``notes``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..exceptions import EstimationError, FileFormatError, InputError
+from ..inference._inputs import ModelInput, load_model
+from ..inference.pairs import CompareAllResult, compare_all
+from .config import ReportConfig
+from .models import ModelSummary, rdm_options
+from .progress import ReportProgress, warnings_to
+
+__all__ = ["GEOMETRY_DESCRIPTORS", "LAYER_CURVE_PERMUTATIONS", "layer_sensitivity", "geometry_table", "decomposition",
+           "maturity", "read_audit"]
+
+
+# Descriptors the anisotropy section shows (see rsastats.geometry for their definitions).
+GEOMETRY_DESCRIPTORS = ("baseline_anisotropy", "emotion_mean_cosine")
+
+# The layer curve shows rho and its CI only; its Mantel p-values are not used, so few permutations.
+LAYER_CURVE_PERMUTATIONS = 99
+
+
+# --------------------------------------------------------------------------- rho across layers
+def _nearest_labels(summary: ModelSummary, depths: np.ndarray) -> list[int]:
+    labels = np.array(summary.layers)
+    rel = np.array([summary.depth(x) for x in labels])
+    return [int(labels[np.argmin(np.abs(rel - d))]) for d in depths]
+
+
+def _curve_rows(result: CompareAllResult, keep: set[tuple[str, str]], extra: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for r in result.to_frame().itertuples():
+        if (r.a, r.b) in keep or (r.b, r.a) in keep:
+            rows.append({"a": r.a, "b": r.b, **extra, "rho": r.rho, "ci_low": r.ci_low, "ci_high": r.ci_high})
+    return rows
+
+
+def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summaries: Sequence[ModelSummary],
+                       reference: str, scheme: str, progress: ReportProgress, notes: list[str]):
+    eligible = [(m, s) for m, s in zip(models, summaries) if m.kind != "rdm" and len(s.layers) >= 2]
+    skipped = [s.name for m, s in zip(models, summaries) if (m, s) not in eligible]
+    if skipped:
+        notes.append(f"not in the layer curves (fewer than 2 layers, or an RDM file): {', '.join(skipped)}")
+    if len(eligible) < 2:
+        notes.append("layer sensitivity needs at least 2 files with several layers")
+        return None, None
+    names = [s.name for _, s in eligible]
+    if reference in names:
+        keep = {(reference, n) for n in names if n != reference}
+    else:
+        keep = {(a, b) for i, a in enumerate(names) for b in names[i + 1:]}
+    depths = np.linspace(0.0, 1.0, config.layer_points)
+    chosen = [_nearest_labels(s, depths) for _, s in eligible]
+    common = dict(bootstrap=scheme, n_boot=config.layer_n_boot, ci=config.ci, confidence=config.confidence,
+                  permutations=LAYER_CURVE_PERMUTATIONS, rank=config.rank, rdm=config.rdm, ceiling=False, seed=config.seed)
+    points = sorted({tuple(c[k] for c in chosen) for k in range(len(depths))}, key=lambda t: tuple(t))
+    with_last_k = config.last_k_check > 0 and all(len(s.layers) >= config.last_k_check for _, s in eligible)
+    progress.step("layer sensitivity", len(points) + int(with_last_k))
+    rows = []
+    for labels in points:
+        inputs = [load_model(m.path, rdm_options(config, layer=label, last_k=None), s.name)
+                  for (m, s), label in zip(eligible, labels)]
+        result = compare_all(inputs, **common)
+        depth_of = {s.name: s.depth(label) for (_, s), label in zip(eligible, labels)}
+        layer_of = dict(zip(names, labels))
+        for row in _curve_rows(result, keep, {}):
+            row.update({"layer_a": layer_of[row["a"]], "layer_b": layer_of[row["b"]],
+                        "depth": 0.5 * (depth_of[row["a"]] + depth_of[row["b"]])})
+            rows.append(row)
+        progress.advance(1)
+    curve = pd.DataFrame(rows)[["a", "b", "depth", "layer_a", "layer_b", "rho", "ci_low", "ci_high"]]
+    curve = curve.sort_values(["a", "b", "depth"], kind="stable").reset_index(drop=True)
+    last_k = None
+    if with_last_k:
+        inputs = [load_model(m.path, rdm_options(config, layer=None, last_k=config.last_k_check), s.name) for m, s in eligible]
+        result = compare_all(inputs, **common)
+        last_k = pd.DataFrame(_curve_rows(result, keep, {"last_k": config.last_k_check}))
+        last_k = last_k[["a", "b", "last_k", "rho", "ci_low", "ci_high"]]
+        progress.advance(1)
+    elif config.last_k_check > 0:
+        notes.append(f"mean of the last {config.last_k_check} layers not shown: a file has fewer layers")
+    return curve, last_k
+
+
+# --------------------------------------------------------------------------- anisotropy per layer
+def _geometry_layers(labels: Sequence[int], count: int) -> list[int]:
+    if len(labels) <= count:
+        return list(labels)
+    idx = np.unique(np.round(np.linspace(0, len(labels) - 1, count)).astype(int))
+    return [int(labels[i]) for i in idx]
+
+
+def geometry_table(config: ReportConfig, models: Sequence[ModelInput], summaries: Sequence[ModelSummary],
+                    progress: ReportProgress, notes: list[str]) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    from ..geometry import DEFAULT_CI_METHOD, geometry
+
+    targets = [(m, s) for m, s in zip(models, summaries) if m.kind == "activations"]
+    skipped = [s.name for m, s in zip(models, summaries) if m.kind != "activations"]
+    if skipped:
+        notes.append(f"no anisotropy for {', '.join(skipped)} (not an activations file)")
+    settings = {"ci_method": DEFAULT_CI_METHOD, "n_boot": config.geometry_n_boot, "confidence": config.confidence,
+                "seed": config.seed, "descriptors": list(GEOMETRY_DESCRIPTORS)}
+    if not targets:
+        return None, settings
+    progress.step("anisotropy per layer", len(targets))
+    rows = []
+    for m, s in targets:
+        layers = _geometry_layers(s.layers, config.geometry_layers)
+        result = geometry(m.path, layers=layers, n_boot=config.geometry_n_boot, confidence=config.confidence,
+                          ci_method=DEFAULT_CI_METHOD, seed=config.seed)
+        for item in result.layers:
+            for name in GEOMETRY_DESCRIPTORS:
+                est = item[name]
+                rows.append({"model": s.name, "layer": item.layer, "depth": s.depth(item.layer), "descriptor": name,
+                             "estimate": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high,
+                             "n_texts": item.n_baseline if name.startswith("baseline") else item.n_prompts,
+                             "status": est.status, "note": est.note})
+        for note in result.notes:
+            notes.append(f"{s.name}: {note}")
+        progress.advance(1)
+    return pd.DataFrame(rows), settings
+
+
+# --------------------------------------------------------------------------- method effects and maturity
+def _varies_within_model(paths: Sequence[str]) -> bool:
+    """Whether two files of the same model differ in a method factor (read from their attributes)."""
+    from ..variance import FACTORS, file_condition
+
+    conditions = []
+    for path in paths:
+        with xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
+            conditions.append(file_condition(handle.attrs))
+    factors = [f for f in FACTORS if f != "model"]
+    return any(a["model"] == b["model"] and any(a[f] != b[f] for f in factors)
+               for i, a in enumerate(conditions) for b in conditions[i + 1:])
+
+
+def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress, notes: list[str]):
+    from ..variance import decompose
+
+    if config.decompose == "no":
+        return None
+    required = config.decompose == "yes"
+    if not required and not _varies_within_model([m.path for m in models if m.path]):
+        notes.append("no variance decomposition: no two files of the same model differ in a method factor "
+                     "(method, generation sub-parameters, precision, experiment)")
+        return None
+    progress.step("variance decomposition", config.decompose_n_boot)
+    try:
+        with warnings_to(notes):
+            result = decompose([m.path for m in models], names=[m.name for m in models], layer=config.layer,
+                               last_k=config.last_k, normalization=config.normalization, n_pcs=config.n_pcs,
+                               rdm=config.rdm, n_boot=config.decompose_n_boot, seed=config.seed,
+                               progress=progress.advance)
+    except (InputError, EstimationError) as exc:
+        if required:
+            raise
+        notes.append(f"variance decomposition not computed: {exc}")
+        return None
+    for text in tuple(result.diagnostics.warnings) + tuple(result.diagnostics.notes):
+        text = " ".join(str(text).split())
+        if text not in notes:
+            notes.append(text)
+    return result
+
+
+def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
+              notes: list[str]) -> tuple[Any, ...]:
+    """The a-priori maturity rule on every activations file of a base model; other files get a note."""
+    from ..geometry import MATURITY_RULE, classify_maturity
+
+    if config.maturity == "no":
+        return ()
+    results, skipped = [], {}
+    for m in models:
+        variant = str(m.rdm.attrs.get("variant", "") or "")
+        if m.kind != "activations" or not m.path:
+            skipped.setdefault(f"{m.kind} files: the rule needs prompts and baseline texts", []).append(m.name)
+            continue
+        if variant != "base":
+            skipped.setdefault(f"variant {variant or 'unknown'}", []).append(m.name)
+            continue
+        progress.step(f"maturity rule: {m.name}", None)
+        try:
+            with warnings_to(notes):
+                results.append(classify_maturity(m.path, layer=config.layer, n_boot=config.maturity_n_boot, seed=config.seed))
+        except (InputError, EstimationError) as exc:
+            notes.append(f"{m.name}: maturity not computed: {exc}")
+    if skipped:
+        notes.append("The rule applies to base models only; not classified: "
+                     + "; ".join(f"{', '.join(names)} ({why})" for why, names in skipped.items()) + ".")
+    if config.last_k is not None and results:
+        notes.append(f"The rule is evaluated at one layer ({MATURITY_RULE.layer}), not the mean of the last "
+                     f"{config.last_k} layers the comparison uses.")
+    return tuple(results)
+
+
+def read_audit(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileFormatError("audit file not found", path=p) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"not a JSON audit result (rsastats audit --json): {' '.join(str(exc).split())[:120]}",
+                              path=p) from None
+    if not isinstance(data, dict):
+        raise FileFormatError("an audit result must be a JSON object (rsastats audit --json)", path=p)
+    return data
