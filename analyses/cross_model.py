@@ -11,7 +11,6 @@ Run:  python -m analyses.cross_model --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from rsastats.inference.multiple import adjust_pvalues
@@ -19,7 +18,7 @@ from rsastats.report.figures import forest_plot, rho_matrix_figure
 
 from ._cache import COMPREHENSION
 from ._common import Context, caption_of, collect_warnings, command, compare_set, offline_limits, pairs_frame, sizes_text
-from ._document import AnalysisDocument, ci_text, fmt_number, fmt_p
+from ._document import AnalysisDocument, ci_text, fmt_p
 
 NAME = "cross_model"
 TITLE = "Cross-model agreement of emotion geometry"

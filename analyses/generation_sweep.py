@@ -19,7 +19,7 @@ from rsastats.inference.pairs import compare_difference, compare_models
 from ._cache import GENERATION_RECIPES
 from ._common import (Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
-from ._document import AnalysisDocument, ci_text, fmt_p
+from ._document import AnalysisDocument, ci_text
 
 NAME = "generation_sweep"
 TITLE = "Generation sub-parameter sweep"

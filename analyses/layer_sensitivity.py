@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from rsastats.inference._inputs import RDMOptions, load_model
+from rsastats.inputs import RDMOptions, load_model
 from rsastats.inference.pairs import compare_all, compare_models
 from rsastats.report.figures import layer_curve_figure
 

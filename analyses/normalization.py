@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rsastats.inference._inputs import RDMOptions, load_model
+from rsastats.inputs import RDMOptions, load_model
 from rsastats.inference.pairs import compare_all, compare_models
 from rsastats.report.figures import pyplot
 

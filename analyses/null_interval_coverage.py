@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rsastats._rng import spawn_sequences  # noqa: E402
+from rsastats.rng import spawn_sequences  # noqa: E402
 from analyses.calibration import binomial_ci  # noqa: E402
 from rsastats.inference import compare_models  # noqa: E402
 from rsastats.simulate import simulate_activations, true_vectors  # noqa: E402

@@ -60,7 +60,7 @@ def best_of(fn, repeats=3):
 
 
 def make_models():
-    from rsastats.inference._inputs import RDMOptions, load_models
+    from rsastats.inputs import RDMOptions, load_models
     from rsastats.simulate import simulate_activations, true_vectors
 
     truth = true_vectors(E, H, seed=0)
@@ -235,7 +235,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="fewer resamples and peer samples (a smoke run)")
     parser.add_argument("--write", default=None, help="Markdown file whose inference section is replaced")
     args = parser.parse_args(argv)
-    from rsastats.inference._engine import ResamplingEngine, all_pairs
+    from rsastats.inference.engine import ResamplingEngine, all_pairs
 
     n_res = 512 if args.quick else args.resamples
     load_before = load()

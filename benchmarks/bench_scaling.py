@@ -52,7 +52,7 @@ def best_of(fn, repeats: int) -> float:
 
 def make_models(n_models: int, hidden: int):
     """Aligned ModelInputs, loaded one at a time (the simulated datasets are dropped as we go)."""
-    from rsastats.inference._inputs import RDMOptions, load_model, load_models
+    from rsastats.inputs import RDMOptions, load_model, load_models
     from rsastats.simulate import simulate_activations, true_vectors
 
     truth = true_vectors(E, hidden, seed=0)
@@ -67,7 +67,7 @@ def make_models(n_models: int, hidden: int):
 
 
 def measure(n_models: int, hidden: int, resamples: int, permutations: int, repeats: int) -> dict:
-    from rsastats.inference._engine import ResamplingEngine, all_pairs
+    from rsastats.inference.engine import ResamplingEngine, all_pairs
     from rsastats.inference.permutation import draw_permutations, mantel_counts
 
     models = make_models(n_models, hidden)
@@ -89,7 +89,7 @@ def measure(n_models: int, hidden: int, resamples: int, permutations: int, repea
 
 
 def resample_sweep(n_models: int, hidden: int, counts: list[int], repeats: int) -> list[dict]:
-    from rsastats.inference._engine import ResamplingEngine, all_pairs
+    from rsastats.inference.engine import ResamplingEngine, all_pairs
 
     models = make_models(n_models, hidden)
     pairs = all_pairs(n_models)

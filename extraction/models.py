@@ -206,6 +206,24 @@ def _model_class(kind: str):
     return AutoModel if kind == "encoder" else AutoModelForCausalLM
 
 
+def tie_unloaded_output(model, source: str):
+    """The model with every weight loaded, or a one-line error naming the first one that is not.
+
+    A checkpoint with tied input and output embeddings stores the matrix once.  transformers 5 has
+    been seen (in a long test session, not alone) to leave the output embedding of such a checkpoint
+    on the meta device instead of tying it, which fails later with "Cannot copy out of meta tensor";
+    tie it here.  Any other weight left on meta is a file that lacks it.
+    """
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if (output is not None and output.weight.is_meta and getattr(model.config, "tie_word_embeddings", False)):
+        output.weight = model.get_input_embeddings().weight
+    missing = [name for name, tensor in [*model.named_parameters(), *model.named_buffers()] if tensor.is_meta]
+    if missing:
+        raise ModelLoadError(f"{source}: the weights of {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
+                             "are not in the file")
+    return model
+
+
 def _load_gguf(spec: ModelSpec, folder: Path, gguf: str, revision: str, dtype: "torch.dtype", use_cache: bool):
     """Tokenizer and model from a GGUF file, through the dequantized-checkpoint cache."""
     if importlib.util.find_spec("gguf") is None:
@@ -218,11 +236,12 @@ def _load_gguf(spec: ModelSpec, folder: Path, gguf: str, revision: str, dtype: "
         try:
             tokenizer = AutoTokenizer.from_pretrained(cached, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(cached, local_files_only=True, dtype=dtype)
-            return tokenizer, model
+            return tokenizer, tie_unloaded_output(model, str(cached))
         except Exception:  # a damaged cache entry: rebuild it from the GGUF file
             shutil.rmtree(cached, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, local_files_only=True, dtype=torch.float32)
+    model = tie_unloaded_output(AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, local_files_only=True,
+                                                                     dtype=torch.float32), str(folder / gguf))
     # The dequantized model still says it is GGUF-quantized; save_pretrained refuses that.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -277,7 +296,8 @@ def load_model(name_or_path: str, *, dtype: "torch.dtype | None" = None, use_cac
                 config = AutoConfig.from_pretrained(folder, local_files_only=True)
                 kind = spec.kind if spec.package else ("encoder" if config.model_type in ENCODER_TYPES else "causal")
                 tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-                model = _model_class(kind).from_pretrained(folder, local_files_only=True, dtype=dtype)
+                model = tie_unloaded_output(_model_class(kind).from_pretrained(folder, local_files_only=True, dtype=dtype),
+                                            str(folder))
     except (ModelLoadError, DependencyError):
         raise
     except ImportError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._validation import MIN_EMOTIONS, check_finite_array
+from .checks import MIN_EMOTIONS, check_finite_array
 from .exceptions import LabelError, ValidationError
 from .labels import emotion_difference
 from .measures import RANK_METHODS, correlate_rows, rank_method_name

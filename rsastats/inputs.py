@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ._validation import check_count
+from .checks import check_count
 from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
 from .io import open_dataset, validate_dataset
 from .exceptions import LabelError, RsaStatsWarning, ValidationError

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._validation import check_choice, check_confidence, check_finite_array
+from .checks import check_choice, check_confidence, check_finite_array
 from .exceptions import EstimationError, RsaStatsWarning, ValidationError
 from .results import Record
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._validation import check_choice, check_count, check_finite_array
+from .checks import check_choice, check_count, check_finite_array
 from .io import make_rdm, validate_rdm, file_kind
 from .exceptions import DependencyError, LabelError, ValidationError
 from .labels import emotion_difference

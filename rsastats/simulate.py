@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ._rng import SeedLike, as_generator
+from .rng import SeedLike, as_generator
 from .io import make_activations
 from .exceptions import ValidationError
 

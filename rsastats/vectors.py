@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from ._validation import check_choice, check_count
+from .checks import check_choice, check_count
 from .io import make_vectors, validate_activations, validate_vectors
 from .exceptions import LabelError, SchemaError, ValidationError
 

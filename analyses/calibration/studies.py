@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import scipy.stats as st
 
-from rsastats._rng import SeedLike, as_generator, spawn_sequences
+from rsastats.rng import SeedLike, as_generator, spawn_sequences
 from rsastats.measures import correlate_rows
-from rsastats.inference._engine import ResamplingEngine
-from rsastats.inference._inputs import ModelInput
+from rsastats.inference.engine import ResamplingEngine
+from rsastats.inputs import ModelInput
 from rsastats.inference.bootstrap import basic_interval, confidence_interval
 from rsastats.inference.ceiling import split_half_reliability
 from rsastats.inference.permutation import draw_permutations, mantel_pvalue, mantel_statistics

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import xarray as xr
 
-from .._rng import SeedLike, seed_to_int, spawn_sequences
-from .._validation import MIN_EMOTIONS, check_choice, check_confidence, check_count
+from ..rng import SeedLike, seed_to_int, spawn_sequences
+from ..checks import MIN_EMOTIONS, check_choice, check_confidence, check_count
 from ..exceptions import LabelError, ValidationError
 from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
 from ..inference.engine import SCHEMES

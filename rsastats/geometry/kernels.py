@@ -26,7 +26,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .._rng import SeedLike, spawn_generators
+from ..rng import SeedLike, spawn_generators
 
 __all__ = [
     "DRAW_BLOCK",

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .._rng import SeedLike, seed_to_int
+from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inputs import open_source
 from . import descriptors

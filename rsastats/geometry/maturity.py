@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._rng import SeedLike, seed_to_int
+from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inputs import open_source
 from ..results import Record

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .._rng import SeedLike, seed_to_int
+from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inference.bootstrap import bootstrap_rho
 from ..inputs import check_same_emotions, open_source

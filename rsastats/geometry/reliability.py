@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from .._rng import spawn_sequences
+from ..rng import spawn_sequences
 from ..inference.ceiling import noise_ceiling, spearman_brown
 from . import kernels
 

@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .._rng import SeedLike, spawn_sequences
-from .._validation import check_confidence, check_count
+from ..rng import SeedLike, spawn_sequences
+from ..checks import check_confidence, check_count
 from ..intervals import ci_method_name
 from . import kernels
 

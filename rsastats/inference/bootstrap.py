@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._rng import SeedLike, seed_to_int
-from .._validation import check_choice, check_confidence, check_count
+from ..rng import SeedLike, seed_to_int
+from ..checks import check_choice, check_confidence, check_count
 from ..measures import rank_method_name
 from ..parallel import runner_for
 from ..results import Record
@@ -21,7 +21,7 @@ from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_
                          confidence_interval, interval_pvalue)
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
-from ._inputs import RDMOptions, load_models
+from ..inputs import RDMOptions, load_models
 
 __all__ = [
     "CI_METHODS",

@@ -27,13 +27,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .._rng import SeedLike, seed_to_int, spawn_sequences
-from .._validation import check_count
+from ..rng import SeedLike, seed_to_int, spawn_sequences
+from ..checks import check_count
 from ..measures import correlate_rows, pool_uppers, rank_method_name
 from ..exceptions import EstimationError, ValidationError
 from ..results import Record
 from .engine import ResamplingEngine
-from ._inputs import ModelInput, RDMOptions, load_models
+from ..inputs import ModelInput, RDMOptions, load_models
 
 __all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_half_reliability", "spearman_brown",
            "group_bounds", "disattenuate"]

@@ -28,7 +28,7 @@ direct computation.  Spearman ranks of a fixed RDM are sorted once.
 Reproducibility
 ---------------
 Resamples are drawn in blocks of :data:`DRAW_BLOCK`; block ``k`` draws from child ``k`` of the seed
-(:func:`rsastats._rng.spawn_sequences`), and the computation of one resample never mixes with the
+(:func:`rsastats.rng.spawn_sequences`), and the computation of one resample never mixes with the
 others of its batch, so results are identical for any ``batch_size`` and the first ``B`` replicates
 do not change when more are asked for.
 """
@@ -44,11 +44,11 @@ import numpy as np
 
 from ..measures import rank_measure
 from ..measures.kernels import degenerate, weighted_kendall
-from .._rng import SeedLike, seed_sequence, spawn_sequences
+from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
 from ..vectors import apply_post
-from ._inputs import ModelInput
+from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._rng import SeedLike, seed_sequence
+from ..rng import SeedLike, seed_sequence
 from ..exceptions import ConfigMismatchError, InputError
 from ..parallel import check_versions, versions
 from .engine import DRAW_BLOCK, ResamplingEngine

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice
+from ..checks import check_choice
 from ..exceptions import ValidationError
 
 __all__ = ["ADJUSTMENTS", "adjust_pvalues"]

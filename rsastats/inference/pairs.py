@@ -13,14 +13,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .._rng import SeedLike, seed_to_int, spawn_sequences
-from .._validation import check_choice, check_confidence, check_count
+from ..rng import SeedLike, seed_to_int, spawn_sequences
+from ..checks import check_choice, check_confidence, check_count
 from ..measures import rank_method_name
 from ..parallel import runner_for
 from ..results import Record
 from ..exceptions import ValidationError
 from .engine import SCHEMES, ResamplingEngine, all_pairs
-from ._inputs import ModelInput, RDMOptions, load_models
+from ..inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues

@@ -26,15 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from .._rng import SeedLike, seed_sequence, seed_to_int, spawn_sequences
-from .._validation import check_choice, check_count
+from ..rng import SeedLike, seed_sequence, seed_to_int, spawn_sequences
+from ..checks import check_choice, check_count
 from ..measures import rank_measure, rank_method_name
 from ..measures.kernels import weighted_kendall
 from ..parallel import check_versions, ranges, runner_for, versions
 from ..results import Record
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
-from ._inputs import RDMOptions, load_models
+from ..inputs import RDMOptions, load_models
 
 __all__ = ["ALTERNATIVES", "DEFAULT_PERMUTATIONS", "PERM_BLOCK", "MantelResult", "mantel", "mantel_statistics",
            "mantel_pvalue", "mantel_exceedances", "mantel_counts", "pvalue_from_count", "draw_permutations", "permutation_block"]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_choice
+from ..checks import check_choice
 from .kernels import degenerate, scale_rows, weighted_kendall, weighted_midranks
 
 __all__ = ["RankMeasure", "RANK_MEASURES", "RANK_METHODS", "rank_measure", "rank_method_name", "correlate_rows",

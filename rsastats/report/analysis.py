@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FileFormatError, ValidationError
-from ..inference._inputs import load_models
+from ..inputs import load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all, default_scheme
 from .config import ReportConfig

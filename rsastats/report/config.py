@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .._validation import check_choice, check_confidence, check_count
+from ..checks import check_choice, check_confidence, check_count
 from ..exceptions import FileFormatError, ValidationError
 from ..inference.bootstrap import CI_METHODS, DEFAULT_CI, DEFAULT_N_BOOT
 from ..inference.multiple import ADJUSTMENTS

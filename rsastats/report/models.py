@@ -8,7 +8,7 @@ from typing import Any
 
 import xarray as xr
 
-from ..inference._inputs import ModelInput, RDMOptions
+from ..inputs import ModelInput, RDMOptions
 from .config import ReportConfig
 
 __all__ = ["ModelSummary", "summarise", "rdm_options"]

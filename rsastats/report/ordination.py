@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .._validation import check_count, check_finite_array
+from ..checks import check_count, check_finite_array
 from ..exceptions import LabelError, ValidationError
 
 __all__ = ["MDSResult", "embedding_distances", "classical_mds", "procrustes_align", "cluster_order",

@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from ..exceptions import EstimationError, FileFormatError, InputError
-from ..inference._inputs import ModelInput, load_model
+from ..inputs import ModelInput, load_model
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
 from .models import ModelSummary, rdm_options

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._rng import seed_sequence, spawn_generators
+from ..rng import seed_sequence, spawn_generators
 from ..exceptions import EstimationError
 from ..intervals import bootstrap_interval
 from ..parallel import LocalRunner

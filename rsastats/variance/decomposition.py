@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .._rng import SeedLike, seed_to_int
+from ..rng import SeedLike, seed_to_int
 from ..compare import rank_correlation
 from ..exceptions import LabelError, ValidationError
 from ..inputs import Source, check_same_emotions, open_source

@@ -124,3 +124,19 @@ def test_cli_list_models_json():
     assert result.exit_code == 0
     names = [m["name"] for m in json.loads(result.stdout)["models"]]
     assert names[:2] == ["default", "minilm"] and len(names) == 14
+
+
+def test_an_untied_output_embedding_left_on_meta_is_tied_and_other_missing_weights_named():
+    import torch
+
+    from extraction.models import tie_unloaded_output
+
+    model = make_model("llama")
+    model.config.tie_word_embeddings = True  # as SmolLM2's checkpoint says
+    model.lm_head.weight = torch.nn.Parameter(torch.empty_like(model.lm_head.weight, device="meta"))
+    fixed = tie_unloaded_output(model, "m.gguf")
+    assert fixed.lm_head.weight is fixed.get_input_embeddings().weight and not fixed.lm_head.weight.is_meta
+    layer = fixed.model.layers[0].mlp.up_proj
+    layer.weight = torch.nn.Parameter(torch.empty_like(layer.weight, device="meta"))
+    with pytest.raises(ModelLoadError, match=r"m.gguf: the weights of model.layers.0.mlp.up_proj.weight are not in the file"):
+        tie_unloaded_output(fixed, "m.gguf")

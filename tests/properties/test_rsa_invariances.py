@@ -6,8 +6,8 @@ from hypothesis import strategies as st_h
 
 from rsastats.compare import compare_rdms
 from rsastats.inference import mantel
-from rsastats.inference._engine import ResamplingEngine, all_pairs
-from rsastats.inference._inputs import RDMOptions, load_models
+from rsastats.inference.engine import ResamplingEngine, all_pairs
+from rsastats.inputs import RDMOptions, load_models
 from rsastats.rdm import RDM, rdm_matrix
 
 seeds = st_h.integers(min_value=0, max_value=2**31 - 1)

@@ -10,8 +10,8 @@ from rsatoolbox.inference import boot_noise_ceiling  # noqa: E402
 from rsatoolbox.rdm import RDMs, calc_rdm, compare  # noqa: E402
 
 from rsastats.compare import compare_rdms, correlate_rows  # noqa: E402
-from rsastats.inference._engine import ResamplingEngine  # noqa: E402
-from rsastats.inference._inputs import RDMOptions, load_models  # noqa: E402
+from rsastats.inference.engine import ResamplingEngine  # noqa: E402
+from rsastats.inputs import RDMOptions, load_models  # noqa: E402
 from rsastats.inference.ceiling import group_bounds  # noqa: E402
 from rsastats.rdm import RDM, crossvalidated_rdm, from_rsatoolbox, rdm_matrix, to_rsatoolbox, upper  # noqa: E402
 from rsastats.simulate import simulate_activations  # noqa: E402

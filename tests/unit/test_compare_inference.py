@@ -86,8 +86,8 @@ def test_split_half_reliability_equals_naive(trio):
     a, b, _ = trio
     res = noise_ceiling([a, b], n_splits=8, seed=3)
     # Naive: same splits (drawn as the engine draws them), means -> cosine RDM -> spearmanr.
-    from rsastats.inference._engine import ResamplingEngine
-    from rsastats.inference._inputs import RDMOptions, load_models
+    from rsastats.inference.engine import ResamplingEngine
+    from rsastats.inputs import RDMOptions, load_models
     from rsastats.inference.ceiling import _split_counts
     models = load_models([a, b], RDMOptions())
     engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")

@@ -7,8 +7,8 @@ import scipy.stats as st
 from scipy.spatial.distance import pdist, squareform
 
 from rsastats.measures.kernels import weighted_kendall
-from rsastats.inference._engine import ResamplingEngine, all_pairs
-from rsastats.inference._inputs import RDMOptions, load_models
+from rsastats.inference.engine import ResamplingEngine, all_pairs
+from rsastats.inputs import RDMOptions, load_models
 from rsastats.simulate import simulate_activations, true_vectors
 from rsastats.vectors import apply_post
 

@@ -111,7 +111,7 @@ def test_too_few_prompts_for_a_split_half():
 
 
 def test_reliability_is_the_core_split_half_estimate():
-    from rsastats._rng import spawn_sequences
+    from rsastats.rng import spawn_sequences
     from rsastats.geometry.resampling import resampling_streams
     from rsastats.inference import noise_ceiling
 

@@ -14,13 +14,13 @@ distributed = pytest.importorskip("distributed")
 
 from rsastats.results import to_jsonable  # noqa: E402
 from rsastats.io import write_dataset  # noqa: E402
-from rsastats._rng import seed_sequence  # noqa: E402
+from rsastats.rng import seed_sequence  # noqa: E402
 from rsastats.inference.engine import DRAW_BLOCK  # noqa: E402
 from rsastats.inference.engine_tasks import BootstrapJob, bootstrap_task, engine_spec  # noqa: E402
 from rsastats.parallel import DaskRunner, LocalRunner, runner_for  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, InputError  # noqa: E402
 from rsastats.inference import bootstrap_rho, compare_all, compare_difference, compare_models, mantel  # noqa: E402
-from rsastats.inference._inputs import RDMOptions, load_models  # noqa: E402
+from rsastats.inputs import RDMOptions, load_models  # noqa: E402
 from rsastats.simulate import simulate_activations, true_vectors  # noqa: E402
 
 E, P, L, H = 9, 6, 2, 24

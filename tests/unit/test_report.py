@@ -139,7 +139,7 @@ def test_every_caption_states_n_interval_resamples_and_seed(report):
 
 def test_emotion_order_is_the_reference_clustering_everywhere(report, inputs):
     out, _, manifest = report
-    from rsastats.inference._inputs import load_model
+    from rsastats.inputs import load_model
 
     ref = load_model(inputs["acts"][0])
     order = list(cluster_order(np.asarray(ref.rdm.matrix), ref.labels))

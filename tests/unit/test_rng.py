@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rsastats._rng import as_generator, seed_sequence, seed_to_int, spawn_generators, spawn_sequences
+from rsastats.rng import as_generator, seed_sequence, seed_to_int, spawn_generators, spawn_sequences
 from rsastats.exceptions import ValidationError
 
 
