@@ -31,7 +31,7 @@ def geometry_options(func: Callable) -> Callable:
         click.option("--rdm", "rdm_method", default="cosine", show_default=True,
                      help="Dissimilarity: cosine, correlation, euclidean, crossval-euclidean (activations only)."),
         click.option("--rank", default="spearman", show_default=True,
-                     help="RDM comparison: spearman, pearson, kendall-b (alias kendall), kendall-a."),
+                     help="RDM comparison (rsastats.measures): spearman, pearson, kendall-b (alias kendall), kendall-a, rho-a, cosine."),
     ]
     for option in reversed(options):
         func = option(func)

@@ -34,7 +34,7 @@ def report_options(func):
         click.option("--n-pcs", type=int, default=None, help="Baseline PCs removed by neutral-pc [default: 3]."),
         click.option("--rdm", "rdm_method", default=None,
                      help="Dissimilarity: cosine, correlation, euclidean, crossval-euclidean [default: cosine]."),
-        click.option("--rank", default=None, help="RDM comparison: spearman, pearson, kendall-b, kendall-a [default: spearman]."),
+        click.option("--rank", default=None, help="RDM comparison: spearman, pearson, kendall-b, kendall-a, rho-a, cosine [default: spearman]."),
         click.option("--bootstrap", "scheme", default=None,
                      help="Resample emotions, prompts or both [default: both when every file has prompts, else emotions]."),
         click.option("--ci", default=None, help=DEFAULT_CI_HELP),
