@@ -31,7 +31,7 @@ from .labels import emotion_difference
 from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance
 from .vectors import DEFAULT_N_PCS, PromptRows, normalization_name, prompt_rows, select_layers, vector_array
 
-__all__ = ["Source", "open_source", "check_same_emotions", "RDMOptions", "ModelInput", "load_model", "load_models"]
+__all__ = ["Source", "open_source", "kind_text", "check_same_emotions", "RDMOptions", "ModelInput", "load_model", "load_models"]
 
 KINDS = ("activations", "vectors", "rdm")
 
@@ -65,8 +65,13 @@ class Source:
 _KIND_TEXT = {"activations": "an activations file", "vectors": "a vector-set file", "rdm": "an RDM file"}
 
 
+def kind_text(kind: str) -> str:
+    """``"is an activations file"``, ``"is a vector-set file"``, ``"is an RDM file"``."""
+    return f"is {_KIND_TEXT[kind]}"
+
+
 def _kind_error(kind: str, kinds: Sequence[str], what: str) -> str:
-    return f"is {_KIND_TEXT[kind]}; {what} needs {' or '.join(_KIND_TEXT[k] for k in kinds)}"
+    return f"{kind_text(kind)}; {what} needs {' or '.join(_KIND_TEXT[k] for k in kinds)}"
 
 
 def open_source(obj: Any, *, name: str | None = None, layers: Any = None, kinds: Sequence[str] = KINDS,

@@ -17,7 +17,7 @@ Modules (one idea each):
 See ``docs/geometry.md`` and ``docs/maturity.md``.
 """
 
-from ..intervals import CI_METHODS
+from ..intervals import BOOTSTRAP_CI_METHODS as CI_METHODS
 from .descriptors import DESCRIPTORS, Descriptor, descriptor
 from .intervals import DEFAULT_CI_METHOD
 from .layers import geometry, resolve_layers

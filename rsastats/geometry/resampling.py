@@ -15,7 +15,7 @@ import numpy as np
 
 from ..rng import SeedLike, spawn_sequences
 from ..checks import check_confidence, check_count
-from ..intervals import ci_method_name
+from ..intervals import BOOTSTRAP_CI_METHODS, ci_method_name
 from . import kernels
 
 __all__ = ["ResamplingSettings", "resampling_settings", "STREAMS", "resampling_streams", "evaluate_blocks",
@@ -38,7 +38,8 @@ class ResamplingSettings:
 def resampling_settings(n_boot: Any, confidence: Any, ci_method: Any) -> ResamplingSettings:
     """Checked settings: ``n_boot`` an integer >= 2, ``confidence`` in (0, 1), ``ci_method`` a name
     of :data:`rsastats.intervals.CI_METHODS`."""
-    return ResamplingSettings(check_count("n_boot", n_boot, 2), check_confidence(confidence), ci_method_name(ci_method))
+    return ResamplingSettings(check_count("n_boot", n_boot, 2), check_confidence(confidence),
+                              ci_method_name(ci_method, BOOTSTRAP_CI_METHODS))
 
 
 def resampling_streams(seed: SeedLike) -> dict[str, np.random.SeedSequence]:

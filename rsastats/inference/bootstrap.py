@@ -17,11 +17,12 @@ from ..measures import rank_method_name
 from ..parallel import runner_for
 from ..results import Record
 from ..exceptions import EstimationError, RsaStatsWarning
-from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, acceleration, basic_interval,
-                         confidence_interval, interval_pvalue)
+from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, acceleration,
+                         basic_interval, confidence_interval, interval_pvalue)
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from ..inputs import RDMOptions, load_models
+from .settings import scheme_for
 
 __all__ = [
     "CI_METHODS",
@@ -47,7 +48,8 @@ class BootstrapResult(Record):
 
     ``bootstrap_distribution`` holds the defined replicates (undefined ones, from resamples whose
     RDM came out constant, are counted in ``n_undefined`` and left out).  ``bias`` is
-    ``mean(replicates) - rho``; ``bias_corrected`` is ``rho - bias``.
+    ``mean(replicates) - rho`` (a property of the resampling, not an estimate of attenuation: the
+    noise-free rho is ``rho_corrected`` of :func:`~rsastats.inference.compare_models`).
     """
 
     a: str
@@ -62,7 +64,6 @@ class BootstrapResult(Record):
     n_undefined: int
     standard_error: float
     bias: float
-    bias_corrected: float
     acceleration: float | None
     rank: str
     rdm: str
@@ -109,28 +110,31 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
         jk = [j[np.isfinite(j)] for j in jackknife]
     acc = acceleration(jk) if (ci == "bca" and jk is not None) else None
     low, high = confidence_interval(estimate, finite, method=ci, confidence=confidence, bounds=bounds,
-                                    acceleration_value=acc if ci == "bca" else None)
+                                    acceleration_value=acc if ci == "bca" else None,
+                                    jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None)
     mean = float(finite.mean())
     return {"ci_low": low, "ci_high": high, "n_undefined": n_undefined, "standard_error": float(finite.std(ddof=1)),
-            "bias": mean - estimate, "bias_corrected": estimate - (mean - estimate), "acceleration": acc,
-            "distribution": finite}
+            "bias": mean - estimate, "acceleration": acc, "distribution": finite}
 
 
 def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
                   confidence: float = 0.95, rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
                   last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, seed: SeedLike = None,
                   batch_size: int = 256, scheduler: Any = None) -> BootstrapResult:
-    """Bootstrap CI for the rank correlation between the RDMs of ``a`` and ``b``.
+    """rho between the RDMs of ``a`` and ``b`` with its interval (as measured: the interval targets the
+    value rho has on average over new samples of emotions and prompts of the same design).
 
     Parameters
     ----------
     a, b : file paths, schema-v1 datasets (activations, vectors or RDM) or :class:`~rsastats.rdm.RDM`.
         Emotions are aligned by label.  ``prompts`` and ``both`` need activations.
-    scheme : ``"emotions"`` (resample conditions; self-pairs of duplicates dropped), ``"prompts"``
-        (resample prompts within each emotion, recompute vectors, RDM and rho) or ``"both"``;
-        default ``"both"`` when both inputs have prompts (activations), else ``"emotions"``.
+    scheme : ``"emotions"`` (default: resample conditions, self-pairs of duplicates dropped; each
+        emotion's prompts travel with it), ``"prompts"`` (resample prompts within each emotion, recompute
+        vectors, RDM and rho: conditional on these emotions) or ``"both"``.
     n_boot : number of resamples (>= 1).
-    ci : ``"basic"``, ``"percentile"`` or ``"bca"`` (see :data:`DEFAULT_CI` and docs/calibration.md).
+    ci : ``"jackknife-z"`` (default: Fisher-z normal interval with the leave-one-emotion-out jackknife
+        standard error, calibrated on the design atlas of docs/calibration.md), ``"percentile"``,
+        ``"basic"`` or ``"bca"`` (bootstrap intervals, kept for comparison).
     confidence : level in (0, 1).
     rank, rdm, layer, last_k, normalization, n_pcs : how RDMs are built and compared.
     seed : int, SeedSequence or Generator; the result depends only on it, never on ``batch_size``.
@@ -144,14 +148,13 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     scheme, n_boot, ci, confidence, rank, batch_size = _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size)
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs).checked()
     models = load_models([a, b], options)
-    if scheme is None:
-        scheme = "both" if all(m.has_prompts for m in models) else "emotions"
+    scheme = scheme_for(models, scheme, ci)
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     estimate = float(engine.point(pairs)[0])
     with runner_for(scheduler) as runner:
         reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, seed, batch_size)[:, 0]
-    jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
+    jack = [s[:, 0] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
     summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
     dist = summary.pop("distribution")
     dist.setflags(write=False)

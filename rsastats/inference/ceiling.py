@@ -35,10 +35,11 @@ from ..results import Record
 from .engine import ResamplingEngine
 from ..inputs import ModelInput, RDMOptions, load_models
 
-__all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_half_reliability", "spearman_brown",
+__all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_counts", "split_half_reliability", "spearman_brown",
            "group_bounds", "disattenuate"]
 
-DEFAULT_N_SPLITS = 100
+# Random half splits; the design atlas calibrated the noise-free rho with 4 (docs/calibration.md).
+DEFAULT_N_SPLITS = 4
 _SPLIT_BLOCK = 32
 
 
@@ -56,7 +57,7 @@ def disattenuate(rho: float, reliability_a: float | None, reliability_b: float |
     return float(rho / np.sqrt(reliability_a * reliability_b))
 
 
-def _split_counts(engine: ResamplingEngine, n_splits: int, seed: SeedLike) -> list[tuple[np.ndarray, np.ndarray]]:
+def split_counts(engine: ResamplingEngine, n_splits: int, seed: SeedLike) -> list[tuple[np.ndarray, np.ndarray]]:
     """Half-split prompt indicators per paired group: (first halves, second halves), each (S, E, P).
     Split ``s`` comes from child ``s // 32`` of ``seed``."""
     out = []
@@ -83,7 +84,7 @@ def split_half_reliability(models: Sequence[ModelInput], *, rank: str, rdm_metho
     if too_few:
         raise ValidationError(f"split-half reliability needs >= 2 valid prompts per emotion; too few for {', '.join(too_few[:4])}")
     engine = ResamplingEngine(models, rank=rank, scheme="prompts", rdm_method=rdm_method)
-    halves = _split_counts(engine, n_splits, seed)
+    halves = split_counts(engine, n_splits, seed)
     u1 = engine.rdm_uppers([h[0] for h in halves])
     u2 = engine.rdm_uppers([h[1] for h in halves])
     rho = correlate_rows(u1, u2, rank)  # (M, S)

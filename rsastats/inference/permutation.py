@@ -199,7 +199,7 @@ def mantel_pvalue(observed: float, permuted: np.ndarray, alternative: str, exact
     return pvalue_from_count(mantel_exceedances(observed, permuted, alternative), permuted.size, exact)
 
 
-def _permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int, bool]:
+def permutations_iv(permutations: Any, n: int) -> tuple[np.ndarray | None, int, bool]:
     """(explicit permutations or None, count, exact)."""
     if isinstance(permutations, (int, np.integer)) and not isinstance(permutations, (bool, np.bool_)):
         count = check_count("permutations", permutations, 1)
@@ -362,7 +362,7 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     models = load_models([a, b], options)
     n = models[0].rdm.n_emotions
-    perms, count, exact = _permutations_iv(permutations, n)
+    perms, count, exact = permutations_iv(permutations, n)
     matrices = np.stack([np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix)])
     observed = float(MantelKernel(matrices[0], matrices[1], method)(np.arange(n)[None, :])[0])
     with runner_for(scheduler) as runner:

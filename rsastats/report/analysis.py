@@ -20,7 +20,7 @@ import pandas as pd
 from ..exceptions import FileFormatError, ValidationError
 from ..inputs import load_models
 from ..inference.multiple import adjust_pvalues
-from ..inference.pairs import CompareAllResult, compare_all, default_scheme
+from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
 from .models import ModelSummary, rdm_options, summarise
 from .ordination import MDSResult, classical_mds, cluster_order, embedding_distances, procrustes_align
@@ -121,16 +121,16 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     reference = config.reference or names[0]
     if reference not in names:
         raise ValidationError(f"reference {reference!r} is not one of the models ({', '.join(names)})")
-    scheme = config.bootstrap or default_scheme(models)
 
     progress.step("comparing every pair", config.n_boot)
     with warnings_to(notes["comparison"]):
-        comparison = compare_all(models, bootstrap=scheme, n_boot=config.n_boot, ci=config.ci,
+        comparison = compare_all(models, bootstrap=config.bootstrap, n_boot=config.n_boot, ci=config.ci,
                                  confidence=config.confidence, permutations=config.permutations, adjust=config.adjust,
                                  rank=config.rank, rdm=config.rdm,
                                  layer=config.layer, last_k=config.last_k, normalization=config.normalization,
                                  n_pcs=config.n_pcs, n_splits=config.n_splits, seed=config.seed,
                                  progress=progress.advance)
+    scheme = comparison.bootstrap
 
     ref_model = models[names.index(reference)]
     order = cluster_order(np.asarray(ref_model.rdm.matrix), ref_model.labels)

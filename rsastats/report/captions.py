@@ -3,11 +3,15 @@ the resamples and the seed of what it describes."""
 
 from __future__ import annotations
 
-__all__ = ["SHARED_NOISE_NOTE", "SCHEME_TEXT", "layer_text", "prompts_text", "inference_caption", "main_caption",
+__all__ = ["SHARED_NOISE_NOTE", "CORRECTED_TEXT", "SCHEME_TEXT", "layer_text", "prompts_text", "inference_caption", "main_caption",
            "layer_caption", "geometry_caption", "decomposition_caption", "maturity_caption"]
 
 SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
-                     "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling.")
+                     "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling; a ceiling "
+                     "below |rho| is not shown (see docs/statistics.md).")
+CORRECTED_TEXT = ("rho_corrected: the noise-free rho (unlimited prompts per emotion), cross-half disattenuation over random "
+                  "half splits of the prompts with a BCa interval over emotions, clipped to [-1, 1]; given only with >= 3 "
+                  "prompts per emotion and split-half correlations >= 0.3 (docs/calibration.md).")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
                "both": "emotions and prompts within each emotion"}
 
@@ -37,7 +41,14 @@ def inference_caption(*, n_emotions: int, ci: str, confidence: float, scheme: st
                       prompts: str = "", permutations: int | None = None, exact: bool = False, extra: str = "") -> str:
     """The sentence every table and figure of inference carries: n, interval, resamples, seed."""
     n = f"n = {n_emotions} emotions" + (f" ({prompts})" if prompts else "")
-    parts = [n, f"{100 * confidence:g}% {ci} bootstrap CI over {SCHEME_TEXT.get(scheme, scheme)}, {n_boot} resamples"]
+    if ci == "jackknife-z":
+        interval = (f"{100 * confidence:g}% CI of rho as measured: Fisher-z jackknife over emotions "
+                    f"({n_emotions} leave-one-out resamples)")
+    elif ci == "jackknife":
+        interval = f"{100 * confidence:g}% CI: normal, jackknife over emotions ({n_emotions} leave-one-out resamples)"
+    else:
+        interval = f"{100 * confidence:g}% {ci} bootstrap CI over {SCHEME_TEXT.get(scheme, scheme)}, {n_boot} resamples"
+    parts = [n, interval]
     if permutations is not None:
         parts.append(f"Mantel p from {'all ' if exact else ''}{permutations} label permutations")
     if extra:

@@ -11,7 +11,7 @@ import pandas as pd
 from .._version import __version__
 from ..formatting import fmt_ci, fmt_number
 from .analysis import ReportAnalyses
-from .captions import SCHEME_TEXT, layer_text
+from .captions import CORRECTED_TEXT, SCHEME_TEXT, layer_text
 
 __all__ = ["key_numbers", "summary_items", "methods_items"]
 
@@ -23,8 +23,9 @@ def key_numbers(an: ReportAnalyses) -> dict[str, Any]:
         "ci_method": res.ci_method, "confidence": res.confidence, "bootstrap": res.bootstrap, "n_boot": res.n_boot,
         "n_permutations": res.n_permutations, "rank": res.rank, "rdm": res.rdm, "layer": res.layer,
         "emotion_order": list(an.order),
-        "pairs": an.pairs[[c for c in ("a", "b", "rho", "ci_low", "ci_high", "p_value", "p_holm", "p_bh", "noise_ceiling",
-                                       "rho_disattenuated") if c in an.pairs.columns]].to_dict(orient="records"),
+        "pairs": an.pairs[[c for c in ("a", "b", "rho", "ci_low", "ci_high", "p_value", "p_holm", "p_bh", "rho_corrected",
+                                       "corrected_ci_low", "corrected_ci_high", "corrected_note", "noise_ceiling",
+                                       "ceiling_note") if c in an.pairs.columns]].to_dict(orient="records"),
         "group_noise_ceiling": None,
     }
     nc = res.noise_ceiling or {}
@@ -93,12 +94,12 @@ def methods_items(an: ReportAnalyses) -> list[str]:
         f"test: emotion labels permuted (rows and columns together), p = (k + 1) / (B + 1), "
         f"{'exact enumeration' if res.permutation_exact else f'{res.n_permutations} random permutations'}; the p of a correlation "
         "over RDM cells would not be valid (cells that share an emotion are dependent) and is not shown.",
-        f"CIs: {res.ci_method} bootstrap over {SCHEME_TEXT.get(res.bootstrap, res.bootstrap)} ({res.n_boot} resamples, "
-        "one joint bootstrap for all pairs; duplicated emotions' self-pairs dropped); intervals for a correlation are "
-        "clipped to [-1, 1]. See docs/statistics.md and docs/calibration.md.",
+        _ci_item(res),
+        CORRECTED_TEXT,
         "Multiple comparisons: Holm (family-wise error) and Benjamini-Hochberg (false discovery rate) across all pairs.",
         "Noise ceilings: split-half reliability of each model's RDM over random halves of its prompts, stepped up by "
-        "Spearman-Brown; the ceiling of a pair is sqrt(r_A r_B), and rho / ceiling is the disattenuated rho.",
+        "Spearman-Brown; the ceiling of a pair is sqrt(r_A r_B), shown when both split-half correlations are >= 0.3 and "
+        "it is not below |rho|.",
         "Emotion order and MDS: hierarchical clustering (average linkage, optimal leaf order) of the reference model's "
         "RDM; classical MDS (eigendecomposition of the double-centred squared distances).",
     ]
@@ -115,3 +116,13 @@ def methods_items(an: ReportAnalyses) -> list[str]:
                  f"Every random procedure used seed {an.config.seed}; rerun with "
                  "`rsastats report --config analysis.yaml --out <folder>` (analysis.yaml is written beside this report).")
     return items
+
+
+def _ci_item(res) -> str:
+    if res.ci_method == "jackknife-z":
+        return ("CIs of rho (as measured: the value a replication with the same number of prompts would find on "
+                "average): Fisher-z normal interval with the leave-one-emotion-out jackknife standard error, chosen on "
+                "the design atlas. See docs/statistics.md and docs/calibration.md.")
+    return (f"CIs of rho (as measured): {res.ci_method} bootstrap over {SCHEME_TEXT.get(res.bootstrap, res.bootstrap)} "
+            f"({res.n_boot} resamples, one joint bootstrap for all pairs; duplicated emotions' self-pairs dropped); "
+            "intervals for a correlation are clipped to [-1, 1]. See docs/statistics.md and docs/calibration.md.")

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..formatting import fmt_ci, fmt_number, fmt_p, is_missing
-from .captions import SHARED_NOISE_NOTE, main_caption, prompts_text
+from .captions import CORRECTED_TEXT, SHARED_NOISE_NOTE, main_caption, prompts_text
 
 __all__ = ["ReportTable", "latex_escape", "display_frame", "inputs_table", "pairs_table", "rho_matrix_table",
            "ceilings_table"]
@@ -119,20 +119,38 @@ def inputs_table(an) -> ReportTable:
 def pairs_table(an) -> ReportTable:
     frame = an.pairs.copy()
     cols = ["a", "b", "rho", "ci_low", "ci_high", "p_value", "p_holm", "p_bh"]
-    has_ceiling = "noise_ceiling" in frame.columns
-    if has_ceiling:
-        cols += ["noise_ceiling", "rho_disattenuated"]
+    has_corrected = "rho_corrected" in frame.columns
+    if has_corrected:
+        cols += ["rho_corrected", "corrected_ci_low", "corrected_ci_high", "noise_ceiling", "corrected_note", "ceiling_note"]
     frame = frame[cols + ["standard_error", "bias", "n_undefined"]]
     rename = {"a": "A", "b": "B", "rho": "rho", ("ci_low", "ci_high"): "CI", "p_value": "Mantel p",
               "p_holm": "p (Holm)", "p_bh": "p (BH)"}
-    if has_ceiling:
-        rename.update({"noise_ceiling": "noise ceiling", "rho_disattenuated": "disattenuated rho"})
+    notes: list[str] = []
+    if has_corrected:
+        rename.update({"rho_corrected": "rho_corrected", ("corrected_ci_low", "corrected_ci_high"): "CI (noise-free)",
+                       "noise_ceiling": "noise ceiling", ("corrected_note", "ceiling_note"): "note"})
     display = display_frame(frame, {"rho": fmt_number, ("ci_low", "ci_high"): fmt_ci, "p_value": fmt_p, "p_holm": fmt_p,
-                               "p_bh": fmt_p, "noise_ceiling": fmt_number, "rho_disattenuated": fmt_number}, rename)
-    caption = main_caption(an) + (" p adjusted across all pairs by Holm (family-wise) and Benjamini-Hochberg (FDR)."
-                                   + (" Noise ceiling = sqrt(r_A r_B) of the split-half reliabilities; disattenuated "
-                                      "rho = rho / ceiling. " + SHARED_NOISE_NOTE if has_ceiling else ""))
+                                    "p_bh": fmt_p, "rho_corrected": fmt_number,
+                                    ("corrected_ci_low", "corrected_ci_high"): fmt_ci, "noise_ceiling": fmt_number,
+                                    ("corrected_note", "ceiling_note"): lambda a, b: _note_mark(notes, a, b)}, rename)
+    caption = main_caption(an) + (" p adjusted across all pairs by Holm (family-wise) and Benjamini-Hochberg (FDR).")
+    if has_corrected:
+        caption += (f" {CORRECTED_TEXT} Noise ceiling = sqrt(r_A r_B) of the split-half reliabilities (Spearman-Brown). "
+                    + SHARED_NOISE_NOTE + "".join(f" [{k}] {note}" for k, note in enumerate(notes, 1)))
     return ReportTable("pairs", "Pairwise comparisons", caption, frame, display)
+
+
+def _note_mark(notes: list[str], *texts: Any) -> str:
+    """``[k]`` for each distinct note of a row (the notes are listed in the caption)."""
+    marks = []
+    for text in texts:
+        if isinstance(text, str) and text and not text.startswith("clipped at 1"):
+            if text not in notes:
+                notes.append(text)
+            mark = f"[{notes.index(text) + 1}]"
+            if mark not in marks:
+                marks.append(mark)
+    return " ".join(marks)
 
 
 def rho_matrix_table(an) -> ReportTable:

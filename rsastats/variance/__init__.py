@@ -27,7 +27,7 @@ statsmodels engines), ``lrt`` (the fitted model and its likelihood-ratio tests),
 ``contrasts`` (the simple view), ``results`` (the records), ``decomposition`` (the entry points ``decompose`` and ``decompose_rdms``).
 """
 
-from ..intervals import CI_METHODS
+from ..intervals import BOOTSTRAP_CI_METHODS as CI_METHODS
 from .decomposition import decompose, decompose_rdms
 from .design import DEFAULT_COMPONENTS, FACTOR_TABLE, FACTORS, GENERATION_FACTORS, LAYERS, Factor, file_condition
 from .results import (ConditionContrast, DecompositionDiagnostics, DecompositionResult, FileCondition, LayerShare,

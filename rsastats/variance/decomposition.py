@@ -14,7 +14,7 @@ from ..rng import SeedLike, seed_to_int
 from ..compare import rank_correlation
 from ..exceptions import LabelError, ValidationError
 from ..inputs import Source, check_same_emotions, open_source
-from ..intervals import ci_method_name
+from ..intervals import BOOTSTRAP_CI_METHODS, ci_method_name
 from ..rdm import rdm_from_dataset, rdm_method_name, upper
 from ..vectors import DEFAULT_N_PCS, normalization_name, select_layers
 from .bootstrap import Replicates, ReplicateIntervals, bootstrap, jackknife
@@ -62,7 +62,7 @@ def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boo
         raise ValidationError(f"n_boot must be a non-negative integer, got {n_boot!r}")
     if not 0 < confidence < 1:
         raise ValidationError(f"confidence must be in (0, 1), got {confidence!r}")
-    ci_method = ci_method_name(ci_method)
+    ci_method = ci_method_name(ci_method, BOOTSTRAP_CI_METHODS)
     engine = engine_name(engine)
     # file_condition is idempotent, so conditions may be attrs or levels from an earlier result.
     conds = [file_condition(c) for c in conditions]

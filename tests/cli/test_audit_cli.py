@@ -55,7 +55,7 @@ def test_json_holds_the_verdict_and_the_numbers_behind_it(runner, files):
     assert KEYS <= set(out) and out["verdict"] == COMPATIBLE and out["verdict"] in VERDICTS
     assert out["ci_low"] <= out["rho"] <= out["ci_high"] and out["reference_low"] <= out["reference_high"]
     assert out["separating_layers"] == "1 method, 2 sub-parameters, 3 precision, 4 experiment"
-    assert [x["status"] for x in out["layers"]] == ["differs"] * 4 and out["bootstrap"] == "both"
+    assert [x["status"] for x in out["layers"]] == ["differs"] * 4 and out["bootstrap"] == "emotions"
     assert out["reference_model"] == "reference" and len(out["reference_files"]) == 1
 
 

@@ -16,7 +16,8 @@ from rsastats.simulate import simulate_activations, true_vectors
 FAST = ["--n-boot", "60", "--permutations", "99", "--n-splits", "4"]
 COMPARE_KEYS = {"rho", "ci_low", "ci_high", "ci_method", "confidence", "p_value", "n_permutations", "n_boot", "bootstrap",
                 "rank", "rdm", "layer", "n_emotions", "seed"}
-CEILING_KEYS = {"reliability_a", "reliability_b", "noise_ceiling", "rho_disattenuated"}
+CEILING_KEYS = {"reliability_a", "reliability_b", "noise_ceiling", "rho_corrected", "corrected_ci_low", "corrected_ci_high",
+                "corrected_note", "ceiling_note"}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,9 @@ def _json(result):
 def test_compare_json_keys(runner, files):
     out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), "--json", *FAST]))
     assert COMPARE_KEYS | CEILING_KEYS <= set(out)
-    assert out["bootstrap"] == "both" and out["n_emotions"] == 8 and out["ci_method"] == "basic"
+    assert out["bootstrap"] == "emotions" and out["n_emotions"] == 8 and out["ci_method"] == "jackknife-z"
+    assert out["ci_low"] <= out["rho"] <= out["ci_high"] and out["rho_corrected"] is not None
+    assert out["corrected_ci_low"] <= out["rho_corrected"] <= out["corrected_ci_high"]
     assert out["ci_low"] <= out["ci_high"] and 0 < out["p_value"] <= 1 and out["n_permutations"] == 99
     assert out["layer"] == "layer 2" and out["seed"] == 0
 
@@ -64,10 +67,11 @@ def test_compare_options_and_mixed_kinds(runner, files):
     out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["vectors"]), "--json", "--ci", "bca",
                                     "--rank", "kendall", "--rdm", "correlation", "--seed", "3", *FAST]))
     assert out["bootstrap"] == "emotions" and out["rank"] == "kendall-b" and out["rdm"] == "correlation"
-    assert out["ci_method"] == "bca" and out["seed"] == 3 and not (CEILING_KEYS & set(out))
+    assert out["ci_method"] == "bca" and out["seed"] == 3 and CEILING_KEYS <= set(out)
+    assert out["rho_corrected"] is None and out["noise_ceiling"] is None and "vector-set file" in out["corrected_note"]
     out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["c"]), "--json", "--last-k", "2",
                                     "--normalization", "emotion-mean", "--bootstrap", "prompts", "--confidence", "0.9",
-                                    *FAST]))
+                                    "--ci", "percentile", *FAST]))
     assert out["layer"].startswith("mean of last 2") and out["normalization"] == "emotion-mean"
     assert out["bootstrap"] == "prompts" and out["confidence"] == 0.9
     out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), "--json", "--layer", "0", *FAST]))
@@ -78,20 +82,22 @@ def test_compare_is_reproducible_and_seeded(runner, files):
     args = ["compare", str(files["a"]), str(files["b"]), "--json", *FAST]
     assert _json(runner.invoke(cli, args)) == _json(runner.invoke(cli, args))
     other = _json(runner.invoke(cli, args + ["--seed", "1"]))
-    assert other["ci_low"] != _json(runner.invoke(cli, args))["ci_low"]
+    first = _json(runner.invoke(cli, args))
+    assert other["corrected_ci_low"] != first["corrected_ci_low"] and other["standard_error"] != first["standard_error"]
+    assert other["ci_low"] == first["ci_low"]  # the jackknife leaves out each emotion once: no randomness
 
 
 def test_compare_table(runner, files):
     result = runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), *FAST])
     assert result.exit_code == 0, result.output
-    for word in ("rho", "95% CI", "Mantel p", "noise ceiling", "disattenuated", "8 emotions"):
+    for word in ("rho (as measured)", "rho_corrected (noise-free)", "95% CI", "Mantel p", "noise ceiling", "8 emotions"):
         assert word in result.output
 
 
 def test_compare_help_states_the_default_interval(runner):
     result = runner.invoke(cli, ["compare", "--help"])
     text = " ".join(result.output.split())  # help text is wrapped to the terminal width
-    assert result.exit_code == 0 and "docs/calibration.md" in text and "default: basic" in text
+    assert result.exit_code == 0 and "docs/calibration.md" in text and "default: jackknife-z" in text
 
 
 BAD = [
@@ -140,6 +146,6 @@ def test_matrix_json_and_plot(runner, files, tmp_path):
 def test_matrix_table_and_single_file(runner, files):
     result = runner.invoke(cli, ["matrix", str(files["a"]), str(files["b"]), str(files["vectors"]), *FAST])
     assert result.exit_code == 0, result.output
-    assert "p (holm)" in result.output and "group noise ceiling" in result.output
+    assert "p (holm)" in result.output and "group noise ceiling" in result.output and "rho_corrected" in result.output
     result = runner.invoke(cli, ["matrix", str(files["a"]), *FAST])
     assert result.exit_code == 2 and "at least 2 files" in result.stderr

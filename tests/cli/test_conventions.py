@@ -248,7 +248,8 @@ def test_compare_fits_one_screen(files):
     lines = proc.stdout.rstrip("\n").splitlines()
     assert len(lines) <= 24 and max(len(ln) for ln in lines) <= 80
     text = proc.stdout
-    for needle in ("rho", "95% CI", "basic", "Mantel p", "permutations", "n ", "6 emotions", "noise ceiling"):
+    for needle in ("rho (as measured)", "95% CI", "jackknife", "rho_corrected", "Mantel p", "permutations", "n ",
+                   "6 emotions", "noise ceiling"):
         assert needle in text, needle
 
 

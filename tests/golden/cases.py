@@ -27,7 +27,7 @@ CLI_CASES: dict[str, list[str]] = {
     "compare_crossval_pearson": ["compare", "base_m0.nc", "base_m1.nc", *FAST, "--rdm", "crossval-euclidean",
                                  "--bootstrap", "emotions", "--rank", "pearson"],
     "compare_neutral_pc_last_k": ["compare", "base_m0.nc", "instruct_m0.nc", *FAST, "--normalization", "neutral-pc",
-                                  "--last-k", "2", "--bootstrap", "prompts"],
+                                  "--last-k", "2", "--bootstrap", "prompts", "--ci", "basic"],
     "compare_zscore_kendall_b": ["compare", "base_m0.nc", "base_m1.nc", *FAST, "--normalization", "zscore",
                                  "--rank", "kendall-b", "--rdm", "correlation"],
     "matrix": ["matrix", *ACTS, *FAST, "--adjust", "bh"],
@@ -63,7 +63,7 @@ def _python_cases() -> dict[str, Callable[[], Any]]:
         "py_noise_ceiling": lambda: noise_ceiling(["base_m0.nc", "base_m1.nc", "instruct_m0.nc"], n_splits=12,
                                                   seed=2).to_dict(),
         "py_bootstrap_rho_both": lambda: bootstrap_rho("base_m0.nc", "instruct_m0.nc", n_boot=300, seed=7,
-                                                       ci="bca").to_dict(),
+                                                       ci="bca", scheme="both").to_dict(),
     }
 
 

@@ -88,10 +88,10 @@ def test_split_half_reliability_equals_naive(trio):
     # Naive: same splits (drawn as the engine draws them), means -> cosine RDM -> spearmanr.
     from rsastats.inference.engine import ResamplingEngine
     from rsastats.inputs import RDMOptions, load_models
-    from rsastats.inference.ceiling import _split_counts
+    from rsastats.inference.ceiling import split_counts
     models = load_models([a, b], RDMOptions())
     engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")
-    first, second = _split_counts(engine, 8, 3)[0]
+    first, second = split_counts(engine, 8, 3)[0]
     iu, ju = np.triu_indices(E, 1)
     for k, m in enumerate(models):
         rhos = []
@@ -132,10 +132,13 @@ def test_compare_models_everything(trio):
     d = res.to_dict()
     for key in ("rho", "ci_low", "ci_high", "ci_method", "confidence", "p_value", "n_permutations", "n_boot", "bootstrap",
                 "rank", "rdm", "layer", "n_emotions", "seed", "reliability_a", "reliability_b", "noise_ceiling",
-                "rho_disattenuated"):
+                "rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "split_half_a", "split_half_b"):
         assert key in d
-    assert d["bootstrap"] == "both" and d["n_emotions"] == E and d["layer"] == "layer 1"
-    assert res.rho_disattenuated == pytest.approx(res.rho / res.noise_ceiling)
+    assert d["bootstrap"] == "emotions" and d["ci_method"] == "jackknife-z" and d["n_emotions"] == E
+    assert d["layer"] == "layer 1" and "rho_disattenuated" not in d and "bias_corrected" not in d
+    assert res.ci_low <= res.rho <= res.ci_high and res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
+    assert res.noise_ceiling == pytest.approx(np.sqrt(res.reliability_a * res.reliability_b))
+    assert res.reliability_a == pytest.approx(2 * res.split_half_a / (1 + res.split_half_a))
     assert compare_models(a, b, n_boot=200, permutations=499, n_splits=5, seed=3).to_dict() == d
 
 
@@ -154,9 +157,16 @@ def test_compare_all(trio):
     assert list(table[["a", "b"]].itertuples(index=False, name=None)) == [("A", "B"), ("A", "C"), ("B", "C")]
     np.testing.assert_allclose(table["p_adjusted"], adjust_pvalues(table["p_value"], "holm"))
     assert res.rho_matrix().loc["B", "A"] == table.loc[0, "rho"]
-    bh = compare_all(list(trio), n_boot=100, permutations=199, adjust="bh", ceiling=False, seed=1)
+    bh = compare_all(list(trio), n_boot=100, permutations=199, adjust="bh", ceiling=False, seed=1, ci="percentile")
     np.testing.assert_allclose(bh.to_frame()["p_adjusted"], adjust_pvalues(table["p_value"], "bh"))
-    np.testing.assert_array_equal(bh.to_frame()["ci_low"], table["ci_low"])  # same seed, same resamples
+    again = compare_all(list(trio), n_boot=100, permutations=199, n_splits=4, seed=1, ci="percentile")
+    np.testing.assert_array_equal(bh.to_frame()["ci_low"], again.to_frame()["ci_low"])  # same seed, same resamples
+    # every pair of compare_all is the pair of compare_models
+    one = compare_models(trio[0], trio[2], n_boot=100, permutations=199, n_splits=4, seed=1)
+    row = table.iloc[1]
+    assert (row.rho, row.ci_low, row.ci_high) == (one.rho, one.ci_low, one.ci_high)
+    assert (row.rho_corrected, row.corrected_ci_low, row.noise_ceiling) == pytest.approx(
+        (one.rho_corrected, one.corrected_ci_low, one.noise_ceiling), rel=1e-12)
 
 
 def test_adjust_bad_input():

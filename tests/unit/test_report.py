@@ -132,9 +132,9 @@ def test_every_caption_states_n_interval_resamples_and_seed(report):
     for caption in captions:
         assert re.search(r"n = \d+", caption), caption
         assert re.search(r"seed \d+", caption), caption
-        assert re.search(r"\d+ resamples|no resampling|no bootstrap", caption), caption
+        assert re.search(r"\d+ (leave-one-out )?resamples|no resampling|no bootstrap", caption), caption
         if "resamples" in caption:
-            assert re.search(r"(basic|percentile|bca|BCa) bootstrap", caption), caption
+            assert re.search(r"(basic|percentile|bca|BCa) bootstrap|jackknife", caption), caption
 
 
 def test_emotion_order_is_the_reference_clustering_everywhere(report, inputs):

@@ -13,10 +13,10 @@ from ...inference.ceiling import DEFAULT_N_SPLITS
 from ...inference.permutation import DEFAULT_PERMUTATIONS
 
 DEFAULT_CI_HELP = (
-    f"Bootstrap interval: basic, percentile or bca [default: {DEFAULT_CI}, clipped to [-1, 1]]. The default is "
-    "the method whose coverage of the noise-free rho was nearest nominal in the project's simulations "
-    "(docs/calibration.md): prompt noise attenuates rho, a prompt resample attenuates it again, so percentile "
-    "and BCa intervals miss low; the basic interval reflects that bias back."
+    f"Interval of rho as measured: jackknife-z, percentile, basic or bca [default: {DEFAULT_CI}: Fisher-z normal "
+    "interval with the leave-one-emotion-out jackknife standard error, the method calibrated on the design atlas of "
+    "docs/calibration.md; it always contains rho and stays inside (-1, 1)]. percentile, basic and bca are bootstrap "
+    "intervals, kept for comparison. rho_corrected (noise-free) always has its own BCa interval."
 )
 
 
@@ -41,8 +41,9 @@ def geometry_options(func: Callable) -> Callable:
 def inference_options(func: Callable) -> Callable:
     options = [
         click.option("--bootstrap", "scheme", default=None,
-                     help="Resample emotions, prompts or both [default: both when every file has prompts (activations), "
-                          "else emotions]. An emotion-only bootstrap does not see prompt noise."),
+                     help="Resample emotions, prompts or both [default: emotions: each emotion's prompts travel with it, "
+                          "so an emotion resample carries prompt noise too]. prompts and both need --ci percentile, basic "
+                          "or bca and answer other questions (docs/statistics.md)."),
         click.option("--ci", default=DEFAULT_CI, help=DEFAULT_CI_HELP),
         click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples."),
         click.option("--permutations", type=int, default=DEFAULT_PERMUTATIONS, show_default=True,

@@ -24,16 +24,19 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
             alternative, confidence, n_splits, no_ceiling, seed, scheduler, quiet, as_json) -> None:
     """Compare the emotion geometry of two files (activations, vectors or RDM).
 
-    Reports the rank correlation rho between the two RDMs (emotions aligned by label), a bootstrap
-    confidence interval, the Mantel permutation p-value (emotion labels permuted; the p of a
-    correlation over RDM cells is not valid and is never reported), the number of emotions, and,
-    when both files hold activations, split-half noise ceilings and the disattenuated rho.
+    Reports two estimands, each with its interval: rho as measured (the rank correlation of the two
+    RDMs, emotions aligned by label; its CI targets what a replication with the same number of
+    prompts would find) and, when both files hold activations with enough prompts, rho_corrected
+    (noise-free: with unlimited prompts per emotion); the Mantel permutation p-value (emotion labels
+    permuted; the p of a correlation over RDM cells is not valid and is never reported), the number of
+    emotions, and the split-half noise ceiling. A number that cannot be estimated is replaced by a
+    sentence saying why.
 
     \b
     Example:
       rsastats compare qwen.nc llama.nc
       rsastats compare qwen.nc llama.nc --last-k 4 --normalization emotion-mean --json
-      rsastats compare paper_vectors.nc llama.nc --bootstrap emotions --ci bca
+      rsastats compare paper_vectors.nc llama.nc --ci bca
     """
     from ...inference.pairs import compare_models
 
@@ -52,17 +55,30 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("", style="bold")
     table.add_column("")
-    table.add_row("rho", fmt_number(res.rho))
-    table.add_row(f"{res.confidence:.0%} CI", f"[{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}]  {res.ci_method}, "
-                  f"bootstrap over {res.bootstrap} ({res.n_boot} resamples"
-                  f"{f', {res.n_undefined} undefined' if res.n_undefined else ''})")
+    table.add_row("rho (as measured)", f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] "
+                  f"{res.confidence:.0%} CI, {_interval_text(res)}")
+    if res.rho_corrected is not None:
+        table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  [{fmt_number(res.corrected_ci_low)}, "
+                      f"{fmt_number(res.corrected_ci_high)}] {res.confidence:.0%} CI, cross-half disattenuation over "
+                      f"{res.n_splits} half splits, {res.corrected_ci_method} over emotions ({res.n_boot} resamples)"
+                      + (f"; {res.corrected_note}" if res.corrected_note else ""))
+    else:
+        table.add_row("rho_corrected (noise-free)", res.corrected_note)
     permutations = f"all {res.n_permutations} (exact)" if res.permutation_exact else str(res.n_permutations)
     table.add_row("Mantel p", f"{fmt_p(res.p_value)}  {res.alternative}, {permutations} label permutations")
     table.add_row("n", f"{res.n_emotions} emotions, {res.n_emotions * (res.n_emotions - 1) // 2} RDM cells")
-    if res.n_splits is not None:
+    if res.noise_ceiling is not None:
         table.add_row("noise ceiling", f"{fmt_number(res.noise_ceiling)}  sqrt(reliability A "
                       f"{fmt_number(res.reliability_a)} x B {fmt_number(res.reliability_b)}), split-half + "
                       f"Spearman-Brown, {res.n_splits} splits")
-        table.add_row("disattenuated", fmt_number(res.rho_disattenuated))
-    table.add_row("bootstrap bias", f"{res.bias:+.3f} (mean of replicates - rho); seed {res.seed}")
+    elif res.ceiling_note and res.ceiling_note != res.corrected_note:
+        table.add_row("noise ceiling", res.ceiling_note)
+    table.add_row("seed", str(res.seed))
     stdout_console().print(table)
+
+
+def _interval_text(res) -> str:
+    if res.ci_method == "jackknife-z":
+        return "Fisher-z jackknife over emotions"
+    undefined = f", {res.n_undefined} undefined" if res.n_undefined else ""
+    return f"{res.ci_method}, bootstrap over {res.bootstrap} ({res.n_boot} resamples{undefined})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...formatting import fmt_ci, fmt_number, fmt_p
-from ...intervals import CI_METHODS
+from ...intervals import BOOTSTRAP_CI_METHODS as CI_METHODS
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar

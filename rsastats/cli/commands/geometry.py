@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import click
 
 from ...geometry import DEFAULT_CI_METHOD, classify_maturity, compare_geometry, geometry, resolve_layers
-from ...intervals import CI_METHODS
+from ...intervals import BOOTSTRAP_CI_METHODS as CI_METHODS
 from ..options import json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar

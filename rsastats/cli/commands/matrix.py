@@ -59,23 +59,43 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         return
     from rich.table import Table
 
+    method = "Fisher-z jackknife over emotions" if res.ci_method == "jackknife-z" else \
+        f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
     table = Table(title=(f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; "
-                         f"{res.confidence:.0%} {res.ci_method} CI over {res.bootstrap} ({res.n_boot} resamples); "
+                         f"rho as measured with its {res.confidence:.0%} CI ({method}); rho_corrected noise-free; "
                          f"Mantel p ({res.n_permutations} permutations) adjusted by {res.adjust}"), title_justify="left")
     frame = res.to_frame()
-    has_ceiling = "noise_ceiling" in frame.columns
-    for col in ["A", "B", "rho", "CI", "p", f"p ({res.adjust})"] + (["ceiling", "disattenuated"] if has_ceiling else []):
+    has_corrected = "rho_corrected" in frame.columns
+    for col in ["A", "B", "rho [CI]", "p", f"p ({res.adjust})"] + (["rho_corrected [CI]", "ceiling"] if has_corrected else []):
         table.add_column(col, justify="left" if col in ("A", "B") else "right")
+    notes: list[str] = []
     for row in frame.itertuples():
-        cells = [row.a, row.b, fmt_number(row.rho), f"[{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]", fmt_p(row.p_value),
-                 fmt_p(row.p_adjusted)]
-        if has_ceiling:
-            cells += [fmt_number(row.noise_ceiling), fmt_number(row.rho_disattenuated)]
+        cells = [row.a, row.b, f"{fmt_number(row.rho)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]",
+                 fmt_p(row.p_value), fmt_p(row.p_adjusted)]
+        if has_corrected:
+            cells += _corrected_cells(row, notes)
         table.add_row(*cells)
     console = stdout_console()
     console.print(table)
     if res.noise_ceiling and res.noise_ceiling.get("lower") is not None:
         console.print(f"group noise ceiling (leave-one-out): lower {fmt_number(res.noise_ceiling['lower'])}, "
                       f"upper {fmt_number(res.noise_ceiling['upper'])}")
+    for k, note in enumerate(notes, 1):
+        console.print(f"[{k}] {note}")
     if plot:
         console.print(f"heatmap written to {plot}")
+
+
+def _corrected_cells(row, notes: list[str]) -> list[str]:
+    """rho_corrected, its CI and the pair's ceiling; a withheld number points to its note below the table."""
+    def mark(note: str) -> str:
+        if note not in notes:
+            notes.append(note)
+        return f"[{notes.index(note) + 1}]"
+
+    if row.rho_corrected is None or row.rho_corrected != row.rho_corrected:
+        corrected = [mark(row.corrected_note)]
+    else:
+        corrected = [f"{fmt_number(row.rho_corrected)} [{fmt_number(row.corrected_ci_low)}, {fmt_number(row.corrected_ci_high)}]"]
+    ceiling_missing = row.noise_ceiling is None or row.noise_ceiling != row.noise_ceiling
+    return corrected + [mark(row.ceiling_note) if ceiling_missing else fmt_number(row.noise_ceiling)]

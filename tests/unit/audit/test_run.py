@@ -30,7 +30,7 @@ def test_identical_geometry_with_a_method_effect_is_compatible():
     assert truth["rho_observed"] < 0.95  # the method effect is real: rho is well below 1
     result = _audit(files, seed=1)
     assert result.verdict.verdict == COMPATIBLE, result.verdict.reasons
-    assert result.observed.bootstrap == "both" and result.reference.bootstrap == "both"
+    assert result.observed.bootstrap == "emotions" and result.reference.bootstrap == "emotions"
     assert [x.status for x in result.layers] == ["differs"] * 4 and result.summary()["separating_layers"].count(",") == 3
 
 

@@ -1,84 +1,20 @@
-"""Bootstrap confidence intervals: the one home of interval maths and the one table of methods.
-
-Methods (:data:`INTERVAL_METHODS`; Davison & Hinkley 1997, ch. 5; Efron & Tibshirani 1993, ch. 14):
-
-``percentile``  the ``(1-c)/2`` and ``(1+c)/2`` quantiles of the replicates.
-``basic``       ``2*est - q_hi, 2*est - q_lo`` (reflects the bootstrap bias back onto the estimate).
-``bca``         percentile at levels shifted by the bias correction ``z0`` and the acceleration
-                ``a`` estimated by the jackknife.
-
-Quantiles are the ``(R+1)alpha``-th order statistics, interpolated on the normal-quantile scale
-between neighbours (Davison & Hinkley eq. 5.8): the same numbers as R's ``boot::boot.ci``
-(checked in ``tests/reference``).  ``z0`` uses the mid-rank fraction of replicates below the
-estimate (equal to ``boot``'s strict fraction when no replicate ties the estimate).
-
-A statistic with ``bounds`` (``(-1, 1)`` for correlations) keeps its interval inside them:
-percentile and BCa endpoints are (interpolated) replicates and cannot leave the bounds; a basic
-interval can, and is clipped to them (:data:`BASIC_BOUNDED` ``= "clip"``; the Fisher-z scale was the
-alternative, decided by the coverage simulations of ``docs/calibration.md``).
-
-Every module that forms an interval takes its method names from :data:`CI_METHODS` (checked by
-:func:`ci_method_name`; an unknown name is an error) and forms it with :func:`confidence_interval`
-or, when replicates may be undefined, :func:`bootstrap_interval`.  To add a method: one entry in
-:data:`INTERVAL_METHODS` and its branch in :func:`confidence_interval` (docs/architecture.md).
-"""
+"""Bootstrap intervals from replicates: percentile, basic and BCa (Davison & Hinkley 1997, ch. 5),
+and :func:`confidence_interval`, which forms any method of the table; interval-inverted p-values."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .checks import check_choice, check_confidence, check_finite_array
-from .exceptions import EstimationError, RsaStatsWarning, ValidationError
-from .results import Record
+from ..checks import check_confidence, check_finite_array
+from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
+from .jackknife import fisher_z, jackknife_interval, jackknife_se, one_stratum
+from .methods import BASIC_BOUNDED, INTERVAL_METHODS, ci_method_name
 
-__all__ = [
-    "IntervalMethod",
-    "INTERVAL_METHODS",
-    "CI_METHODS",
-    "DEFAULT_CI",
-    "BASIC_BOUNDED",
-    "CORRELATION_BOUNDS",
-    "ci_method_name",
-    "confidence_interval",
-    "basic_interval",
-    "acceleration",
-    "interval_pvalue",
-    "Interval",
-    "bootstrap_interval",
-]
-
-
-@dataclass(frozen=True)
-class IntervalMethod:
-    """One interval method: its name, whether it needs leave-one-out (jackknife) values, what it is."""
-
-    name: str
-    needs_jackknife: bool
-    description: str
-
-
-INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
-    IntervalMethod("percentile", False, "quantiles of the replicates"),
-    IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)"),
-    IntervalMethod("bca", True, "bias-corrected and accelerated percentile (acceleration from the jackknife)"),
-)}
-CI_METHODS = tuple(INTERVAL_METHODS)
-# Chosen by the rule in docs/calibration.md ("Default interval"); tests/unit checks they agree with it.
-DEFAULT_CI = "basic"
-# How a basic interval for a bounded statistic stays inside the bounds: "clip" or "fisher-z".
-BASIC_BOUNDED = "clip"
-CORRELATION_BOUNDS = (-1.0, 1.0)
-
-
-def ci_method_name(method: Any) -> str:
-    """The canonical name of an interval method; an unknown name is a one-line error."""
-    return check_choice("interval method", method, CI_METHODS)
+__all__ = ["confidence_interval", "basic_interval", "acceleration", "interval_pvalue"]
 
 
 def _norm_inter(sorted_values: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -187,6 +123,12 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     -------
     (low, high)
     """
+    if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
+        low, high, _ = jackknife_interval(estimate, one_stratum(jackknife), method=ci_method_name(method),
+                                          confidence=confidence)
+        if bounds is not None:
+            low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
+        return low, high
     est, t, method, confidence, bounds = _confidence_interval_iv(estimate, replicates, method, confidence,
                                                                  jackknife, bounds, acceleration_value)
     alpha = np.array([(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])  # as boot.ci computes them
@@ -244,6 +186,12 @@ def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, nul
                     jackknife: Any = None, acceleration_value: float | None = None) -> float:
     """Two-sided p-value obtained by inverting the interval ``method``: the smallest ``1 - confidence``
     at which the interval excludes ``null``.  Counts use ``(k + 1)/(B + 1)`` so p is never 0."""
+    if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
+        # The normal interval inverted: the level at which it just reaches the null.
+        scale = "fisher-z" if method == "jackknife-z" else "raw"
+        se = jackknife_se(jackknife, scale)
+        shift = float(fisher_z(estimate) - fisher_z(null)) if scale == "fisher-z" else float(estimate - null)
+        return float(min(1.0, 2.0 * ndtr(-abs(shift) / se))) if se > 0 else float(shift == 0)
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]
     n = reps.size
@@ -267,85 +215,3 @@ def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, nul
         return float(2.0 / (n + 1))
     level = float(ndtr(t / denom - z0))
     return float(min(1.0, max(2.0 * min(level, 1.0 - level), 2.0 / (n + 1))))
-
-
-@dataclass(frozen=True)
-class Interval(Record):
-    """A bootstrap interval formed from replicates some of which may be undefined (NaN).
-
-    ``low``/``high`` are NaN when no interval could be formed; ``notes`` say why, and report
-    replicates left out; ``method`` is the method actually used (a BCa interval with an infinite
-    bias correction may fall back to the percentile interval, see :func:`bootstrap_interval`).
-    """
-
-    low: float
-    high: float
-    method: str
-    n_used: int
-    n_undefined: int
-    notes: tuple[str, ...] = ()
-    replicates: np.ndarray = field(default=None, repr=False, metadata={"json": False})
-
-
-def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confidence: float, jackknife: Any = None,
-                       bounds: tuple[float, float] | None = None, clip_to_bounds: bool = False,
-                       bca_fallback: str | None = None, min_replicates: int = 2,
-                       warnings_as_notes: bool = True) -> Interval:
-    """An interval from replicates that may hold NaN (resamples whose statistic is undefined).
-
-    Undefined replicates (and undefined jackknife values) are left out and counted.  With
-    ``clip_to_bounds`` the estimate and replicates are first clipped to finite ``bounds`` (rounding
-    can put a share at 1 + 4e-16); half-open bounds (``inf``) are applied to the endpoints only.
-    When BCa's bias correction is infinite (every replicate on one side of the estimate),
-    ``bca_fallback`` names the method used instead (a note says so); without it the interval is
-    NaN with a note.  Warnings of :func:`confidence_interval` (too few replicates for the level)
-    become notes, or with ``warnings_as_notes=False`` reach the caller as warnings.  Never raises for
-    undefined data: ``low``/``high`` are NaN and ``notes`` say why.
-    """
-    reps = np.asarray(replicates, dtype=np.float64)
-    finite = reps[np.isfinite(reps)]
-    n_undefined = int(reps.size - finite.size)
-    notes: list[str] = []
-    nan = float("nan")
-    if not np.isfinite(estimate) or finite.size < min_replicates:
-        return Interval(nan, nan, method, int(finite.size), n_undefined, ("estimate undefined",) if not np.isfinite(estimate)
-                        else (f"only {finite.size} of {reps.size} resamples defined",), finite)
-    jack = None
-    if jackknife is not None:
-        jack = [np.asarray(v, dtype=np.float64) for v in (jackknife if not isinstance(jackknife, np.ndarray)
-                                                          or jackknife.ndim > 1 else [jackknife])]
-        jack = [v[np.isfinite(v)] for v in jack]
-        if method == "bca" and sum(v.size for v in jack) < 2:
-            return Interval(nan, nan, method, int(finite.size), n_undefined,
-                            ("BCa needs at least 2 defined jackknife values",), finite)
-    finite_bounds = None if bounds is None or not np.isfinite(bounds).all() else (float(bounds[0]), float(bounds[1]))
-    if clip_to_bounds and finite_bounds is not None:
-        finite = np.clip(finite, *finite_bounds)
-        estimate = float(np.clip(estimate, *finite_bounds))
-    used = method
-    with _recorded_warnings(warnings_as_notes) as caught:
-        try:
-            low, high = confidence_interval(float(estimate), finite, method=method, confidence=confidence,
-                                            jackknife=jack, bounds=finite_bounds)
-        except EstimationError as exc:
-            if method != "bca" or bca_fallback is None:
-                return Interval(nan, nan, method, int(finite.size), n_undefined, (f"no CI: {exc.problem}",), finite)
-            used = bca_fallback
-            notes.append(f"BCa interval undefined (every replicate on one side of the estimate); {used} interval given")
-            low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
-                                            bounds=finite_bounds)
-    notes.extend(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, RsaStatsWarning))
-    if bounds is not None:
-        low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
-    return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite)
-
-
-@contextlib.contextmanager
-def _recorded_warnings(record: bool) -> Iterator[list[warnings.WarningMessage]]:
-    """Record the warnings raised in the block (``record``), or let them through."""
-    if not record:
-        yield []
-        return
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RsaStatsWarning)
-        yield caught

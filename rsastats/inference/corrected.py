@@ -1,0 +1,205 @@
+"""The noise-free rho (``rho_corrected``) and the noise ceiling, from random half splits of the prompts.
+
+``rho`` as measured is attenuated by prompt noise: what would it be with unlimited prompts per emotion?
+Each emotion's valid prompts are split at random into two halves (the same split for models that read
+the same prompts), ``n_splits`` times.  For a pair of models A, B and split ``s``:
+
+``r(A1, A2)``  the split-half correlation of A (its RDM from one half against the other); ``aa`` is the
+               mean over splits, ``bb`` likewise for B;
+``r(A1, B2)``  the cross-half correlation: A's first half against B's second half (and A2 x B1); ``ab``
+               is the mean over both and over splits.
+
+The cross-half estimator (issue 14; docs/statistics.md, docs/calibration.md) is
+
+    rho_corrected = ab / sqrt(aa * bb)
+
+Under the attenuation model ``r(A_h, B_h') = rho_inf sqrt(rel_A(h) rel_B(h'))`` the ratio is the noise-free
+rho whatever the half lengths, with no Spearman-Brown step; the numerator pairs disjoint prompt texts, so
+prompt effects that both models read the same way (the same texts) do not inflate it, as they inflate
+the Spearman-Brown disattenuated rho.  Its interval is the BCa interval of its emotion-bootstrap
+replicates (the half RDMs are fixed; a resample of emotions is a weight vector over their cells), with
+the acceleration from its leave-one-emotion-out jackknife; the point and the interval are clipped to
+[-1, 1].  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
+inputs and both split-half correlations are at least :data:`MIN_SPLIT_HALF` (the design atlas found the
+interval calibrated there, and not below); otherwise it is None and ``corrected_note`` says why.
+
+The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
+full prompt set); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
+observed rho means the split-half model does not hold, e.g. prompt effects shared by the two models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..inputs import kind_text
+from ..intervals import bootstrap_interval
+from ..measures import rank_measure
+from ..results import Record
+from ..rdm import upper_indices
+from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
+from .engine import ResamplingEngine
+
+__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "DEFAULT_N_SPLITS", "CORRECTED_CI", "CorrectedRho", "CrossHalf",
+           "corrected_rhos"]
+
+MIN_PROMPTS = 3
+MIN_SPLIT_HALF = 0.3
+CORRECTED_CI = "bca"
+_BATCH = 256
+
+
+@dataclass(frozen=True)
+class CorrectedRho(Record):
+    """The noise-free rho of one pair and its interval, the split-half correlations, the noise ceiling;
+    ``None`` values with ``corrected_note`` / ``ceiling_note`` saying why."""
+
+    rho_corrected: float | None
+    corrected_ci_low: float | None
+    corrected_ci_high: float | None
+    corrected_ci_method: str
+    corrected_note: str
+    split_half_a: float | None
+    split_half_b: float | None
+    reliability_a: float | None
+    reliability_b: float | None
+    noise_ceiling: float | None
+    ceiling_note: str
+    n_splits: int | None
+
+
+def _withheld(note: str, n_splits: int | None = None, halves: tuple = (None, None), ceiling_note: str = "") -> CorrectedRho:
+    rel = tuple(None if h is None else float(spearman_brown(h)) for h in halves)
+    return CorrectedRho(None, None, None, CORRECTED_CI, note, halves[0], halves[1], rel[0], rel[1], None,
+                        ceiling_note or note, n_splits)
+
+
+class CrossHalf:
+    """Fixed upper triangles of every model's full RDM and of both halves of every split; the rho,
+    split-half and cross-half correlations for any batch of emotion weights."""
+
+    def __init__(self, models: Sequence, rank: str, rdm_method: str, n_splits: int, seed: np.random.SeedSequence):
+        engine = ResamplingEngine(models, rank=rank, scheme="prompts", rdm_method=rdm_method)
+        halves = split_counts(engine, n_splits, seed)
+        first = engine.rdm_uppers([h[0] for h in halves])  # (M, S, m)
+        second = engine.rdm_uppers([h[1] for h in halves])
+        self.n_models, self.n_splits = len(models), n_splits
+        self.rows = np.concatenate([engine.fixed, first.reshape(-1, first.shape[-1]), second.reshape(-1, first.shape[-1])])
+        self.measure = rank_measure(rank)
+        self.order = np.argsort(self.rows, axis=-1) if self.measure.family == "linear" and self.measure.ranks else None
+
+    def _half(self, model: int, split: int, half: int) -> int:
+        return self.n_models + half * self.n_models * self.n_splits + model * self.n_splits + split
+
+    def _correlate(self, weights: np.ndarray | None, pairs: list[tuple[int, int]]) -> np.ndarray:
+        """The measure between rows ``i`` and ``j`` of every pair, for each weight vector: (B, n_pairs)."""
+        n_b = 1 if weights is None else weights.shape[0]
+        if self.measure.family == "linear":
+            shape = (self.rows.shape[0], n_b, self.rows.shape[1])
+            order = None if self.order is None else self.order[:, None, :]
+            z, _ = self.measure.standardized(np.broadcast_to(self.rows[:, None, :], shape),
+                                             None if weights is None else weights[None], order)
+            return np.clip(np.stack([np.einsum("bm,bm->b", z[i], z[j]) for i, j in pairs], axis=1), -1.0, 1.0)
+        shape = (n_b, self.rows.shape[1])
+        return np.stack([self.measure.correlate(np.broadcast_to(self.rows[i], shape), np.broadcast_to(self.rows[j], shape),
+                                                weights) for i, j in pairs], axis=1)
+
+    def components(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rho (B, n_pairs), split-half aa (B, M), cross-half ab (B, n_pairs)); ``weights`` (B, m) or None."""
+        split_pairs = [(self._half(i, s, 0), self._half(i, s, 1)) for i in range(self.n_models) for s in range(self.n_splits)]
+        cross = [(self._half(i, s, h), self._half(j, s, 1 - h)) for i, j in pairs for s in range(self.n_splits)
+                 for h in (0, 1)]
+        values = self._correlate(weights, [(int(i), int(j)) for i, j in pairs] + split_pairs + cross)
+        n_b, n_p = values.shape[0], len(pairs)
+        rho = values[:, :n_p]
+        aa = values[:, n_p:n_p + len(split_pairs)].reshape(n_b, self.n_models, self.n_splits).mean(axis=-1)
+        ab = values[:, n_p + len(split_pairs):].reshape(n_b, n_p, 2 * self.n_splits).mean(axis=-1)
+        return rho, aa, ab
+
+    def corrected(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rho_corrected (B, n_pairs), aa (B, M)); NaN where a split-half correlation is <= 0."""
+        _, aa, ab = self.components(weights, pairs)
+        ai, aj = aa[:, pairs[:, 0]], aa[:, pairs[:, 1]]
+        ok = (ai > 0) & (aj > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ok, ab / np.sqrt(np.where(ok, ai * aj, 1.0)), np.nan), aa
+
+    def batched(self, weights: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """:meth:`corrected` for many weight vectors, in batches (memory bounded)."""
+        return np.concatenate([self.corrected(weights[s:s + _BATCH], pairs)[0] for s in range(0, len(weights), _BATCH)])
+
+
+def _why_not(model, rdm_method: str) -> str:
+    """Why this model's pairs get no corrected rho, or ""."""
+    if not model.has_prompts:
+        return (f"rho_corrected needs per-prompt activations in both inputs; {model.name} {kind_text(model.kind)} "
+                "(no prompts to split)")
+    if rdm_method == "crossval-euclidean":
+        return "rho_corrected is not defined for the cross-validated RDM (it already splits the prompts)"
+    fewest = int(model.rows.n_valid.min())
+    if fewest < MIN_PROMPTS:
+        return (f"rho_corrected needs >= {MIN_PROMPTS} valid prompts per emotion in both inputs ({model.name} has "
+                f"{fewest} for an emotion); its interval is not calibrated below that")
+    return ""
+
+
+def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho: float, reps: np.ndarray,
+                 jack: np.ndarray, confidence: float, n_splits: int) -> CorrectedRho:
+    halves = (float(aa[i]), float(aa[j]))
+    worst = min(halves)
+    if not worst >= MIN_SPLIT_HALF:
+        note = (f"rho_corrected and the noise ceiling not given: a split-half correlation is {worst:.2f} "
+                f"(< {MIN_SPLIT_HALF}); the noise-free rho cannot be estimated reliably from these prompts")
+        return _withheld(note, n_splits, halves)
+    rel = (float(spearman_brown(halves[0])), float(spearman_brown(halves[1])))
+    ceiling, ceiling_note = float(np.sqrt(rel[0] * rel[1])), ""
+    if ceiling < abs(rho):
+        ceiling_note = (f"noise ceiling not given: sqrt(reliability A x B) is below |rho| ({abs(rho):.3f}); the split-half "
+                        "model does not hold here (e.g. prompt effects shared by both models)")
+        ceiling = None
+    interval = bootstrap_interval(float(point[k]), reps[:, k], method=CORRECTED_CI, confidence=confidence,
+                                  jackknife=[jack[:, k]])
+    if not np.isfinite(interval.low):
+        note = "rho_corrected not given: " + "; ".join(interval.notes or ("its bootstrap interval is undefined",))
+        return CorrectedRho(None, None, None, CORRECTED_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
+    clip = lambda x: float(min(1.0, max(-1.0, x)))  # noqa: E731 - point and interval clipped alike
+    note = "; ".join(interval.notes)
+    if clip(point[k]) == 1.0 or clip(interval.high) == 1.0:
+        note = "; ".join(filter(None, [note, "clipped at 1: the noise-free rho is indistinguishable from 1 at the upper end"]))
+    return CorrectedRho(clip(point[k]), clip(interval.low), clip(interval.high), CORRECTED_CI, note, *halves, *rel,
+                        ceiling, ceiling_note, n_splits)
+
+
+def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank: str, rdm_method: str, n_splits: int,
+                   n_boot: int, confidence: float, split_seed: np.random.SeedSequence,
+                   boot_seed: np.random.SeedSequence) -> list[CorrectedRho]:
+    """:class:`CorrectedRho` of every pair of aligned ``models`` (see the module docstring); a pair with
+    a model that has no prompts, or too few, gets None with the reason.
+
+    Splits come from ``split_seed`` (split ``s`` as :func:`~rsastats.inference.ceiling.split_counts`
+    draws it, over the models that have prompts); the emotion resamples from ``boot_seed`` (as the
+    engine draws emotion resamples)."""
+    reasons = [_why_not(m, rdm_method) for m in models]
+    usable = [i for i, why in enumerate(reasons) if not why]
+    position = {i: k for k, i in enumerate(usable)}
+    kept = [k for k, (i, j) in enumerate(pairs) if i in position and j in position]
+    out: list[CorrectedRho | None] = [None if k in kept else _withheld(reasons[i] or reasons[j])
+                                      for k, (i, j) in enumerate(pairs)]
+    if not kept:
+        return out
+    sub = np.array([[position[int(pairs[k][0])], position[int(pairs[k][1])]] for k in kept])
+    halves = CrossHalf([models[i] for i in usable], rank, rdm_method, n_splits, split_seed)
+    point, aa = halves.corrected(None, sub)
+    counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
+    n = counts.shape[1]
+    iu, ju = upper_indices(n)
+    reps = halves.batched(counts[:, iu] * counts[:, ju], sub)
+    leave_out = 1.0 - np.eye(n)
+    jack = halves.batched(leave_out[:, iu] * leave_out[:, ju], sub)
+    for q, k in enumerate(kept):
+        out[k] = _pair_result(q, int(sub[q][0]), int(sub[q][1]), point[0], aa[0], float(rho[k]), reps, jack, confidence,
+                              n_splits)
+    return out

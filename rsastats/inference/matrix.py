@@ -1,0 +1,146 @@
+"""All pairs of a set of models (``rsastats matrix``): rho with its interval, the noise-free rho, the
+Mantel p and p adjusted across pairs, from one joint bootstrap, one set of permutations and one set of
+half splits that serve every pair."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..checks import check_choice, check_count
+from ..inputs import RDMOptions, load_models
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
+from ..parallel import runner_for
+from ..results import Record
+from ..rng import SeedLike, seed_to_int
+from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
+from .ceiling import ceilings_for
+from .corrected import DEFAULT_N_SPLITS, corrected_rhos
+from .engine import ResamplingEngine, all_pairs
+from .engine_tasks import bootstrap_replicates
+from .multiple import ADJUSTMENTS, adjust_pvalues
+from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, permutations_iv, pvalue_from_count, run_mantel
+from .settings import comparison_settings, layer_text, scheme_for, streams
+
+__all__ = ["CompareAllResult", "compare_all"]
+
+
+@dataclass(frozen=True)
+class CompareAllResult(Record):
+    """Every pair of a set of models.
+
+    ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, p_value, p_adjusted,
+    standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
+    corrected_ci_high, corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
+    :class:`~rsastats.inference.ComparisonResult`.  ``noise_ceiling`` holds the split-half reliabilities
+    and, for >= 3 models, the leave-one-out group bounds; ``bootstrap_distribution`` is (n_boot, n_pairs).
+    """
+
+    names: tuple[str, ...]
+    pairs: pd.DataFrame
+    ci_method: str
+    confidence: float
+    bootstrap: str
+    n_boot: int
+    n_permutations: int
+    permutation_exact: bool
+    adjust: str
+    rank: str
+    rdm: str
+    layer: str
+    normalization: str
+    n_emotions: int
+    seed: int | None
+    noise_ceiling: dict[str, Any] | None
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+
+    @property
+    def exact(self) -> bool:
+        """``permutation_exact`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.permutation_exact
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.pairs.copy()
+
+    def rho_matrix(self) -> pd.DataFrame:
+        """Square, labelled matrix of rho (1 on the diagonal)."""
+        m = pd.DataFrame(np.eye(len(self.names)), index=list(self.names), columns=list(self.names))
+        for row in self.pairs.itertuples():
+            m.loc[row.a, row.b] = m.loc[row.b, row.a] = row.rho
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("names")
+        return {"models": list(self.names), **out, "pairs": self.pairs.to_dict(orient="records")}
+
+
+_PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "noise_ceiling",
+                   "ceiling_note")
+
+
+def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected) -> list[dict[str, Any]]:
+    rows = []
+    for k, (i, j) in enumerate(pairs):
+        summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
+                                       jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS)
+        row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
+               "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
+               "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
+        if corrected is not None:
+            values = asdict(corrected[k])
+            row.update({key: values[key] for key in _PAIR_CORRECTED})
+        rows.append(row)
+    return rows
+
+
+def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
+                confidence: float = 0.95, permutations: Any = DEFAULT_PERMUTATIONS, alternative: str = "two-sided",
+                adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
+                last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, n_splits: int = DEFAULT_N_SPLITS,
+                ceiling: bool = True, names: Sequence[str] | None = None, seed: SeedLike = 0, batch_size: int = 256,
+                progress: Callable[[int], None] | None = None, scheduler: Any = None) -> CompareAllResult:
+    """All pairs of ``models``: rho and its interval (one joint bootstrap and jackknife serve every pair),
+    Mantel p (the same permutations for every pair) and p adjusted across pairs (``holm`` or ``bh``).
+    With ``ceiling``, the noise-free ``rho_corrected`` and the noise ceiling of every pair (one set of half
+    splits) and, for >= 3 models, the leave-one-out group bounds.  Settings as in
+    :func:`~rsastats.inference.compare_models`; ``scheduler`` runs the bootstrap and the (pairs x
+    permutations) chunks on a cluster with the in-process result."""
+    options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
+    n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
+                                                                           options)
+    alternative = check_choice("alternative", alternative, ALTERNATIVES)
+    adjust = check_choice("p-value adjustment", adjust, ADJUSTMENTS, {"fdr_bh": "bh", "fdr": "bh"})
+    n_splits = check_count("n_splits", n_splits, 1)
+    batch_size = check_count("batch_size", batch_size, 1)
+    loaded = load_models(models, options, names)
+    n = loaded[0].rdm.n_emotions
+    perms, count, exact = permutations_iv(permutations, n)
+    scheme = scheme_for(loaded, bootstrap, ci)
+    seeds = streams(seed)
+
+    engine = ResamplingEngine(loaded, rank=rank, scheme=scheme, rdm_method=options.rdm)
+    pairs = all_pairs(len(loaded))
+    point = engine.point(pairs)
+    matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, models, loaded, options, pairs, n_boot, seeds.bootstrap, batch_size,
+                                    progress)
+        exceed = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, seeds.permutations, counts_only=True)
+    jack = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
+    corrected = (corrected_rhos(loaded, pairs, point, rank=rank, rdm_method=options.rdm, n_splits=n_splits, n_boot=n_boot,
+                                confidence=confidence, split_seed=seeds.splits, boot_seed=seeds.corrected)
+                 if ceiling else None)
+    table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected))
+    table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
+    nc = None
+    if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):
+        nc = ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits, seed=seeds.splits).to_dict()
+    reps.setflags(write=False)
+    return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
+                            bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust,
+                            rank=rank, rdm=options.rdm, layer=layer_text(loaded), normalization=options.normalization,
+                            n_emotions=n, seed=seed_to_int(seed), noise_ceiling=nc, bootstrap_distribution=reps)

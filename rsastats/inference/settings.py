@@ -1,0 +1,70 @@
+"""Settings shared by the comparison functions (one pair, a difference, all pairs): validation of the
+inference options, the resampling scheme, the interval, and the seed streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..checks import check_choice, check_confidence, check_count
+from ..exceptions import ValidationError
+from ..inputs import ModelInput, RDMOptions
+from ..intervals import INTERVAL_METHODS, ci_method_name
+from ..measures import rank_method_name
+from ..rng import SeedLike, spawn_sequences
+from .engine import SCHEMES
+
+__all__ = ["Streams", "streams", "comparison_settings", "scheme_for", "layer_text", "DEFAULT_SCHEME"]
+
+# Emotions are the sampling unit: each emotion's prompt rows travel with it, so resampling emotions
+# carries both sources of variation of rho as measured (docs/statistics.md, "Two estimands").
+DEFAULT_SCHEME = "emotions"
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Child streams of a comparison's seed: bootstrap (0), permutations (1), half splits (2) and the
+    emotion resamples of the corrected rho (3).  Each part is reproducible on its own."""
+
+    bootstrap: np.random.SeedSequence
+    permutations: np.random.SeedSequence
+    splits: np.random.SeedSequence
+    corrected: np.random.SeedSequence
+
+
+def streams(seed: SeedLike) -> Streams:
+    return Streams(*spawn_sequences(seed, 4))
+
+
+def comparison_settings(n_boot: Any, ci: Any, confidence: Any, rank: Any, scheme: Any,
+                        options: RDMOptions) -> tuple[int, str, float, str, str | None, RDMOptions]:
+    """Checked (n_boot, ci, confidence, rank, scheme, options)."""
+    n_boot = check_count("n_boot", n_boot, 1)
+    ci = ci_method_name(ci)
+    confidence = check_confidence(confidence)
+    rank = rank_method_name(rank)
+    if scheme is not None:
+        scheme = check_choice("bootstrap scheme", scheme, SCHEMES)
+    return n_boot, ci, confidence, rank, scheme, options.checked()
+
+
+def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str:
+    """The resampling scheme: ``emotions`` unless asked; prompt schemes need activations, and the
+    jackknife intervals leave out emotions, so they go with the emotion scheme only."""
+    chosen = scheme or DEFAULT_SCHEME
+    if chosen in ("prompts", "both"):
+        missing = [m for m in models if not m.has_prompts]
+        if missing:
+            raise ValidationError(f"--bootstrap {chosen} resamples prompts and needs activations files; "
+                                  f"{missing[0].name} is a {missing[0].kind} file (use --bootstrap emotions)")
+        if INTERVAL_METHODS[ci].uses == "jackknife":
+            raise ValidationError(f"--ci {ci} leaves out one emotion at a time (emotions are the sampling unit); "
+                                  f"with --bootstrap {chosen} use --ci percentile, basic or bca")
+    return chosen
+
+
+def layer_text(models: Sequence[ModelInput]) -> str:
+    texts = [m.layer_selection for m in models]
+    return texts[0] if len(set(texts)) == 1 else "; ".join(f"{m.name}: {t}" for m, t in zip(models, texts))

@@ -1,0 +1,39 @@
+"""Confidence intervals: the one home of interval maths and the one table of methods.
+
+Methods (:data:`INTERVAL_METHODS`; Davison & Hinkley 1997, ch. 5; Efron & Tibshirani 1993, ch. 11, 14):
+
+``jackknife-z`` ``tanh(atanh(est) -+ q SE)``, SE the jackknife standard error of ``atanh`` of the
+                leave-one-out estimates: the default interval of rho (chosen on the design atlas,
+                docs/calibration.md); it always contains its estimate and stays inside (-1, 1).
+``jackknife``   ``est -+ q SE`` on the raw scale (unbounded statistics, e.g. a difference of two rhos).
+``percentile``  the ``(1-c)/2`` and ``(1+c)/2`` quantiles of the replicates.
+``basic``       ``2*est - q_hi, 2*est - q_lo`` (reflects the bootstrap bias back onto the estimate).
+``bca``         percentile at levels shifted by the bias correction ``z0`` and the acceleration
+                ``a`` estimated by the jackknife.
+
+Quantiles are the ``(R+1)alpha``-th order statistics, interpolated on the normal-quantile scale
+between neighbours (Davison & Hinkley eq. 5.8): the same numbers as R's ``boot::boot.ci``
+(checked in ``tests/reference``).  ``z0`` uses the mid-rank fraction of replicates below the
+estimate (equal to ``boot``'s strict fraction when no replicate ties the estimate).
+
+A statistic with ``bounds`` (``(-1, 1)`` for correlations) keeps its interval inside them:
+percentile and BCa endpoints are (interpolated) replicates and cannot leave the bounds; a basic
+interval can, and is clipped to them (:data:`BASIC_BOUNDED` ``= "clip"``; the Fisher-z scale was the
+alternative, decided by the coverage simulations of ``docs/calibration.md``).
+
+Every module that forms an interval takes its method names from :data:`CI_METHODS` (checked by
+:func:`ci_method_name`; an unknown name is an error) and forms it with :func:`confidence_interval`
+or, when replicates may be undefined, :func:`bootstrap_interval`.  To add a method: one entry in
+:data:`INTERVAL_METHODS` (``methods.py``) and its branch in :func:`confidence_interval` (``bootstrap.py``),
+or a jackknife formula in ``jackknife.py`` (docs/architecture.md).
+"""
+
+from .bootstrap import acceleration, basic_interval, confidence_interval, interval_pvalue
+from .jackknife import fisher_z, jackknife_interval, jackknife_se
+from .methods import (BASIC_BOUNDED, BOOTSTRAP_CI_METHODS, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, IntervalMethod,
+                      ci_method_name)
+from .undefined import Interval, bootstrap_interval
+
+__all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
+           "ci_method_name", "confidence_interval", "basic_interval", "acceleration", "fisher_z", "jackknife_se",
+           "jackknife_interval", "interval_pvalue", "Interval", "bootstrap_interval"]

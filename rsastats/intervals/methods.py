@@ -1,0 +1,48 @@
+"""The one table of interval methods (:data:`INTERVAL_METHODS`) and the defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..checks import check_choice
+
+__all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
+           "ci_method_name"]
+
+
+@dataclass(frozen=True)
+class IntervalMethod:
+    """One interval method: its name, what it is formed from (``"replicates"``: bootstrap replicates,
+    with leave-one-out values for the acceleration when ``needs_jackknife``; ``"jackknife"``: the
+    leave-one-out values alone), and what it is."""
+
+    name: str
+    needs_jackknife: bool
+    description: str
+    uses: str = "replicates"
+
+
+INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
+    IntervalMethod("jackknife-z", True, "normal interval on the Fisher-z scale, jackknife standard error "
+                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife"),
+    IntervalMethod("jackknife", True, "normal interval on the raw scale, jackknife standard error", uses="jackknife"),
+    IntervalMethod("percentile", False, "quantiles of the replicates"),
+    IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)"),
+    IntervalMethod("bca", True, "bias-corrected and accelerated percentile (acceleration from the jackknife)"),
+)}
+CI_METHODS = tuple(INTERVAL_METHODS)
+# The methods formed from bootstrap replicates (for statistics that are not a correlation of two RDMs).
+BOOTSTRAP_CI_METHODS = tuple(name for name, m in INTERVAL_METHODS.items() if m.uses == "replicates")
+# The interval of rho (as measured): chosen on the design atlas (docs/calibration.md).
+DEFAULT_CI = "jackknife-z"
+# How a basic interval for a bounded statistic stays inside the bounds: "clip" or "fisher-z".
+BASIC_BOUNDED = "clip"
+CORRELATION_BOUNDS = (-1.0, 1.0)
+# atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
+_Z_EDGE = 1e-12
+
+
+def ci_method_name(method: Any, allowed: tuple[str, ...] = CI_METHODS) -> str:
+    """The canonical name of an interval method (one of ``allowed``); an unknown name is a one-line error."""
+    return check_choice("interval method", method, allowed)

@@ -1,0 +1,100 @@
+"""Intervals from replicates some of which may be undefined (NaN): notes instead of exceptions."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..exceptions import EstimationError, RsaStatsWarning
+from ..results import Record
+from .bootstrap import confidence_interval
+from .methods import INTERVAL_METHODS
+
+__all__ = ["Interval", "bootstrap_interval"]
+
+
+@dataclass(frozen=True)
+class Interval(Record):
+    """A bootstrap interval formed from replicates some of which may be undefined (NaN).
+
+    ``low``/``high`` are NaN when no interval could be formed; ``notes`` say why, and report
+    replicates left out; ``method`` is the method actually used (a BCa interval with an infinite
+    bias correction may fall back to the percentile interval, see :func:`bootstrap_interval`).
+    """
+
+    low: float
+    high: float
+    method: str
+    n_used: int
+    n_undefined: int
+    notes: tuple[str, ...] = ()
+    replicates: np.ndarray = field(default=None, repr=False, metadata={"json": False})
+
+
+def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confidence: float, jackknife: Any = None,
+                       bounds: tuple[float, float] | None = None, clip_to_bounds: bool = False,
+                       bca_fallback: str | None = None, min_replicates: int = 2,
+                       warnings_as_notes: bool = True) -> Interval:
+    """An interval from replicates that may hold NaN (resamples whose statistic is undefined).
+
+    Undefined replicates (and undefined jackknife values) are left out and counted.  With
+    ``clip_to_bounds`` the estimate and replicates are first clipped to finite ``bounds`` (rounding
+    can put a share at 1 + 4e-16); half-open bounds (``inf``) are applied to the endpoints only.
+    When BCa's bias correction is infinite (every replicate on one side of the estimate),
+    ``bca_fallback`` names the method used instead (a note says so); without it the interval is
+    NaN with a note.  Warnings of :func:`confidence_interval` (too few replicates for the level)
+    become notes, or with ``warnings_as_notes=False`` reach the caller as warnings.  Never raises for
+    undefined data: ``low``/``high`` are NaN and ``notes`` say why.
+    """
+    reps = np.asarray(replicates, dtype=np.float64)
+    finite = reps[np.isfinite(reps)]
+    n_undefined = int(reps.size - finite.size)
+    notes: list[str] = []
+    nan = float("nan")
+    if not np.isfinite(estimate) or finite.size < min_replicates:
+        return Interval(nan, nan, method, int(finite.size), n_undefined, ("estimate undefined",) if not np.isfinite(estimate)
+                        else (f"only {finite.size} of {reps.size} resamples defined",), finite)
+    jack = None
+    if jackknife is not None:
+        jack = [np.asarray(v, dtype=np.float64) for v in (jackknife if not isinstance(jackknife, np.ndarray)
+                                                          or jackknife.ndim > 1 else [jackknife])]
+        jack = [v[np.isfinite(v)] for v in jack]
+        if INTERVAL_METHODS[method].needs_jackknife and sum(v.size for v in jack) < 2:
+            what = "BCa" if method == "bca" else f"the {method} interval"
+            return Interval(nan, nan, method, int(finite.size), n_undefined,
+                            (f"{what} needs at least 2 defined jackknife values",), finite)
+    finite_bounds = None if bounds is None or not np.isfinite(bounds).all() else (float(bounds[0]), float(bounds[1]))
+    if clip_to_bounds and finite_bounds is not None:
+        finite = np.clip(finite, *finite_bounds)
+        estimate = float(np.clip(estimate, *finite_bounds))
+    used = method
+    with _recorded_warnings(warnings_as_notes) as caught:
+        try:
+            low, high = confidence_interval(float(estimate), finite, method=method, confidence=confidence,
+                                            jackknife=jack, bounds=finite_bounds)
+        except EstimationError as exc:
+            if method != "bca" or bca_fallback is None:
+                return Interval(nan, nan, method, int(finite.size), n_undefined, (f"no CI: {exc.problem}",), finite)
+            used = bca_fallback
+            notes.append(f"BCa interval undefined (every replicate on one side of the estimate); {used} interval given")
+            low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
+                                            bounds=finite_bounds)
+    notes.extend(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, RsaStatsWarning))
+    if bounds is not None:
+        low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
+    return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite)
+
+
+@contextlib.contextmanager
+def _recorded_warnings(record: bool) -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings raised in the block (``record``), or let them through."""
+    if not record:
+        yield []
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RsaStatsWarning)
+        yield caught
