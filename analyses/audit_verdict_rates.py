@@ -62,7 +62,7 @@ def verdict_rates(kwargs: dict, *, n_sims: int, n_boot: int, seed: int) -> dict:
             result = audit(files[0], files[1], reference_files=files[2:], n_boot=n_boot,
                            seed=np.random.SeedSequence([seed, i, 1]))
         counts[result.verdict.verdict] += 1
-        o_high, r_low = result.observed.ci_high, result.reference.low
+        o_high, r_low = result.observed.ci_high, result.reference.ci_low
         intervals_say_different += bool(o_high < r_low)
         truth_obs.append(truth["rho_observed"])
         truth_ref.append(truth["rho_reference"])

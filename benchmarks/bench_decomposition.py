@@ -25,10 +25,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rsastats._varcomp import CellStatistics, fit_statsmodels, fit_variance_components  # noqa: E402
 from rsastats.simulate import simulate_condition_rdms  # noqa: E402
-from rsastats._variance_design import DEFAULT_COMPONENTS, build_design, file_condition, parse_components  # noqa: E402
-from rsastats.variance import _standardise, decompose_rdms  # noqa: E402
+from rsastats.variance import decompose_rdms  # noqa: E402
+from rsastats.variance.design import DEFAULT_COMPONENTS, build_design, file_condition, parse_components  # noqa: E402
+from rsastats.variance.fit import CellStatistics, fit_statsmodels, fit_variance_components  # noqa: E402
+from rsastats.variance.responses import standardise  # noqa: E402
 
 PLANTED = {"shared": 1.0, "model": 0.3, "method": 0.25, "precision": 0.15, "temperature": 0.1,
            "model:experiment": 0.15}
@@ -66,7 +67,7 @@ def one_design(n_models: int, n_emotions: int, repeats: int, n_boot: int) -> dic
     kept = [i for i, ok in enumerate(design.estimable) if ok]
     g = np.array([np.ones((len(conds), len(conds)))] + [design.matrices[i] for i in kept])
     a, b = np.triu_indices(n_emotions, 1)
-    y = _standardise(rdms[:, a, b], "rank")
+    y = standardise(rdms[:, a, b], "rank")
     exact_time, exact = best_of(lambda: fit_variance_components(CellStatistics.from_cells(y), g), repeats)
     sm_time, sm = best_of(lambda: fit_statsmodels(y, [design.levels[i] for i in kept]), 1)
     boot_time, _ = best_of(lambda: decompose_rdms(rdms, [f"e{i}" for i in range(n_emotions)], conds, n_boot=n_boot,

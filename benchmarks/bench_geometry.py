@@ -22,9 +22,10 @@ import time
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from rsastats import _descriptors as kernels
 from rsastats.data import make_activations
-from rsastats.geometry import _baseline_values, _emotion_values, _layer_data
+from rsastats.geometry import kernels
+from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors
+from rsastats.geometry.layers import layer_data
 
 
 def naive_baseline(x: np.ndarray, counts: np.ndarray) -> dict[str, float]:
@@ -63,16 +64,19 @@ def main() -> None:
             + 2 * rng.standard_normal((args.emotions, 1, 1, args.hidden)) + 3.0).astype(np.float32)
     base = (rng.standard_normal((args.baseline, 1, args.hidden)) + 3.0).astype(np.float32)
     ds = make_activations(acts, [f"e{i}" for i in range(args.emotions)], baseline=base, attrs={"model": "bench"})
-    data = _layer_data(ds, "activations", 0, None)
+    data = layer_data(ds, "activations", 0, None)
+    baseline_descriptors = group_descriptors("baseline")
+    emotion_descriptors = group_descriptors("emotion", per_prompt=False)
     w_base = np.concatenate(list(kernels.resampling_weights(1, args.n_boot, data.baseline.group_sizes)))
     w_prompts = np.concatenate(list(kernels.resampling_weights(2, args.n_boot, data.prompts.group_sizes)))
     x_base, x_acts = base[:, 0].astype(np.float64), acts[:, :, 0].astype(np.float64)
 
     t0 = time.perf_counter()
-    ours_b = {k: np.concatenate([_baseline_values(data.baseline, w_base[i:i + 128])[k] for i in range(0, args.n_boot, 128)])
+    ours_b = {k: np.concatenate([evaluate_descriptors(baseline_descriptors, data.baseline, w_base[i:i + 128])[k]
+                                 for i in range(0, args.n_boot, 128)])
               for k in ("baseline_anisotropy", "baseline_participation_ratio_plugin", "baseline_pc1_share",
                         "baseline_norm_mean", "baseline_norm_sd")}
-    ours_e = {k: np.concatenate([_emotion_values(data.prompts, w_prompts[i:i + 128], False)[k]
+    ours_e = {k: np.concatenate([evaluate_descriptors(emotion_descriptors, data.prompts, w_prompts[i:i + 128])[k]
                                  for i in range(0, args.n_boot, 128)])
               for k in ("emotion_mean_cosine", "emotion_rdm_spread", "emotion_participation_ratio", "emotion_pc1_share")}
     ours = time.perf_counter() - t0

@@ -2,8 +2,8 @@
 
 This package is the only part of the project that imports torch and transformers, and only its
 ``models``, ``capture``, ``inputs``, ``precision``, ``generate`` and ``run`` modules do;
-``stimuli``, ``config`` and ``registry`` are torch-free, so the command line can validate options
-and print help without importing torch.  See ``docs/extraction.md``.
+``stimuli``, ``config``, ``registry``, ``reference_plan`` and ``reference`` (until it extracts) are
+torch-free, so the command line can validate options and print help without importing torch.  See ``docs/extraction.md``.
 
 Modules
 -------
@@ -16,6 +16,8 @@ capture    residual-stream hooks, layer definitions, pooling.
 precision  fp32/fp16/bf16 and the three INT8 schemes.
 generate   per-prompt seeded sampling.
 run        :func:`extract`: streaming, resumable writing of the activations file.
+reference_plan  which extraction re-creates an audited file's recipe (torch-free).
+reference  :class:`ReferenceExtractor`, the reference maker of ``rsastats audit --reference-model``.
 """
 
 __all__: list[str] = []

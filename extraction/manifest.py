@@ -301,27 +301,13 @@ def _execute(tasks: Sequence[ManifestTask], state: _State, function: Callable[..
         record = state.update(task, status="submitted", started=_now(), error="")
         record["attempts"] = int(record.get("attempts", 0)) + 1
     state.save()
-    if runner is None:
-        for task in tasks:
-            error: BaseException | None = None
-            result = None
-            for attempt in range(retries + 1):
-                try:
-                    result = function(task.config, task.out, overwrite, threads)
-                    error = None
-                    break
-                except InputError as exc:  # bad input fails the same way every time
-                    error = exc
-                    break
-                except Exception as exc:
-                    error = exc
-                    if attempt < retries:
-                        state.update(task, attempts=int(state.get(task.task_id)["attempts"]) + 1)
-            finish(task, result, error)
-    else:
-        args = [(task.config, task.out, overwrite, threads) for task in tasks]
-        for i, result, error in runner.each(function, args, retries=retries):
-            finish(tasks[i], result, error)
+    args = [(task.config, task.out, overwrite, threads) for task in tasks]
+
+    def retried(i: int) -> None:
+        state.update(tasks[i], attempts=int(state.get(tasks[i].task_id)["attempts"]) + 1)
+
+    for i, result, error in runner.each(function, args, retries=retries, on_retry=retried):
+        finish(tasks[i], result, error)
     return outcomes
 
 
@@ -351,7 +337,7 @@ def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries:
     -------
     ManifestResult : one outcome per task, in manifest order (``failed`` ones carry the error line).
     """
-    from rsastats.distributed import scheduler_runner
+    from rsastats.parallel import runner_for
 
     manifest = Path(manifest)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -367,10 +353,10 @@ def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries:
 
         for task in to_run:
             shutil.rmtree(work_folder(task.out), ignore_errors=True)
-    with scheduler_runner(scheduler if to_run else None) as runner:
+    with runner_for(scheduler if to_run else None) as runner:
         ran = _execute(to_run, state, function, runner=runner, retries=retries, overwrite=overwrite, threads=threads,
                        progress=progress) if to_run else {}
-        address = "" if runner is None else str(runner.client.scheduler.address)
+        address = runner.address
     state.save()
     outcomes = []
     for task in tasks:

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 from rsastats.exceptions import DependencyError, ModelLoadError, RsaStatsWarning
 from rsastats.importers import file_sha256
 
-from .registry import ModelSpec, resolve_model_spec
+from .registry import ModelSpec, cache_root, resolve_model_spec
 
 __all__ = ["LoadedModel", "load_model", "cache_root", "ENCODER_TYPES"]
 
@@ -100,15 +100,6 @@ class LoadedModel:
             return False
         wanted = self.spec.chat_template if self.spec.chat_template is not None else self.variant == "instruct"
         return bool(wanted and has)
-
-
-def cache_root() -> Path:
-    """The user cache folder of rsastats."""
-    env = os.environ.get("RSASTATS_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "rsastats"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,12 +10,13 @@ hub id already in the local cache.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ModelSpec", "REGISTRY", "STUDY_MODELS", "resolve_model_spec"]
+__all__ = ["ModelSpec", "REGISTRY", "STUDY_MODELS", "resolve_model_spec", "cache_root"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,13 @@ def resolve_model_spec(name_or_path: str) -> ModelSpec:
     stem = path.stem if gguf else path.name
     variant = "instruct" if _INSTRUCT_HINT.search(stem) else ""
     return ModelSpec(name=key, source=key, variant=variant, gguf_file=gguf)
+
+
+def cache_root() -> Path:
+    """The user cache folder of rsastats: ``$RSASTATS_CACHE``, else ``$XDG_CACHE_HOME/rsastats``, else
+    ``~/.cache/rsastats`` (dequantized checkpoints, reference extractions of the audit)."""
+    env = os.environ.get("RSASTATS_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "rsastats"

@@ -48,7 +48,7 @@ import pandas as pd
 import scipy.stats as st
 
 from ._rng import SeedLike, as_generator, spawn_sequences
-from .compare import correlate_rows
+from .measures import correlate_rows
 from .inference._engine import ResamplingEngine
 from .inference._inputs import ModelInput
 from .inference.bootstrap import basic_interval, confidence_interval

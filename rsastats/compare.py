@@ -1,8 +1,7 @@
-"""Rank correlations between RDMs (on their upper triangles), aligned by emotion label.
+"""Comparing two RDMs (on their upper triangles), aligned by emotion label.
 
-Methods (``RANK_METHODS``): ``spearman`` (average ranks for ties), ``pearson``, ``kendall-b``
-(Kendall's tau-b, tie-corrected; ``kendall`` is an alias) and ``kendall-a`` (tau-a: concordant minus
-discordant pairs over all pairs, the measure rsatoolbox recommends for models that predict ties).
+The measures (``spearman``, ``pearson``, ``kendall-b``, ``kendall-a``, ``rho-a``, ``cosine``) are the
+table of :mod:`rsastats.measures`.
 
 A correlation of a constant input is undefined: it raises an error instead of returning NaN.
 The p-value of a correlation over RDM cells is *not* a valid test (cells sharing an emotion are
@@ -11,39 +10,19 @@ dependent); use :func:`rsastats.inference.mantel`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ._ranks import degenerate, weighted_kendall, weighted_midranks, weighted_pearson
-from ._validation import MIN_EMOTIONS, check_choice, check_finite_array
+from ._validation import MIN_EMOTIONS, check_finite_array
 from .exceptions import LabelError, ValidationError
-from .rdm import RDM, _label_difference
+from .labels import emotion_difference
+from .measures import RANK_METHODS, correlate_rows, rank_method_name
+from .measures.kernels import degenerate
+from .rdm import RDM
 
 __all__ = ["RANK_METHODS", "rank_method_name", "rank_correlation", "compare_rdms", "align_rdms", "as_rdm", "correlate_rows"]
-
-RANK_METHODS = ("spearman", "pearson", "kendall-b", "kendall-a")
-_RANK_ALIASES = {"kendall": "kendall-b", "tau-b": "kendall-b", "tau_b": "kendall-b", "tau-a": "kendall-a",
-                 "tau_a": "kendall-a", "kendall_b": "kendall-b", "kendall_a": "kendall-a", "rho": "spearman"}
-
-
-def rank_method_name(method: str) -> str:
-    return check_choice("rank correlation method", method, RANK_METHODS, _RANK_ALIASES)
-
-
-def correlate_rows(x: np.ndarray, y: np.ndarray, method: str, weights: np.ndarray | None = None,
-                   x_order: np.ndarray | None = None, y_order: np.ndarray | None = None) -> np.ndarray:
-    """Correlation of each row of ``x`` with the matching row of ``y`` (cells repeated ``weights``
-    times); NaN where a row is degenerate.  ``method`` must already be canonical."""
-    if method == "spearman":
-        return weighted_pearson(weighted_midranks(x, weights, x_order), weighted_midranks(y, weights, y_order), weights)
-    if method == "pearson":
-        return weighted_pearson(x, y, weights)
-    variant = "b" if method == "kendall-b" else "a"
-    out = weighted_kendall(x, y, weights, variant)
-    bad = degenerate(x, weights) | degenerate(y, weights)
-    return np.where(bad, np.nan, out)
 
 
 def _rank_correlation_iv(x: Any, y: Any, method: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -95,7 +74,7 @@ def align_rdms(a: RDM, b: RDM, name_a: str = "A", name_b: str = "B") -> tuple[RD
     if a.labels == b.labels:
         return a, b
     if set(a.labels) != set(b.labels):
-        raise LabelError(_label_difference(a.labels, b.labels, a.source or name_a, b.source or name_b))
+        raise LabelError(emotion_difference(a.labels, b.labels, a.source or name_a, b.source or name_b))
     return a, b.reorder(a.labels)
 
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import math
 import os
 import platform
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -57,6 +58,7 @@ __all__ = [
     "write_dataset",
     "atomic_path",
     "software_versions",
+    "attribute_text",
 ]
 
 SCHEMA_ACTIVATIONS = "rsastats.activations/1"
@@ -109,6 +111,23 @@ def software_versions() -> str:
         with contextlib.suppress(md.PackageNotFoundError):
             parts.append(f"{name} {md.version(name)}")
     return "; ".join(parts)
+
+
+def attribute_text(value: Any) -> str:
+    """An attribute value as text, numbers in one spelling (``0.7 == "0.70"``, ``100 == "100.0"``);
+    ``""`` for a missing value (None).  Lists and arrays become comma-separated text."""
+    if value is None:
+        return ""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(attribute_text(v) for v in value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return format(number, "g") if math.isfinite(number) else text
 
 
 def _now() -> str:
@@ -474,12 +493,18 @@ def _check_readable(path: Path) -> None:
         raise FileFormatError("not a NetCDF file (no NetCDF/HDF5 signature)", path=path)
 
 
-def _read(path: str | os.PathLike, layers: Sequence[int] | None = None) -> xr.Dataset:
-    """Open a NetCDF file and load it into memory, mapping every failure to one error."""
+def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]], Sequence[int]] | None = None) -> xr.Dataset:
+    """Open a NetCDF file and load it into memory, mapping every failure to one error.
+
+    ``layers`` selects layer labels before anything is loaded: a list, or a function of the file's
+    layer labels that returns the list (so a choice like "the last 4" needs one opening of the file).
+    """
     p = Path(path)
     _check_readable(p)
     try:
         with xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
+            if callable(layers):
+                layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
             if layers is not None and "layer" in handle.dims:
                 missing = sorted(set(int(x) for x in layers) - set(int(x) for x in handle["layer"].values))
                 if missing:
@@ -493,8 +518,9 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | None = None) -> xr.Da
         raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=p) from None
 
 
-def open_dataset(path: str | os.PathLike, *, layers: Sequence[int] | None = None) -> tuple[str, xr.Dataset]:
-    """Read and validate any rsastats file; return ``(kind, dataset)``."""
+def open_dataset(path: str | os.PathLike, *, layers: Any = None) -> tuple[str, xr.Dataset]:
+    """Read and validate any rsastats file; return ``(kind, dataset)``.  ``layers``: a list of layer
+    labels, or a function of the file's layer labels returning one (only those are loaded)."""
     ds = _read(path, layers)
     return validate_dataset(ds, path)
 

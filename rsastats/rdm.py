@@ -27,6 +27,7 @@ import xarray as xr
 from ._validation import check_choice, check_count, check_finite_array
 from .data import make_rdm, validate_rdm, file_kind
 from .exceptions import DependencyError, LabelError, ValidationError
+from .labels import emotion_difference
 from .vectors import (DEFAULT_N_PCS, PromptRows, apply_post, mean_vectors, near_zero_rows, normalization_name, prompt_rows,
                       select_layers, vector_array)
 
@@ -40,6 +41,8 @@ __all__ = [
     "upper_indices",
     "crossvalidated_rdm",
     "rdm_from_dataset",
+    "rdm_from_rows",
+    "rdm_provenance",
     "to_rsatoolbox",
     "from_rsatoolbox",
 ]
@@ -210,7 +213,7 @@ class RDM:
         """The same RDM with rows and columns in the order of ``labels`` (same set required)."""
         labels = tuple(str(x) for x in labels)
         if set(labels) != set(self.labels) or len(labels) != len(self.labels):
-            raise LabelError(_label_difference(self.labels, labels, "this RDM", "the requested order"), path=self.source or None)
+            raise LabelError(emotion_difference(self.labels, labels, "this RDM", "the requested order"), path=self.source or None)
         pos = {lab: i for i, lab in enumerate(self.labels)}
         idx = np.array([pos[x] for x in labels])
         return RDM(self.matrix[np.ix_(idx, idx)], labels, self.method, self.source, self.attrs)
@@ -240,19 +243,6 @@ class RDM:
     def to_rsatoolbox(self):
         """This RDM as an ``rsatoolbox.rdm.RDMs`` object (needs rsatoolbox)."""
         return to_rsatoolbox(self)
-
-
-def _label_difference(a: Sequence[str], b: Sequence[str], name_a: str, name_b: str) -> str:
-    only_a = [x for x in a if x not in set(b)]
-    only_b = [x for x in b if x not in set(a)]
-    parts = []
-    if only_a:
-        parts.append(f"only in {name_a}: {', '.join(only_a[:6])}{' ...' if len(only_a) > 6 else ''}")
-    if only_b:
-        parts.append(f"only in {name_b}: {', '.join(only_b[:6])}{' ...' if len(only_b) > 6 else ''}")
-    if not parts:
-        parts.append(f"{name_a} has {len(a)} labels, {name_b} has {len(b)}")
-    return "emotion sets differ (" + "; ".join(parts) + ")"
 
 
 def to_rsatoolbox(rdm: RDM):
@@ -288,6 +278,22 @@ def from_rsatoolbox(rdms: Any, index: int = 0, *, labels: Sequence[str] | None =
     return RDM(matrices[index], tuple(labels), str(getattr(rdms, "dissimilarity_measure", "") or ""), name)
 
 
+def rdm_from_rows(rows: PromptRows, method: str, *, n_folds: int = 2, source: str | None = None) -> np.ndarray:
+    """The RDM matrix of prompt rows: the emotion means (with the normalization's mean-vector step)
+    under ``method``, or the cross-validated distance over prompt folds."""
+    if method == "crossval-euclidean":
+        return crossvalidated_rdm(rows, n_folds, source=source)
+    vectors = apply_post(mean_vectors(rows.values, rows.valid.astype(np.float64)), rows.post, source)
+    return rdm_matrix(vectors, method, labels=rows.emotions, source=source)
+
+
+def rdm_provenance(attrs: Mapping[str, Any], description: str, normalization: str) -> dict[str, Any]:
+    """The attributes an RDM made from a file carries: where its vectors came from and how."""
+    provenance = {k: attrs[k] for k in ("model", "family", "variant", "method", "precision", "experiment") if k in attrs}
+    provenance = {("extraction_method" if k == "method" else k): v for k, v in provenance.items()}
+    return {**provenance, "layer_selection": description, "normalization": str(normalization)}
+
+
 def rdm_from_dataset(ds: xr.Dataset, *, method: str = "cosine", layer: int | None = None, last_k: int | None = None,
                      normalization: str = "raw", n_pcs: int = DEFAULT_N_PCS, n_folds: int = 2,
                      source: str | None = None) -> RDM:
@@ -300,16 +306,10 @@ def rdm_from_dataset(ds: xr.Dataset, *, method: str = "cosine", layer: int | Non
         return RDM.from_dataset(ds, source)
     method = rdm_method_name(method)
     name = str(ds.attrs.get("model") or source or "")
-    provenance = {k: ds.attrs[k] for k in ("model", "family", "variant", "method", "precision", "experiment") if k in ds.attrs}
-    provenance = {("extraction_method" if k == "method" else k): v for k, v in provenance.items()}
     if kind == "activations":
         rows = prompt_rows(ds, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs, source=source)
         _, description = select_layers(ds["layer"].values, layer, last_k, source)
-        if method == "crossval-euclidean":
-            matrix = crossvalidated_rdm(rows, n_folds, source=source)
-        else:
-            vectors = apply_post(mean_vectors(rows.values, rows.valid.astype(np.float64)), rows.post, source)
-            matrix = rdm_matrix(vectors, method, labels=rows.emotions, source=source)
+        matrix = rdm_from_rows(rows, method, n_folds=n_folds, source=source)
         labels, norm = rows.emotions, rows.normalization
     else:
         if method == "crossval-euclidean":
@@ -317,5 +317,4 @@ def rdm_from_dataset(ds: xr.Dataset, *, method: str = "cosine", layer: int | Non
         labels, vectors, description = vector_array(ds, layer=layer, last_k=last_k, normalization=normalization, source=source)
         matrix = rdm_matrix(vectors, method, labels=labels, source=source)
         norm = normalization_name(normalization)
-    attrs = {**provenance, "layer_selection": description, "normalization": str(norm)}
-    return RDM(matrix, tuple(labels), method, name, attrs)
+    return RDM(matrix, tuple(labels), method, name, rdm_provenance(ds.attrs, description, norm))

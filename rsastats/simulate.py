@@ -105,7 +105,7 @@ def simulate_condition_rdms(
 
     ``conditions`` are file attributes or levels (see :func:`rsastats.variance.file_condition`).
     """
-    from ._variance_design import component_levels, file_condition, parse_components
+    from .variance.design import component_levels, file_condition, parse_components
 
     if not 0 <= emotion_dependence < 1:
         raise ValidationError(f"emotion_dependence must be in [0, 1), got {emotion_dependence}")
@@ -168,7 +168,7 @@ def simulate_condition_vectors(
     rank-transformed RDM cells; use it to test the file path end to end.
     """
     from .data import make_vectors
-    from ._variance_design import component_levels, file_condition, parse_components
+    from .variance.design import component_levels, file_condition, parse_components
 
     rng = as_generator(seed)
     mu = true_vectors(n_emotions, hidden, shared=shared, seed=rng)

@@ -36,6 +36,7 @@ from .exceptions import LabelError, SchemaError, ValidationError
 __all__ = [
     "NORMALIZATIONS",
     "ROW_NORMALIZATIONS",
+    "BASELINE_NORMALIZATIONS",
     "DEFAULT_N_PCS",
     "PromptRows",
     "select_layers",
@@ -64,6 +65,8 @@ _NORMALIZATION_ALIASES = {
 }
 # Linear maps of one prompt row: they commute with the prompt mean.
 ROW_NORMALIZATIONS = ("raw", "baseline-mean", "neutral-pc")
+# Those that read the baseline (emotion-free) activations.
+BASELINE_NORMALIZATIONS = ("baseline-mean", "neutral-pc")
 # Applied to the mean vectors (all emotions at once, or non-linear).
 _POST = {"raw": "none", "baseline-mean": "none", "neutral-pc": "none", "emotion-mean": "emotion-mean", "unit": "unit", "zscore": "zscore"}
 DEFAULT_N_PCS = 3
@@ -177,7 +180,7 @@ def prompt_rows(acts: xr.Dataset, *, layer: int | None = None, last_k: int | Non
         raise ValidationError(f"no valid prompt left for emotion(s): {', '.join(empty)}", path=source)
     values[~valid] = 0.0  # invalid rows may hold anything (even NaN); they never count
     used_pcs = None
-    if normalization in ("baseline-mean", "neutral-pc"):
+    if normalization in BASELINE_NORMALIZATIONS:
         if "baseline" not in acts.data_vars:
             raise ValidationError(f"normalization {normalization!r} needs baseline activations; this file has none", path=source)
         baseline = acts["baseline"].sel(layer=chosen).values.astype(np.float64).mean(axis=1)  # (S, H)

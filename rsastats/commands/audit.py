@@ -25,6 +25,17 @@ def _extraction_progress(enabled: bool):
     return make
 
 
+def _reference_extractor(model: str, reference_dir, limit, threads, show: bool):
+    """The extraction side's reference maker for --reference-model (the core never imports extraction)."""
+    from extraction.reference import ReferenceExtractor
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return ReferenceExtractor(model, reference_dir=reference_dir, limit=limit, progress=_extraction_progress(show))
+
+
 @click.command("audit")
 @click.argument("a", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("b", type=click.Path(dir_okay=False, path_type=str))
@@ -81,19 +92,17 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
 
     if reference_files and reference_model:
         raise click.UsageError("give either --reference-model or --reference-files, not both")
-    if threads is not None and not reference_files:
-        import torch
-
-        torch.set_num_threads(threads)
     show = not quiet and sys.stderr.isatty()
+    make_references = None
+    if not reference_files:
+        make_references = _reference_extractor(reference_model or "default", reference_dir, limit, threads, show)
     with progress_bar("bootstrap (observed)", n_boot) as advance:
-        result = audit(a, b, reference_model=reference_model or "default",
-                       reference_files=list(reference_files) if reference_files else None, reference_dir=reference_dir,
-                       reference_runs=reference_runs, limit=limit, common_emotions=common_emotions, bootstrap=bootstrap,
-                       n_boot=n_boot,
-                       ci=ci, confidence=confidence, rdm=rdm_method, normalization=normalization,
+        result = audit(a, b, reference_files=list(reference_files) if reference_files else None,
+                       make_references=make_references, reference_runs=reference_runs, common_emotions=common_emotions,
+                       bootstrap=bootstrap, n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm_method,
+                       normalization=normalization,
                        max_interval_width=MAX_INTERVAL_WIDTH if max_width is None else max_width, seed=seed,
-                       progress=advance, extraction_progress=_extraction_progress(show))
+                       progress=advance)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -129,8 +138,8 @@ def _render(result) -> None:
                     f"{obs.ci_method}, bootstrap over {obs.bootstrap}, {obs.n_boot} resamples")
     numbers.add_row("Mantel p", f"{fmt_p(obs.p_value)}  ({obs.n_permutations} label permutations)")
     runs = f", {len(ref.runs)} runs pooled" if len(ref.runs) > 1 else ""
-    numbers.add_row("reference range", f"[{fmt(ref.low)}, {fmt(ref.high)}]  rho {fmt(ref.rho)} on {ref.model} "
-                    f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.scheme}{runs})")
+    numbers.add_row("reference range", f"[{fmt(ref.ci_low)}, {fmt(ref.ci_high)}]  rho {fmt(ref.rho)} on {ref.model} "
+                    f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.bootstrap}{runs})")
     numbers.add_row("gap", f"{obs.rho - ref.rho:+.3f}  (observed rho - reference rho)")
     numbers.add_row("settings", f"{obs.rdm} RDM, {obs.rank}, {obs.layer}, {obs.normalization} vectors; "
                     f"intervals wider than {result.max_interval_width:g} are inconclusive; seed {result.seed}")

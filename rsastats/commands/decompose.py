@@ -7,8 +7,7 @@ import math
 import click
 
 from ..cliutil import emit_json, json_option, progress_bar, quiet_option, scheduler_option, seed_option, stdout_console
-
-_CI_METHODS = ("bca", "percentile", "basic")
+from ..intervals import CI_METHODS
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -51,7 +50,7 @@ def _fmt_p(p: float) -> str:
               help="Dissimilarity of the emotion vectors: cosine, correlation or euclidean.")
 @click.option("--n-boot", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap replicates over emotions for the CIs (0: no CIs).")
-@click.option("--ci", "ci_method", type=click.Choice(_CI_METHODS), default="bca", show_default=True,
+@click.option("--ci", "ci_method", type=click.Choice(CI_METHODS), default="bca", show_default=True,
               help="Bootstrap interval method (BCa: coverage nearest nominal in the calibration, docs/decomposition.md).")
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
               show_default=True, help="Confidence level of the intervals.")

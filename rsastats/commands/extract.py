@@ -234,14 +234,14 @@ def _extract_on_cluster(config, out, overwrite, restart, threads, scheduler):
 
     from extraction.manifest import extract_task
 
-    from ..distributed import scheduler_runner
+    from ..parallel import runner_for
 
     out = os.path.abspath(out)
     if restart:
         import shutil
 
         shutil.rmtree(out + ".parts", ignore_errors=True)
-    with scheduler_runner(scheduler) as runner:
+    with runner_for(scheduler) as runner:
         [(_, result, error)] = list(runner.each(extract_task, [(config, out, overwrite, threads)]))
     if error is not None:
         raise error

@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import click
 
 from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
-
-_CI_METHODS = ("percentile", "basic", "bca")
-
-
-def parse_layer_option(value: str) -> Any:
-    """``"all"``, ``"last"``, one integer or a comma-separated list of integers/``last``."""
-    text = value.strip().lower()
-    if text in ("all", "last"):
-        return text
-    items = []
-    for part in text.split(","):
-        part = part.strip()
-        if part == "last":
-            items.append("last")
-            continue
-        try:
-            items.append(int(part))
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: give a layer number, a negative position (-1 = last), "
-                                     "'last', 'all' or a comma-separated list") from None
-    return items
-
-
-def fmt(value: float) -> str:
-    """A number for people: 4 significant digits, '-' when undefined."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.3e}"
-    return f"{value:.4g}"
-
-
-def fmt_ci(low: float, high: float) -> str:
-    return "-" if not (math.isfinite(low) and math.isfinite(high)) else f"[{fmt(low)}, {fmt(high)}]"
+from ..geometry import DEFAULT_CI_METHOD, classify_maturity, compare_geometry, geometry, resolve_layers
+from ..intervals import CI_METHODS
+from .geometry_tables import render_comparisons, render_files, render_maturity
+from .layer_option import parse_layer_option
 
 
 def _pairs(results: Sequence[Any]) -> tuple[list[tuple[int, int]], list[str]]:
@@ -74,7 +43,7 @@ def _pairs(results: Sequence[Any]) -> tuple[list[tuple[int, int]], list[str]]:
                    "for emotion descriptors).")
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
               show_default=True, help="Two-sided confidence level.")
-@click.option("--ci", "ci_method", type=click.Choice(_CI_METHODS), default="basic", show_default=True,
+@click.option("--ci", "ci_method", type=click.Choice(CI_METHODS), default=DEFAULT_CI_METHOD, show_default=True,
               help="Interval method. 'basic' covered nearest nominal in the project's simulation "
                    "(docs/geometry.md); the percentile interval inherits the resample bias of these descriptors.")
 @click.option("--pairs/--no-pairs", default=True, show_default=True,
@@ -102,8 +71,6 @@ def geometry_command(files: tuple[str, ...], layer_text: str, n_boot: int, confi
       rsastats geometry base.nc instruct.nc --layer 12 --maturity
     """
     from ..data import open_dataset
-    from ..geometry import compare_geometry, geometry, resolve_layers
-    from ..maturity import classify_maturity
 
     layers = parse_layer_option(layer_text)
     loaded = [open_dataset(path) for path in files]  # every file is validated before any work
@@ -158,71 +125,11 @@ def _comparison_layers(layers: Any, ds_b: Any, ds_i: Any, resolve: Any, src_b: s
     return [layer for layer in wanted if layer in have]
 
 
-class _Footnotes:
-    """Numbered notes printed under a table, so that long explanations do not widen it."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def mark(self, note: str) -> str:
-        if not note:
-            return ""
-        if note not in self.notes:
-            self.notes.append(note)
-        return f"[{self.notes.index(note) + 1}]"
-
-    def print(self, console: Any) -> None:
-        for i, note in enumerate(self.notes, 1):
-            console.print(f"  [{i}] {note}", highlight=False)
-
-
 def _render(results: Sequence[Any], comparisons: Sequence[Any], maturity: Sequence[Any], confidence: float,
             ci_method: str) -> None:
-    from rich.table import Table
-
-    from ..geometry import DESCRIPTORS
-
-    labels = {d.name: d.label for d in DESCRIPTORS}
     console = stdout_console()
     pct = f"{100 * confidence:g}% CI ({ci_method})"
-    for result, _attrs in results:
-        for layer in result.layers:
-            title = (f"{result.model or result.source} ({result.variant or 'variant unknown'}), layer "
-                     f"{layer.layer if layer.layer is not None else '-'}: {layer.n_emotions} emotions, "
-                     f"{layer.n_prompts} prompts, {layer.n_baseline} baseline texts")
-            table = Table(title=title, title_justify="left")
-            for column in ("descriptor", "estimate", pct, "note"):
-                table.add_column(column)
-            notes = _Footnotes()
-            shown_group = set()
-            for est in layer.estimates:
-                group_missing = [e for e in layer.estimates if e.group == est.group and e.status == "missing"]
-                if est.status == "missing" and len(group_missing) > 1 and len({e.note for e in group_missing}) == 1:
-                    if est.group not in shown_group:
-                        shown_group.add(est.group)
-                        table.add_row(f"{est.group} descriptors", "-", "-", notes.mark(f"not computed: {est.note}"))
-                    continue
-                table.add_row(labels[est.descriptor], fmt(est.estimate), fmt_ci(est.ci_low, est.ci_high),
-                              notes.mark(est.note))
-            console.print(table)
-            console.print(f"  file: {result.source}", highlight=False)
-            notes.print(console)
-    for comp in comparisons:
-        table = Table(title=f"base x instruct: {comp.base_model or comp.base_source} vs "
-                            f"{comp.instruct_model or comp.instruct_source}, layer {comp.base_layer}",
-                      title_justify="left")
-        for column in ("descriptor", "base", "instruct", "change", pct, "note"):
-            table.add_column(column)
-        notes = _Footnotes()
-        table.add_row("RDM Spearman rho", "", "", fmt(comp.rho), fmt_ci(comp.rho_ci_low, comp.rho_ci_high),
-                      notes.mark(f"raw cosine RDMs; prompt bootstrap, {comp.rho_n_boot} resamples"))
-        for change in comp.changes:
-            table.add_row(labels.get(change.descriptor, change.descriptor), fmt(change.base), fmt(change.instruct),
-                          fmt(change.change), fmt_ci(change.ci_low, change.ci_high), notes.mark(change.note))
-        console.print(table)
-        console.print(f"  {comp.pairing_note}", highlight=False)
-        notes.print(console)
+    render_files([result for result, _attrs in results], pct, console)
+    render_comparisons(comparisons, pct, console)
     if maturity:
-        from .maturity import render_maturity
-
         render_maturity(maturity, console)

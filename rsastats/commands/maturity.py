@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import click
 
 from ..cliutil import emit_json, json_option, progress_bar, quiet_option, seed_option, stdout_console
-from .geometry import fmt, fmt_ci, parse_layer_option
+from ..geometry import MATURITY_RULE, BaseModel, classify_maturity
+from .geometry_tables import render_maturity
+from .layer_option import parse_layer_option
 
 
 @click.command()
@@ -37,8 +37,6 @@ def maturity_command(files: tuple[str, ...], layer_text: str, n_boot: int | None
       rsastats maturity qwen-base.nc llama-base.nc gemma-base.nc
       rsastats maturity runs/*-base.nc --layer 12 --json
     """
-    from ..maturity import MATURITY_RULE, BaseModel, classify_maturity
-
     layer = parse_layer_option(layer_text)
     if layer == "all" or (isinstance(layer, list) and len(layer) != 1):
         raise click.BadParameter("the rule is evaluated at one analysis layer", param_hint="--layer")
@@ -59,31 +57,3 @@ def maturity_command(files: tuple[str, ...], layer_text: str, n_boot: int | None
                    "models": [r.to_dict() for r in results]})
         return
     render_maturity(results, stdout_console())
-
-
-def render_maturity(results: Sequence[Any], console: Any) -> None:
-    """The rule, each model's inputs with CIs, its class, and the declared sensitivity analysis."""
-    from rich.table import Table
-
-    rule = results[0].rule
-    console.print(f"[bold]Maturity rule[/bold] {rule.name} (fingerprint {rule.fingerprint()})")
-    console.print(rule.statement())
-    pct = f"{100 * rule.confidence:g}% CI"
-    table = Table(title="maturity of base models (inputs measured on the base model only)", title_justify="left")
-    for column in ("model", "layer", "anisotropy", pct, "reliability", pct + " ", "class", "by point estimates"):
-        table.add_column(column, overflow="fold")
-    for r in results:
-        a, rel = r["baseline_anisotropy"], r["rdm_reliability"]
-        table.add_row(r.model or r.source, str(r.layer), fmt(a.estimate), fmt_ci(a.ci_low, a.ci_high),
-                      fmt(rel.estimate), fmt_ci(rel.ci_low, rel.ci_high), f"[bold]{r.maturity}[/bold]",
-                      r.point_maturity)
-    console.print(table)
-    for r in results:
-        console.print(f"  {r.model or r.source}: {r.reason}" + (" (variant assumed base)" if r.assumed_base else ""))
-    sens = Table(title="declared sensitivity analysis: class under other thresholds", title_justify="left")
-    sens.add_column("max anisotropy / min reliability")
-    for r in results:
-        sens.add_column(r.model or r.source, overflow="fold")
-    for k, (a, rel, _) in enumerate(results[0].sensitivity):
-        sens.add_row(f"{a:g} / {rel:g}", *[r.sensitivity[k][2] for r in results])
-    console.print(sens)

@@ -27,12 +27,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .._ranks import weighted_midranks
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_count
-from ..compare import correlate_rows, rank_method_name
+from ..measures import correlate_rows, pool_uppers, rank_method_name
 from ..exceptions import EstimationError, ValidationError
-from ._engine import ResamplingEngine
+from ..results import Record
+from .engine import ResamplingEngine
 from ._inputs import ModelInput, RDMOptions, load_models
 
 __all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_half_reliability", "spearman_brown",
@@ -92,27 +92,18 @@ def split_half_reliability(models: Sequence[ModelInput], *, rank: str, rdm_metho
     return half, spearman_brown(half)
 
 
-def _pool(uppers: np.ndarray, rank: str) -> np.ndarray:
-    """The RDM that best represents a group under ``rank`` (as rsatoolbox's ``pool_rdm``)."""
-    if rank == "pearson":
-        z = uppers - uppers.mean(axis=-1, keepdims=True)
-        z = z / z.std(axis=-1, keepdims=True)
-        return z.mean(axis=-2)
-    return weighted_midranks(uppers).mean(axis=-2)
-
-
 def group_bounds(uppers: np.ndarray, rank: str) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Leave-one-out (lower, upper) noise ceiling of a group of RDM upper triangles (M, m), with the
     per-model values."""
     n = uppers.shape[0]
-    pooled_all = _pool(uppers, rank)
+    pooled_all = pool_uppers(uppers, rank)
     upper_each = correlate_rows(np.broadcast_to(pooled_all, uppers.shape), uppers, rank)
-    lower_each = np.array([correlate_rows(_pool(np.delete(uppers, i, axis=0), rank), uppers[i], rank) for i in range(n)])
+    lower_each = np.array([correlate_rows(pool_uppers(np.delete(uppers, i, axis=0), rank), uppers[i], rank) for i in range(n)])
     return float(np.mean(lower_each)), float(np.mean(upper_each)), lower_each, upper_each
 
 
 @dataclass(frozen=True)
-class NoiseCeilingResult:
+class NoiseCeilingResult(Record):
     """Noise ceilings of a set of models (see the module docstring).
 
     ``split_half`` and ``reliability`` are per model (None for models without prompts);

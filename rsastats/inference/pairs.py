@@ -15,16 +15,18 @@ import pandas as pd
 
 from .._rng import SeedLike, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_confidence, check_count
-from ..compare import rank_method_name
-from ..distributed import engine_spec, scheduler_runner
+from ..measures import rank_method_name
+from ..parallel import runner_for
+from ..results import Record
 from ..exceptions import ValidationError
-from ._engine import SCHEMES, ResamplingEngine, all_pairs
+from .engine import SCHEMES, ResamplingEngine, all_pairs
 from ._inputs import ModelInput, RDMOptions, load_models
 from .bootstrap import CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, DEFAULT_N_BOOT, interval_pvalue, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, disattenuate
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, _MantelKernel, _permutations_iv, draw_permutations,
-                          mantel_counts, mantel_pvalue, mantel_statistics, pvalue_from_count)
+from .engine_tasks import bootstrap_replicates
+from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, _permutations_iv, mantel_pvalue,
+                          pvalue_from_count, run_mantel)
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all", "default_scheme"]
@@ -63,8 +65,9 @@ def _scheme_for(models: Sequence[ModelInput], scheme: str | None) -> str:
 
 # --------------------------------------------------------------------------- one pair
 @dataclass(frozen=True)
-class ComparisonResult:
-    """rho between two geometries with its bootstrap CI, Mantel p and noise ceilings."""
+class ComparisonResult(Record):
+    """rho between two geometries with its bootstrap CI, Mantel p and noise ceilings (the ceiling
+    fields are left out of ``to_dict`` when no ceiling was computed)."""
 
     a: str
     b: str
@@ -73,47 +76,42 @@ class ComparisonResult:
     ci_high: float
     ci_method: str
     confidence: float
-    bootstrap: str
-    n_boot: int
-    n_undefined: int
-    standard_error: float
-    bias: float
-    bias_corrected: float
     p_value: float
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     alternative: str
+    n_boot: int
+    n_undefined: int
+    bootstrap: str
     rank: str
     rdm: str
     layer: str
     normalization: str
     n_emotions: int
     seed: int | None
+    standard_error: float
+    bias: float
+    bias_corrected: float
     reliability_a: float | None
     reliability_b: float | None
     noise_ceiling: float | None
     rho_disattenuated: float | None
     n_splits: int | None
-    bootstrap_distribution: np.ndarray = field(repr=False)
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+
+    _CEILING_KEYS = ("reliability_a", "reliability_b", "noise_ceiling", "rho_disattenuated", "n_splits")
+
+    @property
+    def exact(self) -> bool:
+        """``permutation_exact`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.permutation_exact
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
-            "a": self.a, "b": self.b, "rho": self.rho, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "ci_method": self.ci_method, "confidence": self.confidence, "p_value": self.p_value,
-            "n_permutations": self.n_permutations, "permutation_exact": self.exact, "alternative": self.alternative,
-            "n_boot": self.n_boot, "n_undefined": self.n_undefined, "bootstrap": self.bootstrap, "rank": self.rank,
-            "rdm": self.rdm, "layer": self.layer, "normalization": self.normalization, "n_emotions": self.n_emotions,
-            "seed": self.seed, "standard_error": self.standard_error, "bias": self.bias,
-            "bias_corrected": self.bias_corrected,
-        }
-        if self.n_splits is not None:
-            out.update({"reliability_a": self.reliability_a, "reliability_b": self.reliability_b,
-                        "noise_ceiling": self.noise_ceiling, "rho_disattenuated": self.rho_disattenuated,
-                        "n_splits": self.n_splits})
+        out = super().to_dict()
+        if self.n_splits is None:
+            for key in self._CEILING_KEYS:
+                out.pop(key)
         return out
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
 
 
 def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
@@ -129,7 +127,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     ceiling ``sqrt(r_A r_B)`` and the disattenuated rho) are computed when both have prompts.
     ``scheduler`` (a dask scheduler address, a ``distributed.Client`` or None) runs the bootstrap
     resamples and the permutations in chunks on a cluster; the result is identical to the
-    in-process one (see :mod:`rsastats.distributed`).
+    in-process one (see :mod:`rsastats.parallel`).
     Other parameters as in :func:`~rsastats.inference.bootstrap.bootstrap_rho` and
     :func:`~rsastats.inference.permutation.mantel`.
     """
@@ -147,19 +145,13 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = np.array([[0, 1]])
     rho = float(engine.point(pairs)[0])
-    matrices = [np.asarray(m.rdm.matrix) for m in models]
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
-            observed, permuted = mantel_statistics(matrices[0], matrices[1], rank, perms, count, perm_seed)
-            p_value = mantel_pvalue(observed, permuted, alternative, exact)
-        else:
-            spec = engine_spec([a, b], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)[:, 0]
-            # The same kernel as in-process (not the all-pairs products), so the statistics are the same bits.
-            observed = float(_MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
-            permuted = runner.mantel_statistics(np.stack(matrices), rank, perms, count, perm_seed)
-            p_value = mantel_pvalue(observed, permuted, alternative, exact)
+    matrices = np.stack([np.asarray(m.rdm.matrix) for m in models])
+    observed = float(MantelKernel(matrices[0], matrices[1], rank)(np.arange(n)[None, :])[0])
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, boot_seed, batch_size,
+                                    progress)[:, 0]
+        permuted = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, perm_seed, counts_only=False)[:, 0]
+    p_value = mantel_pvalue(observed, permuted, alternative, exact)
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if ci == "bca" else None
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
 
@@ -176,7 +168,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     summary.pop("acceleration")
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
-        p_value=p_value, n_permutations=count, exact=exact, alternative=alternative, rank=rank, rdm=options.rdm,
+        p_value=p_value, n_permutations=count, permutation_exact=exact, alternative=alternative, rank=rank, rdm=options.rdm,
         layer=_layer_text(models), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
         reliability_a=rel_a, reliability_b=rel_b, noise_ceiling=ceil, rho_disattenuated=dis, n_splits=used_splits,
         bootstrap_distribution=dist, **summary)
@@ -184,7 +176,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
 
 # --------------------------------------------------------------------------- difference
 @dataclass(frozen=True)
-class DifferenceResult:
+class DifferenceResult(Record):
     """Paired bootstrap of ``rho(A, B) - rho(A, C)``: the same resamples for both correlations."""
 
     a: str
@@ -206,17 +198,7 @@ class DifferenceResult:
     rdm: str
     n_emotions: int
     seed: int | None
-    bootstrap_distribution: np.ndarray = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "c": self.c, "rho_ab": self.rho_ab, "rho_ac": self.rho_ac,
-                "difference": self.difference, "ci_low": self.ci_low, "ci_high": self.ci_high, "ci_method": self.ci_method,
-                "confidence": self.confidence, "p_value": self.p_value, "bootstrap": self.bootstrap, "n_boot": self.n_boot,
-                "n_undefined": self.n_undefined, "standard_error": self.standard_error, "rank": self.rank,
-                "rdm": self.rdm, "n_emotions": self.n_emotions, "seed": self.seed}
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
 
 
 def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT,
@@ -240,12 +222,9 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
     pairs = np.array([[0, 1], [0, 2]])
     point = engine.point(pairs)
     diff = float(point[0] - point[1])
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
-        else:
-            spec = engine_spec([a, b, c], models, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, spawn_sequences(seed, 1)[0], batch_size)
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, [a, b, c], models, options, pairs, n_boot, spawn_sequences(seed, 1)[0],
+                                    batch_size)
     d = reps[:, 0] - reps[:, 1]
     jack = None
     if ci == "bca":
@@ -264,7 +243,7 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
 
 # --------------------------------------------------------------------------- all pairs
 @dataclass(frozen=True)
-class CompareAllResult:
+class CompareAllResult(Record):
     """Every pair of a set of models: rho, bootstrap CI, Mantel p and adjusted p.
 
     ``pairs`` is a DataFrame with one row per pair (columns ``a, b, rho, ci_low, ci_high,
@@ -278,7 +257,7 @@ class CompareAllResult:
     bootstrap: str
     n_boot: int
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     adjust: str
     rank: str
     rdm: str
@@ -288,6 +267,11 @@ class CompareAllResult:
     seed: int | None
     noise_ceiling: dict[str, Any] | None
     bootstrap_distribution: np.ndarray = field(repr=False)
+
+    @property
+    def exact(self) -> bool:
+        """``permutation_exact`` (the name before the vocabulary of :mod:`rsastats.results`)."""
+        return self.permutation_exact
 
     def to_frame(self) -> pd.DataFrame:
         return self.pairs.copy()
@@ -302,7 +286,7 @@ class CompareAllResult:
     def to_dict(self) -> dict[str, Any]:
         return {"models": list(self.names), "pairs": self.pairs.to_dict(orient="records"), "ci_method": self.ci_method,
                 "confidence": self.confidence, "bootstrap": self.bootstrap, "n_boot": self.n_boot,
-                "n_permutations": self.n_permutations, "permutation_exact": self.exact, "adjust": self.adjust,
+                "n_permutations": self.n_permutations, "permutation_exact": self.permutation_exact, "adjust": self.adjust,
                 "rank": self.rank, "rdm": self.rdm, "layer": self.layer, "normalization": self.normalization,
                 "n_emotions": self.n_emotions, "seed": self.seed, "noise_ceiling": self.noise_ceiling}
 
@@ -333,17 +317,10 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     engine = ResamplingEngine(loaded, rank=rank, scheme=scheme, rdm_method=options.rdm)
     pairs = all_pairs(len(loaded))
     point = engine.point(pairs)
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            reps = engine.replicates(pairs, n_boot, boot_seed, batch_size, progress)
-            matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
-            exceed = mantel_counts(matrices, pairs, rank, draw_permutations(n, count, perm_seed) if perms is None else perms,
-                                   alternative)
-        else:
-            spec = engine_spec(models, loaded, options, rank=rank, scheme=scheme, rdm_method=options.rdm)
-            reps = runner.bootstrap(spec, pairs, n_boot, boot_seed, batch_size, progress)
-            exceed = runner.mantel_counts(np.stack([np.asarray(m.rdm.matrix) for m in loaded]), pairs, rank, alternative,
-                                          perms, count, perm_seed)
+    matrices = np.stack([np.asarray(m.rdm.matrix) for m in loaded])
+    with runner_for(scheduler) as runner:
+        reps = bootstrap_replicates(runner, engine, models, loaded, options, pairs, n_boot, boot_seed, batch_size, progress)
+        exceed = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, perm_seed, counts_only=True)
     jack = engine.jackknife(pairs) if ci == "bca" else None
     rows = []
     for k, (i, j) in enumerate(pairs):
@@ -365,7 +342,7 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                                           for r in table.itertuples()]
     reps.setflags(write=False)
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
-                            bootstrap=scheme, n_boot=n_boot, n_permutations=count, exact=exact, adjust=adjust, rank=rank,
+                            bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust, rank=rank,
                             rdm=options.rdm, layer=_layer_text(loaded), normalization=options.normalization, n_emotions=n,
                             seed=seed_to_int(seed), noise_ceiling=nc, bootstrap_distribution=reps)
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from .._ranks import standardize, weighted_kendall, weighted_midranks
-from .._rng import SeedLike, seed_to_int, spawn_sequences
+from .._rng import SeedLike, seed_sequence, seed_to_int, spawn_sequences
 from .._validation import check_choice, check_count
-from ..compare import rank_method_name
-from ..distributed import scheduler_runner
+from ..measures import rank_measure, rank_method_name
+from ..measures.kernels import weighted_kendall
+from ..parallel import check_versions, ranges, runner_for, versions
+from ..results import Record
 from ..exceptions import ValidationError
 from ..rdm import upper_indices
 from ._inputs import RDMOptions, load_models
@@ -46,31 +46,25 @@ _ALT_ALIASES = {"two_sided": "two-sided", "two": "two-sided", "both": "two-sided
 
 
 @dataclass(frozen=True)
-class MantelResult:
+class MantelResult(Record):
     """Outcome of a Mantel permutation test.
 
     ``permutation_distribution`` holds the statistic under each permutation (all ``n!`` when
-    ``exact``, the identity included; otherwise the ``n_permutations`` random ones).
+    ``permutation_exact``, the identity included; otherwise the ``n_permutations`` random ones).
+    JSON keys ``rank`` and ``permutation_exact`` were ``method`` and ``exact`` before 0.2 (CHANGELOG.md).
     """
 
+    a: str
+    b: str
     statistic: float
     p_value: float
     n_permutations: int
-    exact: bool
+    permutation_exact: bool
     alternative: str
-    method: str
+    rank: str
     n_emotions: int
     seed: int | None
-    names: tuple[str, str]
-    permutation_distribution: np.ndarray = field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.names[0], "b": self.names[1], "statistic": self.statistic, "p_value": self.p_value,
-                "n_permutations": self.n_permutations, "exact": self.exact, "alternative": self.alternative,
-                "method": self.method, "n_emotions": self.n_emotions, "seed": self.seed}
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.to_dict()])
+    permutation_distribution: np.ndarray = field(repr=False, metadata={"json": False})
 
 
 def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
@@ -87,38 +81,42 @@ def _gather_upper(square: np.ndarray, perms: np.ndarray, iu: np.ndarray, ju: np.
     return np.take(np.ascontiguousarray(square).ravel(), cells)
 
 
-class _MantelKernel:
-    """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations."""
+class MantelKernel:
+    """Statistic of ``a`` permuted against fixed ``b``, for batches of permutations.
+
+    Linear measures (:mod:`rsastats.measures`): ``a``'s transformed cells are gathered under each
+    permutation and multiplied with ``b``'s standardised cells (no re-ranking: permuting labels
+    permutes the cells, whose mean and norm do not change).  Kendall's taus are recomputed.
+    """
 
     def __init__(self, a: np.ndarray, b: np.ndarray, method: str):
         n = a.shape[0]
         self.iu, self.ju = upper_indices(n)
-        self.method = method
+        self.measure = rank_measure(method)
         ua, ub = a[self.iu, self.ju], b[self.iu, self.ju]
-        if method == "spearman":
-            ua, ub = weighted_midranks(ua), weighted_midranks(ub)
+        if self.measure.family == "linear":
+            ua = self.measure.transform(ua)
+            self.zb = self.measure.standardized(ub)[0]
+            self.mean_a = float(ua.mean()) if self.measure.centre else 0.0
+            centred = ua - self.mean_a
+            self.norm_a = (float(np.sqrt(centred @ centred)) if self.measure.scale == "norm"
+                           else float(np.sqrt(ua.size * (ua.size**2 - 1.0) / 12.0)))
         self.square = np.zeros((n, n))
         self.square[self.iu, self.ju] = ua
         self.square[self.ju, self.iu] = ua
         self.b = ub
-        if method in ("spearman", "pearson"):
-            centred = ua - ua.mean()
-            self.norm_a = float(np.sqrt(centred @ centred))
-            self.mean_a = float(ua.mean())
-            self.zb = standardize(ub)[0]
 
     def __call__(self, perms: np.ndarray) -> np.ndarray:
         # (batch, m): a gather, no re-ranking; row-major, so every row is summed in the same order
         # whatever the batch size.
         gathered = _gather_upper(self.square, perms, self.iu, self.ju)
-        if self.method in ("spearman", "pearson"):
+        if self.measure.family == "linear":
             # Multiply-and-sum, not a BLAS matrix-vector product, for the same reason.
             return np.clip(((gathered - self.mean_a) * self.zb).sum(axis=-1) / self.norm_a, -1.0, 1.0)
-        variant = "b" if self.method == "kendall-b" else "a"
         out = np.empty(len(perms))
         step = max(1, 2_000_000 // max(1, self.b.size ** 2))
         for s in range(0, len(perms), step):
-            out[s:s + step] = weighted_kendall(gathered[s:s + step], self.b[None, :], None, variant)
+            out[s:s + step] = weighted_kendall(gathered[s:s + step], self.b[None, :], None, self.measure.variant)
         return out
 
 
@@ -166,9 +164,10 @@ def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: n
     out = np.zeros(len(pairs), dtype=np.int64)
     n = matrices.shape[1]
     identity = np.arange(n)[None, :]
-    if method not in ("spearman", "pearson"):
+    measure = rank_measure(method)
+    if measure.family != "linear":
         for k, (i, j) in enumerate(pairs):
-            kernel = _MantelKernel(matrices[i], matrices[j], method)
+            kernel = MantelKernel(matrices[i], matrices[j], method)
             observed = float(kernel(identity)[0])
             permuted = np.concatenate([kernel(perms[s:s + PERM_BLOCK]) for s in range(0, len(perms), PERM_BLOCK)])
             out[k] = mantel_exceedances(observed, permuted, alternative)
@@ -176,7 +175,7 @@ def mantel_counts(matrices: np.ndarray, pairs: np.ndarray, method: str, perms: n
     iu, ju = upper_indices(n)
     used = np.unique(pairs)
     uppers = matrices[used][:, iu, ju]
-    z = standardize(weighted_midranks(uppers) if method == "spearman" else uppers)[0]
+    z = measure.standardized(uppers)[0]
     row_of = {int(m): r for r, m in enumerate(used)}
     with threadpool_limits(limits=1, user_api="blas"):
         for i in np.unique(pairs[:, 0]):
@@ -222,7 +221,7 @@ def mantel_statistics(a: np.ndarray, b: np.ndarray, method: str, perms: np.ndarr
     """Observed statistic and the statistic under each permutation (explicit ``perms``, or
     ``count`` drawn by :func:`draw_permutations`; never dependent on ``batch_size``)."""
     n = a.shape[0]
-    kernel = _MantelKernel(a, b, method)
+    kernel = MantelKernel(a, b, method)
     observed = float(kernel(np.arange(n)[None, :])[0])
     if perms is None:
         perms = draw_permutations(n, count, seed)
@@ -245,6 +244,93 @@ def permutation_block(n: int, seq: np.random.SeedSequence) -> np.ndarray:
     return rng.permuted(np.tile(np.arange(n, dtype=np.intp), (PERM_BLOCK, 1)), axis=1)
 
 
+# --------------------------------------------------------------------------- runner tasks
+@dataclass(frozen=True)
+class MantelSpec:
+    """The RDMs (M, n, n), the pairs, the measure, and where the permutations come from: explicit
+    ``perms`` (exact enumeration or given by the user) or ``seed`` (block ``k`` from child ``k``)."""
+
+    matrices: np.ndarray
+    pairs: np.ndarray
+    method: str
+    alternative: str
+    count: int
+    perms: np.ndarray | None
+    seed: np.random.SeedSequence | None
+    batch_size: int
+    versions: tuple[str, str]
+
+
+def _spec_perms(spec: MantelSpec, start: int, stop: int) -> np.ndarray:
+    """Permutations ``start .. stop - 1`` of the run: the same rows whichever task asks."""
+    if spec.perms is not None:
+        return spec.perms[start:stop]
+    n = spec.matrices.shape[1]
+    first, last = start // PERM_BLOCK, (stop - 1) // PERM_BLOCK
+    seqs = spawn_sequences(spec.seed, last + 1)[first:]
+    block = np.concatenate([permutation_block(n, s) for s in seqs])
+    return block[start - first * PERM_BLOCK: stop - first * PERM_BLOCK]
+
+
+def mantel_task(spec: MantelSpec, pair_lo: int, pair_hi: int, start: int, stop: int, counts_only: bool) -> np.ndarray:
+    """Exceedance counts (pairs,) or statistics (stop - start, pairs) for permutations ``start .. stop - 1``
+    of pairs ``pair_lo .. pair_hi - 1``."""
+    check_versions(spec.versions)
+    perms = _spec_perms(spec, start, stop)
+    pairs = spec.pairs[pair_lo:pair_hi]
+    if counts_only:
+        return mantel_counts(spec.matrices, pairs, spec.method, perms, spec.alternative)
+    out = np.empty((stop - start, len(pairs)))
+    step = spec.batch_size
+    for k, (i, j) in enumerate(pairs):
+        kernel = MantelKernel(spec.matrices[i], spec.matrices[j], spec.method)
+        out[:, k] = np.concatenate([kernel(perms[s:s + step]) for s in range(0, len(perms), step)])
+    return out
+
+
+def pair_ranges(pairs: np.ndarray, n_chunks: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of ``pairs`` that never split the pairs of one first model (their
+    permutation products are computed together, see :func:`mantel_counts`)."""
+    firsts = np.asarray(pairs)[:, 0]
+    if np.any(np.diff(firsts) < 0):  # not grouped by first model: keep them together
+        return [(0, len(firsts))]
+    starts = [0] + [k for k in range(1, len(firsts)) if firsts[k] != firsts[k - 1]] + [len(firsts)]
+    target = -(-len(firsts) // max(1, n_chunks))
+    out, lo = [], 0
+    for b in starts[1:]:
+        if b - lo >= target or b == len(firsts):
+            out.append((lo, b))
+            lo = b
+    return out
+
+
+def run_mantel(runner: Any, matrices: np.ndarray, pairs: np.ndarray, method: str, alternative: str,
+               perms: np.ndarray | None, count: int, seed: SeedLike, *, counts_only: bool,
+               batch_size: int = PERM_BLOCK) -> np.ndarray:
+    """The Mantel work of a run, cut into (pairs x permutations) tasks for ``runner``: per pair the
+    exceedance count (``counts_only``), else the statistic of each permutation (count, n_pairs).
+    Whatever the cut, the numbers are those of one task doing everything."""
+    pairs = np.asarray(pairs)
+    spec = MantelSpec(np.ascontiguousarray(matrices, dtype=np.float64), pairs, method, alternative, count, perms,
+                      None if perms is not None else seed_sequence(seed), batch_size, versions())
+    n_tasks = runner.parallelism
+    # Split the pairs first (many pairs), then the permutations (few pairs, e.g. one test).
+    by_pairs = pair_ranges(pairs, n_tasks)
+    size = -(-count // max(1, n_tasks // len(by_pairs)))
+    by_perms = ranges(count, -(-count // max(1, size)), PERM_BLOCK)
+    jobs = [(p, q) for p in by_pairs for q in by_perms]
+    results = runner.map(mantel_task, spec, [(p[0], p[1], q[0], q[1], counts_only) for p, q in jobs])
+    if counts_only:
+        k = np.zeros(len(pairs), dtype=np.int64)
+        for ((lo, hi), _), counts in zip(jobs, results):
+            k[lo:hi] += counts
+        return k
+    out = np.empty((count, len(pairs)))
+    for ((lo, hi), (a, b)), stats in zip(jobs, results):
+        out[a:b, lo:hi] = stats
+    return out
+
+
 def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFAULT_PERMUTATIONS,
            alternative: str = "two-sided", seed: SeedLike = None, batch_size: int = PERM_BLOCK,
            rdm: str = "cosine", layer: int | None = None, last_k: int | None = None, normalization: str = "raw",
@@ -264,7 +350,7 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     batch_size : permutations evaluated per vectorised batch (memory only, never the result).
     rdm, layer, last_k, normalization, n_pcs : how RDMs are built from activations or vectors.
     scheduler : a dask scheduler address or ``distributed.Client``: the permutations run in chunks
-        on the cluster, with the same result (see :mod:`rsastats.distributed`); None runs in-process.
+        on the cluster, with the same result (see :mod:`rsastats.parallel`); None runs in-process.
 
     Returns
     -------
@@ -277,14 +363,13 @@ def mantel(a: Any, b: Any, *, method: str = "spearman", permutations: Any = DEFA
     models = load_models([a, b], options)
     n = models[0].rdm.n_emotions
     perms, count, exact = _permutations_iv(permutations, n)
-    a_matrix, b_matrix = np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix)
-    with scheduler_runner(scheduler) as runner:
-        if runner is None:
-            observed, permuted = mantel_statistics(a_matrix, b_matrix, method, perms, count, seed, batch_size)
-        else:
-            observed = float(_MantelKernel(a_matrix, b_matrix, method)(np.arange(n)[None, :])[0])
-            permuted = runner.mantel_statistics(np.stack([a_matrix, b_matrix]), method, perms, count, seed)
+    matrices = np.stack([np.asarray(models[0].rdm.matrix), np.asarray(models[1].rdm.matrix)])
+    observed = float(MantelKernel(matrices[0], matrices[1], method)(np.arange(n)[None, :])[0])
+    with runner_for(scheduler) as runner:
+        permuted = run_mantel(runner, matrices, np.array([[0, 1]]), method, alternative, perms, count, seed,
+                              counts_only=False, batch_size=batch_size)[:, 0]
     permuted.setflags(write=False)
-    return MantelResult(statistic=observed, p_value=mantel_pvalue(observed, permuted, alternative, exact),
-                        n_permutations=count, exact=exact, alternative=alternative, method=method, n_emotions=n,
-                        seed=seed_to_int(seed), names=(models[0].name, models[1].name), permutation_distribution=permuted)
+    return MantelResult(a=models[0].name, b=models[1].name, statistic=observed,
+                        p_value=mantel_pvalue(observed, permuted, alternative, exact), n_permutations=count,
+                        permutation_exact=exact, alternative=alternative, rank=method, n_emotions=n, seed=seed_to_int(seed),
+                        permutation_distribution=permuted)

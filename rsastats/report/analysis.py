@@ -295,7 +295,7 @@ def _geometry_table(config: ReportConfig, models: Sequence[ModelInput], summarie
 
 def _varies_within_model(paths: Sequence[str]) -> bool:
     """Whether two files of the same model differ in a method factor (read from their attributes)."""
-    from .._variance_design import FACTORS, file_condition
+    from ..variance import FACTORS, file_condition
 
     conditions = []
     for path in paths:
@@ -338,7 +338,7 @@ def _decomposition(config: ReportConfig, models: Sequence[ModelInput], progress:
 def _maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
               notes: list[str]) -> tuple[Any, ...]:
     """The a-priori maturity rule on every activations file of a base model; other files get a note."""
-    from ..maturity import MATURITY_RULE, classify_maturity
+    from ..geometry import MATURITY_RULE, classify_maturity
 
     if config.maturity == "no":
         return ()

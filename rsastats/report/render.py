@@ -325,7 +325,7 @@ def _document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures:
         if key in tables or key in figures or an.notes.get(key):
             doc.heading(key)
             if key == "maturity" and key not in tables:
-                from ..maturity import MATURITY_RULE
+                from ..geometry import MATURITY_RULE
 
                 doc.text(f"The rule (docs/maturity.md): {MATURITY_RULE.statement()}")
             for f in figures.get(key, []):

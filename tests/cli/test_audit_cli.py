@@ -87,7 +87,7 @@ def test_unknown_precision_is_reported_and_makes_it_inconclusive(runner, files):
 
 
 BAD = [
-    (["@a", "@other_labels"], "has extra zesty"),
+    (["@a", "@other_labels"], "only in"),
     (["@a", "@missing"], "missing.nc"),
     (["@a", "@truncated"], "truncated.nc"),
     (["@a", "@b", "--ci", "normal"], "interval method"),

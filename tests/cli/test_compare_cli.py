@@ -105,7 +105,7 @@ BAD = [
     (["@a", "@b", "--confidence", "0"], "confidence must be between 0 and 1"),
     (["@a", "@vectors", "--bootstrap", "prompts"], "needs activations files"),
     (["@a", "@b", "--ci", "studentized"], "interval method must be one of"),
-    (["@a", "@b", "--rank", "cosine"], "rank correlation method must be one of"),
+    (["@a", "@b", "--rank", "tau-c"], "rank correlation method must be one of"),
     (["@a", "@b", "--layer", "9"], "no layer 9"),
     (["@a", "@missing"], "file not found"),
     (["@a", "@flat", "--normalization", "zscore"], "an RDM file holds no vectors"),

@@ -118,7 +118,7 @@ def test_bad_files_exit_2(runner, tmp_path, pair, rdm_ds):
     assert missing.exit_code == 2 and "nope.nc: file not found" in missing.stderr
     rdm = str(write_dataset(rdm_ds, tmp_path / "rdm.nc"))
     result = runner.invoke(cli, ["geometry", rdm])
-    assert result.exit_code == 2 and "holds an RDM" in result.stderr
+    assert result.exit_code == 2 and "geometry needs an activations file or a vector-set file" in result.stderr
 
 
 def test_unpaired_family_is_explained(runner, tmp_path):

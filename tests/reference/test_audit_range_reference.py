@@ -35,7 +35,7 @@ def _bracket(pooled: np.ndarray, level: float) -> tuple[float, float]:
 @pytest.mark.parametrize("confidence", [0.9, 0.95])
 def test_pooled_range_is_the_central_quantile_of_the_pooled_replicates(runs, ci, confidence):
     if ci == "basic":
-        pooled = np.concatenate([2 * r.estimate - r.bootstrap_distribution for r in runs])
+        pooled = np.concatenate([2 * r.rho - r.bootstrap_distribution for r in runs])
     else:
         pooled = np.concatenate([r.bootstrap_distribution for r in runs])
     pooled = np.clip(pooled, -1, 1)
@@ -46,14 +46,14 @@ def test_pooled_range_is_the_central_quantile_of_the_pooled_replicates(runs, ci,
     for value, numpy_value, level in ((low, expected[0], alpha), (high, expected[1], 1 - alpha)):
         lo, hi = _bracket(pooled, level)
         assert lo - 1e-12 <= value <= hi + 1e-12 and abs(value - numpy_value) <= hi - lo + 1e-12
-    assert rho == pytest.approx(np.mean([r.estimate for r in runs]), abs=1e-15)
+    assert rho == pytest.approx(np.mean([r.rho for r in runs]), abs=1e-15)
 
 
 def test_one_run_reflected_is_exactly_its_basic_interval(runs):
     run = runs[0]
-    reflected = np.sort(2 * run.estimate - run.bootstrap_distribution)
+    reflected = np.sort(2 * run.rho - run.bootstrap_distribution)
     numpy_low, numpy_high = np.quantile(reflected, [0.025, 0.975], method="weibull")
-    assert reference_range([run]) == (run.estimate, run.ci_low, run.ci_high)
+    assert reference_range([run]) == (run.rho, run.ci_low, run.ci_high)
     lo, hi = _bracket(reflected, 0.025)
     assert lo - 1e-12 <= run.ci_low <= hi + 1e-12 and abs(run.ci_low - numpy_low) <= hi - lo + 1e-12
     lo, hi = _bracket(reflected, 0.975)

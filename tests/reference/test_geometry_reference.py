@@ -10,7 +10,7 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from rsastats import _descriptors as kernels
+from rsastats.geometry import kernels
 from rsastats.data import make_activations
 from rsastats.geometry import compare_geometry, geometry
 
@@ -221,10 +221,11 @@ def test_bootstrap_replicates_equal_descriptors_of_materialised_resamples():
     acts = ds["activations"].sel(layer=0).values.astype(np.float64)
     blocks = kernels.resampling_weights(np.random.SeedSequence(3), 4, [6] * 5)
     w = next(blocks)
-    from rsastats.geometry import _emotion_values, _layer_data
+    from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors
+    from rsastats.geometry.layers import layer_data
 
-    data = _layer_data(ds, "activations", 0, None)
-    got = _emotion_values(data.prompts, w, True)
+    data = layer_data(ds, "activations", 0, None)
+    got = evaluate_descriptors(group_descriptors("emotion"), data.prompts, w)
     for r in range(4):
         counts = w[r].reshape(5, 6).astype(int)
         vectors = np.stack([np.repeat(acts[e], counts[e], axis=0).mean(axis=0) for e in range(5)])

@@ -31,7 +31,7 @@ def _rdms(seed, k=2):
 
 
 @pytest.mark.parametrize("ours,theirs", [("spearman", "spearman"), ("pearson", "corr"), ("kendall-b", "tau-b"),
-                                         ("kendall-a", "tau-a")])
+                                         ("kendall-a", "tau-a"), ("rho-a", "rho-a"), ("cosine", "cosine")])
 def test_compare_rdms_equals_rsatoolbox(ours, theirs):
     a, b = _rdms(0)
     expected = compare(to_rsatoolbox(a), to_rsatoolbox(b), method=theirs)[0, 0]
@@ -46,11 +46,11 @@ def test_roundtrip_rsatoolbox():
     np.testing.assert_array_equal(to_rsatoolbox(a).get_vectors()[0], upper(a.matrix))
 
 
-@pytest.mark.parametrize("theirs", ["spearman", "corr", "tau-a"])
+@pytest.mark.parametrize("theirs", ["spearman", "corr", "tau-a", "rho-a", "cosine"])
 def test_emotion_resample_equals_rsatoolbox_subsample_pattern(theirs):
     # One emotion bootstrap resample: rsatoolbox materialises it (NaN for the self-pairs that
     # duplicates create, dropped by compare); rsastats weights the original cells.
-    ours = {"spearman": "spearman", "corr": "pearson", "tau-a": "kendall-a"}[theirs]
+    ours = {"spearman": "spearman", "corr": "pearson", "tau-a": "kendall-a", "rho-a": "rho-a", "cosine": "cosine"}[theirs]
     a, b = _rdms(2)
     rng = np.random.default_rng(5)
     for _ in range(5):
@@ -65,7 +65,8 @@ def test_emotion_resample_equals_rsatoolbox_subsample_pattern(theirs):
         assert abs(got - expected) < 1e-12
 
 
-@pytest.mark.parametrize("ours,theirs", [("spearman", "spearman"), ("pearson", "corr")])
+@pytest.mark.parametrize("ours,theirs", [("spearman", "spearman"), ("pearson", "corr"), ("rho-a", "rho-a"),
+                                         ("cosine", "cosine")])
 def test_group_noise_ceiling_equals_boot_noise_ceiling(ours, theirs):
     rdms = _rdms(3, k=5)
     stacked = RDMs(np.stack([r.upper() for r in rdms]), dissimilarity_measure="cosine")
@@ -119,3 +120,19 @@ def test_engine_emotion_bootstrap_matches_rsatoolbox_draws():
         expected = compare(ra.subsample_pattern("emotion", [f"e{i}" for i in idx]),
                            rb.subsample_pattern("emotion", [f"e{i}" for i in idx]), method="spearman")[0, 0]
         assert abs(reps[r] - expected) < 1e-12
+
+
+@pytest.mark.parametrize("ours,theirs", [("rho-a", "rho-a"), ("cosine", "cosine"), ("spearman", "spearman")])
+def test_mantel_null_distribution_equals_rsatoolbox_on_permuted_rdms(ours, theirs):
+    # Every permuted statistic of the Mantel test, recomputed by rsatoolbox on the RDM whose labels
+    # were permuted (rows and columns together): the gather of transformed cells is exact.
+    from rsastats.inference.permutation import draw_permutations, mantel_statistics
+
+    a, b = _rdms(11)
+    perms = draw_permutations(N, 30, 4)
+    observed, permuted = mantel_statistics(np.asarray(a.matrix), np.asarray(b.matrix), ours, perms, 30, None)
+    rb = to_rsatoolbox(b)
+    assert abs(observed - compare(to_rsatoolbox(a), rb, method=theirs)[0, 0]) < 1e-12
+    for p, stat in zip(perms, permuted):
+        moved = RDM(np.asarray(a.matrix)[np.ix_(p, p)], a.labels, "cosine", "moved")
+        assert abs(stat - compare(to_rsatoolbox(moved), rb, method=theirs)[0, 0]) < 1e-12

@@ -20,7 +20,8 @@ import numpy as np
 
 from rsastats.data import make_activations
 from rsastats.exceptions import RsaStatsWarning
-from rsastats.geometry import CI_METHODS, geometry
+from rsastats.geometry import geometry
+from rsastats.intervals import CI_METHODS
 
 DESIGNS = {
     # name: (hidden, n_baseline, offset norm per sqrt(hidden), prompt noise, n_emotions, n_prompts)

@@ -306,3 +306,10 @@ def test_invalid_dataset_is_not_written(tmp_path, vectors_ds):
     with pytest.raises(ValidationError):
         write_dataset(bad, tmp_path / "v.nc")
     assert not (tmp_path / "v.nc").exists()
+
+
+@pytest.mark.parametrize("value, text", [(0.7, "0.7"), ("0.70", "0.7"), (100, "100"), ("100.0", "100"), (np.int8(1), "1"),
+                                         (None, ""), ("", ""), (" fp16 ", "fp16"), ("inf", "inf"), ("nan", "nan"),
+                                         (["a", 2.50], "a, 2.5"), (np.array([1.0, 2.0]), "1, 2")])
+def test_attribute_text_spells_numbers_one_way(value, text):
+    assert data.attribute_text(value) == text

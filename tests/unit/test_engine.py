@@ -6,7 +6,7 @@ import pytest
 import scipy.stats as st
 from scipy.spatial.distance import pdist, squareform
 
-from rsastats._ranks import weighted_kendall
+from rsastats.measures.kernels import weighted_kendall
 from rsastats.inference._engine import ResamplingEngine, all_pairs
 from rsastats.inference._inputs import RDMOptions, load_models
 from rsastats.simulate import simulate_activations, true_vectors

@@ -32,14 +32,16 @@ def test_same_seed_same_result_and_other_seed_other_intervals():
 
 
 def test_first_resamples_do_not_change_when_n_boot_grows():
-    from rsastats import _descriptors as kernels
-    from rsastats.geometry import _evaluate, _layer_data, _emotion_values
+    from rsastats.geometry import kernels
+    from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors
+    from rsastats.geometry.layers import layer_data
+    from rsastats.geometry.resampling import evaluate_blocks
 
-    data = _layer_data(_acts(), "activations", 2, None)
+    data = layer_data(_acts(), "activations", 2, None)
 
     def reps(n):
         blocks = kernels.resampling_weights(np.random.SeedSequence(9), n, data.prompts.group_sizes)
-        return _evaluate(lambda w: _emotion_values(data.prompts, w, True), blocks)
+        return evaluate_blocks(lambda w: evaluate_descriptors(group_descriptors("emotion"), data.prompts, w), blocks)
 
     short, long = reps(150), reps(400)
     for name in short:
@@ -160,9 +162,10 @@ def test_invalid_prompts_are_ignored_even_if_zero():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"n_boot": 1}, "n_boot must be an integer >= 2"),
-    ({"confidence": 1.0}, "confidence must be in"),
-    ({"ci_method": "studentized"}, "unknown interval method"),
+    ({"n_boot": 1}, "n_boot must be >= 2"),
+    ({"n_boot": 2.5}, "n_boot must be an integer >= 2"),
+    ({"confidence": 1.0}, "confidence must be between 0 and 1"),
+    ({"ci_method": "studentized"}, "interval method must be one of percentile, basic, bca; got 'studentized'"),
     ({"layers": [7]}, "no layer 7"),
     ({"layers": [-9]}, "counts back past"),
     ({"layers": ["x"]}, "not an integer"),
@@ -173,7 +176,7 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_rdm_file_and_too_few_emotions_are_refused(rdm_ds):
-    with pytest.raises(ValidationError, match="holds an RDM"):
+    with pytest.raises(ValidationError, match="geometry needs an activations file or a vector-set file"):
         geometry(rdm_ds)
     small = simulate_activations(n_emotions=2, n_prompts=3, n_layers=1, hidden=4)
     with pytest.raises(ValidationError, match="at least 3 emotions"):
@@ -233,7 +236,9 @@ def test_comparison_aligns_emotions_by_label_and_refuses_different_sets():
     b = compare_geometry(base, shuffled, n_boot=20, seed=0)
     assert a.rho == pytest.approx(b.rho)
     renamed = other.assign_coords(emotion=[f"x{i}" for i in range(8)])
-    with pytest.raises(LabelError, match="emotion sets differ"):
+    # the one message of rsastats.labels.emotion_difference, naming the file that differs
+    with pytest.raises(LabelError, match=r"^<dataset sim-instruct-1>: emotion sets differ \(only in sim-base-0: "
+                                         r"happy, .*; only in sim-instruct-1: x0, x1, .*\)$"):
         compare_geometry(base, renamed, n_boot=20)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rsastats.exceptions import EstimationError, RsaStatsWarning, ValidationError
-from rsastats.inference.bootstrap import acceleration, confidence_interval, interval_pvalue
+from rsastats.intervals import acceleration, confidence_interval, interval_pvalue
 
 
 def _reps(seed=0, n=2000, loc=0.5, scale=0.1):
@@ -80,3 +80,44 @@ def test_pvalue_inverts_the_interval(method):
             excludes = lo > 0 or hi < 0
             if abs(p - (1 - conf)) > 0.01:  # away from the boundary, the two must agree
                 assert excludes == (p < 1 - conf), (method, est, conf, p, lo, hi)
+
+
+# --------------------------------------------------------------------------- rsastats.intervals: the one table
+def test_interval_methods_are_one_table_and_unknown_names_are_errors():
+    from rsastats.intervals import CI_METHODS, INTERVAL_METHODS, ci_method_name
+
+    assert CI_METHODS == tuple(INTERVAL_METHODS) and INTERVAL_METHODS["bca"].needs_jackknife
+    assert ci_method_name(" BCa ") == "bca"
+    with pytest.raises(ValidationError, match="interval method must be one of percentile, basic, bca"):
+        ci_method_name("studentised")
+
+
+def test_bootstrap_interval_leaves_out_undefined_replicates_and_says_why():
+    from rsastats.intervals import bootstrap_interval, confidence_interval
+
+    rng = np.random.default_rng(0)
+    reps = rng.normal(0.5, 0.1, 400)
+    with_nan = np.concatenate([reps, [np.nan] * 7])
+    got = bootstrap_interval(0.5, with_nan, method="percentile", confidence=0.9, bounds=(-1, 1))
+    assert (got.low, got.high) == confidence_interval(0.5, reps, method="percentile", confidence=0.9, bounds=(-1, 1))
+    assert got.n_used == 400 and got.n_undefined == 7 and got.notes == ()
+    none = bootstrap_interval(float("nan"), reps, method="basic", confidence=0.9)
+    assert np.isnan(none.low) and none.notes == ("estimate undefined",)
+    few = bootstrap_interval(0.5, [0.4, np.nan], method="basic", confidence=0.9)
+    assert np.isnan(few.high) and "only 1 of 2 resamples defined" in few.notes[0]
+
+
+def test_bootstrap_interval_bca_fallback_and_half_open_bounds():
+    from rsastats.intervals import bootstrap_interval
+
+    above = np.linspace(1.0, 2.0, 200)  # every replicate above the estimate: z0 is infinite
+    nan_ci = bootstrap_interval(0.5, above, method="bca", confidence=0.9, jackknife=[np.linspace(0, 1, 10)])
+    assert np.isnan(nan_ci.low) and nan_ci.notes[0].startswith("no CI: every bootstrap replicate lies on one side")
+    fallback = bootstrap_interval(0.5, above, method="bca", confidence=0.9, jackknife=[np.linspace(0, 1, 10)],
+                                  bca_fallback="percentile")
+    assert fallback.method == "percentile" and fallback.low >= 1.0 and "percentile interval given" in fallback.notes[0]
+    # a basic interval of a non-negative quantity is kept >= 0 by half-open bounds
+    clipped = bootstrap_interval(0.1, np.linspace(0.0, 3.0, 200), method="basic", confidence=0.9, bounds=(0, np.inf))
+    assert clipped.low == 0.0 and clipped.high > 0
+    few = bootstrap_interval(0.5, np.linspace(0, 1, 5), method="percentile", confidence=0.99)
+    assert any("too few" in note for note in few.notes)

@@ -33,18 +33,18 @@ def test_statistic_and_distribution_equal_a_naive_loop():
     obs = _naive_stat(np.asarray(a.matrix), np.asarray(b.matrix), np.arange(9))
     assert abs(res.statistic - obs) < 1e-12
     k = np.count_nonzero(np.abs(expected) >= abs(obs) - 1e-12)
-    assert res.p_value == (k + 1) / 301 and not res.exact
+    assert res.p_value == (k + 1) / 301 and not res.permutation_exact
 
 
 def test_exact_enumeration_when_n_factorial_is_small():
     a, b = _pair(5, related=False)
     res = mantel(a, b, permutations=200)
-    assert res.exact and res.n_permutations == math.factorial(5) == 120
+    assert res.permutation_exact and res.n_permutations == math.factorial(5) == 120
     all_perms = np.array(list(itertools.permutations(range(5))))
     stats = np.array([_naive_stat(np.asarray(a.matrix), np.asarray(b.matrix), p) for p in all_perms])
     k = np.count_nonzero(np.abs(stats) >= abs(res.statistic) - 1e-12)
     assert res.p_value == k / 120  # the identity is one of the 120
-    assert not mantel(a, b, permutations=100).exact
+    assert not mantel(a, b, permutations=100).permutation_exact
 
 
 def test_alternatives_and_minimum_p():
@@ -82,7 +82,7 @@ def test_other_methods(method):
         assert abs(res.statistic - st.pearsonr(x, y).statistic) < 1e-12
     elif method == "kendall-b":
         assert abs(res.statistic - st.kendalltau(x, y).statistic) < 1e-12
-    assert res.method == method and res.permutation_distribution.size == 50
+    assert res.rank == method and res.permutation_distribution.size == 50
 
 
 def test_bad_input():
@@ -105,7 +105,7 @@ def test_bad_input():
     with pytest.raises(ValidationError, match="constant"):
         mantel(a, flat)
     res = mantel(a, b, permutations=10, seed=0)
-    assert set(res.to_dict()) >= {"statistic", "p_value", "n_permutations", "exact", "alternative", "method"}
+    assert set(res.to_dict()) >= {"statistic", "p_value", "n_permutations", "permutation_exact", "alternative", "rank"}
     assert len(res.to_frame()) == 1
 
 

@@ -112,12 +112,12 @@ def test_too_few_prompts_for_a_split_half():
 
 def test_reliability_is_the_core_split_half_estimate():
     from rsastats._rng import spawn_sequences
-    from rsastats.geometry import _streams
+    from rsastats.geometry.resampling import resampling_streams
     from rsastats.inference import noise_ceiling
 
     ds = _model(noise=2.0)
     result = classify_maturity(ds, n_boot=20, seed=5)
-    point_stream, _ = spawn_sequences(_streams(5)["reliability"], 2)
+    point_stream, _ = spawn_sequences(resampling_streams(5)["reliability"], 2)
     ceiling = noise_ceiling(ds.sel(layer=[1]), n_splits=MATURITY_RULE.n_splits, seed=point_stream)
     assert result["rdm_reliability"].estimate == pytest.approx(ceiling.reliability[0], abs=1e-12)
     assert spearman_brown(0.5) == pytest.approx(2 / 3)
@@ -128,16 +128,16 @@ def test_jackknife_split_half_kernel_matches_a_direct_computation():
     from scipy.spatial.distance import pdist
     from scipy.stats import spearmanr
 
-    from rsastats.geometry import _layer_data
-    from rsastats.maturity import _half_masks, _split_half
+    from rsastats.geometry.layers import layer_data
+    from rsastats.geometry.reliability import half_masks, split_half_rho
 
     ds = _model(noise=2.0)
-    data = _layer_data(ds, "activations", 1, None)
-    masks = _half_masks(np.random.default_rng(0), data.prompts.group_sizes, 7)
+    data = layer_data(ds, "activations", 1, None)
+    masks = half_masks(np.random.default_rng(0), data.prompts.group_sizes, 7)
     acts = ds["activations"].sel(layer=1).values.astype(np.float64)
     left_out = np.ones(120)
     left_out[np.arange(10) * 12 + 3] = 0.0  # prompt 3 of every emotion
-    got = _split_half(data.prompts, np.stack([np.ones(120), left_out]), masks)
+    got = split_half_rho(data.prompts, np.stack([np.ones(120), left_out]), masks)
     for row, keep in enumerate((np.ones((10, 12), bool), left_out.reshape(10, 12).astype(bool))):
         rhos = []
         for mask in masks:

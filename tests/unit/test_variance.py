@@ -8,22 +8,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rsastats import _varcomp
-from rsastats._varcomp import CellStatistics, chibar_pvalue, fit_variance_components
+from rsastats.variance import fit as variance_fit
+from rsastats.variance.bootstrap import replicate
+from rsastats.variance.fit import CellStatistics, fit_variance_components
+from rsastats.variance.lrt import chibar_pvalue
+from rsastats.variance.responses import resampled_cells, standardise
 from rsastats.cliutil import to_jsonable
 from rsastats.data import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.simulate import simulate_activations, simulate_condition_rdms, simulate_condition_vectors
-from rsastats.variance import (
-    DEFAULT_COMPONENTS,
-    DecompositionResult,
-    _replicate,
-    _resampled_cells,
-    _standardise,
-    decompose,
-    decompose_rdms,
-    file_condition,
-)
+from rsastats.variance import DEFAULT_COMPONENTS, DecompositionResult, decompose, decompose_rdms, file_condition
 
 COMPONENTS = ["model", "method", "precision", "experiment", "temperature", "model:experiment"]
 PLANTED = {"shared": 1.0, "model": 0.4, "method": 0.3, "precision": 0.2, "temperature": 0.15, "model:experiment": 0.2}
@@ -212,7 +206,7 @@ def test_singular_fit_is_flagged_not_silently_zero():
 
 
 def test_non_convergence_is_reported(monkeypatch):
-    monkeypatch.setattr(_varcomp, "_GRAD_TOL", -1.0)  # no fit can pass: the reporting path must show it
+    monkeypatch.setattr(variance_fit, "GRAD_TOL", -1.0)  # no fit can pass: the reporting path must show it
     conds = study_conditions(("m1", "m2"))
     rdms = simulate_condition_rdms(conds, PLANTED, 8, residual=RESIDUAL, seed=13)
     result = decompose_rdms(rdms, labels(8), conds, components=COMPONENTS, n_boot=5, seed=0)
@@ -296,14 +290,14 @@ def test_resampled_cells_drop_self_pairs_and_bootstrap_rho_is_spearman():
     x = rng.standard_normal((3, 7, 5))
     rdms = np.array([1 - np.corrcoef(v) for v in x])
     index = np.array([0, 0, 3, 5, 5, 6, 2])
-    cells, positions = _resampled_cells(rdms, index)
+    cells, positions = resampled_cells(rdms, index)
     assert np.all(index[positions[:, 0]] != index[positions[:, 1]])
     assert cells.shape[1] == 21 - 2  # the two duplicated pairs (0,0) and (5,5)
-    ranks = _standardise(cells, "rank")
+    ranks = standardise(cells, "rank")
     rho = ranks[:, 0] @ ranks[:, 2] / ranks.shape[0]
     assert rho == pytest.approx(stats.spearmanr(cells[0], cells[2]).statistic)
     g = np.ones((1, 3, 3))
-    _, reps, _ = _replicate(rdms, index, g, [["all"] * 3], np.array([[0, 2]]), "rank", "exact", True, None)
+    _, reps, _ = replicate(rdms, index, g, [["all"] * 3], np.array([[0, 2]]), "rank", "exact", True, None)
     assert reps[0] == pytest.approx(rho)
 
 
@@ -428,7 +422,7 @@ def test_mismatched_emotion_sets_name_the_file(design_files, tmp_path):
     with pytest.raises(LabelError) as err:
         decompose([*paths[:3], bad], n_boot=0)
     message = str(err.value)
-    assert message.startswith(str(bad)) and "lacks hopeful" in message and "\n" not in message
+    assert message.startswith(f"{bad}: emotion sets differ (only in {paths[0]}: hopeful)") and "\n" not in message
 
 
 def test_duplicated_labels_and_nan_in_files_are_one_line_errors(design_files, tmp_path):
@@ -465,7 +459,7 @@ def test_other_bad_inputs(design_files, tmp_path):
         decompose(few, n_boot=0)
     with pytest.raises(ValidationError, match="unknown factor"):
         decompose(paths, components=["model", "colour"], n_boot=0)
-    with pytest.raises(ValidationError, match="ci_method"):
+    with pytest.raises(ValidationError, match="interval method must be one of percentile, basic, bca"):
         decompose(paths, ci_method="studentized", n_boot=0)
     with pytest.raises(ValidationError, match="n_boot"):
         decompose(paths, n_boot=-1)
@@ -495,3 +489,53 @@ def test_files_that_can_estimate_no_component_get_a_one_line_error():
                   {"model": "b", "method": "comprehension", "precision": "fp32"}]
     with pytest.raises(ValidationError, match="none of the variance components can be estimated"):
         decompose_rdms(np.array(rdms), list("abcdef"), conditions, n_boot=0)
+
+
+# --------------------------------------------------------------------------- intervals and the factor table
+def test_interval_falls_back_from_bca_with_a_message_naming_the_statistic():
+    from rsastats.variance.bootstrap import interval
+
+    rng = np.random.default_rng(0)
+    reps = 0.6 + 0.1 * rng.random(50)  # every replicate above the estimate: BCa's z0 is infinite
+    messages: list[str] = []
+    low, high = interval(0.5, reps, rng.random(8), "bca", 0.9, (0.0, 1.0), messages, "the share of method")
+    assert messages[0] == ("BCa interval undefined for the share of method (every replicate on one side of the "
+                           "estimate); percentile interval given")
+    assert (low, high) == pytest.approx(tuple(np.quantile(reps, [0.05, 0.95])), abs=0.02)
+    quiet: list[str] = []
+    assert np.isnan(interval(0.5, np.array([np.nan, 0.4]), None, "basic", 0.9, (0.0, 1.0), quiet, "x")).all()
+    assert quiet == []  # an undefined interval adds no message (the failed replicates are reported once)
+    variance = interval(0.4, np.linspace(0.1, 0.9, 40), None, "basic", 0.9, (0.0, np.inf), quiet, "v")
+    assert variance[0] == 0.0 and variance[1] > 0  # a basic interval of a variance is kept >= 0
+
+
+def test_a_contrastive_recipe_is_a_level_of_the_method_factor():
+    conds = []
+    for model in ("m1", "m2", "m3"):
+        for method in ("comprehension", "comprehension", "pca-diff", "mean-diff"):
+            conds.append(dict(model=model, method=method, precision="fp32", experiment="A", temperature=0.7))
+    rdms = simulate_condition_rdms(conds, {"shared": 1.0, "model": 0.3, "method": 0.4}, 10, residual=0.3, seed=20)
+    result = decompose_rdms(rdms, labels(10), conds, components=["model", "method", "temperature"], n_boot=0,
+                            test=False)
+    assert result.component("method").n_levels == 3 and result.component("method").estimable
+    assert "no generation files" in result.component("temperature").note  # n/a outside generation
+    assert {(p.level_a, p.level_b) for p in result.pairs if p.factor == "method"} == {
+        ("comprehension", "pca-diff"), ("comprehension", "mean-diff"), ("pca-diff", "mean-diff")}
+
+
+def test_a_sub_parameter_of_another_method_needs_one_table_entry(monkeypatch):
+    from rsastats.variance import design
+
+    monkeypatch.setitem(design.FACTOR_TABLE, "n_pairs", design.Factor("n_pairs", "2 sub-parameters", "pca-diff"))
+    conds = [dict(model=m, method=method, n_pairs=k, precision="fp32", experiment="A")
+             for m in ("m1", "m2") for method, k in (("comprehension", 0), ("pca-diff", 16), ("pca-diff", 64))]
+    levels = [file_condition(c) for c in conds]
+    assert levels[0]["n_pairs"] == "n/a" and levels[1]["n_pairs"] == "16"
+    (comp,) = design.parse_components(["n_pairs"])
+    assert comp.term == "(0 + pca-diff | cell:n_pairs)" and comp.layer == "2 sub-parameters"
+    with pytest.raises(ValidationError, match="crosses sub-parameters of different methods"):
+        design.parse_components(["temperature:n_pairs"])
+    rdms = simulate_condition_rdms(conds, {"shared": 1.0, "model": 0.3}, 8, residual=0.3, seed=21)
+    result = decompose_rdms(rdms, labels(8), conds, components=["model", "method", "n_pairs"], n_boot=0, test=False)
+    assert result.component("n_pairs").n_levels == 2
+    assert {(p.layer, p.factor) for p in result.pairs if p.factor == "n_pairs"} == {("2 sub-parameters", "n_pairs")}

@@ -14,7 +14,10 @@ distributed = pytest.importorskip("distributed")
 
 from rsastats.cliutil import to_jsonable  # noqa: E402
 from rsastats.data import write_dataset  # noqa: E402
-from rsastats.distributed import DaskRunner, engine_spec, scheduler_runner  # noqa: E402
+from rsastats._rng import seed_sequence  # noqa: E402
+from rsastats.inference.engine import DRAW_BLOCK  # noqa: E402
+from rsastats.inference.engine_tasks import BootstrapJob, bootstrap_task, engine_spec  # noqa: E402
+from rsastats.parallel import DaskRunner, LocalRunner, runner_for  # noqa: E402
 from rsastats.exceptions import ConfigMismatchError, InputError  # noqa: E402
 from rsastats.inference import bootstrap_rho, compare_all, compare_difference, compare_models, mantel  # noqa: E402
 from rsastats.inference._inputs import RDMOptions, load_models  # noqa: E402
@@ -78,19 +81,19 @@ def test_compare_bit_identical(paths, client2, scheme):
 
 def test_chunking_does_not_change_results(paths, client2):
     ref = compare_all(paths, seed=5, **FAST)
-    for boot_chunk, perm_chunk in ((1, 1), (64, 1024), (130, 2000), (10_000, 10_000)):
-        runner = DaskRunner(client2, bootstrap_chunk=boot_chunk, permutation_chunk=perm_chunk)
+    for chunk, tasks in ((1, 1), (64, 3), (130, 7), (10_000, 50)):
+        runner = DaskRunner(client2, chunk=chunk, parallelism=tasks)
         _same_all(compare_all(paths, seed=5, scheduler=runner, **FAST), ref)
 
 
 def test_mantel_distribution_and_exact_enumeration(paths, client2):
     ref = mantel(paths[0], paths[2], permutations=3000, seed=4)
-    got = mantel(paths[0], paths[2], permutations=3000, seed=4, scheduler=DaskRunner(client2, permutation_chunk=1024))
+    got = mantel(paths[0], paths[2], permutations=3000, seed=4, scheduler=DaskRunner(client2, parallelism=3))
     assert np.array_equal(got.permutation_distribution, ref.permutation_distribution) and got.p_value == ref.p_value
     small = [np.asarray(m.rdm.matrix)[:6, :6] for m in load_models(paths[:2])]
     exact_ref = mantel(small[0], small[1], permutations=800)
     exact = mantel(small[0], small[1], permutations=800, scheduler=client2)
-    assert exact.exact and np.array_equal(exact.permutation_distribution, exact_ref.permutation_distribution)
+    assert exact.permutation_exact and np.array_equal(exact.permutation_distribution, exact_ref.permutation_distribution)
 
 
 def test_in_memory_inputs_and_generator_seed(client2):
@@ -114,19 +117,22 @@ def test_worker_refuses_other_data_and_missing_files(paths, client2):
     models = load_models(paths[:2])
     spec = engine_spec(paths[:2], models, RDMOptions().checked(), rank="spearman", scheme="prompts", rdm_method="cosine")
     shifted = spec.__class__(**{**spec.__dict__, "token": "other-data", "fixed": spec.fixed + 0.01})
+    pairs = np.array([[0, 1]])
     with pytest.raises(ConfigMismatchError, match="other data than the client"):
-        DaskRunner(client2).bootstrap(shifted, np.array([[0, 1]]), 64, 0)
+        DaskRunner(client2).map_ranges(bootstrap_task, 64, BootstrapJob(shifted, pairs, seed_sequence(0), 256),
+                                       align=DRAW_BLOCK)
     gone = spec.__class__(**{**spec.__dict__, "token": "missing", "paths": ("/nonexistent/a.nc", paths[1])})
     with pytest.raises(InputError, match="same path on every worker"):
-        DaskRunner(client2).bootstrap(gone, np.array([[0, 1]]), 64, 0)
+        DaskRunner(client2).map_ranges(bootstrap_task, 64, BootstrapJob(gone, pairs, seed_sequence(0), 256),
+                                       align=DRAW_BLOCK)
 
 
 def test_unreachable_scheduler_is_one_line_input_error():
     with pytest.raises(InputError, match="cannot reach the dask scheduler at tcp://127.0.0.1:1"):
-        with scheduler_runner("tcp://127.0.0.1:1"):
+        with runner_for("tcp://127.0.0.1:1"):
             pass
     with pytest.raises(InputError, match="cannot read the dask scheduler address"):
-        with scheduler_runner("no-port-here"):
+        with runner_for("no-port-here"):
             pass
 
 
@@ -150,9 +156,31 @@ def test_decomposition_bootstrap_bit_identical(client2):
     rdms = simulate_condition_rdms(conds, {"shared": 1.0, "model": 0.4, "precision": 0.2}, 9, residual=0.3, seed=2)
     options = dict(components=["model", "precision"], n_boot=40, ci_method="percentile", test=False)
     ref = decompose_rdms(rdms, [f"e{i}" for i in range(9)], conds, seed=np.random.default_rng(3), **options)
-    for runner in (client2, DaskRunner(client2, bootstrap_chunk=7)):
+    for runner in (client2, DaskRunner(client2, chunk=7)):
         got = decompose_rdms(rdms, [f"e{i}" for i in range(9)], conds, seed=np.random.default_rng(3), scheduler=runner,
                              **options)
         assert np.array_equal(got.bootstrap_shares, ref.bootstrap_shares, equal_nan=True)
         # (NaN-safe comparison: p-values are NaN without tests)
         assert json.dumps(to_jsonable(got.to_dict())) == json.dumps(to_jsonable(ref.to_dict()))
+
+
+def test_local_runner_has_the_dask_runners_methods():
+    local = LocalRunner()
+    assert local.map_ranges(lambda shared, lo, hi, progress: (shared, lo, hi), 10, "x") == [("x", 0, 10)]
+    assert local.map(lambda shared, a, b: shared + a + b, 1, [(2, 3), (4, 5)]) == [6, 10]
+    calls, retried = [], []
+
+    def flaky(x):
+        calls.append(x)
+        if x == "bad-input":
+            raise InputError("never retried")
+        if len(calls) == 2:
+            raise RuntimeError("transient")
+        return x
+
+    out = list(local.each(flaky, [("a",), ("b",), ("bad-input",)], retries=1, on_retry=retried.append))
+    assert [(i, r) for i, r, e in out] == [(0, "a"), (1, "b"), (2, None)] and isinstance(out[2][2], InputError)
+    assert retried == [1] and calls == ["a", "b", "b", "bad-input"]
+    assert local.parallelism == 1 and local.address == ""
+    for public in (DaskRunner, LocalRunner):
+        assert {"map_ranges", "map", "each", "broadcast"} <= set(dir(public))

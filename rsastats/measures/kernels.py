@@ -1,4 +1,4 @@
-"""Vectorised rank correlations with multiplicity weights.
+"""Vectorised (rank) correlation kernels with multiplicity weights.
 
 A bootstrap resample of emotions turns the cells of an RDM into a multiset: the original cell
 ``{i, j}`` appears ``count_i * count_j`` times and the self-pairs that duplicated emotions create are
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["weighted_midranks", "standardize", "weighted_pearson", "weighted_kendall", "degenerate"]
+__all__ = ["weighted_midranks", "standardize", "scale_rows", "weighted_pearson", "weighted_kendall", "degenerate"]
 
 
 def weighted_midranks(values: np.ndarray, weights: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
@@ -84,6 +84,39 @@ def standardize(values: np.ndarray, weights: np.ndarray | None = None) -> tuple[
     ok = norm[..., 0] > 1e-13 * np.maximum(scale[..., 0], np.finfo(float).tiny)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = centred / norm
+    z[~ok] = np.nan
+    return z, ok
+
+
+def scale_rows(values: np.ndarray, weights: np.ndarray | None = None, *, centre: bool = True,
+               scale: str = "norm") -> tuple[np.ndarray, np.ndarray]:
+    """Rows scaled so that a correlation-like measure of two rows is their dot product.
+
+    ``centre`` subtracts the weighted mean; ``scale="norm"`` divides by the weighted norm (Pearson
+    when centred, cosine when not), ``scale="rank-variance"`` by ``sqrt(n (n^2 - 1) / 12)`` with
+    ``n`` the total weight (Spearman's rho-a on mid-ranks, Nili et al. 2014).  Returns ``(z, ok)``;
+    ``ok`` is false where a row is degenerate (constant, or all zero without centring).
+    """
+    if centre and scale == "norm":
+        return standardize(values, weights)  # the exact arithmetic of the Pearson/Spearman paths
+    values = np.asarray(values, dtype=np.float64)
+    if weights is None:
+        weights = np.ones(values.shape[-1])
+    weights = np.asarray(weights, dtype=np.float64)
+    total = weights.sum(axis=-1, keepdims=True)
+    mean = (weights * values).sum(axis=-1, keepdims=True) / total if centre else 0.0
+    centred = (values - mean) * np.sqrt(weights)
+    norm = np.sqrt((centred**2).sum(axis=-1, keepdims=True))
+    if centre:  # a constant row: every centred value vanishes up to rounding of the mean
+        ok = norm[..., 0] > 1e-13 * np.maximum(np.sqrt(total[..., 0]) * np.abs(mean[..., 0]), np.finfo(float).tiny)
+    else:
+        ok = norm[..., 0] > np.finfo(float).tiny
+    if scale == "norm":
+        divisor = norm
+    else:
+        divisor = np.sqrt(total * (total**2 - 1.0) / 12.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = centred / divisor
     z[~ok] = np.nan
     return z, ok
 

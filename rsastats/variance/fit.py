@@ -1,4 +1,4 @@
-"""Variance-component fits for designs in which every cell sees the same files.
+"""Variance-component fits for designs in which every cell sees the same files: the two engines.
 
 The decomposition (:mod:`rsastats.variance`) observes every RDM cell ``k`` in every file, so the
 vector of responses of one cell over the ``F`` files is ``y_k ~ N(mu 1, V)`` with the *same*
@@ -11,6 +11,7 @@ system over all observations.  :func:`fit_variance_components` maximises that (r
 likelihood with the residual variance profiled out, as lme4 does; :func:`fit_statsmodels` fits the
 same model through ``statsmodels.MixedLM`` (slow, used as the independent check and on request).
 
+Both engines are entries of :data:`ENGINES` with one signature, called through :func:`fit`.
 The tests check both against each other and against lme4 (``tests/reference/``).
 """
 
@@ -21,18 +22,22 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize
 
-from .exceptions import EstimationError
+from ..exceptions import EstimationError, ValidationError
 
 __all__ = [
     "CellStatistics",
     "VarianceFit",
     "fit_variance_components",
     "fit_statsmodels",
-    "chibar_pvalue",
-    "design_effect",
+    "ENGINES",
+    "engine_name",
+    "fit",
+    "relative_variances",
+    "implied_correlation",
     "SINGULAR_TOL",
+    "GRAD_TOL",
 ]
 
 # A component whose standard deviation relative to the residual's is below this is at the boundary
@@ -41,7 +46,7 @@ SINGULAR_TOL = 1e-4
 # Relative variances above this mean the residual variance has collapsed to ~0.
 _TAU_MAX = 1e8
 # Convergence: largest projected gradient of the deviance per cell.
-_GRAD_TOL = 1e-4
+GRAD_TOL = 1e-4
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ def fit_variance_components(
             tau = trial
     dev, grad, residual, mean = _deviance(tau, data, g, reml)
     max_grad = float(np.max(np.abs(_projected_gradient(tau, grad))) / data.n_cells)
-    converged = bool(max_grad < _GRAD_TOL and np.all(tau < _TAU_MAX))
+    converged = bool(max_grad < GRAD_TOL and np.all(tau < _TAU_MAX))
     message = str(best.message)
     if np.any(tau >= _TAU_MAX):
         message = "residual variance collapsed to zero (a component explains the files exactly)"
@@ -205,80 +210,6 @@ def fit_variance_components(
         n_iterations=int(best.nit),
         max_gradient=max_grad,
     )
-
-
-def chibar_pvalue(statistic: float, denominator_df: float | None = None) -> float:
-    """p-value of a likelihood-ratio statistic for one variance at the boundary of its space:
-    the 50:50 mixture of chi-square(0) and chi-square(1) (Self and Liang 1987; Stram and Lee 1994).
-
-    With ``denominator_df`` the chi-square(1) part becomes F(1, denominator_df), the reference for a
-    statistic divided by a design effect estimated from that many degrees of freedom.
-    """
-    if not np.isfinite(statistic):
-        return float("nan")
-    if statistic <= 1e-8:  # numerically zero: the point mass at 0 has P(T >= 0) = 1
-        return 1.0
-    tail = stats.chi2.sf(statistic, 1) if denominator_df is None else stats.f.sf(statistic, 1, denominator_df)
-    return float(0.5 * tail)
-
-
-def design_effect(
-    responses: Callable[[np.ndarray], np.ndarray],
-    n_emotions: int,
-    null_fit: VarianceFit,
-    g_null: np.ndarray,
-    g_test: np.ndarray,
-) -> float:
-    """How much the dependence between RDM cells that share an emotion inflates the variance of
-    the score of a tested component, relative to independent cells: a Rao-Scott design effect
-    (divide the likelihood-ratio statistic by it).
-
-    The efficient score of the tested variance (at the null fit, nuisance variances projected out)
-    is a mean over cells ``(i, j)``: a dyadic U-statistic of the emotions, computed from responses
-    that are themselves standardised within each file.  Its variance is estimated by a
-    leave-one-emotion-out jackknife that rebuilds (re-standardises) the responses without each
-    emotion, keeping the null fit's parameters; over the variance under independent cells,
-    ``S2 / K`` (``S2`` the cells' mean squared centred score), that gives the jackknife's design
-    effect.  For a degree-2 U-statistic the jackknife over-estimates the independent-cells part of
-    the variance by the factor ``2 (n-1) / (n-2)``, so ``n / (n-2)`` is subtracted (exact for
-    independent cells; in simulations with correlated cells the result is within about 15% of the
-    Monte-Carlo design effect, slightly below it).
-
-    Parameters
-    ----------
-    responses : ``responses(emotions)`` -> (K', F) the standardised cell responses of the RDMs
-        restricted to the given emotion indices (all ``n`` of them: the fitted data).
-    n_emotions : number of emotions ``n`` (at least 4).
-    null_fit : the fit without the tested component.
-    g_null, g_test : (m, F, F) the null model's components and (F, F) the tested one.
-    """
-    n = int(n_emotions)
-    y = responses(np.arange(n))
-    k, n_files = y.shape
-    mats = [*np.asarray(g_null).reshape(-1, n_files, n_files), np.eye(n_files), np.asarray(g_test)]
-    psi = [*null_fit.variances, null_fit.residual]
-    v_inv = np.linalg.inv(sum(p * m for p, m in zip(psi, mats[:-1])))
-    v_inv_g = [v_inv @ m for m in mats]
-    traces = np.array([np.trace(vg) for vg in v_inv_g])
-    info = 0.5 * np.array([[np.sum(a * b.T) for b in v_inv_g] for a in v_inv_g])
-    nuisance = slice(0, len(mats) - 1)
-    coef = np.linalg.lstsq(info[nuisance, nuisance], info[nuisance, -1], rcond=None)[0]
-    # The efficient score is linear in the per-cell quadratic forms: sum_j c_j (w' G_j w - tr(V^-1 G_j)) / 2.
-    weights = np.append(-coef, 1.0)
-    combined = sum(c * m for c, m in zip(weights, mats))
-    offset = float(weights @ traces)
-
-    def cell_scores(cells: np.ndarray) -> np.ndarray:
-        w = (cells - null_fit.mean) @ v_inv
-        return 0.5 * (np.einsum("kf,fg,kg->k", w, combined, w) - offset)
-
-    full = cell_scores(y)
-    s2 = float(np.mean((full - full.mean()) ** 2))
-    if not s2 > 0:
-        return float("nan")
-    loo = np.array([cell_scores(responses(np.delete(np.arange(n), e))).mean() for e in range(n)])
-    jackknife_var = (n - 1) / n * float(np.sum((loo - loo.mean()) ** 2))
-    return float(jackknife_var / (s2 / k) - n / (n - 2))
 
 
 def fit_statsmodels(
@@ -331,3 +262,45 @@ def fit_statsmodels(
         engine="statsmodels",
         warnings=messages,
     )
+
+
+# --------------------------------------------------------------------------- the engines, by name
+def _fit_exact(cells: np.ndarray, g: np.ndarray, levels: Sequence[Sequence[str | None]], reml: bool,
+               start: np.ndarray | None) -> VarianceFit:
+    return fit_variance_components(CellStatistics.from_cells(cells), g, reml=reml, start=start)
+
+
+def _fit_mixedlm(cells: np.ndarray, g: np.ndarray, levels: Sequence[Sequence[str | None]], reml: bool,
+                 start: np.ndarray | None) -> VarianceFit:
+    # levels[0] is the shared cell intercept, which fit_statsmodels always includes; no start values.
+    return fit_statsmodels(cells, levels[1:], reml=reml)
+
+
+# name -> fit(cells (K, F), g (m, F, F), levels (m lists of F), reml, start relative variances or None)
+ENGINES: dict[str, Callable[..., VarianceFit]] = {"exact": _fit_exact, "statsmodels": _fit_mixedlm}
+
+
+def engine_name(engine: str) -> str:
+    """``engine`` if it names an entry of :data:`ENGINES`; otherwise a one-line error."""
+    if engine not in ENGINES:
+        raise ValidationError(f"engine must be one of {tuple(ENGINES)}, got {engine!r}")
+    return engine
+
+
+def fit(engine: str, cells: np.ndarray, g: np.ndarray, levels: list[list[str | None]], reml: bool,
+        start: np.ndarray | None = None) -> VarianceFit:
+    """Fit the components ``g`` (with their per-file ``levels``; the first is the shared cell effect)
+    to the standardised responses ``cells`` (K, F) with the engine of that name."""
+    return ENGINES[engine](cells, g, levels, reml, start)
+
+
+def relative_variances(fitted: VarianceFit) -> np.ndarray | None:
+    """The variances relative to the residual (the exact engine's parameters), None if it is 0."""
+    return fitted.variances / fitted.residual if fitted.residual > 0 else None
+
+
+def implied_correlation(fitted: VarianceFit, g: np.ndarray) -> np.ndarray:
+    """The files' correlation matrix (F, F) on the response scale that the fitted model implies."""
+    v = np.tensordot(fitted.variances, g, axes=1) + fitted.residual * np.eye(g.shape[1])
+    d = np.sqrt(np.diag(v))
+    return v / np.outer(d, d)

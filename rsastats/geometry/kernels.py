@@ -1,4 +1,4 @@
-"""Geometry descriptors as functions of resampling weights, evaluated for many resamples at once.
+"""The maths of the geometry descriptors: functions of resampling weights, many resamples at once.
 
 A bootstrap replicate that resamples rows (texts) with replacement is the original data with
 integer weights ``w_i`` (how often row ``i`` was drawn); a jackknife replicate has one zero
@@ -14,6 +14,7 @@ Conventions shared by every kernel:
   emotion bootstrap drops the self-pairs that duplicates create;
 * an undefined value (e.g. every draw of a resample picked the same row) is NaN, never 0.
 
+Which descriptor each kernel gives is declared in the table of :mod:`rsastats.geometry.descriptors`.
 The resampling plans (:func:`resampling_weights`, :func:`jackknife_weights`) draw each block
 of ``DRAW_BLOCK`` replicates from its own child stream, so results depend only on the seed and
 the replicate index: not on ``n_boot``, the compute batch size, or the order of evaluation.
@@ -25,7 +26,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ._rng import SeedLike, spawn_generators
+from .._rng import SeedLike, spawn_generators
 
 __all__ = [
     "DRAW_BLOCK",
@@ -33,6 +34,7 @@ __all__ = [
     "jackknife_weights",
     "mean_pairwise_cosine",
     "dimension_contributions",
+    "top_dimension_contribution",
     "norm_statistics",
     "spectrum_statistics",
     "unbiased_participation_ratio",
@@ -114,6 +116,15 @@ def dimension_contributions(weights: np.ndarray, unit: np.ndarray) -> np.ndarray
     pairs, _ = _pair_weight(weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (summed * summed - squares) / pairs[:, None]
+
+
+def top_dimension_contribution(weights: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """The largest of :func:`dimension_contributions` per resample (NaN where any is undefined)."""
+    contributions = dimension_contributions(weights, unit)
+    out = np.full(len(weights), np.nan)
+    finite = np.isfinite(contributions).all(axis=1)
+    out[finite] = contributions[finite].max(axis=1)
+    return out
 
 
 def _weighted_order_statistic(weights: np.ndarray, sorted_values: np.ndarray, order: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""`rsastats.audit` with a reference *model*: the reference re-extracts both audited recipes on a
-tiny random model (standing in for the default one), caches them, and reuses them."""
+"""`rsastats.audit` with :class:`extraction.reference.ReferenceExtractor` as its reference maker: the
+reference re-extracts both audited recipes on a tiny random model (standing in for the default
+one), caches them, and reuses them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.extraction
 import extraction.models as models_module  # noqa: E402
 import extraction.run as run_module  # noqa: E402
 from extraction.config import JEONG_PROMPT, make_config  # noqa: E402
+from extraction.reference import ReferenceExtractor, default_reference_dir  # noqa: E402
 from extraction.run import extract  # noqa: E402
 from rsastats.audit import VERDICTS, audit  # noqa: E402
 from rsastats.data import open_activations  # noqa: E402
@@ -48,10 +50,11 @@ def audited(tmp_path):
     return a, b
 
 
-def _audit(a, b, folder, **kwargs):
+def _audit(a, b, folder, limit=None, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return audit(a, b, reference_model="tiny", reference_dir=folder, n_boot=100, seed=0, **kwargs)
+        maker = ReferenceExtractor("tiny", reference_dir=folder, limit=limit)
+        return audit(a, b, make_references=maker, n_boot=100, seed=0, **kwargs)
 
 
 def test_reference_model_re_extracts_both_recipes_and_reuses_them(tiny_reference, audited, tmp_path):
@@ -95,3 +98,17 @@ def test_more_runs_of_a_deterministic_recipe_are_not_made(tiny_reference, audite
     assert any("neither recipe samples text" in note for note in result.notes)
     # Same model name, other weights (the revisions say random-seed-0 and random-seed-1): not the audited model.
     assert not any("is also an audited model" in note for note in result.notes)
+
+
+def test_the_extractor_checks_its_settings_and_keeps_files_in_the_cache(monkeypatch, tmp_path):
+    from rsastats.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="reference model"):
+        ReferenceExtractor(" ")
+    for bad in (0, 1.5, True, "3"):
+        with pytest.raises(ValidationError, match="limit"):
+            ReferenceExtractor("tiny", limit=bad)
+    assert ReferenceExtractor("tiny", limit=2.0).limit == 2
+    monkeypatch.setenv("RSASTATS_CACHE", str(tmp_path / "cache"))
+    assert default_reference_dir() == tmp_path / "cache" / "audit-references"
+    assert ReferenceExtractor("tiny").reference_dir == default_reference_dir()

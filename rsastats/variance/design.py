@@ -1,17 +1,26 @@
-"""The design of a decomposition: file conditions, components, what the files can estimate, and
-which file pairs form the simple view.  Private to :mod:`rsastats.variance`."""
+"""The design of a decomposition: the factors of a file's condition (one table), the components
+fitted from them, each file's levels, the components' "same level" matrices, and which components
+the files can estimate.
+
+To add a method factor (e.g. a sub-parameter of a contrastive recipe), add one :class:`Factor` to
+:data:`FACTOR_TABLE`: its attribute name, the study's layer it belongs to, and (for a sub-parameter)
+the ``method`` whose files alone have it.  A new *method* (a recipe) needs no change here: it is a
+new level of the ``method`` factor.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .exceptions import ValidationError
+from ..data import attribute_text
+from ..exceptions import ValidationError
 
 __all__ = [
+    "Factor",
+    "FACTOR_TABLE",
     "FACTORS",
     "GENERATION_FACTORS",
     "LAYERS",
@@ -23,22 +32,36 @@ __all__ = [
     "file_condition",
     "parse_components",
     "component_levels",
+    "same_level_matrix",
     "build_design",
-    "contrast_pairs",
-    "pair_levels",
 ]
 
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of a file's condition: the attribute it is read from, the study's layer its
+    components belong to, and the method whose files alone have it (``None``: every file)."""
+
+    name: str
+    layer: str
+    within: str | None = None
+
+
 # The attributes that define a file's condition, in the order the study's layers come.
-FACTORS = ("model", "method", "temperature", "top_p", "max_new_tokens", "template", "seed", "precision", "experiment")
-# Sub-parameters that exist only for generated text: their components apply to generation files only.
-GENERATION_FACTORS = ("temperature", "top_p", "max_new_tokens", "template", "seed")
-_LAYER_OF_FACTOR = {
-    "model": "model",
-    "method": "1 method",
-    **{f: "2 sub-parameters" for f in GENERATION_FACTORS},
-    "precision": "3 precision",
-    "experiment": "4 experiment",
-}
+FACTOR_TABLE: dict[str, Factor] = {f.name: f for f in (
+    Factor("model", "model"),
+    Factor("method", "1 method"),
+    # Sub-parameters that exist only for generated text: their components apply to generation files only.
+    Factor("temperature", "2 sub-parameters", "generation"),
+    Factor("top_p", "2 sub-parameters", "generation"),
+    Factor("max_new_tokens", "2 sub-parameters", "generation"),
+    Factor("template", "2 sub-parameters", "generation"),
+    Factor("seed", "2 sub-parameters", "generation"),
+    Factor("precision", "3 precision"),
+    Factor("experiment", "4 experiment"),
+)}
+FACTORS = tuple(FACTOR_TABLE)
+GENERATION_FACTORS = tuple(f.name for f in FACTOR_TABLE.values() if f.within == "generation")
 LAYERS = ("shared geometry", "model", "1 method", "2 sub-parameters", "3 precision", "4 experiment", "residual")
 # Main effects first, so that when two factors are confounded the earlier one keeps the variance.
 DEFAULT_COMPONENTS = (
@@ -58,75 +81,72 @@ DEFAULT_COMPONENTS = (
 UNKNOWN = "(unknown)"
 NOT_APPLICABLE = "n/a"
 
+
 # --------------------------------------------------------------------------- conditions
-def level_text(value: Any) -> str:
-    """A factor level as text; numbers in one spelling (0.7 == "0.70", 100 == "100.0")."""
-    if value is None:
-        return ""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return ", ".join(level_text(v) for v in value)
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return format(number, "g") if math.isfinite(number) else text
-
-
 def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
-    """A file's level of every factor in :data:`FACTORS`, from its attributes.
+    """A file's level of every factor of :data:`FACTOR_TABLE`, from its attributes.
 
-    Generation sub-parameters of a file whose method is not ``generation`` are ``"n/a"``;
-    a missing or empty attribute is ``"(unknown)"`` (one level of its own).
+    A sub-parameter of a file whose method is not the one it belongs to (e.g. a generation
+    sub-parameter of a comprehension file) is ``"n/a"``; a missing or empty attribute is
+    ``"(unknown)"`` (one level of its own).
     """
-    levels = {name: level_text(attrs.get(name, "")) or UNKNOWN for name in FACTORS}
-    if levels["method"] != "generation":
-        for name in GENERATION_FACTORS:
-            levels[name] = NOT_APPLICABLE
+    levels = {name: attribute_text(attrs.get(name, "")) or UNKNOWN for name in FACTOR_TABLE}
+    for factor in FACTOR_TABLE.values():
+        if factor.within is not None and levels["method"] != factor.within:
+            levels[factor.name] = NOT_APPLICABLE
     return levels
 
 
+# --------------------------------------------------------------------------- components
 @dataclass(frozen=True)
 class Component:
+    """A random cell-by-level effect of one factor or a crossing of factors.
+
+    ``within`` is the method whose files alone it applies to (a sub-parameter's component), or None.
+    """
+
     name: str
     factors: tuple[str, ...]
     layer: str
-    generation_only: bool
+    within: str | None
 
     @property
     def term(self) -> str:
         group = ":".join(("cell",) + self.factors)
-        return f"(0 + generation | {group})" if self.generation_only else f"(1 | {group})"
+        return f"(0 + {self.within} | {group})" if self.within else f"(1 | {group})"
 
 
 def parse_components(names: Iterable[str]) -> list[Component]:
+    """Components from names (factors joined by ``:``); an unknown factor is an error."""
     out: list[Component] = []
     seen: set[tuple[str, ...]] = set()
     for raw in names:
         factors = tuple(part.strip() for part in str(raw).split(":"))
-        unknown = [f for f in factors if f not in FACTORS]
+        unknown = [f for f in factors if f not in FACTOR_TABLE]
         if unknown or not factors:
-            raise ValidationError(f"unknown factor(s) {unknown} in component {raw!r}; factors are {', '.join(FACTORS)}")
+            raise ValidationError(f"unknown factor(s) {unknown} in component {raw!r}; "
+                                  f"factors are {', '.join(FACTOR_TABLE)}")
         if len(set(factors)) != len(factors):
             raise ValidationError(f"component {raw!r} names a factor twice")
         key = tuple(sorted(factors))
         if key in seen:
             raise ValidationError(f"component {raw!r} is given twice")
         seen.add(key)
+        within = sorted({FACTOR_TABLE[f].within for f in factors} - {None})
+        if len(within) > 1:
+            raise ValidationError(f"component {raw!r} crosses sub-parameters of different methods ({', '.join(within)}): "
+                                  "no file has both")
         non_model = [f for f in factors if f != "model"]
-        layer = _LAYER_OF_FACTOR[non_model[0]] if non_model else "model"
-        out.append(Component(":".join(factors), factors, layer, any(f in GENERATION_FACTORS for f in factors)))
+        layer = FACTOR_TABLE[non_model[0]].layer if non_model else "model"
+        out.append(Component(":".join(factors), factors, layer, within[0] if within else None))
     return out
 
 
-# --------------------------------------------------------------------------- design
 def component_levels(comp: Component, conditions: Sequence[Mapping[str, str]]) -> list[str | None]:
     """Each file's level of ``comp`` (``None`` where it does not apply)."""
     out: list[str | None] = []
     for cond in conditions:
-        if comp.generation_only and cond["method"] != "generation":
+        if comp.within is not None and cond["method"] != comp.within:
             out.append(None)
         else:
             out.append(" x ".join(cond[f] for f in comp.factors))
@@ -140,8 +160,12 @@ def same_level_matrix(levels: Sequence[str | None]) -> np.ndarray:
     return ((arr[:, None] == arr[None, :]) & applies[:, None] & applies[None, :]).astype(np.float64)
 
 
+# --------------------------------------------------------------------------- design
 @dataclass
 class Design:
+    """Per component (in the order given): each file's level, the "same level" matrix, whether it
+    is estimable and why not; which kept components absorb confounded ones; notes on the files."""
+
     components: list[Component]
     levels: list[list[str | None]]
     matrices: list[np.ndarray]
@@ -151,11 +175,11 @@ class Design:
     notes: list[str]
 
 
-def _describe_single_level(comp: Component, levels: Sequence[str | None], n_files: int) -> str:
+def _describe_single_level(comp: Component, levels: Sequence[str | None]) -> str:
     applied = [x for x in levels if x is not None]
     if not applied:
-        return "no generation files, so generation sub-parameters do not apply"
-    who = "generation files" if comp.generation_only else "files"
+        return f"no {comp.within} files, so {comp.within} sub-parameters do not apply"
+    who = f"{comp.within} files" if comp.within else "files"
     return f"{' x '.join(comp.factors)} does not vary: it is {applied[0]} in all {len(applied)} {who}"
 
 
@@ -167,9 +191,7 @@ def build_design(components: list[Component], conditions: Sequence[Mapping[str, 
     effect and the components kept before it (otherwise it is confounded with them).
     """
     n_files = len(conditions)
-    identity = np.eye(n_files)
-    ones = np.ones((n_files, n_files))
-    basis = [identity.ravel(), ones.ravel()]
+    basis = [np.eye(n_files).ravel(), np.ones((n_files, n_files)).ravel()]
     basis_names = ["residual", "shared"]
     design = Design(components, [], [], [], [], {}, [])
     for comp in components:
@@ -177,10 +199,9 @@ def build_design(components: list[Component], conditions: Sequence[Mapping[str, 
         g = same_level_matrix(levels)
         design.levels.append(levels)
         design.matrices.append(g)
-        applied = {x for x in levels if x is not None}
-        if len(applied) < 2:
+        if len({x for x in levels if x is not None}) < 2:
             design.estimable.append(False)
-            design.reasons.append(_describe_single_level(comp, levels, n_files))
+            design.reasons.append(_describe_single_level(comp, levels))
             continue
         stack = np.column_stack(basis)
         coef, *_ = np.linalg.lstsq(stack, g.ravel(), rcond=None)
@@ -197,7 +218,7 @@ def build_design(components: list[Component], conditions: Sequence[Mapping[str, 
         basis_names.append(comp.name)
         design.estimable.append(True)
         design.reasons.append("")
-    for factor in FACTORS:
+    for factor in FACTOR_TABLE:
         unknown = sum(1 for c in conditions if c[factor] == UNKNOWN)
         if unknown:
             design.notes.append(f"{factor} is unknown (empty attribute) for {unknown} of {n_files} files; "
@@ -212,34 +233,3 @@ def _confounding_reason(comp: Component, partners: list[str]) -> str:
     if len(partners) == 1:
         return f"confounded with {partners[0]} (the files' levels of both coincide); its variance is in {partners[0]}"
     return f"confounded with a combination of {', '.join(partners)}; not separable in these files"
-
-
-
-# --------------------------------------------------------------------------- simple view
-_PAIR_LAYERS = {"model": "model", "method": "1 method", "precision": "3 precision", "experiment": "4 experiment"}
-
-
-def contrast_pairs(conditions: Sequence[Mapping[str, str]]) -> list[tuple[str, str, int, int]]:
-    """(layer, factor, f, g) for every pair of files of one model that differ in one factor only (method
-    pairs may also differ in the sub-parameters, which comprehension files lack), and for pairs of
-    models under the same condition."""
-    out = []
-    for f in range(len(conditions)):
-        for h in range(f + 1, len(conditions)):
-            diff = [x for x in FACTORS if conditions[f][x] != conditions[h][x]]
-            if not diff:
-                continue
-            gen = [x for x in diff if x in GENERATION_FACTORS]
-            rest = [x for x in diff if x not in GENERATION_FACTORS]
-            if rest == ["method"]:
-                out.append(("1 method", "method", f, h))
-            elif not rest and len(gen) == 1 and conditions[f]["method"] == "generation":
-                out.append(("2 sub-parameters", gen[0], f, h))
-            elif len(rest) == 1 and not gen and rest[0] in _PAIR_LAYERS:
-                out.append((_PAIR_LAYERS[rest[0]], rest[0], f, h))
-    return out
-
-
-def pair_levels(factor: str, a: Mapping[str, str], b: Mapping[str, str]) -> tuple[str, str]:
-    """The two files' levels of the factor a contrast pair differs in."""
-    return a[factor], b[factor]

@@ -1,0 +1,89 @@
+"""The interval of a geometry descriptor (or of its base x instruct change), with the notes that say
+what it is and is not.
+
+The interval maths is :func:`rsastats.intervals.bootstrap_interval` (the one home of intervals);
+this module adds what is particular to descriptors:
+
+* a descriptor without a valid bootstrap interval (a sample maximum, ``has_ci=False``) gets none,
+  with :data:`NO_CI_NOTE`;
+* the bounds come from the descriptor's range; replicates that overshoot a finite bound by
+  rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
+* resamples whose descriptor is undefined (too few distinct texts drawn) are left out and counted
+  in the note;
+* an estimate outside its own interval is flagged with :data:`OUTSIDE_NOTE` (docs/geometry.md, "Bias").
+
+Warnings of the interval maths (too few replicates for the level) reach the caller as warnings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..intervals import bootstrap_interval
+from .descriptors import Descriptor
+from .resampling import ResamplingSettings
+
+__all__ = ["DEFAULT_CI_METHOD", "OUTSIDE_NOTE", "NO_CI_NOTE", "DescriptorInterval", "descriptor_interval"]
+
+# Chosen from the coverage simulation in tests/simulation/test_geometry_coverage.py (docs/geometry.md).
+DEFAULT_CI_METHOD = "basic"
+OUTSIDE_NOTE = ("the estimate lies outside its CI: the bootstrap found a bias larger than the sampling error "
+                "(see docs/geometry.md, 'Bias')")
+NO_CI_NOTE = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
+
+
+@dataclass(frozen=True)
+class DescriptorInterval:
+    """``low``/``high`` (NaN when there is no interval), resamples used, and a note saying why."""
+
+    low: float
+    high: float
+    n_used: int
+    note: str
+
+    @property
+    def status(self) -> str:
+        """``"ok"`` with an interval, ``"no-ci"`` without."""
+        return "ok" if np.isfinite(self.low) else "no-ci"
+
+
+def _joined(*notes: str) -> str:
+    return "; ".join(filter(None, notes))
+
+
+def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
+                        jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
+                        bounds: tuple[float, float] | None = None) -> DescriptorInterval:
+    """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
+    replicates that may be undefined (NaN).
+
+    ``jackknife``: leave-one-out values per stratum (BCa only).  ``bounds`` default to the
+    descriptor's range.
+    """
+    if not descriptor.has_ci:
+        return DescriptorInterval(math.nan, math.nan, 0, NO_CI_NOTE)
+    bounds = descriptor.bounds if bounds is None else bounds
+    interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
+                                  jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False)
+    undefined = (f"{interval.n_undefined} of {replicates.size} resamples undefined (too few distinct texts drawn) "
+                 "and left out" if interval.n_undefined else "")
+    if not np.isfinite(interval.low):
+        return DescriptorInterval(math.nan, math.nan, interval.n_used, _failure_note(estimate, interval, undefined))
+    if np.isfinite(bounds).all():  # the estimate as the interval maths saw it (rounding clipped)
+        estimate = float(np.clip(estimate, *bounds))
+    outside = OUTSIDE_NOTE if not interval.low <= estimate <= interval.high else ""
+    return DescriptorInterval(interval.low, interval.high, interval.n_used, _joined(undefined, outside))
+
+
+def _failure_note(estimate: float, interval: Any, undefined: str) -> str:
+    """Why no interval: nothing to form it from; the interval maths failed (e.g. BCa's bias
+    correction is infinite); or BCa lacks defined jackknife values."""
+    if not np.isfinite(estimate) or interval.n_used < 2:
+        return undefined or "estimate undefined"
+    if interval.notes[0].startswith("no CI:"):
+        return _joined(undefined, *interval.notes)
+    return _joined(*interval.notes)

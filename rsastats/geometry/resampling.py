@@ -1,0 +1,93 @@
+"""How the geometry bootstrap resamples: settings, seed streams, and the replicates of a group of rows.
+
+Every resampling plan has its own child stream of the seed (:func:`resampling_streams`), the same for
+every layer and every file, so a result depends only on the seed, not on which layers or other files
+are analysed.  Replicates are evaluated block by block (:func:`evaluate_blocks`): the first k
+resamples are bit-identical whatever ``n_boot`` is, and memory is bounded by the block size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .._rng import SeedLike, spawn_sequences
+from .._validation import check_confidence, check_count
+from ..intervals import ci_method_name
+from . import kernels
+
+__all__ = ["ResamplingSettings", "resampling_settings", "STREAMS", "resampling_streams", "evaluate_blocks",
+           "Replicates", "group_replicates"]
+
+Evaluate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+# One child stream per resampling plan, in this order (part of the seed -> result map).
+STREAMS = ("baseline", "prompts", "reliability", "partner", "rho")
+
+
+@dataclass(frozen=True)
+class ResamplingSettings:
+    """Resamples, interval level and interval method, validated."""
+
+    n_boot: int
+    confidence: float
+    ci_method: str
+
+
+def resampling_settings(n_boot: Any, confidence: Any, ci_method: Any) -> ResamplingSettings:
+    """Checked settings: ``n_boot`` an integer >= 2, ``confidence`` in (0, 1), ``ci_method`` a name
+    of :data:`rsastats.intervals.CI_METHODS`."""
+    return ResamplingSettings(check_count("n_boot", n_boot, 2), check_confidence(confidence), ci_method_name(ci_method))
+
+
+def resampling_streams(seed: SeedLike) -> dict[str, np.random.SeedSequence]:
+    """One child stream per resampling plan (:data:`STREAMS`), the same for every layer and every file."""
+    return dict(zip(STREAMS, spawn_sequences(seed, len(STREAMS))))
+
+
+def evaluate_blocks(evaluate: Evaluate, blocks: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
+    """Concatenate ``evaluate`` over weight blocks.
+
+    A short last block is padded to the full block size and the padding dropped: every block
+    then goes through the same array shapes (the same BLAS code paths), so a replicate is
+    bit-identical whatever ``n_boot`` is.
+    """
+    parts: dict[str, list[np.ndarray]] = {}
+    for block in blocks:
+        take = len(block)
+        if take < kernels.DRAW_BLOCK:
+            block = np.concatenate([block, np.repeat(block[:1], kernels.DRAW_BLOCK - take, axis=0)])
+        for name, values in evaluate(block).items():
+            parts.setdefault(name, []).append(values[:take])
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Point estimates, bootstrap replicates and (for BCa) jackknife values of several statistics.
+
+    ``jackknife[name]`` is a list of arrays, one per independently resampled group (stratum) with
+    more than one row, as :func:`rsastats.intervals.acceleration` expects; ``None`` unless BCa.
+    """
+
+    point: dict[str, float]
+    resamples: dict[str, np.ndarray]
+    jackknife: dict[str, list[np.ndarray]] | None
+
+
+def group_replicates(evaluate: Evaluate, sizes: Sequence[int], stream: np.random.SeedSequence,
+                     settings: ResamplingSettings) -> Replicates:
+    """Replicates of ``evaluate`` when rows are resampled within groups of ``sizes`` (laid out group
+    after group); jackknife values (leave one row out) only for a BCa interval."""
+    n_rows = sum(sizes)
+    point = {k: float(v[0]) for k, v in evaluate(np.ones((1, n_rows))).items()}
+    reps = evaluate_blocks(evaluate, kernels.resampling_weights(stream, settings.n_boot, sizes))
+    jack = None
+    if settings.ci_method == "bca":
+        weights = kernels.jackknife_weights(sizes)
+        step = kernels.DRAW_BLOCK
+        values = evaluate_blocks(evaluate, [weights[i : i + step] for i in range(0, len(weights), step)])
+        bounds = np.cumsum([0] + [size for size in sizes if size > 1])
+        jack = {name: [v[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)] for name, v in values.items()}
+    return Replicates(point, reps, jack)

@@ -1,0 +1,252 @@
+"""The one loader: what the user gives (paths, datasets, RDMs) becomes validated, aligned inputs.
+
+Two levels, used by every analysis:
+
+:func:`open_source`   one file or in-memory dataset -> a validated :class:`Source` (its kind, dataset,
+                      attributes and a name), reading only the layers asked for, in one opening.
+:func:`load_models`   several inputs -> :class:`ModelInput` objects: each model's RDM and, for
+                      activations, its per-prompt rows (built once; the RDM is made from them), with
+                      every model's emotions put in the order of the first one.
+
+Inputs whose emotion sets differ get one message everywhere (:func:`rsastats.labels.emotion_difference`),
+naming the file that differs.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ._validation import check_count
+from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
+from .data import open_dataset, validate_dataset
+from .exceptions import LabelError, RsaStatsWarning, ValidationError
+from .labels import emotion_difference
+from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance
+from .vectors import DEFAULT_N_PCS, PromptRows, normalization_name, prompt_rows, select_layers, vector_array
+
+__all__ = ["Source", "open_source", "check_same_emotions", "RDMOptions", "ModelInput", "load_model", "load_models"]
+
+KINDS = ("activations", "vectors", "rdm")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One validated input: a schema-v1 dataset, where it came from and what to call it."""
+
+    name: str
+    kind: str
+    dataset: xr.Dataset = field(repr=False)
+    path: str | None = None
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        return self.dataset.attrs
+
+    @property
+    def emotions(self) -> tuple[str, ...]:
+        return tuple(str(e) for e in self.dataset["emotion"].values)
+
+    @property
+    def where(self) -> str:
+        """The path, or a description of an in-memory dataset, for messages and tables."""
+        if self.path is not None:
+            return self.path
+        given = str(self.attrs.get("source_path", "") or "")
+        return given or f"<dataset {self.attrs.get('model', '')}>".replace(" >", ">")
+
+
+_KIND_TEXT = {"activations": "an activations file", "vectors": "a vector-set file", "rdm": "an RDM file"}
+
+
+def _kind_error(kind: str, kinds: Sequence[str], what: str) -> str:
+    return f"is {_KIND_TEXT[kind]}; {what} needs {' or '.join(_KIND_TEXT[k] for k in kinds)}"
+
+
+def open_source(obj: Any, *, name: str | None = None, layers: Any = None, kinds: Sequence[str] = KINDS,
+                what: str = "this analysis") -> Source:
+    """A validated :class:`Source` from a path or an ``xarray.Dataset`` (a :class:`Source` passes through).
+
+    ``layers``: layer labels to read, or a function of the file's layer labels returning them (only
+    those layers are loaded from disk).  ``kinds``: the file kinds ``what`` accepts; another kind is
+    a one-line error naming the file.
+    """
+    if isinstance(obj, Source):
+        source = obj if name is None else replace(obj, name=name)
+    elif isinstance(obj, (str, os.PathLike)):
+        path = str(obj)
+        kind, ds = open_dataset(obj, layers=layers)
+        source = Source(name or Path(path).stem, kind, ds, path)
+    elif isinstance(obj, xr.Dataset):
+        kind, ds = validate_dataset(obj, None)
+        source = Source(name or str(ds.attrs.get("model") or kind), kind, ds, None)
+    else:
+        raise ValidationError(f"{what} takes file paths or xarray datasets, not a {type(obj).__name__}")
+    if source.kind not in kinds:
+        raise ValidationError(_kind_error(source.kind, kinds, what), path=source.where)
+    return source
+
+
+def check_same_emotions(sources: Sequence[Source]) -> None:
+    """One :class:`LabelError` naming the first input whose emotion set differs from the first one's."""
+    first = sources[0]
+    for other in sources[1:]:
+        if set(other.emotions) != set(first.emotions) or len(other.emotions) != len(first.emotions):
+            raise LabelError(emotion_difference(first.emotions, other.emotions, first.name, other.name), path=other.where)
+
+
+@dataclass(frozen=True)
+class RDMOptions:
+    """How a file becomes an RDM: dissimilarity, layer choice, normalization."""
+
+    rdm: str = "cosine"
+    layer: int | None = None
+    last_k: int | None = None
+    normalization: str = "raw"
+    n_pcs: int = DEFAULT_N_PCS
+    n_folds: int = 2
+
+    def checked(self) -> "RDMOptions":
+        return replace(self, rdm=rdm_method_name(self.rdm), normalization=normalization_name(self.normalization),
+                       n_pcs=check_count("n_pcs", self.n_pcs, 1), n_folds=check_count("n_folds", self.n_folds, 2))
+
+    def layer_selector(self, source: str | None) -> Callable[[list[int]], list[int]]:
+        """The layer labels a file must load for these options, as a function of its labels."""
+        return lambda labels: select_layers(labels, self.layer, self.last_k, source)[0]
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One model's geometry: its RDM and (for activations) its prompt rows."""
+
+    name: str
+    kind: str
+    rdm: RDM
+    rows: PromptRows | None
+    layer_selection: str
+    path: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.rdm.labels
+
+    @property
+    def has_prompts(self) -> bool:
+        return self.rows is not None
+
+
+def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | None, str]:
+    """The RDM (and prompt rows) of a source, each built once."""
+    ds, path = source.dataset, source.path
+    if source.kind == "rdm":
+        _check_rdm_options(ds, options, path)
+        return RDM.from_dataset(ds, path), None, ""
+    name = str(ds.attrs.get("model") or path or "")
+    if source.kind == "activations":
+        rows = prompt_rows(ds, layer=options.layer, last_k=options.last_k, normalization=options.normalization,
+                           n_pcs=options.n_pcs, source=path)
+        _, description = select_layers(ds["layer"].values, options.layer, options.last_k, path)
+        matrix = rdm_from_rows(rows, options.rdm, n_folds=options.n_folds, source=path)
+        labels, norm = rows.emotions, rows.normalization
+    else:
+        rows = None
+        if options.rdm == "crossval-euclidean":
+            raise ValidationError("the cross-validated distance needs per-prompt activations; a vector file has none",
+                                  path=path)
+        labels, vectors, description = vector_array(ds, layer=options.layer, last_k=options.last_k,
+                                                    normalization=options.normalization, source=path)
+        matrix = rdm_matrix(vectors, options.rdm, labels=labels, source=path)
+        norm = options.normalization
+    rdm = RDM(matrix, tuple(labels), options.rdm, name, rdm_provenance(ds.attrs, description, norm))
+    return rdm, rows, description
+
+
+def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = None) -> ModelInput:
+    """A :class:`ModelInput` from a path, a dataset, a :class:`Source`, an :class:`RDM`, a square array
+    or a ModelInput."""
+    options = (options or RDMOptions()).checked()
+    if isinstance(obj, ModelInput):
+        return obj if name is None else replace(obj, name=name)
+    if isinstance(obj, RDM):
+        return ModelInput(name or obj.source or "rdm", "rdm", obj, None, str(obj.attrs.get("layer_selection", "")))
+    if isinstance(obj, (np.ndarray, list)):
+        return ModelInput(name or "rdm", "rdm", as_rdm(obj, name or ""), None, "")
+    if not isinstance(obj, (str, os.PathLike, xr.Dataset, Source)):
+        raise ValidationError(f"cannot compare a {type(obj).__name__}: give a file path, an xarray dataset or an RDM")
+    path = str(obj) if isinstance(obj, (str, os.PathLike)) else None
+    source = open_source(obj, layers=options.layer_selector(path) if path else None)
+    if path and "layer" in source.dataset.coords and source.kind != "rdm":
+        # Only the chosen layers were read: choose all of them (a negative position would now count
+        # back within the subset).
+        options = replace(options, layer=None, last_k=source.dataset.sizes["layer"])
+    label = name or (Path(source.path).stem if source.path else str(source.attrs.get("model") or source.kind))
+    rdm, rows, description = _geometry(source, options)
+    rdm = replace(rdm, source=source.path or rdm.source or label)
+    layer_text = str(rdm.attrs.get("layer_selection", "")) if source.kind == "rdm" else description
+    return ModelInput(label, source.kind, rdm, rows, layer_text, source.path, dict(source.attrs))
+
+
+def _check_rdm_options(ds: xr.Dataset, options: RDMOptions, path: str | None) -> None:
+    """An RDM file is used as stored: options that would change how it was made are refused
+    (nothing is silently ignored); a different dissimilarity than requested is a warning."""
+    given = [flag for flag, used in (("layer", options.layer is not None), ("last_k", options.last_k is not None),
+                                     ("normalization", options.normalization != "raw")) if used]
+    if given:
+        raise ValidationError(f"an RDM file holds no vectors: {', '.join(given)} cannot be applied to it", path=path)
+    stored = str(ds.attrs.get("rdm_method", ""))
+    if stored and stored != options.rdm:
+        warnings.warn(f"{path or str(ds.attrs.get('source') or 'an RDM input')}: stored as a {stored} RDM while the others "
+                      f"use {options.rdm}", RsaStatsWarning, stacklevel=4)
+
+
+def _reorder_rows(rows: PromptRows, labels: Sequence[str]) -> PromptRows:
+    pos = {lab: i for i, lab in enumerate(rows.emotions)}
+    idx = np.array([pos[x] for x in labels])
+    return replace(rows, values=rows.values[idx], valid=rows.valid[idx], emotions=tuple(labels))
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if names.count(n) > 1:
+            seen[n] = seen.get(n, 0) + 1
+            out.append(f"{n}#{seen[n]}")
+        else:
+            out.append(n)
+    return out
+
+
+def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: Sequence[str] | None = None,
+                minimum: int = 2) -> list[ModelInput]:
+    """Load and align several models: each one's emotions in the order of the first model's; a
+    one-line error names a model whose emotion set differs or whose RDM is constant."""
+    if isinstance(objs, (str, os.PathLike, xr.Dataset, RDM, Source)):
+        raise ValidationError("give a sequence of models, not a single one")
+    objs = list(objs)
+    if len(objs) < minimum:
+        raise ValidationError(f"need at least {minimum} models; got {len(objs)}")
+    if names is not None and len(names) != len(objs):
+        raise ValidationError(f"{len(names)} names for {len(objs)} models")
+    models = [load_model(o, options, None if names is None else names[i]) for i, o in enumerate(objs)]
+    if names is None:
+        models = [replace(m, name=n) for m, n in zip(models, _unique_names([m.name for m in models]))]
+    first = models[0]
+    check_emotion_count(first.rdm.n_emotions, first.path)
+    out = []
+    for m in models:
+        try:
+            _, aligned = align_rdms(first.rdm, m.rdm, first.name, m.name)
+        except LabelError as exc:
+            raise LabelError(f"{exc.problem}", path=m.path) from None
+        check_not_constant(aligned)
+        rows = m.rows if m.rows is None or m.rows.emotions == aligned.labels else _reorder_rows(m.rows, aligned.labels)
+        out.append(replace(m, rdm=aligned, rows=rows))
+    return out

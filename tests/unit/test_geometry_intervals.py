@@ -1,0 +1,82 @@
+"""The interval of a geometry descriptor (rsastats.geometry.intervals): bounds, undefined resamples,
+descriptors without an interval, the notes that say so, and warnings that stay warnings."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rsastats.exceptions import RsaStatsWarning
+from rsastats.geometry.descriptors import descriptor
+from rsastats.geometry.intervals import NO_CI_NOTE, OUTSIDE_NOTE, descriptor_interval
+from rsastats.geometry.resampling import ResamplingSettings
+from rsastats.intervals import confidence_interval
+
+
+def _settings(method="basic", confidence=0.9, n_boot=5):
+    return ResamplingSettings(n_boot=n_boot, confidence=confidence, ci_method=method)
+
+
+@pytest.mark.parametrize("ci_method", ["basic", "percentile"])
+def test_rounding_overshoot_of_a_bounded_replicate_is_clipped(ci_method):
+    """A PC1 share of 1 + 4e-16 from a baseline resample that drew one text several times gets an
+    interval, not an error."""
+    reps = np.array([0.41, 0.47, 0.52, 0.58, 1.0 + 4e-16])
+    got = descriptor_interval(descriptor("baseline_pc1_share"), 0.5, reps, None, _settings(ci_method))
+    assert got.n_used == 5 and 0.0 <= got.low <= got.high <= 1.0 and got.status == "ok"
+
+
+def test_a_real_violation_is_still_an_error_for_the_core():
+    from rsastats.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        confidence_interval(0.5, np.array([0.4, 1.5]), method="basic", bounds=(0.0, 1.0))
+
+
+def test_undefined_resamples_are_left_out_and_counted():
+    rng = np.random.default_rng(0)
+    reps = np.concatenate([rng.normal(0.3, 0.05, 200), [np.nan] * 7])
+    got = descriptor_interval(descriptor("baseline_anisotropy"), 0.3, reps, None, _settings(n_boot=207))
+    expected = confidence_interval(0.3, reps[:200], method="basic", confidence=0.9, bounds=(-1, 1))
+    assert (got.low, got.high) == expected and got.n_used == 200
+    assert got.note == "7 of 207 resamples undefined (too few distinct texts drawn) and left out"
+    none = descriptor_interval(descriptor("baseline_anisotropy"), 0.3, np.array([0.2, np.nan, np.nan]), None,
+                               _settings(n_boot=3))
+    assert np.isnan(none.low) and none.status == "no-ci" and none.note.startswith("2 of 3 resamples undefined")
+    undefined = descriptor_interval(descriptor("baseline_anisotropy"), np.nan, reps[:200], None, _settings())
+    assert undefined.note == "estimate undefined"
+
+
+def test_a_sample_maximum_gets_no_interval_and_says_why():
+    got = descriptor_interval(descriptor("prompt_norm_max_median"), 2.0, np.linspace(1, 3, 50), None, _settings())
+    assert np.isnan(got.low) and got.n_used == 0 and got.note == NO_CI_NOTE
+
+
+def test_an_estimate_outside_its_interval_is_flagged():
+    reps = np.linspace(0.50, 0.60, 100)  # a resample bias far larger than the spread
+    got = descriptor_interval(descriptor("emotion_mean_cosine"), 0.45, reps, None, _settings("percentile"))
+    assert got.low > 0.45 and got.note == OUTSIDE_NOTE
+
+
+def test_bca_failures_are_notes():
+    above = np.linspace(0.5, 0.9, 100)  # every replicate above the estimate: infinite bias correction
+    jack = [np.linspace(0.1, 0.2, 10)]
+    failed = descriptor_interval(descriptor("baseline_anisotropy"), 0.2, np.append(above, np.nan), jack,
+                                 _settings("bca", n_boot=101))
+    assert np.isnan(failed.low)
+    assert failed.note.startswith("1 of 101 resamples undefined (too few distinct texts drawn) and left out; no CI: "
+                                  "every bootstrap replicate lies on one side")
+    no_jack = descriptor_interval(descriptor("baseline_anisotropy"), 0.7, above, [np.array([0.1, np.nan])],
+                                  _settings("bca", n_boot=100))
+    assert np.isnan(no_jack.low) and no_jack.note == "BCa needs at least 2 defined jackknife values"
+
+
+def test_too_few_replicates_for_the_level_is_a_warning_not_a_note():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = descriptor_interval(descriptor("baseline_norm_mean"), 1.0, np.linspace(0.5, 1.5, 30), None,
+                                  _settings(confidence=0.99, n_boot=30))
+    assert got.status == "ok" and got.note == ""
+    assert any(issubclass(w.category, RsaStatsWarning) and "too few" in str(w.message) for w in caught)
