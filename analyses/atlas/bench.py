@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from rsastats.inference._engine import ResamplingEngine, all_pairs
-from rsastats.inference._inputs import ModelInput
+from rsastats.inference.engine import ResamplingEngine, all_pairs
+from rsastats.inputs import ModelInput
 from rsastats.rdm import RDM, rdm_matrix
 from rsastats.vectors import PromptRows
 

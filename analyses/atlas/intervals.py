@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from rsastats.inference.bootstrap import acceleration, confidence_interval
+from rsastats.intervals import acceleration, confidence_interval
 
 from .estimators import estimators
 

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from rsastats.inference._engine import ResamplingEngine
-from rsastats.inference._inputs import ModelInput
-from rsastats.inference.bootstrap import confidence_interval
+from rsastats.inference.engine import ResamplingEngine
+from rsastats.inputs import ModelInput
+from rsastats.intervals import confidence_interval
 from rsastats.rdm import RDM, rdm_matrix
 from rsastats.vectors import PromptRows
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from rsastats._ranks import standardize, weighted_midranks
+from rsastats.measures.kernels import standardize, weighted_midranks
 from rsastats._rng import spawn_sequences
 
 __all__ = ["half_counts", "CrossHalf", "jackknife_z_interval", "corrected_interval", "dvar_interval", "inner_counts",
@@ -53,7 +53,7 @@ def corrected_interval(estimate: float, replicates: np.ndarray, leave_one_out: n
     """(clipped point, low, high) for rho_corrected: BCa of the emotion-bootstrap replicates of the
     cross-half estimator (undefined replicates dropped), acceleration from its jackknife; all three
     clipped to [-1, 1] (the clipped point stays inside the clipped interval)."""
-    from rsastats.inference.bootstrap import acceleration, confidence_interval
+    from rsastats.intervals import acceleration, confidence_interval
 
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]

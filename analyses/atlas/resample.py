@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rsastats._ranks import standardize, weighted_midranks
+from rsastats.measures.kernels import standardize, weighted_midranks
 
 from . import _fast
 

@@ -13,8 +13,8 @@ from analyses.atlas.estimators import estimators, split_cells
 from analyses.atlas.model import Population, cosine_cells, spearman
 from analyses.atlas.proposal import CrossHalf, dvar_interval, half_counts, inner_counts
 from analyses.atlas.resample import CellSet, cell_weights, emotion_counts
-from rsastats.inference._engine import ResamplingEngine
-from rsastats.inference._inputs import ModelInput
+from rsastats.inference.engine import ResamplingEngine
+from rsastats.inputs import ModelInput
 from rsastats.rdm import RDM, rdm_matrix
 from rsastats.vectors import PromptRows
 
