@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from rsastats.measures.kernels import standardize, weighted_midranks
-from rsastats._rng import spawn_sequences
+from rsastats.rng import spawn_sequences
 
 __all__ = ["half_counts", "CrossHalf", "jackknife_z_interval", "corrected_interval", "dvar_interval", "inner_counts",
            "corrected_rule", "cell_weights", "MIN_PROMPTS", "MIN_SPLIT_HALF"]

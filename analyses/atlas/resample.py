@@ -1,5 +1,5 @@
 """Emotion resamples as weight vectors over fixed RDM cells, and the weighted Spearman correlations
-they need (the same arithmetic as ``rsastats.inference._engine``: a resample of emotions with counts
+they need (the same arithmetic as ``rsastats.inference.engine``: a resample of emotions with counts
 ``c`` gives cell ``{i, j}`` the weight ``c_i c_j``; self-pairs of duplicates are dropped).
 
 Every statistic here -- rho, split-half and cross-half correlations, the corrected estimators -- is a

@@ -1,4 +1,4 @@
-"""``python -m analyses.calibration``: run both calibration studies and write ``docs/calibration.md``."""
+"""``python -m analyses.calibration``: run the calibration studies and write ``docs/calibration.md``."""
 
 from __future__ import annotations
 
@@ -13,20 +13,24 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analyses.calibration", description="Calibration simulations of the Mantel test and the bootstrap intervals.")
+    parser = argparse.ArgumentParser(prog="python -m analyses.calibration", description="Calibration simulations: the Mantel test and the intervals over the design atlas.")
     parser.add_argument("--out", default="docs/calibration.md")
     parser.add_argument("--null", type=int, default=4000, help="null data sets per hub level")
-    parser.add_argument("--coverage", type=int, default=400, help="data sets per noise level")
-    parser.add_argument("--n-boot", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--sets", type=int, default=400, help="data sets per atlas design")
+    parser.add_argument("--n-boot", type=int, default=2000, help="resamples per data set (the package default)")
+    parser.add_argument("--n-mc", type=int, default=6000, help="Monte Carlo data sets per truth")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the Type-I study")
+    parser.add_argument("--atlas-seed", type=int, default=2026)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 null and 20 coverage data sets")
+    parser.add_argument("--reuse-atlas", action="store_true",
+                        help="write the report from the atlas results already in reports/calibration/atlas")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 null data sets, reuse the atlas")
     args = parser.parse_args(argv)
     if args.quick:
-        args.null, args.coverage, args.n_boot = 200, 20, 200
-    res = write_report(args.out, n_null=args.null, n_coverage=args.coverage, n_boot=args.n_boot, seed=args.seed,
-                       jobs=args.jobs)
-    print(f"wrote {args.out} in {res['seconds'] / 60:.1f} min; default interval by the rule: {res['chosen']}")
+        args.null, args.reuse_atlas = 200, True
+    res = write_report(args.out, n_null=args.null, n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed,
+                       atlas_seed=args.atlas_seed, jobs=args.jobs, run=not args.reuse_atlas)
+    print(f"wrote {args.out} in {res['seconds'] / 60:.1f} min")
     return 0
 
 

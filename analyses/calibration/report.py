@@ -1,5 +1,6 @@
-"""``docs/calibration.md``: run both calibration studies and write them up in Markdown, every
-number computed by :mod:`analyses.calibration.studies` (rerun with the same seed to reproduce it)."""
+"""``docs/calibration.md``: the Type-I error of the Mantel test and the coverage of the shipped intervals over
+the design atlas, every number computed by :mod:`analyses.calibration` (rerun with the same seeds to
+reproduce it)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rsastats.intervals import DEFAULT_CI
 from rsastats.io import atomic_path
 
-from .studies import (HIDDEN, INTERVALS, N_EMOTIONS, N_PROMPTS, NOISE_LEVELS, bias_table, choose_default, coverage_study,
-                      library_setting, summarize_coverage, type1_error)
+from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
+from .methods import methods_section
+from .studies import N_EMOTIONS, type1_error
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "ATLAS_FOLDER"]
+
+ATLAS_FOLDER = "reports/calibration/atlas"
 
 
 def _pct(x: float) -> str:
@@ -52,128 +57,47 @@ def _type1_section(t1: pd.DataFrame, n_null: int) -> list[str]:
     ]
 
 
-def _coverage_intro(n_coverage: int, n_boot: int, rho_pop: float) -> list[str]:
+def _default_section() -> list[str]:
     return [
-        "## Coverage of bootstrap intervals",
+        "## The defaults",
         "",
-        f"{n_coverage} data sets per noise level; each has {N_EMOTIONS} emotions drawn from a fixed population of two "
-        f"related models (three shared latent factors read out by model-specific linear maps, an idiosyncratic part "
-        f"and a common direction; hidden size {HIDDEN}) and {N_PROMPTS} prompts per emotion with Gaussian prompt noise "
-        f"of SD {', '.join(f'{v} ({k})' for k, v in NOISE_LEVELS.items())} times the typical per-dimension signal. "
-        f"{n_boot} resamples per interval; 95% intervals; cosine RDMs; Spearman rho. Population noise-free rho "
-        f"= {rho_pop:.3f} (over 4 x 600 emotions).",
-        "",
-        "Targets: the **prompt** bootstrap treats the 21 emotions as fixed, so its target is the *conditional* "
-        "noise-free rho of the emotions drawn; the **emotion** and **two-factor** (both) bootstraps treat the emotions "
-        "as a sample, so their target is the *population* noise-free rho. Coverage of each scheme's own target "
-        "(hit rate with its 95% Clopper-Pearson interval; mean width in parentheses):",
+        f"`DEFAULT_CI = \"{DEFAULT_CI}\"` (`rsastats/intervals/methods.py`): the interval of rho as measured is the "
+        "Fisher-z normal interval with the leave-one-emotion-out jackknife standard error, over emotions (the sampling "
+        "unit; each emotion's prompts travel with it). rho_corrected (noise-free) is the cross-half disattenuation with "
+        "the BCa interval of its emotion-bootstrap replicates (`rsastats/inference/corrected.py`). Why: "
+        "docs/statistics.md, 'Two estimands'; the alternatives above.",
         "",
     ]
 
 
-def _coverage_tables(summary: pd.DataFrame, records: pd.DataFrame) -> list[str]:
-    rel = summary[summary["relevant"]]
-    header = "| noise (mean reliability) | scheme | " + " | ".join(INTERVALS) + " |"
-    lines = [header, "|---|---|" + "---|" * len(INTERVALS)]
-    reliab = records.groupby("noise", sort=False).apply(
-        lambda g: float(np.mean(np.sqrt(g["reliability_a"] * g["reliability_b"]))), include_groups=False)
-    for (noise, scheme), g in rel.groupby(["noise", "scheme"], sort=False):
-        cells = []
-        for method in INTERVALS:
-            r = g[g["method"] == method].iloc[0]
-            cells.append(f"{_pct(r.coverage)} [{_pct(r.ci_low)}, {_pct(r.ci_high)}] ({r.mean_width:.3f})")
-        lines.append(f"| {noise} ({reliab[noise]:.2f}) | {scheme} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "The same intervals against the *other* target (for the record: a prompt bootstrap says nothing about "
-        "other emotions, an emotion bootstrap nothing about prompt noise):",
-        "",
-        header, "|---|---|" + "---|" * len(INTERVALS),
-    ]
-    for (noise, scheme), g in summary[~summary["relevant"]].groupby(["noise", "scheme"], sort=False):
-        cells = [f"{_pct(g[g['method'] == m].iloc[0].coverage)}" for m in INTERVALS]
-        lines.append(f"| {noise} ({reliab[noise]:.2f}) | {scheme} (vs {g['target'].iloc[0]}) | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Where the misses fall (share of data sets whose interval lies entirely below / above the target, "
-        "each scheme's own target):",
-        "",
-        "| noise | scheme | " + " | ".join(INTERVALS) + " |", "|---|---|" + "---|" * len(INTERVALS),
-    ]
-    for (noise, scheme), g in rel.groupby(["noise", "scheme"], sort=False):
-        cells = [f"{_pct(g[g['method'] == m].iloc[0].miss_below)} / {_pct(g[g['method'] == m].iloc[0].miss_above)}"
-                 for m in INTERVALS]
-        lines.append(f"| {noise} | {scheme} | " + " | ".join(cells) + " |")
-    return lines + [""]
-
-
-def _bias_section(bias: pd.DataFrame) -> list[str]:
-    lines = [
-        "## Bias of point estimates (prompt noise attenuates rho)",
-        "",
-        "Mean error against the noise-free rho over the same data sets: the plain estimate, the bootstrap "
-        "bias-corrected estimate from the prompt bootstrap, and the disattenuated estimate (split-half "
-        "reliabilities with Spearman-Brown, 20 splits).",
-        "",
-        "| noise | mean sqrt(r_A r_B) | estimate | bias vs conditional | RMSE vs conditional | bias vs population |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in bias.itertuples():
-        lines.append(f"| {r.noise} | {r.mean_reliability:.3f} | {r.estimate} | {r.bias_vs_conditional:+.4f} | "
-                     f"{r.rmse_vs_conditional:.4f} | {r.bias_vs_population:+.4f} |")
-    return lines + [""]
-
-
-def _default_section(best: str, errors: pd.Series) -> list[str]:
-    lines = [
-        "## Default interval",
-        "",
-        "Rule (fixed after a 20-data-set smoke run, before this run): the default is the method -- percentile, "
-        "basic with Fisher-z bounds, basic clipped to [-1, 1], or BCa -- whose coverage of each scheme's own target "
-        "is nearest nominal on average over the 3 noise levels x 3 schemes (mean absolute coverage error); ties go "
-        "to the simpler method.",
-        "",
-        "| method | mean absolute coverage error |",
-        "|---|---|",
-    ]
-    for method, err in errors.items():
-        lines.append(f"| {method} | {100 * err:.1f} points |")
-    return lines + [
-        "",
-        f"Chosen: **{best}**. rsastats implements it as `DEFAULT_CI = \"{library_setting(best)[0]}\"`"
-        + (f" with `BASIC_BOUNDED = \"{library_setting(best)[1]}\"`" if library_setting(best)[1] else "")
-        + " in `rsastats/inference/bootstrap.py` (the `--ci` default of `rsastats compare` and `rsastats matrix`); "
-        "a unit test checks that the library and this report agree.",
-        "",
-    ]
-
-
-def write_report(path: str, *, n_null: int = 4000, n_coverage: int = 400, n_boot: int = 1000, seed: int = 2024,
-                 jobs: int = 1) -> dict[str, Any]:
-    """Run both studies and write the Markdown report; return the numbers."""
+def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
+                 seed: int = 2024, atlas_seed: int = 2026, jobs: int = 1, run: bool = True,
+                 atlas_folder: str = ATLAS_FOLDER) -> dict[str, Any]:
+    """Run the studies (``run``; else reuse the atlas results in ``atlas_folder``) and write the report."""
     started = time.time()
     t1 = type1_error(n_null, seed=seed, jobs=jobs)
-    t_null = time.time() - started
-    records, rho_pop = coverage_study(n_coverage, n_boot=n_boot, seed=seed, jobs=jobs)
-    summary = summarize_coverage(records)
-    best, errors = choose_default(summary)
-    bias = bias_table(records)
+    if run:
+        run_atlas(atlas_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
+    runs = load_atlas(atlas_folder)
+    table = coverage_table(runs)
     elapsed = time.time() - started
+    command = (f"python -m analyses.calibration --out {path} --null {n_null} --sets {n_sets} --n-boot {n_boot} "
+               f"--n-mc {n_mc} --seed {seed} --atlas-seed {atlas_seed} --jobs {jobs}")
     lines = [
         "# Calibration of rsastats' tests and intervals",
         "",
-        f"Generated by `python -m analyses.calibration --out {path} --null {n_null} --coverage {n_coverage} "
-        f"--n-boot {n_boot} --seed {seed} --jobs {jobs}` (analyses/calibration/) in {elapsed / 60:.1f} min on "
-        f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}). "
-        "Every number below is computed by that script; rerun it to reproduce them exactly (same seed).",
+        f"Generated by `{command}` (analyses/calibration/) in {elapsed / 60:.1f} min on {os.cpu_count()} cores "
+        f"({platform.machine()}, Python {platform.python_version()}, numpy {np.__version__})"
+        + ("" if run else "; the atlas results were reused from " + atlas_folder) + ". Every number below is computed "
+        "by that script; rerun it to reproduce them (same seeds).",
         "",
     ]
     lines += _type1_section(t1, n_null)
-    lines += _coverage_intro(n_coverage, n_boot, rho_pop)
-    lines += _coverage_tables(summary, records)
-    lines += _bias_section(bias)
-    lines += _default_section(best, errors)
+    lines += atlas_section(table, runs)
+    lines += _default_section()
+    lines += methods_section(TOLERANCE)
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return {"type1": t1, "coverage": summary, "records": records, "bias": bias, "chosen": best, "errors": errors,
-            "population_rho": rho_pop, "seconds": elapsed, "seconds_type1": t_null}
+    with atomic_path(os.path.join(atlas_folder, "coverage.csv")) as tmp:
+        table.to_csv(tmp, index=False)
+    return {"type1": t1, "coverage": table, "seconds": elapsed}

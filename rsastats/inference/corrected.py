@@ -98,10 +98,7 @@ class CrossHalf:
         """The measure between rows ``i`` and ``j`` of every pair, for each weight vector: (B, n_pairs)."""
         n_b = 1 if weights is None else weights.shape[0]
         if self.measure.family == "linear":
-            shape = (self.rows.shape[0], n_b, self.rows.shape[1])
-            order = None if self.order is None else self.order[:, None, :]
-            z, _ = self.measure.standardized(np.broadcast_to(self.rows[:, None, :], shape),
-                                             None if weights is None else weights[None], order)
+            z = self.measure.standardized_fixed(self.rows, self.order, weights)
             return np.clip(np.stack([np.einsum("bm,bm->b", z[i], z[j]) for i, j in pairs], axis=1), -1.0, 1.0)
         shape = (n_b, self.rows.shape[1])
         return np.stack([self.measure.correlate(np.broadcast_to(self.rows[i], shape), np.broadcast_to(self.rows[j], shape),
@@ -157,8 +154,8 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
     rel = (float(spearman_brown(halves[0])), float(spearman_brown(halves[1])))
     ceiling, ceiling_note = float(np.sqrt(rel[0] * rel[1])), ""
     if ceiling < abs(rho):
-        ceiling_note = (f"noise ceiling not given: sqrt(reliability A x B) is below |rho| ({abs(rho):.3f}); the split-half "
-                        "model does not hold here (e.g. prompt effects shared by both models)")
+        ceiling_note = (f"noise ceiling not given: its estimate is below |rho| ({abs(rho):.3f}), so it bounds nothing here "
+                        "(the split-half reliabilities are too noisy, or prompt effects shared by both models raise rho)")
         ceiling = None
     interval = bootstrap_interval(float(point[k]), reps[:, k], method=CORRECTED_CI, confidence=confidence,
                                   jackknife=[jack[:, k]])
@@ -168,7 +165,7 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
     clip = lambda x: float(min(1.0, max(-1.0, x)))  # noqa: E731 - point and interval clipped alike
     note = "; ".join(interval.notes)
     if clip(point[k]) == 1.0 or clip(interval.high) == 1.0:
-        note = "; ".join(filter(None, [note, "clipped at 1: the noise-free rho is indistinguishable from 1 at the upper end"]))
+        note = "; ".join(filter(None, [note, "clipped at 1: the interval of the noise-free rho reaches 1"]))
     return CorrectedRho(clip(point[k]), clip(interval.low), clip(interval.high), CORRECTED_CI, note, *halves, *rel,
                         ceiling, ceiling_note, n_splits)
 

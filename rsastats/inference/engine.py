@@ -241,7 +241,10 @@ class ResamplingEngine:
 
     def _correlate(self, values: np.ndarray, weights: np.ndarray | None, pairs: np.ndarray, order: np.ndarray | None) -> np.ndarray:
         if self.measure.family == "linear":
-            z, _ = self.measure.standardized(values, weights, order)
+            if order is not None and weights is not None and values.shape[1] == weights.shape[1]:
+                z = self.measure.standardized_fixed(self.fixed, self.fixed_order, weights[0])  # rows sorted once
+            else:
+                z, _ = self.measure.standardized(values, weights, order)
             used = np.unique(pairs)
             out = np.empty((values.shape[1], len(pairs)))
             zz = {i: z[i] for i in used}

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_choice
-from .kernels import degenerate, scale_rows, weighted_kendall, weighted_midranks
+from .kernels import degenerate, fixed_midranks, scale_rows, weighted_kendall, weighted_midranks
 
 __all__ = ["RankMeasure", "RANK_MEASURES", "RANK_METHODS", "rank_measure", "rank_method_name", "correlate_rows",
            "pool_uppers"]
@@ -65,6 +65,16 @@ class RankMeasure:
                      order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows whose dot product is the measure (linear family): ``(z, ok)``."""
         return scale_rows(self.transform(values, weights, order), weights, centre=self.centre, scale=self.scale)
+
+    def standardized_fixed(self, rows: np.ndarray, order: np.ndarray | None, weights: np.ndarray | None) -> np.ndarray:
+        """:meth:`standardized` of fixed rows (K, m) under many weight vectors (B, m): (K, B, m) (the rows are
+        sorted once; ``order`` their argsort, needed when the measure ranks)."""
+        rows = np.asarray(rows, dtype=np.float64)
+        if weights is None:
+            return self.standardized(rows[:, None, :], None, None if order is None else order[:, None, :])[0]
+        values = fixed_midranks(rows, order, weights) if self.ranks else np.broadcast_to(
+            rows[:, None, :], (rows.shape[0],) + np.shape(weights))
+        return scale_rows(values, np.asarray(weights, dtype=np.float64)[None], centre=self.centre, scale=self.scale)[0]
 
     def correlate(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
                   x_order: np.ndarray | None = None, y_order: np.ndarray | None = None) -> np.ndarray:

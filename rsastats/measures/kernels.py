@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["weighted_midranks", "standardize", "scale_rows", "weighted_pearson", "weighted_kendall", "degenerate"]
+__all__ = ["weighted_midranks", "fixed_midranks", "standardize", "scale_rows", "weighted_pearson", "weighted_kendall", "degenerate"]
 
 
 def weighted_midranks(values: np.ndarray, weights: np.ndarray | None = None, order: np.ndarray | None = None) -> np.ndarray:
@@ -63,6 +63,35 @@ def weighted_midranks(values: np.ndarray, weights: np.ndarray | None = None, ord
     ranks = np.empty(rows * m)
     ranks[flat] = ranks_sorted
     return ranks.reshape(shape)
+
+
+def fixed_midranks(values: np.ndarray, order: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`weighted_midranks` of fixed rows (K, m), sorted once (``order``, their argsort), for many
+    weight vectors (B, m) at once: (K, B, m), the same numbers.  The sorted values and the groups of
+    ties belong to a row, not to a resample, so they are found once per row; only the cumulative
+    weights are per resample."""
+    values = np.asarray(values, dtype=np.float64)
+    k, m = values.shape
+    xs = np.take_along_axis(values, order, axis=1)
+    ws = np.asarray(weights, dtype=np.float64)[:, order].transpose(1, 0, 2)  # (K, B, m) in each row's order
+    cum = np.cumsum(ws, axis=-1)
+    same = xs[:, 1:] == xs[:, :-1]
+    if not same.any():
+        ranks_sorted = cum - 0.5 * (ws - 1.0)
+    else:
+        idx = np.arange(m)
+        start_flag = np.ones((k, m), dtype=bool)
+        start_flag[:, 1:] = ~same
+        end_flag = np.ones((k, m), dtype=bool)
+        end_flag[:, :-1] = ~same
+        start = np.maximum.accumulate(np.where(start_flag, idx, 0), axis=-1)[:, None, :]
+        end = np.flip(np.minimum.accumulate(np.flip(np.where(end_flag, idx, m - 1), axis=-1), axis=-1), axis=-1)[:, None, :]
+        before = np.take_along_axis(cum, np.broadcast_to(start, cum.shape), axis=-1) - \
+            np.take_along_axis(ws, np.broadcast_to(start, cum.shape), axis=-1)
+        total = np.take_along_axis(cum, np.broadcast_to(end, cum.shape), axis=-1) - before
+        ranks_sorted = before + 0.5 * (total + 1.0)
+    inverse = np.argsort(order, axis=1)[:, None, :]
+    return np.take_along_axis(ranks_sorted, np.broadcast_to(inverse, cum.shape), axis=-1)
 
 
 def standardize(values: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,85 @@
+"""Coverage of the shipped defaults over the design atlas: every data set goes through
+:func:`rsastats.inference.compare_models` exactly as a user's two files would (defaults: the Fisher-z
+jackknife interval of rho, the cross-half rho_corrected with its BCa interval and its rule), so the
+numbers in docs/calibration.md are those of the code that ships, not of a re-implementation.
+
+A data set of a design (:mod:`.model`) becomes two :class:`~rsastats.inputs.ModelInput` objects: for
+designs with prompts, the prompt rows of both models with the same prompt labels (the paired design:
+both models read the same texts, so they share their half splits); for vector designs, the prompt
+means only.  The truths are the Monte Carlo values of :func:`.study.truths`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+
+from rsastats.exceptions import RsaStatsWarning
+from rsastats.inference import compare_models
+from rsastats.inputs import ModelInput
+from rsastats.rdm import RDM, rdm_from_rows, rdm_matrix
+from rsastats.rng import spawn_sequences
+from rsastats.vectors import PromptRows
+
+from .model import DataSet, Design, Population, calibrate_sigma
+from .study import truths
+
+__all__ = ["model_inputs", "run_shipped", "FIELDS"]
+
+FIELDS = ("rho", "ci_low", "ci_high", "rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note",
+          "split_half_a", "split_half_b", "noise_ceiling", "ceiling_note")
+
+
+def model_inputs(ds: DataSet, design: Design) -> list[ModelInput]:
+    """The two models of a data set as the package's loader would hand them to a comparison."""
+    n, p = design.n_emotions, design.n_prompts
+    labels = tuple(f"e{i:02d}" for i in range(n))
+    out = []
+    for m in (0, 1):
+        if design.vectors_only:
+            rdm = RDM(rdm_matrix(ds.means[m], "cosine"), labels, "cosine", f"model{m}")
+            out.append(ModelInput(f"model{m}", "vectors", rdm, None, "as stored"))
+            continue
+        rows = PromptRows(values=np.asarray(ds.prompts[m], dtype=np.float64), valid=np.ones((n, p), dtype=bool),
+                          emotions=labels, prompts=tuple(range(p)), post="none", layers=(0,), normalization="raw",
+                          n_pcs=None)
+        rdm = RDM(rdm_from_rows(rows, "cosine"), labels, "cosine", f"model{m}")
+        out.append(ModelInput(f"model{m}", "activations", rdm, rows, "layer 0"))
+    return out
+
+
+def _chunk(args: tuple) -> list[dict]:
+    design, seqs, n_boot = args
+    pop = Population.of(design)
+    rows = []
+    for seq in seqs:
+        rng = np.random.default_rng(seq)
+        a, b = model_inputs(pop.draw(rng), design)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RsaStatsWarning)
+            res = compare_models(a, b, n_boot=n_boot, permutations=19, seed=seq)
+        rows.append({k: v for k, v in asdict(res).items() if k in FIELDS})
+    return rows
+
+
+def run_shipped(design: Design, n_sets: int, *, n_boot: int = 2000, n_mc: int = 6000, seed: int = 2026,
+                jobs: int = 2) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per data set the shipped outputs (a DataFrame) and the design's truths."""
+    design = design if design.sigma is not None else calibrate_sigma(design)
+    start = time.time()
+    truth = truths(design, n_mc)
+    seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed]), n_sets)
+    chunks = [(design, seqs[i::jobs], n_boot) for i in range(jobs)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            parts = list(pool.map(_chunk, chunks))
+    else:
+        parts = [_chunk(c) for c in chunks]
+    frame = pd.DataFrame([row for part in parts for row in part])
+    truth = {**truth, "sigma": design.sigma, "seconds": time.time() - start}
+    return frame, truth
