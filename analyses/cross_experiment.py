@@ -19,7 +19,7 @@ from rsastats.inference.bootstrap import confidence_interval, interval_pvalue
 from rsastats.exceptions import RsaStatsError
 from rsastats.inference.pairs import compare_all
 
-from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
+from ._common import Context, caption_of, collect_warnings, command, offline_limits, role_of, sizes_text
 from ._document import AnalysisDocument, ci_text, fmt_p
 
 NAME = "cross_experiment"
@@ -29,6 +29,8 @@ QUESTION = ("Does the stimulus style (named emotions vs implicit stories: the st
             "with simply repeating the run with fresh stimuli?")
 RECIPES = ("named", "implicit", "named-rep")
 PERMUTATIONS = 999  # many pairs here; the p-values of this table are secondary to the CIs
+# The change of a pair's rho between experiments, from the joint emotion resamples (a difference: raw scale).
+CHANGE_CI = "percentile"
 
 
 def needs(ms):
@@ -142,26 +144,24 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
             ok = np.isfinite(tn) & np.isfinite(ti)
             change = ri - rn
             with collect_warnings(notes):
-                low, high = confidence_interval(change, (ti - tn)[ok], method=res.ci_method, confidence=res.confidence)
-                p = interval_pvalue(change, np.sort((ti - tn)[ok]), method=res.ci_method)
+                low, high = confidence_interval(change, (ti - tn)[ok], method=CHANGE_CI, confidence=res.confidence)
+                p = interval_pvalue(change, np.sort((ti - tn)[ok]), method=CHANGE_CI)
             between.append({"a": a, "b": b, "pair_kind": role_of(ms, a, b), "rho_named": rn,
                             "ci_low_named": rown["ci_low"], "ci_high_named": rown["ci_high"], "rho_implicit": ri,
                             "ci_low_implicit": rowi["ci_low"], "ci_high_implicit": rowi["ci_high"], "rho_rep": rr,
                             "p_named": rown["p_value"], "p_implicit": rowi["p_value"],
                             "change": change, "ci_low": low, "ci_high": high, "p_value": p})
     between = pd.DataFrame(between)
-    conf = f"{100 * res.confidence:g}% {res.ci_method}"
-    caption = (f"n = 21 emotions ({s.prompts} prompts per emotion); one joint {conf} bootstrap over emotions and prompts "
-               f"for all {len(files)} files, {s.n_boot} resamples; Mantel p from {PERMUTATIONS} permutations "
-               f"(unadjusted); seed {ctx.seed}.")
+    caption = caption_of(res, ctx, "Mantel p unadjusted")
     doc.heading("Within each model")
     doc.table("within", "Each model across experiments and across repeated runs", caption, within,
               columns={"model": "model", "comparison": "comparison", "rho": "rho", "ci_low": "", "ci_high": "",
                        "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")])
     doc.heading("Between models: does the experiment change their agreement?")
     doc.table("between", "rho of every pair of models in each experiment, and the change",
-              caption + " change = rho(implicit) - rho(named), CI from the same joint resamples (raw scale); p inverts "
-              "that interval. rho (repeat) is the pair's rho on the repeated named run.", between,
+              caption + f" change = rho(implicit) - rho(named), {CHANGE_CI} CI from the same joint emotion resamples "
+              f"({s.n_boot}; raw scale); p inverts that interval. rho (repeat) is the pair's rho on the repeated named "
+              "run.", between,
               columns={"a": "model A", "b": "model B", "pair_kind": "pair", "rho_named": "rho (named)",
                        "ci_low_named": "", "ci_high_named": "", "rho_implicit": "rho (implicit)", "ci_low_implicit": "",
                        "ci_high_implicit": "", "rho_rep": "rho (repeat)", "change": "change", "ci_low": "",

@@ -1,9 +1,9 @@
 """Question 1: cross-model agreement of the emotion geometry.
 
 The study reports Spearman rho between the models' 21 x 21 raw cosine RDMs of 0.74-0.92 among
-"mature" models, as point estimates.  Here every pair gets a bootstrap CI (emotions and prompts),
+"mature" models, as point estimates.  Here every pair gets an interval (Fisher-z jackknife over emotions),
 a Mantel permutation p (Holm- and BH-adjusted across pairs), its noise ceiling and the
-disattenuated rho; randomly initialised models give the rho that the pipeline produces without
+noise-free rho_corrected; randomly initialised models give the rho that the pipeline produces without
 any trained geometry.
 
 Run:  python -m analyses.cross_model --models analyses/configs/offline.yaml
@@ -66,14 +66,16 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                "rho_matrix", "rho between every pair of models", caption)
     nc = result.noise_ceiling or {}
     group = (nc.get("lower"), nc.get("upper")) if nc.get("lower") is not None else None
-    doc.figure(forest_plot(pairs, result.confidence, None), "forest", "rho with CIs and pair noise ceilings",
+    doc.figure(forest_plot(pairs, result.confidence, group), "forest", "rho with CIs and pair noise ceilings",
                caption + " Open diamonds: the pair's noise ceiling sqrt(r_A r_B) from split-half reliabilities.")
     columns = {"a": "model A", "b": "model B", "pair_kind": "pair", "rho": "rho", "ci_low": "", "ci_high": "",
                "p_value": "Mantel p", "p_holm": "p (Holm)", "p_bh": "p (BH)"}
-    if "noise_ceiling" in pairs:
-        columns.update({"noise_ceiling": "noise ceiling", "rho_disattenuated": "rho / ceiling"})
-    doc.table("pairs", "Every pair of models", caption, pairs, columns=columns,
-              cis=[("ci_low", "ci_high", f"{100 * result.confidence:g}% CI")])
+    cis = [("ci_low", "ci_high", f"{100 * result.confidence:g}% CI")]
+    if "rho_corrected" in pairs:
+        columns.update({"rho_corrected": "rho_corrected", "corrected_ci_low": "", "corrected_ci_high": "",
+                        "noise_ceiling": "noise ceiling"})
+        cis.append(("corrected_ci_low", "corrected_ci_high", f"{100 * result.confidence:g}% CI (noise-free)"))
+    doc.table("pairs", "Every pair of models", caption, pairs, columns=columns, cis=cis)
     if nc.get("models"):
         rel = pd.DataFrame(nc["models"])
         doc.table("reliability", "Split-half reliability of each model's RDM",

@@ -49,7 +49,7 @@ def run(n_models: int, n_boot: int, n_dbl: int, n_inner: int, n_splits: int, n_d
     reps = emo.replicates(pairs, n_boot, 1)
     t["emotion_bootstrap"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    jack = emo.evaluate(pairs, 1.0 - np.eye(21))
+    emo.evaluate(pairs, 1.0 - np.eye(21))
     t["rho_jackknife"] = time.perf_counter() - t0
     ivs = [(np.nan, np.nan)] * len(pairs)
     if n_dbl:

@@ -4,9 +4,8 @@ per design at 21 emotions, hidden size 48.  Run: PYTHONPATH=. python analyses/at
 Each cell: bias / SD / share of data sets above 1.  The recorded run (/work/scratch/calib/bias_pilot.txt)
 used the strong anisotropy of an earlier model version (common-direction size 3.0; the atlas uses 7.0),
 so rerun now, the anisotropic rows differ."""
-import numpy as np, time, sys, warnings
+import numpy as np, time, warnings
 warnings.simplefilter("ignore")
-from dataclasses import replace
 from analyses.atlas.model import Design, Population, calibrate_sigma, cosine_cells, spearman
 from analyses.atlas.estimators import estimators, split_cells
 def rho_inf(pop, n, N=2000, seed=3):

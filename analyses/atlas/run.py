@@ -10,7 +10,6 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
