@@ -33,23 +33,28 @@ def renamed(expected: Any, keys: dict[str, str]) -> Any:
         return [renamed(v, keys) for v in expected]
     return expected
 REL, ABS = (0.0, 0.0) if EXACT else (1e-12, 1e-14)
+# Cases whose numbers come out of a numerical optimizer (the REML fits of the decomposition) agree
+# across CPUs only to the optimizer's convergence tolerance: a variance share near 0 moved by 7e-7
+# relative between two x86 machines.  They are compared at 1e-5 relative off the writing machine.
+OPTIMIZED = {"decompose"}
+OPTIMIZED_REL, OPTIMIZED_ABS = 1e-5, 1e-9
 
 
-def differences(expected: Any, actual: Any, where: str = "$") -> list[str]:
+def differences(expected: Any, actual: Any, where: str = "$", rel: float = REL, abs_: float = ABS) -> list[str]:
     if isinstance(expected, dict) and isinstance(actual, dict):
         out = [f"{where}: keys differ: missing {sorted(set(expected) - set(actual))}, "
                f"new {sorted(set(actual) - set(expected))}"] if set(expected) != set(actual) else []
         for key in sorted(set(expected) & set(actual)):
-            out += differences(expected[key], actual[key], f"{where}.{key}")
+            out += differences(expected[key], actual[key], f"{where}.{key}", rel, abs_)
         return out
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return [f"{where}: length {len(actual)} != {len(expected)}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{where}[{i}]")]
+        return [d for i, (e, a) in enumerate(zip(expected, actual)) for d in differences(e, a, f"{where}[{i}]", rel, abs_)]
     if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
         if math.isnan(expected) and math.isnan(actual):
             return []
-        if expected == actual or math.isclose(expected, actual, rel_tol=REL, abs_tol=ABS):
+        if expected == actual or math.isclose(expected, actual, rel_tol=rel, abs_tol=abs_):
             return []
         return [f"{where}: {actual!r} != {expected!r}"]
     if type(expected) is not type(actual) or expected != actual:
@@ -68,7 +73,8 @@ def test_golden_output(name, tmp_path, monkeypatch):
     monkeypatch.chdir(INPUTS)
     actual = json.loads(json.dumps(run_case(name, tmp_path)))  # as written to disk: tuples become lists
     expected = renamed(json.loads((EXPECTED / f"{name}.json").read_text()), RENAMED_KEYS.get(name, {}))
-    found = differences(expected, actual)
+    tolerance = (OPTIMIZED_REL, OPTIMIZED_ABS) if name in OPTIMIZED and not EXACT else (REL, ABS)
+    found = differences(expected, actual, "$", *tolerance)
     assert not found, f"{len(found)} difference(s) from the golden output, e.g. " + "; ".join(found[:5])
 
 
