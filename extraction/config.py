@@ -7,6 +7,7 @@ the recipe and what was overridden.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Mapping, Sequence
@@ -150,6 +151,9 @@ def make_config(recipe: str | None = None, **options: Any) -> ExtractionConfig:
     if unknown:
         raise ValidationError(f"unknown extraction option(s): {', '.join(unknown)}")
     given = {k: v for k, v in options.items() if v is not None}
+    _check_types(given)
+    if isinstance(given.get("layers"), int):
+        given["layers"] = str(given["layers"])
     settings: dict[str, Any] = {}
     overrides: list[str] = []
     if recipe:
@@ -163,6 +167,39 @@ def make_config(recipe: str | None = None, **options: Any) -> ExtractionConfig:
         settings["emotions"] = tuple(settings["emotions"])
     config = replace(ExtractionConfig(), **settings, recipe_overrides=tuple(overrides))
     return _config_iv(config)
+
+
+_TYPE_OF_FIELD = {f.name: str(f.type).replace(" | None", "") for f in fields(ExtractionConfig)}
+_TYPE_WORDS = {"str": "text", "int": "an integer", "float": "a number", "bool": "true or false",
+               "tuple[str, ...]": "a list of emotion names"}
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind == "str":
+        return isinstance(value, (str, os.PathLike))
+    if kind == "bool":
+        return isinstance(value, bool) or value in (0, 1)
+    if kind == "int-list":
+        return isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if kind == "tuple[str, ...]":
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) and v.strip() for v in value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (kind == "float" and isinstance(value, float))
+
+
+def _check_types(given: Mapping[str, Any]) -> None:
+    """Each given option has its field's type (a manifest or a recipe can hold anything)."""
+    for name, value in given.items():
+        kind = _TYPE_OF_FIELD.get(name, "")
+        if name == "layers":  # text ("all", "-4:", "3,5") or a list of layer numbers
+            if isinstance(value, bool) or not (isinstance(value, (str, int)) or _type_ok("int-list", value)):
+                raise ValidationError(f"layers must be text such as 'all', 'last' or '0,3-5', or a list of integers; "
+                                      f"got {value!r}"[:200])
+            continue
+        if kind in _TYPE_WORDS and not _type_ok(kind, value):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ValidationError(f"{name.replace('_', '-')} must be {_TYPE_WORDS[kind]}, got {shown}")
 
 
 def _config_iv(config: ExtractionConfig) -> ExtractionConfig:

@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from rsastats.io import atomic_path
+from rsastats.io import atomic_path, load_mapping_text
 from rsastats.exceptions import ConfigMismatchError, FileFormatError, InputError, RsaStatsError, ValidationError
 
 from .config import ExtractionConfig, make_config
@@ -123,15 +123,7 @@ def state_path_for(manifest: str | os.PathLike) -> Path:
 def _read(path: Path) -> Any:
     if not path.is_file():
         raise FileFormatError("file not found" if not path.exists() else "is not a file", path=path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except Exception as exc:  # yaml and json errors: one line
-        raise FileFormatError(f"cannot read the manifest: {' '.join(str(exc).split())}", path=path) from None
+    return load_mapping_text(path, "manifest")
 
 
 def _resolve(value: Any, folder: Path) -> Any:

@@ -9,7 +9,8 @@ every writer validates first and then writes atomically.
 
 Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
 (``make_*``), ``files`` (open, write, ``atomic_path``, ``file_sha256``), ``importers``
-(``.npy .npz .pt .safetensors .csv``) and ``describe``.  This package is the only part of the
+(``.npy .npz .pt .safetensors .csv``), ``describe`` and ``text`` (hand-written UTF-8 and YAML files,
+with a bound on YAML aliases).  This package is the only part of the
 core that ``extraction`` uses.
 """
 
@@ -39,6 +40,7 @@ from .schema import (
     make_attrs,
     software_versions,
 )
+from .text import load_mapping_text, load_yaml, read_text_file
 from .validate import file_kind, validate_activations, validate_dataset, validate_rdm, validate_vectors
 
 __all__ = [
@@ -74,4 +76,7 @@ __all__ = [
     "read_labels",
     "FileDescription",
     "describe_file",
+    "read_text_file",
+    "load_yaml",
+    "load_mapping_text",
 ]

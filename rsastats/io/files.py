@@ -15,9 +15,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import xarray as xr
 
 from ..exceptions import FileFormatError, SchemaError, ValidationError
+from ..limits import check_declared_size
 from .validate import VALIDATORS, check_schema, validate_dataset
 
 __all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path",
@@ -42,14 +44,38 @@ def _check_readable(path: Path) -> None:
         raise FileFormatError("not a NetCDF file (no NetCDF/HDF5 signature)", path=path)
 
 
+def _declared_bytes(variables: Any) -> int:
+    """Bytes the variables declare (shape x item size; 8 per string), read from the header only."""
+    return sum(int(np.prod(v.shape, dtype=object)) * max(int(getattr(v.dtype, "itemsize", 8)), 1) for v in variables)
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a file whose header declares more data than memory allows, or than its size can hold
+    compressed, before xarray reads anything (it loads index coordinates as it opens)."""
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path, "r") as nc:
+            variables = list(nc.variables.values())
+            indexes = [v for name, v in nc.variables.items() if v.dimensions == (name,)]
+            declared, eager = _declared_bytes(variables), _declared_bytes(indexes)
+    except (OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError, MemoryError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=path) from None
+    check_declared_size("its coordinates", eager, None, path)
+    check_declared_size("its arrays", declared, path.stat().st_size, path)
+
+
 def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]], Sequence[int]] | None = None) -> xr.Dataset:
     """Open a NetCDF file and load it into memory, mapping every failure to one error.
 
     ``layers`` selects layer labels before anything is loaded: a list, or a function of the file's
     layer labels that returns the list (so a choice like "the last 4" needs one opening of the file).
+    The bytes to be loaded are checked against the memory limit (:mod:`rsastats.limits`) first.
     """
     p = Path(path)
     _check_readable(p)
+    _check_header(p)
     try:
         with xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
             if callable(layers):
@@ -59,10 +85,14 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
                 if missing:
                     raise ValidationError(f"no layer(s) {missing} in this file (it has {handle['layer'].values.tolist()})", path=p)
                 handle = handle.sel(layer=list(layers))
+            check_declared_size("the arrays to read", _declared_bytes(handle.variables.values()), None, p)
             return handle.load()
     except (ValidationError, SchemaError):
         raise
-    except (OSError, RuntimeError, ValueError, KeyError, IndexError) as exc:
+    except MemoryError:
+        raise FileFormatError("does not fit in memory (raise the limit with RSASTATS_MAX_MEMORY only if the machine "
+                              "has the memory)", path=p) from None
+    except (OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=p) from None
 

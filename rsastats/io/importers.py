@@ -32,6 +32,7 @@ from ..exceptions import DependencyError, ImportFormatError, InputError, LabelEr
 from .construct import make_vectors
 from .files import file_sha256
 from .schema import utc_now
+from .text import read_text_file
 
 __all__ = ["IMPORT_FORMATS", "import_vectors", "read_labels"]
 
@@ -44,7 +45,7 @@ def read_labels(labels: Sequence[str] | str | os.PathLike | None) -> list[str] |
     if labels is None:
         return None
     if isinstance(labels, (str, os.PathLike)) and Path(labels).is_file():
-        lines = Path(labels).read_text(encoding="utf-8").splitlines()
+        lines = read_text_file(labels, "labels file").splitlines()
         return [line.strip() for line in lines if line.strip()]
     if isinstance(labels, str):
         return [part.strip() for part in labels.split(",")]

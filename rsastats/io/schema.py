@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import math
+import os
 import platform
-from typing import Any, Iterable
+import re
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -40,6 +42,7 @@ __all__ = [
     "attribute_text",
     "utc_now",
     "make_attrs",
+    "netcdf_attributes",
     "check_labels",
 ]
 
@@ -116,21 +119,50 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _netcdf_attr(name: str, value: Any) -> Any:
-    """Coerce one attribute value to something NetCDF stores, or raise."""
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+# NetCDF names: not empty, no '/', no control character, no leading or trailing space.
+_BAD_NAME = re.compile(r"^$|/|[\x00-\x1f\x7f]|^\s|\s$")
+
+
+def _netcdf_attr(name: Any, value: Any, source: str | None = None) -> Any:
+    """Coerce one attribute to something NetCDF stores exactly, or raise a one-line error."""
+    if not isinstance(name, str) or _BAD_NAME.search(name):
+        raise ValidationError(f"attribute name {name!r} cannot be stored in NetCDF (a name is non-empty text without "
+                              "'/', control characters, or spaces at either end)", path=source)
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return int(value)
-    if isinstance(value, (str, int, float, np.integer, np.floating)):
-        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, (int, np.integer)):
+        if not _INT64[0] <= int(value) <= _INT64[1]:
+            raise ValidationError(f"attribute {name!r} = {int(value)} is outside the 64-bit integer range NetCDF "
+                                  "stores; give it as text (in quotes)", path=source)
+        return int(value)
+    if isinstance(value, (str, float, np.floating)):
+        value = value.item() if isinstance(value, np.generic) else value
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError(f"attribute {name!r} holds a NUL byte, which NetCDF would silently drop "
+                                  "(and everything after it); remove it", path=source)
+        return value
     if isinstance(value, (list, tuple, np.ndarray)):
-        arr = np.asarray(value)
-        if arr.dtype.kind in "iuf" and arr.ndim == 1:
-            return arr
-        if all(isinstance(v, str) for v in np.ravel(arr)):
-            return ", ".join(map(str, np.ravel(arr)))
-    raise ValidationError(f"attribute {name!r} has a value NetCDF cannot store: {value!r}")
+        flat = list(np.ravel(np.asarray(value, dtype=object)))
+        if flat and all(isinstance(v, str) for v in flat):
+            return _netcdf_attr(name, ", ".join(flat), source)
+        if np.ndim(value) == 1 and not any(isinstance(v, (bool, np.bool_)) for v in flat):
+            arr = np.asarray(value)
+            if arr.dtype.kind in "iuf":  # integers beyond 64 bits make an object array: refused below
+                return arr
+    shown = repr(value)
+    raise ValidationError(f"attribute {name!r} has a value NetCDF cannot store: "
+                          f"{shown if len(shown) <= 80 else shown[:77] + '...'}", path=source)
+
+
+def netcdf_attributes(attrs: Mapping[Any, Any], source: str | os.PathLike | None = None) -> dict[str, Any]:
+    """``attrs`` as NetCDF stores them (None -> "", booleans -> 0/1, string lists joined), or a
+    one-line :class:`~rsastats.exceptions.ValidationError` naming ``source`` and the attribute: a
+    name that is empty or holds '/', an integer beyond 64 bits, a NUL byte, a nested value."""
+    src = None if source is None else str(source)
+    return {name: _netcdf_attr(name, value, src) for name, value in attrs.items()}
 
 
 def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
@@ -142,7 +174,7 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
     if kind not in SCHEMA_OF_KIND:
         raise ValidationError(f"unknown file kind {kind!r}; expected one of {sorted(SCHEMA_OF_KIND)}")
     base: dict[str, Any] = dict(REQUIRED_ATTRS) if kind != "rdm" else {"rdm_method": "", "source": ""}
-    base.update({k: _netcdf_attr(k, v) for k, v in attrs.items()})
+    base.update(netcdf_attributes(attrs))
     base["schema"] = SCHEMA_OF_KIND[kind]
     base.setdefault("created", "")
     base["created"] = base["created"] or utc_now()

@@ -25,6 +25,10 @@ def file_kind(ds: xr.Dataset, source: str | None = None) -> str:
     schema = ds.attrs.get("schema")
     if schema is None:
         raise SchemaError("not an rsastats file: no 'schema' attribute (another program's NetCDF?)", path=source)
+    if not isinstance(schema, str):
+        shown = " ".join(repr(_scalar(schema) if np.ndim(schema) == 0 else np.asarray(schema).tolist()).split())
+        raise SchemaError(f"the 'schema' attribute is {shown[:60]}, not text; this version reads "
+                          f"{', '.join(sorted(KIND_OF_SCHEMA))}", path=source)
     if schema not in KIND_OF_SCHEMA:
         known = ", ".join(sorted(KIND_OF_SCHEMA))
         raise SchemaError(f"unknown schema {schema!r}; this version reads {known}", path=source)
@@ -42,7 +46,7 @@ def _check_attrs(ds: xr.Dataset, required: Iterable[str], source: str | None) ->
     if missing:
         raise SchemaError(f"missing required attribute(s): {', '.join(missing)}", path=source)
     for key, allowed in ALLOWED_VALUES.items():
-        if key in ds.attrs and str(ds.attrs[key]) not in allowed:
+        if key in ds.attrs and (not isinstance(ds.attrs[key], str) or ds.attrs[key] not in allowed):
             shown = ", ".join(repr(a) for a in allowed if a)
             raise SchemaError(f"attribute {key}={ds.attrs[key]!r} is not one of {shown} (or '' for unknown)", path=source)
 
@@ -62,10 +66,18 @@ def _check_variable(ds: xr.Dataset, name: str, dims: Sequence[tuple[str, ...]], 
     return var
 
 
-def _check_label_coord(ds: xr.Dataset, dim: str, source: str | None) -> None:
+def _check_label_coord(ds: xr.Dataset, dim: str, source: str | None) -> xr.Dataset:
+    """``ds`` with the labels of ``dim`` checked and stripped of surrounding spaces (as every
+    other reader of labels strips them, so that " calm " in a file matches "calm")."""
     if dim not in ds.coords:
         raise SchemaError(f"no '{dim}' coordinate (labels)", path=source)
-    check_labels(ds[dim].values.tolist(), dim.rstrip("_"), source)
+    if ds[dim].ndim != 1:
+        raise SchemaError(f"the '{dim}' coordinate has dimensions {ds[dim].dims}, expected ({dim},)", path=source)
+    raw = ds[dim].values.tolist()
+    labels = check_labels(raw, dim.rstrip("_"), source)
+    if [str(x) for x in raw] != labels.tolist():
+        ds = ds.assign_coords({dim: (dim, labels, ds[dim].attrs)})
+    return ds
 
 
 def _check_int_coord(ds: xr.Dataset, dim: str, source: str | None) -> None:
@@ -132,7 +144,7 @@ def validate_activations(ds: xr.Dataset, source: str | os.PathLike | None = None
         if name in ds.variables and set(ds[name].dims) == set(dims) and ds[name].dims != dims:
             ds = ds.assign({name: ds[name].transpose(*dims)}) if name in ds.data_vars else ds.assign_coords({name: ds[name].transpose(*dims)})
     _check_variable(ds, "activations", [dims4], src)
-    _check_label_coord(ds, "emotion", src)
+    ds = _check_label_coord(ds, "emotion", src)
     _check_int_coord(ds, "prompt", src)
     _check_int_coord(ds, "layer", src)
     if "text" in ds.variables:
@@ -164,7 +176,7 @@ def validate_vectors(ds: xr.Dataset, source: str | os.PathLike | None = None) ->
     check_schema(ds, "vectors", src)
     _check_attrs(ds, REQUIRED_ATTRS, src)
     var = _check_variable(ds, "vectors", [("emotion", "hidden"), ("emotion", "layer", "hidden")], src)
-    _check_label_coord(ds, "emotion", src)
+    ds = _check_label_coord(ds, "emotion", src)
     if "layer" in var.dims:
         _check_int_coord(ds, "layer", src)
     _check_finite(ds, "vectors", src)
@@ -182,8 +194,8 @@ def validate_rdm(ds: xr.Dataset, source: str | os.PathLike | None = None, *, ato
     check_schema(ds, "rdm", src)
     _check_attrs(ds, RDM_REQUIRED_ATTRS, src)
     var = _check_variable(ds, "rdm", [("emotion", "emotion_")], src)
-    _check_label_coord(ds, "emotion", src)
-    _check_label_coord(ds, "emotion_", src)
+    ds = _check_label_coord(ds, "emotion", src)
+    ds = _check_label_coord(ds, "emotion_", src)
     if list(ds["emotion"].values) != list(ds["emotion_"].values):
         raise LabelError("row and column labels of the RDM differ", path=src)
     _check_finite(ds, "rdm", src)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,29 +9,19 @@ import click
 from ..options import json_option
 from ..output import emit_json, stdout_console
 from ...exceptions import ImportFormatError
-from ...io import import_vectors, write_dataset
+from ...io import import_vectors, load_mapping_text, write_dataset
+from ...io.schema import netcdf_attributes
 
 
 def _read_meta(path: str | None) -> dict:
+    """The ``--meta`` attributes: a JSON or YAML mapping (UTF-8), each value one NetCDF stores."""
     if path is None:
         return {}
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ImportFormatError(f"cannot read metadata file: {exc.strerror}", path=p) from None
-    try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            meta = yaml.safe_load(text)
-        else:
-            meta = json.loads(text)
-    except Exception as exc:
-        raise ImportFormatError(f"metadata is not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {' '.join(str(exc).split())[:160]}", path=p) from None
+    meta = load_mapping_text(p, "metadata file")
     if not isinstance(meta, dict):
         raise ImportFormatError("metadata must be a mapping of attribute names to values", path=p)
-    return meta
+    return netcdf_attributes(meta, p)
 
 
 @click.command("import")
