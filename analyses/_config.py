@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rsastats.exceptions import FileFormatError, ValidationError
+from rsastats.io import load_yaml, read_text_file
 
 __all__ = ["Sizes", "RandomSpec", "ModelEntry", "ModelSet", "load_model_set", "RANDOM_ARCHITECTURES"]
 
@@ -204,15 +205,8 @@ def _precisions(raw: Any, path: Path) -> tuple[str, ...]:
 
 def load_model_set(path: str | os.PathLike, **size_overrides: Any) -> ModelSet:
     """Read a configuration file; ``size_overrides`` replace entries of ``sizes`` (e.g. in tests)."""
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FileFormatError(f"cannot read the model-set file: {exc.strerror or exc}", path=path) from None
-    except yaml.YAMLError as exc:
-        raise FileFormatError(f"not valid YAML: {' '.join(str(exc).split())}", path=path) from None
+    data = load_yaml(read_text_file(path, "model-set file"), path)
     if not isinstance(data, Mapping):
         raise FileFormatError("a model-set file holds a mapping (name, models, sizes, ...)", path=path)
     _check_keys(data, _TOP, "the model-set file", path)

@@ -70,10 +70,10 @@ def check_declared_size(what: str, declared: int, stored: int | None, path: Any)
     the memory limit, or (limit not set explicitly) a decompression bomb of ``stored`` bytes."""
     limit, explicit = memory_limit()
     if declared > limit:
-        raise ValidationError(f"{what} declare {format_bytes(declared)}, more than can be read into memory "
+        raise ValidationError(f"{what}: {format_bytes(declared)} declared, more than can be read into memory "
                               f"({_limit_text(limit, explicit)}); not read", path=path)
     if not explicit and stored is not None and declared > _RATIO_FLOOR and declared > _MAX_RATIO * max(stored, 1):
-        raise ValidationError(f"{what} declare {format_bytes(declared)} from {format_bytes(stored)} on disk (more "
+        raise ValidationError(f"{what}: {format_bytes(declared)} declared in {format_bytes(stored)} on disk (more "
                               f"than {_MAX_RATIO}x: corrupt, or a decompression bomb); not read. If the file is "
                               f"genuine, set {MEMORY_ENV} (e.g. 64G) to read it", path=path)
 

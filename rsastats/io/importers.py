@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -30,6 +31,7 @@ import xarray as xr
 
 from ..exceptions import DependencyError, ImportFormatError, InputError, LabelError
 from .construct import make_vectors
+from ..limits import check_declared_size
 from .files import file_sha256
 from .schema import utc_now
 from .text import read_text_file
@@ -84,11 +86,76 @@ def _from_mapping(arrays: Mapping[str, np.ndarray], labels: list[str] | None, ke
     return matrix, labels
 
 
+def _npy_header(fh: Any, what: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header (nothing else read), or a one-line error."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _fortran, dtype = read(fh)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile, zlib.error, RuntimeError,
+            NotImplementedError) as exc:
+        raise ImportFormatError(f"{what} is not a readable .npy array: {' '.join(str(exc).split())[:160]}", path=path) from None
+    if dtype.hasobject:
+        raise ImportFormatError(f"{what} holds pickled objects (dtype {dtype}), which are not loaded", path=path)
+    return tuple(int(n) for n in shape), dtype
+
+
+def _array_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return int(np.prod(shape, dtype=object)) * max(dtype.itemsize, 1)
+
+
 def _load_npy(path: Path) -> Any:
+    """A .npy array, its header checked first: no objects, a size that fits memory and the file."""
+    with open(path, "rb") as fh:
+        shape, dtype = _npy_header(fh, "the file", path)
+        data_bytes = path.stat().st_size - fh.tell()
+    declared = _array_bytes(shape, dtype)
+    check_declared_size(f"its header (shape {shape}, {dtype})", declared, None, path)
+    if declared > data_bytes:
+        raise ImportFormatError(f"truncated: the header declares shape {shape} ({declared} bytes of {dtype}) but "
+                                f"{data_bytes} bytes follow it", path=path)
     try:
         return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ImportFormatError(f"holds pickled objects, which are not loaded ({exc})", path=path) from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise ImportFormatError(f"not a readable .npy array: {' '.join(str(exc).split())[:160]}", path=path) from None
+
+
+def _check_zip(path: Path, what: str) -> list[zipfile.ZipInfo]:
+    """The members of a zip archive (.npz, torch's .pt), their declared sizes checked against memory and
+    against the archive's size before anything is decompressed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise ImportFormatError(f"not a readable {what} archive: {' '.join(str(exc).split())[:160]}", path=path) from None
+    declared = sum(m.file_size for m in members)
+    check_declared_size(f"its {len(members)} archive member(s)", declared, path.stat().st_size, path)
+    return members
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a .npz archive; every member's declared size (zip directory) and array header
+    (shape, dtype) are checked before any member is decompressed in full."""
+    members = _check_zip(path, ".npz")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                name = member.filename[:-4] if member.filename.endswith(".npy") else member.filename
+                with archive.open(member) as fh:
+                    shape, dtype = _npy_header(fh, f"member {name!r}", path)
+                    declared = _array_bytes(shape, dtype)
+                    if declared > member.file_size:
+                        raise ImportFormatError(f"member {name!r} declares shape {shape} of {dtype} ({declared} bytes) "
+                                                f"in a member of {member.file_size} bytes (corrupt)", path=path)
+                with archive.open(member) as fh:
+                    arrays[name] = np.lib.format.read_array(fh, allow_pickle=False)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError, RuntimeError,
+            NotImplementedError) as exc:  # RuntimeError: encrypted; NotImplementedError: unknown compression
+        raise ImportFormatError(f"not a readable .npz archive: {' '.join(str(exc).split())[:160]}", path=path) from None
+    return arrays
 
 
 def _load_pt(path: Path) -> Any:
@@ -96,6 +163,8 @@ def _load_pt(path: Path) -> Any:
         import torch
     except ImportError:
         raise DependencyError("reading .pt files needs torch: pip install 'rsastats[extract]' (or import .safetensors/.npy instead)", path=path) from None
+    if zipfile.is_zipfile(path):  # torch's format since 1.6: the storages are zip members
+        _check_zip(path, ".pt")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... depending on the content
@@ -152,14 +221,7 @@ def _read_matrix(p: Path, fmt: str, given: list[str] | None, key: str | None,
             raise LabelError("a .npy file holds no labels; pass labels (a list or a file with one per line)", path=p)
         return matrix, given
     if fmt == "npz":
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise ImportFormatError(f"not a readable .npz archive: {exc}", path=p) from None
-        except ValueError as exc:
-            raise ImportFormatError(f"holds pickled objects, which are not loaded ({exc})", path=p) from None
-        return _from_mapping(arrays, given, key, p)
+        return _from_mapping(_load_npz(p), given, key, p)
     if fmt == "safetensors":
         try:
             from safetensors.numpy import load_file

@@ -23,7 +23,6 @@ Relative paths are taken relative to the analysis file.  Unknown keys are errors
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from ..inference.bootstrap import CI_METHODS, DEFAULT_CI, DEFAULT_N_BOOT
 from ..inference.multiple import ADJUSTMENTS
 from ..inference.ceiling import DEFAULT_N_SPLITS
 from ..inference.permutation import DEFAULT_PERMUTATIONS
+from ..io import load_mapping_text
 from ..vectors import DEFAULT_N_PCS
 
 __all__ = ["ReportConfig", "load_config", "DECOMPOSE_CHOICES", "MATURITY_CHOICES"]
@@ -169,22 +169,7 @@ _OFF_VALUE = {"layers": ("layer_points", 0), "geometry": ("geometry_layers", 0)}
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileFormatError("analysis file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"cannot read the analysis file: {' '.join(str(exc).split())}", path=path) from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        what = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise FileFormatError(f"not valid {what}: {' '.join(str(exc).split())[:160]}", path=path) from None
+    data = load_mapping_text(path, "analysis file")
     if not isinstance(data, dict):
         raise FileFormatError("an analysis file must be a mapping (title:, models:, compare:, ...)", path=path)
     return data
