@@ -9,9 +9,11 @@ module only when it runs (so that ``rsastats --help`` stays fast and never impor
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -22,7 +24,7 @@ import click
 from ..exceptions import InputError, RsaStatsError
 from .options import JSON_KEY
 
-__all__ = ["DEBUG_KEY", "LazyGroup"]
+__all__ = ["DEBUG_KEY", "LazyGroup", "escape_controls"]
 
 DEBUG_KEY = "rsastats.debug"
 
@@ -35,12 +37,40 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+# Control characters (C0, DEL, C1), Unicode line and paragraph separators, and the surrogates that
+# stand for undecodable bytes in file names: shown escaped, so an error is always one printable line
+# and a file name cannot forge a second "error:" line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\udcff``)."""
+    def escape(match: re.Match) -> str:
+        char = match.group()
+        return _NAMED_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+    return _CONTROL.sub(escape, str(text))
+
+
+# OSErrors that say something about the user's files or disk (not a bug): one line, exit 2.
+_USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.ENOENT, errno.EISDIR,
+                errno.ENOTDIR, errno.ENAMETOOLONG, errno.EEXIST, errno.EFBIG, errno.ENOTEMPTY}
+
+
+def _os_error_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    also = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    text = exc.strerror or str(exc)
+    return f"{where}{also}: {text}" if where else text
+
+
 def _one_line_warning(seen: set[str]) -> Callable[..., None]:
     """``warnings.showwarning`` for the command line: ``warning: <message>`` on stderr, once per message
     (no source file and line: those are for --debug)."""
 
     def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        text = _one_line(str(message))
+        text = escape_controls(_one_line(str(message)))
         if text not in seen:
             seen.add(text)
             click.echo(f"warning: {text}", err=True)
@@ -97,6 +127,14 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             code = 130
+        except OSError as exc:
+            if _debug(ctx_meta):
+                traceback.print_exc()
+            if exc.errno in _USER_ERRNOS:
+                code = self._report(_os_error_message(exc), 2, ctx_meta)
+            else:
+                code = self._report(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --debug "
+                                    "for the traceback)", 1, ctx_meta)
         except Exception as exc:  # anything unexpected: still one line unless --debug
             if _debug(ctx_meta):
                 traceback.print_exc()
@@ -107,6 +145,7 @@ class LazyGroup(click.Group):
 
     @staticmethod
     def _report(message: str, code: int, meta: dict[str, Any]) -> int:
+        message = escape_controls(message)  # the one place error lines are formatted
         click.echo(f"error: {message}", err=True)
         if meta.get(JSON_KEY):
             click.echo(json.dumps({"error": message, "exit_code": code}))

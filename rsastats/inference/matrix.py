@@ -23,7 +23,7 @@ from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, permutations_iv, pvalue_from_count, run_mantel
-from .settings import comparison_settings, layer_text, scheme_for, streams
+from .settings import check_resample_memory, comparison_settings, layer_text, scheme_for, streams
 
 __all__ = ["CompareAllResult", "compare_all"]
 
@@ -119,6 +119,7 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     loaded = load_models(models, options, names)
     n = loaded[0].rdm.n_emotions
     perms, count, exact = permutations_iv(permutations, n)
+    check_resample_memory(loaded, len(loaded) * (len(loaded) - 1) // 2, n_boot, count, n_splits)
     scheme = scheme_for(loaded, bootstrap, ci)
     seeds = streams(seed)
 

@@ -27,7 +27,7 @@ from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .matrix import CompareAllResult, compare_all
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, mantel_pvalue, permutations_iv, run_mantel
-from .settings import comparison_settings, layer_text, scheme_for, streams
+from .settings import check_resample_memory, comparison_settings, layer_text, scheme_for, streams
 
 __all__ = ["ComparisonResult", "DifferenceResult", "CompareAllResult", "compare_models", "compare_difference",
            "compare_all"]
@@ -119,6 +119,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     models = load_models([a, b], options)
     n = models[0].rdm.n_emotions
     perms, count, exact = permutations_iv(permutations, n)
+    check_resample_memory(models, 1, n_boot, count, n_splits)
     scheme = scheme_for(models, bootstrap, ci)
     seeds = streams(seed)
 

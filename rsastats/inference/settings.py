@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import check_choice, check_confidence, check_count
+from ..limits import check_count_fits
 from ..exceptions import ValidationError
 from ..inputs import ModelInput, RDMOptions
 from ..intervals import INTERVAL_METHODS, ci_method_name
@@ -16,7 +17,7 @@ from ..measures import rank_method_name
 from ..rng import SeedLike, spawn_sequences
 from .engine import SCHEMES
 
-__all__ = ["Streams", "streams", "comparison_settings", "scheme_for", "layer_text", "DEFAULT_SCHEME"]
+__all__ = ["Streams", "streams", "comparison_settings", "check_resample_memory", "scheme_for", "layer_text", "DEFAULT_SCHEME"]
 
 # Emotions are the sampling unit: each emotion's prompt rows travel with it, so resampling emotions
 # carries both sources of variation of rho as measured (docs/statistics.md, "Two estimands").
@@ -48,6 +49,21 @@ def comparison_settings(n_boot: Any, ci: Any, confidence: Any, rank: Any, scheme
     if scheme is not None:
         scheme = check_choice("bootstrap scheme", scheme, SCHEMES)
     return n_boot, ci, confidence, rank, scheme, options.checked()
+
+
+def check_resample_memory(models: Sequence[ModelInput], n_pairs: int, n_boot: int, n_permutations: int,
+                          n_splits: int) -> None:
+    """Refuse before any work a ``--n-boot``, ``--permutations`` or ``--n-splits`` whose arrays would not fit
+    the memory limit (:mod:`rsastats.limits`).  Bytes per unit, from the arrays each one keeps: a
+    bootstrap replicate holds its emotion counts, its weights of every RDM cell (for rho_corrected) and
+    a few copies of its rho per pair; a permutation its permuted labels and statistics; a half split the
+    prompt counts of both halves and both halves' RDM cells of every model."""
+    n = models[0].rdm.n_emotions
+    cells = n * (n - 1) // 2
+    prompts = sum(m.rows.valid.size for m in models if m.rows is not None)
+    check_count_fits("--n-boot", n_boot, 8 * (n + cells + 3 * n_pairs))
+    check_count_fits("--permutations", n_permutations, 8 * (n + 2 * n_pairs))
+    check_count_fits("--n-splits", n_splits, 8 * (2 * prompts + 4 * len(models) * cells + 256 * (len(models) + 2 * n_pairs)))
 
 
 def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str:

@@ -158,8 +158,13 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Validate ``ds`` and write it atomically as NetCDF4; return the final path."""
     kind, ds = validate_dataset(ds, path)
     out = Path(path)
-    with atomic_path(out) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
+    try:
+        with atomic_path(out) as tmp:
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
+    except (OSError, RuntimeError) as exc:  # read-only folder, full disk ("NetCDF: HDF error"), ...
+        reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160]
+        raise FileFormatError(f"cannot be written: {reason} (is the folder writable and the disk not full?); "
+                              "nothing was written", path=out) from None
     return out
 
 
