@@ -3,7 +3,7 @@ atomic writers, importers of published vector sets, and file descriptions.
 
 Three kinds of file, all NetCDF4 written through xarray (see ``docs/file-format.md``):
 activations ``(emotion, prompt, layer, hidden)``, vector sets ``(emotion[, layer], hidden)`` and
-RDMs ``(emotion, emotion_)``.  Every reader validates the whole file and raises one subclass of
+RDMs ``(emotion, emotion_)``.  Every reader validates the file (the values of the layers it loads) and raises one subclass of
 :class:`~rsastats.exceptions.InputError` whose one-line message starts with the file's path;
 every writer validates first and then writes atomically.
 

@@ -1,6 +1,8 @@
 """Reading and writing rsastats files (NetCDF4 through xarray).
 
-Every reader validates the whole file and raises one subclass of
+Every reader validates the file (its structure whole; the values of the layers it loads, all of
+them unless ``layers=`` selects some) after checking its declared sizes against the memory limit
+(:mod:`rsastats.limits`), and raises one subclass of
 :class:`~rsastats.exceptions.InputError` whose one-line message starts with the file's path.
 Every writer validates first and then writes atomically: to a temporary name in the same
 folder, renamed over the final name only once complete.
