@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from ..exceptions import FileFormatError, SchemaError, ValidationError
+from ..exceptions import FileFormatError, InputError, SchemaError, ValidationError
 from ..limits import check_declared_size
 from .validate import VALIDATORS, check_schema, validate_dataset
 
@@ -61,7 +61,7 @@ def _check_header(path: Path) -> None:
             variables = list(nc.variables.values())
             indexes = [v for name, v in nc.variables.items() if v.dimensions == (name,)]
             declared, eager = _declared_bytes(variables), _declared_bytes(indexes)
-    except (OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError, MemoryError) as exc:
+    except Exception as exc:  # netCDF4 raises OSError, RuntimeError, AttributeError, ... on corrupt bytes
         reason = " ".join(str(exc).split())[:200]
         raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=path) from None
     check_declared_size("its coordinates", eager, None, path)
@@ -89,12 +89,12 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
                 handle = handle.sel(layer=list(layers))
             check_declared_size("the arrays to read", _declared_bytes(handle.variables.values()), None, p)
             return handle.load()
-    except (ValidationError, SchemaError):
+    except InputError:
         raise
     except MemoryError:
         raise FileFormatError("does not fit in memory (raise the limit with RSASTATS_MAX_MEMORY only if the machine "
                               "has the memory)", path=p) from None
-    except (OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except Exception as exc:  # any failure of the NetCDF/HDF5 libraries on a corrupt file
         reason = " ".join(str(exc).split())[:200]
         raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=p) from None
 

@@ -294,7 +294,7 @@ def test_interrupted_overwrite_keeps_old_file(tmp_path, activations_ds, vectors_
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", fail)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(FileFormatError, match=r"v.nc: cannot be written: disk full"):  # one line naming the file
         write_dataset(vectors_ds, target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nc"]
