@@ -45,6 +45,10 @@ def _check_attrs(ds: xr.Dataset, required: Iterable[str], source: str | None) ->
     missing = [k for k in required if k not in ds.attrs]
     if missing:
         raise SchemaError(f"missing required attribute(s): {', '.join(missing)}", path=source)
+    for key in [*required, "hidden_size"]:
+        if key in ds.attrs and np.ndim(ds.attrs[key]) != 0:
+            shown = " ".join(repr(np.asarray(ds.attrs[key]).tolist()).split())
+            raise SchemaError(f"attribute {key} is an array ({shown[:60]}); expected one value", path=source)
     for key, allowed in ALLOWED_VALUES.items():
         if key in ds.attrs and (not isinstance(ds.attrs[key], str) or ds.attrs[key] not in allowed):
             shown = ", ".join(repr(a) for a in allowed if a)

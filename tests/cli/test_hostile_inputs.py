@@ -150,6 +150,17 @@ def test_billion_laughs_analysis_file_fails_fast(tmp_path, pair):
 
 
 # --------------------------------------------------------------------------- malformed files
+@pytest.mark.parametrize("name", ["model", "hidden_size", "seed"])
+@pytest.mark.parametrize("command", ["compare", "describe"])
+def test_required_attribute_that_is_an_array(tmp_path, pair, name, command):
+    bad = tmp_path / "attr.nc"
+    bad.write_bytes(Path(pair[0]).read_bytes())
+    with netCDF4.Dataset(bad, "a") as nc:
+        nc.setncattr(name, np.array([1, 2]))
+    args = ["compare", bad, pair[1], *FAST] if command == "compare" else ["describe", bad]
+    assert f"attr.nc: attribute {name} is an array ([1, 2]); expected one value" in one_error(run(args))
+
+
 def test_schema_attribute_that_is_an_array(tmp_path, pair):
     bad = tmp_path / "arr.nc"
     bad.write_bytes(Path(pair[0]).read_bytes())
