@@ -241,7 +241,7 @@ class _State:
 # --------------------------------------------------------------------------- running
 def extract_task(config: ExtractionConfig, out: str, overwrite: bool = False, threads: int | None = None):
     """Run one extraction on whichever process calls it (a dask worker); its ``ExtractionResult``."""
-    from .run import extract  # imports torch
+    from .recipe_run import run_extraction as extract  # imports torch
 
     if threads is not None:
         import torch

@@ -26,7 +26,7 @@ from rsastats.io import software_versions, write_dataset
 from rsastats.exceptions import ModelLoadError, ValidationError
 
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture
-from .config import ExtractionConfig, _config_iv, parse_layers
+from .config import READ_METHODS, ExtractionConfig, _config_iv, parse_layers
 from .generate import prompt_generator, sample_continuations
 from .inputs import encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
@@ -346,6 +346,8 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
     (fp16 overflow) with the layer and the prompt.
     """
     config = _config_iv(config)
+    if config.method not in READ_METHODS:
+        raise ValidationError(f"method {config.method} is made from a reading: run it with recipe_run.run_extraction")
     out = Path(out)
     if out.exists() and not overwrite:
         raise ValidationError("already exists; pass --overwrite to replace it", path=out)

@@ -30,6 +30,8 @@ __all__ = [
     "KIND_OF_SCHEMA",
     "SCHEMA_OF_KIND",
     "METHODS",
+    "CONTRASTIVE_METHODS",
+    "METHOD_ALIASES",
     "PRECISIONS",
     "VARIANTS",
     "LAST_LAYER_NORM",
@@ -50,7 +52,12 @@ KIND_OF_SCHEMA = {SCHEMA_ACTIVATIONS: "activations", SCHEMA_VECTORS: "vectors", 
 SCHEMA_OF_KIND = {v: k for k, v in KIND_OF_SCHEMA.items()}
 
 # "" means unknown / not applicable: NetCDF attributes hold no None.
-METHODS = ("comprehension", "generation", "")
+# The recipes that make a vector from readings (docs/extraction.md, "Contrastive recipes"): mean and
+# first principal component of paired differences, baseline-subtracted means, neutral-PC projection.
+CONTRASTIVE_METHODS = ("mean-diff", "pca-diff", "baseline-diff", "neutral-pc")
+METHODS = ("comprehension", "generation", *CONTRASTIVE_METHODS, "")
+# Spellings of other tools (repeng's "pca_diff") accepted for the method attribute of a new file.
+METHOD_ALIASES = {m.replace("-", "_"): m for m in CONTRASTIVE_METHODS}
 VARIANTS = ("base", "instruct", "")
 # INT8 is not one scheme; see docs/file-format.md.  "int8" alone is accepted for imported
 # vector sets whose paper does not say which scheme was used.
@@ -143,6 +150,8 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
         raise ValidationError(f"unknown file kind {kind!r}; expected one of {sorted(SCHEMA_OF_KIND)}")
     base: dict[str, Any] = dict(REQUIRED_ATTRS) if kind != "rdm" else {"rdm_method": "", "source": ""}
     base.update({k: _netcdf_attr(k, v) for k, v in attrs.items()})
+    if isinstance(base.get("method"), str):
+        base["method"] = METHOD_ALIASES.get(base["method"].strip(), base["method"].strip())
     base["schema"] = SCHEMA_OF_KIND[kind]
     base.setdefault("created", "")
     base["created"] = base["created"] or utc_now()

@@ -153,7 +153,7 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
         top_k=top_k, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, limit=limit,
         baseline_limit=_baseline_limit(baseline_limit), emotions=_emotions(emotions), experiment=experiment)
     if not scheduler:
-        from extraction.run import extract  # imports torch
+        from extraction.recipe_run import run_extraction as extract  # imports torch
 
         if threads is not None:
             import torch
