@@ -27,7 +27,9 @@ from .files import (
 )
 from .importers import IMPORT_FORMATS, import_vectors, read_labels
 from .schema import (
+    CONTRASTIVE_METHODS,
     LAST_LAYER_NORM,
+    METHOD_ALIASES,
     METHODS,
     PRECISIONS,
     REQUIRED_ATTRS,
@@ -46,6 +48,8 @@ __all__ = [
     "SCHEMA_VECTORS",
     "SCHEMA_RDM",
     "METHODS",
+    "CONTRASTIVE_METHODS",
+    "METHOD_ALIASES",
     "PRECISIONS",
     "VARIANTS",
     "LAST_LAYER_NORM",
