@@ -65,7 +65,10 @@ def _list_models(as_json: bool) -> None:
               "already in the local Hugging Face cache. Default: 'default' (SmolLM2-135M-Instruct, ships offline).")
 @click.option("--recipe", type=click.Choice(list(RECIPES)), default=None, help=f"Named preset; explicit options override it. {_RECIPE_HELP}.")
 @click.option("--method", type=click.Choice(METHODS), default=None, help="comprehension (read each stimulus) or generation "
-              "(generate from each prompt, then read prompt + continuation). Default: comprehension.")
+              "(generate from each prompt, then read prompt + continuation), or a vector stage made from a reading: "
+              "mean-diff / pca-diff (mean / first principal component of the contrast-pair differences; --stimuli "
+              "contrast), baseline-diff (minus the baseline mean), neutral-pc (baseline PCs projected out). "
+              "Default: comprehension.")
 @click.option("--pooling", type=click.Choice(POOLINGS), default=None, help="Which tokens make the vector: last (last input "
               "token), last-stimulus, mean (stimulus tokens; template/chat tokens excluded), mean-generated. "
               "Default: last (comprehension), mean-generated (generation).")
@@ -76,7 +79,8 @@ def _list_models(as_json: bool) -> None:
               "'0,-1', '20-30'. 0 = embedding output, i = output of block i.")
 @click.option("--final-norm", type=click.Choice(FINAL_NORMS), default=None,
               help="Last layer after (post, default, as hidden_states[-1]) or before (pre) the model's final norm.")
-@click.option("--stimuli", default=None, help="'named' (default), 'implicit', or a CSV/TSV/JSON file of emotion,text.")
+@click.option("--stimuli", default=None, help="'named' (default), 'implicit', 'contrast' (the named texts paired with "
+              "emotion-free versions: the stimuli of mean-diff and pca-diff), or a CSV/TSV/JSON file of emotion,text.")
 @click.option("--baseline", default=None, help="Emotion-free texts: 'builtin' (default), 'none', or a file (CSV text column, JSON list, or one per line).")
 @click.option("--prompt-template", default=None, help="Generation: one prompt per emotion with '{emotion}', sampled --samples times.")
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Generations per emotion with --prompt-template (default 10).")
