@@ -5,6 +5,7 @@ contrastive methods as levels of its method factor."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -56,3 +57,31 @@ def test_decompose_reports_the_contrastive_methods_as_method_levels(runner, tmp_
     assert method["estimable"] is True and method["n_levels"] == 3 and method["share"] > 0
     compared = {c["levels"] for c in data["contrasts"] if c["factor"] == "method"}
     assert any("pca-diff" in levels for levels in compared) and any("mean-diff" in levels for levels in compared)
+
+
+def test_audit_of_one_recipe_twice_prints_words_not_a_range(runner, tmp_path):
+    from rsastats.simulate import simulate_audit_case
+
+    files, _ = simulate_audit_case(n_emotions=10, noise=0.5, n_prompts=4, seed=5)
+    a = write_dataset(files[0], tmp_path / "a.nc")
+    b = write_dataset(files[1].assign_attrs(dict(files[0].attrs)), tmp_path / "b.nc")
+    refs = [str(write_dataset(ds, tmp_path / f"ref{i}.nc")) for i, ds in enumerate(files[2:])]
+    args = ["audit", str(a), str(b), "--reference-files", *refs, "--n-boot", "50", "--seed", "1"]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "inconclusive" and "record the same recipe" in data["reference_note"]
+    assert data["reference_rho"] is None and data["reference_low"] is None and data["gap"] is None
+    table = runner.invoke(cli, args)
+    assert table.exit_code == 0 and "none, uninformative" in table.stdout
+    assert not re.search(r"\[1\.000, 1\.000\]", table.stdout)
+
+
+def test_audit_of_six_emotions_is_one_error_line(runner, tmp_path):
+    from rsastats.simulate import simulate_audit_case
+
+    files, _ = simulate_audit_case(n_emotions=6, n_prompts=3, seed=3)
+    paths = [str(write_dataset(ds, tmp_path / f"f{i}.nc")) for i, ds in enumerate(files)]
+    result = runner.invoke(cli, ["audit", paths[0], paths[1], "--reference-files", *paths[2:], "--n-boot", "50"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and "an audit needs at least 8" in lines[0]
