@@ -182,3 +182,19 @@ def test_recipes_by_name_and_bad_stage_settings():
 
     with pytest.raises(ValidationError, match="made from a reading"):
         extract(make_config("repeng"), "never.nc")
+
+
+def test_a_peer_file_that_records_only_its_method_is_planned_with_that_methods_recipe():
+    from extraction.reference_plan import plan_reference
+
+    plan = plan_reference({"method": "pca-diff", "model": "peer", "precision": "fp16"}, "B", model="default",
+                          emotions=EMOTIONS, n_prompts=None, limit=None, baseline=False)
+    config = plan.config
+    assert (config.recipe, config.method, config.stimuli, config.pooling, config.chat_template) == (
+        "repeng", "pca-diff", "contrast", "last", "off")
+    assumed = {x.attribute: x.value for x in plan.assumptions}
+    assert assumed["pooling"] == "last" and assumed["stimulus_set"] == "contrast" and all(
+        x.blocking for x in plan.assumptions if x.attribute in ("pooling", "stimulus_set"))
+    neutral = plan_reference({"method": "neutral-pc", "pooling": "mean", "stimulus_source": "built-in:implicit"}, "A",
+                             model="default", emotions=EMOTIONS, n_prompts=4, limit=None, baseline=False).config
+    assert (neutral.method, neutral.baseline, neutral.stimuli, neutral.limit) == ("neutral-pc", "builtin", "implicit", 4)
