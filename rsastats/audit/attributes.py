@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..io import attribute_text
+from ..io import CONTRASTIVE_METHODS, attribute_text
 from ..exceptions import ValidationError
 from ..results import Record
 
@@ -43,6 +43,8 @@ GENERATION_ONLY = ("temperature", "top_p", "top_k", "max_new_tokens", "seed")
 # Attributes a reference extraction does not need in order to reproduce a layer: a seed is an
 # exchangeable draw, and an experiment label names the stimuli the stimulus_set hash identifies.
 NOT_NEEDED = ("seed", "experiment")
+# Methods that read the stimuli without sampling: their generation settings are n/a.
+READ_ONLY_METHODS = ("comprehension", *CONTRASTIVE_METHODS)
 STATUSES = ("same", "differs", "unknown", "n/a")
 # How an attribute one side does not record is shown.
 UNRECORDED = "(unknown)"
@@ -91,7 +93,7 @@ class LayerComparison(Record):
 
 
 def _attribute_value(attrs: Mapping[str, Any], name: str) -> str:
-    if name in GENERATION_ONLY and attribute_text(attrs.get("method", "")) == "comprehension":
+    if name in GENERATION_ONLY and attribute_text(attrs.get("method", "")) in READ_ONLY_METHODS:
         return _NA
     return attribute_text(attrs.get(name, ""))
 
