@@ -70,6 +70,10 @@ def run_extraction(config: ExtractionConfig, out: str | os.PathLike, *, overwrit
         raise ValidationError(f"method {config.method} needs contrast pairs (--stimuli contrast)")
     if not stim.baseline:
         raise ValidationError(f"method {config.method} needs baseline texts; the stimuli have none")
+    if config.method == "neutral-pc" and len(stim.baseline) <= NEUTRAL_PCS:
+        raise ValidationError(f"neutral-pc removes {NEUTRAL_PCS} principal components of the baseline; "
+                              f"{len(stim.baseline)} baseline text(s) give at most {len(stim.baseline) - 1}: "
+                              f"read at least {NEUTRAL_PCS + 1} (--baseline-limit)")
     reading = reading_path(out)
     if reading.exists():
         reading.unlink()  # a finished reading whose stage did not finish: read again rather than trust it
@@ -103,5 +107,8 @@ def _stage_dataset(config: ExtractionConfig, ds: xr.Dataset) -> xr.Dataset:
         values = baseline_subtracted(rows, valid, baseline)
     else:
         values = neutral_pc_projected(rows, valid, baseline)
-    return make_activations(values, emotions, prompts=[int(p) for p in ds["prompt"].values], layers=layers,
-                            text=ds["text"].values, valid=valid.astype(np.int8), attrs=attrs)
+    out = make_activations(values, emotions, prompts=[int(p) for p in ds["prompt"].values], layers=layers,
+                           text=ds["text"].values, valid=valid.astype(np.int8), attrs=attrs)
+    # Where each prompt was pooled (pool_start, pool_stop, n_tokens) stays with its row.
+    return out.assign({name: ds[name] for name in ds.data_vars
+                       if ds[name].dims == ("emotion", "prompt") and name not in out.data_vars})

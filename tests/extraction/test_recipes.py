@@ -79,6 +79,7 @@ def test_steering_vectors_rows_are_the_paired_differences(made):
     ds = open_activations(files["steering-vectors"])
     assert ds.attrs["method"] == "mean-diff" and ds.attrs["recipe"] == "steering-vectors"
     assert "baseline" not in ds.data_vars and ds.attrs["stimulus_set"] == stim.label
+    assert (ds["n_tokens"].values > ds["pool_start"].values).all()  # where each positive was pooled is kept
     for e, emotion in enumerate(EMOTIONS):
         diffs = _hidden_last(loaded, stim.texts[e], n_layers) - negatives
         got = ds["activations"].sel(emotion=emotion).isel(layer=-1).values
@@ -198,3 +199,15 @@ def test_a_peer_file_that_records_only_its_method_is_planned_with_that_methods_r
     neutral = plan_reference({"method": "neutral-pc", "pooling": "mean", "stimulus_source": "built-in:implicit"}, "A",
                              model="default", emotions=EMOTIONS, n_prompts=4, limit=None, baseline=False).config
     assert (neutral.method, neutral.baseline, neutral.stimuli, neutral.limit) == ("neutral-pc", "builtin", "implicit", 4)
+
+
+def test_neutral_pc_with_too_few_baseline_texts_fails_before_reading(monkeypatch, tmp_path):
+    import extraction.recipe_run as recipe_module
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the reading ran before the cheap check")
+
+    monkeypatch.setattr(recipe_module, "extract", forbidden)
+    config = make_config(method="neutral-pc", stimuli="named", emotions=EMOTIONS, limit=2, baseline_limit=NEUTRAL_PCS)
+    with pytest.raises(ValidationError, match=f"read at least {NEUTRAL_PCS + 1}"):
+        run_extraction(config, tmp_path / "x.nc")
