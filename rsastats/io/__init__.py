@@ -8,7 +8,8 @@ RDMs ``(emotion, emotion_)``.  Every reader validates the whole file and raises 
 every writer validates first and then writes atomically.
 
 Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
-(``make_*``), ``files`` (open, write, ``atomic_path``, ``file_sha256``), ``importers``
+(``make_*``), ``files`` (open, write, ``file_sha256``), ``outputs`` (the output lock,
+``atomic_path``, ``atomic_folder``, stale temporaries), ``importers``
 (``.npy .npz .pt .safetensors .csv``) and ``describe``.  This package is the only part of the
 core that ``extraction`` uses.
 """
@@ -16,7 +17,6 @@ core that ``extraction`` uses.
 from .construct import make_activations, make_rdm, make_vectors
 from .describe import FileDescription, describe_file
 from .files import (
-    atomic_path,
     file_sha256,
     netcdf_encoding,
     open_activations,
@@ -25,6 +25,7 @@ from .files import (
     open_vectors,
     write_dataset,
 )
+from .outputs import atomic_folder, atomic_path, lock_file_for, output_lock, remove_stale_temporaries
 from .importers import IMPORT_FORMATS, import_vectors, read_labels
 from .schema import (
     LAST_LAYER_NORM,
@@ -65,6 +66,10 @@ __all__ = [
     "open_dataset",
     "write_dataset",
     "atomic_path",
+    "atomic_folder",
+    "output_lock",
+    "lock_file_for",
+    "remove_stale_temporaries",
     "netcdf_encoding",
     "file_sha256",
     "software_versions",
