@@ -10,6 +10,7 @@ PosixPath('reports/abc/index.html')
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..io import output_lock
 from .analysis import ReportAnalyses, analyse
@@ -17,7 +18,7 @@ from .config import ReportConfig, load_config
 from .document import build_tables
 from .ordination import MDSResult, classical_mds, cluster_order, procrustes_align
 from .progress import ReportProgress
-from .render import ReportOutput, render_report
+from .render import ReportOutput, check_report_folder, render_report
 from .tables import ReportTable
 
 __all__ = [
@@ -46,6 +47,7 @@ def build_report(config: ReportConfig, out: str | os.PathLike, progress: ReportP
     the same folder fails at once), and the report is moved into place whole: an interrupted
     report leaves an earlier one as it was.
     """
+    check_report_folder(Path(out))
     with output_lock(out):
         analyses = analyse(config, progress)
         return render_report(analyses, out, progress)

@@ -24,7 +24,7 @@ from .document import all_tables, build_document, build_tables
 from .progress import NoProgress, ReportProgress
 from .prose import key_numbers
 
-__all__ = ["ReportOutput", "render_report", "REPORT_SCHEMA"]
+__all__ = ["ReportOutput", "render_report", "check_report_folder", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "rsastats.report/1"
 _GEOMETRY_LABELS = {"baseline_anisotropy": "baseline anisotropy (emotion-free texts)",
@@ -183,7 +183,8 @@ def _previous_files(out: Path) -> list[Path]:
     return files
 
 
-def _check_folder(out: Path) -> None:
+def check_report_folder(out: Path) -> None:
+    """Refuse a report folder that is a file, or that is (or holds) the current folder."""
     if out.exists() and not out.is_dir():
         raise ValidationError("exists and is not a folder; give a folder for the report", path=out)
     here, target = Path.cwd().resolve(), out.resolve()
@@ -269,7 +270,7 @@ def render_report(an: ReportAnalyses, out: str | os.PathLike, progress: ReportPr
     """
     progress = progress or NoProgress()
     out = Path(out)
-    _check_folder(out)
+    check_report_folder(out)
     with output_lock(out), atomic_folder(out) as work:
         written, numbers, notes = _write_files(an, out, work, progress)
         _carry_over(out, work, {p.relative_to(work).as_posix() for p in written})
