@@ -100,3 +100,38 @@ def test_the_final_file_a_killed_run_left_half_written_is_removed(tmp_path):
     stale.write_bytes(b"\x89HDF" + b"\0" * 4096)
     extract(_config(), out, loaded=make_loaded("llama"))
     assert not stale.exists() and open_activations(out).sizes["emotion"] == 3
+
+
+FIRST_RUN = """
+import sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+from tests.extraction.conftest import make_loaded
+from tests.extraction.test_run_outputs import _config
+from extraction.run import extract
+
+class Slow:
+    def start(self, total, done):
+        pass
+    def advance(self, prompts, tokens):
+        Path(sys.argv[2]).write_text('running')
+        time.sleep(1.0)
+
+extract(_config(pooling="last"), sys.argv[1], loaded=make_loaded("llama"), progress=Slow(), restart=True)
+"""
+
+
+def test_two_extractions_with_other_settings_never_mix(tmp_path):
+    """The issue's first failure: one run (pooling last, --restart) in another process, a second
+    (pooling mean) here on the same --out. The second stops at once; the first finishes a file
+    whose attributes agree with its data."""
+    out, clean = tmp_path / "run.nc", tmp_path / "clean.nc"
+    with another_process(FIRST_RUN, out, tmp_path / "running") as first:
+        with pytest.raises(OutputBusyError, match=f"pid {first.pid}"):
+            extract(_config(pooling="mean"), out, loaded=make_loaded("llama"))
+        assert first.wait(timeout=300) == 0
+    extract(_config(pooling="last"), clean, loaded=make_loaded("llama"))
+    got, want = open_activations(out), open_activations(clean)
+    assert got.attrs["pooling"] == "last" and not work_folder(out).exists()
+    np.testing.assert_array_equal(got["activations"].values, want["activations"].values)

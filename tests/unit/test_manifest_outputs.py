@@ -102,3 +102,24 @@ def test_command_line_refuses_outside_outputs_in_one_line(tmp_path):
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "--allow-outside" in lines[0]
     result = CliRunner().invoke(cli, ["extract", "--allow-outside", "--out", "x.nc"])
     assert result.exit_code == 2 and "--allow-outside applies to --manifest runs only" in result.stderr
+
+
+@pytest.mark.parametrize("error, code, advice", [
+    (ModelLoadError("model 'nope' cannot be loaded"), 2, "would fail the same way"),
+    (RuntimeError("worker lost"), 1, "run the same command again to retry task(s) 1"),
+])
+def test_command_line_failure_line_and_exit_status(tmp_path, monkeypatch, error, code, advice):
+    import extraction.manifest as manifest_module
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(manifest_module, "extract_task", failing)
+    path = _manifest(tmp_path, ["a.nc"])
+    result = CliRunner().invoke(cli, ["extract", "--manifest", str(path), "--retries", "0", "--json"])
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.exit_code == code and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {path}: 1 of 1 tasks failed: task 1 (default, fp32 -> {tmp_path / 'a.nc'}): ")
+    assert str(error) in lines[0] and advice in lines[0]
+    [task] = json.loads(result.stdout)["tasks"]
+    assert task["status"] == "failed" and task["retryable"] is (code == 1)
