@@ -27,6 +27,7 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
+from .corrected import MIN_SPLIT_HALF
 from .difference import DIFFERENCE_CI
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
@@ -81,12 +82,13 @@ class HypothesisResult(Record):
         return out
 
 
-def _ceiling(reliability: float | None, rhos: np.ndarray) -> tuple[float | None, str]:
-    """``sqrt(r_D)`` and a note; withheld when the reliability is missing, not positive, or below a fit."""
-    if reliability is None:
-        return None, "the data input has no prompts (activations) to estimate its reliability"
-    if not reliability > 0:
-        return None, f"split-half reliability {reliability:.3f} is not positive"
+def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray) -> tuple[float | None, str]:
+    """``sqrt(r_D)`` and a note; withheld (as in ``compare``) when the reliability is missing, the split-half
+    correlation is below :data:`MIN_SPLIT_HALF`, or the bound is below an observed fit."""
+    if reliability is None or split_half is None:
+        return None, "no split-half reliability for this input (it has no prompts, or its RDM is cross-validated)"
+    if split_half < MIN_SPLIT_HALF:
+        return None, f"split-half correlation {split_half:.3f} is below {MIN_SPLIT_HALF}: too noisy for a ceiling"
     bound = float(np.sqrt(reliability))
     if np.any(np.abs(rhos) > bound):
         return None, (f"sqrt(reliability) {bound:.3f} is below an observed |rho|: the split-half model does not hold "
@@ -196,29 +198,26 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     columns = ["data", "hypothesis_a", "hypothesis_b", "rho_a", "rho_b", "difference", "ci_low", "ci_high", "p_value",
                "standard_error"]
     return HypothesisResult(
-        data=tuple(m.name for m in loaded), hypotheses=tuple(_describe(h) for h in hyps),
-        confounds=tuple(_describe(c) for c in confs), fits=table, differences=pd.DataFrame(diffs, columns=columns),
+        data=tuple(m.name for m in loaded), hypotheses=tuple(h.to_dict() for h in hyps),
+        confounds=tuple(c.to_dict() for c in confs), fits=table, differences=pd.DataFrame(diffs, columns=columns),
         ci_method=ci, difference_ci_method=diff_ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
         n_permutations=count, permutation_exact=exact, alternative=alternative, adjust=adjust, rank=rank, rdm=options.rdm,
         layer=layer_text(loaded), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
         noise_ceiling=nc, bootstrap_distribution=dist)
 
 
-def _describe(h: Hypothesis) -> dict[str, Any]:
-    return h.to_dict()
-
-
 def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_splits: int, seed) -> dict[str, Any] | None:
     """Columns ``noise_ceiling``/``ceiling_note`` of ``table`` and the ceilings' dict (None when nothing applies)."""
     if not any(m.has_prompts for m in loaded) and len(loaded) < 3:
         table["noise_ceiling"] = None
-        table["ceiling_note"] = "the data input has no prompts (activations) to estimate its reliability"
+        table["ceiling_note"] = _ceiling(None, None, np.empty(0))[1]
         return None
     nc = ceilings_for(loaded, rank=rank, rdm_method=rdm_method, n_splits=n_splits, seed=seed)
     bounds, notes = [], []
     for m in loaded:
         rhos = table.loc[table["data"] == m.name, "rho"].to_numpy()
-        b, note = _ceiling(nc.reliability_of(m.name), rhos)
+        i = nc.names.index(m.name)
+        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos)
         bounds += [b] * len(rhos)
         notes += [note] * len(rhos)
     table["noise_ceiling"], table["ceiling_note"] = bounds, notes
