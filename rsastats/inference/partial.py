@@ -23,6 +23,7 @@ cells; the statistic of a weighted sample comes from the weighted correlation ma
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -30,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..checks import check_choice, check_count
-from ..exceptions import EstimationError, ValidationError
+from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
 from ..hypotheses import load_hypothesis
 from ..inputs import ModelInput, RDMOptions, load_models
 from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
@@ -182,11 +183,17 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
     engine = ResamplingEngine([models[a], models[b]], rank=rank, scheme="emotions", rdm_method=models[a].rdm.method)
     ecounts, _ = engine.draws(n_boot, boot_seed)
     reps = partial_correlation(uppers, rank, _cell_weights(ecounts, iu, ju))
+    undefined = int(np.count_nonzero(~np.isfinite(reps)))
+    if undefined:  # said here: summarize_replicates would blame a constant RDM, not a singular correlation matrix
+        warnings.warn(f"{undefined} of {reps.size} emotion resamples left the partial correlation undefined (an RDM "
+                      "constant, or the RDMs collinear, in the resample) and were left out of its interval",
+                      RsaStatsWarning, stacklevel=3)
     jack = None
     if INTERVAL_METHODS[ci].needs_jackknife:
         jack = [partial_correlation(uppers, rank, _cell_weights(1.0 - np.eye(n), iu, ju))]
-    summary = summarize_replicates(observed, reps, ci=ci, confidence=confidence, jackknife=jack,
+    summary = summarize_replicates(observed, reps[np.isfinite(reps)], ci=ci, confidence=confidence, jackknife=jack,
                                    bounds=CORRELATION_BOUNDS)
+    summary["n_undefined"] = undefined
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     permuted.setflags(write=False)

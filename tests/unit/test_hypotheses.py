@@ -136,3 +136,18 @@ def test_partial_refuses_kendall_and_collinear_confounds(case):
         compare_hypotheses(case["files"][:1], [case["va"]], confounds=[case["tokens"]], rank="kendall", **FAST)
     with pytest.raises(ValidationError, match="collinear"):
         partial_mantel(case["files"][0], case["files"][1], [case["tokens"], case["tokens"]], n_boot=10, permutations=9)
+
+
+def test_partial_aligns_confounds_by_label_and_its_interval_holds_it(case, tmp_path):
+    tokens = load_hypothesis(case["tokens"], case["labels"]).rdm
+    order = case["labels"][::-1]
+    reordered = tmp_path / "reordered.nc"
+    write_dataset(tokens.reorder(order).to_dataset(), reordered)
+    a = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99)
+    b = partial_mantel(case["files"][0], case["files"][1], reordered, n_boot=60, permutations=99)
+    assert (a.partial_rho, a.ci_low, a.ci_high, a.p_value) == (b.partial_rho, b.ci_low, b.ci_high, b.p_value)
+    assert a.ci_low <= a.partial_rho <= a.ci_high and a.ci_method == "jackknife-z"
+    pct = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99,
+                         ci="percentile")
+    reps = np.sort(pct.bootstrap_distribution)
+    assert reps[0] <= pct.ci_low < pct.ci_high <= reps[-1] and pct.partial_rho == a.partial_rho
