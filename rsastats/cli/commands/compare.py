@@ -91,7 +91,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     if partial is not None:
         table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  [{fmt_number(partial.ci_low)}, "
                       f"{fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, {_interval_text(partial)}; given "
-                      f"{', '.join(partial.confounds)} (partial correlation of the {partial.rank} cells)")
+                      f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
         table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
                       f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
     table.add_row("seed", str(res.seed))
