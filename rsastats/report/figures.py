@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
+from ..io import atomic_path, output_lock
 
 __all__ = ["ReportFigure", "pyplot", "save_figure", "slug", "unique_slugs", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
            "layer_curve_figure", "anisotropy_figure", "variance_bars", "rho_heatmap"]
@@ -205,7 +205,7 @@ def rho_heatmap(result: Any, path: str | os.PathLike) -> None:
     ax.set_title(f"{result.rdm} RDMs; * adjusted Mantel p ({result.adjust}) < .05")
     fig.tight_layout()
     try:
-        with atomic_path(path) as tmp:
+        with output_lock(path), atomic_path(path) as tmp:  # a file of its own: one writer at a time
             fig.savefig(tmp, format="png", dpi=120)
     finally:
         plt.close(fig)
