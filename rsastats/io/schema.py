@@ -158,7 +158,7 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
     """Attributes for a new file of ``kind``: every required key, then ``attrs``.
 
     A required attribute that is absent, or given as ``None``, is stored as ``""`` and named in
-    ``unknown_attributes`` (comma-separated), never given a default value.  ``created`` and
+    ``unknown_attributes`` (comma-separated; written even when empty), never given a default value.  ``created`` and
     ``software`` are filled in (this program, now) when absent; given as ``None`` they are unknown
     (an imported file whose producer is not known).  Booleans become 0/1 (NetCDF stores neither).
     """
@@ -178,8 +178,7 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
         base["software"] = software_versions()
     for name in unknown:
         base[name] = ""
-    if unknown:
-        base[UNKNOWN_ATTRIBUTES] = ", ".join(sorted(unknown))
+    base[UNKNOWN_ATTRIBUTES] = ", ".join(sorted(unknown))  # written even when empty: marks a file that lists them
     return base
 
 
@@ -195,7 +194,7 @@ def unknown_attributes(attrs: Mapping[str, Any]) -> frozenset[str]:
     """The attributes a file does not know: those named in ``unknown_attributes`` and, for a vector
     set imported before that list existed, ``chat_template`` (then written as the default 0)."""
     names = set(_split_names(attrs.get(UNKNOWN_ATTRIBUTES)))
-    if UNKNOWN_ATTRIBUTES not in attrs and "source_format" in attrs and "imported_at" not in attrs:
+    if UNKNOWN_ATTRIBUTES not in attrs and "source_format" in attrs:
         names.add("chat_template")
     return frozenset(names)
 
