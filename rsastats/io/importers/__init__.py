@@ -101,7 +101,7 @@ def _layer_attrs(table: VectorTable, n_layers: int, convention: str | None, keep
         return layers, {"layer_convention": conv, "layer_offset": offset}
     converted = [layer + offset for layer in layers]
     return converted, {"layer_convention": "hidden-states", "layer_offset": 0, "source_layer_convention": conv,
-                       "source_layers": np.asarray(layers, dtype=np.int64)}
+                       "source_layers": ", ".join(str(layer) for layer in layers)}
 
 
 def _provenance(paths: list[Path], fmt: str, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
