@@ -113,7 +113,7 @@ def _summary_line(summary: dict) -> str:
     if summary["kind"] == "rdm":
         what = f"an RDM of {summary['n_emotions']} emotions"
     else:
-        what = f"{summary['n_emotions']} emotions x {summary['hidden']} dims"
+        what = f"{summary['n_emotions']} emotion{'' if summary['n_emotions'] == 1 else 's'} x {summary['hidden']} dims"
         if "layers" in summary:
             layers = summary["layers"]
             what += (f" x {len(layers)} layers ({layers[0]}..{layers[-1]}, convention {summary['layer_convention']})"
