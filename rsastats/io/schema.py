@@ -158,9 +158,9 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
     """Attributes for a new file of ``kind``: every required key, then ``attrs``.
 
     A required attribute that is absent, or given as ``None``, is stored as ``""`` and named in
-    ``unknown_attributes`` (comma-separated; written even when empty), never given a default value.  ``created`` and
-    ``software`` are filled in (this program, now) when absent; given as ``None`` they are unknown
-    (an imported file whose producer is not known).  Booleans become 0/1 (NetCDF stores neither).
+    ``unknown_attributes`` (comma-separated; written even when empty), never given a default value.
+    ``created`` and ``software`` are filled in (this program, now) when absent; given as ``None``
+    they are unknown (an imported file whose producer is not known).  Booleans become 0/1.
     """
     if kind not in SCHEMA_OF_KIND:
         raise ValidationError(f"unknown file kind {kind!r}; expected one of {sorted(SCHEMA_OF_KIND)}")
@@ -168,7 +168,9 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
     unknown = {k for k in required if k != "schema" and k not in _ORIGIN_ATTRS and attrs.get(k) is None}
     unknown |= {k for k, v in attrs.items() if v is None and k != UNKNOWN_ATTRIBUTES}
     unknown |= {k for k in _ORIGIN_ATTRS if k in attrs and attrs[k] is None}
-    unknown |= set(_split_names(attrs.get(UNKNOWN_ATTRIBUTES)))
+    # A list carried over from another file: a value given now, or created/software filled now, is known.
+    unknown |= {k for k in _split_names(attrs.get(UNKNOWN_ATTRIBUTES))
+                if _blank(attrs.get(k)) and (k not in _ORIGIN_ATTRS or k in attrs)}
     base: dict[str, Any] = {k: REQUIRED_ATTRS.get(k, "") for k in required}
     base.update({k: _netcdf_attr(k, v) for k, v in attrs.items() if k != UNKNOWN_ATTRIBUTES})
     base["schema"] = SCHEMA_OF_KIND[kind]
@@ -180,6 +182,10 @@ def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
         base[name] = ""
     base[UNKNOWN_ATTRIBUTES] = ", ".join(sorted(unknown))  # written even when empty: marks a file that lists them
     return base
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _split_names(value: Any) -> list[str]:

@@ -283,3 +283,14 @@ def test_rdm_from_rsatoolbox_hdf5(tmp_path):
 def test_labels_that_do_not_match_per_emotion_files(tmp_path, repeng_folder):
     with pytest.raises(LabelError, match="--labels do not match the emotions named by the files"):
         import_vectors(repeng_folder, labels=["happy", "sad"])
+
+
+def test_unknown_list_carried_to_a_derived_file():
+    from rsastats.io import make_attrs
+
+    carried = make_attrs("vectors", model="m", software=None, created=None)
+    assert {"software", "created", "chat_template"} <= unknown_attributes(carried)
+    derived = {k: v for k, v in carried.items() if k not in ("schema", "created", "software")}
+    again = make_attrs("vectors", **{**derived, "chat_template": 1})
+    assert again["software"].startswith("rsastats ") and again["created"]  # this program made the new file
+    assert "chat_template" not in unknown_attributes(again) and "method" in unknown_attributes(again)
