@@ -294,3 +294,9 @@ def test_unknown_list_carried_to_a_derived_file():
     again = make_attrs("vectors", **{**derived, "chat_template": 1})
     assert again["software"].startswith("rsastats ") and again["created"]  # this program made the new file
     assert "chat_template" not in unknown_attributes(again) and "method" in unknown_attributes(again)
+
+
+def test_one_concepts_layer_dict_is_not_read_as_emotions(tmp_path, directions):
+    torch.save({b: torch.from_numpy(v) for b, v in directions["happy"].items()}, tmp_path / "happy.pt")
+    with pytest.raises(ImportFormatError, match=r"holds one \{layer: tensor\} dict \(keys \[3, 4, 5, 6\]\), i.e. one concept"):
+        import_vectors(tmp_path / "happy.pt")

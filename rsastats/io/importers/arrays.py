@@ -173,6 +173,10 @@ def read_array_file(p: Path, fmt: str, given: list[str] | None, key: str | None,
             raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
         return _from_mapping(arrays, given, key, p)
     obj = load_torch(p)
+    if isinstance(obj, dict) and obj and all(isinstance(k, int) for k in obj):
+        raise ImportFormatError(f"holds one {{layer: tensor}} dict (keys {sorted(obj)[:6]}), i.e. one concept; import a "
+                                "folder of such files named by emotion (happy.pt, sad.pt, ...), or save "
+                                "{emotion: layer_activations} in one file", path=p)
     if isinstance(obj, dict):
         return _from_mapping(obj, given, key, p)
     if not isinstance(obj, np.ndarray):
