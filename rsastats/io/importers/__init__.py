@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from ...exceptions import ImportFormatError, InputError, LabelError, ValidationError
+from ...exceptions import ImportFormatError, InputError, LabelError
 from ..construct import make_rdm, make_vectors
 from ..files import file_sha256
 from ..schema import LAYER_CONVENTIONS, layer_convention_name, software_versions, utc_now
@@ -220,7 +220,7 @@ def import_rdm(
         provenance = {"rdm_method": None, **info, **_provenance([p], fmt, attrs)}
         provenance["source"] = p.name
         return make_rdm(matrix, found, attrs=provenance)
-    except (InputError, ValidationError) as exc:
+    except InputError as exc:
         if exc.path is None:
             raise type(exc)(exc.problem, path=p) from None
         raise
