@@ -1,7 +1,7 @@
 """The one table of geometry descriptors (:data:`DESCRIPTORS`): the only place a descriptor is declared.
 
 Each :class:`Descriptor` gives its name (the JSON key), its group, a label for tables, the range
-it cannot leave, what it means, whether a bootstrap interval exists for it, whether it needs
+it cannot leave, what it means, why no valid bootstrap interval exists for it (if so), whether it needs
 per-prompt rows, and the row kernel that computes it.  A row kernel is a function
 ``(rows, weights) -> array`` (or a dict of arrays, of which ``output`` names one) of a layer's
 rows (:class:`rsastats.geometry.layers.LayerRows`) and a batch of resampling weights; its maths
@@ -49,7 +49,7 @@ class Descriptor:
     low: float
     high: float
     meaning: str
-    has_ci: bool = True  # False: no valid bootstrap interval exists (a sample maximum)
+    no_ci: str = ""  # why no valid interval exists for it (a sample maximum, a biased plug-in); "" when one does
     per_prompt: bool = False  # True: describes prompt activations (missing for a vector-set file)
     kernel: RowKernel = field(default=None, repr=False, compare=False)
     output: str | None = None  # the key of the kernel's dict that is this descriptor (None: an array)
@@ -57,6 +57,10 @@ class Descriptor:
     @property
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+    @property
+    def has_ci(self) -> bool:
+        return not self.no_ci
 
 
 # --------------------------------------------------------------------------- row kernels
@@ -86,6 +90,9 @@ def _emotion_vectors(rows: Any, weights: np.ndarray) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- the table
 _INF = math.inf
+_MAXIMUM = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
+_PLUGIN_PR = ("no CI: the plug-in participation ratio cannot exceed n - 1 and is biased low for the population "
+              "value, which no interval around it covers (docs/geometry.md); baseline_participation_ratio has one")
 DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("baseline_anisotropy", "baseline", "anisotropy (baseline)", -1, 1,
                "mean cosine over pairs of distinct baseline texts", kernel=_pairwise_cosine),
@@ -95,7 +102,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                "(tr S)^2 / tr(S^2) of the population covariance S, from unbiased U-statistics",
                kernel=_unbiased_participation),
     Descriptor("baseline_participation_ratio_plugin", "baseline", "participation ratio, plug-in", 1, _INF,
-               "the same from the sample covariance (at most n-1; biased low unless n >> PR)",
+               "the same from the sample covariance (at most n-1; biased low unless n >> PR)", no_ci=_PLUGIN_PR,
                kernel=_spectrum, output="participation_ratio"),
     Descriptor("baseline_pc1_share", "baseline", "PC1 share (baseline)", 0, 1,
                "share of baseline variance on the first principal component", kernel=_spectrum, output="pc1_share"),
@@ -104,7 +111,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("baseline_norm_sd", "baseline", "norm sd (baseline)", 0, _INF, "standard deviation of activation norms",
                kernel=_norms, output="norm_sd"),
     Descriptor("baseline_norm_max_median", "baseline", "norm max/median (baseline)", 1, _INF,
-               "largest norm over median norm (outlier texts)", has_ci=False, kernel=_norms, output="norm_max_median"),
+               "largest norm over median norm (outlier texts)", no_ci=_MAXIMUM, kernel=_norms, output="norm_max_median"),
     Descriptor("prompt_anisotropy", "emotion", "anisotropy (prompts)", -1, 1,
                "mean cosine over pairs of distinct prompt activations", per_prompt=True, kernel=_pairwise_cosine),
     Descriptor("prompt_norm_mean", "emotion", "norm mean (prompts)", 0, _INF, "mean activation norm",
@@ -112,7 +119,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("prompt_norm_sd", "emotion", "norm sd (prompts)", 0, _INF, "standard deviation of activation norms",
                per_prompt=True, kernel=_norms, output="norm_sd"),
     Descriptor("prompt_norm_max_median", "emotion", "norm max/median (prompts)", 1, _INF,
-               "largest norm over median norm (outlier prompts)", has_ci=False, per_prompt=True, kernel=_norms,
+               "largest norm over median norm (outlier prompts)", no_ci=_MAXIMUM, per_prompt=True, kernel=_norms,
                output="norm_max_median"),
     Descriptor("emotion_mean_cosine", "emotion", "mean cosine (emotion vectors)", -1, 1,
                "anisotropy among emotion vectors = 1 - mean off-diagonal cell of the raw cosine RDM",

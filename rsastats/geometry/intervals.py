@@ -4,13 +4,15 @@ what it is and is not.
 The interval maths is :func:`rsastats.intervals.bootstrap_interval` (the one home of intervals);
 this module adds what is particular to descriptors:
 
-* a descriptor without a valid bootstrap interval (a sample maximum, ``has_ci=False``) gets none,
-  with :data:`NO_CI_NOTE`;
+* a descriptor without a valid bootstrap interval (``Descriptor.no_ci``: a sample maximum, the
+  plug-in participation ratio) gets none, with the descriptor's reason as the note;
 * the bounds come from the descriptor's range; replicates that overshoot a finite bound by
   rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
 * resamples whose descriptor is undefined (too few distinct texts drawn) are left out and counted
   in the note;
-* an estimate outside its own interval is flagged with :data:`OUTSIDE_NOTE` (docs/geometry.md, "Bias").
+* the estimate is the point the interval is built around (:func:`rsastats.intervals.interval_estimate`:
+  for the default basic interval, the plug-in value corrected by the bootstrap's median bias), so it
+  lies inside its interval; the plug-in value is kept beside it (docs/geometry.md, "Bias").
 
 Warnings of the interval maths (too few replicates for the level) reach the caller as warnings.
 """
@@ -27,19 +29,18 @@ from ..intervals import bootstrap_interval
 from .descriptors import Descriptor
 from .resampling import ResamplingSettings
 
-__all__ = ["DEFAULT_CI_METHOD", "OUTSIDE_NOTE", "NO_CI_NOTE", "DescriptorInterval", "descriptor_interval"]
+__all__ = ["DEFAULT_CI_METHOD", "DescriptorInterval", "descriptor_interval"]
 
 # Chosen from the coverage simulation in tests/simulation/test_geometry_coverage.py (docs/geometry.md).
 DEFAULT_CI_METHOD = "basic"
-OUTSIDE_NOTE = ("the estimate lies outside its CI: the bootstrap found a bias larger than the sampling error "
-                "(see docs/geometry.md, 'Bias')")
-NO_CI_NOTE = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
 
 
 @dataclass(frozen=True)
 class DescriptorInterval:
-    """``low``/``high`` (NaN when there is no interval), resamples used, and a note saying why."""
+    """``estimate`` (the point the interval is built around; the plug-in value without an interval),
+    ``low``/``high`` (NaN when there is no interval), resamples used, and a note saying why."""
 
+    estimate: float
     low: float
     high: float
     n_used: int
@@ -65,18 +66,16 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
     descriptor's range.
     """
     if not descriptor.has_ci:
-        return DescriptorInterval(math.nan, math.nan, 0, NO_CI_NOTE)
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci)
     bounds = descriptor.bounds if bounds is None else bounds
     interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
                                   jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False)
     undefined = (f"{interval.n_undefined} of {replicates.size} resamples undefined (too few distinct texts drawn) "
                  "and left out" if interval.n_undefined else "")
     if not np.isfinite(interval.low):
-        return DescriptorInterval(math.nan, math.nan, interval.n_used, _failure_note(estimate, interval, undefined))
-    if np.isfinite(bounds).all():  # the estimate as the interval maths saw it (rounding clipped)
-        estimate = float(np.clip(estimate, *bounds))
-    outside = OUTSIDE_NOTE if not interval.low <= estimate <= interval.high else ""
-    return DescriptorInterval(interval.low, interval.high, interval.n_used, _joined(undefined, outside))
+        return DescriptorInterval(estimate, math.nan, math.nan, interval.n_used,
+                                  _failure_note(estimate, interval, undefined))
+    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used, undefined)
 
 
 def _failure_note(estimate: float, interval: Any, undefined: str) -> str:

@@ -168,20 +168,20 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
                                        None if reps.jackknife is None else reps.jackknife[d.name], settings)
-        out.append(DescriptorEstimate(d.name, d.group, value, interval.low, interval.high, interval.n_used,
-                                      interval.status, interval.note))
+        out.append(DescriptorEstimate(d.name, d.group, interval.estimate, value, interval.low, interval.high,
+                                      interval.n_used, interval.status, interval.note))
     return out
 
 
 def _missing(entries: Sequence[Descriptor], why: str) -> list[DescriptorEstimate]:
-    return [DescriptorEstimate(d.name, d.group, np.nan, np.nan, np.nan, 0, "missing", why) for d in entries]
+    return [DescriptorEstimate(d.name, d.group, np.nan, np.nan, np.nan, np.nan, 0, "missing", why) for d in entries]
 
 
 def _vector_set_estimates(rows: LayerRows, n_emotions: int) -> list[DescriptorEstimate]:
     """Point estimates of what a vector-set file gives (nothing to resample); the rest missing."""
     given = group_descriptors("emotion", per_prompt=False)
     point = evaluate_descriptors(given, rows, np.ones((1, n_emotions)))
-    out = [DescriptorEstimate(d.name, d.group, float(point[d.name][0]), np.nan, np.nan, 0, "no-ci",
+    out = [DescriptorEstimate(d.name, d.group, float(point[d.name][0]), float(point[d.name][0]), np.nan, np.nan, 0, "no-ci",
                               "a vector-set file has no prompts to resample") for d in given]
     prompt_level = [d for d in group_descriptors("emotion") if d.per_prompt]
     return out + _missing(prompt_level, "a vector-set file holds no per-prompt activations")

@@ -166,7 +166,7 @@ def _group_changes(group: str, data_b: LayerData, data_i: LayerData, stream_b: n
     rows_b, rows_i = _rows_of(data_b, group), _rows_of(data_i, group)
     if rows_b is None or rows_i is None:
         why = data_b.baseline_note if rows_b is None else data_i.baseline_note
-        return {d.name: DescriptorChange(d.name, np.nan, np.nan, np.nan, np.nan, np.nan, 0, "missing", why)
+        return {d.name: DescriptorChange(d.name, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, 0, "missing", why)
                 for d in entries}
     reps_b = _replicates(entries, rows_b, stream_b, settings)
     reps_i = _replicates(entries, rows_i, stream_i, settings)
@@ -191,8 +191,8 @@ def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool,
     width = d.high - d.low
     interval = descriptor_interval(d, diff, reps_i.resamples[d.name] - reps_b.resamples[d.name], jack, settings,
                                    (-width, width))
-    return DescriptorChange(d.name, point_b, point_i, diff, interval.low, interval.high, interval.n_used,
-                            interval.status, interval.note)
+    return DescriptorChange(d.name, point_b, point_i, interval.estimate, diff, interval.low, interval.high,
+                            interval.n_used, interval.status, interval.note)
 
 
 def _rdm_rho(ds_b: xr.Dataset, ds_i: xr.Dataset, layer_b: int, layer_i: int, keep: Mapping[str, Sequence[int]] | None,

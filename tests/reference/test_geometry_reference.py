@@ -208,11 +208,11 @@ def test_geometry_point_estimates_equal_direct_computations():
         "emotion_pc1_share": sv2.max() / sv2.sum(),
     }
     for name, value in expected.items():
-        assert result[name].estimate == pytest.approx(value, rel=1e-9), name
+        assert result[name].plugin == pytest.approx(value, rel=1e-9), name
     unit = base / base_norms[:, None]
     top = max(np.mean([unit[i, d] * unit[j, d] for i, j in itertools.combinations(range(len(base)), 2)])
               for d in range(10))
-    assert result["baseline_top_dim_contribution"].estimate == pytest.approx(top, rel=1e-9)
+    assert result["baseline_top_dim_contribution"].plugin == pytest.approx(top, rel=1e-9)
 
 
 def test_bootstrap_replicates_equal_descriptors_of_materialised_resamples():
@@ -248,5 +248,6 @@ def test_comparison_rho_equals_scipy_spearman_of_the_two_cosine_rdms():
                                        abs=1e-12)
     assert result.paired_prompts and result.paired_baseline
     change = result["baseline_anisotropy"]
-    assert change.change == pytest.approx(change.instruct - change.base)
-    assert change.base == pytest.approx(geometry(a, layers=[0], n_boot=2).layer(0)["baseline_anisotropy"].estimate)
+    assert change.change_plugin == pytest.approx(change.instruct - change.base)
+    assert change.ci_low <= change.change <= change.ci_high
+    assert change.base == pytest.approx(geometry(a, layers=[0], n_boot=2).layer(0)["baseline_anisotropy"].plugin)
