@@ -65,6 +65,8 @@ class PlantedModel:
         self.mu = np.zeros(hidden)
         self.mu[0] = offset * np.sqrt(hidden)
         self.vectors = rng.standard_normal((n_emotions, hidden)) + 1.0
+        # expected prompt noise in the emotion vectors over their squared norm (what noise_free_support measures)
+        self.noise_fraction = float(noise**2 * hidden / n_prompts / np.mean(np.sum(self.vectors**2, axis=1)))
         self.truth = self._truth(np.random.default_rng(seed + 1))
 
     def baseline(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -148,7 +150,8 @@ def rows_of(design: str, model: PlantedModel, counts: dict) -> list[dict]:
     for name in CHECKED:
         c = counts[name]
         low, high = binomial_ci(c["hits"], c["with_ci"]) if c["with_ci"] else (float("nan"), float("nan"))
-        rows.append({"design": design, "descriptor": name, "estimand": model.truth[name],
+        rows.append({"design": design, "noise_fraction": model.noise_fraction, "descriptor": name,
+                     "estimand": model.truth[name],
                      "mean_estimate": c["estimate"], "mean_plugin": c["plugin"], "n": c["with_ci"],
                      "coverage": c["hits"] / c["with_ci"] if c["with_ci"] else float("nan"),
                      "coverage_low": low, "coverage_high": high, "estimate_inside": c["inside"],
@@ -162,16 +165,19 @@ def markdown(rows: list[dict], meta: dict) -> str:
              f"{meta['confidence']:.0%}; brackets: Clopper-Pearson 95% intervals of the coverage. \"estimate inside\" "
              "and \"plug-in inside\" count the data sets whose printed estimate (the interval's own point) and "
              "plug-in value lie inside the interval.", ""]
-    for design, params in DESIGNS.items():
-        hidden, n_base, _, noise, n_emo, n_prompts = params
+    for design in meta["designs"]:
+        hidden, n_base, _, noise, n_emo, n_prompts = DESIGNS[design]
+        design_rows = [r for r in rows if r["design"] == design]
         lines += [f"**{design}** (hidden {hidden}, {n_base} baseline texts, {n_emo} emotions x {n_prompts} prompts, "
-                  f"prompt noise sd {noise})", "",
+                  f"prompt noise sd {noise}: noise is {design_rows[0]['noise_fraction']:.0%} of the emotion vectors' "
+                  "squared norm)", "",
                   "| descriptor | estimand | mean estimate | mean plug-in | coverage | estimate inside | plug-in inside |",
                   "|---|---|---|---|---|---|---|"]
-        for r in (r for r in rows if r["design"] == design):
+        for r in design_rows:
+            coverage = (f"{r['coverage']:.3f} [{r['coverage_low']:.3f}, {r['coverage_high']:.3f}]" if r["n"] else
+                        "no interval given (the output says why)")
             lines.append(f"| {r['descriptor']} | {r['estimand']:.4g} | {r['mean_estimate']:.4g} | {r['mean_plugin']:.4g} | "
-                         f"{r['coverage']:.3f} [{r['coverage_low']:.3f}, {r['coverage_high']:.3f}] | "
-                         f"{r['estimate_inside']}/{r['n']} | {r['plugin_inside']}/{r['n']} |")
+                         f"{coverage} | {r['estimate_inside']}/{r['n']} | {r['plugin_inside']}/{r['n']} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -53,6 +53,7 @@ class Descriptor:
     per_prompt: bool = False  # True: describes prompt activations (missing for a vector-set file)
     kernel: RowKernel = field(default=None, repr=False, compare=False)
     output: str | None = None  # the key of the kernel's dict that is this descriptor (None: an array)
+    noise_free: bool = False  # True: the estimand is the value of noise-free emotion vectors (unlimited prompts)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -123,16 +124,16 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                output="norm_max_median"),
     Descriptor("emotion_mean_cosine", "emotion", "mean cosine (emotion vectors)", -1, 1,
                "anisotropy among emotion vectors = 1 - mean off-diagonal cell of the raw cosine RDM",
-               kernel=_emotion_vectors, output="emotion_mean_cosine"),
+               kernel=_emotion_vectors, output="emotion_mean_cosine", noise_free=True),
     Descriptor("emotion_rdm_spread", "emotion", "RDM spread (sd of cells)", 0, 1,
                "standard deviation of the off-diagonal cells of the raw cosine RDM",
-               kernel=_emotion_vectors, output="emotion_rdm_spread"),
+               kernel=_emotion_vectors, output="emotion_rdm_spread", noise_free=True),
     Descriptor("emotion_participation_ratio", "emotion", "participation ratio (emotions)", 1, _INF,
                "of the emotion vectors centred on their mean", kernel=_emotion_vectors,
-               output="emotion_participation_ratio"),
+               output="emotion_participation_ratio", noise_free=True),
     Descriptor("emotion_pc1_share", "emotion", "PC1 share (emotions)", 0, 1,
                "share of between-emotion variance on the first principal component", kernel=_emotion_vectors,
-               output="emotion_pc1_share"),
+               output="emotion_pc1_share", noise_free=True),
 )
 
 

@@ -8,6 +8,9 @@ this module adds what is particular to descriptors:
   plug-in participation ratio) gets none, with the descriptor's reason as the note;
 * the bounds come from the descriptor's range; replicates that overshoot a finite bound by
   rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
+* a noise-free descriptor (``Descriptor.noise_free``) gets none when the prompts are too noisy for
+  the bootstrap's bias correction (:func:`noise_free_support`, :data:`MAX_NOISE_FRACTION`), and
+  the note says so;
 * resamples whose descriptor is undefined (too few distinct texts drawn) are left out and counted
   in the note;
 * the estimate is the point the interval is built around (:func:`rsastats.intervals.interval_estimate`:
@@ -26,13 +29,33 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..intervals import bootstrap_interval
+from . import kernels
 from .descriptors import Descriptor
 from .resampling import ResamplingSettings
 
-__all__ = ["DEFAULT_CI_METHOD", "DescriptorInterval", "descriptor_interval"]
+__all__ = ["DEFAULT_CI_METHOD", "MAX_NOISE_FRACTION", "noise_free_support", "DescriptorInterval",
+           "descriptor_interval"]
 
-# Chosen from the coverage simulation in tests/simulation/test_geometry_coverage.py (docs/geometry.md).
+# Chosen from the coverage simulation in analyses/geometry_coverage.py (docs/geometry.md).
 DEFAULT_CI_METHOD = "basic"
+# The prompt noise (share of the emotion vectors' squared norm, kernels.emotion_noise_fraction) up to which
+# the intervals of noise-free descriptors are given: measured in analyses/geometry_coverage.py (designs at
+# 3% cover, designs at 14% and more do not; reports/geometry_coverage, docs/geometry.md).
+MAX_NOISE_FRACTION = 0.05
+
+
+def noise_free_support(rows: Any) -> str:
+    """``""`` when the prompts of ``rows`` (a layer's :class:`~rsastats.geometry.layers.LayerRows`) are
+    reliable enough for the intervals of the noise-free descriptors (``Descriptor.noise_free``), else
+    the note that says why they get none."""
+    fraction = kernels.emotion_noise_fraction(rows.gram, rows.groups)
+    if not np.isfinite(fraction):
+        return "no CI: an emotion has fewer than 2 prompts, so the prompt noise in the emotion vectors cannot be measured"
+    if fraction > MAX_NOISE_FRACTION:
+        return (f"no CI: prompt noise is {fraction:.0%} of the emotion vectors' squared norm (above "
+                f"{MAX_NOISE_FRACTION:.0%}), too much for the bootstrap's bias correction to reach the noise-free "
+                "value (docs/geometry.md); more prompts per emotion would give one")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -58,15 +81,18 @@ def _joined(*notes: str) -> str:
 
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
-                        bounds: tuple[float, float] | None = None) -> DescriptorInterval:
+                        bounds: tuple[float, float] | None = None, unsupported: str = "") -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
     ``jackknife``: leave-one-out values per stratum (BCa only).  ``bounds`` default to the
-    descriptor's range.
+    descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
+    descriptor gets no interval from these prompts (``""``: it gets one).
     """
     if not descriptor.has_ci:
         return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci)
+    if descriptor.noise_free and unsupported:
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, unsupported)
     bounds = descriptor.bounds if bounds is None else bounds
     interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
                                   jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False)

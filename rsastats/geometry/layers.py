@@ -23,7 +23,7 @@ from ..exceptions import ValidationError
 from ..inputs import open_source
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import DEFAULT_CI_METHOD, descriptor_interval
+from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
 from .resampling import ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorEstimate, GeometryResult, LayerGeometry
 
@@ -163,11 +163,13 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
                settings: ResamplingSettings) -> list[DescriptorEstimate]:
     """Estimate and interval of each descriptor, resampling the groups of ``rows``."""
     reps = group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
+    unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else ""
     out = []
     for d in entries:
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
-                                       None if reps.jackknife is None else reps.jackknife[d.name], settings)
+                                       None if reps.jackknife is None else reps.jackknife[d.name], settings,
+                                       unsupported=unsupported)
         out.append(DescriptorEstimate(d.name, d.group, interval.estimate, value, interval.low, interval.high,
                                       interval.n_used, interval.status, interval.note))
     return out
