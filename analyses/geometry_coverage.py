@@ -159,12 +159,30 @@ def rows_of(design: str, model: PlantedModel, counts: dict) -> list[dict]:
     return rows
 
 
+def summary_table(rows: list[dict], designs: list[str]) -> str:
+    """Coverage of every descriptor (rows) in every design (columns): the table docs/geometry.md quotes."""
+    short = {d: f"{DESIGNS[d][4]}x{DESIGNS[d][5]}, hidden {DESIGNS[d][0]}, n {DESIGNS[d][1]}" for d in designs}
+    noise = {r["design"]: r["noise_fraction"] for r in rows}
+    lines = ["| descriptor | " + " | ".join(f"{short[d]} (noise {noise[d]:.0%})" for d in designs) + " |",
+             "|---|" + "---|" * len(designs)]
+    for name in CHECKED:
+        cells = []
+        for d in designs:
+            r = next(r for r in rows if r["design"] == d and r["descriptor"] == name)
+            cells.append(f"{r['coverage']:.2f} [{r['coverage_low']:.2f}, {r['coverage_high']:.2f}]" if r["n"]
+                         else "no CI (says why)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"Simulated with `python analyses/geometry_coverage.py --n-sims {meta['n_sims']} --n-boot "
              f"{meta['n_boot']} --seed {meta['seed']}` ({meta['seconds']:.0f} s); interval `{meta['ci_method']}` at "
              f"{meta['confidence']:.0%}; brackets: Clopper-Pearson 95% intervals of the coverage. \"estimate inside\" "
              "and \"plug-in inside\" count the data sets whose printed estimate (the interval's own point) and "
-             "plug-in value lie inside the interval.", ""]
+             "plug-in value lie inside the interval.", "",
+             "Coverage by design (columns: emotions x prompts, hidden size, baseline texts; noise: the prompt noise "
+             "in the emotion vectors as a share of their squared norm):", "", summary_table(rows, meta["designs"]), ""]
     for design in meta["designs"]:
         hidden, n_base, _, noise, n_emo, n_prompts = DESIGNS[design]
         design_rows = [r for r in rows if r["design"] == design]
