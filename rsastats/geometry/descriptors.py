@@ -54,6 +54,7 @@ class Descriptor:
     kernel: RowKernel = field(default=None, repr=False, compare=False)
     output: str | None = None  # the key of the kernel's dict that is this descriptor (None: an array)
     noise_free: bool = False  # True: the estimand is the value of noise-free emotion vectors (unlimited prompts)
+    undercovers: bool = False  # True: its default interval covered below nominal on planted designs (a note says so)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -106,11 +107,12 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                "the same from the sample covariance (at most n-1; biased low unless n >> PR)", no_ci=_PLUGIN_PR,
                kernel=_spectrum, output="participation_ratio"),
     Descriptor("baseline_pc1_share", "baseline", "PC1 share (baseline)", 0, 1,
-               "share of baseline variance on the first principal component", kernel=_spectrum, output="pc1_share"),
+               "share of baseline variance on the first principal component", kernel=_spectrum, output="pc1_share",
+               undercovers=True),
     Descriptor("baseline_norm_mean", "baseline", "norm mean (baseline)", 0, _INF, "mean activation norm",
                kernel=_norms, output="norm_mean"),
     Descriptor("baseline_norm_sd", "baseline", "norm sd (baseline)", 0, _INF, "standard deviation of activation norms",
-               kernel=_norms, output="norm_sd"),
+               kernel=_norms, output="norm_sd", undercovers=True),
     Descriptor("baseline_norm_max_median", "baseline", "norm max/median (baseline)", 1, _INF,
                "largest norm over median norm (outlier texts)", no_ci=_MAXIMUM, kernel=_norms, output="norm_max_median"),
     Descriptor("prompt_anisotropy", "emotion", "anisotropy (prompts)", -1, 1,
@@ -118,7 +120,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("prompt_norm_mean", "emotion", "norm mean (prompts)", 0, _INF, "mean activation norm",
                per_prompt=True, kernel=_norms, output="norm_mean"),
     Descriptor("prompt_norm_sd", "emotion", "norm sd (prompts)", 0, _INF, "standard deviation of activation norms",
-               per_prompt=True, kernel=_norms, output="norm_sd"),
+               per_prompt=True, kernel=_norms, output="norm_sd", undercovers=True),
     Descriptor("prompt_norm_max_median", "emotion", "norm max/median (prompts)", 1, _INF,
                "largest norm over median norm (outlier prompts)", no_ci=_MAXIMUM, per_prompt=True, kernel=_norms,
                output="norm_max_median"),
@@ -133,7 +135,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                output="emotion_participation_ratio", noise_free=True),
     Descriptor("emotion_pc1_share", "emotion", "PC1 share (emotions)", 0, 1,
                "share of between-emotion variance on the first principal component", kernel=_emotion_vectors,
-               output="emotion_pc1_share", noise_free=True),
+               output="emotion_pc1_share", noise_free=True, undercovers=True),
 )
 
 

@@ -8,6 +8,8 @@ this module adds what is particular to descriptors:
   plug-in participation ratio) gets none, with the descriptor's reason as the note;
 * the bounds come from the descriptor's range; replicates that overshoot a finite bound by
   rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
+* a descriptor whose default interval covered below nominal on planted designs
+  (``Descriptor.undercovers``) gets :data:`UNDERCOVERS_NOTE` beside its basic interval;
 * a noise-free descriptor (``Descriptor.noise_free``) gets none when the prompts are too noisy for
   the bootstrap's bias correction (:func:`noise_free_support`, :data:`MAX_NOISE_FRACTION`), and
   the note says so;
@@ -33,7 +35,7 @@ from . import kernels
 from .descriptors import Descriptor
 from .resampling import ResamplingSettings
 
-__all__ = ["DEFAULT_CI_METHOD", "MAX_NOISE_FRACTION", "noise_free_support", "DescriptorInterval",
+__all__ = ["DEFAULT_CI_METHOD", "MAX_NOISE_FRACTION", "UNDERCOVERS_NOTE", "noise_free_support", "DescriptorInterval",
            "descriptor_interval"]
 
 # Chosen from the coverage simulation in analyses/geometry_coverage.py (docs/geometry.md).
@@ -42,6 +44,8 @@ DEFAULT_CI_METHOD = "basic"
 # the intervals of noise-free descriptors are given: measured in analyses/geometry_coverage.py (designs at
 # 3% cover, designs at 14% and more do not; reports/geometry_coverage, docs/geometry.md).
 MAX_NOISE_FRACTION = 0.05
+UNDERCOVERS_NOTE = ("this descriptor's basic interval covered less than nominal on planted designs "
+                    "(reports/geometry_coverage): read it as narrower than its level says")
 
 
 def noise_free_support(rows: Any) -> str:
@@ -101,7 +105,8 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
     if not np.isfinite(interval.low):
         return DescriptorInterval(estimate, math.nan, math.nan, interval.n_used,
                                   _failure_note(estimate, interval, undefined))
-    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used, undefined)
+    caveat = UNDERCOVERS_NOTE if descriptor.undercovers and settings.ci_method == DEFAULT_CI_METHOD else ""
+    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used, _joined(undefined, caveat))
 
 
 def _failure_note(estimate: float, interval: Any, undefined: str) -> str:

@@ -100,3 +100,14 @@ def test_bca_with_every_replicate_on_one_side_gives_the_plugin_value_and_no_inte
     got = descriptor_interval(descriptor("emotion_mean_cosine"), 0.49, reps, [np.linspace(0.44, 0.46, 12)],
                               _settings("bca", n_boot=100))
     assert np.isnan(got.low) and got.estimate == 0.49 and "bias correction is infinite" in got.note
+
+
+def test_descriptors_whose_basic_interval_undercovers_say_so():
+    from rsastats.geometry.intervals import UNDERCOVERS_NOTE
+
+    reps = np.linspace(0.1, 0.3, 200)
+    basic = descriptor_interval(descriptor("emotion_pc1_share"), 0.2, reps, None, _settings(n_boot=200))
+    assert basic.status == "ok" and basic.note == UNDERCOVERS_NOTE
+    # measured for the default (basic) interval only; other descriptors and methods carry no such note
+    assert descriptor_interval(descriptor("emotion_pc1_share"), 0.2, reps, None, _settings("percentile", n_boot=200)).note == ""
+    assert descriptor_interval(descriptor("emotion_participation_ratio"), 2.0, reps + 2, None, _settings(n_boot=200)).note == ""
