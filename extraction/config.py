@@ -190,14 +190,18 @@ def make_config(recipe: str | None = None, **options: Any) -> ExtractionConfig:
     return _config_iv(config)
 
 
-def _config_iv(config: ExtractionConfig) -> ExtractionConfig:
-    """Check every setting and fill the method-dependent default pooling."""
+def _config_iv(config: ExtractionConfig, methods: Sequence[str] = METHODS) -> ExtractionConfig:
+    """Check every setting and fill the method-dependent default pooling (``methods``: those the
+    caller runs; :func:`extraction.run.extract` runs the read methods only)."""
     def choice(name: str, allowed: Sequence[str]) -> None:
         value = getattr(config, name)
         if value not in allowed:
             raise ValidationError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}, got {value!r}")
 
-    choice("method", METHODS)
+    if config.method in STAGE_METHODS and config.method not in methods:
+        raise ValidationError(f"method {config.method} is made from a reading: run it with "
+                              "extraction.recipe_run.run_extraction")
+    choice("method", methods)
     choice("precision", PRECISIONS)
     choice("final_norm", FINAL_NORMS)
     choice("chat_template", CHAT_TEMPLATE_CHOICES)

@@ -23,10 +23,11 @@ import numpy as np
 import xarray as xr
 
 from rsastats.exceptions import ValidationError
-from rsastats.io import make_activations, make_vectors, write_dataset
+from rsastats.io import make_activations, make_vectors, output_lock, write_dataset
 
 from .config import PAIRED_METHODS, READ_METHODS, ExtractionConfig, _config_iv
 from .models import LoadedModel
+from .parts import check_output
 from .run import ExtractionResult, build_stimuli, extract
 from .stimuli import CONTRAST_WORD
 from .vector_stages import (NEUTRAL_PCS, baseline_subtracted, neutral_pc_projected, paired_differences,
@@ -62,9 +63,14 @@ def run_extraction(config: ExtractionConfig, out: str | os.PathLike, *, overwrit
     config = _config_iv(config)
     if config.method in READ_METHODS:
         return extract(config, out, overwrite=overwrite, restart=restart, progress=progress, loaded=loaded)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ValidationError("already exists; pass --overwrite to replace it", path=out)
+    with output_lock(out):  # one writer per output, from the first check to the final rename
+        return _run_stage(config, Path(out), overwrite, restart, progress, loaded)
+
+
+def _run_stage(config: ExtractionConfig, out: Path, overwrite: bool, restart: bool, progress: Any,
+               loaded: LoadedModel | None) -> ExtractionResult:
+    """Read the stimuli and their baseline, apply the stage, write ``out`` (the lock is held)."""
+    check_output(out, overwrite)
     stim = build_stimuli(config)
     if config.method in PAIRED_METHODS and not stim.paired:
         raise ValidationError(f"method {config.method} needs contrast pairs (--stimuli contrast)")
