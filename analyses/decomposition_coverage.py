@@ -1,6 +1,6 @@
 """Calibration of `rsastats decompose`: CI coverage of planted shares and the size of its LRTs.
 
-    python analyses/decomposition_coverage.py [--n-sims 200] [--n-boot 200] [--seed 0] [--no-docs]
+    python analyses/decomposition_coverage.py [--n-sims 200] [--n-boot 200] [--seed 0] [--no-docs] [--out DIR]
 
 Scenarios (all with 21 emotions, the study's count, and 24 files: 4 models x {two replicate
 comprehension fp32 runs, an int8 run, a second experiment, generation at two temperatures}):
@@ -15,8 +15,10 @@ response is the z-score, which leaves shares unchanged); coverage is the fractio
 interval contains it, with a Clopper-Pearson 95% interval for that fraction.  Percentile and basic
 intervals come from the same replicates as BCa.  For components planted at zero the table reports how
 often the interval reaches 0 and how often the LRTs reject at 5% (their size); for planted components,
-how often they reject (power).  Writes ``reports/decomposition_coverage/coverage.json`` and, unless
-``--no-docs``, the tables between the coverage markers of ``docs/decomposition.md``.
+how often they reject (power).  For every component and method it also counts how often the share
+estimate lies inside its own interval.  Writes ``coverage.json`` and ``coverage.md`` under ``--out``
+(default ``reports/decomposition_coverage``) and, unless ``--no-docs``, the tables between the coverage
+markers of ``docs/decomposition.md``.
 """
 
 from __future__ import annotations
@@ -100,13 +102,16 @@ def rate(successes: int, trials: int) -> dict:
 
 def summarise(scenario: str, sims: list[dict]) -> dict:
     true = truth()
-    summary: dict = {"coverage": {}, "zero": {}, "lrt": {}, "mean_share": {}, "truth": true}
+    summary: dict = {"coverage": {}, "zero": {}, "lrt": {}, "mean_share": {}, "inside": {}, "truth": true}
     if scenario != "vectors":
         for name, value in true.items():
             shares = [s["share"][name] for s in sims if name in s["share"]]
             summary["mean_share"][name] = float(np.mean(shares))
             for method in ("percentile", "basic", "bca"):
                 cis = [s["ci"][name][method] for s in sims if name in s["ci"]]
+                shares = [s["share"][name] for s in sims if name in s["ci"]]
+                inside = sum(lo <= share <= hi for share, (lo, hi) in zip(shares, cis))
+                summary["inside"].setdefault(name, {})[method] = rate(inside, len(cis))
                 if value > 0:
                     hits = sum(lo <= value <= hi for lo, hi in cis)
                     summary["coverage"].setdefault(name, {})[method] = rate(hits, len(cis))
@@ -142,6 +147,12 @@ def markdown(results: dict, meta: dict) -> str:
         for name, zero in s["zero"].items():
             lines.append(f"| {name} | {s['mean_share'][name]:.4f} | {fmt_rate(zero['percentile'])} | "
                          f"{fmt_rate(zero['basic'])} | {fmt_rate(zero['bca'])} |")
+        lines += ["", f"Share estimates inside their own interval (`{scenario}`)", "",
+                  "| component | percentile | basic | BCa |", "|---|---|---|---|"]
+        for name, inside in s["inside"].items():
+            lines.append(f"| {name} | {inside['percentile']['successes']}/{inside['percentile']['trials']} | "
+                         f"{inside['basic']['successes']}/{inside['basic']['trials']} | "
+                         f"{inside['bca']['successes']}/{inside['bca']['trials']} |")
         lines.append("")
     lines += ["**Likelihood-ratio tests at the 5% level** (rejection rate; size where the component is planted at 0, "
               "power otherwise)", "", "| scenario | component | planted | chi-bar-square (independent cells) | "
@@ -164,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/decomposition.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "decomposition_coverage")
     args = parser.parse_args(argv)
     start = time.time()
     results = {}
@@ -173,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{scenario}: {args.n_sims} simulations done after {time.time() - start:.0f} s", file=sys.stderr)
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start,
             "n_emotions": N_EMOTIONS, "planted": PLANTED, "residual": RESIDUAL, "vector_effects": VECTOR_EFFECTS}
-    out_dir = ROOT / "reports" / "decomposition_coverage"
+    out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "coverage.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     table = markdown(results, meta)

@@ -20,7 +20,8 @@ __all__ = ["build_summary", "main"]
 _EXTRA = {"decomposition_coverage": "Calibration of the variance decomposition (coverage of its CIs in simulation).",
           "audit_verdicts": "How often the audit's verdict rule gives each verdict on planted truths (docs/audit.md).",
           "audit_real_run": "`rsastats audit` of the study's recipe against a Jeong-like generation run (docs/audit.md).",
-          "demo": "What `make demo` writes (docs/report.md)."}
+          "demo": "What `make demo` writes (docs/report.md).",
+          "geometry_coverage": "Coverage of the geometry descriptors' intervals on planted designs (docs/geometry.md)."}
 
 
 def _source(model: str) -> str:

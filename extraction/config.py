@@ -16,6 +16,9 @@ from rsastats.exceptions import ValidationError
 
 __all__ = [
     "METHODS",
+    "READ_METHODS",
+    "STAGE_METHODS",
+    "PAIRED_METHODS",
     "POOLINGS",
     "PRECISIONS",
     "FINAL_NORMS",
@@ -28,11 +31,18 @@ __all__ = [
     "parse_layers",
 ]
 
-METHODS = ("comprehension", "generation")
+# comprehension and generation write what the model read; the stage methods are made from a reading of
+# the stimuli (comprehension) by extraction/recipe_run.py: the mean or first principal component of the
+# differences of contrast pairs, the means minus the baseline mean, or the neutral-PC projection.
+READ_METHODS = ("comprehension", "generation")
+STAGE_METHODS = ("mean-diff", "pca-diff", "baseline-diff", "neutral-pc")
+PAIRED_METHODS = ("mean-diff", "pca-diff")  # need stimuli whose baseline text p is the contrast of prompt p
+METHODS = READ_METHODS + STAGE_METHODS
 # last: last token of the model input (chat/template suffix included); last-stimulus: last token of the
 # stimulus text; mean: mean over the stimulus text's tokens; mean-generated: mean over generated tokens.
 POOLINGS = ("last", "last-stimulus", "mean", "mean-generated")
-_POOLINGS_OF = {"comprehension": ("last", "last-stimulus", "mean"), "generation": ("mean-generated", "last")}
+_POOLINGS_OF = {"comprehension": ("last", "last-stimulus", "mean"), "generation": ("mean-generated", "last"),
+                **{m: ("last", "last-stimulus", "mean") for m in STAGE_METHODS}}
 PRECISIONS = ("fp32", "fp16", "bf16", "int8-dynamic", "int8-token", "int8-weight")
 FINAL_NORMS = ("post", "pre")
 CHAT_TEMPLATE_CHOICES = ("auto", "on", "off")
@@ -66,9 +76,23 @@ RECIPES: dict[str, Recipe] = {
     ),
     "story-mean": Recipe(
         "story-mean",
-        "implicit stories read in comprehension mode, mean over the story's tokens (the vector stage later "
-        "subtracts the global mean and projects out neutral principal components)",
-        {"method": "comprehension", "stimuli": "implicit", "pooling": "mean"},
+        "implicit stories read in comprehension mode, mean over the story's tokens, the top principal components "
+        "of the emotion-free baseline projected out of every row (method neutral-pc; subtracting the mean over "
+        "emotions is the emotion-mean normalization of the comparison)",
+        {"method": "neutral-pc", "stimuli": "implicit", "pooling": "mean"},
+    ),
+    "repeng": Recipe(
+        "repeng",
+        "repeng's ControlVector.train (method pca_diff): the contrast pairs read without a chat template, last "
+        "token, first principal component of the centred paired differences, signed so that most positives "
+        "project above their negatives",
+        {"method": "pca-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off"},
+    ),
+    "steering-vectors": Recipe(
+        "steering-vectors",
+        "steering-vectors' train_steering_vector (mean aggregator, read_token_index -1): the contrast pairs read "
+        "without a chat template, last token, mean of the paired differences (positive minus negative)",
+        {"method": "mean-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off"},
     ),
 }
 
@@ -82,7 +106,8 @@ class ExtractionConfig:
     model : registry name (``default``, ``minilm``, ``llama-3.2-3b-instruct``, ...), local folder,
         ``.gguf`` file, or a hub id present in the local Hugging Face cache.
     method : ``comprehension`` (read each stimulus) or ``generation`` (generate from each prompt,
-        then read prompt + generated text).
+        then read prompt + generated text), or a stage method made from a reading (``mean-diff``,
+        ``pca-diff``, ``baseline-diff``, ``neutral-pc``; see :mod:`extraction.recipe_run`).
     pooling : ``last``, ``last-stimulus``, ``mean`` (comprehension) or ``mean-generated``, ``last``
         (generation); ``None`` picks ``last`` / ``mean-generated``.
     precision : ``fp32``, ``fp16``, ``bf16``, ``int8-dynamic``, ``int8-token``, ``int8-weight``.
@@ -202,14 +227,18 @@ def _check_types(given: Mapping[str, Any]) -> None:
             raise ValidationError(f"{name.replace('_', '-')} must be {_TYPE_WORDS[kind]}, got {shown}")
 
 
-def _config_iv(config: ExtractionConfig) -> ExtractionConfig:
-    """Check every setting and fill the method-dependent default pooling."""
+def _config_iv(config: ExtractionConfig, methods: Sequence[str] = METHODS) -> ExtractionConfig:
+    """Check every setting and fill the method-dependent default pooling (``methods``: those the
+    caller runs; :func:`extraction.run.extract` runs the read methods only)."""
     def choice(name: str, allowed: Sequence[str]) -> None:
         value = getattr(config, name)
         if value not in allowed:
             raise ValidationError(f"{name.replace('_', '-')} must be one of {', '.join(allowed)}, got {value!r}")
 
-    choice("method", METHODS)
+    if config.method in STAGE_METHODS and config.method not in methods:
+        raise ValidationError(f"method {config.method} is made from a reading: run it with "
+                              "extraction.recipe_run.run_extraction")
+    choice("method", methods)
     choice("precision", PRECISIONS)
     choice("final_norm", FINAL_NORMS)
     choice("chat_template", CHAT_TEMPLATE_CHOICES)
@@ -219,6 +248,12 @@ def _config_iv(config: ExtractionConfig) -> ExtractionConfig:
                               f"use one of {', '.join(_POOLINGS_OF[config.method])}")
     if config.template.count("{text}") != 1:
         raise ValidationError(f"template must contain '{{text}}' exactly once, got {config.template!r}")
+    if config.method in PAIRED_METHODS and config.stimuli != "contrast":
+        raise ValidationError(f"method {config.method} reads contrast pairs: use --stimuli contrast "
+                              f"(got {config.stimuli!r})")
+    if config.method in STAGE_METHODS and str(config.baseline).lower() == "none" and config.stimuli != "contrast":
+        raise ValidationError(f"method {config.method} subtracts or projects out the baseline texts: --baseline none "
+                              "leaves none")
     if config.prompt_template and config.method != "generation":
         raise ValidationError("a prompt template (with {emotion}) is for generation; comprehension reads --stimuli")
     if config.prompt_template and "{emotion}" not in config.prompt_template:

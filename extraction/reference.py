@@ -199,7 +199,7 @@ def _file_used_chat(path: Path) -> bool:
 
 
 def _extract(config: ExtractionConfig, path: Path, progress: Any) -> None:
-    from .run import extract  # imports torch
+    from .recipe_run import run_extraction as extract  # imports torch
 
     try:
         extract(config, path, progress=progress)

@@ -13,15 +13,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rsastats.io import attribute_text
+from rsastats.io import attribute_text, known_attribute
 from rsastats.exceptions import FileFormatError
 
-from .config import JEONG_PROMPT, METHODS, PRECISIONS, RECIPES, ExtractionConfig, make_config
+from .config import (_POOLINGS_OF, JEONG_PROMPT, METHODS, PAIRED_METHODS, PRECISIONS, RECIPES, STAGE_METHODS,
+                     ExtractionConfig, make_config)
+from .stimuli import BUILTIN_SETS
 
 __all__ = ["PlanAssumption", "ReferencePlan", "plan_reference"]
 
-_BUILTIN = ("named", "implicit")
-_POOLINGS_OF = {"comprehension": ("last", "last-stimulus", "mean"), "generation": ("mean-generated", "last")}
+# The recipe whose method a file records, when it names no recipe: each peer's recipe is its method's
+# only one in rsastats (the study and jeong-generation share their methods with other pipelines).
+_RECIPE_OF_METHOD = {r.settings["method"]: name for name, r in RECIPES.items() if r.settings["method"] in STAGE_METHODS}
 # Sampling settings of a generation recipe: (name, type, rsastats' default).
 _SAMPLING = (("temperature", float, 1.0), ("top_p", float, 1.0), ("top_k", int, 0), ("max_new_tokens", int, 100))
 
@@ -67,7 +70,7 @@ class ReferencePlan:
 
 
 def _text(attrs: Mapping[str, Any], name: str) -> str:
-    return attribute_text(attrs.get(name, ""))
+    return known_attribute(attrs, name)
 
 
 def _number(text: str, kind: type) -> Any:
@@ -95,7 +98,7 @@ def _stimuli_source(attrs: Mapping[str, Any], method: str, recipe: Mapping[str, 
             raise FileFormatError(f"{side}'s stimuli came from {source}, which is not on this machine: put the file "
                                   "there or pass --reference-files with extractions made from it")
         return {"stimuli": source}
-    if name in _BUILTIN:
+    if name in BUILTIN_SETS:
         return {"stimuli": name}
     if name == "prompt-template" and "{emotion}" in template:
         return {"prompt_template": template}
@@ -200,10 +203,14 @@ def plan_reference(attrs: Mapping[str, Any], side: str, *, model: str, emotions:
         assumptions.append(PlanAssumption(side, attribute, str(value), reason, blocking))
 
     recipe_name = str(attrs.get("recipe", "") or "")
+    if recipe_name not in RECIPES:
+        recipe_name = _RECIPE_OF_METHOD.get(_text(attrs, "method"), recipe_name)
     recipe = dict(RECIPES[recipe_name].settings) if recipe_name in RECIPES else {}
     settings: dict[str, Any] = {"model": model, **_method_settings(attrs, recipe, side, assume), "layers": "last",
-                                "emotions": tuple(emotions), "baseline": "builtin" if baseline else "none",
-                                "experiment": _text(attrs, "experiment")}
+                                "emotions": tuple(emotions), "experiment": _text(attrs, "experiment")}
+    # A baseline-diff or neutral-pc recipe reads the baseline to make its rows (contrast pairs carry their own).
+    needs_baseline = baseline or settings["method"] in STAGE_METHODS and settings["method"] not in PAIRED_METHODS
+    settings["baseline"] = "builtin" if needs_baseline else "none"
     settings.update(_stimuli_settings(attrs, settings["method"], recipe, side, assume))
     settings["final_norm"] = "pre" if _text(attrs, "last_layer_norm") == "pre-final-norm" else "post"
     settings["chat_template"] = "on" if _text(attrs, "chat_template") == "1" else "off"

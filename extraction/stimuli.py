@@ -4,6 +4,10 @@ Built-in sets ship as data files in ``extraction/stimuli_data/`` (see its README
 
 ``named``     48 texts per condition that name the emotion through 12 sentence templates.
 ``implicit``  44 short scenarios per condition that evoke it without naming its word family.
+``contrast``  contrast pairs: the 48 ``named`` texts of each condition, each paired with the same
+              sentence in which the emotion word is replaced by :data:`CONTRAST_WORD`; the 48
+              contrast texts are the set's baseline (text p is the negative of prompt p of every
+              emotion), so each pair differs only in the emotion word.
 baseline      150 emotion-free texts (weather, recipes, facts, timetables), read by every run.
 
 User sets are CSV/TSV files with ``emotion`` and ``text`` columns, or JSON (a list of
@@ -18,24 +22,27 @@ say whether they were made from the same texts.  This module does not import tor
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from rsastats.exceptions import FileFormatError, LabelError, RsaStatsWarning, ValidationError
 
+from .stimulus_set import StimulusSet
+
 __all__ = [
     "STUDY_EMOTIONS",
     "BUILTIN_SETS",
+    "CONTRAST_WORD",
     "DATA_DIR",
     "StimulusSet",
     "load_stimuli",
     "load_builtin",
+    "contrast_pairs",
     "load_baseline",
     "load_word_families",
     "prompt_template_stimuli",
@@ -43,7 +50,9 @@ __all__ = [
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "stimuli_data"
-BUILTIN_SETS = ("named", "implicit")
+BUILTIN_SETS = ("named", "implicit", "contrast")
+# The word of the contrast texts: predicative like every emotion word of ``named``, and naming no emotion.
+CONTRAST_WORD = "awake"
 # The 21 conditions of the reference study, in its order: the emotions of every built-in set and
 # of a prompt-template run that names none.
 STUDY_EMOTIONS = (
@@ -52,91 +61,6 @@ STUDY_EMOTIONS = (
     "neutral",
 )
 _TOKEN = re.compile(r"[a-z']+")
-
-
-@dataclass(frozen=True)
-class StimulusSet:
-    """Texts grouped by emotion, in a fixed order, plus the emotion-free baseline texts.
-
-    Attributes
-    ----------
-    name : short name (``named``, ``implicit``, a file stem, or ``prompt-template``).
-    emotions : emotion labels in order.
-    texts : one tuple of texts per emotion (counts may differ between emotions).
-    baseline : emotion-free texts (may be empty).
-    source : where the texts came from (``built-in:named`` or a file path).
-    selection : how this set was cut from its source (``""`` when it is the whole set).
-    problems : non-fatal findings of the loader (e.g. unbalanced counts).
-    """
-
-    name: str
-    emotions: tuple[str, ...]
-    texts: tuple[tuple[str, ...], ...]
-    baseline: tuple[str, ...] = ()
-    source: str = ""
-    selection: str = ""
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Number of texts per emotion."""
-        return {e: len(t) for e, t in zip(self.emotions, self.texts)}
-
-    @property
-    def n_prompts(self) -> int:
-        """Length of the prompt axis: the largest count of any emotion."""
-        return max((len(t) for t in self.texts), default=0)
-
-    @property
-    def sha256(self) -> str:
-        """SHA-256 of the exact content (emotions, texts in order, baseline)."""
-        payload = json.dumps({"emotions": list(self.emotions), "texts": [list(t) for t in self.texts],
-                              "baseline": list(self.baseline)}, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-    @property
-    def label(self) -> str:
-        """``"<name> sha256:<first 16 hex digits>"``: the value of the ``stimulus_set`` attribute."""
-        return f"{self.name} sha256:{self.sha256[:16]}"
-
-    def select(self, *, emotions: Sequence[str] | None = None, limit: int | None = None,
-               baseline_limit: int | None = None) -> "StimulusSet":
-        """A subset: only ``emotions`` (in the given order), the first ``limit`` texts of each,
-        the first ``baseline_limit`` baseline texts (0 drops the baseline)."""
-        parts = []
-        chosen = list(self.emotions)
-        if emotions is not None:
-            missing = [e for e in emotions if e not in self.emotions]
-            if missing:
-                raise LabelError(f"emotion(s) {', '.join(map(repr, missing))} not in stimulus set {self.name!r} "
-                                 f"(it has {', '.join(self.emotions)})")
-            if len(set(emotions)) != len(emotions):
-                raise LabelError("an emotion is named twice in the selection")
-            chosen = list(emotions)
-            if chosen != list(self.emotions):
-                parts.append(f"emotions={','.join(chosen)}")
-        index = {e: i for i, e in enumerate(self.emotions)}
-        texts = [self.texts[index[e]] for e in chosen]
-        if limit is not None:
-            if limit < 1:
-                raise ValidationError(f"limit must be at least 1 prompt per emotion, got {limit}")
-            if limit < max(len(t) for t in texts):
-                parts.append(f"first {limit} prompts per emotion")
-            texts = [t[:limit] for t in texts]
-        baseline = self.baseline
-        if baseline_limit is not None:
-            if baseline_limit < 0:
-                raise ValidationError(f"baseline limit must be >= 0, got {baseline_limit}")
-            if baseline_limit < len(baseline):
-                parts.append(f"first {baseline_limit} baseline texts")
-            baseline = baseline[:baseline_limit]
-        selection = "; ".join(p for p in (self.selection, *parts) if p)
-        return replace(self, emotions=tuple(chosen), texts=tuple(texts), baseline=baseline, selection=selection)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, "selection": self.selection, "sha256": self.sha256,
-                "emotions": list(self.emotions), "counts": self.counts, "n_baseline": len(self.baseline),
-                "problems": list(self.problems)}
 
 
 # --------------------------------------------------------------------------- reading
@@ -311,10 +235,32 @@ def load_baseline(spec: str | Path | None = "builtin") -> tuple[str, ...]:
     return tuple(texts[0])
 
 
+def contrast_pairs() -> StimulusSet:
+    """The built-in contrast pairs: the ``named`` texts, and as baseline the ``neutral`` texts with
+    ``neutral`` replaced by :data:`CONTRAST_WORD` (text p is the negative of prompt p of every emotion).
+
+    Raises ValidationError if a named text is not its contrast text with the word put back (the pair
+    would then differ in more than the emotion word)."""
+    named = load_builtin("named", baseline=None)
+    word = re.compile(r"\bneutral\b")
+    neutral = named.texts[named.emotions.index("neutral")]
+    negatives = tuple(word.sub(CONTRAST_WORD, text, count=1) for text in neutral)
+    contrast = re.compile(rf"\b{CONTRAST_WORD}\b")
+    for emotion, texts in zip(named.emotions, named.texts):
+        for p, (text, negative) in enumerate(zip(texts, negatives)):
+            if contrast.sub(emotion, negative, count=1) != text or CONTRAST_WORD in text:
+                raise ValidationError(f"named text {p} of {emotion!r} is not its contrast text with {emotion!r} "
+                                      f"in place of {CONTRAST_WORD!r}: {text!r}", path=DATA_DIR / "named.csv")
+    return replace(named, name="contrast", baseline=negatives, source="built-in:contrast", paired=True)
+
+
 def load_builtin(name: str, *, baseline: str | Path | None = "builtin") -> StimulusSet:
-    """A built-in stimulus set: ``"named"`` or ``"implicit"``."""
+    """A built-in stimulus set: ``"named"``, ``"implicit"`` or ``"contrast"`` (whose baseline is always
+    its contrast texts; ``baseline`` is ignored for it)."""
     if name not in BUILTIN_SETS:
         raise ValidationError(f"unknown built-in stimulus set {name!r}; choose one of {', '.join(BUILTIN_SETS)} or give a file")
+    if name == "contrast":
+        return contrast_pairs()
     path = DATA_DIR / f"{name}.csv"
     if not path.exists():
         raise FileFormatError(f"built-in stimulus set {name!r} is missing (reinstall rsastats)", path=path)

@@ -25,7 +25,10 @@ class ReferenceRange(Record):
 
     ``runs`` holds the bootstrap of each reference pair (``files_a[i]`` vs ``files_b[i]``); in
     ``to_dict`` they become ``n_runs`` and one ``runs`` record per pair.  ``bootstrap`` is what
-    was resampled (the observed scheme, or ``emotions`` when a reference file holds no prompts)."""
+    was resampled (the observed scheme, or ``emotions`` when a reference file holds no prompts).
+    ``note`` is ``""`` for a usable range; otherwise it says in words why there is none (A and B
+    record one recipe, or the reference came out degenerate), and ``rho``/``ci_low``/``ci_high``
+    are NaN: an uninformative reference is never shown as a range."""
 
     model: str
     files_a: tuple[str, ...] = field(metadata={"json": False})
@@ -39,6 +42,12 @@ class ReferenceRange(Record):
     runs: tuple[BootstrapResult, ...] = field(repr=False, metadata={"json": False})
     plans: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     assumptions: tuple[ReferenceAssumption, ...] = ()
+    note: str = ""
+
+    @property
+    def informative(self) -> bool:
+        """Whether there is a reference range (``note`` is empty)."""
+        return not self.note
 
     @property
     def low(self) -> float:
@@ -62,7 +71,7 @@ class ReferenceRange(Record):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        tail = {key: out.pop(key) for key in ("plans", "assumptions")}
+        tail = {key: out.pop(key) for key in ("plans", "assumptions", "note")}
         return out | {"n_runs": len(self.runs), "runs": self.run_records()} | tail
 
 
@@ -103,7 +112,8 @@ class AuditResult(Record):
             "confidence": obs.confidence, "bootstrap": obs.bootstrap, "n_boot": obs.n_boot, "p_value": obs.p_value,
             "n_permutations": obs.n_permutations, "rdm": obs.rdm, "rank": obs.rank, "layer": obs.layer,
             "normalization": obs.normalization, "reference_model": ref.model, "reference_rho": ref.rho,
-            "reference_low": ref.ci_low, "reference_high": ref.ci_high, "reference_bootstrap": ref.bootstrap,
+            "reference_low": ref.ci_low, "reference_high": ref.ci_high, "reference_note": ref.note,
+            "reference_bootstrap": ref.bootstrap,
             "reference_runs": len(ref.runs), "gap": obs.rho - ref.rho, "max_interval_width": self.max_interval_width,
             "seed": self.seed, "seconds": self.seconds,
         }

@@ -1,8 +1,12 @@
 """The audit of two vector sets, step by step: open and align A and B, compare their attributes
 layer by layer, the observed rho, the reference range, the verdict, and the notes that qualify it.
 
-The cheap steps (emotion sets, recorded recipes, the layer comparison) all come before the
-reference extractions, in :func:`_audited_pair` and :func:`rsastats.audit.compare_layers`.
+The cheap steps all come before the observed bootstrap and any reference extraction: the emotion
+sets and their count (at least :data:`MIN_AUDIT_EMOTIONS`, or a one-line error), the recorded
+recipes, the layer comparison (unknown attributes), and whether A and B record the same recipe
+(then no reference is made: a recipe compared with itself says nothing, and the reference is
+reported as uninformative in words).  A reference that turns out degenerate after it was made (one
+extraction serving both sides, or a rho that no resample moves) is reported the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Callable, Sequence
 import xarray as xr
 
 from ..rng import SeedLike, seed_to_int, spawn_sequences
-from ..checks import MIN_EMOTIONS, check_choice, check_confidence, check_count
+from ..checks import check_choice, check_confidence, check_count
 from ..exceptions import LabelError, ValidationError
 from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
 from ..inference.engine import SCHEMES
@@ -24,11 +28,11 @@ from ..inputs import open_source
 from ..intervals import DEFAULT_CI, ci_method_name
 from ..labels import emotion_difference
 from ..vectors import BASELINE_NORMALIZATIONS, normalization_name
-from .attributes import check_recipe_recorded, compare_layers, layer_of
+from .attributes import LayerComparison, check_recipe_recorded, compare_layers, layer_of
 from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, last_layer,
                          made_references, references_hold_prompts, select_emotions)
 from .results import AuditResult, ReferenceRange
-from .verdict import MAX_INTERVAL_WIDTH, audit_verdict, check_max_width, reference_range
+from .verdict import MAX_INTERVAL_WIDTH, MIN_AUDIT_EMOTIONS, audit_verdict, check_max_width, reference_range
 
 __all__ = ["TRANSFER_CAVEAT", "audit"]
 
@@ -95,15 +99,18 @@ def _audited_emotions(name_a: str, name_b: str, ds_a: xr.Dataset, ds_b: xr.Datas
                       common_emotions: bool) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     ea, eb = emotions_of(ds_a), emotions_of(ds_b)
     if set(ea) == set(eb):
+        if len(ea) < MIN_AUDIT_EMOTIONS:
+            raise LabelError(f"{name_a} and {name_b} hold {len(ea)} emotions; an audit needs at least "
+                             f"{MIN_AUDIT_EMOTIONS} for its bootstrap intervals to mean what they say")
         return ea, {}
     if not common_emotions:
         n_common = len(set(ea) & set(eb))
         raise LabelError(f"{emotion_difference(ea, eb, name_a, name_b)}; pass --common-emotions to audit the {n_common} "
                          "emotions both hold", path=name_b)
     common = [e for e in ea if e in set(eb)]
-    if len(common) < MIN_EMOTIONS:
+    if len(common) < MIN_AUDIT_EMOTIONS:
         raise LabelError(f"{name_a} and {name_b} share only {len(common)} emotion(s) ({', '.join(common) or 'none'}); "
-                         f"an audit needs at least {MIN_EMOTIONS}")
+                         f"an audit needs at least {MIN_AUDIT_EMOTIONS}")
     left_out = {"a": tuple(e for e in ea if e not in set(common)), "b": tuple(e for e in eb if e not in set(common))}
     return common, left_out
 
@@ -137,16 +144,44 @@ def _references(pair: _AuditedPair, reference_files: Sequence[Any] | None, make_
 def _reference_range(refs: References, scheme: str, opts: _Options, rdm: str, normalization: str,
                      seeds: Sequence[Any]) -> ReferenceRange:
     """The bootstrap of each reference pair, pooled into the range; a sampled recipe has several
-    runs, a deterministic one a single file that pairs with each of them."""
+    runs, a deterministic one a single file that pairs with each of them.  A degenerate reference
+    (one extraction for both sides, or a rho no resample moves) is returned uninformative."""
     n_pairs = max(len(refs.datasets_a), len(refs.datasets_b))
     index = [(i % len(refs.datasets_a), i % len(refs.datasets_b)) for i in range(n_pairs)]
+    files_a, files_b = tuple(refs.files_a[ia] for ia, _ in index), tuple(refs.files_b[ib] for _, ib in index)
+    if set(files_a) == set(files_b):
+        return _uninformative(f"A's and B's recipes came out as one and the same reference extraction "
+                              f"({', '.join(sorted(set(files_a)))}): rho would be 1 by construction", scheme, opts,
+                              refs)
     boot = tuple(bootstrap_rho(refs.datasets_a[ia], refs.datasets_b[ib], scheme=scheme, n_boot=opts.n_boot, ci=opts.ci,
                                confidence=opts.confidence, rdm=rdm, normalization=normalization, seed=seed)
                  for (ia, ib), seed in zip(index, seeds))
+    if all(r.ci_low == r.ci_high for r in boot):
+        return _uninformative(f"no resample moves the reference rho ({', '.join(f'{r.rho:.3f}' for r in boot)}): the "
+                              "two reference extractions have one geometry, so they bound nothing", scheme, opts, refs)
     rho, low, high = reference_range(boot, ci=opts.ci, confidence=opts.confidence)
-    return ReferenceRange(refs.model, tuple(refs.files_a[ia] for ia, _ in index),
-                          tuple(refs.files_b[ib] for _, ib in index), rho, low, high, scheme, opts.ci, opts.confidence,
-                          boot, refs.plans, refs.assumptions)
+    return ReferenceRange(refs.model, files_a, files_b, rho, low, high, scheme, opts.ci, opts.confidence, boot,
+                          refs.plans, refs.assumptions)
+
+
+def _uninformative(why: str, scheme: str, opts: _Options, refs: References | None = None) -> ReferenceRange:
+    """A reference range that says nothing, and why (its numbers are NaN; no range is shown)."""
+    nan = float("nan")
+    if refs is None:
+        return ReferenceRange("", (), (), nan, nan, nan, scheme, opts.ci, opts.confidence, (), note=why)
+    return ReferenceRange(refs.model, refs.files_a, refs.files_b, nan, nan, nan, scheme, opts.ci, opts.confidence, (),
+                          refs.plans, refs.assumptions, note=why)
+
+
+def _same_recipe(layers: Sequence[LayerComparison]) -> str:
+    """Why no reference is made when A and B record one recipe (every setting a reference reproduces is
+    recorded on both sides and the same; an experiment label is not a setting), or ``""``."""
+    unequal = [a for x in layers for a in (*x.differing, *x.unknown) if a != "experiment"]
+    if unequal or not all(x.complete for x in layers):
+        return ""
+    return ("A and B record the same recipe (every setting of the four layers agrees), so a reference would compare "
+            "one extraction with itself (rho 1 by construction) and was not made; whether the two share a geometry "
+            "is then a plain comparison (`rsastats compare`, with the noise ceiling as its bound)")
 
 
 def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, *,
@@ -188,22 +223,26 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
         notes.append(f"audited on the {len(pair.emotions)} emotions both files hold (--common-emotions); left out: "
                      f"{', '.join(pair.left_out['a']) or 'none'} of {pair.name_a}, "
                      f"{', '.join(pair.left_out['b']) or 'none'} of {pair.name_b}")
+    same_recipe = _same_recipe(layers)
     seeds = spawn_sequences(seed, 1 + opts.runs)
     observed = compare_models(pair.ds_a, pair.ds_b, bootstrap=opts.bootstrap, n_boot=opts.n_boot, ci=opts.ci,
                               confidence=opts.confidence, rdm=rdm, normalization=normalization, seed=seeds[0],
                               progress=progress)
-    refs = _references(pair, reference_files, make_references, opts, notes)
     scheme = observed.bootstrap
-    if scheme != "emotions" and not references_hold_prompts(refs):
-        notes.append(f"the reference files hold no prompts: their interval resamples emotions only, the observed one "
-                     f"{scheme}")
-        scheme = "emotions"
-    reference = _reference_range(refs, scheme, opts, rdm, normalization, seeds[1:])
+    refs = None if same_recipe else _references(pair, reference_files, make_references, opts, notes)
+    if refs is None:
+        reference = _uninformative(same_recipe, scheme, opts)
+    else:
+        if scheme != "emotions" and not references_hold_prompts(refs):
+            notes.append(f"the reference files hold no prompts: their interval resamples emotions only, the observed "
+                         f"one {scheme}")
+            scheme = "emotions"
+        reference = _reference_range(refs, scheme, opts, rdm, normalization, seeds[1:])
     incomplete = [x.layer for x in layers if not x.complete]
     blocking = sorted({layer_of(x.attribute) for x in reference.assumptions if x.blocking} - set(incomplete))
     verdict = audit_verdict((observed.ci_low, observed.ci_high), (reference.ci_low, reference.ci_high),
                             incomplete_layers=incomplete + blocking, n_emotions=len(pair.emotions),
-                            max_interval_width=opts.width)
+                            max_interval_width=opts.width, uninformative_reference=reference.note)
     notes.extend(_notes(observed, scheme, pair, refs, opts.runs))
     return AuditResult(pair.name_a, pair.name_b, str(pair.ds_a.attrs.get("model", "") or ""),
                        str(pair.ds_b.attrs.get("model", "") or ""), pair.emotions, bool(pair.left_out), pair.left_out,
@@ -215,7 +254,10 @@ def _weights(ds: xr.Dataset) -> tuple[str, str]:
     return str(ds.attrs.get("model", "") or ""), str(ds.attrs.get("model_revision", "") or "")
 
 
-def _notes(observed: ComparisonResult, scheme: str, pair: _AuditedPair, refs: References, runs: int) -> list[str]:
+def _notes(observed: ComparisonResult, scheme: str, pair: _AuditedPair, refs: References | None,
+           runs: int) -> list[str]:
+    if refs is None:
+        return []
     notes = [TRANSFER_CAVEAT]
     if scheme == "emotions":
         notes.append("the intervals resample emotions only (a vector set has no prompts, or emotions were asked for), so "

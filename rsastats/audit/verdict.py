@@ -102,7 +102,7 @@ def _numbers_say(o_low: float, o_high: float, r_low: float, r_high: float, n_emo
 
 def audit_verdict(observed_ci: tuple[float, float], reference: tuple[float, float], *,
                   incomplete_layers: Sequence[str] = (), n_emotions: int | None = None,
-                  max_interval_width: float = MAX_INTERVAL_WIDTH) -> AuditVerdict:
+                  max_interval_width: float = MAX_INTERVAL_WIDTH, uninformative_reference: str = "") -> AuditVerdict:
     """The audit's decision rule (fixed in code and in ``docs/audit.md``).
 
     With ``O`` the observed CI of rho(A, B) and ``R`` the reference range, in this order:
@@ -120,12 +120,16 @@ def audit_verdict(observed_ci: tuple[float, float], reference: tuple[float, floa
 
     Whatever the intervals say (returned as ``numbers_say``), the verdict is ``inconclusive`` when a
     layer's settings are not recorded well enough for the reference to reproduce them
-    (``incomplete_layers``).
+    (``incomplete_layers``).  ``uninformative_reference`` (words: why there is no reference range)
+    makes it ``inconclusive`` before step 1, whatever ``reference`` holds.
     """
     o_low, o_high = _interval_iv("observed_ci", observed_ci)
     r_low, r_high = _interval_iv("reference", reference)
     width = check_max_width(max_interval_width)
-    numbers_say, reason = _numbers_say(o_low, o_high, r_low, r_high, n_emotions, width)
+    if uninformative_reference:
+        numbers_say, reason = INCONCLUSIVE, f"there is no reference range: {uninformative_reference}"
+    else:
+        numbers_say, reason = _numbers_say(o_low, o_high, r_low, r_high, n_emotions, width)
     reasons = [reason]
     verdict = numbers_say
     incomplete = [str(x) for x in incomplete_layers]

@@ -1,7 +1,7 @@
 """The one table of geometry descriptors (:data:`DESCRIPTORS`): the only place a descriptor is declared.
 
 Each :class:`Descriptor` gives its name (the JSON key), its group, a label for tables, the range
-it cannot leave, what it means, whether a bootstrap interval exists for it, whether it needs
+it cannot leave, what it means, why no valid bootstrap interval exists for it (if so), whether it needs
 per-prompt rows, and the row kernel that computes it.  A row kernel is a function
 ``(rows, weights) -> array`` (or a dict of arrays, of which ``output`` names one) of a layer's
 rows (:class:`rsastats.geometry.layers.LayerRows`) and a batch of resampling weights; its maths
@@ -49,14 +49,20 @@ class Descriptor:
     low: float
     high: float
     meaning: str
-    has_ci: bool = True  # False: no valid bootstrap interval exists (a sample maximum)
+    no_ci: str = ""  # why no valid interval exists for it (a sample maximum, a biased plug-in); "" when one does
     per_prompt: bool = False  # True: describes prompt activations (missing for a vector-set file)
     kernel: RowKernel = field(default=None, repr=False, compare=False)
     output: str | None = None  # the key of the kernel's dict that is this descriptor (None: an array)
+    noise_free: bool = False  # True: the estimand is the value of noise-free emotion vectors (unlimited prompts)
+    undercovers: bool = False  # True: its default interval covered below nominal on planted designs (a note says so)
 
     @property
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+    @property
+    def has_ci(self) -> bool:
+        return not self.no_ci
 
 
 # --------------------------------------------------------------------------- row kernels
@@ -86,6 +92,9 @@ def _emotion_vectors(rows: Any, weights: np.ndarray) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- the table
 _INF = math.inf
+_MAXIMUM = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
+_PLUGIN_PR = ("no CI: the plug-in participation ratio cannot exceed n - 1 and is biased low for the population "
+              "value, which no interval around it covers (docs/geometry.md); baseline_participation_ratio has one")
 DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("baseline_anisotropy", "baseline", "anisotropy (baseline)", -1, 1,
                "mean cosine over pairs of distinct baseline texts", kernel=_pairwise_cosine),
@@ -95,37 +104,38 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                "(tr S)^2 / tr(S^2) of the population covariance S, from unbiased U-statistics",
                kernel=_unbiased_participation),
     Descriptor("baseline_participation_ratio_plugin", "baseline", "participation ratio, plug-in", 1, _INF,
-               "the same from the sample covariance (at most n-1; biased low unless n >> PR)",
+               "the same from the sample covariance (at most n-1; biased low unless n >> PR)", no_ci=_PLUGIN_PR,
                kernel=_spectrum, output="participation_ratio"),
     Descriptor("baseline_pc1_share", "baseline", "PC1 share (baseline)", 0, 1,
-               "share of baseline variance on the first principal component", kernel=_spectrum, output="pc1_share"),
+               "share of baseline variance on the first principal component", kernel=_spectrum, output="pc1_share",
+               undercovers=True),
     Descriptor("baseline_norm_mean", "baseline", "norm mean (baseline)", 0, _INF, "mean activation norm",
                kernel=_norms, output="norm_mean"),
     Descriptor("baseline_norm_sd", "baseline", "norm sd (baseline)", 0, _INF, "standard deviation of activation norms",
-               kernel=_norms, output="norm_sd"),
+               kernel=_norms, output="norm_sd", undercovers=True),
     Descriptor("baseline_norm_max_median", "baseline", "norm max/median (baseline)", 1, _INF,
-               "largest norm over median norm (outlier texts)", has_ci=False, kernel=_norms, output="norm_max_median"),
+               "largest norm over median norm (outlier texts)", no_ci=_MAXIMUM, kernel=_norms, output="norm_max_median"),
     Descriptor("prompt_anisotropy", "emotion", "anisotropy (prompts)", -1, 1,
                "mean cosine over pairs of distinct prompt activations", per_prompt=True, kernel=_pairwise_cosine),
     Descriptor("prompt_norm_mean", "emotion", "norm mean (prompts)", 0, _INF, "mean activation norm",
                per_prompt=True, kernel=_norms, output="norm_mean"),
     Descriptor("prompt_norm_sd", "emotion", "norm sd (prompts)", 0, _INF, "standard deviation of activation norms",
-               per_prompt=True, kernel=_norms, output="norm_sd"),
+               per_prompt=True, kernel=_norms, output="norm_sd", undercovers=True),
     Descriptor("prompt_norm_max_median", "emotion", "norm max/median (prompts)", 1, _INF,
-               "largest norm over median norm (outlier prompts)", has_ci=False, per_prompt=True, kernel=_norms,
+               "largest norm over median norm (outlier prompts)", no_ci=_MAXIMUM, per_prompt=True, kernel=_norms,
                output="norm_max_median"),
     Descriptor("emotion_mean_cosine", "emotion", "mean cosine (emotion vectors)", -1, 1,
                "anisotropy among emotion vectors = 1 - mean off-diagonal cell of the raw cosine RDM",
-               kernel=_emotion_vectors, output="emotion_mean_cosine"),
+               kernel=_emotion_vectors, output="emotion_mean_cosine", noise_free=True),
     Descriptor("emotion_rdm_spread", "emotion", "RDM spread (sd of cells)", 0, 1,
                "standard deviation of the off-diagonal cells of the raw cosine RDM",
-               kernel=_emotion_vectors, output="emotion_rdm_spread"),
+               kernel=_emotion_vectors, output="emotion_rdm_spread", noise_free=True),
     Descriptor("emotion_participation_ratio", "emotion", "participation ratio (emotions)", 1, _INF,
                "of the emotion vectors centred on their mean", kernel=_emotion_vectors,
-               output="emotion_participation_ratio"),
+               output="emotion_participation_ratio", noise_free=True),
     Descriptor("emotion_pc1_share", "emotion", "PC1 share (emotions)", 0, 1,
                "share of between-emotion variance on the first principal component", kernel=_emotion_vectors,
-               output="emotion_pc1_share"),
+               output="emotion_pc1_share", noise_free=True, undercovers=True),
 )
 
 

@@ -4,13 +4,20 @@ what it is and is not.
 The interval maths is :func:`rsastats.intervals.bootstrap_interval` (the one home of intervals);
 this module adds what is particular to descriptors:
 
-* a descriptor without a valid bootstrap interval (a sample maximum, ``has_ci=False``) gets none,
-  with :data:`NO_CI_NOTE`;
+* a descriptor without a valid bootstrap interval (``Descriptor.no_ci``: a sample maximum, the
+  plug-in participation ratio) gets none, with the descriptor's reason as the note;
 * the bounds come from the descriptor's range; replicates that overshoot a finite bound by
   rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
+* a descriptor whose default interval covered below nominal on planted designs
+  (``Descriptor.undercovers``) gets :data:`UNDERCOVERS_NOTE` beside its basic interval;
+* a noise-free descriptor (``Descriptor.noise_free``) gets none when the prompts are too noisy for
+  the bootstrap's bias correction (:func:`noise_free_support`, :data:`MAX_NOISE_FRACTION`), and
+  the note says so;
 * resamples whose descriptor is undefined (too few distinct texts drawn) are left out and counted
   in the note;
-* an estimate outside its own interval is flagged with :data:`OUTSIDE_NOTE` (docs/geometry.md, "Bias").
+* the estimate is the point the interval is built around (:func:`rsastats.intervals.interval_estimate`:
+  for the default basic interval, the plug-in value corrected by the bootstrap's median bias), so it
+  lies inside its interval; the plug-in value is kept beside it (docs/geometry.md, "Bias").
 
 Warnings of the interval maths (too few replicates for the level) reach the caller as warnings.
 """
@@ -24,22 +31,43 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..intervals import bootstrap_interval
+from . import kernels
 from .descriptors import Descriptor
 from .resampling import ResamplingSettings
 
-__all__ = ["DEFAULT_CI_METHOD", "OUTSIDE_NOTE", "NO_CI_NOTE", "DescriptorInterval", "descriptor_interval"]
+__all__ = ["DEFAULT_CI_METHOD", "MAX_NOISE_FRACTION", "UNDERCOVERS_NOTE", "noise_free_support", "DescriptorInterval",
+           "descriptor_interval"]
 
-# Chosen from the coverage simulation in tests/simulation/test_geometry_coverage.py (docs/geometry.md).
+# Chosen from the coverage simulation in analyses/geometry_coverage.py (docs/geometry.md).
 DEFAULT_CI_METHOD = "basic"
-OUTSIDE_NOTE = ("the estimate lies outside its CI: the bootstrap found a bias larger than the sampling error "
-                "(see docs/geometry.md, 'Bias')")
-NO_CI_NOTE = "no CI: the bootstrap is inconsistent for a sample maximum (Bickel & Freedman 1981)"
+# The prompt noise (share of the emotion vectors' squared norm, kernels.emotion_noise_fraction) up to which
+# the intervals of noise-free descriptors are given: measured in analyses/geometry_coverage.py (designs at
+# 3% cover, designs at 14% and more do not; reports/geometry_coverage, docs/geometry.md).
+MAX_NOISE_FRACTION = 0.05
+UNDERCOVERS_NOTE = ("this descriptor's basic interval covered less than nominal on planted designs "
+                    "(reports/geometry_coverage): read it as narrower than its level says")
+
+
+def noise_free_support(rows: Any) -> str:
+    """``""`` when the prompts of ``rows`` (a layer's :class:`~rsastats.geometry.layers.LayerRows`) are
+    reliable enough for the intervals of the noise-free descriptors (``Descriptor.noise_free``), else
+    the note that says why they get none."""
+    fraction = kernels.emotion_noise_fraction(rows.gram, rows.groups)
+    if not np.isfinite(fraction):
+        return "no CI: an emotion has fewer than 2 prompts, so the prompt noise in the emotion vectors cannot be measured"
+    if fraction > MAX_NOISE_FRACTION:
+        return (f"no CI: prompt noise is {fraction:.0%} of the emotion vectors' squared norm (above "
+                f"{MAX_NOISE_FRACTION:.0%}), too much for the bootstrap's bias correction to reach the noise-free "
+                "value (docs/geometry.md); more prompts per emotion would give one")
+    return ""
 
 
 @dataclass(frozen=True)
 class DescriptorInterval:
-    """``low``/``high`` (NaN when there is no interval), resamples used, and a note saying why."""
+    """``estimate`` (the point the interval is built around; the plug-in value without an interval),
+    ``low``/``high`` (NaN when there is no interval), resamples used, and a note saying why."""
 
+    estimate: float
     low: float
     high: float
     n_used: int
@@ -57,26 +85,28 @@ def _joined(*notes: str) -> str:
 
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
-                        bounds: tuple[float, float] | None = None) -> DescriptorInterval:
+                        bounds: tuple[float, float] | None = None, unsupported: str = "") -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
     ``jackknife``: leave-one-out values per stratum (BCa only).  ``bounds`` default to the
-    descriptor's range.
+    descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
+    descriptor gets no interval from these prompts (``""``: it gets one).
     """
     if not descriptor.has_ci:
-        return DescriptorInterval(math.nan, math.nan, 0, NO_CI_NOTE)
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci)
+    if descriptor.noise_free and unsupported:
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, unsupported)
     bounds = descriptor.bounds if bounds is None else bounds
     interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
                                   jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False)
     undefined = (f"{interval.n_undefined} of {replicates.size} resamples undefined (too few distinct texts drawn) "
                  "and left out" if interval.n_undefined else "")
     if not np.isfinite(interval.low):
-        return DescriptorInterval(math.nan, math.nan, interval.n_used, _failure_note(estimate, interval, undefined))
-    if np.isfinite(bounds).all():  # the estimate as the interval maths saw it (rounding clipped)
-        estimate = float(np.clip(estimate, *bounds))
-    outside = OUTSIDE_NOTE if not interval.low <= estimate <= interval.high else ""
-    return DescriptorInterval(interval.low, interval.high, interval.n_used, _joined(undefined, outside))
+        return DescriptorInterval(estimate, math.nan, math.nan, interval.n_used,
+                                  _failure_note(estimate, interval, undefined))
+    caveat = UNDERCOVERS_NOTE if descriptor.undercovers and settings.ci_method == DEFAULT_CI_METHOD else ""
+    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used, _joined(undefined, caveat))
 
 
 def _failure_note(estimate: float, interval: Any, undefined: str) -> str:

@@ -39,6 +39,7 @@ __all__ = [
     "spectrum_statistics",
     "unbiased_participation_ratio",
     "group_gram",
+    "emotion_noise_fraction",
     "emotion_statistics",
     "rdm_uppers",
     "rowwise_spearman",
@@ -274,6 +275,25 @@ def group_gram(weights: np.ndarray, gram: np.ndarray, groups: Sequence[np.ndarra
         out[:, e, :] = (partial * weights) @ membership
     with np.errstate(invalid="ignore", divide="ignore"):
         return out / (sizes[:, :, None] * sizes[:, None, :])
+
+
+def emotion_noise_fraction(gram: np.ndarray, groups: Sequence[np.ndarray]) -> float:
+    """Prompt noise in the emotion vectors: ``sum_e tr(S_e) / n_e`` over ``sum_e |v_e|^2``.
+
+    ``S_e`` is the (unbiased) covariance of emotion ``e``'s prompts and ``v_e`` their mean, so the
+    numerator is the expected squared norm the noise of ``n_e`` prompts adds to the emotion vectors.
+    NaN when an emotion has fewer than 2 prompts (its noise cannot be measured).
+    """
+    noise = signal = 0.0
+    for rows in groups:
+        k = len(rows)
+        if k < 2:
+            return float("nan")
+        block = gram[np.ix_(rows, rows)]
+        mean_sq = block.sum() / (k * k)  # |v_e|^2
+        noise += (np.trace(block) - k * mean_sq) / (k - 1) / k
+        signal += mean_sq
+    return float(noise / signal) if signal > 0 else float("nan")
 
 
 def emotion_statistics(gram: np.ndarray) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from ..exceptions import ValidationError
 from ..inputs import open_source
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import DEFAULT_CI_METHOD, descriptor_interval
+from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
 from .resampling import ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorEstimate, GeometryResult, LayerGeometry
 
@@ -163,25 +163,27 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
                settings: ResamplingSettings) -> list[DescriptorEstimate]:
     """Estimate and interval of each descriptor, resampling the groups of ``rows``."""
     reps = group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
+    unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else ""
     out = []
     for d in entries:
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
-                                       None if reps.jackknife is None else reps.jackknife[d.name], settings)
-        out.append(DescriptorEstimate(d.name, d.group, value, interval.low, interval.high, interval.n_used,
-                                      interval.status, interval.note))
+                                       None if reps.jackknife is None else reps.jackknife[d.name], settings,
+                                       unsupported=unsupported)
+        out.append(DescriptorEstimate(d.name, d.group, interval.estimate, value, interval.low, interval.high,
+                                      interval.n_used, interval.status, interval.note))
     return out
 
 
 def _missing(entries: Sequence[Descriptor], why: str) -> list[DescriptorEstimate]:
-    return [DescriptorEstimate(d.name, d.group, np.nan, np.nan, np.nan, 0, "missing", why) for d in entries]
+    return [DescriptorEstimate(d.name, d.group, np.nan, np.nan, np.nan, np.nan, 0, "missing", why) for d in entries]
 
 
 def _vector_set_estimates(rows: LayerRows, n_emotions: int) -> list[DescriptorEstimate]:
     """Point estimates of what a vector-set file gives (nothing to resample); the rest missing."""
     given = group_descriptors("emotion", per_prompt=False)
     point = evaluate_descriptors(given, rows, np.ones((1, n_emotions)))
-    out = [DescriptorEstimate(d.name, d.group, float(point[d.name][0]), np.nan, np.nan, 0, "no-ci",
+    out = [DescriptorEstimate(d.name, d.group, float(point[d.name][0]), float(point[d.name][0]), np.nan, np.nan, 0, "no-ci",
                               "a vector-set file has no prompts to resample") for d in given]
     prompt_level = [d for d in group_descriptors("emotion") if d.per_prompt]
     return out + _missing(prompt_level, "a vector-set file holds no per-prompt activations")

@@ -223,7 +223,7 @@ def _anisotropy_input(data: LayerData, stream: np.random.SeedSequence, settings:
     estimate = reps.point[anisotropy.name]
     interval = descriptor_interval(anisotropy, estimate, reps.resamples[anisotropy.name],
                                    None if reps.jackknife is None else reps.jackknife[anisotropy.name], settings)
-    return MaturityInput("baseline_anisotropy", estimate, interval.low, interval.high, threshold, "below",
+    return MaturityInput("baseline_anisotropy", interval.estimate, interval.low, interval.high, threshold, "below",
                          _side(interval.low, interval.high, threshold, "below"), interval.note)
 
 

@@ -16,7 +16,7 @@ from ..inference.bootstrap import bootstrap_rho
 from ..inputs import check_same_emotions, open_source
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import DEFAULT_CI_METHOD, descriptor_interval
+from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
 from .layers import LayerData, LayerRows, layer_data, resolve_layers
 from .resampling import Replicates, ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorChange, GeometryComparison
@@ -166,11 +166,14 @@ def _group_changes(group: str, data_b: LayerData, data_i: LayerData, stream_b: n
     rows_b, rows_i = _rows_of(data_b, group), _rows_of(data_i, group)
     if rows_b is None or rows_i is None:
         why = data_b.baseline_note if rows_b is None else data_i.baseline_note
-        return {d.name: DescriptorChange(d.name, np.nan, np.nan, np.nan, np.nan, np.nan, 0, "missing", why)
+        return {d.name: DescriptorChange(d.name, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, 0, "missing", why)
                 for d in entries}
     reps_b = _replicates(entries, rows_b, stream_b, settings)
     reps_i = _replicates(entries, rows_i, stream_i, settings)
-    return {d.name: _change(d, reps_b, reps_i, paired, settings) for d in entries}
+    unsupported = ""
+    if any(d.noise_free for d in entries):  # the change of a noise-free descriptor needs both files reliable
+        unsupported = noise_free_support(rows_b) or noise_free_support(rows_i)
+    return {d.name: _change(d, reps_b, reps_i, paired, settings, unsupported) for d in entries}
 
 
 def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random.SeedSequence,
@@ -178,8 +181,8 @@ def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.rando
     return group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
 
 
-def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool,
-            settings: ResamplingSettings) -> DescriptorChange:
+def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool, settings: ResamplingSettings,
+            unsupported: str = "") -> DescriptorChange:
     point_b, point_i = reps_b.point[d.name], reps_i.point[d.name]
     diff = point_i - point_b
     jack = None
@@ -190,9 +193,9 @@ def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool,
                 [point_i - jb for jb in jack_b] + [ji - point_b for ji in jack_i])
     width = d.high - d.low
     interval = descriptor_interval(d, diff, reps_i.resamples[d.name] - reps_b.resamples[d.name], jack, settings,
-                                   (-width, width))
-    return DescriptorChange(d.name, point_b, point_i, diff, interval.low, interval.high, interval.n_used,
-                            interval.status, interval.note)
+                                   (-width, width), unsupported)
+    return DescriptorChange(d.name, point_b, point_i, interval.estimate, diff, interval.low, interval.high,
+                            interval.n_used, interval.status, interval.note)
 
 
 def _rdm_rho(ds_b: xr.Dataset, ds_i: xr.Dataset, layer_b: int, layer_i: int, keep: Mapping[str, Sequence[int]] | None,

@@ -39,13 +39,17 @@ def _find(records: Sequence[Any], attribute: str, value: Any) -> Any:
 class DescriptorEstimate(Record):
     """One descriptor at one layer: estimate and bootstrap CI, or why there is none.
 
-    ``status`` is ``"ok"``, ``"no-ci"`` (estimate without interval) or ``"missing"`` (not
-    computable from this file); ``note`` says why, and reports resamples left out as undefined.
+    ``estimate`` is the point the interval is built around (for the default basic interval, the
+    plug-in value corrected by the bootstrap's median bias), so it lies inside ``[ci_low, ci_high]``;
+    ``plugin`` is the descriptor computed from the texts at hand (as measured; the estimate when there
+    is no interval).  ``status`` is ``"ok"``, ``"no-ci"`` (estimate without interval) or ``"missing"``
+    (not computable from this file); ``note`` says why, and reports resamples left out as undefined.
     """
 
     descriptor: str
     group: str
     estimate: float
+    plugin: float
     ci_low: float
     ci_high: float
     n_boot: int
@@ -98,12 +102,17 @@ class GeometryResult(Record):
 
 @dataclass(frozen=True)
 class DescriptorChange(Record):
-    """Instruct minus base for one descriptor, with a bootstrap CI of the difference."""
+    """Instruct minus base for one descriptor, with a bootstrap CI of the difference.
+
+    ``base`` and ``instruct`` are plug-in values; ``change_plugin`` is their difference and ``change``
+    the point the interval of the change is built around (inside ``[ci_low, ci_high]``).
+    """
 
     descriptor: str
     base: float
     instruct: float
     change: float
+    change_plugin: float
     ci_low: float
     ci_high: float
     n_boot: int

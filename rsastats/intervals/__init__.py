@@ -11,6 +11,11 @@ Methods (:data:`INTERVAL_METHODS`; Davison & Hinkley 1997, ch. 5; Efron & Tibshi
 ``bca``         percentile at levels shifted by the bias correction ``z0`` and the acceleration
                 ``a`` estimated by the jackknife.
 
+Each method is built around a point estimate (``IntervalMethod.point``, formed by
+:func:`interval_estimate`): its limit as the confidence level goes to 0, which lies inside the
+interval at every level.  Where a bootstrap detects bias (basic, BCa) it is not the plain estimate:
+report it beside the interval, with the plain estimate named as such (docs/statistics.md).
+
 Quantiles are the ``(R+1)alpha``-th order statistics, interpolated on the normal-quantile scale
 between neighbours (Davison & Hinkley eq. 5.8): the same numbers as R's ``boot::boot.ci``
 (checked in ``tests/reference``).  ``z0`` uses the mid-rank fraction of replicates below the
@@ -28,12 +33,12 @@ or, when replicates may be undefined, :func:`bootstrap_interval`.  To add a meth
 or a jackknife formula in ``jackknife.py`` (docs/architecture.md).
 """
 
-from .bootstrap import acceleration, basic_interval, confidence_interval, interval_pvalue
+from .bootstrap import acceleration, basic_interval, confidence_interval, interval_estimate, interval_pvalue
 from .jackknife import fisher_z, jackknife_interval, jackknife_se
 from .methods import (BASIC_BOUNDED, BOOTSTRAP_CI_METHODS, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, IntervalMethod,
                       ci_method_name)
 from .undefined import Interval, bootstrap_interval
 
 __all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
-           "ci_method_name", "confidence_interval", "basic_interval", "acceleration", "fisher_z", "jackknife_se",
+           "ci_method_name", "confidence_interval", "interval_estimate", "basic_interval", "acceleration", "fisher_z", "jackknife_se",
            "jackknife_interval", "interval_pvalue", "Interval", "bootstrap_interval"]

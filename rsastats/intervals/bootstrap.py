@@ -14,7 +14,7 @@ from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
 from .jackknife import fisher_z, jackknife_interval, jackknife_se, one_stratum
 from .methods import BASIC_BOUNDED, INTERVAL_METHODS, ci_method_name
 
-__all__ = ["confidence_interval", "basic_interval", "acceleration", "interval_pvalue"]
+__all__ = ["confidence_interval", "interval_estimate", "basic_interval", "acceleration", "interval_pvalue"]
 
 
 def _norm_inter(sorted_values: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -149,6 +149,35 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     if bounds is not None:
         low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
     return low, high
+
+
+def interval_estimate(estimate: float, replicates: Any, *, method: str = "percentile", jackknife: Any = None,
+                      bounds: tuple[float, float] | None = None, acceleration_value: float | None = None) -> float:
+    """The point estimate an interval of ``method`` is built around: the interval's limit as the
+    confidence level goes to 0 (the median of its confidence distribution; Xie & Singh 2013), so it
+    lies inside the interval at every level.
+
+    ``percentile``: the median of the replicates; ``basic``: ``2 est - median`` (the estimate corrected
+    by the bootstrap's median bias, clipped to ``bounds``); ``bca``: the replicate quantile at
+    ``Phi(z0 + z0 / (1 - a z0))``; the jackknife methods: ``estimate`` itself.  The arguments are
+    those of :func:`confidence_interval`, and the quantiles are interpolated as there.
+    """
+    method = ci_method_name(method)
+    if INTERVAL_METHODS[method].uses == "jackknife":
+        return float(check_finite_array("estimate", estimate, 0))
+    est, t, method, _, bounds = _confidence_interval_iv(estimate, replicates, method, 0.5, jackknife, bounds,
+                                                       acceleration_value)
+    if method == "percentile":
+        point = _norm_inter(t, np.array([0.5]))[0][0]
+    elif method == "basic":
+        point = basic_interval(est, t, np.array([0.5, 0.5]), bounds, BASIC_BOUNDED if bounds is not None else "none")[0][0]
+    else:
+        a = acceleration(jackknife) if acceleration_value is None else float(acceleration_value)
+        z0 = _z0(est, t)
+        point = _norm_inter(t, ndtr(np.array([z0 + z0 / (1.0 - a * z0)])))[0][0]
+    if bounds is not None:
+        point = min(max(point, bounds[0]), bounds[1])
+    return float(point)
 
 
 def basic_interval(estimate: float, sorted_values: np.ndarray, alpha: np.ndarray, bounds: tuple[float, float] | None,

@@ -15,21 +15,26 @@ __all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_MET
 class IntervalMethod:
     """One interval method: its name, what it is formed from (``"replicates"``: bootstrap replicates,
     with leave-one-out values for the acceleration when ``needs_jackknife``; ``"jackknife"``: the
-    leave-one-out values alone), and what it is."""
+    leave-one-out values alone), what it is, and ``point``: the point estimate it is built around (its
+    limit as the confidence level goes to 0, the median of its confidence distribution; formed by
+    :func:`rsastats.intervals.interval_estimate`), which always lies inside the interval."""
 
     name: str
     needs_jackknife: bool
     description: str
     uses: str = "replicates"
+    point: str = "the estimate"
 
 
 INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
     IntervalMethod("jackknife-z", True, "normal interval on the Fisher-z scale, jackknife standard error "
                    "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife"),
     IntervalMethod("jackknife", True, "normal interval on the raw scale, jackknife standard error", uses="jackknife"),
-    IntervalMethod("percentile", False, "quantiles of the replicates"),
-    IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)"),
-    IntervalMethod("bca", True, "bias-corrected and accelerated percentile (acceleration from the jackknife)"),
+    IntervalMethod("percentile", False, "quantiles of the replicates", point="the median of the replicates"),
+    IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)",
+                   point="2 estimate - median of the replicates (the bootstrap median-bias-corrected estimate)"),
+    IntervalMethod("bca", True, "bias-corrected and accelerated percentile (acceleration from the jackknife)",
+                   point="the replicate quantile at level Phi(z0 + z0 / (1 - a z0))"),
 )}
 CI_METHODS = tuple(INTERVAL_METHODS)
 # The methods formed from bootstrap replicates (for statistics that are not a correlation of two RDMs).

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..results import Record
-from .bootstrap import confidence_interval
+from .bootstrap import confidence_interval, interval_estimate
 from .methods import INTERVAL_METHODS
 
 __all__ = ["Interval", "bootstrap_interval"]
@@ -24,6 +24,8 @@ class Interval(Record):
     ``low``/``high`` are NaN when no interval could be formed; ``notes`` say why, and report
     replicates left out; ``method`` is the method actually used (a BCa interval with an infinite
     bias correction may fall back to the percentile interval, see :func:`bootstrap_interval`).
+    ``estimate`` is the point estimate the interval is built around (:func:`interval_estimate` of
+    ``method``; inside ``[low, high]``), NaN without an interval.
     """
 
     low: float
@@ -33,6 +35,7 @@ class Interval(Record):
     n_undefined: int
     notes: tuple[str, ...] = ()
     replicates: np.ndarray = field(default=None, repr=False, metadata={"json": False})
+    estimate: float = float("nan")
 
 
 def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confidence: float, jackknife: Any = None,
@@ -84,9 +87,11 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
             low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
                                             bounds=finite_bounds)
     notes.extend(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, RsaStatsWarning))
+    point = interval_estimate(float(estimate), finite, method=used, jackknife=jack, bounds=finite_bounds)
     if bounds is not None:
         low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
-    return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite)
+        point = float(np.clip(point, *bounds))
+    return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite, point)
 
 
 @contextlib.contextmanager

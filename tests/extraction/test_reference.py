@@ -93,11 +93,46 @@ def test_limit_caps_the_reference_prompts(tiny_reference, audited, tmp_path):
 
 def test_more_runs_of_a_deterministic_recipe_are_not_made(tiny_reference, audited, tmp_path):
     a, _ = audited
-    result = _audit(a, a, tmp_path / "refs", reference_runs=3)
-    assert len(result.reference.runs) == 1
+    mean = tmp_path / "mean.nc"
+    extract(make_config(stimuli="named", limit=3, precision="fp32", pooling="mean", emotions=EMOTIONS, layers="last",
+                        baseline="none", batch_size=4), mean, loaded=make_loaded("llama", seed=0))
+    result = _audit(a, mean, tmp_path / "refs", reference_runs=3)
+    assert len(result.reference.runs) == 1 and result.reference.informative
     assert any("neither recipe samples text" in note for note in result.notes)
     # Same model name, other weights (the revisions say random-seed-0 and random-seed-1): not the audited model.
     assert not any("is also an audited model" in note for note in result.notes)
+
+
+def test_one_recipe_twice_extracts_nothing(tiny_reference, audited, tmp_path):
+    a, _ = audited
+    result = _audit(a, a, tmp_path / "refs", reference_runs=3)
+    assert tiny_reference == [] and not (tmp_path / "refs").exists()  # no model loaded, no reference folder made
+    assert not result.reference.informative and "record the same recipe" in result.reference.note
+    assert result.verdict.verdict == "inconclusive"
+
+
+def test_a_repeng_file_against_a_study_file_re_makes_both_recipes(tiny_reference, audited, tmp_path):
+    """The acceptance case of issue 16 on a tiny model: both recipes re-made, a range that is not degenerate."""
+    from extraction.recipe_run import run_extraction
+    from rsastats.io import open_vectors
+
+    study, repeng = tmp_path / "study.nc", tmp_path / "repeng.nc"
+    loaded = make_loaded("llama", seed=0)
+    common = dict(emotions=EMOTIONS, limit=3, layers="last", batch_size=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_extraction(make_config("study", precision="fp32", baseline="none", **common), study, loaded=loaded)
+        run_extraction(make_config("repeng", **common), repeng, loaded=make_loaded("llama", seed=0))
+    result = _audit(study, repeng, tmp_path / "refs", limit=3)
+    ref = result.reference
+    assert ref.informative and ref.ci_low < ref.ci_high and -1 < ref.rho < 1, ref
+    assert open_activations(ref.files_a[0]).attrs["method"] == "comprehension"
+    made = open_vectors(ref.files_b[0])
+    assert made.attrs["method"] == "pca-diff" and made.attrs["recipe"] == "repeng"
+    assert made.attrs["stimulus_set"] == open_vectors(repeng).attrs["stimulus_set"]
+    assert [p["config"]["method"] for p in ref.plans] == ["comprehension", "pca-diff"]
+    assert result.layers[0].status == "differs" and "pca-diff" in result.layers[0].description
+    assert result.verdict.verdict in VERDICTS
 
 
 def test_the_extractor_checks_its_settings_and_keeps_files_in_the_cache(monkeypatch, tmp_path):

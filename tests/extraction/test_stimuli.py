@@ -19,7 +19,8 @@ def test_builtin_sets_cover_the_21_conditions_with_at_least_40_texts(name):
     assert stim.emotions == STUDY_EMOTIONS
     assert min(stim.counts.values()) >= 40
     assert stim.problems == ()
-    assert len(stim.baseline) >= 100
+    # The contrast pairs' baseline is one negative per prompt; the other sets read the 150 shared texts.
+    assert len(stim.baseline) == stim.n_prompts if stim.paired else len(stim.baseline) >= 100
     assert stim.label.startswith(f"{name} sha256:") and len(stim.sha256) == 64
 
 

@@ -208,11 +208,11 @@ def test_geometry_point_estimates_equal_direct_computations():
         "emotion_pc1_share": sv2.max() / sv2.sum(),
     }
     for name, value in expected.items():
-        assert result[name].estimate == pytest.approx(value, rel=1e-9), name
+        assert result[name].plugin == pytest.approx(value, rel=1e-9), name
     unit = base / base_norms[:, None]
     top = max(np.mean([unit[i, d] * unit[j, d] for i, j in itertools.combinations(range(len(base)), 2)])
               for d in range(10))
-    assert result["baseline_top_dim_contribution"].estimate == pytest.approx(top, rel=1e-9)
+    assert result["baseline_top_dim_contribution"].plugin == pytest.approx(top, rel=1e-9)
 
 
 def test_bootstrap_replicates_equal_descriptors_of_materialised_resamples():
@@ -248,5 +248,20 @@ def test_comparison_rho_equals_scipy_spearman_of_the_two_cosine_rdms():
                                        abs=1e-12)
     assert result.paired_prompts and result.paired_baseline
     change = result["baseline_anisotropy"]
-    assert change.change == pytest.approx(change.instruct - change.base)
-    assert change.base == pytest.approx(geometry(a, layers=[0], n_boot=2).layer(0)["baseline_anisotropy"].estimate)
+    assert change.change_plugin == pytest.approx(change.instruct - change.base)
+    assert change.ci_low <= change.change <= change.ci_high
+    assert change.base == pytest.approx(geometry(a, layers=[0], n_boot=2).layer(0)["baseline_anisotropy"].plugin)
+
+
+def test_emotion_noise_fraction_equals_a_direct_computation():
+    """sum_e tr(S_e)/n_e over sum_e |v_e|^2, with numpy's unbiased variances of the prompt rows."""
+    rng = np.random.default_rng(3)
+    sizes = [3, 5, 4, 6]
+    groups_rows = [rng.standard_normal((k, 7)) * 0.5 + rng.standard_normal(7) for k in sizes]
+    rows = np.concatenate(groups_rows)
+    bounds = np.cumsum([0, *sizes])
+    groups = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(sizes))]
+    expected = (sum(x.var(axis=0, ddof=1).sum() / len(x) for x in groups_rows)
+                / sum(np.sum(x.mean(axis=0) ** 2) for x in groups_rows))
+    assert kernels.emotion_noise_fraction(rows @ rows.T, groups) == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(kernels.emotion_noise_fraction(rows @ rows.T, [groups[0], np.array([17])]))

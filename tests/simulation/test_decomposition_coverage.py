@@ -59,6 +59,7 @@ def test_bca_intervals_cover_planted_shares_and_adjusted_lrt_keeps_its_size():
                                 response="zscore", n_boot=N_BOOT, ci_method="bca", seed=sim)
         for comp in result.components:
             low, high = comp.share_ci
+            assert low <= comp.share <= high, (sim, comp.name)  # every estimate inside its own interval
             hits[comp.name] += low <= truth[comp.name] <= high
             if comp.name not in ("residual",) and truth[comp.name] == 0:
                 null_tests += 1

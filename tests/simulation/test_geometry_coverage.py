@@ -1,4 +1,9 @@
-"""Coverage of the geometry and maturity-rule intervals on planted data (slow)."""
+"""Coverage of the geometry and maturity-rule intervals on planted data (slow).
+
+A subset of ``analyses/geometry_coverage.py`` (which writes reports/geometry_coverage): its planted
+designs, fewer data sets, and one-sided binomial tests at level 0.001 of each claimed hit rate
+against 95%.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +12,43 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import binomtest, spearmanr
 
+from analyses.geometry_coverage import DESIGNS, PlantedModel, simulate
 from rsastats.io import make_activations
-from rsastats.geometry import DEFAULT_CI_METHOD
 from rsastats.maturity import classify_maturity
-
-from .geometry_coverage import DESIGNS, PlantedModel, coverage
 
 pytestmark = pytest.mark.slow
 
-# Descriptors whose default interval is claimed to cover near nominal (docs/geometry.md).
+# Descriptors whose default interval is claimed to cover near nominal where it is given (docs/geometry.md:
+# 0.91-0.98 in reports/geometry_coverage); those marked ``undercovers`` (0.85-0.94) say so in a note, and
+# prompt_norm_mean and emotion_rdm_spread (0.90-0.95) are not claimed either.
 CLAIMED = ("baseline_anisotropy", "baseline_top_dim_contribution", "baseline_participation_ratio",
-           "baseline_norm_mean", "prompt_anisotropy", "prompt_norm_mean", "prompt_norm_sd", "emotion_mean_cosine",
-           "emotion_rdm_spread", "emotion_participation_ratio")
+           "baseline_norm_mean", "prompt_anisotropy", "emotion_mean_cosine", "emotion_participation_ratio")
+NOISE_FREE = ("emotion_mean_cosine", "emotion_rdm_spread", "emotion_participation_ratio", "emotion_pc1_share")
+LEVEL = 0.001
 
 
-@pytest.mark.parametrize("design", list(DESIGNS))
+@pytest.mark.parametrize("design", ["moderate anisotropy, n > hidden", "high anisotropy, n < hidden"])
 def test_default_interval_covers_planted_values(design):
     model = PlantedModel(*DESIGNS[design])
-    n_sim = 300
-    hits = coverage(model, n_sim=n_sim, n_boot=400, methods=(DEFAULT_CI_METHOD,))[DEFAULT_CI_METHOD]
+    n_sims = 120
+    counts = simulate(model, n_sims=n_sims, n_boot=300, seed=7)
+    for name, c in counts.items():
+        assert c["inside"] == c["with_ci"], name  # every estimate inside its own interval
     for name in CLAIMED:
-        rate = hits[name] / n_sim
-        assert 0.88 <= rate <= 0.99, (name, rate)
-    # the planted anisotropy itself: consistent with 95% (binomial test)
-    assert binomtest(hits["baseline_anisotropy"], n_sim, 0.95).pvalue > 0.001
+        c = counts[name]
+        assert c["with_ci"] == n_sims, name
+        assert binomtest(c["hits"], n_sims, 0.95, alternative="less").pvalue > LEVEL, (name, c["hits"])
 
 
-def test_percentile_interval_fails_where_docs_say_it_does():
-    """Prompt noise attenuates emotion-vector cosines and resamples attenuate them again."""
-    model = PlantedModel(*DESIGNS["moderate anisotropy, n > hidden"])
-    hits = coverage(model, n_sim=100, n_boot=300, methods=("percentile",))["percentile"]
-    assert hits["emotion_mean_cosine"] / 100 < 0.5
-    assert hits["baseline_participation_ratio_plugin"] / 100 < 0.2
+def test_noisy_prompts_get_no_interval_for_noise_free_descriptors():
+    """Where the bias correction cannot reach the noise-free value (prompt noise above 5% of the
+    emotion vectors' squared norm), the output says so instead of printing an interval."""
+    model = PlantedModel(*DESIGNS["thin: 8 emotions x 4 prompts, noisy"])
+    counts = simulate(model, n_sims=30, n_boot=200, seed=8)
+    for name in NOISE_FREE:
+        assert counts[name]["with_ci"] == 0, name
+    assert counts["baseline_anisotropy"]["with_ci"] == 30
+    assert binomtest(counts["baseline_anisotropy"]["hits"], 30, 0.95, alternative="less").pvalue > LEVEL
 
 
 def test_reliability_interval_covers_the_reliability_of_a_full_prompt_set():

@@ -18,7 +18,7 @@ def _acts(seed=0, variant="base", n_baseline=30, **kw):
 
 
 def _values(result):
-    return {(layer.layer, e.descriptor): (e.estimate, e.ci_low, e.ci_high) for layer in result.layers
+    return {(layer.layer, e.descriptor): (e.plugin, e.ci_low, e.ci_high, e.estimate) for layer in result.layers
             for e in layer.estimates}
 
 
@@ -27,7 +27,7 @@ def test_same_seed_same_result_and_other_seed_other_intervals():
     a, b, c = (geometry(ds, n_boot=60, seed=s) for s in (3, 3, 4))
     assert _values(a) == _values(b)
     assert _values(a) != _values(c)
-    for key, (est, _, _) in _values(a).items():  # point estimates do not depend on the seed
+    for key, (est, *_) in _values(a).items():  # plug-in values do not depend on the seed
         assert _values(c)[key][0] == est or np.isnan(est)
 
 
@@ -61,7 +61,7 @@ def test_emotion_order_does_not_change_point_estimates():
     a = geometry(ds, layers="last", n_boot=10).layers[0]
     b = geometry(reordered, layers="last", n_boot=10).layers[0]
     for est in a.estimates:
-        assert b[est.descriptor].estimate == pytest.approx(est.estimate, rel=1e-10, nan_ok=True)
+        assert b[est.descriptor].plugin == pytest.approx(est.plugin, rel=1e-10, nan_ok=True)
 
 
 def test_scaling_a_model_changes_norms_only():
@@ -266,8 +266,10 @@ def test_interval_methods_relate_as_they_should():
     bca = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="bca").layers[0]
     # unbounded above: basic = percentile reflected at the estimate
     p, b = perc["prompt_norm_mean"], basic["prompt_norm_mean"]
-    assert b.ci_low == pytest.approx(2 * p.estimate - p.ci_high)
-    assert b.ci_high == pytest.approx(2 * p.estimate - p.ci_low)
+    assert b.ci_low == pytest.approx(2 * p.plugin - p.ci_high)
+    assert b.ci_high == pytest.approx(2 * p.plugin - p.ci_low)
+    # each estimate is its interval's own point: the median of the replicates, and its reflection
+    assert b.estimate == pytest.approx(2 * p.plugin - p.estimate)
     for name in ("baseline_anisotropy", "prompt_norm_mean"):
         assert np.isfinite(bca[name].ci_low) and bca[name].ci_low < bca[name].ci_high
     # a BCa interval that cannot be formed is reported, not faked

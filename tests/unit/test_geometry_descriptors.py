@@ -33,7 +33,9 @@ def test_every_entry_is_complete_and_named_once():
         assert d.name.startswith(("baseline_", "prompt_", "emotion_"))
         assert d.per_prompt == d.name.startswith("prompt_"), d.name
     # a sample maximum is the only thing without a bootstrap interval
-    assert {d.name for d in DESCRIPTORS if not d.has_ci} == {"baseline_norm_max_median", "prompt_norm_max_median"}
+    assert {d.name for d in DESCRIPTORS if not d.has_ci} == {"baseline_norm_max_median", "prompt_norm_max_median",
+                                                             "baseline_participation_ratio_plugin"}
+    assert all(d.no_ci.startswith("no CI: ") for d in DESCRIPTORS if not d.has_ci)
 
 
 def test_lookup_by_name_and_group():
@@ -79,7 +81,7 @@ def test_a_new_table_entry_reaches_every_output(monkeypatch, tmp_path):
     est = layer["baseline_first_coordinate"]
     unit = ds["baseline"].isel(layer=-1).values.astype(np.float64)
     unit /= np.linalg.norm(unit, axis=1, keepdims=True)
-    assert est.estimate == pytest.approx(unit[:, 0].mean(), rel=1e-12)
+    assert est.plugin == pytest.approx(unit[:, 0].mean(), rel=1e-12)
     assert est.status == "ok" and est.ci_low <= est.ci_high
     change = compare_geometry(ds, _acts(1, "instruct"), n_boot=30)["baseline_first_coordinate"]
     assert change.status == "ok" and np.isfinite(change.change)

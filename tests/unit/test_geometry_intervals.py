@@ -10,7 +10,7 @@ import pytest
 
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.geometry.descriptors import descriptor
-from rsastats.geometry.intervals import NO_CI_NOTE, OUTSIDE_NOTE, descriptor_interval
+from rsastats.geometry.intervals import descriptor_interval
 from rsastats.geometry.resampling import ResamplingSettings
 from rsastats.intervals import confidence_interval
 
@@ -51,13 +51,26 @@ def test_undefined_resamples_are_left_out_and_counted():
 
 def test_a_sample_maximum_gets_no_interval_and_says_why():
     got = descriptor_interval(descriptor("prompt_norm_max_median"), 2.0, np.linspace(1, 3, 50), None, _settings())
-    assert np.isnan(got.low) and got.n_used == 0 and got.note == NO_CI_NOTE
+    assert np.isnan(got.low) and got.n_used == 0 and got.note == descriptor("prompt_norm_max_median").no_ci
+    assert "sample maximum" in got.note and got.estimate == 2.0
 
 
-def test_an_estimate_outside_its_interval_is_flagged():
-    reps = np.linspace(0.50, 0.60, 100)  # a resample bias far larger than the spread
-    got = descriptor_interval(descriptor("emotion_mean_cosine"), 0.45, reps, None, _settings("percentile"))
-    assert got.low > 0.45 and got.note == OUTSIDE_NOTE
+def test_the_plugin_participation_ratio_gets_no_interval_and_says_why():
+    got = descriptor_interval(descriptor("baseline_participation_ratio_plugin"), 23.5, np.linspace(29.4, 34.8, 50),
+                              None, _settings())
+    assert np.isnan(got.low) and got.status == "no-ci" and got.estimate == 23.5
+    assert got.note.startswith("no CI: the plug-in participation ratio") and "baseline_participation_ratio" in got.note
+
+
+@pytest.mark.parametrize("method", ["percentile", "basic"])
+def test_a_large_bootstrap_bias_moves_the_estimate_not_out_of_its_interval(method):
+    """The replicates sit far above the plug-in value (a bias far larger than their spread): the
+    estimate given is the interval's own point, inside it; the plug-in value is not."""
+    reps = np.linspace(0.50, 0.60, 100)
+    jack = [np.linspace(0.44, 0.46, 12)]
+    got = descriptor_interval(descriptor("emotion_mean_cosine"), 0.49, reps, jack, _settings(method, n_boot=100))
+    assert got.low <= got.estimate <= got.high and got.note == ""
+    assert not got.low <= 0.49 <= got.high
 
 
 def test_bca_failures_are_notes():
@@ -80,3 +93,21 @@ def test_too_few_replicates_for_the_level_is_a_warning_not_a_note():
                                   _settings(confidence=0.99, n_boot=30))
     assert got.status == "ok" and got.note == ""
     assert any(issubclass(w.category, RsaStatsWarning) and "too few" in str(w.message) for w in caught)
+
+
+def test_bca_with_every_replicate_on_one_side_gives_the_plugin_value_and_no_interval():
+    reps = np.linspace(0.50, 0.60, 100)
+    got = descriptor_interval(descriptor("emotion_mean_cosine"), 0.49, reps, [np.linspace(0.44, 0.46, 12)],
+                              _settings("bca", n_boot=100))
+    assert np.isnan(got.low) and got.estimate == 0.49 and "bias correction is infinite" in got.note
+
+
+def test_descriptors_whose_basic_interval_undercovers_say_so():
+    from rsastats.geometry.intervals import UNDERCOVERS_NOTE
+
+    reps = np.linspace(0.1, 0.3, 200)
+    basic = descriptor_interval(descriptor("emotion_pc1_share"), 0.2, reps, None, _settings(n_boot=200))
+    assert basic.status == "ok" and basic.note == UNDERCOVERS_NOTE
+    # measured for the default (basic) interval only; other descriptors and methods carry no such note
+    assert descriptor_interval(descriptor("emotion_pc1_share"), 0.2, reps, None, _settings("percentile", n_boot=200)).note == ""
+    assert descriptor_interval(descriptor("emotion_participation_ratio"), 2.0, reps + 2, None, _settings(n_boot=200)).note == ""

@@ -153,3 +153,43 @@ def test_jackknife_z_interval_contains_its_estimate_and_stays_inside_minus_one_o
         loo = np.clip(est + rng.normal(0, rng.uniform(0, 0.5), rng.integers(4, 40)), -1, 1)
         low, high, _ = jackknife_interval(est, loo)
         assert -1 <= low <= est <= high <= 1
+
+
+def test_interval_estimate_is_the_point_each_method_is_built_around():
+    """Percentile: the median of the replicates; basic: 2 est - median (numpy's median, computed
+    independently); BCa with z0 = a = 0: the median; jackknife methods: the estimate itself."""
+    from rsastats.intervals import interval_estimate
+
+    rng = np.random.default_rng(4)
+    for size in (199, 200):  # odd and even counts: the interpolated median is numpy's
+        reps = rng.gamma(2.0, 0.1, size)
+        assert interval_estimate(0.3, reps, method="percentile") == pytest.approx(np.median(reps), rel=1e-12)
+        assert interval_estimate(0.3, reps, method="basic") == pytest.approx(0.6 - np.median(reps), rel=1e-12)
+    symmetric = np.concatenate([0.5 - np.linspace(0.01, 0.2, 100), 0.5 + np.linspace(0.01, 0.2, 100)])
+    assert interval_estimate(0.5, symmetric, method="bca", acceleration_value=0.0) == pytest.approx(0.5)
+    assert interval_estimate(0.42, None, method="jackknife-z", jackknife=np.linspace(0.3, 0.5, 9)) == 0.42
+    # a basic point below a bound is clipped to it, as the interval is
+    assert interval_estimate(0.01, np.full(50, 0.3) + np.linspace(0, 0.01, 50), method="basic", bounds=(0, 1)) == 0.0
+
+
+@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+def test_interval_estimate_lies_inside_the_interval_at_every_level(method):
+    from rsastats.intervals import interval_estimate
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        shift = rng.normal(0.0, 0.05)  # replicates biased away from the estimate, up to about 2 SE
+        reps = np.clip(0.4 + shift + rng.normal(0.0, 0.03, 300) * rng.uniform(0.5, 2.0), 0.0, 1.0)
+        jack = 0.4 + rng.normal(0.0, 0.01, 15)
+        try:
+            point = interval_estimate(0.4, reps, method=method, jackknife=jack, bounds=(0.0, 1.0))
+        except EstimationError:  # BCa, every replicate on one side: no interval either
+            with pytest.raises(EstimationError):
+                confidence_interval(0.4, reps, method=method, jackknife=jack, bounds=(0.0, 1.0))
+            continue
+        for confidence in (0.5, 0.8, 0.95, 0.99):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RsaStatsWarning)
+                low, high = confidence_interval(0.4, reps, method=method, confidence=confidence, jackknife=jack,
+                                                bounds=(0.0, 1.0))
+            assert low <= point <= high, (trial, confidence, low, point, high)

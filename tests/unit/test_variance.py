@@ -539,3 +539,19 @@ def test_a_sub_parameter_of_another_method_needs_one_table_entry(monkeypatch):
     result = decompose_rdms(rdms, labels(8), conds, components=["model", "method", "n_pairs"], n_boot=0, test=False)
     assert result.component("n_pairs").n_levels == 2
     assert {(p.layer, p.factor) for p in result.pairs if p.factor == "n_pairs"} == {("2 sub-parameters", "n_pairs")}
+
+
+@pytest.mark.parametrize("ci_method, seed", [("bca", 0), ("percentile", 1), ("basic", 2)])
+def test_every_share_estimate_is_inside_its_interval(ci_method, seed):
+    """Issue 14: component and layer shares lie inside their own intervals, including components
+    planted at 0 (at the boundary, where replicates pile up on one side of the estimate)."""
+    conds = study_conditions()
+    components = ["model", "method", "precision", "experiment", "temperature", "model:method", "model:experiment"]
+    rdms = simulate_condition_rdms(conds, PLANTED, 12, residual=RESIDUAL, emotion_dependence=0.4, seed=seed)
+    result = decompose_rdms(rdms, labels(12), conds, components=components, n_boot=40, seed=seed, ci_method=ci_method)
+    checked = 0
+    for item in [c for c in result.components if c.estimable] + list(result.layers):
+        if np.isfinite(item.share_ci_low):
+            assert item.share_ci_low <= item.share <= item.share_ci_high, item
+            checked += 1
+    assert checked >= 10

@@ -129,9 +129,12 @@ def _render(result) -> None:
                     f"{obs.ci_method}, bootstrap over {obs.bootstrap}, {obs.n_boot} resamples")
     numbers.add_row("Mantel p", f"{fmt_p(obs.p_value)}  ({obs.n_permutations} label permutations)")
     runs = f", {len(ref.runs)} runs pooled" if len(ref.runs) > 1 else ""
-    numbers.add_row("reference range", f"[{fmt(ref.ci_low)}, {fmt(ref.ci_high)}]  rho {fmt(ref.rho)} on {ref.model} "
-                    f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.bootstrap}{runs})")
-    numbers.add_row("gap", f"{obs.rho - ref.rho:+.3f}  (observed rho - reference rho)")
+    if ref.informative:
+        numbers.add_row("reference range", f"[{fmt(ref.ci_low)}, {fmt(ref.ci_high)}]  rho {fmt(ref.rho)} on {ref.model} "
+                        f"(A's recipe vs B's recipe; {ref.ci_method}, bootstrap over {ref.bootstrap}{runs})")
+        numbers.add_row("gap", f"{obs.rho - ref.rho:+.3f}  (observed rho - reference rho)")
+    else:
+        numbers.add_row("reference range", f"none, uninformative: {ref.note}")
     numbers.add_row("settings", f"{obs.rdm} RDM, {obs.rank}, {obs.layer}, {obs.normalization} vectors; "
                     f"intervals wider than {result.max_interval_width:g} are inconclusive; seed {result.seed}")
     for i, (fa, fb) in enumerate(zip(ref.files_a, ref.files_b)):

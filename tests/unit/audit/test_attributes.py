@@ -28,6 +28,18 @@ def test_layers_that_differ_are_named_with_their_values():
     assert all(x.complete for x in layers)
 
 
+@pytest.mark.parametrize("method", ["pca-diff", "mean-diff", "baseline-diff", "neutral-pc"])
+def test_a_contrastive_method_has_no_sampling_settings(method):
+    """The contrastive methods read the stimuli: their sampling settings are n/a, as for comprehension
+    (found on a real run, where a pca-diff file made layer 2 'unknown' against a comprehension file)."""
+    contrastive = {k: v for k, v in AUDIT_RECIPE_A.items() if k not in ("temperature", "top_p", "top_k",
+                                                                        "max_new_tokens", "seed")}
+    attributes, layers = compare_layers(AUDIT_RECIPE_A, {**contrastive, "method": method})
+    assert _layer(layers, "sub-parameters").status == "same" and all(x.complete for x in layers)
+    assert _layer(layers, "method").differing == ("method",)
+    assert {x.a for x in attributes if x.attribute == "top_p"} == {"n/a"}
+
+
 def test_unknown_is_reported_as_unknown_never_as_same():
     known = dict(AUDIT_RECIPE_A)
     missing = {k: v for k, v in AUDIT_RECIPE_A.items() if k != "precision"}

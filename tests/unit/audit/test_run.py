@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from rsastats.audit import (COMPATIBLE, DIFFERENT, INCONCLUSIVE, LAYER_ATTRIBUTES, MadeReferences, ReferenceAssumption,
-                            audit)
+from rsastats.audit import (COMPATIBLE, DIFFERENT, INCONCLUSIVE, LAYER_ATTRIBUTES, MIN_AUDIT_EMOTIONS, MadeReferences,
+                            ReferenceAssumption, audit)
 from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.exceptions import FileFormatError, InputError, LabelError, ValidationError
 from rsastats.simulate import simulate_audit_case
@@ -42,10 +42,64 @@ def test_a_planted_geometric_difference_is_different():
     assert result.observed.ci_high < result.reference.ci_low
 
 
-def test_tiny_designs_are_inconclusive():
+class _Forbidden:
+    """Stands in for every expensive step: a call fails the test."""
+
+    def __init__(self, what):
+        self.what, self.calls = what, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        raise AssertionError(f"{self.what} ran before the cheap checks refused the audit")
+
+
+def test_too_few_emotions_fail_before_any_bootstrap_or_extraction(monkeypatch, tmp_path):
+    """Six emotions used to run the whole audit (2 min 14 s with extraction) before saying 'inconclusive'."""
+    import rsastats.audit.run as run_module
+
     files, _ = simulate_audit_case(n_emotions=6, n_prompts=3, difference=3.0, seed=3)
-    result = _audit(files, seed=1)
-    assert result.verdict.verdict == INCONCLUSIVE
+    maker, compare = _Forbidden("the reference maker"), _Forbidden("the observed bootstrap")
+    monkeypatch.setattr(run_module, "compare_models", compare)
+    with pytest.raises(LabelError, match=f"hold 6 emotions; an audit needs at least {MIN_AUDIT_EMOTIONS}"):
+        audit(files[0], files[1], make_references=maker, n_boot=50)
+    renamed = files[1].assign_coords(emotion=[*files[1]["emotion"].values[:-1], "zesty"])
+    with pytest.raises(LabelError, match=f"share only 5 emotion.*at least {MIN_AUDIT_EMOTIONS}"):
+        audit(files[0], renamed, make_references=maker, common_emotions=True, n_boot=50)
+    assert maker.calls == compare.calls == 0
+
+
+def _same_recipe_files(n_emotions=10):
+    files, _ = simulate_audit_case(n_emotions=n_emotions, noise=0.5, n_prompts=4, seed=5)
+    a, b = files[0], files[1].assign_attrs({k: v for k, v in files[0].attrs.items() if k != "experiment"})
+    return a, b.assign_attrs(experiment="another label")
+
+
+def test_two_files_of_one_recipe_get_no_reference_and_say_so_in_words():
+    a, b = _same_recipe_files()
+    maker = _Forbidden("the reference maker")
+    result = _audit([a, b], make_references=maker, seed=0)
+    assert maker.calls == 0
+    ref = result.reference
+    assert not ref.informative and "record the same recipe" in ref.note and "rho 1 by construction" in ref.note
+    assert np.isnan([ref.rho, ref.ci_low, ref.ci_high]).all() and ref.runs == ()
+    assert result.verdict.verdict == INCONCLUSIVE and result.verdict.reasons[0].startswith("there is no reference range")
+    out = result.to_dict()
+    assert out["reference_note"] == ref.note and "[1.000, 1.000]" not in str(out)
+    assert [x.status for x in result.layers] == ["same", "same", "same", "differs"]  # only the experiment label
+
+
+def test_identical_reference_extractions_are_uninformative_not_a_range(tmp_path):
+    """Two recipes that differ (layer 1 here) but whose references are one geometry: no [1.000, 1.000]."""
+    files, _ = simulate_audit_case(n_emotions=10, noise=0.5, n_prompts=4, seed=5)
+    ref = write_dataset(files[2], tmp_path / "ref.nc")
+    copy = write_dataset(files[2], tmp_path / "copy.nc")
+    one = _audit([files[0], files[1], ref, ref], seed=0)
+    assert not one.reference.informative and "one and the same reference extraction" in one.reference.note
+    two = _audit([files[0], files[1], ref, copy], seed=0)
+    assert not two.reference.informative and "no resample moves the reference rho (1.000)" in two.reference.note
+    for result in (one, two):
+        assert result.verdict.verdict == INCONCLUSIVE and np.isnan(result.reference.ci_low)
+        assert "[1.000, 1.000]" not in " ".join(result.verdict.reasons)
 
 
 def test_verdicts_on_planted_truths_over_seeds():
@@ -240,6 +294,6 @@ def test_reference_range_uses_the_vocabulary_and_keeps_the_old_names(case_files)
     assert (ref.low, ref.high, ref.scheme) == (ref.ci_low, ref.ci_high, ref.bootstrap)
     out = ref.to_dict()
     assert list(out) == ["model", "rho", "ci_low", "ci_high", "bootstrap", "ci_method", "confidence", "n_runs", "runs",
-                         "plans", "assumptions"]
+                         "plans", "assumptions", "note"]
     assert out["runs"] == [{"run": 0, "file_a": str(ra), "file_b": str(rb), "rho": ref.rho, "ci_low": ref.ci_low,
                             "ci_high": ref.ci_high, "n_boot": N_BOOT}]

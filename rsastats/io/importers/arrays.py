@@ -1,89 +1,75 @@
-"""Import emotion-vector sets published by other studies into the rsastats vector format.
+"""Readers of array files: ``.npy``, ``.npz``, ``.safetensors``, ``.pt``/``.pth`` and CSV/TSV.
 
-Supported sources (chosen by file suffix):
-
-``.npy``          a 2-D array (emotion, hidden); labels are required.
-``.npz``          either one 2-D array (``key=`` or the only 2-D array) with labels from an
-                  ``emotions``/``labels`` array or the ``labels`` argument, or one 1-D array per
-                  emotion, keyed by emotion name.
-``.safetensors``  the same two layouts as ``.npz``; read with ``safetensors.numpy`` (no torch).
-``.pt``/``.pth``  a tensor (labels required), a dict emotion -> 1-D tensor, or a dict with a
-                  2-D tensor plus a list of labels.  Loaded with ``torch.load(weights_only=True)``,
-                  which refuses pickled code; needs torch installed.
-``.csv``/``.tsv`` one row per emotion: an emotion column (``emotion_column``, default
-                  ``"emotion"``) and numeric columns for the dimensions.
-
-The result is a validated vector-set dataset whose attributes record where it came from:
-``source`` (file name), ``source_format``, ``source_sha256``, ``imported`` (UTC time), and any
-provenance the caller passes in ``attrs`` (model, method, precision, ...).
+``.npy``          a 2-D (emotion, hidden) or 3-D (emotion, layer, hidden) array; labels required.
+``.npz``          one such array (``--key``, or the only 2-D/3-D array) with labels from an
+                  ``emotions``/``labels`` array or ``--labels`` (layer indices from a ``layers``
+                  array), or one array per emotion keyed by emotion name: 1-D (hidden,) or 2-D
+                  (layer, hidden).
+``.safetensors``  the same layouts as ``.npz``; read with ``safetensors.numpy`` (no torch).
+``.pt``/``.pth``  a tensor, a dict emotion -> tensor, a dict with a tensor plus a list of labels,
+                  or a nested dict ``{emotion: {layer: 1-D tensor}}`` (steering-vectors'
+                  ``layer_activations``).  Loaded with ``torch.load(weights_only=True)``, which
+                  refuses pickled objects; needs torch.
+``.csv``/``.tsv`` one row per emotion: an emotion column and numeric columns for the dimensions.
 """
 
 from __future__ import annotations
 
-import os
+import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
-import xarray as xr
 
-from ..exceptions import DependencyError, ImportFormatError, InputError, LabelError
-from .construct import make_vectors
-from ..limits import check_declared_size
-from .files import file_sha256
-from .schema import utc_now
-from .text import read_text_file
+from ...exceptions import DependencyError, ImportFormatError, InputError, LabelError
+from ...limits import check_declared_size
+from .entries import VectorTable, shape_text, stack_entries
 
-__all__ = ["IMPORT_FORMATS", "import_vectors", "read_labels"]
+__all__ = ["ARRAY_FORMATS", "read_array_file", "load_torch", "load_npy"]
 
-IMPORT_FORMATS = {".npy": "npy", ".npz": "npz", ".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv"}
+ARRAY_FORMATS = {".npy": "npy", ".npz": "npz", ".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv"}
 _LABEL_KEYS = ("emotions", "emotion", "labels", "label", "names")
+_LAYER_KEYS = ("layers", "layer")
 
 
-def read_labels(labels: Sequence[str] | str | os.PathLike | None) -> list[str] | None:
-    """Labels as a list: given directly, or read from a text file with one label per line."""
-    if labels is None:
-        return None
-    if isinstance(labels, (str, os.PathLike)) and Path(labels).is_file():
-        lines = read_text_file(labels, "labels file").splitlines()
-        return [line.strip() for line in lines if line.strip()]
-    if isinstance(labels, str):
-        return [part.strip() for part in labels.split(",")]
-    return [str(x) for x in labels]
-
-
-def _from_mapping(arrays: Mapping[str, np.ndarray], labels: list[str] | None, key: str | None, path: Path) -> tuple[np.ndarray, list[str]]:
-    """Turn a name -> array mapping (npz, safetensors, torch dict) into (matrix, labels)."""
+def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str | None, path: Path) -> VectorTable:
+    """Turn a name -> array mapping (npz, safetensors, torch dict) into a vector table."""
     arrays = {str(k): v for k, v in arrays.items()}
     label_key = next((k for k in _LABEL_KEYS if k in arrays), None)
     if label_key is not None and labels is None:
         labels = [str(x) for x in np.asarray(arrays[label_key]).ravel().tolist()]
-    numeric = {k: np.asarray(v) for k, v in arrays.items() if k != label_key}
+    layer_key = next((k for k in _LAYER_KEYS if k in arrays and label_key is not None), None)
+    numeric = {k: v for k, v in arrays.items() if k not in (label_key, layer_key)}
+    if any(isinstance(v, Mapping) for v in numeric.values()) and key is None:
+        values, names, layers = stack_entries(numeric, path, labels)
+        return VectorTable(values, names, layers)
+    numeric = {k: np.asarray(v) if not isinstance(v, np.ndarray) else v for k, v in numeric.items()}
     if key is not None:
         if key not in numeric:
-            raise ImportFormatError(f"no array named {key!r} (found: {', '.join(sorted(numeric))})", path=path)
+            raise ImportFormatError(f"no array named {key!r} (found: {', '.join(sorted(numeric))}); check --key", path=path)
         matrix = numeric[key]
     else:
-        two_d = [k for k, v in numeric.items() if v.ndim == 2]
-        if len(two_d) == 1 and all(v.ndim != 1 for v in numeric.values()):
-            matrix = numeric[two_d[0]]
-        elif numeric and all(v.ndim == 1 for v in numeric.values()):
-            sizes = {v.shape[0] for v in numeric.values()}
-            if len(sizes) != 1:
-                raise ImportFormatError(f"per-emotion vectors have different lengths {sorted(sizes)}", path=path)
-            names = list(numeric)
-            if labels is not None and sorted(labels) != sorted(names):
-                raise LabelError(f"labels given do not match the emotion keys in the file ({', '.join(names)})", path=path)
-            order = labels if labels is not None else names
-            return np.stack([numeric[n] for n in order]), list(order)
+        stacked = [k for k, v in numeric.items() if v.ndim in (2, 3)]
+        if len(stacked) == 1 and len(numeric) == 1 and (label_key is not None or labels is not None):
+            matrix = numeric[stacked[0]]
+        elif numeric and all(v.ndim == 1 for v in numeric.values()) or (
+                len(numeric) >= 2 and all(v.ndim == 2 for v in numeric.values()) and label_key is None
+                and (labels is None or sorted(labels) == sorted(numeric))):
+            values, names, layers = stack_entries(numeric, path, labels)
+            return VectorTable(values, names, layers)
+        elif len(stacked) == 1 and all(v.ndim != 1 for v in numeric.values()):
+            matrix = numeric[stacked[0]]
         else:
-            shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in numeric.items())
-            raise ImportFormatError(f"cannot tell which array holds the vectors ({shapes}); pass key=", path=path)
+            shapes = ", ".join(f"{k} {shape_text(v.shape)}" for k, v in numeric.items())
+            raise ImportFormatError(f"cannot tell which array holds the vectors ({shapes}); name it with --key", path=path)
     if labels is None:
-        raise LabelError("the file holds no emotion labels; pass labels (a list or a file with one per line)", path=path)
-    return matrix, labels
+        raise LabelError("the file holds no emotion labels; give --labels (comma-separated, or a file with one per line)", path=path)
+    layers = None
+    if layer_key is not None and np.asarray(matrix).ndim == 3:
+        layers = [int(x) for x in np.asarray(arrays[layer_key]).ravel().tolist()]
+    return VectorTable(np.asarray(matrix), labels, layers)
 
 
 def _npy_header(fh: Any, what: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
@@ -104,7 +90,7 @@ def _array_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
     return int(np.prod(shape, dtype=object)) * max(dtype.itemsize, 1)
 
 
-def _load_npy(path: Path) -> Any:
+def load_npy(path: Path) -> Any:
     """A .npy array, its header checked first: no objects, a size that fits memory and the file."""
     with open(path, "rb") as fh:
         shape, dtype = _npy_header(fh, "the file", path)
@@ -158,7 +144,23 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _load_pt(path: Path) -> Any:
+def _refusal(exc: Exception, path: Path) -> ImportFormatError:
+    """The one-line error for a .pt file that ``torch.load(weights_only=True)`` refuses."""
+    text = " ".join(str(exc).split())
+    if "SteeringVector" in text:
+        return ImportFormatError(
+            "holds a pickled steering_vectors SteeringVector object, which is not loaded because unpickling can run "
+            "code; save its layer activations instead, one dict per emotion: torch.save({'happy': "
+            "sv_happy.layer_activations, 'sad': sv_sad.layer_activations}, 'vectors.pt')", path=path)
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    what = f"a pickled {found.group(1)} object" if found else f"content that is not plain tensors ({type(exc).__name__})"
+    return ImportFormatError(f"holds {what}, which is not loaded because unpickling can run code; save plain tensors "
+                             "instead: a tensor, a dict of tensors, or a dict {emotion: {layer: tensor}}", path=path)
+
+
+def load_torch(path: Path) -> Any:
+    """A .pt file loaded with ``weights_only=True``, every tensor (at any depth of dicts) as a
+    float64 numpy array; lists and tuples of strings stay lists."""
     try:
         import torch
     except ImportError:
@@ -167,17 +169,18 @@ def _load_pt(path: Path) -> Any:
         _check_zip(path, ".pt")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ... depending on the content
-        first = " ".join(str(exc).split())[:160]
-        raise ImportFormatError(f"refused to load: not plain tensors (weights_only=True refuses pickled code): {first}", path=path) from None
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError ... depending on the content
+        raise _refusal(exc, path) from None
 
     def to_numpy(x: Any) -> Any:
         if isinstance(x, torch.Tensor):
             return x.detach().to(torch.float64).cpu().numpy() if x.is_floating_point() else x.cpu().numpy()
+        if isinstance(x, dict):
+            return {k: to_numpy(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)) and all(isinstance(v, str) for v in x):
+            return np.asarray(x, dtype=object)
         return x
 
-    if isinstance(obj, dict):
-        return {str(k): (np.asarray(v, dtype=object) if isinstance(v, (list, tuple)) else to_numpy(v)) for k, v in obj.items()}
     return to_numpy(obj)
 
 
@@ -207,19 +210,18 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
     return values, frame[emotion_column].tolist()
 
 
-def _read_matrix(p: Path, fmt: str, given: list[str] | None, key: str | None,
-                 emotion_column: str) -> tuple[Any, list[str]]:
-    """The (emotion, hidden) array of a source file and its labels, by format."""
+def read_array_file(p: Path, fmt: str, given: list[str] | None, key: str | None, emotion_column: str) -> VectorTable:
+    """The vectors of one array file and their labels, by format."""
     if fmt == "csv":
         matrix, found = _load_csv(p, emotion_column)
         if given is not None and given != [str(x).strip() for x in found]:
-            raise LabelError("labels given differ from the file's emotion column", path=p)
-        return matrix, found
+            raise LabelError("--labels differ from the file's emotion column", path=p)
+        return VectorTable(matrix, found)
     if fmt == "npy":
-        matrix = _load_npy(p)
+        matrix = load_npy(p)
         if given is None:
-            raise LabelError("a .npy file holds no labels; pass labels (a list or a file with one per line)", path=p)
-        return matrix, given
+            raise LabelError("a .npy file holds no labels; give --labels (comma-separated, or a file with one per line)", path=p)
+        return VectorTable(matrix, given)
     if fmt == "npz":
         return _from_mapping(_load_npz(p), given, key, p)
     if fmt == "safetensors":
@@ -232,60 +234,15 @@ def _read_matrix(p: Path, fmt: str, given: list[str] | None, key: str | None,
         except Exception as exc:
             raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
         return _from_mapping(arrays, given, key, p)
-    obj = _load_pt(p)
+    obj = load_torch(p)
+    if isinstance(obj, dict) and obj and all(isinstance(k, int) for k in obj):
+        raise ImportFormatError(f"holds one {{layer: tensor}} dict (keys {sorted(obj)[:6]}), i.e. one concept; import a "
+                                "folder of such files named by emotion (happy.pt, sad.pt, ...), or save "
+                                "{emotion: layer_activations} in one file", path=p)
     if isinstance(obj, dict):
         return _from_mapping(obj, given, key, p)
+    if not isinstance(obj, np.ndarray):
+        raise ImportFormatError(f"holds a {type(obj).__name__}, not a tensor or a dict of tensors", path=p)
     if given is None:
-        raise LabelError("the tensor holds no labels; pass labels (a list or a file with one per line)", path=p)
-    return obj, given
-
-
-def import_vectors(
-    path: str | os.PathLike,
-    *,
-    labels: Sequence[str] | str | os.PathLike | None = None,
-    key: str | None = None,
-    emotion_column: str = "emotion",
-    attrs: Mapping[str, Any] | None = None,
-) -> xr.Dataset:
-    """Read a published vector set and return a validated vector-set dataset.
-
-    Parameters
-    ----------
-    path : the source file; its suffix selects the reader (see the module docstring).
-    labels : emotion labels in row order (a list, a comma-separated string, or a text file with
-        one per line); required when the file holds none.
-    key : name of the array that holds the vectors in a multi-array file.
-    emotion_column : the label column of a CSV/TSV file.
-    attrs : provenance to record (``model``, ``method``, ``precision``, ``hidden_size``, ...).
-        A ``hidden_size`` that disagrees with the data is an error.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise ImportFormatError("file not found", path=p)
-    fmt = IMPORT_FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise ImportFormatError(f"unknown vector-set format {p.suffix!r}; expected one of {', '.join(sorted(IMPORT_FORMATS))}", path=p)
-    given = read_labels(labels)
-    try:
-        matrix, found = _read_matrix(p, fmt, given, key, emotion_column)
-        matrix = np.asarray(matrix)
-        if matrix.dtype.kind not in "iuf":
-            raise ImportFormatError(f"vectors are not numeric (dtype {matrix.dtype})", path=p)
-        if matrix.ndim != 2:
-            raise ImportFormatError(f"expected a 2-D (emotion, hidden) array, got shape {matrix.shape}", path=p)
-        if len(found) != matrix.shape[0]:
-            raise LabelError(f"{len(found)} labels for {matrix.shape[0]} vectors", path=p)
-        provenance = {
-            "hidden_size": matrix.shape[1],
-            **dict(attrs or {}),
-            "source": p.name,
-            "source_format": fmt,
-            "source_sha256": file_sha256(p),
-            "imported": utc_now(),
-        }
-        return make_vectors(matrix.astype(np.float32), found, attrs=provenance)
-    except InputError as exc:
-        if exc.path is None:  # errors from make_vectors: attach the source file
-            raise type(exc)(exc.problem, path=p) from None
-        raise
+        raise LabelError("the tensor holds no labels; give --labels (comma-separated, or a file with one per line)", path=p)
+    return VectorTable(obj, given)
