@@ -6,6 +6,8 @@ examples every time in well under 30 s."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,6 +26,7 @@ FAST = ["--n-boot", "10", "--permutations", "9", "--no-ceiling"]
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 _WORK = Path(tempfile.mkdtemp(prefix="rsastats-fuzz-"))
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 
 
 def _valid_inputs() -> dict[str, bytes]:
