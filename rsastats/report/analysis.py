@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FileFormatError, ValidationError
-from ..inputs import load_models
+from ..inputs import file_path, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
@@ -111,7 +111,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
                                    "maturity": []}
     audit = sections.read_audit(config.audit)  # a bad audit file should fail before the long work
     progress.step("loading files", None)
-    for f in config.files:
+    for f in map(file_path, config.files):  # FILE@LAYER: the file
         if not os.path.isfile(f):
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
     with warnings_to(notes["inputs"]):
