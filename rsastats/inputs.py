@@ -302,7 +302,7 @@ def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: S
             _, aligned = align_rdms(first.rdm, m.rdm, first.name, m.name)
         except LabelError as exc:
             raise LabelError(f"{exc.problem}", path=m.path) from None
-        check_not_constant(aligned)
+        check_not_constant(aligned, m.layer_selection)
         rows = m.rows if m.rows is None or m.rows.emotions == aligned.labels else _reorder_rows(m.rows, aligned.labels)
         out.append(replace(m, rdm=aligned, rows=rows))
     return out

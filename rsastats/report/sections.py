@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..exceptions import EstimationError, FileFormatError, InputError
+from ..compare import check_not_constant
+from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
 from ..inputs import ModelInput, load_model
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
@@ -72,6 +73,14 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
     for labels in points:
         inputs = [load_model(m.path, rdm_options(config, layer=label, last_k=None), s.name)
                   for (m, s), label in zip(eligible, labels)]
+        flat = _constant_rdms(inputs)
+        if flat:
+            where = ", ".join(f"{s.name} layer {label}" for (_, s), label in zip(eligible, labels))
+            notes.append(f"layer curves: the point at {where} is left out: the RDM of {', '.join(flat)} is constant "
+                         "there (all off-diagonal dissimilarities equal; e.g. every text ends on the same template token "
+                         "at that layer), so no rank correlation is defined")
+            progress.advance(1)
+            continue
         result = compare_all(inputs, **common)
         depth_of = {s.name: s.depth(label) for (_, s), label in zip(eligible, labels)}
         layer_of = dict(zip(names, labels))
@@ -80,6 +89,9 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
                         "depth": 0.5 * (depth_of[row["a"]] + depth_of[row["b"]])})
             rows.append(row)
         progress.advance(1)
+    if not rows:
+        notes.append("no layer curve: every depth had a constant RDM")
+        return None, None
     curve = pd.DataFrame(rows)[["a", "b", "depth", "layer_a", "layer_b", "rho", "ci_low", "ci_high"]]
     curve = curve.sort_values(["a", "b", "depth"], kind="stable").reset_index(drop=True)
     last_k = None
@@ -92,6 +104,18 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
     elif config.last_k_check > 0:
         notes.append(f"mean of the last {config.last_k_check} layers not shown: a file has fewer layers")
     return curve, last_k
+
+
+def _constant_rdms(inputs: Sequence[ModelInput]) -> list[str]:
+    """The inputs that cannot enter a rank correlation: their RDM is constant at this layer (e.g. the
+    last token of every text is the same chat-template token at the embedding layer)."""
+    out = []
+    for model in inputs:
+        try:
+            check_not_constant(model.rdm, model.layer_selection)
+        except ValidationError:
+            out.append(model.name)
+    return out
 
 
 # --------------------------------------------------------------------------- anisotropy per layer
