@@ -151,7 +151,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     if config.layer_points:
         with warnings_to(notes["layers"]), _section("layer sensitivity"):
             layer_curve, last_k = sections.layer_sensitivity(config, models, summaries, reference, scheme,
-                                                             progress, notes["layers"])
+                                                             progress, notes["layers"], comparison)
     geometry_frame, geometry_settings = None, {}
     if config.geometry_layers:
         with warnings_to(notes["geometry"]), _section("anisotropy"):
