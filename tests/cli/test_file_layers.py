@@ -128,3 +128,43 @@ def test_python_api_takes_negative_layers_and_file_layers(files):
     assert rsastats.open_activations(files["a"], layers=[1, -1])["layer"].values.tolist() == [1, 3]
     model = load_model(f"{files['a']}@-2", name=None)
     assert model.layers == (2,) and model.name == "a@-2"
+
+
+@pytest.fixture(scope="module")
+def audit_files(tmp_path_factory):
+    """The simulated audit case with A given two layers: layer 0 as simulated, layer 1 another geometry."""
+    import xarray as xr
+
+    from rsastats.simulate import simulate_audit_case
+
+    tmp = tmp_path_factory.mktemp("audit-layers")
+    datasets, _ = simulate_audit_case(noise=0.5, n_prompts=6, seed=3)
+    a, b, ref_a, ref_b = datasets
+    rng = np.random.default_rng(7)
+    other = a.assign(activations=a["activations"] + 3.0 * rng.standard_normal(a["activations"].shape).astype("float32"))
+    two = xr.concat([a, other.assign_coords(layer=[1])], dim="layer")
+    two.attrs = dict(a.attrs)
+    out = {"a": write_dataset(two, tmp / "a.nc")}
+    for name, ds in (("b", b), ("ref_a", ref_a), ("ref_b", ref_b)):
+        out[name] = write_dataset(ds, tmp / f"{name}.nc")
+    return out
+
+
+def _audit(files, a, *extra):
+    return _json(["audit", a, files["b"], "--reference-files", files["ref_a"], files["ref_b"], "--n-boot", "30", *extra])
+
+
+def test_audit_takes_layers(audit_files):
+    from rsastats.inference.pairs import compare_models
+
+    expected = {layer: compare_models(f"{audit_files['a']}@{layer}", audit_files["b"], n_boot=30, ceiling=False).rho
+                for layer in (0, 1)}
+    assert expected[0] != expected[1]
+    assert _audit(audit_files, audit_files["a"])["rho"] == pytest.approx(expected[1])  # default: A's last layer
+    at0 = _audit(audit_files, f"{audit_files['a']}@0")
+    assert at0["rho"] == pytest.approx(expected[0]) and at0["observed"]["layer"] == "layer 0"
+    assert _audit(audit_files, audit_files["a"], "--layer", "0")["rho"] == pytest.approx(expected[0])
+    result = _run(["audit", audit_files["a"], audit_files["b"], "--reference-files", audit_files["ref_a"],
+                   audit_files["ref_b"], "--layer", "1"])  # B holds layer 0 only
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and "no layer 1" in lines[0] and "b.nc" in lines[0], lines
