@@ -168,3 +168,10 @@ def test_audit_takes_layers(audit_files):
                    audit_files["ref_b"], "--layer", "1"])  # B holds layer 0 only
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1 and "no layer 1" in lines[0] and "b.nc" in lines[0], lines
+
+
+def test_piped_tables_are_not_cut_to_80_columns(files):
+    result = _run(["compare", f"{files['a']}@1", f"{files['a']}@last", *FAST])  # CliRunner's stdout is no terminal
+    assert result.exit_code == 0, result.output
+    title = next(line for line in result.stdout.splitlines() if "vs" in line)
+    assert "note: files of the same model are compared at different layers" in title and len(title.rstrip()) > 80
