@@ -13,11 +13,14 @@ recipe, one precision, ...) with its own output file::
       - {model: minilm, stimuli: implicit, pooling: mean, out: runs/minilm.nc}
 
 Keys are the options of ``rsastats extract`` (``max_new_tokens`` or ``max-new-tokens``); ``out`` is
-required.  Relative paths (``out``, and ``model``/``stimuli``/``baseline`` when they name a file or
-folder that exists there) are relative to the manifest's folder; workers get absolute paths.
+required and must lie inside the manifest's folder (``..`` or an absolute path elsewhere is refused
+unless ``allow_outside``).  Relative paths (``out``, and ``model``/``stimuli``/``baseline`` when
+they name a file or folder that exists there) are relative to the manifest's folder; workers get
+absolute paths.
 
-The state file (``<manifest>.state.json`` beside it) is written only by the process that runs the
-manifest, atomically, after every change: a task is ``submitted`` before it runs and ``done`` or
+The state file (``<manifest>.state.json`` beside it; ``manifest_state.py``) is written only by the
+process that runs the manifest (it holds the state file's lock: one run of a manifest at a time),
+atomically, after every change: a task is ``submitted`` before it runs and ``done`` or
 ``failed`` after.  Running the manifest again skips tasks whose output exists and whose state says
 this task made it (``done``, or ``submitted`` when the runner stopped before recording the end: the
 output file is written atomically, so it exists only complete), and runs the rest; a failed task is
@@ -31,7 +34,6 @@ Nothing here imports torch; :func:`run_task` does, on the process that runs it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -42,15 +44,15 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from rsastats.io import atomic_path
-from rsastats.exceptions import ConfigMismatchError, FileFormatError, InputError, RsaStatsError, ValidationError
+from rsastats.io import atomic_path, output_lock
+from rsastats.exceptions import FileFormatError, InputError, OutputBusyError, RsaStatsError, ValidationError
 
 from .config import ExtractionConfig, make_config
+from .manifest_state import ManifestState, now_iso
 
 __all__ = ["ManifestTask", "TaskOutcome", "ManifestResult", "load_manifest", "run_manifest", "run_task", "extract_task",
            "state_path_for", "TASK_KEYS"]
 
-_FORMAT = 1
 TASK_KEYS = tuple(sorted({f.name for f in fields(ExtractionConfig)} - {"recipe_overrides"} | {"out"}))
 _PATH_KEYS = ("model", "stimuli", "baseline")
 
@@ -83,11 +85,12 @@ class TaskOutcome:
     seconds: float | None
     tokens: int | None
     error: str
+    retryable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.index + 1, "task_id": self.task_id, "out": self.out, "model": self.model,
                 "method": self.method, "precision": self.precision, "status": self.status, "attempts": self.attempts,
-                "seconds": self.seconds, "tokens": self.tokens, "error": self.error}
+                "seconds": self.seconds, "tokens": self.tokens, "error": self.error, "retryable": self.retryable}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,16 @@ class ManifestResult:
     @property
     def n_failed(self) -> int:
         return sum(o.status == "failed" for o in self.outcomes)
+
+    def failure_message(self) -> str:
+        """One line: which tasks failed, their outputs and reasons, and whether running the same
+        command again can succeed (not when every failure is bad input)."""
+        failed = [o for o in self.outcomes if o.status == "failed"]
+        what = "; ".join(f"task {o.index + 1} ({o.model}, {o.precision} -> {o.out}): {o.error}" for o in failed)
+        again = [str(o.index + 1) for o in failed if o.retryable]
+        advice = (f"run the same command again to retry task(s) {', '.join(again)} (finished tasks are skipped)" if again
+                  else "running the same command again would fail the same way: correct the input first")
+        return f"{self.manifest}: {len(failed)} of {len(self.outcomes)} tasks failed: {what}; {advice}"
 
     def to_dict(self) -> dict[str, Any]:
         counts = {s: sum(o.status == s for o in self.outcomes) for s in ("done", "skipped", "failed")}
@@ -160,11 +173,19 @@ def _manifest_iv(data: Any, path: Path) -> tuple[dict[str, Any], list[dict[str, 
     return defaults, tasks
 
 
-def load_manifest(path: str | os.PathLike) -> list[ManifestTask]:
+def _inside(out: str, manifest: Path) -> bool:
+    """Whether ``out`` (relative to the manifest's folder, or absolute) names a place inside that folder."""
+    folder = os.path.abspath(manifest.parent)
+    target = os.path.normpath(os.path.join(folder, out))
+    return os.path.commonpath([folder, target]) == folder and target != folder
+
+
+def load_manifest(path: str | os.PathLike, *, allow_outside: bool = False) -> list[ManifestTask]:
     """Tasks of a manifest file, validated (every configuration through ``make_config``).
 
     Raises a one-line :class:`~rsastats.exceptions.InputError` naming the manifest and the task for
-    an unknown key, a missing ``out``, an invalid setting or two tasks writing the same file.
+    an unknown key, a missing ``out``, an invalid setting, two tasks writing the same file, or (unless
+    ``allow_outside``) an ``out`` outside the manifest's folder (``..``, or an absolute path elsewhere).
     """
     path = Path(path)
     defaults, entries = _manifest_iv(_read(path), path)
@@ -181,6 +202,9 @@ def load_manifest(path: str | os.PathLike) -> list[ManifestTask]:
         out = options.pop("out", None)
         if not isinstance(out, str) or not out.strip():
             raise ValidationError(f"{where}: 'out' (the activations file to write) is missing", path=path)
+        if not allow_outside and not _inside(out, path):
+            raise ValidationError(f"{where}: 'out' {out!r} is outside the manifest's folder; pass --allow-outside to "
+                                  "write there", path=path)
         out = str((folder / out).resolve()) if not os.path.isabs(out) else out
         for key in _PATH_KEYS:
             if key in options:
@@ -200,46 +224,9 @@ def load_manifest(path: str | os.PathLike) -> list[ManifestTask]:
     return tasks
 
 
-# --------------------------------------------------------------------------- state
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-class _State:
-    """The state file: task id -> record.  Only the process that runs the manifest writes it."""
-
-    def __init__(self, path: Path, manifest: Path):
-        self.path = path
-        self.manifest = manifest
-        self.records: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            try:
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                if stored.get("format") != _FORMAT or not isinstance(stored.get("tasks"), dict):
-                    raise ValueError("unknown format")
-                self.records = stored["tasks"]
-            except (OSError, ValueError, AttributeError):
-                raise ConfigMismatchError("the manifest's state file is damaged; delete it (finished outputs are "
-                                          "then refused unless --overwrite)", path=path) from None
-
-    def get(self, task_id: str) -> dict[str, Any] | None:
-        return self.records.get(task_id)
-
-    def update(self, task: ManifestTask, **values: Any) -> dict[str, Any]:
-        record = self.records.setdefault(task.task_id, {"task": task.index + 1, "out": task.out,
-                                                         "model": task.config.model,
-                                                         "precision": task.config.precision, "attempts": 0})
-        record.update(values)
-        return record
-
-    def save(self) -> None:
-        payload = {"format": _FORMAT, "manifest": str(self.manifest), "updated": _now(), "tasks": self.records}
-        with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- running
-def extract_task(config: ExtractionConfig, out: str, overwrite: bool = False, threads: int | None = None):
+def extract_task(config: ExtractionConfig, out: str, overwrite: bool = False, threads: int | None = None,
+                 restart: bool = False):
     """Run one extraction on whichever process calls it (a dask worker); its ``ExtractionResult``."""
     from .run import extract  # imports torch
 
@@ -247,12 +234,18 @@ def extract_task(config: ExtractionConfig, out: str, overwrite: bool = False, th
         import torch
 
         torch.set_num_threads(int(threads))
-    return extract(config, out, overwrite=overwrite)
+    return extract(config, out, overwrite=overwrite, restart=restart)
 
 
 def run_task(config: ExtractionConfig, out: str, overwrite: bool = False, threads: int | None = None) -> dict[str, Any]:
     """:func:`extract_task`, its result as a dict (what a manifest run records)."""
     return extract_task(config, out, overwrite, threads).to_dict()
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Whether the same task can succeed when run again: not after bad input (which fails the same
+    way every time), except an output another process was writing."""
+    return isinstance(exc, OutputBusyError) or not isinstance(exc, InputError)
 
 
 def _error_line(exc: BaseException) -> str:
@@ -261,7 +254,7 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-def _plan(tasks: Sequence[ManifestTask], state: _State, overwrite: bool, manifest: Path) -> tuple[list, list]:
+def _plan(tasks: Sequence[ManifestTask], state: ManifestState, overwrite: bool, manifest: Path) -> tuple[list, list]:
     """(tasks to run, tasks already done); refuses outputs this manifest did not make."""
     to_run, done = [], []
     for task in tasks:
@@ -278,7 +271,7 @@ def _plan(tasks: Sequence[ManifestTask], state: _State, overwrite: bool, manifes
     return to_run, done
 
 
-def _execute(tasks: Sequence[ManifestTask], state: _State, function: Callable[..., dict[str, Any]], *, runner: Any,
+def _execute(tasks: Sequence[ManifestTask], state: ManifestState, function: Callable[..., dict[str, Any]], *, runner: Any,
              retries: int, overwrite: bool, threads: int | None,
              progress: Callable[[ManifestTask, str], None] | None) -> dict[str, tuple[str, dict[str, Any] | None, str]]:
     """Run ``function(config, out, overwrite, threads)`` for each task; record every end in the state."""
@@ -286,19 +279,19 @@ def _execute(tasks: Sequence[ManifestTask], state: _State, function: Callable[..
 
     def finish(task: ManifestTask, result: dict[str, Any] | None, error: BaseException | None) -> None:
         if error is None:
-            state.update(task, status="done", finished=_now(), error="", seconds=result.get("seconds"),
+            state.update(task, status="done", finished=now_iso(), error="", seconds=result.get("seconds"),
                          tokens=result.get("tokens"))
             outcomes[task.task_id] = ("done", result, "")
         else:
             line = _error_line(error)
-            state.update(task, status="failed", finished=_now(), error=line)
+            state.update(task, status="failed", finished=now_iso(), error=line, retryable=_retryable(error))
             outcomes[task.task_id] = ("failed", None, line)
         state.save()
         if progress is not None:
             progress(task, outcomes[task.task_id][0])
 
     for task in tasks:
-        record = state.update(task, status="submitted", started=_now(), error="")
+        record = state.update(task, status="submitted", started=now_iso(), error="")
         record["attempts"] = int(record.get("attempts", 0)) + 1
     state.save()
     args = [(task.config, task.out, overwrite, threads) for task in tasks]
@@ -314,7 +307,7 @@ def _execute(tasks: Sequence[ManifestTask], state: _State, function: Callable[..
 def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries: int = 1, overwrite: bool = False,
                  restart: bool = False, threads: int | None = None, state_path: str | os.PathLike | None = None,
                  progress: Callable[[ManifestTask, str], None] | None = None,
-                 function: Callable[..., dict[str, Any]] = run_task) -> ManifestResult:
+                 function: Callable[..., dict[str, Any]] = run_task, allow_outside: bool = False) -> ManifestResult:
     """Run every task of ``manifest`` that is not done yet; in this process, or on a dask cluster.
 
     Parameters
@@ -332,27 +325,36 @@ def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries:
     state_path : default ``<manifest>.state.json``.
     progress : called with ``(task, status)`` as each task ends.
     function : what runs a task (``run_task``); tests pass a stand-in.
+    allow_outside : let tasks write outside the manifest's folder (refused by default).
 
     Returns
     -------
     ManifestResult : one outcome per task, in manifest order (``failed`` ones carry the error line).
     """
-    from rsastats.parallel import runner_for
-
     manifest = Path(manifest)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValidationError(f"retries must be an integer >= 0, got {retries!r}")
-    tasks = load_manifest(manifest)
-    state = _State(Path(state_path) if state_path is not None else state_path_for(manifest), manifest.resolve())
+    tasks = load_manifest(manifest, allow_outside=allow_outside)
+    state_file = Path(state_path) if state_path is not None else state_path_for(manifest)
+    with output_lock(state_file):  # one run of a manifest at a time; each task locks its own output
+        return _run_locked(manifest, tasks, ManifestState(state_file, manifest.resolve()), scheduler, retries, overwrite,
+                           restart, threads, progress, function)
+
+
+def _run_locked(manifest: Path, tasks: list[ManifestTask], state: ManifestState, scheduler: Any, retries: int,
+                overwrite: bool, restart: bool, threads: int | None, progress: Any, function: Any) -> ManifestResult:
+    from rsastats.parallel import runner_for
+
     to_run, done = _plan(tasks, state, overwrite, manifest)
     for task in done:
         if state.get(task.task_id).get("status") != "done":  # the runner stopped after the file was written
-            state.update(task, status="done", finished=_now())
+            state.update(task, status="done", finished=now_iso())
     if restart:
         from .parts import work_folder
 
         for task in to_run:
-            shutil.rmtree(work_folder(task.out), ignore_errors=True)
+            with output_lock(task.out):
+                shutil.rmtree(work_folder(task.out), ignore_errors=True)
     with runner_for(scheduler if to_run else None) as runner:
         ran = _execute(to_run, state, function, runner=runner, retries=retries, overwrite=overwrite, threads=threads,
                        progress=progress) if to_run else {}
@@ -365,5 +367,6 @@ def run_manifest(manifest: str | os.PathLike, *, scheduler: Any = None, retries:
         seconds = (result or {}).get("seconds", record.get("seconds"))
         tokens = (result or {}).get("tokens", record.get("tokens"))
         outcomes.append(TaskOutcome(task.index, task.task_id, task.out, task.config.model, task.config.method,
-                                    task.config.precision, status, int(record.get("attempts", 0)), seconds, tokens, error))
+                                    task.config.precision, status, int(record.get("attempts", 0)), seconds, tokens, error,
+                                    status == "failed" and bool(record.get("retryable", True))))
     return ManifestResult(str(manifest), str(state.path), address, tuple(outcomes))

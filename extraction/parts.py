@@ -1,11 +1,13 @@
 """The work folder of a resumable extraction (``<out>.parts/`` beside the output): each finished
-emotion (and the baseline) as one ``.npz`` part, a manifest that ties the parts to one
-configuration, and the assembly of the parts into the final dataset through a memory-mapped
+emotion (and the baseline) as one ``.npz`` part that carries the configuration's hash, a manifest
+that ties the folder to one configuration, and the assembly of the parts into the final dataset through a memory-mapped
 array.  This module does not import torch."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import shutil
@@ -14,14 +16,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rsastats.exceptions import ConfigMismatchError
-from rsastats.io import atomic_path, make_activations
+from rsastats.exceptions import ConfigMismatchError, ValidationError
+from rsastats.io import atomic_path, make_activations, remove_stale_temporaries
 
 from .stimuli import StimulusSet
 
-__all__ = ["work_folder", "WorkParts", "assemble"]
+__all__ = ["work_folder", "check_output", "WorkParts", "assemble"]
 
 _MANIFEST = "manifest.json"
+_ASSEMBLED = "assembled.npy"
+_HASH_KEY = "config_sha256"
 
 
 _FORMAT = 1
@@ -33,6 +37,14 @@ def work_folder(out: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an existing output without ``overwrite``, and a folder in its place."""
+    if out.exists() and not overwrite:
+        raise ValidationError("already exists; pass --overwrite to replace it", path=out)
+    if out.exists() and out.is_dir():
+        raise ValidationError("is a directory; give a file name for the output", path=out)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -42,13 +54,24 @@ def _normalised(obj: Any) -> Any:
 
 
 class WorkParts:
-    """Finished emotions on disk, with the manifest that ties them to one configuration."""
+    """Finished emotions on disk, with the manifest that ties them to one configuration.
+
+    Every part carries the SHA-256 of the configuration (``config_sha256``) and is used only when it
+    matches; a part of another configuration, or one written before parts carried the hash, is
+    discarded with a note (``notes``).  Build it only while holding the output's lock
+    (:func:`rsastats.io.output_lock`): it removes what a killed run left half-written.
+    """
 
     def __init__(self, out: Path, fingerprint: dict[str, Any], restart: bool):
         self.path = work_folder(out)
         self.fingerprint = _normalised(fingerprint)
+        self.config_sha256 = hashlib.sha256(json.dumps(self.fingerprint, sort_keys=True).encode()).hexdigest()
+        self.notes: list[str] = []
         if restart and self.path.exists():
             shutil.rmtree(self.path)
+        remove_stale_temporaries(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / _ASSEMBLED).unlink()
         manifest = self.path / _MANIFEST
         if manifest.exists():
             try:
@@ -64,8 +87,26 @@ class WorkParts:
             self.path.mkdir(parents=True, exist_ok=True)
             self.created = _now()
             with atomic_path(manifest) as tmp:
-                tmp.write_text(json.dumps({"format": _FORMAT, "created": self.created,
+                tmp.write_text(json.dumps({"format": _FORMAT, "created": self.created, "config_sha256": self.config_sha256,
                                            "fingerprint": self.fingerprint}, indent=1), encoding="utf-8")
+        self._discard_foreign()
+
+    def _discard_foreign(self) -> None:
+        """Remove every part that does not carry this configuration's hash (another run's, or damaged)."""
+        foreign = [file for file in sorted(self.path.glob("*.npz")) if self._stored_hash(file) != self.config_sha256]
+        for file in foreign:
+            file.unlink()
+        if foreign:
+            self.notes.append(f"discarded {len(foreign)} unfinished part(s) in {self.path} that did not carry this "
+                              "configuration's hash (another configuration, an older version, or damaged); redone")
+
+    @staticmethod
+    def _stored_hash(file: Path) -> str | None:
+        try:
+            with np.load(file, allow_pickle=False) as data:
+                return str(data[_HASH_KEY]) if _HASH_KEY in data.files else None
+        except (OSError, ValueError, EOFError, KeyError):
+            return None
 
     def _file(self, key: str) -> Path:
         return self.path / f"{key}.npz"
@@ -80,13 +121,15 @@ class WorkParts:
                 part = {k: data[k] for k in data.files}
         except (OSError, ValueError, EOFError):
             return None
+        if str(part.pop(_HASH_KEY, "")) != self.config_sha256:
+            return None  # not this configuration's part
         if part.get("activations") is None or part["activations"].shape != expect:
             return None
         return part
 
     def save(self, key: str, part: dict[str, np.ndarray]) -> None:
         with atomic_path(self._file(key)) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **part)
+            np.savez(fh, **part, **{_HASH_KEY: np.array(self.config_sha256)})
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -114,7 +157,7 @@ def assemble(parts: WorkParts, keys: Sequence[str], stim: StimulusSet, layers: S
               attrs: dict[str, Any]):
     """The final dataset, filled emotion by emotion into a memory-mapped array in the work folder."""
     n_e, n_p, n_l = len(keys), stim.n_prompts, len(layers)
-    values = np.lib.format.open_memmap(parts.path / "assembled.npy", mode="w+", dtype=np.float32,
+    values = np.lib.format.open_memmap(parts.path / _ASSEMBLED, mode="w+", dtype=np.float32,
                                        shape=(n_e, n_p, n_l, hidden))
     valid = np.zeros((n_e, n_p), dtype=np.int8)
     text = np.full((n_e, n_p), "", dtype=object)
@@ -124,7 +167,8 @@ def assemble(parts: WorkParts, keys: Sequence[str], stim: StimulusSet, layers: S
     for i, (key, texts) in enumerate(zip(keys, stim.texts)):
         part = parts.load(key, (len(texts), n_l, hidden))
         if part is None:  # cannot happen after a complete run; guards against a folder changed underneath
-            raise ConfigMismatchError(f"part {key} vanished from the work folder", path=parts.path)
+            raise ConfigMismatchError(f"part {key} is missing from the work folder or belongs to another configuration "
+                                      "(changed by another process?); run the same command again", path=parts.path)
         n = len(texts)
         values[i, :n] = part["activations"]
         values[i, n:] = np.nan

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from rsastats.io import attribute_text
+from rsastats.io import attribute_text, known_attribute
 from rsastats.exceptions import FileFormatError
 
 from .config import JEONG_PROMPT, METHODS, PRECISIONS, RECIPES, ExtractionConfig, make_config
@@ -67,7 +67,7 @@ class ReferencePlan:
 
 
 def _text(attrs: Mapping[str, Any], name: str) -> str:
-    return attribute_text(attrs.get(name, ""))
+    return known_attribute(attrs, name)
 
 
 def _number(text: str, kind: type) -> Any:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from rsastats.io import software_versions, write_dataset
+from rsastats.io import output_lock, software_versions, write_dataset
 from rsastats.exceptions import ModelLoadError, ValidationError
 
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture
@@ -30,7 +30,7 @@ from .config import ExtractionConfig, _config_iv, parse_layers
 from .generate import prompt_generator, sample_continuations
 from .inputs import encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
-from .parts import WorkParts, assemble, work_folder
+from .parts import WorkParts, assemble, check_output, work_folder
 from .precision import PrecisionInfo, apply_precision, weight_dtype
 from .stimuli import STUDY_EMOTIONS, StimulusSet, load_stimuli, prompt_template_stimuli
 
@@ -341,17 +341,19 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
 
     Raises
     ------
-    InputError subclasses with one-line messages: bad stimuli, a model that cannot load,
+    InputError subclasses with one-line messages: another process writing ``out``
+    (``OutputBusyError``; the lock is held for the whole run), bad stimuli, a model that cannot load,
     :class:`ConfigMismatchError` for a resume with other settings, ``ValidationError`` for NaN/Inf
     (fp16 overflow) with the layer and the prompt.
     """
     config = _config_iv(config)
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ValidationError("already exists; pass --overwrite to replace it", path=out)
-    if out.exists() and out.is_dir():
-        raise ValidationError("is a directory; give a file name for the output", path=out)
-    progress = progress or _NoProgress()
+    with output_lock(out):  # held from the first check to the final rename: one writer per output
+        return _extract(config, Path(out), overwrite, restart, progress or _NoProgress(), loaded)
+
+
+def _extract(config: ExtractionConfig, out: Path, overwrite: bool, restart: bool, progress: Any,
+             loaded: LoadedModel | None) -> ExtractionResult:
+    check_output(out, overwrite)
     stim = build_stimuli(config)
     started = time.perf_counter()
     if loaded is None:
@@ -382,10 +384,10 @@ def extract(config: ExtractionConfig, out: str | os.PathLike, *, overwrite: bool
                        + (len(stim.baseline) if baseline_done else 0))
         _extract_missing(ctx, parts, stim, keys, done, None if baseline_done else baseline_pooling)
     ds, n_invalid = assemble(parts, keys, stim, layers, hidden, {**attrs, "created": parts.created})
-    write_dataset(ds, out)
+    write_dataset(ds, out, overwrite=overwrite)  # re-checks the name at the final rename
     ds.close()
     parts.remove()
-    problems = list(stim.problems)
+    problems = list(stim.problems) + parts.notes
     if n_invalid:
         problems.append(f"{n_invalid} prompt(s) gave no token to pool (valid = 0 in the file)")
     return ExtractionResult(

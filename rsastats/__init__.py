@@ -5,6 +5,7 @@ The core never imports torch; extraction lives in the separate ``extraction`` pa
 
 from ._version import __version__
 from .io import (
+    import_rdm,
     import_vectors,
     make_activations,
     make_rdm,
@@ -30,4 +31,5 @@ __all__ = [
     "open_dataset",
     "write_dataset",
     "import_vectors",
+    "import_rdm",
 ]

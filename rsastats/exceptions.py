@@ -21,6 +21,7 @@ __all__ = [
     "EstimationError",
     "ModelLoadError",
     "ConfigMismatchError",
+    "OutputBusyError",
     "RsaStatsWarning",
 ]
 
@@ -72,6 +73,11 @@ class DependencyError(InputError):
 
 class ConfigMismatchError(InputError):
     """A resumed job or a combined analysis was given an incompatible configuration."""
+
+
+class OutputBusyError(InputError):
+    """Another process is writing the same output (it holds the output's lock); running the same
+    command again once it has finished can succeed."""
 
 
 class ModelLoadError(InputError):

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..io import attribute_text
+from ..io import known_attribute
+from ..io.schema import UNKNOWN_ATTRIBUTES
 from ..exceptions import ValidationError
 from ..results import Record
 
@@ -91,9 +92,9 @@ class LayerComparison(Record):
 
 
 def _attribute_value(attrs: Mapping[str, Any], name: str) -> str:
-    if name in GENERATION_ONLY and attribute_text(attrs.get("method", "")) == "comprehension":
+    if name in GENERATION_ONLY and known_attribute(attrs, "method") == "comprehension":
         return _NA
-    return attribute_text(attrs.get(name, ""))
+    return known_attribute(attrs, name)
 
 
 def _attribute_status(name: str, a: str, b: str) -> tuple[str, bool, bool]:
@@ -164,9 +165,9 @@ def layer_of(attribute: str) -> str:
 def check_recipe_recorded(name: str, attrs: Mapping[str, Any]) -> None:
     """Refuse a file that records none of the four layers' settings: every layer would be unknown
     and a reference would re-extract rsastats' defaults, not the file's recipe."""
-    # chat_template is left out: the schema's default 0 cannot be told apart from "not recorded".
-    recorded = [n for names in LAYER_ATTRIBUTES.values() for n in names
-                if n != "chat_template" and attribute_text(attrs.get(n, ""))]
+    # In a file older than the unknown_attributes list, chat_template 0 may be the old default.
+    recorded = [n for names in LAYER_ATTRIBUTES.values() for n in names if known_attribute(attrs, n)
+                and (n != "chat_template" or UNKNOWN_ATTRIBUTES in attrs)]
     if not recorded:
         raise ValidationError("records none of the attributes that say how its vectors were made "
                               f"({', '.join(n for names in LAYER_ATTRIBUTES.values() for n in names)}); add what is "

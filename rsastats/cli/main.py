@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "maturity": "rsastats.cli.commands.maturity:maturity_command",
     "compare": "rsastats.cli.commands.compare:compare",
     "matrix": "rsastats.cli.commands.matrix:matrix",
+    "hypotheses": "rsastats.cli.commands.hypotheses:hypotheses_command",
     "report": "rsastats.cli.commands.report:report_command",
     "demo": "rsastats.cli.commands.demo:demo_command",
 }

@@ -8,15 +8,15 @@ RDMs ``(emotion, emotion_)``.  Every reader validates the whole file and raises 
 every writer validates first and then writes atomically.
 
 Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
-(``make_*``), ``files`` (open, write, ``atomic_path``, ``file_sha256``), ``importers``
-(``.npy .npz .pt .safetensors .csv``) and ``describe``.  This package is the only part of the
-core that ``extraction`` uses.
+(``make_*``), ``files`` (open, write, ``file_sha256``), ``outputs`` (the output lock,
+``atomic_path``, ``atomic_folder``, stale temporaries), ``importers``
+(``.npy .npz .pt .safetensors .csv .gguf``, folders of per-emotion files; RDMs from CSV and
+rsatoolbox) and ``describe``.  This package is the only part of the core that ``extraction`` uses.
 """
 
 from .construct import make_activations, make_rdm, make_vectors
 from .describe import FileDescription, describe_file
 from .files import (
-    atomic_path,
     file_sha256,
     netcdf_encoding,
     open_activations,
@@ -25,9 +25,11 @@ from .files import (
     open_vectors,
     write_dataset,
 )
-from .importers import IMPORT_FORMATS, import_vectors, read_labels
+from .outputs import atomic_folder, atomic_path, lock_file_for, output_lock, remove_stale_temporaries
+from .importers import IMPORT_FORMATS, RDM_FORMATS, import_rdm, import_vectors, read_labels
 from .schema import (
     LAST_LAYER_NORM,
+    LAYER_CONVENTIONS,
     METHODS,
     PRECISIONS,
     REQUIRED_ATTRS,
@@ -36,8 +38,11 @@ from .schema import (
     SCHEMA_VECTORS,
     VARIANTS,
     attribute_text,
+    known_attribute,
+    layer_offset,
     make_attrs,
     software_versions,
+    unknown_attributes,
 )
 from .validate import file_kind, validate_activations, validate_dataset, validate_rdm, validate_vectors
 
@@ -65,12 +70,22 @@ __all__ = [
     "open_dataset",
     "write_dataset",
     "atomic_path",
+    "atomic_folder",
+    "output_lock",
+    "lock_file_for",
+    "remove_stale_temporaries",
     "netcdf_encoding",
     "file_sha256",
     "software_versions",
     "attribute_text",
     "IMPORT_FORMATS",
+    "RDM_FORMATS",
     "import_vectors",
+    "import_rdm",
+    "LAYER_CONVENTIONS",
+    "unknown_attributes",
+    "known_attribute",
+    "layer_offset",
     "read_labels",
     "FileDescription",
     "describe_file",

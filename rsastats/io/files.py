@@ -8,10 +8,8 @@ folder, renamed over the final name only once complete.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from ..exceptions import FileFormatError, SchemaError, ValidationError
+from .outputs import atomic_path, output_lock
 from .validate import VALIDATORS, check_schema, validate_dataset
 
 __all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path",
@@ -112,24 +111,6 @@ def open_rdm(path: str | os.PathLike) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------- writing
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
-
-    On any exception (KeyboardInterrupt included) the temporary file is removed and nothing
-    appears under the final name.
-    """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def netcdf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     enc: dict[str, dict[str, Any]] = {}
     for name, var in ds.variables.items():
@@ -140,12 +121,17 @@ def netcdf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     return enc
 
 
-def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Validate ``ds`` and write it atomically as NetCDF4; return the final path."""
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Validate ``ds`` and write it atomically as NetCDF4, holding the output's lock; return the
+    final path.  With ``overwrite=False`` an existing ``path`` (also one that appears while writing)
+    is refused with a one-line :class:`ValidationError`."""
     kind, ds = validate_dataset(ds, path)
     out = Path(path)
-    with atomic_path(out) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
+    with output_lock(out):
+        if not overwrite and os.path.lexists(out):
+            raise ValidationError("already exists; pass --overwrite to replace it", path=out)
+        with atomic_path(out, overwrite=overwrite) as tmp:
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
     return out
 
 

@@ -16,7 +16,7 @@ import contextlib
 import datetime as _dt
 import math
 import platform
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -41,6 +41,13 @@ __all__ = [
     "utc_now",
     "make_attrs",
     "check_labels",
+    "UNKNOWN_ATTRIBUTES",
+    "LAYER_CONVENTIONS",
+    "LAYER_CONVENTION_NAMES",
+    "unknown_attributes",
+    "known_attribute",
+    "layer_convention_name",
+    "layer_offset",
 ]
 
 SCHEMA_ACTIVATIONS = "rsastats.activations/1"
@@ -71,7 +78,7 @@ REQUIRED_ATTRS: dict[str, Any] = {
     "experiment": "",
     "stimulus_set": "",
     "template": "",
-    "chat_template": 0,
+    "chat_template": "",
     "temperature": "",
     "top_p": "",
     "max_new_tokens": "",
@@ -80,7 +87,21 @@ REQUIRED_ATTRS: dict[str, Any] = {
     "software": "",
 }
 RDM_REQUIRED_ATTRS = ("schema", "rdm_method", "source")
-ALLOWED_VALUES = {"method": METHODS, "variant": VARIANTS, "precision": PRECISIONS, "last_layer_norm": LAST_LAYER_NORM}
+# How the indices of a file's ``layer`` axis map onto rsastats layers (layer k = Hugging Face
+# ``hidden_states[k]``, 0 = the embeddings): rsastats layer = stored index + offset.  "block" is the
+# 0-based index of a decoder block whose output is meant (repeng's ``direction.i``, steering-vectors'
+# layer i): block i's output is ``hidden_states[i + 1]``.  A file without ``layer_convention`` was
+# made by rsastats and uses "hidden-states".
+LAYER_CONVENTIONS = {"hidden-states": 0, "block": 1}
+# Names a user may give for a convention (``--layer-convention``): the conventions and the producers.
+LAYER_CONVENTION_NAMES = {"hidden-states": "hidden-states", "hf": "hidden-states", "rsastats": "hidden-states",
+                          "block": "block", "repeng": "block", "steering-vectors": "block"}
+ALLOWED_VALUES = {"method": METHODS, "variant": VARIANTS, "precision": PRECISIONS, "last_layer_norm": LAST_LAYER_NORM,
+                  "layer_convention": (*LAYER_CONVENTIONS, "")}
+# The attribute listing the attributes whose value was not given (stored as ""): never defaults.
+UNKNOWN_ATTRIBUTES = "unknown_attributes"
+# Filled in by make_attrs when absent: this program made the file, now.
+_ORIGIN_ATTRS = ("created", "software")
 
 
 # --------------------------------------------------------------------------- attributes
@@ -134,20 +155,78 @@ def _netcdf_attr(name: str, value: Any) -> Any:
 
 
 def make_attrs(kind: str = "activations", /, **attrs: Any) -> dict[str, Any]:
-    """Attributes for a new file of ``kind``: defaults for every required key, then ``attrs``.
+    """Attributes for a new file of ``kind``: every required key, then ``attrs``.
 
-    ``None`` becomes ``""`` and booleans become 0/1 (NetCDF stores neither).  ``created``
-    and ``software`` are filled in when not given.
+    A required attribute that is absent, or given as ``None``, is stored as ``""`` and named in
+    ``unknown_attributes`` (comma-separated; written even when empty), never given a default value.
+    ``created`` and ``software`` are filled in (this program, now) when absent; given as ``None``
+    they are unknown (an imported file whose producer is not known).  Booleans become 0/1.
     """
     if kind not in SCHEMA_OF_KIND:
         raise ValidationError(f"unknown file kind {kind!r}; expected one of {sorted(SCHEMA_OF_KIND)}")
-    base: dict[str, Any] = dict(REQUIRED_ATTRS) if kind != "rdm" else {"rdm_method": "", "source": ""}
-    base.update({k: _netcdf_attr(k, v) for k, v in attrs.items()})
+    required = tuple(REQUIRED_ATTRS) if kind != "rdm" else RDM_REQUIRED_ATTRS
+    unknown = {k for k in required if k != "schema" and k not in _ORIGIN_ATTRS and attrs.get(k) is None}
+    unknown |= {k for k, v in attrs.items() if v is None and k != UNKNOWN_ATTRIBUTES}
+    unknown |= {k for k in _ORIGIN_ATTRS if k in attrs and attrs[k] is None}
+    # A list carried over from another file: a value given now, or created/software filled now, is known.
+    unknown |= {k for k in _split_names(attrs.get(UNKNOWN_ATTRIBUTES))
+                if _blank(attrs.get(k)) and (k not in _ORIGIN_ATTRS or k in attrs)}
+    base: dict[str, Any] = {k: REQUIRED_ATTRS.get(k, "") for k in required}
+    base.update({k: _netcdf_attr(k, v) for k, v in attrs.items() if k != UNKNOWN_ATTRIBUTES})
     base["schema"] = SCHEMA_OF_KIND[kind]
-    base.setdefault("created", "")
-    base["created"] = base["created"] or utc_now()
-    base["software"] = base.get("software") or software_versions()
+    if "created" not in attrs:
+        base["created"] = utc_now()
+    if "software" not in attrs:
+        base["software"] = software_versions()
+    for name in unknown:
+        base[name] = ""
+    base[UNKNOWN_ATTRIBUTES] = ", ".join(sorted(unknown))  # written even when empty: marks a file that lists them
     return base
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _split_names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def unknown_attributes(attrs: Mapping[str, Any]) -> frozenset[str]:
+    """The attributes a file does not know: those named in ``unknown_attributes`` and, for a vector
+    set imported before that list existed, ``chat_template`` (then written as the default 0)."""
+    names = set(_split_names(attrs.get(UNKNOWN_ATTRIBUTES)))
+    if UNKNOWN_ATTRIBUTES not in attrs and "source_format" in attrs:
+        names.add("chat_template")
+    return frozenset(names)
+
+
+def known_attribute(attrs: Mapping[str, Any], name: str) -> str:
+    """The value of attribute ``name`` as text (:func:`attribute_text`), ``""`` when unknown."""
+    if name in unknown_attributes(attrs):
+        return ""
+    return attribute_text(attrs.get(name, ""))
+
+
+def layer_convention_name(name: str) -> str:
+    """The convention a user's name stands for (``repeng`` -> ``block``); an unknown name is an error."""
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in LAYER_CONVENTION_NAMES:
+        raise ValidationError(f"unknown layer convention {name!r}; expected one of {', '.join(LAYER_CONVENTION_NAMES)}")
+    return LAYER_CONVENTION_NAMES[key]
+
+
+def layer_offset(attrs: Mapping[str, Any]) -> int | None:
+    """What to add to a stored layer index to get the rsastats layer (``hidden_states`` index):
+    0 for rsastats' own files, 1 for block indices, None when the convention is unknown."""
+    if "layer_convention" not in attrs:
+        return 0
+    name = known_attribute(attrs, "layer_convention")
+    return LAYER_CONVENTIONS.get(name) if name else None
 
 
 # --------------------------------------------------------------------------- constructors

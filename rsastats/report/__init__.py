@@ -10,13 +10,15 @@ PosixPath('reports/abc/index.html')
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from ..io import output_lock
 from .analysis import ReportAnalyses, analyse
 from .config import ReportConfig, load_config
 from .document import build_tables
 from .ordination import MDSResult, classical_mds, cluster_order, procrustes_align
 from .progress import ReportProgress
-from .render import ReportOutput, render_report
+from .render import ReportOutput, check_report_folder, render_report
 from .tables import ReportTable
 
 __all__ = [
@@ -41,8 +43,11 @@ def build_report(config: ReportConfig, out: str | os.PathLike, progress: ReportP
     """Analyse the files of ``config`` and write the report into the folder ``out``.
 
     Every random procedure draws from ``config.seed``, so the same files and settings give the
-    same report, byte for byte.  Each file is written atomically: an interrupted report leaves
-    complete files only.
+    same report, byte for byte.  The lock of ``out`` is held from the start (a second report into
+    the same folder fails at once), and the report is moved into place whole: an interrupted
+    report leaves an earlier one as it was.
     """
-    analyses = analyse(config, progress)
-    return render_report(analyses, out, progress)
+    check_report_folder(Path(out))
+    with output_lock(out):
+        analyses = analyse(config, progress)
+        return render_report(analyses, out, progress)

@@ -17,9 +17,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
+from ..io import atomic_path, output_lock
 
-__all__ = ["ReportFigure", "pyplot", "save_figure", "slug", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
+__all__ = ["ReportFigure", "pyplot", "save_figure", "slug", "unique_slugs", "rdm_heatmap", "mds_panels", "rho_matrix_figure", "forest_plot",
            "layer_curve_figure", "anisotropy_figure", "variance_bars", "rho_heatmap"]
 
 _DPI = 110
@@ -56,6 +56,22 @@ def slug(text: str) -> str:
     """A file-name-safe version of a model name."""
     out = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-.")
     return out or "model"
+
+
+def unique_slugs(names: Sequence[str]) -> list[str]:
+    """File-name-safe, distinct versions of ``names``: names that slug alike (``m 1``, ``m-1``; or
+    differ only in case, which some file systems do not tell apart) get ``-2``, ``-3``, ... in order."""
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        base = candidate = slug(name)
+        k = 1
+        while candidate.lower() in taken:
+            k += 1
+            candidate = f"{base}-{k}"
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
 
 
 def save_figure(fig: Any, folder: str | Path, name: str, title: str, caption: str) -> ReportFigure:
@@ -189,7 +205,7 @@ def rho_heatmap(result: Any, path: str | os.PathLike) -> None:
     ax.set_title(f"{result.rdm} RDMs; * adjusted Mantel p ({result.adjust}) < .05")
     fig.tight_layout()
     try:
-        with atomic_path(path) as tmp:
+        with output_lock(path), atomic_path(path) as tmp:  # a file of its own: one writer at a time
             fig.savefig(tmp, format="png", dpi=120)
     finally:
         plt.close(fig)

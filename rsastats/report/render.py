@@ -1,18 +1,20 @@
 """Writing a report: figures (PNG, SVG), tables (LaTeX, CSV), ``report.md``, a self-contained
 ``index.html`` (figures embedded, no network), ``report.json`` (every table's numbers) and
-``analysis.yaml`` (the settings, to rerun the report).  Every file is written atomically."""
+``analysis.yaml`` (the settings, to rerun the report).  The report is written into a temporary
+folder beside its target and moved into place whole."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._version import __version__
 from ..exceptions import ValidationError
-from ..io import atomic_path
+from ..io import atomic_folder, atomic_path, output_lock
 from ..results import to_jsonable
 from . import figures as fg
 from . import pages, sections
@@ -22,7 +24,7 @@ from .document import all_tables, build_document, build_tables
 from .progress import NoProgress, ReportProgress
 from .prose import key_numbers
 
-__all__ = ["ReportOutput", "render_report", "REPORT_SCHEMA"]
+__all__ = ["ReportOutput", "render_report", "check_report_folder", "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "rsastats.report/1"
 _GEOMETRY_LABELS = {"baseline_anisotropy": "baseline anisotropy (emotion-free texts)",
@@ -67,12 +69,12 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
                     "euclidean": "Euclidean distance", "crossval-euclidean": "cross-validated squared distance"}
     no_resampling = (f"n = {res.n_emotions} emotions ({prompts or 'no prompts'}); point estimates, no CI (no "
                      f"resampling); {layer_text(an)}, {res.normalization} vectors; seed {c.seed}.")
-    for name, matrix in an.rdms.items():
+    for (name, matrix), file_name in zip(an.rdms.items(), fg.unique_slugs(list(an.rdms))):
         fig = fg.rdm_heatmap(matrix, an.order, name, colour_label.get(an.rdm_method, an.rdm_method))
         caption = (f"RDM of {name}. Emotions in the order of an average-linkage clustering (optimal leaf order) of "
                    f"the reference model {an.reference}'s RDM, the same order in every panel; colour scale per model. "
                    + no_resampling)
-        out["rdms"].append(fg.save_figure(fig, folder, f"rdm_{fg.slug(name)}", f"RDM: {name}", caption))
+        out["rdms"].append(fg.save_figure(fig, folder, f"rdm_{file_name}", f"RDM: {name}", caption))
         progress.advance(1)
     mds_caption = (f"Classical (Torgerson) MDS of each model's RDM, embedding {an.mds[an.reference].transform}; "
                    f"each configuration rotated/reflected onto the reference ({an.reference}) by orthogonal Procrustes "
@@ -182,19 +184,45 @@ def _previous_files(out: Path) -> list[Path]:
     return files
 
 
-def render_report(an: ReportAnalyses, out: str | os.PathLike, progress: ReportProgress | None = None) -> ReportOutput:
-    """Write every output of the report into the folder ``out`` (created if needed).
-
-    Files that a previous report in ``out`` wrote (listed in its ``report.json``) and this one
-    does not are removed, so the folder never mixes two reports; nothing else is touched.
-    """
-    progress = progress or NoProgress()
-    out = Path(out)
+def check_report_folder(out: Path) -> None:
+    """Refuse a report folder that is a file, or that is (or holds) the current folder."""
     if out.exists() and not out.is_dir():
         raise ValidationError("exists and is not a folder; give a folder for the report", path=out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = _previous_files(out)
-    figures = _figures(an, out / "figures", progress)
+    here, target = Path.cwd().resolve(), out.resolve()
+    if here == target or target in here.parents:
+        raise ValidationError("is the current folder or holds it; the report folder is replaced whole, so give a "
+                              "folder of its own", path=out)
+
+
+def _carry_over(out: Path, work: Path, written: set[str]) -> None:
+    """Hard-link (or copy) into ``work`` every file of ``out`` that is neither the earlier report's
+    (its ``report.json`` lists them) nor written anew, so that replacing the folder keeps them."""
+    if not out.is_dir():
+        return
+    previous = {p.relative_to(out.resolve()).as_posix() for p in _previous_files(out)}
+    for root, dirs, files in os.walk(out):
+        rel_root = Path(root).relative_to(out)
+        for name in dirs + files:
+            rel = (rel_root / name).as_posix()
+            source, target = Path(root) / name, work / rel
+            if rel in written or rel in previous or os.path.lexists(target):
+                continue
+            if source.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.readlink(source), target)
+            elif source.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copy2(source, target)
+
+
+def _write_files(an: ReportAnalyses, out: Path, work: Path, progress: ReportProgress) -> tuple[list[Path], dict, tuple]:
+    """Write every file of the report into ``work`` (paths inside it are named as they will be in ``out``)."""
+    figures = _figures(an, work / "figures", progress)
     tables = build_tables(an)
     progress.step("writing tables and pages", None)
     written: list[Path] = []
@@ -203,20 +231,20 @@ def render_report(an: ReportAnalyses, out: str | os.PathLike, progress: ReportPr
             written += [f.png, f.svg]
     table_list = all_tables(tables)
     for t in table_list:
-        written.append(_write_text(out / "tables" / f"{t.name}.tex", t.to_latex()))
-        with atomic_path(out / "tables" / f"{t.name}.csv") as tmp:
+        written.append(_write_text(work / "tables" / f"{t.name}.tex", t.to_latex()))
+        with atomic_path(work / "tables" / f"{t.name}.csv") as tmp:
             t.frame.to_csv(tmp, index=False)
-        written.append(out / "tables" / f"{t.name}.csv")
-    written.append(_write_text(out / "tables" / "all_tables.tex",
+        written.append(work / "tables" / f"{t.name}.csv")
+    written.append(_write_text(work / "tables" / "all_tables.tex",
                                f"% rsastats {__version__}: every table of the report (needs \\usepackage{{booktabs}})\n"
                                + "\n".join(t.to_latex() for t in table_list)))
     doc = build_document(an, tables, figures)
-    written.append(_write_text(out / "report.md", pages.markdown_page(doc, out)))
-    written.append(_write_text(out / "index.html", pages.html_page(doc)))
-    written.append(_write_text(out / "analysis.yaml", _config_yaml(an, out)))
+    written.append(_write_text(work / "report.md", pages.markdown_page(doc, work)))
+    written.append(_write_text(work / "index.html", pages.html_page(doc)))
+    written.append(_write_text(work / "analysis.yaml", _config_yaml(an, out)))
     numbers = key_numbers(an)
     notes = tuple(n for group in an.notes.values() for n in group)
-    rel = [p.relative_to(out).as_posix() for p in written] + ["report.json"]
+    rel = [p.relative_to(work).as_posix() for p in written] + ["report.json"]
     config = {**an.config.to_dict(), "files": [_relative(f, out) for f in an.config.files], "names": list(an.names),
               "reference": an.reference, "audit": None if an.config.audit is None else _relative(an.config.audit, out)}
     manifest = {
@@ -224,13 +252,27 @@ def render_report(an: ReportAnalyses, out: str | os.PathLike, progress: ReportPr
         "models": [{**m.to_dict(), "path": _relative(m.path, out)} for m in an.models], "key_numbers": numbers,
         "notes": list(notes),
         "tables": {t.name: {"title": t.title, "caption": t.caption, "records": t.to_records()} for t in table_list},
-        "figures": [{**f.to_dict(), "png": f.png.relative_to(out).as_posix(), "svg": f.svg.relative_to(out).as_posix()}
+        "figures": [{**f.to_dict(), "png": f.png.relative_to(work).as_posix(), "svg": f.svg.relative_to(work).as_posix()}
                     for fl in figures.values() for f in fl],
         "files": rel,
     }
-    written.append(_write_text(out / "report.json", json.dumps(to_jsonable(manifest), indent=1, allow_nan=False) + "\n"))
-    keep = {p.resolve() for p in written}
-    for old in previous:
-        if old not in keep and old.is_file():
-            old.unlink()
-    return ReportOutput(out, tuple(written), numbers, notes)
+    written.append(_write_text(work / "report.json", json.dumps(to_jsonable(manifest), indent=1, allow_nan=False) + "\n"))
+    return written, numbers, notes
+
+
+def render_report(an: ReportAnalyses, out: str | os.PathLike, progress: ReportProgress | None = None) -> ReportOutput:
+    """Write every output of the report into the folder ``out``, whole or not at all.
+
+    The report is written into a temporary folder beside ``out`` and moved into place only once
+    complete, holding ``out``'s lock (:func:`rsastats.io.output_lock`) throughout: a failure while
+    rendering leaves an earlier report in ``out`` as it was.  Files of an earlier report there
+    (listed in its ``report.json``) that this one does not write are gone afterwards; every other
+    file in ``out`` is kept (hard-linked into the new folder).
+    """
+    progress = progress or NoProgress()
+    out = Path(out)
+    check_report_folder(out)
+    with output_lock(out), atomic_folder(out) as work:
+        written, numbers, notes = _write_files(an, out, work, progress)
+        _carry_over(out, work, {p.relative_to(work).as_posix() for p in written})
+    return ReportOutput(out, tuple(out / p.relative_to(work) for p in written), numbers, notes)

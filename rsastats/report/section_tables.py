@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..formatting import fmt_ci, fmt_number, fmt_p, is_missing
 from .captions import decomposition_caption, geometry_caption, layer_caption, maturity_caption
+from .figures import unique_slugs
 from .tables import ReportTable, display_frame
 
 __all__ = ["layers_table", "anisotropy_table", "decomposition_tables", "maturity_table", "audit_tables"]
@@ -146,14 +147,17 @@ def audit_tables(data: dict[str, Any] | None) -> list[ReportTable]:
                               "value": [data[r[0]] if _scalar(data.get(r[0], [])) else r[2] for r in rows]})
         display = pd.DataFrame({"": [r[1] for r in rows], "value": [r[2] for r in rows]})
         tables.append(ReportTable("audit", "Audit", caption, frame, display))
+    records = [k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+    file_names = dict(zip(records, unique_slugs([str(k) for k in records])))  # keys are free text: no paths
     for key, value in data.items():
-        if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        if key in file_names:
             frame = pd.DataFrame(value)
             frame = frame[[c for c in frame.columns if frame[c].map(_scalar).all()]]
             if frame.empty:
                 continue
             display = frame.map(_audit_value).rename(columns=lambda c: _AUDIT_HEADINGS.get(c, c.replace("_", " ")))
-            tables.append(ReportTable(f"audit_{key}", f"Audit: {key.replace('_', ' ')}", caption, frame, display))
+            tables.append(ReportTable(f"audit_{file_names[key]}", f"Audit: {str(key).replace('_', ' ')}", caption, frame,
+                                      display))
     return tables
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..io import attribute_text
+from ..io import known_attribute
 from ..exceptions import ValidationError
 
 __all__ = [
@@ -90,7 +90,7 @@ def file_condition(attrs: Mapping[str, Any]) -> dict[str, str]:
     sub-parameter of a comprehension file) is ``"n/a"``; a missing or empty attribute is
     ``"(unknown)"`` (one level of its own).
     """
-    levels = {name: attribute_text(attrs.get(name, "")) or UNKNOWN for name in FACTOR_TABLE}
+    levels = {name: known_attribute(attrs, name) or UNKNOWN for name in FACTOR_TABLE}
     for factor in FACTOR_TABLE.values():
         if factor.within is not None and levels["method"] != factor.within:
             levels[factor.name] = NOT_APPLICABLE

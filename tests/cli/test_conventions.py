@@ -60,6 +60,10 @@ def files(tmp_path_factory):
     out["duplicated"] = str(tmp / "duplicated.nc")
     other = make_vectors(np.random.default_rng(0).standard_normal((6, 10)), labels[:-1] + ["zzz"], attrs={"model": "x"})
     out["other_emotions"] = str(write_dataset(other, tmp / "other.nc"))
+    features = np.random.default_rng(2).standard_normal((6, 2))
+    (tmp / "features.csv").write_text("emotion,valence,arousal\n" + "".join(
+        f"{e},{v},{a}\n" for e, (v, a) in zip(labels, features)))
+    out["features"] = str(tmp / "features.csv")
     from rsastats.simulate import simulate_audit_case
 
     datasets, _ = simulate_audit_case(noise=0.5, n_prompts=6, seed=3)
@@ -117,6 +121,7 @@ def _json_invocations(files, tmp):
         "maturity": ["maturity", g0, "--n-boot", "20", "--json"],
         "compare": ["compare", g0, g1, *FAST_COMPARE, "--json"],
         "matrix": ["matrix", g0, g1, g2, *FAST_COMPARE, "--json"],
+        "hypotheses": ["hypotheses", g0, g1, "--models", files["features"], *FAST_COMPARE, "--json"],
         "report": ["report", g0, g1, g2, "--out", str(Path(tmp) / "report"), *FAST_REPORT, "--json"],
         "decompose": ["decompose", g0, g1, files["good0_bf16"], "--n-boot", "10", "--json"],
         "extract": ["extract", "--list-models", "--json"],
@@ -144,6 +149,7 @@ FILE_COMMANDS = {
     "maturity": lambda f, bad, tmp: ["maturity", bad, "--n-boot", "20"],
     "compare": lambda f, bad, tmp: ["compare", f["good0"], bad, *FAST_COMPARE],
     "matrix": lambda f, bad, tmp: ["matrix", f["good0"], f["good1"], bad, *FAST_COMPARE],
+    "hypotheses": lambda f, bad, tmp: ["hypotheses", f["good0"], bad, "--models", f["features"], *FAST_COMPARE],
     "report": lambda f, bad, tmp: ["report", f["good0"], bad, "--out", str(Path(tmp) / "r"), *FAST_REPORT],
     "decompose": lambda f, bad, tmp: ["decompose", f["good0"], f["good1"], bad, "--n-boot", "5"],
     "audit": lambda f, bad, tmp: _audit_args(f, f["audit_a"], bad),

@@ -282,7 +282,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, activations_ds, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         write_dataset(activations_ds, target)
     assert not target.exists()
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".a.nc.lock"]  # the output's lock file stays, nothing else
 
 
 def test_interrupted_overwrite_keeps_old_file(tmp_path, activations_ds, vectors_ds, monkeypatch):
@@ -297,7 +297,7 @@ def test_interrupted_overwrite_keeps_old_file(tmp_path, activations_ds, vectors_
     with pytest.raises(RuntimeError):
         write_dataset(vectors_ds, target)
     assert target.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".v.nc.lock", "v.nc"]
 
 
 def test_invalid_dataset_is_not_written(tmp_path, vectors_ds):

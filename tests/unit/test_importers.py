@@ -73,7 +73,7 @@ def test_npz_one_array_per_emotion(tmp_path, matrix):
 def test_npz_ambiguous(tmp_path, matrix):
     p = tmp_path / "v.npz"
     np.savez(p, a=matrix, b=matrix)
-    with pytest.raises(ImportFormatError, match="pass key="):
+    with pytest.raises(ImportFormatError, match="name it with --key"):
         import_vectors(p, labels=LABELS)
     _check(import_vectors(p, labels=LABELS, key="b"), matrix, "npz", tmp_path)
 
@@ -176,7 +176,7 @@ class _Payload:
 def test_pt_with_pickled_code_is_refused(tmp_path):
     p = tmp_path / "evil.pt"
     torch.save({"vectors": torch.zeros(2, 2), "x": _Payload()}, p)
-    with pytest.raises(ImportFormatError, match="weights_only=True refuses pickled code") as exc:
+    with pytest.raises(ImportFormatError, match="holds a pickled posix.system object, which is not loaded because unpickling can run code") as exc:
         import_vectors(p, labels=["a", "b"])
     assert "\n" not in str(exc.value) and str(exc.value).startswith(str(p))
 

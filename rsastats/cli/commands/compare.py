@@ -16,12 +16,15 @@ from ._inference_options import geometry_options, inference_options
 @click.argument("b", type=click.Path(dir_okay=False, path_type=str))
 @geometry_options
 @inference_options
+@click.option("--partial", "confounds", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A confound RDM file or feature CSV to partial out: adds the partial Mantel test of A and B given "
+                   "the confounds (vegan's mantel.partial; --rank spearman or pearson). Repeat for several.")
 @seed_option
 @scheduler_option
 @quiet_option
 @json_option
 def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci, n_boot, permutations,
-            alternative, confidence, n_splits, no_ceiling, seed, scheduler, quiet, as_json) -> None:
+            alternative, confidence, n_splits, no_ceiling, confounds, seed, scheduler, quiet, as_json) -> None:
     """Compare the emotion geometry of two files (activations, vectors or RDM).
 
     Reports two estimands, each with its interval: rho as measured (the rank correlation of the two
@@ -37,16 +40,28 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
       rsastats compare qwen.nc llama.nc
       rsastats compare qwen.nc llama.nc --last-k 4 --normalization emotion-mean --json
       rsastats compare paper_vectors.nc llama.nc --ci bca
+      rsastats compare qwen.nc llama.nc --partial token_count_rdm.nc --partial bag_of_words_rdm.nc
     """
     from ...inference.pairs import compare_models
+
+    partial = None
+    if confounds:
+        from ...inference.partial import partial_mantel, partial_rank_name
+        from ...measures import rank_method_name
+
+        partial_rank_name(rank_method_name(rank))  # refuse a measure without a partial correlation before any work
 
     with progress_bar("bootstrap", n_boot) as advance:
         res = compare_models(a, b, bootstrap=scheme, n_boot=n_boot, ci=ci, confidence=confidence, permutations=permutations,
                              alternative=alternative, rank=rank, rdm=rdm_method, layer=layer, last_k=last_k,
                              normalization=normalization, n_pcs=n_pcs, n_splits=n_splits, ceiling=not no_ceiling,
                              seed=seed, progress=advance, scheduler=scheduler)
+    if confounds:
+        partial = partial_mantel(a, b, list(confounds), rank=rank, permutations=permutations, alternative=alternative,
+                                 n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm_method, layer=layer,
+                                 last_k=last_k, normalization=normalization, n_pcs=n_pcs, seed=seed)
     if as_json:
-        emit_json(res.to_dict())
+        emit_json({**res.to_dict(), **({"partial": partial.to_dict()} if partial is not None else {})})
         return
     from rich.table import Table
 
@@ -73,6 +88,12 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
                       f"Spearman-Brown, {res.n_splits} splits")
     elif res.ceiling_note and res.ceiling_note != res.corrected_note:
         table.add_row("noise ceiling", res.ceiling_note)
+    if partial is not None:
+        table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  [{fmt_number(partial.ci_low)}, "
+                      f"{fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, {_interval_text(partial)}; given "
+                      f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
+        table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
+                      f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
     table.add_row("seed", str(res.seed))
     stdout_console().print(table)
 

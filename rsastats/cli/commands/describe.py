@@ -6,11 +6,13 @@ import click
 
 from ..options import json_option
 from ..output import emit_json, stdout_console
+from ...io import unknown_attributes
 from ...io.describe import describe_file
 
 _SHOWN_ATTRS = ("model", "family", "variant", "method", "pooling", "precision", "experiment", "stimulus_set",
                 "template", "chat_template", "temperature", "top_p", "max_new_tokens", "seed", "last_layer_norm",
-                "rdm_method", "source", "source_format", "created", "software")
+                "rdm_method", "layer_convention", "layer_offset", "source_layer_convention", "model_hint", "source",
+                "source_format", "created", "software", "imported_at", "imported_by")
 
 
 @click.command()
@@ -46,10 +48,13 @@ def describe(file: str, as_json: bool) -> None:
         table.add_row("valid prompts", f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} per emotion")
     if info.kind == "activations":
         table.add_row("baseline", f"{info.n_baseline} samples" if info.has_baseline else "none")
+    unknown = unknown_attributes(info.attrs)
     for key in _SHOWN_ATTRS:
         value = info.attrs.get(key)
-        if value not in (None, ""):
+        if value not in (None, "") and key not in unknown:
             table.add_row(key, str(value))
+    if unknown:
+        table.add_row("unknown", ", ".join(sorted(unknown)))
     stdout_console().print(table)
 
 

@@ -106,13 +106,15 @@ def _list_models(as_json: bool) -> None:
                    "docs/extraction.md); what is done is kept in MANIFEST.state.json, so running it again does the rest.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
               help="With --manifest: run a task that failed (other than for bad input) again this many times.")
+@click.option("--allow-outside", is_flag=True, help="With --manifest: let tasks write outside the manifest's folder "
+              "(an 'out' with '..' or an absolute path elsewhere is refused otherwise).")
 @scheduler_option
 @quiet_option
 @json_option
 def extract_command(model, recipe, method, pooling, precision, layers, final_norm, stimuli, baseline, prompt_template,
                     samples, template, chat_template, skip_first_token, temperature, top_p, top_k, max_new_tokens, seed,
                     batch_size, limit, baseline_limit, emotions, experiment, out, overwrite, restart, threads,
-                    list_models, manifest, retries, scheduler, quiet, as_json) -> None:
+                    list_models, manifest, retries, allow_outside, scheduler, quiet, as_json) -> None:
     """Run a language model over a stimulus set and write its residual-stream activations (schema v1).
 
     Each finished emotion is kept in OUT.parts/ beside the output; if the run is killed, the same
@@ -142,8 +144,10 @@ def extract_command(model, recipe, method, pooling, precision, layers, final_nor
         if given:
             raise click.UsageError(f"{', '.join(given)} cannot be combined with --manifest: put settings in the "
                                    "manifest's 'defaults' or in its tasks")
-        _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json)
+        _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json, allow_outside)
         return
+    if allow_outside:
+        raise click.UsageError("--allow-outside applies to --manifest runs only")
     if out is None:
         raise click.UsageError("missing option '--out' (the activations file to write)")
     config = make_config(
@@ -197,29 +201,25 @@ def _extract_on_cluster(config, out, overwrite, restart, threads, scheduler):
     from ...parallel import runner_for
 
     out = os.path.abspath(out)
-    if restart:
-        import shutil
-
-        shutil.rmtree(out + ".parts", ignore_errors=True)
-    with runner_for(scheduler) as runner:
-        [(_, result, error)] = list(runner.each(extract_task, [(config, out, overwrite, threads)]))
+    with runner_for(scheduler) as runner:  # the worker holds the output's lock for the whole run
+        [(_, result, error)] = list(runner.each(extract_task, [(config, out, overwrite, threads, restart)]))
     if error is not None:
         raise error
     return result
 
 
-def _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json) -> None:
+def _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, quiet, as_json, allow_outside) -> None:
     from extraction.manifest import load_manifest, run_manifest
 
     show = not quiet and not as_json and sys.stderr.isatty()
-    total = len(load_manifest(manifest))
+    total = len(load_manifest(manifest, allow_outside=allow_outside))
 
     def progress(task, status):
         if show:
             click.echo(f"{status}: {task.describe()}", err=True)
 
     result = run_manifest(manifest, scheduler=scheduler, retries=retries, overwrite=overwrite, restart=restart,
-                          threads=threads, progress=progress)
+                          threads=threads, progress=progress, allow_outside=allow_outside)
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -235,7 +235,6 @@ def _run_manifest(manifest, scheduler, retries, overwrite, restart, threads, qui
                           o.status if not o.error else f"{o.status}: {o.error}",
                           "" if o.tokens is None else f"{o.tokens:,}", "" if o.seconds is None else f"{o.seconds:.1f}")
         stdout_console().print(table)
-    if result.n_failed:
-        click.echo(f"error: {result.n_failed} of {total} tasks failed; run the same command again to retry them "
-                   "(finished tasks are skipped)", err=True)
-        raise click.exceptions.Exit(1)
+    if result.n_failed:  # one line: each failed task, its output and reason; retry advice only when it can help
+        click.echo("error: " + " ".join(result.failure_message().split()), err=True)
+        raise click.exceptions.Exit(1 if any(o.retryable for o in result.outcomes) else 2)

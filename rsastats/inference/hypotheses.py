@@ -1,0 +1,224 @@
+"""Data RDMs against hypothesis RDMs (``rsastats hypotheses``): how well does each hypothesis fit each
+model's geometry, which fits better, and how high could a fit be?
+
+For every data input ``D`` and hypothesis ``H`` (:mod:`rsastats.hypotheses`): ``rho(D, H)`` as measured
+with the interval and the Mantel p of ``compare`` (the same resamples, left-out emotions and
+permutations: for one pair the numbers are those of ``compare D H`` with the same seed); for every two
+hypotheses ``rho(D, H1) - rho(D, H2)`` with the paired interval and p of ``compare_difference``; the
+noise ceiling of ``D`` (a hypothesis is noise-free, so the bound on ``rho(D, H)`` is ``sqrt(r_D)``, the
+square root of ``D``'s split-half reliability stepped up by Spearman-Brown) and, for >= 3 data inputs, the
+leave-one-out group bounds of Nili et al. (2014).  With confounds, the partial Mantel test of each
+``(D, H)`` given them (:mod:`.partial`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..checks import check_choice, check_count
+from ..hypotheses import Hypothesis, load_hypotheses
+from ..inputs import RDMOptions, load_models
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_pvalue
+from ..results import Record
+from ..rng import SeedLike, seed_to_int
+from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
+from .ceiling import DEFAULT_N_SPLITS, ceilings_for
+from .corrected import MIN_SPLIT_HALF
+from .difference import DIFFERENCE_CI
+from .engine import ResamplingEngine
+from .multiple import ADJUSTMENTS, adjust_pvalues
+from .partial import partial_fit, partial_rank_name
+from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, mantel_counts, permutations_iv, pvalue_from_count, draw_permutations
+from .settings import comparison_settings, layer_text, scheme_for, streams
+
+__all__ = ["HypothesisResult", "compare_hypotheses"]
+
+
+@dataclass(frozen=True)
+class HypothesisResult(Record):
+    """Every data input against every hypothesis.
+
+    ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, p_value, p_adjusted, standard_error,
+    n_undefined, noise_ceiling, ceiling_note`` and, with confounds, ``partial_rho, partial_ci_low,
+    partial_ci_high, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
+    ``difference = rho_a - rho_b`` with ``ci_low, ci_high, p_value`` (``difference_ci_method``).
+    ``noise_ceiling``: the data inputs' split-half reliabilities and, for >= 3, the group bounds.
+    """
+
+    data: tuple[str, ...]
+    hypotheses: tuple[dict[str, Any], ...]
+    confounds: tuple[dict[str, Any], ...]
+    fits: pd.DataFrame
+    differences: pd.DataFrame
+    ci_method: str
+    difference_ci_method: str
+    confidence: float
+    bootstrap: str
+    n_boot: int
+    n_permutations: int
+    permutation_exact: bool
+    alternative: str
+    adjust: str
+    rank: str
+    rdm: str
+    layer: str
+    normalization: str
+    n_emotions: int
+    seed: int | None
+    noise_ceiling: dict[str, Any] | None
+    bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.fits.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["fits"] = self.fits.to_dict(orient="records")
+        out["differences"] = self.differences.to_dict(orient="records")
+        return out
+
+
+def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray) -> tuple[float | None, str]:
+    """``sqrt(r_D)`` and a note; withheld (as in ``compare``) when the reliability is missing, the split-half
+    correlation is below :data:`MIN_SPLIT_HALF`, or the bound is below an observed fit."""
+    if reliability is None or split_half is None:
+        return None, "no split-half reliability for this input (it has no prompts, or its RDM is cross-validated)"
+    if split_half < MIN_SPLIT_HALF:
+        return None, f"split-half correlation {split_half:.3f} is below {MIN_SPLIT_HALF}: too noisy for a ceiling"
+    bound = float(np.sqrt(reliability))
+    if np.any(np.abs(rhos) > bound):
+        return None, (f"sqrt(reliability) {bound:.3f} is below an observed |rho|: the split-half model does not hold "
+                      "for this input")
+    return bound, ""
+
+
+def _differences(name: str, hyps: Sequence[Hypothesis], point: np.ndarray, reps: np.ndarray,
+                 jack: list[np.ndarray] | None, ci: str, confidence: float) -> list[dict[str, Any]]:
+    rows = []
+    for j in range(len(hyps)):
+        for k in range(j + 1, len(hyps)):
+            diff = float(point[j] - point[k])
+            dj = None if jack is None else [s[:, j] - s[:, k] for s in jack]
+            summary = summarize_replicates(diff, reps[:, j] - reps[:, k], ci=ci, confidence=confidence, jackknife=dj,
+                                           bounds=None)
+            p = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
+                                      acceleration_value=summary["acceleration"], jackknife=None if dj is None else dj[0]))
+            rows.append({"data": name, "hypothesis_a": hyps[j].name, "hypothesis_b": hyps[k].name,
+                         "rho_a": float(point[j]), "rho_b": float(point[k]), "difference": diff,
+                         "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "p_value": p,
+                         "standard_error": summary["standard_error"]})
+    return rows
+
+
+def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, n_boot: int, perm_args: tuple,
+                     alternative: str, seeds) -> list[dict[str, Any]]:
+    """Partial rho of the data (model 0) with each hypothesis (1 .. n_hyp) given the rest (the confounds)."""
+    confounds = list(range(1 + n_hyp, len(models)))
+    out = []
+    for j in range(1, 1 + n_hyp):
+        v = partial_fit(models, 0, j, confounds, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
+                        perms=perm_args[0], count=perm_args[1], exact=perm_args[2], alternative=alternative,
+                        boot_seed=seeds.bootstrap, perm_seed=seeds.permutations)
+        out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
+                    "partial_p_value": v["p_value"]})
+    return out
+
+
+def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confounds: Sequence[Any] = (),
+                       bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
+                       confidence: float = 0.95, permutations: Any = DEFAULT_PERMUTATIONS,
+                       alternative: str = "two-sided", adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine",
+                       layer: int | None = None, last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3,
+                       n_splits: int = DEFAULT_N_SPLITS, ceiling: bool = True, seed: SeedLike = 0, batch_size: int = 256,
+                       progress: Callable[[int], None] | None = None) -> HypothesisResult:
+    """Each of ``data`` (paths, datasets, RDMs; the same emotions) against each of ``hypotheses``
+    (feature tables or RDM files, :func:`rsastats.hypotheses.load_hypothesis`).
+
+    ``ci`` is rho's interval (as ``compare``); the differences use the jackknife normal interval when
+    ``ci`` is a jackknife interval (as ``compare_difference``), else the same bootstrap interval.  The
+    Mantel p-values of all (data, hypothesis) pairs are adjusted together (``holm`` or ``bh``).
+    ``confounds`` (feature tables or RDM files) add the partial Mantel test of every pair (``rank``
+    ``spearman`` or ``pearson``).  Other settings as in :func:`~rsastats.inference.compare_models`.
+    """
+    options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
+    n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
+                                                                           options)
+    alternative = check_choice("alternative", alternative, ALTERNATIVES)
+    adjust = check_choice("p-value adjustment", adjust, ADJUSTMENTS, {"fdr_bh": "bh", "fdr": "bh"})
+    n_splits = check_count("n_splits", n_splits, 1)
+    batch_size = check_count("batch_size", batch_size, 1)
+    check_count("number of hypotheses", len(hypotheses), 1)
+    if confounds:
+        partial_rank_name(rank)
+    loaded = load_models(list(data), options, minimum=1)
+    emotions = loaded[0].labels
+    hyps = load_hypotheses(list(hypotheses), emotions)
+    confs = load_hypotheses(list(confounds), emotions)
+    extra_opts = RDMOptions(rdm=options.rdm)
+    diff_ci = DIFFERENCE_CI if INTERVAL_METHODS[ci].uses == "jackknife" else ci
+    n = loaded[0].rdm.n_emotions
+    perms, count, exact = permutations_iv(permutations, n)
+    seeds = streams(seed)
+    fits, diffs, all_reps = [], [], []
+    for model in loaded:
+        models = load_models([model] + [h.rdm for h in hyps] + [c.rdm for c in confs], extra_opts,
+                             names=[model.name] + [h.name for h in hyps] + [c.name for c in confs])
+        fit_models = models[:1 + len(hyps)]
+        scheme = scheme_for(fit_models, bootstrap, ci)
+        engine = ResamplingEngine(fit_models, rank=rank, scheme=scheme, rdm_method=options.rdm)
+        pairs = np.array([[0, j] for j in range(1, len(fit_models))])
+        point = engine.point(pairs)
+        reps = engine.replicates(pairs, n_boot, seeds.bootstrap, batch_size, progress)
+        jack = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
+        matrices = np.stack([np.asarray(m.rdm.matrix) for m in fit_models])
+        exceed = mantel_counts(matrices, pairs, rank, perms if perms is not None
+                               else draw_permutations(n, count, seeds.permutations), alternative)
+        partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
+                                    seeds) if confs else [{}] * len(hyps))
+        for j, h in enumerate(hyps):
+            s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
+                                     jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS)
+            fits.append({"data": model.name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
+                         "ci_high": s["ci_high"], "p_value": pvalue_from_count(int(exceed[j]), count, exact),
+                         "standard_error": s["standard_error"], "n_undefined": s["n_undefined"], **partial[j]})
+        diffs += _differences(model.name, hyps, point, reps, jack if diff_ci == DIFFERENCE_CI else None, diff_ci,
+                              confidence)
+        all_reps.append(reps)
+    table = pd.DataFrame(fits)
+    table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
+    nc = _add_ceilings(table, loaded, rank, options.rdm, n_splits, seeds.splits) if ceiling else None
+    if not ceiling:
+        table["noise_ceiling"], table["ceiling_note"] = None, "not computed (--no-ceiling)"
+    dist = np.stack(all_reps, axis=1)
+    dist.setflags(write=False)
+    columns = ["data", "hypothesis_a", "hypothesis_b", "rho_a", "rho_b", "difference", "ci_low", "ci_high", "p_value",
+               "standard_error"]
+    return HypothesisResult(
+        data=tuple(m.name for m in loaded), hypotheses=tuple(h.to_dict() for h in hyps),
+        confounds=tuple(c.to_dict() for c in confs), fits=table, differences=pd.DataFrame(diffs, columns=columns),
+        ci_method=ci, difference_ci_method=diff_ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
+        n_permutations=count, permutation_exact=exact, alternative=alternative, adjust=adjust, rank=rank, rdm=options.rdm,
+        layer=layer_text(loaded), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
+        noise_ceiling=nc, bootstrap_distribution=dist)
+
+
+def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_splits: int, seed) -> dict[str, Any] | None:
+    """Columns ``noise_ceiling``/``ceiling_note`` of ``table`` and the ceilings' dict (None when nothing applies)."""
+    if not any(m.has_prompts for m in loaded) and len(loaded) < 3:
+        table["noise_ceiling"] = None
+        table["ceiling_note"] = _ceiling(None, None, np.empty(0))[1]
+        return None
+    nc = ceilings_for(loaded, rank=rank, rdm_method=rdm_method, n_splits=n_splits, seed=seed)
+    bounds, notes = [], []
+    for m in loaded:
+        rhos = table.loc[table["data"] == m.name, "rho"].to_numpy()
+        i = nc.names.index(m.name)
+        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos)
+        bounds += [b] * len(rhos)
+        notes += [note] * len(rhos)
+    table["noise_ceiling"], table["ceiling_note"] = bounds, notes
+    return nc.to_dict()

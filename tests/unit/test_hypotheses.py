@@ -1,0 +1,153 @@
+"""Hypothesis RDMs (rsastats.hypotheses) and the comparison of data RDMs with them
+(rsastats.inference.hypotheses): the feature RDM against scipy, every number of a fit against
+``compare`` / ``compare_difference`` / ``noise_ceiling`` and a hand computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import pdist, squareform
+from scipy.special import ndtri
+from scipy.stats import spearmanr, zscore
+
+from rsastats.exceptions import LabelError, ValidationError
+from rsastats.hypotheses import FEATURE_RDM, load_hypothesis
+from rsastats.inference import compare_difference, compare_models, noise_ceiling
+from rsastats.inference.hypotheses import compare_hypotheses
+from rsastats.inference.partial import partial_mantel
+from rsastats.inference.settings import streams
+from rsastats.inputs import load_model
+from rsastats.io import make_rdm, write_dataset
+from rsastats.simulate import simulate_activations, true_vectors
+
+FAST = dict(n_boot=80, permutations=199, n_splits=4, seed=7)
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hyp")
+    tv = true_vectors(9, 16, seed=4)
+    rng = np.random.default_rng(1)
+    files = []
+    for k, shift in enumerate((0.0, 0.4, 1.0)):
+        ds = simulate_activations(9, 6, 3, 16, noise=0.7, vectors=tv + shift * rng.standard_normal(tv.shape), seed=k + 1,
+                                  attrs={"model": f"m{k}"})
+        files.append(write_dataset(ds, tmp / f"m{k}.nc"))
+    labels = [str(e) for e in ds["emotion"].values]
+    feats = pd.DataFrame({"emotion": labels, "valence": tv[:, 0] * 3 + 5, "arousal": tv[:, 1]})
+    feats.to_csv(tmp / "va.csv", index=False)
+    other = rng.standard_normal((9, 2))
+    rdm = squareform(pdist(other))
+    write_dataset(make_rdm(rdm, labels, attrs={"rdm_method": "euclidean", "source": "other"}), tmp / "other.nc")
+    tokens = rng.uniform(4, 20, 9)
+    write_dataset(make_rdm(np.abs(tokens[:, None] - tokens[None]), labels,
+                           attrs={"rdm_method": "euclidean", "source": "tokens"}), tmp / "tokens.nc")
+    return {"files": files, "labels": labels, "va": tmp / "va.csv", "other": tmp / "other.nc", "features": feats,
+            "tokens": tmp / "tokens.nc", "tmp": tmp}
+
+
+def test_feature_rdm_is_euclidean_distance_of_zscored_features(case):
+    shuffled = case["labels"][::-1]
+    h = load_hypothesis(case["va"], shuffled)
+    table = case["features"].set_index("emotion").loc[shuffled]
+    expected = squareform(pdist(zscore(table.to_numpy(), axis=0, ddof=0)))
+    np.testing.assert_allclose(h.rdm.matrix, expected, atol=1e-12)
+    assert h.rdm.labels == tuple(shuffled) and h.made_by == FEATURE_RDM and h.features == ("valence", "arousal")
+
+
+def test_extra_rows_are_left_out_and_named(case):
+    h = load_hypothesis(case["va"], case["labels"][:6])
+    assert h.rdm.n_emotions == 6 and "3 emotion(s) not in the data left out" in h.note
+
+
+@pytest.mark.parametrize("edit, error, words", [
+    (lambda f: f.iloc[1:], LabelError, "no entry for 1 emotion"),
+    (lambda f: f.assign(arousal=2.0), ValidationError, "'arousal' is constant"),
+    (lambda f: f.assign(valence=["NaN"] + list(f.valence[1:])), ValidationError, "is NaN"),
+    (lambda f: f.assign(valence=[np.nan] + list(f.valence[1:])), ValidationError, "empty value for emotion"),
+    (lambda f: pd.concat([f, f.iloc[:1]]), LabelError, "duplicated emotion label"),
+    (lambda f: f.assign(valence=["high"] + list(f.valence[1:])), ValidationError, "is not a number"),
+    (lambda f: f.rename(columns={"emotion": "word"}), ValidationError, "column named 'emotion'"),
+    (lambda f: f[["emotion"]], ValidationError, "at least one numeric feature"),
+])
+def test_bad_feature_tables_name_the_file(case, edit, error, words):
+    path = case["tmp"] / "bad.csv"
+    edit(case["features"]).to_csv(path, index=False)
+    with pytest.raises(error) as info:
+        load_hypothesis(path, case["labels"])
+    assert str(info.value).startswith(str(path)) and words in str(info.value)
+
+
+def test_each_fit_is_compare_of_that_pair(case):
+    res = compare_hypotheses(case["files"][:2], [case["va"], case["other"]], **FAST)
+    for row in res.fits.itertuples():
+        data = case["files"][0] if row.data == "m0" else case["files"][1]
+        hyp = load_hypothesis(case["va"] if row.hypothesis == "va" else case["other"], case["labels"]).rdm
+        ref = compare_models(data, hyp, ceiling=False, **FAST)
+        assert (row.rho, row.ci_low, row.ci_high, row.p_value) == (ref.rho, ref.ci_low, ref.ci_high, ref.p_value)
+    for row in res.differences.itertuples():
+        data = case["files"][0] if row.data == "m0" else case["files"][1]
+        hyps = [load_hypothesis(case[k], case["labels"]).rdm for k in ("va", "other")]
+        ref = compare_difference(data, *hyps, n_boot=FAST["n_boot"], seed=FAST["seed"])
+        assert row.difference == pytest.approx(ref.difference, abs=1e-15)
+        assert (row.ci_low, row.ci_high) == pytest.approx((ref.ci_low, ref.ci_high), abs=1e-12)
+        assert row.p_value == pytest.approx(ref.p_value, abs=1e-12)
+
+
+def test_fit_by_hand(case):
+    data, hyp = case["files"][0], load_hypothesis(case["va"], case["labels"])
+    res = compare_hypotheses([data], [case["va"]], **FAST)
+    row = res.fits.iloc[0]
+    upper = load_model(data).rdm.upper()
+    h = hyp.rdm.upper()
+    assert row.rho == pytest.approx(spearmanr(upper, h)[0], abs=1e-12)
+    # Fisher-z jackknife interval over emotions, by hand.
+    n = len(case["labels"])
+    matrix, hm = load_model(data).rdm.matrix, hyp.rdm.matrix
+    loo = []
+    for e in range(n):
+        keep = np.delete(np.arange(n), e)
+        iu = np.triu_indices(n - 1, 1)
+        loo.append(spearmanr(matrix[np.ix_(keep, keep)][iu], hm[np.ix_(keep, keep)][iu])[0])
+    z = np.arctanh(loo)
+    se = np.sqrt((n - 1) / n * ((z - z.mean()) ** 2).sum())
+    q = ndtri(0.975)
+    assert (row.ci_low, row.ci_high) == pytest.approx((np.tanh(np.arctanh(row.rho) - q * se),
+                                                       np.tanh(np.arctanh(row.rho) + q * se)), abs=1e-10)
+    # The ceiling: sqrt of the split-half reliability (same half splits as the comparison's seed).
+    rel = noise_ceiling(data, n_splits=FAST["n_splits"], seed=streams(FAST["seed"]).splits).reliability[0]
+    assert row.noise_ceiling == pytest.approx(np.sqrt(rel), abs=1e-12)
+
+
+def test_group_bounds_and_partial_columns(case):
+    res = compare_hypotheses(case["files"], [case["va"]], confounds=[case["tokens"]], **FAST)
+    assert res.noise_ceiling["lower"] is not None and len(res.fits) == 3 and res.differences.empty
+    hyp = load_hypothesis(case["va"], case["labels"]).rdm
+    ref = partial_mantel(case["files"][2], hyp, case["tokens"], n_boot=FAST["n_boot"], permutations=FAST["permutations"],
+                         seed=FAST["seed"])
+    row = res.fits.iloc[2]
+    assert (row.partial_rho, row.partial_ci_low, row.partial_ci_high, row.partial_p_value) == (
+        ref.partial_rho, ref.ci_low, ref.ci_high, ref.p_value)
+
+
+def test_partial_refuses_kendall_and_collinear_confounds(case):
+    with pytest.raises(ValidationError, match="spearman or pearson"):
+        compare_hypotheses(case["files"][:1], [case["va"]], confounds=[case["tokens"]], rank="kendall", **FAST)
+    with pytest.raises(ValidationError, match="collinear"):
+        partial_mantel(case["files"][0], case["files"][1], [case["tokens"], case["tokens"]], n_boot=10, permutations=9)
+
+
+def test_partial_aligns_confounds_by_label_and_its_interval_holds_it(case, tmp_path):
+    tokens = load_hypothesis(case["tokens"], case["labels"]).rdm
+    order = case["labels"][::-1]
+    reordered = tmp_path / "reordered.nc"
+    write_dataset(tokens.reorder(order).to_dataset(), reordered)
+    a = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99)
+    b = partial_mantel(case["files"][0], case["files"][1], reordered, n_boot=60, permutations=99)
+    assert (a.partial_rho, a.ci_low, a.ci_high, a.p_value) == (b.partial_rho, b.ci_low, b.ci_high, b.p_value)
+    assert a.ci_low <= a.partial_rho <= a.ci_high and a.ci_method == "jackknife-z"
+    pct = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99,
+                         ci="percentile")
+    reps = np.sort(pct.bootstrap_distribution)
+    assert reps[0] <= pct.ci_low < pct.ci_high <= reps[-1] and pct.partial_rho == a.partial_rho
