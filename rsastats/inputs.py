@@ -26,7 +26,7 @@ import xarray as xr
 
 from .checks import check_count
 from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
-from .io import open_dataset, validate_dataset
+from .io import layer_offset, open_dataset, validate_dataset
 from .exceptions import LabelError, RsaStatsWarning, ValidationError
 from .labels import emotion_difference
 from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance
@@ -181,7 +181,8 @@ class ModelInput:
     layer_selection: str
     path: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    layers: tuple[int, ...] | None = None  # the layer labels used (None: not recorded)
+    layers: tuple[int, ...] | None = None  # the rsastats layers used (None: not recorded, or convention unknown)
+    layer_offset: int | None = 0  # rsastats layer = stored label + this (None: the file's convention is unknown)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -247,7 +248,9 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
     rdm, rows, description, used = _geometry(source, options)
     rdm = replace(rdm, source=source.path or rdm.source or label)
     layer_text = str(rdm.attrs.get("layer_selection", "")) if source.kind == "rdm" else description
-    return ModelInput(label, source.kind, rdm, rows, layer_text, source.path, dict(source.attrs), used)
+    offset = layer_offset(source.attrs) if source.kind != "rdm" else 0
+    physical = None if used is None or offset is None else tuple(x + offset for x in used)
+    return ModelInput(label, source.kind, rdm, rows, layer_text, source.path, dict(source.attrs), physical, offset)
 
 
 def _check_rdm_options(ds: xr.Dataset, options: RDMOptions, path: str | None) -> None:

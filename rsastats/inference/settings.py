@@ -73,6 +73,10 @@ def layer_text(models: Sequence[ModelInput]) -> str:
     known = [m for m in models if m.layers is not None]
     if any(_same_model(a, b) and a.layers != b.layers for i, a in enumerate(known) for b in known[i + 1:]):
         text += "; note: files of the same model are compared at different layers"
+    unknown = [m.name for m in models if m.layer_offset is None]
+    if unknown:
+        text += (f"; note: the layer convention of {', '.join(unknown)} is unknown, so its layer labels may not be "
+                 "rsastats layers (docs/file-format.md)")
     return text
 
 

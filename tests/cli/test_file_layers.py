@@ -175,3 +175,17 @@ def test_piped_tables_are_not_cut_to_80_columns(files):
     assert result.exit_code == 0, result.output
     title = next(line for line in result.stdout.splitlines() if "vs" in line)
     assert "note: files of the same model are compared at different layers" in title and len(title.rstrip()) > 80
+
+
+def test_an_unknown_layer_convention_is_reported_not_guessed(files, tmp_path):
+    acts = open_activations(files["a"])
+    labels = [str(e) for e in acts["emotion"].values]
+    array = acts["activations"].sel(layer=[2, 3]).mean("prompt").values.transpose(0, 1, 2)  # (emotion, layer, hidden)
+    np.save(tmp_path / "peer.npy", array)
+    (tmp_path / "labels.txt").write_text("\n".join(labels))
+    peer = rsastats.import_vectors(tmp_path / "peer.npy", labels=str(tmp_path / "labels.txt"), attrs={"model": "model-a"})
+    assert rsastats.io.layer_offset(peer.attrs) is None  # a plain array says nothing of its layer indices
+    write_dataset(peer, tmp_path / "peer.nc")
+    out = _json(["compare", f"{tmp_path / 'peer.nc'}@last", files["a"], *FAST])
+    assert "the layer convention of peer@last is unknown" in out["layer"]
+    assert "compared at different layers" not in out["layer"]  # unknown, so not claimed either way
