@@ -54,7 +54,7 @@ def _lines(kind: str) -> list[str]:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """Small simulated files under the README's names."""
-    from rsastats.io import make_vectors, write_dataset
+    from rsastats.io import make_rdm, make_vectors, write_dataset
     from rsastats.simulate import simulate_activations, true_vectors
 
     tmp = tmp_path_factory.mktemp("readme")
@@ -83,6 +83,13 @@ def folder(tmp_path_factory):
     vectors = tv + 0.3 * rng.standard_normal(tv.shape)
     write_dataset(make_vectors(vectors, labels, attrs={"model": "paper"}), tmp / "paper.nc")
     np.save(tmp / "paper.npy", vectors)
+    # Hypotheses: a feature table and two RDM files (the names of the README's hypotheses examples).
+    lines = ["emotion,valence,arousal"] + [f"{e},{rng.normal():.4f},{rng.normal():.4f}" for e in labels]
+    (tmp / "valence_arousal.csv").write_text("\n".join(lines) + "\n")
+    for name in ("words_rdm.nc", "token_count_rdm.nc"):
+        x = rng.standard_normal((len(labels), 3))
+        d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        write_dataset(make_rdm(d, labels, attrs={"rdm_method": "cosine", "source": name}), tmp / name)
     (tmp / "emotions.txt").write_text("\n".join(labels) + "\n")
     (tmp / "analysis.yaml").write_text("title: README example\nmodels: [runs/a.nc, runs/b.nc, runs/c.nc]\n"
                                        "compare: {n_boot: 200, permutations: 199}\n"
