@@ -83,10 +83,14 @@ def check_emotion_count(n: int, source: str | None = None) -> None:
         raise ValidationError(f"need at least {MIN_EMOTIONS} emotions to compare geometries; got {n}", path=source)
 
 
-def check_not_constant(rdm: RDM) -> None:
+def check_not_constant(rdm: RDM, layer: str = "") -> None:
+    """A one-line error when every off-diagonal cell of ``rdm`` is equal; ``layer`` (e.g. ``"layer 0"``)
+    says which layer it was made from."""
     if degenerate(rdm.upper()):
-        raise ValidationError("RDM is constant (all off-diagonal dissimilarities equal): its rank correlation is undefined",
-                              path=rdm.source or None)
+        at = f" at {layer}" if layer else ""
+        why = "; e.g. every text ends on the same template token at this layer" if layer.startswith("layer") else ""
+        raise ValidationError(f"RDM is constant{at} (all off-diagonal dissimilarities equal{why}): its rank correlation "
+                              "is undefined", path=rdm.source or None)
 
 
 def compare_rdms(a: Any, b: Any, method: str = "spearman") -> float:

@@ -15,6 +15,7 @@ naming the file that differs.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,13 +26,15 @@ import xarray as xr
 
 from .checks import check_count
 from .compare import align_rdms, as_rdm, check_emotion_count, check_not_constant
-from .io import open_dataset, validate_dataset
+from .io import layer_offset, open_dataset, validate_dataset
 from .exceptions import LabelError, RsaStatsWarning, ValidationError
 from .labels import emotion_difference
 from .rdm import RDM, rdm_from_rows, rdm_matrix, rdm_method_name, rdm_provenance
-from .vectors import DEFAULT_N_PCS, PromptRows, normalization_name, prompt_rows, select_layers, vector_array
+from .vectors import (DEFAULT_N_PCS, PromptRows, check_one_layer, normalization_name, prompt_rows, recorded_layers,
+                      select_layers, vector_array)
 
-__all__ = ["Source", "open_source", "kind_text", "check_same_emotions", "RDMOptions", "ModelInput", "load_model", "load_models"]
+__all__ = ["Source", "open_source", "kind_text", "check_same_emotions", "RDMOptions", "ModelInput", "load_model", "load_models",
+           "layer_value", "split_file_layer", "file_path"]
 
 KINDS = ("activations", "vectors", "rdm")
 
@@ -98,6 +101,46 @@ def open_source(obj: Any, *, name: str | None = None, layers: Any = None, kinds:
     return source
 
 
+def layer_value(value: Any, what: str = "layer") -> int | None:
+    """A layer choice as :func:`rsastats.vectors.select_layers` takes it: ``None``, an integer (a layer
+    label, or a negative position from the end) or ``"last"`` (= ``-1``); a numeric string is read as
+    an integer.  Anything else is a one-line error."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "last":
+            return -1
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+    raise ValidationError(f"{what} must be a layer number, a negative position from the end (-1 = last) or 'last'; "
+                          f"got {value!r}")
+
+
+def split_file_layer(obj: Any) -> tuple[Any, int | None]:
+    """``"run.nc@15"`` -> ``("run.nc", 15)``; ``"run.nc@last"`` -> ``("run.nc", -1)``.
+
+    A path that exists is taken as it is, ``@`` and all; so is any other input, and a name whose part
+    after the last ``@`` is not a layer.  A missing file stays missing (the loader names it).
+    """
+    if not isinstance(obj, (str, os.PathLike)):
+        return obj, None
+    text = os.fspath(obj)
+    if "@" not in text or os.path.exists(text):
+        return obj, None
+    path, _, spec = text.rpartition("@")
+    if not path or not re.fullmatch(r"\s*([+-]?\d+|last)\s*", spec, flags=re.IGNORECASE):
+        return obj, None
+    return path, layer_value(spec, f"the layer after '@' in {text!r}")
+
+
+def file_path(obj: Any) -> Any:
+    """The file of an input that may carry a layer (``FILE@LAYER``): what to look for on disk."""
+    return split_file_layer(obj)[0]
+
+
 def check_same_emotions(sources: Sequence[Source]) -> None:
     """One :class:`LabelError` naming the first input whose emotion set differs from the first one's."""
     first = sources[0]
@@ -119,6 +162,7 @@ class RDMOptions:
 
     def checked(self) -> "RDMOptions":
         return replace(self, rdm=rdm_method_name(self.rdm), normalization=normalization_name(self.normalization),
+                       layer=layer_value(self.layer),
                        n_pcs=check_count("n_pcs", self.n_pcs, 1), n_folds=check_count("n_folds", self.n_folds, 2))
 
     def layer_selector(self, source: str | None) -> Callable[[list[int]], list[int]]:
@@ -137,6 +181,8 @@ class ModelInput:
     layer_selection: str
     path: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    layers: tuple[int, ...] | None = None  # the rsastats layers used (None: not recorded, or convention unknown)
+    layer_offset: int | None = 0  # rsastats layer = stored label + this (None: the file's convention is unknown)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -147,17 +193,17 @@ class ModelInput:
         return self.rows is not None
 
 
-def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | None, str]:
-    """The RDM (and prompt rows) of a source, each built once."""
+def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | None, str, tuple[int, ...] | None]:
+    """The RDM (and prompt rows) of a source, each built once, and the layer labels used."""
     ds, path = source.dataset, source.path
     if source.kind == "rdm":
         _check_rdm_options(ds, options, path)
-        return RDM.from_dataset(ds, path), None, ""
+        return RDM.from_dataset(ds, path), None, "", recorded_layers(ds.attrs)
     name = str(ds.attrs.get("model") or path or "")
     if source.kind == "activations":
         rows = prompt_rows(ds, layer=options.layer, last_k=options.last_k, normalization=options.normalization,
                            n_pcs=options.n_pcs, source=path)
-        _, description = select_layers(ds["layer"].values, options.layer, options.last_k, path)
+        chosen, description = select_layers(ds["layer"].values, options.layer, options.last_k, path)
         matrix = rdm_from_rows(rows, options.rdm, n_folds=options.n_folds, source=path)
         labels, norm = rows.emotions, rows.normalization
     else:
@@ -167,10 +213,12 @@ def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | No
                                   path=path)
         labels, vectors, description = vector_array(ds, layer=options.layer, last_k=options.last_k,
                                                     normalization=options.normalization, source=path)
+        chosen = (select_layers(ds["layer"].values, options.layer, options.last_k, path)[0] if "layer" in ds.dims
+                  else recorded_layers(ds.attrs))
         matrix = rdm_matrix(vectors, options.rdm, labels=labels, source=path)
         norm = options.normalization
     rdm = RDM(matrix, tuple(labels), options.rdm, name, rdm_provenance(ds.attrs, description, norm))
-    return rdm, rows, description
+    return rdm, rows, description, None if chosen is None else tuple(int(x) for x in chosen)
 
 
 def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = None) -> ModelInput:
@@ -185,6 +233,9 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
         return ModelInput(name or "rdm", "rdm", as_rdm(obj, name or ""), None, "")
     if not isinstance(obj, (str, os.PathLike, xr.Dataset, Source)):
         raise ValidationError(f"cannot compare a {type(obj).__name__}: give a file path, an xarray dataset or an RDM")
+    given, (obj, file_layer) = obj, split_file_layer(obj)
+    if file_layer is not None:  # FILE@LAYER: this file's own layer, over the default
+        options = replace(options, layer=file_layer, last_k=None)
     path = str(obj) if isinstance(obj, (str, os.PathLike)) else None
     source = open_source(obj, layers=options.layer_selector(path) if path else None)
     if path and "layer" in source.dataset.coords and source.kind != "rdm":
@@ -192,19 +243,22 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
         # back within the subset).
         options = replace(options, layer=None, last_k=source.dataset.sizes["layer"])
     label = name or (Path(source.path).stem if source.path else str(source.attrs.get("model") or source.kind))
-    rdm, rows, description = _geometry(source, options)
+    if name is None and file_layer is not None:
+        label = f"{label}@{os.fspath(given).rpartition('@')[2].strip()}"
+    rdm, rows, description, used = _geometry(source, options)
     rdm = replace(rdm, source=source.path or rdm.source or label)
     layer_text = str(rdm.attrs.get("layer_selection", "")) if source.kind == "rdm" else description
-    return ModelInput(label, source.kind, rdm, rows, layer_text, source.path, dict(source.attrs))
+    offset = layer_offset(source.attrs) if source.kind != "rdm" else 0
+    physical = None if used is None or offset is None else tuple(x + offset for x in used)
+    return ModelInput(label, source.kind, rdm, rows, layer_text, source.path, dict(source.attrs), physical, offset)
 
 
 def _check_rdm_options(ds: xr.Dataset, options: RDMOptions, path: str | None) -> None:
     """An RDM file is used as stored: options that would change how it was made are refused
     (nothing is silently ignored); a different dissimilarity than requested is a warning."""
-    given = [flag for flag, used in (("layer", options.layer is not None), ("last_k", options.last_k is not None),
-                                     ("normalization", options.normalization != "raw")) if used]
-    if given:
-        raise ValidationError(f"an RDM file holds no vectors: {', '.join(given)} cannot be applied to it", path=path)
+    if options.normalization != "raw":
+        raise ValidationError("an RDM file holds no vectors: normalization cannot be applied to it", path=path)
+    check_one_layer(ds.attrs, options.layer, options.last_k, "RDM", path)
     stored = str(ds.attrs.get("rdm_method", ""))
     if stored and stored != options.rdm:
         warnings.warn(f"{path or str(ds.attrs.get('source') or 'an RDM input')}: stored as a {stored} RDM while the others "
@@ -251,7 +305,7 @@ def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: S
             _, aligned = align_rdms(first.rdm, m.rdm, first.name, m.name)
         except LabelError as exc:
             raise LabelError(f"{exc.problem}", path=m.path) from None
-        check_not_constant(aligned)
+        check_not_constant(aligned, m.layer_selection)
         rows = m.rows if m.rows is None or m.rows.emotions == aligned.labels else _reorder_rows(m.rows, aligned.labels)
         out.append(replace(m, rdm=aligned, rows=rows))
     return out

@@ -23,6 +23,7 @@ drew and then applies the mean-vector step, exactly as :func:`emotion_vectors` d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -46,6 +47,8 @@ __all__ = [
     "emotion_vectors",
     "vector_array",
     "near_zero_rows",
+    "recorded_layers",
+    "check_one_layer",
 ]
 
 NORMALIZATIONS = ("raw", "emotion-mean", "baseline-mean", "neutral-pc", "unit", "zscore")
@@ -105,7 +108,7 @@ def select_layers(layer_labels: Sequence[int], layer: int | None = None, last_k:
     """The layer labels to average and a description of the choice.
 
     ``layer`` is a layer label of the file, or a negative position counted from the end
-    (``-1`` = the last layer); ``last_k`` averages the final ``k`` layers.  With neither, the last
+    (``-1`` = the last layer; ``"last"`` says the same); ``last_k`` averages the final ``k`` layers.  With neither, the last
     layer is used.
     """
     labels = [int(x) for x in layer_labels]
@@ -119,6 +122,8 @@ def select_layers(layer_labels: Sequence[int], layer: int | None = None, last_k:
         return chosen, (f"layer {chosen[0]}" if k == 1 else f"mean of last {k} layers ({chosen[0]}-{chosen[-1]})")
     if layer is None:
         return [labels[-1]], f"layer {labels[-1]}"
+    if isinstance(layer, str) and layer.strip().lower() == "last":
+        layer = -1
     if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, (int, np.integer)):
         raise ValidationError(f"layer must be an integer; got {layer!r}", path=source)
     layer = int(layer)
@@ -289,6 +294,40 @@ def _check_nonzero(vectors: np.ndarray, emotions: Sequence[str], source: str | N
                               path=source)
 
 
+def recorded_layers(attrs: Any) -> tuple[int, ...] | None:
+    """The layer labels a file without a layer axis was made from, as its attributes record them
+    (``layers`` = ``"30"`` or ``"27, 28, 29, 30"``, or ``layer_selection`` = ``"layer 30"``); None when
+    they are not recorded."""
+    text = str(attrs.get("layers", "") or "").strip()
+    if re.fullmatch(r"-?\d+(\s*,\s*-?\d+)*", text):
+        return tuple(int(x) for x in text.split(","))
+    match = re.fullmatch(r"layer (-?\d+)", str(attrs.get("layer_selection", "") or "").strip())
+    return (int(match.group(1)),) if match else None
+
+
+def check_one_layer(attrs: Any, layer: int | None, last_k: int | None, kind: str, source: str | None = None) -> None:
+    """A file that holds one layer's vectors (or RDM) accepts a layer choice only when it picks that
+    layer: none, ``last``/``-1``, ``last_k=1``, or the layer label the file records.  Anything else
+    would silently compare another layer than the one asked for, so it is a one-line error."""
+    stored = recorded_layers(attrs)
+    if last_k is not None and last_k != 1:
+        raise SchemaError(f"this {kind} file holds one layer ({_stored_text(stored)}); last_k={last_k} cannot be "
+                          "applied to it", path=source)
+    if layer is None or layer == -1 or (stored is not None and len(stored) == 1 and layer == stored[0]):
+        return
+    if stored is None:
+        raise SchemaError(f"this {kind} file holds one layer and does not record which, so layer {layer} cannot be "
+                          f"checked; give it as FILE@last (or without a layer)", path=source)
+    raise SchemaError(f"this {kind} file holds {_stored_text(stored)} only, not layer {layer}; give it as FILE@last "
+                      "to use what it holds", path=source)
+
+
+def _stored_text(stored: tuple[int, ...] | None) -> str:
+    if stored is None:
+        return "which one is not recorded"
+    return f"layer {stored[0]}" if len(stored) == 1 else f"the mean of layers {_short(list(stored))}"
+
+
 def vector_array(ds: xr.Dataset, *, layer: int | None = None, last_k: int | None = None, normalization: str = "raw",
                  source: str | None = None) -> tuple[tuple[str, ...], np.ndarray, str]:
     """Labels, float64 vectors (E, H) and the layer description of a vectors dataset.
@@ -304,9 +343,7 @@ def vector_array(ds: xr.Dataset, *, layer: int | None = None, last_k: int | None
         chosen, description = select_layers(ds["layer"].values, layer, last_k, source)
         values = var.sel(layer=chosen).values.astype(np.float64).mean(axis=1)
     else:
-        if layer is not None or last_k is not None:
-            described = ds.attrs.get("layer_selection") or "one layer"
-            raise SchemaError(f"this vector file holds one layer ({described}); --layer/--last-k do not apply", path=source)
+        check_one_layer(ds.attrs, layer, last_k, "vector", source)
         values = var.values.astype(np.float64)
         description = str(ds.attrs.get("layer_selection", "")) or "as stored"
     labels = tuple(str(e) for e in ds["emotion"].values)

@@ -18,8 +18,9 @@ import xarray as xr
 
 from ..io import file_kind
 from ..exceptions import LabelError, ValidationError
-from ..inputs import open_source
+from ..inputs import open_source, split_file_layer
 from ..results import Record
+from ..vectors import select_layers
 from .attributes import compare_layers
 
 __all__ = [
@@ -144,7 +145,9 @@ def select_emotions(ds: xr.Dataset, emotions: Sequence[str]) -> xr.Dataset:
 
 def _open_reference(obj: Any, side: str, emotions: Sequence[str], notes: list[str]) -> tuple[str, xr.Dataset]:
     name = str(obj) if not isinstance(obj, xr.Dataset) else f"reference {side}"
-    ds = open_source(obj, name=name, layers=last_layer, kinds=("activations", "vectors"), what="a reference").dataset
+    obj, own = split_file_layer(obj)  # FILE@LAYER: that layer, else the last
+    layers = last_layer if own is None else (lambda labels: select_layers(labels, own, None, name)[0])
+    ds = open_source(obj, name=name, layers=layers, kinds=("activations", "vectors"), what="a reference").dataset
     have = emotions_of(ds)
     missing = [e for e in emotions if e not in set(have)]
     if missing:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import xarray as xr
@@ -24,10 +24,10 @@ from ..exceptions import LabelError, ValidationError
 from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
 from ..inference.engine import SCHEMES
 from ..inference.pairs import ComparisonResult, compare_models
-from ..inputs import open_source
+from ..inputs import Source, layer_value, open_source, split_file_layer
 from ..intervals import DEFAULT_CI, ci_method_name
 from ..labels import emotion_difference
-from ..vectors import BASELINE_NORMALIZATIONS, normalization_name
+from ..vectors import BASELINE_NORMALIZATIONS, check_one_layer, normalization_name, select_layers
 from .attributes import LayerComparison, check_recipe_recorded, compare_layers, layer_of
 from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, last_layer,
                          made_references, references_hold_prompts, select_emotions)
@@ -115,14 +115,32 @@ def _audited_emotions(name_a: str, name_b: str, ds_a: xr.Dataset, ds_b: xr.Datas
     return common, left_out
 
 
-def _audited_pair(a: Any, b: Any, common_emotions: bool) -> _AuditedPair:
+def _open_audited(obj: Any, name: str, layer: Any) -> Source:
+    """One audited file at its layer: its own (``FILE@LAYER``), else ``layer``, else its last; only
+    that layer is read, so everything after works on the last (only) layer."""
+    obj, own = split_file_layer(obj)
+    chosen = layer_value(own if own is not None else layer)
+    if chosen is None:
+        return open_source(obj, name=name, layers=last_layer, what="an audit")
+    where = name if isinstance(obj, xr.Dataset) else str(obj)
+    source = open_source(obj, name=name, layers=lambda labels: select_layers(labels, chosen, None, where)[0],
+                         what="an audit")
+    if "layer" not in source.dataset.dims:
+        check_one_layer(source.attrs, chosen, None, source.kind if source.kind != "vectors" else "vector", where)
+    elif isinstance(obj, xr.Dataset):
+        labels = select_layers(source.dataset["layer"].values, chosen, None, where)[0]
+        source = replace(source, dataset=source.dataset.sel(layer=labels))
+    return source
+
+
+def _audited_pair(a: Any, b: Any, common_emotions: bool, layer: Any = None) -> _AuditedPair:
     """Open A and B, align them on the audited emotions, and refuse a file that records no recipe."""
     name_a = str(a) if not isinstance(a, xr.Dataset) else "A"
     name_b = str(b) if not isinstance(b, xr.Dataset) else "B"
     if name_a == name_b:
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
-    source_a = open_source(a, name=name_a, layers=last_layer, what="an audit")
-    source_b = open_source(b, name=name_b, layers=last_layer, what="an audit")
+    source_a = _open_audited(a, name_a, layer)
+    source_b = _open_audited(b, name_b, layer)
     kind_a, ds_a, kind_b, ds_b = source_a.kind, source_a.dataset, source_b.kind, source_b.dataset
     emotions, left_out = _audited_emotions(name_a, name_b, ds_a, ds_b, common_emotions)
     ds_a, ds_b = select_emotions(ds_a, emotions), select_emotions(ds_b, emotions)
@@ -189,7 +207,7 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
           make_references: ReferenceMaker | None = None, reference_runs: int = 1, common_emotions: bool = False,
           bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI, confidence: float = 0.95,
           rdm: str = "cosine", normalization: str = "raw", max_interval_width: float = MAX_INTERVAL_WIDTH,
-          seed: SeedLike = 0, progress: Callable[[int], None] | None = None) -> AuditResult:
+          seed: SeedLike = 0, progress: Callable[[int], None] | None = None, layer: Any = None) -> AuditResult:
     """Audit two vector sets: separating layers, observed rho vs the reference range, verdict.
 
     Parameters
@@ -204,7 +222,10 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     bootstrap : ``emotions``, ``prompts`` or ``both`` (default: both when A and B hold prompts, else
         emotions); the reference uses the same scheme (emotions if its files hold no prompts).
     n_boot, ci, confidence : bootstrap of the observed rho and of the reference pair(s).
-    rdm, normalization : how vectors become RDMs (as in ``rsastats compare``); the last layer of every file is used.
+    rdm, normalization : how vectors become RDMs (as in ``rsastats compare``).
+    layer : the layer of A and B (a label, a negative position, or ``"last"``; default: each file's last);
+        a path may carry its own as ``FILE@LAYER``.  A file that holds one layer takes only that layer.
+        Reference files are used at their last layer (or their own ``FILE@LAYER``).
     max_interval_width : intervals wider than this make the verdict inconclusive.
     seed : seed of every resample (observed: child 0; reference run i: child i + 1).
     progress : ``advance(n)`` for the observed bootstrap.
@@ -216,7 +237,7 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
     started = time.perf_counter()
     opts = _audit_iv(a, b, reference_files, make_references, reference_runs, common_emotions, bootstrap, n_boot, ci,
                      confidence, normalization, max_interval_width)
-    pair = _audited_pair(a, b, opts.common_emotions)
+    pair = _audited_pair(a, b, opts.common_emotions, layer)
     attributes, layers = compare_layers(pair.ds_a.attrs, pair.ds_b.attrs)
     notes: list[str] = []
     if pair.left_out:

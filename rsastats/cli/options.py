@@ -12,10 +12,32 @@ from typing import Callable
 import click
 
 __all__ = ["JSON_KEY", "QUIET_KEY", "json_option", "quiet_option", "seed_option", "scheduler_option", "json_mode",
-           "quiet_mode"]
+           "quiet_mode", "LAYER", "LAYER_HELP"]
 
 JSON_KEY = "rsastats.json"
 QUIET_KEY = "rsastats.quiet"
+
+
+class _LayerType(click.ParamType):
+    """A layer of the files compared: an integer label, a negative position (-1 = last) or ``last``."""
+
+    name = "LAYER"
+
+    def convert(self, value, param, ctx):
+        from ..exceptions import ValidationError
+        from ..inputs import layer_value
+
+        try:
+            return layer_value(value)
+        except ValidationError as exc:
+            self.fail(exc.problem, param, ctx)
+
+
+LAYER = _LayerType()
+LAYER_HELP = ("Layer of every file given without its own: a layer label, a negative position from the end "
+              "(-1 = last) or 'last' [default: last layer]. A file may carry its own as FILE@LAYER (run.nc@15, "
+              "peer.nc@last); an existing file whose name contains '@' is read as it is. A file that holds one "
+              "layer takes only that layer; files of one model compared at different layers get a note.")
 
 
 def _root_flag(key: str) -> bool:

@@ -164,15 +164,29 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
     """Estimate and interval of each descriptor, resampling the groups of ``rows``."""
     reps = group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
     unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else ""
+    identical = _identical_rows(rows)
     out = []
     for d in entries:
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
                                        None if reps.jackknife is None else reps.jackknife[d.name], settings,
                                        unsupported=unsupported)
+        note = interval.note
+        if identical and (not np.isfinite(value) or "undefined" in note):
+            note = IDENTICAL_ROWS_NOTE  # the true reason, not "too few distinct texts drawn"
         out.append(DescriptorEstimate(d.name, d.group, interval.estimate, value, interval.low, interval.high,
-                                      interval.n_used, interval.status, interval.note))
+                                      interval.n_used, interval.status, note))
     return out
+
+
+IDENTICAL_ROWS_NOTE = ("undefined: every text has the same activation vector at this layer (e.g. all end on the "
+                       "same template token), so there is no spread to describe")
+
+
+def _identical_rows(rows: LayerRows) -> bool:
+    """Whether all rows are the same vector (up to rounding): their centred Gram matrix vanishes."""
+    scale = float(np.max(np.diag(rows.gram))) if rows.gram.size else 0.0
+    return bool(rows.centred_gram.size) and float(np.max(np.abs(rows.centred_gram))) <= 1e-12 * scale
 
 
 def _missing(entries: Sequence[Descriptor], why: str) -> list[DescriptorEstimate]:

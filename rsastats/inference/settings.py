@@ -82,5 +82,22 @@ def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str
 
 
 def layer_text(models: Sequence[ModelInput]) -> str:
+    """Each model's layer choice (once when they agree), with a note when files of one model are
+    compared at different layer labels (never silently: that rho answers another question)."""
     texts = [m.layer_selection for m in models]
-    return texts[0] if len(set(texts)) == 1 else "; ".join(f"{m.name}: {t}" for m, t in zip(models, texts))
+    text = texts[0] if len(set(texts)) == 1 else "; ".join(f"{m.name}: {t}" for m, t in zip(models, texts))
+    known = [m for m in models if m.layers is not None]
+    if any(_same_model(a, b) and a.layers != b.layers for i, a in enumerate(known) for b in known[i + 1:]):
+        text += "; note: files of the same model are compared at different layers"
+    unknown = [m.name for m in models if m.layer_offset is None]
+    if unknown:
+        text += (f"; note: the layer convention of {', '.join(unknown)} is unknown, so its layer labels may not be "
+                 "rsastats layers (docs/file-format.md)")
+    return text
+
+
+def _same_model(a: ModelInput, b: ModelInput) -> bool:
+    """Whether two inputs may be of one model (same ``model`` attribute, or one not recorded): only
+    then do different layer labels mean different physical layers of one network."""
+    model_a, model_b = str(a.attrs.get("model", "") or ""), str(b.attrs.get("model", "") or "")
+    return not model_a or not model_b or model_a == model_b

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from ..exceptions import FileFormatError, InputError, SchemaError, ValidationError
+from ..exceptions import FileFormatError, InputError, ValidationError
 from ..limits import check_declared_size
 from .outputs import atomic_path, output_lock
 from .validate import VALIDATORS, check_schema, validate_dataset
@@ -67,6 +67,19 @@ def _check_header(path: Path) -> None:
     check_declared_size("its arrays", declared, path.stat().st_size, path)
 
 
+def _layer_labels(layers: Sequence[Any], labels: list[int]) -> list[Any]:
+    """Layer labels from a request: a label of the file stays; a negative number that is not one
+    counts from the end (-1 = the last layer), ``"last"`` is the last layer."""
+    out = []
+    for x in layers:
+        if isinstance(x, str) and x.strip().lower() == "last":
+            x = -1
+        if isinstance(x, (int, np.integer)) and int(x) not in labels and 0 < -int(x) <= len(labels):
+            x = labels[int(x)]
+        out.append(x)
+    return out
+
+
 def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]], Sequence[int]] | None = None) -> xr.Dataset:
     """Open a NetCDF file and load it into memory, mapping every failure to one error.
 
@@ -82,6 +95,7 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
             if callable(layers):
                 layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
             if layers is not None and "layer" in handle.dims:
+                layers = _layer_labels(layers, [int(x) for x in handle["layer"].values])
                 missing = sorted(set(int(x) for x in layers) - set(int(x) for x in handle["layer"].values))
                 if missing:
                     raise ValidationError(f"no layer(s) {missing} in this file (it has {handle['layer'].values.tolist()})", path=p)
@@ -112,7 +126,8 @@ def _open_kind(kind: str, path: str | os.PathLike, layers: Sequence[int] | None 
 
 
 def open_activations(path: str | os.PathLike, *, layers: Sequence[int] | None = None) -> xr.Dataset:
-    """Read and validate an activations file (optionally only some ``layers``)."""
+    """Read and validate an activations file (optionally only some ``layers``: labels of the file, or
+    negative positions from the end, ``-1`` = the last)."""
     return _open_kind("activations", path, layers)
 
 

@@ -11,14 +11,15 @@ random is drawn from ``config.seed``.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import FileFormatError, ValidationError
-from ..inputs import load_models
+from ..exceptions import FileFormatError, RsaStatsError, ValidationError
+from ..inputs import file_path, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
@@ -98,6 +99,15 @@ def _embeddings(rdms: dict[str, np.ndarray], order: Sequence[str], method: str, 
     return aligned
 
 
+@contextmanager
+def _section(name: str) -> Iterator[None]:
+    """Errors raised while computing a section say which section they come from."""
+    try:
+        yield
+    except RsaStatsError as exc:
+        raise type(exc)(f"report section '{name}': {exc.problem}", path=exc.path) from None
+
+
 # --------------------------------------------------------------------------- entry point
 def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> ReportAnalyses:
     """Compute everything a report shows.
@@ -111,10 +121,10 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
                                    "maturity": []}
     audit = sections.read_audit(config.audit)  # a bad audit file should fail before the long work
     progress.step("loading files", None)
-    for f in config.files:
+    for f in map(file_path, config.files):  # FILE@LAYER: the file
         if not os.path.isfile(f):
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
-    with warnings_to(notes["inputs"]):
+    with warnings_to(notes["inputs"]), _section("main comparison"):
         models = load_models(list(config.files), rdm_options(config), config.names)
     summaries = [summarise(m) for m in models]
     names = [m.name for m in models]
@@ -123,7 +133,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
         raise ValidationError(f"reference {reference!r} is not one of the models ({', '.join(names)})")
 
     progress.step("comparing every pair", config.n_boot)
-    with warnings_to(notes["comparison"]):
+    with warnings_to(notes["comparison"]), _section("main comparison"):
         comparison = compare_all(models, bootstrap=config.bootstrap, n_boot=config.n_boot, ci=config.ci,
                                  confidence=config.confidence, permutations=config.permutations, adjust=config.adjust,
                                  rank=config.rank, rdm=config.rdm,
@@ -139,16 +149,18 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
 
     layer_curve = last_k = None
     if config.layer_points:
-        with warnings_to(notes["layers"]):
+        with warnings_to(notes["layers"]), _section("layer sensitivity"):
             layer_curve, last_k = sections.layer_sensitivity(config, models, summaries, reference, scheme,
-                                                             progress, notes["layers"])
+                                                             progress, notes["layers"], comparison)
     geometry_frame, geometry_settings = None, {}
     if config.geometry_layers:
-        with warnings_to(notes["geometry"]):
+        with warnings_to(notes["geometry"]), _section("anisotropy"):
             geometry_frame, geometry_settings = sections.geometry_table(config, models, summaries, progress,
                                                                         notes["geometry"])
-    decomposition = sections.decomposition(config, models, progress, notes["decomposition"])
-    maturity = sections.maturity(config, models, progress, notes["maturity"])
+    with _section("decomposition"):
+        decomposition = sections.decomposition(config, models, progress, notes["decomposition"])
+    with _section("maturity"):
+        maturity = sections.maturity(config, models, progress, notes["maturity"])
     return ReportAnalyses(
         config=config, models=tuple(summaries), reference=reference, order=order, rdms=rdms,
         rdm_method=models[0].rdm.method or config.rdm, mds=mds, comparison=comparison, pairs=_pairs_table(comparison),

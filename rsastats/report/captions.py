@@ -16,11 +16,14 @@ SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
                "both": "emotions and prompts within each emotion"}
 
 
+AS_STORED = "the one layer each file holds (as stored)"
+
+
 def layer_text(an) -> str:
     """The layer selection of the main comparison in a few words ("layer 30", or grouped by layer)."""
     used = [m.layer_used for m in an.models]
     if len(set(used)) == 1:
-        return used[0]
+        return AS_STORED if used[0] == "as stored" else used[0]
     groups: dict[str, list[str]] = {}
     for m in an.models:
         groups.setdefault(m.layer_used, []).append(m.name)

@@ -35,6 +35,7 @@ from ..inference.multiple import ADJUSTMENTS
 from ..inference.ceiling import DEFAULT_N_SPLITS
 from ..inference.permutation import DEFAULT_PERMUTATIONS
 from ..io import load_mapping_text
+from ..inputs import file_path, layer_value
 from ..vectors import DEFAULT_N_PCS
 
 __all__ = ["ReportConfig", "load_config", "DECOMPOSE_CHOICES", "MATURITY_CHOICES"]
@@ -148,6 +149,7 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
     if config.layer is not None and config.last_k is not None:
         raise ValidationError("give either layer or last_k, not both")
     return replace(config, files=files, names=names, ci=ci, adjust=adjust, decompose=decompose, maturity=maturity,
+                   layer=layer_value(config.layer),
                    confidence=check_confidence(config.confidence),
                    audit=None if config.audit in (None, "") else str(config.audit))
 
@@ -182,6 +184,12 @@ def _resolve(base: Path, value: Any, path: Path, what: str) -> str:
     return str(p if p.is_absolute() else base / p)
 
 
+def _default_name(item: str) -> str:
+    """A model's name in tables: the file's stem, with its layer when given as FILE@LAYER."""
+    path = file_path(item)
+    return Path(path).stem + ("" if path == item else "@" + item.rpartition("@")[2])
+
+
 def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
     """A :class:`ReportConfig` from an analysis file; ``overrides`` (not None) win over it."""
     path = Path(path)
@@ -203,10 +211,10 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
                     raise FileFormatError(f"each model needs 'path' (and optionally 'name'); got keys {sorted(item)}",
                                           path=path)
                 files.append(_resolve(base, item["path"], path, "a model path"))
-                names.append(str(item.get("name") or Path(str(item["path"])).stem))
+                names.append(str(item.get("name") or _default_name(files[-1])))
             else:
                 files.append(_resolve(base, item, path, "a model path"))
-                names.append(Path(str(item)).stem)
+                names.append(_default_name(files[-1]))
         settings["files"] = tuple(files)
         settings["names"] = tuple(names)
     for key in ("title", "notes", "reference"):

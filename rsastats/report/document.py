@@ -25,8 +25,8 @@ SECTIONS = {
     "decomposition": "Variance decomposition of method effects",
     "maturity": "Maturity: the a-priori rule",
     "audit": "Audit",
+    "notes": "Sections left out",
     "methods": "Methods",
-    "notes": "Notes",
 }
 
 
@@ -114,6 +114,15 @@ def all_tables(sections: dict[str, Sequence[ReportTable]]) -> list[ReportTable]:
     return [t for tables in sections.values() for t in tables]
 
 
+def _rule_text(key: str) -> str:
+    """The maturity rule itself, for the line that says why no model was classified."""
+    if key != "maturity":
+        return ""
+    from ..geometry import MATURITY_RULE
+
+    return f" The rule (docs/maturity.md): {MATURITY_RULE.statement()}"
+
+
 def build_document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], figures: dict[str, list[ReportFigure]]) -> Document:
     doc = Document(an.config.title)
     doc.text(an.config.notes)
@@ -138,22 +147,25 @@ def build_document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], fig
     for t in comp_tables[1:]:
         doc.table(t)
     doc.bullets(an.notes.get("comparison", []))
+    left_out = []
     for key in ("layers", "geometry", "decomposition", "maturity"):
-        if key in tables or key in figures or an.notes.get(key):
+        if key in tables or key in figures:
             doc.heading(key)
-            if key == "maturity" and key not in tables:
-                from ..geometry import MATURITY_RULE
-
-                doc.text(f"The rule (docs/maturity.md): {MATURITY_RULE.statement()}")
             for f in figures.get(key, []):
                 doc.figure(f)
             for t in tables.get(key, []):
                 doc.table(t)
             doc.bullets(an.notes.get(key, []))
+        elif an.notes.get(key):  # nothing to show: one line saying why, no empty section
+            left_out.append(f"{SECTIONS[key]}: not shown; " + "; ".join(an.notes[key]) + _rule_text(key))
     if "audit" in tables:
         doc.heading("audit")
         for t in tables["audit"]:
             doc.table(t)
+    if left_out:
+        doc.heading("notes")
+        doc.text("Sections left out of this report, and why:")
+        doc.bullets(left_out)
     doc.heading("methods")
     doc.bullets(methods_items(an))
     return doc

@@ -39,7 +39,8 @@ class ModelSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "kind": self.kind, "model": self.model, "method": self.method,
                 "precision": self.precision, "experiment": self.experiment, "n_emotions": self.n_emotions,
-                "prompts_min": self.prompts_min, "prompts_max": self.prompts_max, "n_layers": len(self.layers),
+                "prompts_min": self.prompts_min, "prompts_max": self.prompts_max,
+                "n_layers": len(self.layers) if self.layers else None,  # None: no layer axis, used as stored
                 "layer_used": self.layer_used}
 
 

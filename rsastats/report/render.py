@@ -17,7 +17,7 @@ from ..exceptions import ValidationError
 from ..io import atomic_folder, atomic_path, output_lock
 from ..results import to_jsonable
 from . import figures as fg
-from . import pages
+from . import pages, sections
 from .analysis import ReportAnalyses
 from .captions import SHARED_NOISE_NOTE, decomposition_caption, geometry_caption, inference_caption, layer_text, prompts_text
 from .document import all_tables, build_document, build_tables
@@ -61,7 +61,8 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
     main = inference_caption(n_emotions=res.n_emotions, prompts=prompts, ci=res.ci_method, confidence=res.confidence,
                              scheme=res.bootstrap, n_boot=res.n_boot, seed=c.seed, permutations=res.n_permutations,
                              exact=res.permutation_exact, extra=f"{res.rdm} RDMs, {res.rank}; {layer_text(an)}")
-    plan = len(an.models) + 2 + 2 * (an.layer_curve is not None) + (an.geometry is not None) + (an.decomposition is not None)
+    with_geometry = an.geometry is not None and sections.has_layer_curve(an.geometry)
+    plan = len(an.models) + 2 + 2 * (an.layer_curve is not None) + with_geometry + (an.decomposition is not None)
     progress.step("drawing figures", plan)
     out: dict[str, list[fg.ReportFigure]] = {"rdms": [], "mds": [], "comparison": []}
     colour_label = {"cosine": "cosine distance (1 - cos)", "correlation": "correlation distance (1 - r)",
@@ -109,7 +110,7 @@ def _figures(an: ReportAnalyses, folder: Path, progress: ReportProgress) -> dict
         out["layers"] = [fg.save_figure(fg.layer_curve_figure(an.layer_curve, an.layer_last_k, c.confidence, res.rank),
                                         folder, "layer_sensitivity", "rho across layers", caption)]
         progress.advance(2)
-    if an.geometry is not None:
+    if with_geometry:
         out["geometry"] = [fg.save_figure(fg.anisotropy_figure(an.geometry, _GEOMETRY_LABELS), folder, "anisotropy",
                                           "Anisotropy per layer", geometry_caption(an))]
         progress.advance(1)

@@ -127,7 +127,7 @@ def _scalar(x: Any) -> bool:
 
 def _audit_caption(data: dict[str, Any]) -> str:
     bits = []
-    for key, label in (("n_emotions", "n = {} emotions"), ("n", "n = {}"), ("ci_method", "{} bootstrap CI"),
+    for key, label in (("n_emotions", "n = {} emotions"), ("n", "n = {}"), ("ci_method", "{} CI"),
                        ("n_boot", "{} resamples"), ("n_permutations", "{} permutations"), ("seed", "seed {}")):
         if key in data and _scalar(data[key]):
             bits.append(label.format(data[key]))
@@ -135,17 +135,17 @@ def _audit_caption(data: dict[str, Any]) -> str:
 
 
 def audit_tables(data: dict[str, Any] | None) -> list[ReportTable]:
-    """Tables of an ``rsastats audit --json`` result: its scalar fields, then each list of records."""
+    """Tables of an ``rsastats audit --json`` result: the verdict and its numbers in words, then each
+    list of records (method layers, attributes, reference runs) with readable headings."""
     if not data:
         return []
     caption = _audit_caption(data)
     tables = []
-    scalars = {k: v for k, v in data.items() if _scalar(v)}
-    if scalars:
-        frame = pd.DataFrame({"field": list(scalars), "value": list(scalars.values())})
-        display = pd.DataFrame({"field": frame["field"],
-                                "value": [fmt_number(v) if isinstance(v, (float, np.floating)) else ("n/a" if v is None else str(v))
-                                          for v in frame["value"]]})
+    rows = _audit_summary(data)
+    if rows:
+        frame = pd.DataFrame({"field": [r[0] for r in rows],
+                              "value": [data[r[0]] if _scalar(data.get(r[0], [])) else r[2] for r in rows]})
+        display = pd.DataFrame({"": [r[1] for r in rows], "value": [r[2] for r in rows]})
         tables.append(ReportTable("audit", "Audit", caption, frame, display))
     records = [k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
     file_names = dict(zip(records, unique_slugs([str(k) for k in records])))  # keys are free text: no paths
@@ -155,7 +155,60 @@ def audit_tables(data: dict[str, Any] | None) -> list[ReportTable]:
             frame = frame[[c for c in frame.columns if frame[c].map(_scalar).all()]]
             if frame.empty:
                 continue
-            display = frame.map(lambda v: fmt_number(v) if isinstance(v, (float, np.floating)) else ("n/a" if v is None else str(v)))
+            display = frame.map(_audit_value).rename(columns=lambda c: _AUDIT_HEADINGS.get(c, c.replace("_", " ")))
             tables.append(ReportTable(f"audit_{file_names[key]}", f"Audit: {str(key).replace('_', ' ')}", caption, frame,
                                       display))
     return tables
+
+
+_AUDIT_HEADINGS = {"known_a": "recorded in A", "known_b": "recorded in B", "needed": "needed by the reference",
+                   "a": "A", "b": "B", "file_a": "file A", "file_b": "file B", "ci_low": "CI low", "ci_high": "CI high",
+                   "n_boot": "resamples", "complete": "recorded in both"}
+
+
+def _audit_value(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return fmt_number(v)
+    return "n/a" if v is None else ("none" if v == "" else str(v))
+
+
+def _audit_summary(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, label, text) rows of the audit's verdict and numbers; fields the result lacks are left out."""
+    def has(*keys: str) -> bool:
+        return all(k in data and _scalar(data[k]) for k in keys)
+
+    rows = []
+    if has("verdict"):
+        rows.append(("verdict", "verdict", str(data["verdict"])))
+    if has("numbers_say") and data["numbers_say"] != data.get("verdict"):
+        rows.append(("numbers_say", "what the numbers alone say", str(data["numbers_say"])))
+    for side in ("a", "b"):
+        if has(side):
+            model = data.get(f"model_{side}")
+            rows.append((side, side.upper(), str(data[side]) + (f" (model {model})" if model else "")))
+    if has("rho", "ci_low", "ci_high"):
+        level = f"{data['confidence']:.0%} " if has("confidence") else ""
+        rows.append(("rho", "observed rho", f"{fmt_number(data['rho'])} {fmt_ci(data['ci_low'], data['ci_high'])} "
+                     f"({level}CI, {data.get('ci_method', '')})"))
+    if has("p_value"):
+        rows.append(("p_value", "Mantel p", f"{fmt_p(data['p_value'])} ({data.get('n_permutations', '?')} permutations)"))
+    if has("reference_rho", "reference_low", "reference_high"):
+        runs = f", {data['reference_runs']} run(s)" if has("reference_runs") else ""
+        rows.append(("reference_rho", "reference range", f"{fmt_number(data['reference_rho'])} "
+                     f"{fmt_ci(data['reference_low'], data['reference_high'])} ({data.get('reference_model', '')}{runs})"))
+    if has("gap"):
+        rows.append(("gap", "observed minus reference rho", fmt_number(data["gap"])))
+    for key, label in (("separating_layers", "method layers that separate A and B"),
+                       ("unknown_layers", "method layers with unknown attributes"),
+                       ("incomplete_layers", "method layers the reference cannot reproduce")):
+        if has(key) and data[key]:
+            rows.append((key, label, str(data[key])))
+    if has("rdm", "rank", "layer", "normalization"):
+        rows.append(("layer", "settings", f"{data['rdm']} RDM, {data['rank']}, {data['layer']}, {data['normalization']} "
+                     f"vectors" + (f"; {data['n_emotions']} emotions" if has("n_emotions") else "")))
+    for key, label in (("reasons", "why"), ("notes", "note")):
+        for text in data.get(key) or []:
+            rows.append((key, label, str(text)))
+    return rows

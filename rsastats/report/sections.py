@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..exceptions import EstimationError, FileFormatError, InputError
+from ..compare import check_not_constant
+from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
 from ..inputs import ModelInput, load_model
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
 from .models import ModelSummary, rdm_options
 from .progress import ReportProgress, warnings_to
 
-__all__ = ["GEOMETRY_DESCRIPTORS", "LAYER_CURVE_PERMUTATIONS", "layer_sensitivity", "geometry_table", "decomposition",
-           "maturity", "read_audit"]
+__all__ = ["GEOMETRY_DESCRIPTORS", "LAYER_CURVE_PERMUTATIONS", "layer_sensitivity", "geometry_table", "has_layer_curve",
+           "decomposition", "maturity", "read_audit"]
 
 
 # Descriptors the anisotropy section shows (see rsastats.geometry for their definitions).
@@ -48,14 +49,19 @@ def _curve_rows(result: CompareAllResult, keep: set[tuple[str, str]], extra: dic
 
 
 def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summaries: Sequence[ModelSummary],
-                       reference: str, scheme: str, progress: ReportProgress, notes: list[str]):
+                       reference: str, scheme: str, progress: ReportProgress, notes: list[str],
+                       main: CompareAllResult | None = None):
+    """rho across relative depths (and for the mean of the last layers).  Where a point of the curve
+    is the main comparison's own layer choice, the main comparison's rho and CI are shown, so that
+    a pair has one CI in a report."""
     eligible = [(m, s) for m, s in zip(models, summaries) if m.kind != "rdm" and len(s.layers) >= 2]
     skipped = [s.name for m, s in zip(models, summaries) if (m, s) not in eligible]
+    if len(eligible) < 2:
+        notes.append("the layer curves need at least 2 activations or vector files with several layers; "
+                     f"{', '.join(skipped)} hold one layer or are RDM files")
+        return None, None
     if skipped:
         notes.append(f"not in the layer curves (fewer than 2 layers, or an RDM file): {', '.join(skipped)}")
-    if len(eligible) < 2:
-        notes.append("layer sensitivity needs at least 2 files with several layers")
-        return None, None
     names = [s.name for _, s in eligible]
     if reference in names:
         keep = {(reference, n) for n in names if n != reference}
@@ -72,7 +78,19 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
     for labels in points:
         inputs = [load_model(m.path, rdm_options(config, layer=label, last_k=None), s.name)
                   for (m, s), label in zip(eligible, labels)]
-        result = compare_all(inputs, **common)
+        if main is not None and all(m.layers == (label,) for (m, _), label in zip(eligible, labels)):
+            result = main  # the main comparison's own layers: its numbers, not a second interval
+        else:
+            result = None
+        flat = [] if result is not None else _constant_rdms(inputs)
+        if flat:
+            where = ", ".join(f"{s.name} layer {label}" for (_, s), label in zip(eligible, labels))
+            notes.append(f"layer curves: the point at {where} is left out: the RDM of {', '.join(flat)} is constant "
+                         "there (all off-diagonal dissimilarities equal; e.g. every text ends on the same template token "
+                         "at that layer), so no rank correlation is defined")
+            progress.advance(1)
+            continue
+        result = result or compare_all(inputs, **common)
         depth_of = {s.name: s.depth(label) for (_, s), label in zip(eligible, labels)}
         layer_of = dict(zip(names, labels))
         for row in _curve_rows(result, keep, {}):
@@ -80,18 +98,38 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
                         "depth": 0.5 * (depth_of[row["a"]] + depth_of[row["b"]])})
             rows.append(row)
         progress.advance(1)
+    if not rows:
+        notes.append("no layer curve: every depth had a constant RDM")
+        return None, None
     curve = pd.DataFrame(rows)[["a", "b", "depth", "layer_a", "layer_b", "rho", "ci_low", "ci_high"]]
     curve = curve.sort_values(["a", "b", "depth"], kind="stable").reset_index(drop=True)
     last_k = None
     if with_last_k:
-        inputs = [load_model(m.path, rdm_options(config, layer=None, last_k=config.last_k_check), s.name) for m, s in eligible]
-        result = compare_all(inputs, **common)
+        chosen = [tuple(s.layers[-config.last_k_check:]) for _, s in eligible]
+        if main is not None and all(m.layers == c for (m, _), c in zip(eligible, chosen)):
+            result = main
+        else:
+            inputs = [load_model(m.path, rdm_options(config, layer=None, last_k=config.last_k_check), s.name)
+                      for m, s in eligible]
+            result = compare_all(inputs, **common)
         last_k = pd.DataFrame(_curve_rows(result, keep, {"last_k": config.last_k_check}))
         last_k = last_k[["a", "b", "last_k", "rho", "ci_low", "ci_high"]]
         progress.advance(1)
     elif config.last_k_check > 0:
         notes.append(f"mean of the last {config.last_k_check} layers not shown: a file has fewer layers")
     return curve, last_k
+
+
+def _constant_rdms(inputs: Sequence[ModelInput]) -> list[str]:
+    """The inputs that cannot enter a rank correlation: their RDM is constant at this layer (e.g. the
+    last token of every text is the same chat-template token at the embedding layer)."""
+    out = []
+    for model in inputs:
+        try:
+            check_not_constant(model.rdm, model.layer_selection)
+        except ValidationError:
+            out.append(model.name)
+    return out
 
 
 # --------------------------------------------------------------------------- anisotropy per layer
@@ -130,21 +168,49 @@ def geometry_table(config: ReportConfig, models: Sequence[ModelInput], summaries
         for note in result.notes:
             notes.append(f"{s.name}: {note}")
         progress.advance(1)
-    return pd.DataFrame(rows), settings
+    frame = pd.DataFrame(rows)
+    if not has_layer_curve(frame):
+        notes.append("no anisotropy figure: every file gives one layer, so there is no curve over depth (the table has "
+                     "the numbers)")
+    return frame, settings
+
+
+def has_layer_curve(frame: pd.DataFrame) -> bool:
+    """Whether an anisotropy frame has a curve to draw: some model at two or more layers."""
+    return not frame.empty and bool((frame.groupby("model")["layer"].nunique() >= 2).any())
 
 
 # --------------------------------------------------------------------------- method effects and maturity
-def _varies_within_model(paths: Sequence[str]) -> bool:
-    """Whether two files of the same model differ in a method factor (read from their attributes)."""
-    from ..variance import FACTORS, file_condition
+def _varies_within_model(conditions: Sequence[dict[str, str]], unknown: set[str]) -> bool:
+    """Whether two files of the same model differ in a method factor whose level every file records."""
+    from ..variance import FACTORS
 
-    conditions = []
-    for path in paths:
-        with xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
-            conditions.append(file_condition(handle.attrs))
-    factors = [f for f in FACTORS if f != "model"]
+    if "model" in unknown:
+        return False
+    factors = [f for f in FACTORS if f != "model" and f not in unknown]
     return any(a["model"] == b["model"] and any(a[f] != b[f] for f in factors)
                for i, a in enumerate(conditions) for b in conditions[i + 1:])
+
+
+def _known_components(models: Sequence[ModelInput], notes: list[str]) -> tuple[list[dict[str, str]], set[str], list[str]]:
+    """Each file's condition, the factors some file does not record, and the default components
+    without them: a level nobody recorded is not a level, so no decomposition is run over it."""
+    from ..variance.design import DEFAULT_COMPONENTS, UNKNOWN, file_condition
+
+    conditions = [file_condition(_file_attrs(m)) for m in models]
+    unknown = {f for c in conditions for f, level in c.items() if level == UNKNOWN}
+    for factor in sorted(unknown):
+        names = [m.name for m, c in zip(models, conditions) if c[factor] == UNKNOWN]
+        notes.append(f"{factor} is not in the decomposition: its level is unknown (not recorded) for {', '.join(names)}")
+    components = [c for c in DEFAULT_COMPONENTS if not set(c.split(":")) & unknown]
+    return conditions, unknown, components
+
+
+def _file_attrs(model: ModelInput) -> Any:
+    if model.attrs or not model.path:
+        return model.attrs
+    with xr.open_dataset(model.path, engine="netcdf4", decode_times=False) as handle:
+        return dict(handle.attrs)
 
 
 def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress, notes: list[str]):
@@ -153,14 +219,22 @@ def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: 
     if config.decompose == "no":
         return None
     required = config.decompose == "yes"
-    if not required and not _varies_within_model([m.path for m in models if m.path]):
-        notes.append("no variance decomposition: no two files of the same model differ in a method factor "
-                     "(method, generation sub-parameters, precision, experiment)")
+    conditions, unknown, components = _known_components(models, notes)
+    if not required and not _varies_within_model(conditions, unknown):
+        notes.append("no variance decomposition: no two files of the same model differ in a method factor that every "
+                     "file records (method, generation sub-parameters, precision, experiment)")
+        return None
+    if "model" in unknown or not any(c != "model" for c in components):
+        why = "no variance decomposition: the model and at least one method factor must be recorded by every file"
+        if required:
+            raise ValidationError(why)
+        notes.append(why)
         return None
     progress.step("variance decomposition", config.decompose_n_boot)
     try:
         with warnings_to(notes):
-            result = decompose([m.path for m in models], names=[m.name for m in models], layer=config.layer,
+            result = decompose(list(config.files), names=[m.name for m in models], components=components,
+                               layer=config.layer,
                                last_k=config.last_k, normalization=config.normalization, n_pcs=config.n_pcs,
                                rdm=config.rdm, n_boot=config.decompose_n_boot, seed=config.seed,
                                progress=progress.advance)

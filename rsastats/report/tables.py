@@ -106,7 +106,10 @@ def inputs_table(an) -> ReportTable:
     def prompts(lo, hi):
         return "n/a" if is_missing(lo) else (str(int(lo)) if lo == hi else f"{int(lo)}-{int(hi)}")
 
-    display = display_frame(frame, {("prompts_min", "prompts_max"): prompts, "n_emotions": fmt_number, "n_layers": fmt_number},
+    def layers(n):
+        return "as stored" if is_missing(n) else fmt_number(n)
+
+    display = display_frame(frame, {("prompts_min", "prompts_max"): prompts, "n_emotions": fmt_number, "n_layers": layers},
                        {"name": "name", "kind": "kind", "model": "model", "method": "method", "precision": "precision",
                         "experiment": "experiment", "n_emotions": "emotions", ("prompts_min", "prompts_max"): "prompts",
                         "n_layers": "layers", "layer_used": "analysed"})

@@ -13,7 +13,7 @@ import xarray as xr
 from ..rng import SeedLike, seed_to_int
 from ..compare import rank_correlation
 from ..exceptions import LabelError, ValidationError
-from ..inputs import Source, check_same_emotions, open_source
+from ..inputs import Source, check_same_emotions, open_source, split_file_layer
 from ..intervals import BOOTSTRAP_CI_METHODS, ci_method_name
 from ..rdm import rdm_from_dataset, rdm_method_name, upper
 from ..vectors import DEFAULT_N_PCS, normalization_name, select_layers
@@ -216,8 +216,12 @@ def _open(inputs: list, names: list[str], layer: int | None, last_k: int | None)
     used (the flag says so: their layers are then all averaged)."""
     opened = []
     for item, name in zip(inputs, names):
+        item, own = split_file_layer(item)  # FILE@LAYER: that file's own layer
+        chosen, k = (own, None) if own is not None else (layer, last_k)
         is_path = isinstance(item, (str, os.PathLike))
-        layers = (lambda labels, where=str(item): select_layers(labels, layer, last_k, where)[0]) if is_path else None
+        layers = None
+        if is_path:
+            layers = lambda labels, where=str(item), chosen=chosen, k=k: select_layers(labels, chosen, k, where)[0]  # noqa: E731
         opened.append((open_source(item, name=name, layers=layers, what="the decomposition"), is_path))
     check_same_emotions([source for source, _ in opened])
     return opened

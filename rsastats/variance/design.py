@@ -218,7 +218,8 @@ def build_design(components: list[Component], conditions: Sequence[Mapping[str, 
         basis_names.append(comp.name)
         design.estimable.append(True)
         design.reasons.append("")
-    for factor in FACTOR_TABLE:
+    used = {f for comp in components for f in comp.factors}
+    for factor in (f for f in FACTOR_TABLE if f in used):  # a factor outside the model is no level of it
         unknown = sum(1 for c in conditions if c[factor] == UNKNOWN)
         if unknown:
             design.notes.append(f"{factor} is unknown (empty attribute) for {unknown} of {n_files} files; "

@@ -226,7 +226,7 @@ def test_audit_results_add_an_audit_section(inputs, tmp_path):
     config = ReportConfig(files=tuple(inputs["acts"][:2]), audit=str(audit), **{**FAST, "layer_points": 0, "geometry_layers": 0})
     build_report(config, tmp_path / "r")
     md = (tmp_path / "r" / "report.md").read_text()
-    assert "## Audit" in md and "method confound" in md and "rho_shift" in md
+    assert "## Audit" in md and "method confound" in md and "rho shift" in md  # readable headings
     manifest = json.loads((tmp_path / "r" / "report.json").read_text())
     assert {"audit", "audit_layers"} <= set(manifest["tables"])
 

@@ -11,6 +11,7 @@ import click
 from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
 from ...inference.ceiling import DEFAULT_N_SPLITS
 from ...inference.permutation import DEFAULT_PERMUTATIONS
+from ..options import LAYER, LAYER_HELP
 
 DEFAULT_CI_HELP = (
     f"Interval of rho as measured: jackknife-z, percentile, basic or bca [default: {DEFAULT_CI}: Fisher-z normal "
@@ -22,8 +23,7 @@ DEFAULT_CI_HELP = (
 
 def geometry_options(func: Callable) -> Callable:
     options = [
-        click.option("--layer", type=int, default=None,
-                     help="Layer label, or a negative position from the end (-1 = last) [default: last layer]."),
+        click.option("--layer", type=LAYER, default=None, help=LAYER_HELP),
         click.option("--last-k", type=int, default=None, help="Average the final K layers instead of one layer."),
         click.option("--normalization", default="raw", show_default=True,
                      help="Vector normalization before the RDM: raw, emotion-mean, baseline-mean, neutral-pc, unit, zscore."),

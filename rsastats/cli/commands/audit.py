@@ -7,7 +7,7 @@ import click
 
 from ...formatting import fmt_number as fmt, fmt_p
 from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
-from ..options import json_option, quiet_option, seed_option
+from ..options import LAYER, json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import Progress, step_progress
 
@@ -57,13 +57,17 @@ def _reference_extractor(model: str, reference_dir, limit, threads, progress: Pr
               help="Vector normalization before the RDM: raw, emotion-mean, baseline-mean, neutral-pc, unit, zscore.")
 @click.option("--max-width", "max_width", type=float, default=None,
               help="Intervals wider than this make the verdict inconclusive [default: 0.5].")
+@click.option("--layer", type=LAYER, default=None,
+              help="Layer of A and B: a label, a negative position (-1 = last) or 'last' [default: each file's last]. "
+                   "A or B may carry its own as FILE@LAYER; a file that holds one layer takes only that layer. "
+                   "Reference files are used at their last layer (or their own FILE@LAYER).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch during reference extractions (on a busy shared machine 1 can be much faster).")
 @seed_option
 @quiet_option
 @json_option
 def audit_command(a, b, reference_model, reference_files, reference_dir, reference_runs, limit, common_emotions, bootstrap, n_boot,
-                  ci, confidence, rdm_method, normalization, max_width, threads, seed, quiet, as_json) -> None:
+                  ci, confidence, rdm_method, normalization, max_width, layer, threads, seed, quiet, as_json) -> None:
     """Audit two vector sets: which of the four method layers separate them, the rho expected if their
     geometry were identical (from a reference model re-extracting both recipes), the observed rho with
     its CI, and a verdict: compatible with identical geometry after method effects, different beyond
@@ -93,7 +97,7 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
                        bootstrap=bootstrap, n_boot=n_boot, ci=ci, confidence=confidence, rdm=rdm_method,
                        normalization=normalization,
                        max_interval_width=MAX_INTERVAL_WIDTH if max_width is None else max_width, seed=seed,
-                       progress=bar.advance)
+                       progress=bar.advance, layer=layer)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -67,7 +67,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
 
     title = (f"{res.a}  vs  {res.b}: {res.n_emotions} emotions, {res.rdm} RDM, {res.rank}, {res.layer}, "
              f"{res.normalization} vectors")
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(show_header=False)  # the title is its own line: a table title would wrap at the table's width
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("rho (as measured)", f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] "
@@ -95,7 +95,9 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
         table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
                       f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
     table.add_row("seed", str(res.seed))
-    stdout_console().print(table)
+    console = stdout_console()
+    console.print(title, markup=False)
+    console.print(table)
 
 
 def _interval_text(res) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ...formatting import fmt_ci, fmt_number, fmt_p
-from ..options import json_option, quiet_option
+from ..options import LAYER, LAYER_HELP, json_option, quiet_option
 from ..output import emit_json, stdout_console
 from ..progress import step_progress
 from ._inference_options import DEFAULT_CI_HELP
@@ -26,8 +26,8 @@ def report_options(func):
                                          "against which layer curves are drawn [default: the first]."),
         click.option("--title", help="Title of the report."),
         click.option("--notes", help="A paragraph shown under the title."),
-        click.option("--layer", type=int, default=None,
-                     help="Layer of the main comparison: a label, or a negative position (-1 = last) [default: last]."),
+        click.option("--layer", type=LAYER, default=None,
+                     help="Layer of the main comparison. " + LAYER_HELP),
         click.option("--last-k", type=int, default=None, help="Average the final K layers for the main comparison."),
         click.option("--normalization", default=None,
                      help="Vector normalization: raw, emotion-mean, baseline-mean, neutral-pc, unit, zscore [default: raw]."),
