@@ -44,7 +44,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from rsastats.io import atomic_path, load_mapping_text, output_lock
+from rsastats.io import load_mapping_text, output_lock
 from rsastats.exceptions import FileFormatError, InputError, OutputBusyError, RsaStatsError, ValidationError
 
 from .config import ExtractionConfig, make_config
