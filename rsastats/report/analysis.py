@@ -145,7 +145,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     scheme = comparison.bootstrap
     hypotheses = None
     if config.hypotheses:
-        with warnings_to(notes["comparison"]), _section("hypotheses"):
+        with warnings_to(notes.setdefault("hypotheses", [])), _section("hypotheses"):
             hypotheses = sections.hypotheses(config, models, progress)
 
     ref_model = models[names.index(reference)]

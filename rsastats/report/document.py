@@ -159,6 +159,7 @@ def build_document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], fig
             doc.heading(key)
             for t in tables[key]:
                 doc.table(t)
+            doc.bullets(an.notes.get(key, []))
     left_out = []
     for key in ("layers", "geometry", "decomposition", "maturity"):
         if key in tables or key in figures:

@@ -74,3 +74,19 @@ def test_table_and_refused_rank(files):
     assert "partial rho [CI]" in table.stdout and "given tokens" in table.stdout
     bad = CliRunner().invoke(cli, ["matrix", *data, *FAST, "--rank", "kendall-b", "--partial", files["tokens"]])
     assert bad.exit_code == 2 and bad.output.startswith("error:") and "spearman or pearson" in bad.output
+
+
+def test_partial_rho_equals_pingouin_on_the_cells(files):
+    pg = pytest.importorskip("pingouin")
+    import pandas as pd
+
+    from rsastats.inputs import load_models
+
+    data = [files[f"data{k}"] for k in range(3)]
+    out = _json(["matrix", *data, *FAST, "--partial", files["tokens"], "--partial", files["words"]])
+    models = {m.name: m for m in load_models(data + [files["tokens"], files["words"]])}
+    for row in out["pairs"]:
+        cells = pd.DataFrame({k: models[name].rdm.upper() for k, name in
+                              (("a", row["a"]), ("b", row["b"]), ("z1", "tokens"), ("z2", "words"))})
+        expected = pg.partial_corr(cells, x="a", y="b", covar=["z1", "z2"], method="spearman")["r"].iloc[0]
+        assert row["partial_rho"] == pytest.approx(expected, abs=1e-10)
