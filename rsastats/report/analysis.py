@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FileFormatError, RsaStatsError, ValidationError
+from ..hypotheses import load_hypotheses
 from ..inputs import file_path, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all
@@ -128,6 +129,9 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
     with warnings_to(notes["inputs"]), _section("main comparison"):
         models = load_models(list(config.files), rdm_options(config), config.names)
+    if config.hypotheses:  # a bad hypothesis file fails before the long work
+        with _section("hypotheses"):
+            load_hypotheses(list(config.hypotheses), models[0].labels)
     summaries = [summarise(m) for m in models]
     names = [m.name for m in models]
     reference = config.reference or names[0]

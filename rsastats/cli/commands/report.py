@@ -157,6 +157,16 @@ def render_summary(result) -> None:
             row.append(fmt_number(p.get("noise_ceiling")))
         table.add_row(*row)
     console.print(table)
+    hyp = k.get("hypotheses")
+    if hyp:
+        fits = Table(title=f"files against hypotheses: rho, CI, Mantel p adjusted by {hyp['adjust']}, noise ceiling",
+                     title_justify="left")
+        for col in ("file", "hypothesis", "rho", "CI", "p (adjusted)", "ceiling"):
+            fits.add_column(col, justify="left" if col in ("file", "hypothesis") else "right")
+        for f in hyp["fits"]:
+            fits.add_row(f["data"], f["hypothesis"], fmt_number(f["rho"]), fmt_ci(f["ci_low"], f["ci_high"]),
+                         fmt_p(f["p_adjusted"]), fmt_number(f.get("noise_ceiling")))
+        console.print(fits)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False)
     console.print(f"report written to {result.html} (and report.md, report.json, tables/, figures/ in {result.out})",
