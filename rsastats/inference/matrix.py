@@ -22,6 +22,7 @@ from .corrected import DEFAULT_N_SPLITS, corrected_rhos
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
+from .partial import load_confounds, partial_pair_columns, partial_rank_name
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, permutations_iv, pvalue_from_count, run_mantel
 from .settings import check_resample_memory, comparison_settings, layer_text, scheme_for, streams
 
@@ -35,7 +36,8 @@ class CompareAllResult(Record):
     ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, p_value, p_adjusted,
     standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
     corrected_ci_high, corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
-    :class:`~rsastats.inference.ComparisonResult`.  ``noise_ceiling`` holds the split-half reliabilities
+    :class:`~rsastats.inference.ComparisonResult`; with ``confounds``, the partial Mantel test of every pair
+    given them: ``partial_rho, partial_ci_low, partial_ci_high, partial_p_value, partial_p_adjusted``.  ``noise_ceiling`` holds the split-half reliabilities
     and, for >= 3 models, the leave-one-out group bounds; ``bootstrap_distribution`` is (n_boot, n_pairs).
     """
 
@@ -56,6 +58,7 @@ class CompareAllResult(Record):
     seed: int | None
     noise_ceiling: dict[str, Any] | None
     bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+    confounds: tuple[str, ...] = field(default=(), metadata={"json": False})
 
     @property
     def exact(self) -> bool:
@@ -75,6 +78,8 @@ class CompareAllResult(Record):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out.pop("names")
+        if self.confounds:  # only with confounds: the JSON of a plain matrix is unchanged
+            out["confounds"] = list(self.confounds)
         return {"models": list(self.names), **out, "pairs": self.pairs.to_dict(orient="records")}
 
 
@@ -102,13 +107,17 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                 adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine", layer: int | None = None,
                 last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3, n_splits: int = DEFAULT_N_SPLITS,
                 ceiling: bool = True, names: Sequence[str] | None = None, seed: SeedLike = 0, batch_size: int = 256,
-                progress: Callable[[int], None] | None = None, scheduler: Any = None) -> CompareAllResult:
+                progress: Callable[[int], None] | None = None, scheduler: Any = None,
+                confounds: Sequence[Any] = ()) -> CompareAllResult:
     """All pairs of ``models``: rho and its interval (one joint bootstrap and jackknife serve every pair),
     Mantel p (the same permutations for every pair) and p adjusted across pairs (``holm`` or ``bh``).
     With ``ceiling``, the noise-free ``rho_corrected`` and the noise ceiling of every pair (one set of half
     splits) and, for >= 3 models, the leave-one-out group bounds.  Settings as in
     :func:`~rsastats.inference.compare_models`; ``scheduler`` runs the bootstrap and the (pairs x
-    permutations) chunks on a cluster with the in-process result."""
+    permutations) chunks on a cluster with the in-process result.  ``confounds`` (feature CSVs or RDM
+    files; ``rank`` spearman or pearson) add every pair's partial Mantel test given them, each pair's
+    numbers those of :func:`~rsastats.inference.partial_mantel` with the same seed, its p adjusted across
+    pairs as the Mantel p is."""
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
                                                                            options)
@@ -116,7 +125,10 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     adjust = check_choice("p-value adjustment", adjust, ADJUSTMENTS, {"fdr_bh": "bh", "fdr": "bh"})
     n_splits = check_count("n_splits", n_splits, 1)
     batch_size = check_count("batch_size", batch_size, 1)
+    if confounds:
+        partial_rank_name(rank)
     loaded = load_models(models, options, names)
+    confs = load_confounds(loaded[0], list(confounds), options.rdm) if confounds else []
     n = loaded[0].rdm.n_emotions
     perms, count, exact = permutations_iv(permutations, n)
     check_resample_memory(loaded, len(loaded) * (len(loaded) - 1) // 2, n_boot, count, n_splits)
@@ -137,6 +149,12 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                  if ceiling else None)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
+    if confs:
+        partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,
+                                                    n_boot=n_boot, permutations=permutations, alternative=alternative,
+                                                    seed=seed))
+        partial["partial_p_adjusted"] = adjust_pvalues(partial["partial_p_value"].to_numpy(), adjust)
+        table = pd.concat([table, partial], axis=1)
     nc = None
     if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):
         nc = ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits, seed=seeds.splits).to_dict()
@@ -144,4 +162,5 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
                             bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust,
                             rank=rank, rdm=options.rdm, layer=layer_text(loaded), normalization=options.normalization,
-                            n_emotions=n, seed=seed_to_int(seed), noise_ceiling=nc, bootstrap_distribution=reps)
+                            n_emotions=n, seed=seed_to_int(seed), noise_ceiling=nc, bootstrap_distribution=reps,
+                            confounds=tuple(m.name for m in confs))

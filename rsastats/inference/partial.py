@@ -46,7 +46,7 @@ from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, PERM_BLOCK, draw_p
 from .settings import comparison_settings, layer_text, streams
 
 __all__ = ["PARTIAL_RANKS", "PartialMantelResult", "PartialMantelKernel", "partial_correlation", "partial_mantel",
-           "partial_fit"]
+           "partial_fit", "load_confounds", "partial_pair_columns"]
 
 # Measures with a partial correlation: a linear correlation of (ranked) cells.
 PARTIAL_RANKS = ("spearman", "pearson")
@@ -210,6 +210,33 @@ def _confound_name(obj: Any, i: int) -> str:
     return str(getattr(obj, "name", "") or getattr(obj, "source", "") or f"confound {i + 1}")
 
 
+def load_confounds(first: ModelInput, confounds: Sequence[Any], rdm_method: str) -> list[ModelInput]:
+    """The confound RDMs (feature CSVs, RDM files, RDMs, arrays) on ``first``'s emotions, as model inputs."""
+    rdms = [load_hypothesis(c, first.labels, name=_confound_name(c, i)).rdm for i, c in enumerate(confounds)]
+    return load_models([first.rdm, *rdms], RDMOptions(rdm=rdm_method),
+                       names=[first.name] + [_confound_name(c, i) for i, c in enumerate(confounds)])[1:]
+
+
+def partial_pair_columns(models: Sequence[ModelInput], pairs: Sequence[Sequence[int]], confounds: Sequence[ModelInput], *,
+                         rank: str, ci: str, confidence: float, n_boot: int, permutations: Any, alternative: str,
+                         seed: SeedLike) -> list[dict[str, Any]]:
+    """For each pair ``(i, j)`` of ``models``: ``partial_rho, partial_ci_low, partial_ci_high, partial_p_value``
+    given ``confounds`` (from :func:`load_confounds`), the numbers of :func:`partial_mantel` of the pair
+    with the same settings and ``seed`` (the same emotion resamples and permutations for every pair)."""
+    everything = list(models) + list(confounds)
+    extra = list(range(len(models), len(everything)))
+    perms, count, exact = permutations_iv(permutations, models[0].rdm.n_emotions)
+    seeds = streams(seed)
+    out = []
+    for i, j in pairs:
+        v = partial_fit(everything, int(i), int(j), extra, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
+                        perms=perms, count=count, exact=exact, alternative=alternative, boot_seed=seeds.bootstrap,
+                        perm_seed=seeds.permutations)
+        out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
+                    "partial_p_value": v["p_value"]})
+    return out
+
+
 def partial_mantel(a: Any, b: Any, confounds: Any, *, rank: str = "spearman", permutations: Any = DEFAULT_PERMUTATIONS,
                    alternative: str = "two-sided", n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
                    confidence: float = 0.95, rdm: str = "cosine", layer: int | None = None, last_k: int | None = None,
@@ -235,9 +262,7 @@ def partial_mantel(a: Any, b: Any, confounds: Any, *, rank: str = "spearman", pe
     many = list(confounds) if isinstance(confounds, (list, tuple)) else [confounds]
     check_count("number of confounds", len(many), 1)
     data = load_models([a, b], options)
-    rdms = [load_hypothesis(c, data[0].labels, name=_confound_name(c, i)).rdm for i, c in enumerate(many)]
-    conf = load_models([data[0].rdm, *rdms], RDMOptions(rdm=options.rdm), names=[data[0].name] + [
-        _confound_name(c, i) for i, c in enumerate(many)])[1:]
+    conf = load_confounds(data[0], many, options.rdm)
     models = data + conf
     n = data[0].rdm.n_emotions
     perms, count, exact = permutations_iv(permutations, n)

@@ -4,8 +4,9 @@
 Holm and Benjamini-Hochberg adjustment, noise ceilings), orders the emotions by a hierarchical
 clustering of the reference model, embeds every model in 2-D, and, where the files allow it,
 computes the further sections of :mod:`rsastats.report.sections` (rho across layers, anisotropy per
-layer, the variance decomposition, the a-priori maturity rule for every base model).  Everything
-random is drawn from ``config.seed``.
+layer, the variance decomposition, the a-priori maturity rule for every base model), and, when the
+settings name them, every file against hypothesis RDMs and the partial Mantel tests given confound
+RDMs.  Everything random is drawn from ``config.seed``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import FileFormatError, RsaStatsError, ValidationError
+from ..hypotheses import load_hypotheses
 from ..inputs import file_path, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all
@@ -55,6 +57,7 @@ class ReportAnalyses:
     decomposition: Any
     audit: dict[str, Any] | None
     maturity: tuple[Any, ...] = ()  # MaturityClassification of each base model
+    hypotheses: Any = None  # HypothesisResult of every file against every hypothesis (config.hypotheses)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -126,6 +129,9 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
     with warnings_to(notes["inputs"]), _section("main comparison"):
         models = load_models(list(config.files), rdm_options(config), config.names)
+    if config.hypotheses:  # a bad hypothesis file fails before the long work
+        with _section("hypotheses"):
+            load_hypotheses(list(config.hypotheses), models[0].labels)
     summaries = [summarise(m) for m in models]
     names = [m.name for m in models]
     reference = config.reference or names[0]
@@ -139,8 +145,12 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
                                  rank=config.rank, rdm=config.rdm,
                                  layer=config.layer, last_k=config.last_k, normalization=config.normalization,
                                  n_pcs=config.n_pcs, n_splits=config.n_splits, seed=config.seed,
-                                 progress=progress.advance)
+                                 progress=progress.advance, confounds=list(config.partial))
     scheme = comparison.bootstrap
+    hypotheses = None
+    if config.hypotheses:
+        with warnings_to(notes.setdefault("hypotheses", [])), _section("hypotheses"):
+            hypotheses = sections.hypotheses(config, models, progress)
 
     ref_model = models[names.index(reference)]
     order = cluster_order(np.asarray(ref_model.rdm.matrix), ref_model.labels)
@@ -168,4 +178,4 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
         layer_settings={"points": config.layer_points, "n_boot": config.layer_n_boot, "last_k": config.last_k_check,
                         "permutations": LAYER_CURVE_PERMUTATIONS, "bootstrap": scheme},
         geometry=geometry_frame, geometry_settings=geometry_settings, decomposition=decomposition, audit=audit,
-        maturity=maturity, notes={k: v for k, v in notes.items() if v})
+        maturity=maturity, hypotheses=hypotheses, notes={k: v for k, v in notes.items() if v})

@@ -4,7 +4,8 @@ the resamples and the seed of what it describes."""
 from __future__ import annotations
 
 __all__ = ["SHARED_NOISE_NOTE", "CORRECTED_TEXT", "SCHEME_TEXT", "layer_text", "prompts_text", "inference_caption", "main_caption",
-           "layer_caption", "geometry_caption", "decomposition_caption", "maturity_caption"]
+           "layer_caption", "geometry_caption", "decomposition_caption", "maturity_caption", "hypotheses_caption",
+           "differences_caption", "partial_caption"]
 
 SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is independent: files that read the same "
                      "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling; a ceiling "
@@ -105,3 +106,53 @@ def maturity_caption(an) -> str:
             f"{rule.statement()} n = {an.comparison.n_emotions} emotions, {prompts}. Intervals: anisotropy, "
             f"{100 * rule.confidence:g}% {rule.ci_method} bootstrap over the baseline texts, {first.n_boot} resamples; "
             f"reliability, {rule.reliability_interval}, {rule.n_splits} random half splits; seed {first.seed}.")
+
+
+def _hypothesis_list(items) -> str:
+    return "; ".join(f"{h['name']}: {h['made_by']}" + (f" ({', '.join(h['features'])})" if h.get("features") else "")
+                     for h in items)
+
+
+def hypotheses_caption(an) -> str:
+    """Estimand, interval, test and bound of the data x hypothesis table."""
+    h = an.hypotheses
+    lead = (f"rho as measured between each file's RDM and each hypothesis RDM (the value a replication with the same "
+            f"number of prompts would find; a hypothesis has no prompt noise); hypotheses: {_hypothesis_list(h.hypotheses)}. "
+            f"Noise ceiling: sqrt(r_D), the square root of the file's split-half reliability (Spearman-Brown), the most a "
+            f"noise-free hypothesis could reach; withheld when the split-half correlation is below 0.3 or the bound is "
+            f"below an observed |rho|. ")
+    return lead + inference_caption(n_emotions=h.n_emotions, prompts=prompts_text(an.models), ci=h.ci_method,
+                                    confidence=h.confidence, scheme=h.bootstrap, n_boot=h.n_boot, seed=an.config.seed,
+                                    permutations=h.n_permutations, exact=h.permutation_exact,
+                                    extra=(f"{h.alternative}; p adjusted across all file-hypothesis pairs by "
+                                           f"{'Holm' if h.adjust == 'holm' else 'Benjamini-Hochberg'}; {h.rdm} RDMs "
+                                           f"compared by {h.rank}; {layer_text(an)}"))
+
+
+def differences_caption(an) -> str:
+    """Which hypothesis fits better: the paired difference and its interval."""
+    h = an.hypotheses
+    if h.difference_ci_method.startswith("jackknife"):
+        interval = (f"{100 * h.confidence:g}% normal interval of the difference with the leave-one-emotion-out "
+                    f"jackknife standard error ({h.n_emotions} resamples)")
+    else:
+        interval = (f"{100 * h.confidence:g}% {h.difference_ci_method} bootstrap interval of the difference over "
+                    f"{SCHEME_TEXT.get(h.bootstrap, h.bootstrap)}, {h.n_boot} resamples")
+    return (f"rho_a - rho_b: the difference of two hypotheses' rho with the same file, paired (both computed on every "
+            f"resample); {interval}; p of no difference from the same interval (unadjusted); "
+            f"n = {h.n_emotions} emotions; seed {an.config.seed}.")
+
+
+def partial_caption(an, confounds, p_adjusted: bool) -> str:
+    """The partial Mantel test: statistic, confounds, interval over emotions, permutations."""
+    c = an.config
+    res = an.comparison
+    adjusted = (f"; p adjusted across pairs by {'Holm' if c.adjust == 'holm' else 'Benjamini-Hochberg'}"
+                if p_adjusted else "")
+    return (f"partial rho: the partial {c.rank} correlation of the two RDMs' cells given the confound RDMs "
+            f"{', '.join(confounds)} (the statistic of vegan's mantel.partial; rho is the plain correlation), as measured. "
+            + inference_caption(n_emotions=res.n_emotions, ci=c.ci, confidence=c.confidence, scheme="emotions",
+                                n_boot=c.n_boot, seed=c.seed, permutations=res.n_permutations,
+                                exact=res.permutation_exact,
+                                extra=f"labels of the first RDM permuted, the second and the confounds fixed, two-sided"
+                                      f"{adjusted}").replace("CI of rho as measured", "CI of partial rho"))

@@ -16,6 +16,8 @@ An analysis file::
     decompose: {mode: auto, n_boot: 500}         # mode auto (when the files allow it), yes (required), no
     maturity: {mode: auto, n_boot: 1000}         # the a-priori maturity rule on every base model; false: off
     audit: audit.json                            # the JSON of `rsastats audit --json`: adds an audit section
+    hypotheses: [valence_arousal.csv]            # hypothesis RDMs (feature CSVs or RDM files): a hypotheses section
+    partial: [token_count_rdm.nc]                # confound RDMs: the partial Mantel test of every pair (and hypothesis)
     notes: Free text shown under the title.
 
 Relative paths are taken relative to the analysis file.  Unknown keys are errors.
@@ -69,6 +71,10 @@ class ReportConfig:
         every activations file of a base model (``auto``) or not at all (``no``), with
         ``maturity_n_boot`` resamples (the rule's own 1000 by default).
     audit : JSON file written by ``rsastats audit --json``; adds an audit section.
+    hypotheses : hypothesis RDMs (feature CSVs or RDM files, :mod:`rsastats.hypotheses`); adds a section with
+        every file against every hypothesis (the numbers of ``rsastats hypotheses`` with these settings).
+    partial : confound RDMs (feature CSVs or RDM files); adds the partial Mantel test of every pair of
+        files and, with ``hypotheses``, of every file and hypothesis (``rank`` spearman or pearson).
     title, notes : shown at the top of the report.
     seed : seed of every random procedure of the report.
     """
@@ -101,6 +107,8 @@ class ReportConfig:
     maturity: str = "auto"
     maturity_n_boot: int = 1000
     audit: str | None = None
+    hypotheses: tuple[str, ...] = ()
+    partial: tuple[str, ...] = ()
     seed: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -109,6 +117,11 @@ class ReportConfig:
         out["files"] = list(self.files)
         out["names"] = list(self.names) if self.names is not None else None
         out["extra"] = dict(self.extra)
+        for key in ("hypotheses", "partial"):  # only when given: a report without them is as before
+            if out[key]:
+                out[key] = list(out[key])
+            else:
+                del out[key]
         return out
 
     def checked(self) -> "ReportConfig":
@@ -148,10 +161,28 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
         raise ValidationError("layer-points must be 0 (no layer curve) or at least 2")
     if config.layer is not None and config.last_k is not None:
         raise ValidationError("give either layer or last_k, not both")
+    hypotheses, partial = _paths(config.hypotheses, "hypotheses"), _paths(config.partial, "partial")
+    if partial:
+        from ..inference.partial import partial_rank_name
+        from ..measures import rank_method_name
+
+        partial_rank_name(rank_method_name(config.rank))
     return replace(config, files=files, names=names, ci=ci, adjust=adjust, decompose=decompose, maturity=maturity,
+                   hypotheses=hypotheses, partial=partial,
                    layer=layer_value(config.layer),
                    confidence=check_confidence(config.confidence),
                    audit=None if config.audit in (None, "") else str(config.audit))
+
+
+def _paths(value: Any, what: str) -> tuple[str, ...]:
+    """A tuple of file paths (one path or a list of them)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, (str, os.PathLike)) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) and str(v).strip()
+                                                       for v in items):
+        raise ValidationError(f"{what} must be a list of file paths; got {value!r}")
+    return tuple(str(v) for v in items)
 
 
 # --------------------------------------------------------------------------- analysis files
@@ -166,7 +197,7 @@ _SECTION_KEYS = {
     "maturity": {"mode": "maturity", "n_boot": "maturity_n_boot"},
 }
 _TOP_KEYS = {"title", "notes", "seed", "reference", "models", "files", "compare", "layers", "geometry", "decompose",
-             "maturity", "audit", "extra"}
+             "maturity", "audit", "hypotheses", "partial", "extra"}
 _OFF_VALUE = {"layers": ("layer_points", 0), "geometry": ("geometry_layers", 0)}
 
 
@@ -224,6 +255,10 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
         settings["seed"] = data["seed"]
     if data.get("audit"):
         settings["audit"] = _resolve(base, data["audit"], path, "audit")
+    for key in ("hypotheses", "partial"):
+        if data.get(key):
+            items = data[key] if isinstance(data[key], list) else [data[key]]
+            settings[key] = tuple(_resolve(base, v, path, f"a {key} path") for v in items)
     if "extra" in data:
         if not isinstance(data["extra"], dict):
             raise FileFormatError("extra: must be a mapping", path=path)

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from .analysis import ReportAnalyses
 from .figures import ReportFigure
+from .hypothesis_tables import hypotheses_tables, partial_tables
 from .prose import methods_items, summary_items
 from .section_tables import anisotropy_table, audit_tables, decomposition_tables, layers_table, maturity_table
 from .tables import ReportTable, ceilings_table, inputs_table, pairs_table, rho_matrix_table
@@ -20,6 +21,8 @@ SECTIONS = {
     "rdms": "Representational dissimilarity matrices",
     "mds": "Emotion geometry in two dimensions",
     "comparison": "Comparing every pair of models",
+    "hypotheses": "Hypothesis RDMs",
+    "partial": "Confounds partialled out",
     "layers": "Layer sensitivity",
     "geometry": "Anisotropy per layer",
     "decomposition": "Variance decomposition of method effects",
@@ -97,6 +100,10 @@ def build_tables(an) -> dict[str, list[ReportTable]]:
     ceil = ceilings_table(an)
     if ceil is not None:
         sections["comparison"].append(ceil)
+    if tables := hypotheses_tables(an):
+        sections["hypotheses"] = tables
+    if tables := partial_tables(an):
+        sections["partial"] = tables
     if (t := layers_table(an)) is not None:
         sections["layers"] = [t]
     if (t := anisotropy_table(an)) is not None:
@@ -147,6 +154,12 @@ def build_document(an: ReportAnalyses, tables: dict[str, list[ReportTable]], fig
     for t in comp_tables[1:]:
         doc.table(t)
     doc.bullets(an.notes.get("comparison", []))
+    for key in ("hypotheses", "partial"):  # only when the settings name hypotheses or confounds
+        if key in tables:
+            doc.heading(key)
+            for t in tables[key]:
+                doc.table(t)
+            doc.bullets(an.notes.get(key, []))
     left_out = []
     for key in ("layers", "geometry", "decomposition", "maturity"):
         if key in tables or key in figures:

@@ -40,9 +40,31 @@ def key_numbers(an: ReportAnalyses) -> dict[str, Any]:
         names = {str(m.path): m.name for m in an.models}
         out["maturity"] = [{"model": names.get(str(r.source), r.source), "maturity": r.maturity, "reason": r.reason,
                             "rule_fingerprint": r.rule.fingerprint()} for r in an.maturity]
+    out.update(_hypothesis_numbers(an))
     if an.decomposition is not None:
         out["variance_layers"] = an.decomposition.layers_frame()[["layer", "share", "share_ci_low", "share_ci_high"]] \
             .to_dict(orient="records")
+    return out
+
+
+def _hypothesis_numbers(an: ReportAnalyses) -> dict[str, Any]:
+    """``hypotheses`` and ``partial`` of the key numbers, only when the report has them."""
+    out: dict[str, Any] = {}
+    h = an.hypotheses
+    if h is not None:
+        fit_cols = [c for c in ("data", "hypothesis", "rho", "ci_low", "ci_high", "p_value", "p_adjusted", "noise_ceiling",
+                                "ceiling_note", "partial_rho", "partial_ci_low", "partial_ci_high", "partial_p_value")
+                    if c in h.fits.columns]
+        out["hypotheses"] = {
+            "hypotheses": [x["name"] for x in h.hypotheses], "ci_method": h.ci_method, "bootstrap": h.bootstrap,
+            "adjust": h.adjust, "difference_ci_method": h.difference_ci_method,
+            "fits": h.fits[fit_cols].to_dict(orient="records"),
+            "differences": h.differences[["data", "hypothesis_a", "hypothesis_b", "difference", "ci_low", "ci_high",
+                                          "p_value"]].to_dict(orient="records")}
+    if an.comparison.confounds:
+        out["partial"] = {"confounds": list(an.comparison.confounds), "bootstrap": "emotions",
+                          "pairs": an.pairs[["a", "b", "partial_rho", "partial_ci_low", "partial_ci_high", "partial_p_value",
+                                             "partial_p_adjusted"]].to_dict(orient="records")}
     return out
 
 
@@ -75,6 +97,10 @@ def summary_items(an: ReportAnalyses) -> list[str]:
         names = {str(m.path): m.name for m in an.models}
         items.append("A-priori maturity rule (base models only): " + "; ".join(
             f"{names.get(str(r.source), r.source)} {r.maturity}" for r in an.maturity) + ".")
+    if an.hypotheses is not None:
+        best = an.hypotheses.fits.sort_values("rho", ascending=False).iloc[0]
+        items.append(f"Best-fitting hypothesis: {best.hypothesis} with {best.data}, rho {fmt_number(best.rho)} "
+                     f"({pct} CI {fmt_ci(best.ci_low, best.ci_high)}); see the hypotheses section for every file.")
     if an.decomposition is not None:
         layers = an.decomposition.layers_frame()
         method_layers = layers[layers["layer"].str[0].str.isdigit()].dropna(subset=["share"])
@@ -109,6 +135,14 @@ def methods_items(an: ReportAnalyses) -> list[str]:
     if an.decomposition is not None:
         items.append(f"Variance decomposition: rsastats decompose (docs/decomposition.md): "
                      f"{an.decomposition.diagnostics.formula}.")
+    if an.hypotheses is not None:
+        items.append("Hypotheses: rsastats hypotheses (docs/hypotheses.md): each file's RDM against each hypothesis RDM "
+                     "with the interval and Mantel test of rho above, p adjusted across file-hypothesis pairs; the "
+                     "difference of two hypotheses' rho is paired over the same resamples; the bound is sqrt(r_D).")
+    if an.comparison.confounds:
+        items.append("Confounds: the partial Mantel test (docs/hypotheses.md; vegan's mantel.partial): the partial "
+                     "correlation of the RDM cells given the confound RDMs, its interval over emotions, its p from "
+                     "permuting the first RDM's labels.")
     if an.maturity:
         items.append("Maturity: rsastats maturity (docs/maturity.md), the rule stated in its section, applied to each "
                      "base model's own file only (no base x instruct quantity enters it).")

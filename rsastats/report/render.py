@@ -159,6 +159,9 @@ def _config_yaml(an: ReportAnalyses, out: Path) -> str:
     }
     if c.audit:
         data["audit"] = rel(c.audit)
+    for key in ("hypotheses", "partial"):
+        if getattr(c, key):
+            data[key] = [rel(p) for p in getattr(c, key)]
     if c.extra:
         data["extra"] = to_jsonable(dict(c.extra))
     header = (f"# rsastats {__version__} analysis file: rerun with\n"
@@ -246,7 +249,9 @@ def _write_files(an: ReportAnalyses, out: Path, work: Path, progress: ReportProg
     notes = tuple(n for group in an.notes.values() for n in group)
     rel = [p.relative_to(work).as_posix() for p in written] + ["report.json"]
     config = {**an.config.to_dict(), "files": [_relative(f, out) for f in an.config.files], "names": list(an.names),
-              "reference": an.reference, "audit": None if an.config.audit is None else _relative(an.config.audit, out)}
+              "reference": an.reference, "audit": None if an.config.audit is None else _relative(an.config.audit, out),
+              **{k: [_relative(p, out) for p in getattr(an.config, k)] for k in ("hypotheses", "partial")
+                 if getattr(an.config, k)}}
     manifest = {
         "schema": REPORT_SCHEMA, "title": an.config.title, "rsastats": __version__, "config": config,
         "models": [{**m.to_dict(), "path": _relative(m.path, out)} for m in an.models], "key_numbers": numbers,

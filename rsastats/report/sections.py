@@ -1,8 +1,8 @@
 """The report's sections beyond the main comparison, each computed when the settings ask for it and
 the files allow it: rho across layers (:func:`layer_sensitivity`), anisotropy per layer
 (:func:`geometry_table`), the variance decomposition (:func:`decomposition`), the a-priori maturity
-rule (:func:`maturity`), and an audit result saved as JSON (:func:`read_audit`).  Each appends what
-a reader should know to its section's ``notes``."""
+rule (:func:`maturity`), every file against hypothesis RDMs (:func:`hypotheses`), and an audit result
+saved as JSON (:func:`read_audit`).  Each appends what a reader should know to its section's ``notes``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .models import ModelSummary, rdm_options
 from .progress import ReportProgress, warnings_to
 
 __all__ = ["GEOMETRY_DESCRIPTORS", "LAYER_CURVE_PERMUTATIONS", "layer_sensitivity", "geometry_table", "has_layer_curve",
-           "decomposition", "maturity", "read_audit"]
+           "decomposition", "maturity", "hypotheses", "read_audit"]
 
 
 # Descriptors the anisotropy section shows (see rsastats.geometry for their definitions).
@@ -279,6 +279,21 @@ def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: Repor
         notes.append(f"The rule is evaluated at one layer ({MATURITY_RULE.layer}), not the mean of the last "
                      f"{config.last_k} layers the comparison uses.")
     return tuple(results)
+
+
+def hypotheses(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress):
+    """Every file against every hypothesis (and, with ``config.partial``, the partial Mantel test of each
+    given the confounds): :func:`~rsastats.inference.hypotheses.compare_hypotheses` with the main
+    comparison's settings and seed, so the numbers are those of ``rsastats hypotheses``."""
+    from ..inference.hypotheses import compare_hypotheses
+
+    progress.step("hypotheses", config.n_boot * len(models))
+    return compare_hypotheses(list(models), list(config.hypotheses), confounds=list(config.partial),
+                              bootstrap=config.bootstrap, n_boot=config.n_boot, ci=config.ci,
+                              confidence=config.confidence, permutations=config.permutations, adjust=config.adjust,
+                              rank=config.rank, rdm=config.rdm, layer=config.layer, last_k=config.last_k,
+                              normalization=config.normalization, n_pcs=config.n_pcs, n_splits=config.n_splits,
+                              seed=config.seed, progress=progress.advance)
 
 
 def read_audit(path: str | None) -> dict[str, Any] | None:

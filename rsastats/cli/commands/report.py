@@ -61,6 +61,12 @@ def report_options(func):
                      help="Resamples of the maturity rule's anisotropy CI [default: 1000, the rule's]."),
         click.option("--audit", "audit_path", type=click.Path(dir_okay=False, path_type=str), default=None,
                      help="JSON written by 'rsastats audit --json': adds an audit section."),
+        click.option("--hypotheses", "hypotheses", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+                     help="A hypothesis (feature CSV or RDM file, as in rsastats hypotheses --models): adds a section "
+                          "with every file against every hypothesis. Repeat for several."),
+        click.option("--partial", "partial", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+                     help="A confound RDM file or feature CSV: adds the partial Mantel test of every pair (and of every "
+                          "file and hypothesis) given the confounds (--rank spearman or pearson). Repeat for several."),
         click.option("--seed", type=click.IntRange(min=0), default=None,
                      help="Seed of every random procedure [default: 0, or the analysis file's]."),
     ]
@@ -93,7 +99,7 @@ def config_from_options(files: tuple[str, ...], config_path: str | None, names: 
 def report_command(files, out, config_path, names, reference, title, notes, layer, last_k, normalization, n_pcs,
                    rdm_method, rank, scheme, ci, n_boot, permutations, confidence, adjust, n_splits, layer_points,
                    layer_n_boot, last_k_check, geometry_layers, geometry_n_boot, decompose_mode, decompose_n_boot,
-                   maturity_mode, maturity_n_boot, audit_path, seed, quiet, as_json) -> None:
+                   maturity_mode, maturity_n_boot, audit_path, hypotheses, partial, seed, quiet, as_json) -> None:
     """Write a report on FILES (activations, vectors or RDMs; at least two): report.md, a self-contained
     index.html, LaTeX tables, report.json and figures (PNG and SVG) in the folder --out.
 
@@ -101,7 +107,8 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
     model), 2-D MDS per model, rho for every pair with bootstrap CIs, Mantel p adjusted by Holm and
     Benjamini-Hochberg, noise ceilings and a forest plot, rho across layers, anisotropy per layer,
     when the files vary method factors within a model, the variance decomposition, and the a-priori
-    maturity rule (with its text) for every base model. Every
+    maturity rule (with its text) for every base model; with --hypotheses, every file against each
+    hypothesis RDM (as rsastats hypotheses) and with --partial the partial Mantel tests. Every
     caption states n, the interval method, the resamples and the seed; the same seed gives the same
     report. The settings are saved as analysis.yaml beside the report.
 
@@ -110,6 +117,7 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
       rsastats report runs/*.nc --out reports/mine
       rsastats report a.nc b.nc c.nc --name qwen --name llama --name gemma --out reports/abc --n-boot 5000
       rsastats report --config analysis.yaml --out reports/study --json
+      rsastats report a.nc b.nc --hypotheses valence_arousal.csv --partial token_count_rdm.nc --out reports/va
     """
     from ...report import build_report
 
@@ -120,7 +128,7 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
         layer_n_boot=layer_n_boot, last_k_check=last_k_check, geometry_layers=geometry_layers,
         geometry_n_boot=geometry_n_boot, decompose=decompose_mode, decompose_n_boot=decompose_n_boot,
         maturity=maturity_mode, maturity_n_boot=maturity_n_boot, audit=audit_path,
-        seed=seed)
+        hypotheses=tuple(hypotheses) or None, partial=tuple(partial) or None, seed=seed)
     with step_progress() as progress:
         result = build_report(config, out, progress)
     if as_json:
@@ -149,6 +157,16 @@ def render_summary(result) -> None:
             row.append(fmt_number(p.get("noise_ceiling")))
         table.add_row(*row)
     console.print(table)
+    hyp = k.get("hypotheses")
+    if hyp:
+        fits = Table(title=f"files against hypotheses: rho, CI, Mantel p adjusted by {hyp['adjust']}, noise ceiling",
+                     title_justify="left")
+        for col in ("file", "hypothesis", "rho", "CI", "p (adjusted)", "ceiling"):
+            fits.add_column(col, justify="left" if col in ("file", "hypothesis") else "right")
+        for f in hyp["fits"]:
+            fits.add_row(f["data"], f["hypothesis"], fmt_number(f["rho"]), fmt_ci(f["ci_low"], f["ci_high"]),
+                         fmt_p(f["p_adjusted"]), fmt_number(f.get("noise_ceiling")))
+        console.print(fits)
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False)
     console.print(f"report written to {result.html} (and report.md, report.json, tables/, figures/ in {result.out})",
