@@ -249,18 +249,15 @@ def _pooled_tokens(config: ExtractionConfig, pooling: str) -> str:
 
 def _attrs(config: ExtractionConfig, loaded: LoadedModel, info: PrecisionInfo, capture: ResidualCapture,
            stim: StimulusSet, chat: bool, example: str, baseline_pooling: str) -> dict[str, Any]:
-    layout = capture.layout
-    n = layout.n_blocks
+    layout, n = capture.layout, capture.layout.n_blocks
     last = layout.last_layer_norm(config.final_norm)
     last_text = {"post-final-norm": f"{n} = output of block {n} after the final norm ({layout.norm_path})",
                  "pre-final-norm": f"{n} = output of block {n} before the final norm ({layout.norm_path})",
                  "no-final-norm": f"{n} = output of block {n} (the model has no final norm)"}[last]
-    generation = config.method == "generation"
-    software = software_versions()
+    generation, spec, software = config.method == "generation", loaded.spec, software_versions()
     if config.precision in ("int8-token", "int8-weight"):
         with contextlib.suppress(md.PackageNotFoundError):
             software += f"; torchao {md.version('torchao')}"
-    spec = loaded.spec
     return {
         "model": spec.source,
         "model_name": spec.name,
@@ -302,6 +299,8 @@ def _attrs(config: ExtractionConfig, loaded: LoadedModel, info: PrecisionInfo, c
         "layer_definition": f"0 = embedding output (input of block 1); i = output of block i; {last_text}",
         "baseline_pooling": baseline_pooling if stim.baseline else "",
         "software": software,
+        "torch_threads": torch.get_num_threads(),  # these two decide the rounding: docs/extraction.md
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 

@@ -8,7 +8,7 @@ the report.
 
 Resumable and idempotent: each extraction writes ``<work>/<name>.nc`` (interrupted runs resume
 from ``<name>.nc.parts/``); a finished file whose recorded settings match is skipped; the report
-is skipped when ``<out>/report.json`` was made from the same data (:func:`content_sha256`) and
+is skipped when ``<out>/report.json`` was made from the same data (:func:`rsastats.io.content_sha256`) and
 settings.
 
 The sizes (prompts per emotion, baseline texts, samples and new tokens of generation) are chosen
@@ -18,7 +18,6 @@ installation included; the report says which were used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -26,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..io import atomic_path
+from ..io import atomic_path, content_sha256
 from ..exceptions import ConfigMismatchError, ValidationError
 from .progress import Progress
 
@@ -146,29 +145,6 @@ class DemoResult:
 
 
 # --------------------------------------------------------------------------- bookkeeping
-# Attributes that say when and from which folder a file was made, not what it holds.
-_LOCAL_ATTRS = ("created", "model_path")
-
-
-def content_sha256(path: Path) -> str:
-    """SHA-256 of what a file holds (every variable's values and every attribute except the time
-    and the local folder of the weights, ``_LOCAL_ATTRS``), so that a re-extraction that
-    reproduces the same data, in this clone or another, does not count as a change."""
-    import numpy as np
-    import xarray as xr
-
-    digest = hashlib.sha256()
-    with xr.open_dataset(path, engine="netcdf4", decode_times=False) as ds:
-        attrs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ds.attrs.items() if k not in _LOCAL_ATTRS}
-        digest.update(json.dumps(attrs, sort_keys=True, default=str).encode())
-        for name in sorted(map(str, ds.variables)):
-            values = np.asarray(ds[name].values)
-            digest.update(name.encode())
-            digest.update(str(values.shape).encode())
-            digest.update(values.astype(str).tobytes() if values.dtype == object else np.ascontiguousarray(values).tobytes())
-    return digest.hexdigest()
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -226,7 +226,8 @@ def _geometry_iv(data: Any, layers: Any, n_boot: Any, confidence: Any, ci_method
     kind, ds, source = geometry_source(data)
     if ds.sizes["emotion"] < 3:
         raise ValidationError(f"geometry needs at least 3 emotions; the file has {ds.sizes['emotion']}", path=source)
-    return kind, ds, source, resolve_layers(ds, layers, source), resampling_settings(n_boot, confidence, ci_method)
+    return kind, ds, source, resolve_layers(ds, layers, source), resampling_settings(n_boot, confidence, ci_method,
+                                                                                  ds.sizes["emotion"])
 
 
 def geometry(

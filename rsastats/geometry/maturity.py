@@ -258,7 +258,8 @@ def _maturity_iv(base: Any, rule: Any, layer: Any, n_boot: Any, assume_base: boo
     layers = resolve_layers(ds, rule.layer if layer is None else layer, model.source)
     if len(layers) != 1:
         raise ValidationError("the maturity rule is evaluated at one analysis layer", path=model.source)
-    settings = resampling_settings(rule.n_boot if n_boot is None else n_boot, rule.confidence, rule.ci_method)
+    settings = resampling_settings(rule.n_boot if n_boot is None else n_boot, rule.confidence, rule.ci_method,
+                                   ds.sizes["emotion"])
     return model, layers[0], settings
 
 

@@ -107,7 +107,8 @@ def _compare_iv(base: Any, instruct: Any, layer: Any, n_boot: Any, confidence: A
     layer_i = resolve_layers(ds_i, layer, src_i)
     if len(layer_b) != 1 or len(layer_i) != 1:
         raise ValidationError(f"compare one layer at a time, got {layer!r}")
-    return ds_b, src_b, ds_i, src_i, layer_b[0], layer_i[0], resampling_settings(n_boot, confidence, ci_method)
+    return ds_b, src_b, ds_i, src_i, layer_b[0], layer_i[0], resampling_settings(n_boot, confidence, ci_method,
+                                                                                        len(emotions_b))
 
 
 def compare_geometry(

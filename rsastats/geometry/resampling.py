@@ -16,9 +16,11 @@ import numpy as np
 from ..rng import SeedLike, spawn_sequences
 from ..checks import check_confidence, check_count
 from ..intervals import BOOTSTRAP_CI_METHODS, ci_method_name
+from ..limits import check_count_fits
 from . import kernels
+from .descriptors import DESCRIPTORS
 
-__all__ = ["ResamplingSettings", "resampling_settings", "STREAMS", "resampling_streams", "evaluate_blocks",
+__all__ = ["ResamplingSettings", "resampling_settings", "replicate_bytes", "STREAMS", "resampling_streams", "evaluate_blocks",
            "Replicates", "group_replicates"]
 
 Evaluate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
@@ -35,11 +37,22 @@ class ResamplingSettings:
     ci_method: str
 
 
-def resampling_settings(n_boot: Any, confidence: Any, ci_method: Any) -> ResamplingSettings:
-    """Checked settings: ``n_boot`` an integer >= 2, ``confidence`` in (0, 1), ``ci_method`` a name
+def resampling_settings(n_boot: Any, confidence: Any, ci_method: Any, n_emotions: int = 0) -> ResamplingSettings:
+    """Checked settings: ``n_boot`` an integer >= 2 whose replicates fit the memory limit
+    (:func:`replicate_bytes` for ``n_emotions``), ``confidence`` in (0, 1), ``ci_method`` a name
     of :data:`rsastats.intervals.CI_METHODS`."""
-    return ResamplingSettings(check_count("n_boot", n_boot, 2), check_confidence(confidence),
-                              ci_method_name(ci_method, BOOTSTRAP_CI_METHODS))
+    n_boot = check_count_fits("--n-boot", check_count("n_boot", n_boot, 2), replicate_bytes(n_emotions))
+    return ResamplingSettings(n_boot, check_confidence(confidence), ci_method_name(ci_method, BOOTSTRAP_CI_METHODS))
+
+
+def replicate_bytes(n_emotions: int) -> int:
+    """Bytes one bootstrap replicate keeps until its intervals are computed: each descriptor's value
+    with two working copies (the interval sorts and clips a copy), and, for the RDM rho of a base x
+    instruct pair (:func:`rsastats.inference.bootstrap_rho`), the emotion counts, the weight of every
+    RDM cell and a few copies of rho, as :func:`rsastats.inference.settings.check_resample_memory`
+    counts them.  Blocks of resamples (:data:`kernels.DRAW_BLOCK`) are freed as they are evaluated."""
+    cells = n_emotions * (n_emotions - 1) // 2
+    return 8 * (3 * len(DESCRIPTORS) + n_emotions + cells + 3)
 
 
 def resampling_streams(seed: SeedLike) -> dict[str, np.random.SeedSequence]:

@@ -8,7 +8,8 @@ RDMs ``(emotion, emotion_)``.  Every reader validates the file (the values of th
 every writer validates first and then writes atomically.
 
 Modules: ``schema`` (names, allowed values, attributes), ``validate``, ``construct``
-(``make_*``), ``files`` (open, write, ``file_sha256``), ``outputs`` (the output lock,
+(``make_*``), ``files`` (open, write, ``file_sha256``), ``content`` (``content_sha256``: the hash of what
+a file holds, not of its bytes), ``outputs`` (the output lock,
 ``atomic_path``, ``atomic_folder``, stale temporaries), ``importers``
 (``.npy .npz .pt .safetensors .csv .gguf``, folders of per-emotion files; RDMs from CSV and
 rsatoolbox), ``describe`` and ``text`` (hand-written UTF-8 and YAML files, with a bound on YAML
@@ -16,6 +17,7 @@ aliases).  This package is the only part of the core that ``extraction`` uses.
 """
 
 from .construct import make_activations, make_rdm, make_vectors
+from .content import PROVENANCE_ATTRS, content_sha256
 from .describe import FileDescription, describe_file
 from .files import (
     file_sha256,
@@ -82,6 +84,8 @@ __all__ = [
     "remove_stale_temporaries",
     "netcdf_encoding",
     "file_sha256",
+    "content_sha256",
+    "PROVENANCE_ATTRS",
     "software_versions",
     "attribute_text",
     "IMPORT_FORMATS",

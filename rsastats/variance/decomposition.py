@@ -15,6 +15,7 @@ from ..compare import rank_correlation
 from ..exceptions import LabelError, ValidationError
 from ..inputs import Source, check_same_emotions, open_source, split_file_layer
 from ..intervals import BOOTSTRAP_CI_METHODS, ci_method_name
+from ..limits import check_count_fits
 from ..rdm import rdm_from_dataset, rdm_method_name, upper
 from ..vectors import DEFAULT_N_PCS, normalization_name, select_layers
 from .bootstrap import Replicates, ReplicateIntervals, bootstrap, jackknife
@@ -60,6 +61,9 @@ def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boo
         raise ValidationError(f"response must be one of {RESPONSES}, got {response!r}")
     if int(n_boot) != n_boot or n_boot < 0:
         raise ValidationError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    # Each replicate holds its child generator (about 0.9 KiB with its seed sequence) until its range is
+    # done, and its variances and pair rhos in three copies (the ranges, their concatenation, an interval).
+    check_count_fits("--n-boot", int(n_boot), 1024 + 24 * (len(comps) + 1 + n_files * (n_files - 1) // 2))
     if not 0 < confidence < 1:
         raise ValidationError(f"confidence must be in (0, 1), got {confidence!r}")
     ci_method = ci_method_name(ci_method, BOOTSTRAP_CI_METHODS)

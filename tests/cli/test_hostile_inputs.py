@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from rsastats.cli import cli
 from rsastats.io import make_vectors, write_dataset
 from rsastats.limits import MEMORY_ENV
-from rsastats.simulate import simulate_activations
+from rsastats.simulate import simulate_activations, simulate_condition_vectors
 
 FAST = ["--n-boot", "20", "--permutations", "19", "--n-splits", "2"]
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -127,6 +127,37 @@ def test_resample_counts_beyond_memory_are_refused_at_once(tmp_path, option):
     assert f"{option} {10**12} needs about" in line and f"use at most {option} " in line and MEMORY_ENV in line
     most = int(line.rsplit(" ", 1)[1])
     assert 0 < most < 10**12
+
+
+def _resample_files(tmp_path, command):
+    """Small valid inputs for ``command``: a base/instruct pair (geometry, maturity, audit), or runs that
+    differ in model and precision (decompose)."""
+    if command == "decompose":
+        conditions = [dict(model=m, method="comprehension", precision=p, experiment="A")
+                      for m in ("qwen", "llama") for p in ("fp16", "fp16", "int8-token")]
+        datasets = simulate_condition_vectors(conditions, {"model": 0.5, "precision": 0.3}, 8, 16, seed=0)
+        return [write_dataset(ds, tmp_path / f"run{i}.nc") for i, ds in enumerate(datasets)]
+    return [write_dataset(simulate_activations(8, 6, 1, 6, n_baseline=10, seed=i,
+                                               attrs={"variant": variant, "family": "sim", "model": f"sim-{variant}"}),
+                          tmp_path / f"{variant}.nc") for i, variant in enumerate(("base", "instruct"))]
+
+
+@pytest.mark.parametrize("command", ["geometry", "maturity", "decompose", "audit"])
+def test_n_boot_beyond_memory_is_refused_at_once_by_every_resampling_command(tmp_path, command):
+    files = _resample_files(tmp_path, command)
+    files = files[:1] if command == "maturity" else files
+    start = time.perf_counter()
+    line = one_error(run([command, *files, "--n-boot", str(10**12)]))
+    assert time.perf_counter() - start < 20
+    assert f"--n-boot {10**12} needs about" in line and "use at most --n-boot " in line and MEMORY_ENV in line, line
+    most = int(line.rsplit(" ", 1)[1])
+    assert 0 < most < 10**12
+    # the largest count named passes the check, one more does not (a 1 MiB limit keeps the runs short)
+    env = {MEMORY_ENV: "1M"}
+    line = one_error(run([command, *files, "--n-boot", str(10**12)], env=env))
+    most = int(line.rsplit(" ", 1)[1])
+    assert f"use at most --n-boot {most}" in one_error(run([command, *files, "--n-boot", str(most + 1)], env=env))
+    assert "needs about" not in run([command, *files, "--n-boot", str(most)], env=env).stderr
 
 
 # --------------------------------------------------------------------------- YAML
