@@ -162,6 +162,9 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
     if config.layer is not None and config.last_k is not None:
         raise ValidationError("give either layer or last_k, not both")
     hypotheses, partial = _paths(config.hypotheses, "hypotheses"), _paths(config.partial, "partial")
+    if hypotheses and config.bootstrap in ("prompts", "both"):  # refused before the main comparison runs
+        raise ValidationError(f"--bootstrap {config.bootstrap} resamples prompts, which a hypothesis RDM has none "
+                              "of; with --hypotheses use --bootstrap emotions")
     if partial:
         from ..inference.partial import partial_rank_name
         from ..measures import rank_method_name

@@ -128,3 +128,8 @@ def test_bad_inputs_one_error_line(files, tmp_path, monkeypatch):
     kendall = CliRunner().invoke(cli, ["report", *data, *SETTINGS, *OFF, "--rank", "kendall-b", "--partial",
                                        files["words"], "--out", str(tmp_path / "k")])
     assert kendall.exit_code == 2 and "spearman or pearson" in kendall.output
+    # a prompt bootstrap cannot resample a hypothesis (it has no prompts): refused before any comparison
+    prompts = CliRunner().invoke(cli, ["report", *data, *SETTINGS, *OFF, "--bootstrap", "prompts", "--ci", "bca",
+                                       "--hypotheses", files["va"], "--out", str(tmp_path / "p")])
+    assert prompts.exit_code == 2 and prompts.output.startswith("error:") and "--bootstrap emotions" in prompts.output
+    assert len(prompts.output.strip().splitlines()) == 1
