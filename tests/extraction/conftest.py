@@ -71,5 +71,15 @@ def _one_torch_thread():
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
+    # Full fp32 matrix products: a library that lowers the fp32 precision process-wide (e.g. to TF32 or
+    # bf16 kernels on CPUs that have them) would make in-process extractions differ from fresh ones.
+    matmul = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    fp32 = getattr(torch.backends, "fp32_precision", None)
+    if fp32 is not None:
+        torch.backends.fp32_precision = "ieee"
     yield
     torch.set_num_threads(before)
+    torch.set_float32_matmul_precision(matmul)
+    if fp32 is not None:
+        torch.backends.fp32_precision = fp32
