@@ -22,27 +22,13 @@ from rsastats.exceptions import OutputBusyError, ValidationError  # noqa: E402
 from rsastats.io import open_activations  # noqa: E402
 
 from ..unit.test_outputs import HOLDER, another_process  # noqa: E402
+from .test_run import _StopAfter  # noqa: E402
 
 
 def _config(**options):
     base = dict(stimuli="named", emotions=("happy", "sad", "calm"), limit=2, baseline_limit=2, batch_size=2,
                 layers="0,-1")
     return make_config(**{**base, **options})
-
-
-class _StopAfter:
-    """Interrupts the run once ``n`` prompts are done (like Ctrl-C)."""
-
-    def __init__(self, n):
-        self.n, self.done = n, 0
-
-    def start(self, total, done):
-        self.done = done
-
-    def advance(self, prompts, tokens):
-        self.done += prompts
-        if self.done >= self.n:
-            raise KeyboardInterrupt
 
 
 def test_a_second_extraction_to_the_same_out_is_refused_while_the_first_runs(tmp_path):
@@ -102,7 +88,7 @@ def test_the_final_file_a_killed_run_left_half_written_is_removed(tmp_path):
     assert not stale.exists() and open_activations(out).sizes["emotion"] == 3
 
 
-FIRST_RUN = """
+_RUN_HEADER = """
 import sys, time
 from pathlib import Path
 import torch
@@ -110,7 +96,8 @@ torch.set_num_threads(1)
 from tests.extraction.conftest import make_loaded
 from tests.extraction.test_run_outputs import _config
 from extraction.run import extract
-
+"""
+FIRST_RUN = _RUN_HEADER + """
 class Slow:
     def start(self, total, done):
         pass
@@ -120,15 +107,7 @@ class Slow:
 
 extract(_config(pooling="last"), sys.argv[1], loaded=make_loaded("llama"), progress=Slow(), restart=True)
 """
-CLEAN_RUN = """
-import sys
-from pathlib import Path
-import torch
-torch.set_num_threads(1)
-from tests.extraction.conftest import make_loaded
-from tests.extraction.test_run_outputs import _config
-from extraction.run import extract
-
+CLEAN_RUN = _RUN_HEADER + """
 Path(sys.argv[2]).write_text('started')
 extract(_config(pooling="last"), sys.argv[1], loaded=make_loaded("llama"))
 """
