@@ -22,7 +22,8 @@ from rsastats.exceptions import ConfigMismatchError, ValidationError
 
 from ._config import ModelEntry, ModelSet, Sizes
 
-__all__ = ["Recipe", "recipes", "ExtractionCache", "COMPREHENSION", "PRECISION_RECIPES", "GENERATION_RECIPES"]
+__all__ = ["Recipe", "recipes", "ExtractionCache", "COMPREHENSION", "PRECISION_RECIPES", "GENERATION_RECIPES",
+           "PEER_RECIPES"]
 
 _CACHE_VERSION = 1  # bump when a recipe changes meaning, so that old files are not reused
 
@@ -30,6 +31,8 @@ PRECISION_RECIPES = ("fp16", "bf16", "int8-weight", "int8-token", "int8-dynamic"
 # generation sweep: one sub-parameter changed at a time from `gen` (layer 2 of the decomposition)
 GENERATION_RECIPES = ("gen", "gen-t1.0", "gen-topp1.0", "gen-long", "gen-template", "gen-seed1")
 COMPREHENSION = "named"
+# the peers' contrastive recipes by name (extraction.config.RECIPES): read the contrast pairs, then a vector stage
+PEER_RECIPES = ("repeng", "steering-vectors")
 GEN_TEMPLATE = "Answer in the first person. {text}"
 
 
@@ -87,6 +90,17 @@ def recipes(sizes: Sizes, seed: int = 0) -> dict[str, Recipe]:
                                    "chat template as the model's default",
                           dict(recipe="study", limit=sizes.prompts, baseline_limit=sizes.baseline, seed=seed,
                                experiment="named"), factor="recipe")
+    # The study's recipe against the peers' (analyses/recipes.py): all at fp32 and the last layer only (at
+    # layer 0 a contrast pair's last tokens are one token, so their difference is zero and has no principal
+    # component). The contrast pairs are the named texts with the emotion word replaced: experiment `named`.
+    out["study-fp32"] = Recipe("study-fp32", "the study's recipe at fp32 (the precision of the peers' recipes here, so "
+                                             "that the recipes differ in method alone), last layer",
+                               {**out["study"].options, "precision": "fp32", "layers": "last"}, factor="recipe")
+    for peer in PEER_RECIPES:
+        out[peer] = Recipe(peer, f"{peer}'s recipe (extraction.config.RECIPES): the first {sizes.prompts} contrast pairs "
+                                 "per emotion, last token, no chat template, fp32, last layer",
+                           dict(recipe=peer, limit=sizes.prompts, seed=seed, experiment="named", precision="fp32",
+                                layers="last"), factor="method")
     return out
 
 
@@ -175,29 +189,45 @@ class ExtractionCache:
         if entry.is_encoder and rec.options.get("method", "") == "generation" or (
                 entry.is_encoder and rec.options.get("recipe") == "jeong-generation"):
             raise ValidationError(f"model {model!r} is an encoder; it cannot run the generation recipe {recipe!r}")
+        return self._extract(entry, f"{model}/{recipe}", self.path(model, recipe), lambda: self._config(entry, rec),
+                             self._fingerprint(entry, rec))
+
+    def get_config(self, model: str, config, label: str) -> Path:
+        """The file of ``model`` under an extraction configuration made elsewhere (e.g. an audit's
+        reference plan), extracted if needed into ``<cache>/<model>/<label>.nc``; the configuration's
+        own model is replaced by ``model``'s."""
+        from dataclasses import replace
+
+        entry = self.model_set.entry(model)
+        config = replace(config, model=entry.name if entry.is_random else entry.model)
+        fingerprint = {"version": _CACHE_VERSION, "config": config.to_dict(),
+                       "random": entry.random.to_dict() if entry.random else None}
+        return self._extract(entry, f"{model}/{label}", self.path(model, label), lambda: config, fingerprint)
+
+    def _extract(self, entry: ModelEntry, key: str, target: Path, make_config: Callable[[], Any],
+                 fingerprint: Mapping[str, Any]) -> Path:
+        """Reuse ``target`` when its record matches ``fingerprint``; otherwise extract ``make_config()``."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(model, recipe)
-        fingerprint = json.loads(json.dumps(self._fingerprint(entry, rec), sort_keys=True, default=str))
-        records = self._records()
-        key = f"{model}/{recipe}"
-        if target.is_file() and records.get(key, {}).get("fingerprint") == fingerprint:
+        fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
+        if target.is_file() and self._records().get(key, {}).get("fingerprint") == fingerprint:
             return target
-        from extraction.run import extract
+        from extraction.recipe_run import run_extraction  # any method: a reading, or a reading and a vector stage
 
         if self.model_set.threads is not None:
             import torch
 
             torch.set_num_threads(int(self.model_set.threads))
         target.parent.mkdir(parents=True, exist_ok=True)
-        config = self._config(entry, rec)
+        config = make_config()
         self.log(f"extracting {key} ...")
         t0 = time.perf_counter()
         try:
-            result = extract(config, target, overwrite=target.exists(), loaded=self._load(entry, config.precision))
+            result = run_extraction(config, target, overwrite=target.exists(),
+                                    loaded=self._load(entry, config.precision))
         except ConfigMismatchError:
             self.log(f"{key}: discarding an unfinished run with other settings")
-            result = extract(config, target, overwrite=target.exists(), restart=True,
-                             loaded=self._load(entry, config.precision))
+            result = run_extraction(config, target, overwrite=target.exists(), restart=True,
+                                    loaded=self._load(entry, config.precision))
         seconds = time.perf_counter() - t0
         self.log(f"{key}: {result.tokens:,} tokens in {seconds:.0f} s")
         records = self._records()
