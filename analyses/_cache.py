@@ -97,7 +97,7 @@ def recipes(sizes: Sizes, seed: int = 0) -> dict[str, Recipe]:
                                              "that the recipes differ in method alone), last layer",
                                {**out["study"].options, "precision": "fp32", "layers": "last"}, factor="recipe")
     for peer in PEER_RECIPES:
-        out[peer] = Recipe(peer, f"{peer}'s recipe (extraction.config.RECIPES): the first {sizes.prompts} contrast pairs "
+        out[peer] = Recipe(peer, f"the {peer} recipe (extraction.config.RECIPES): the first {sizes.prompts} contrast pairs "
                                  "per emotion, last token, no chat template, fp32, last layer",
                            dict(recipe=peer, limit=sizes.prompts, seed=seed, experiment="named", precision="fp32",
                                 layers="last"), factor="method")

@@ -105,7 +105,7 @@ def _audit_rows(ctx: Context, observed: str, reference: str, notes: list[str]):
     """One audit per peer recipe: the observed model's study file against its peer file."""
     s = ctx.sizes
     maker = CacheReferences(ctx, reference)
-    rows, layer_rows, plan_rows = [], [], []
+    rows, layer_rows, plan_rows, reference_a = [], [], [], ""
     for peer in PEER_RECIPES:
         with collect_warnings(notes):
             res = audit(ctx.file(observed, STUDY), ctx.file(observed, peer), make_references=maker, n_boot=s.n_boot,
@@ -118,7 +118,8 @@ def _audit_rows(ctx: Context, observed: str, reference: str, notes: list[str]):
                      "separating_layers": sm["separating_layers"] or "none",
                      "incomplete_layers": sm["incomplete_layers"] or "none", "rho": sm["rho"],
                      "ci_low": sm["ci_low"], "ci_high": sm["ci_high"], "ci_method": sm["ci_method"],
-                     "bootstrap": sm["bootstrap"], "p_value": sm["p_value"], "reference_rho": sm["reference_rho"],
+                     "interval": _interval_text(sm["ci_method"], sm["bootstrap"], sm["n_boot"]),
+                     "bootstrap": sm["bootstrap"], "p_value": sm["p_value"], "n_permutations": sm["n_permutations"], "reference_rho": sm["reference_rho"],
                      "reference_low": sm["reference_low"], "reference_high": sm["reference_high"],
                      "reference_width": width, "reference_informative": bool(res.reference.informative),
                      "reference_note": sm["reference_note"], "verdict": sm["verdict"],
@@ -133,23 +134,29 @@ def _audit_rows(ctx: Context, observed: str, reference: str, notes: list[str]):
                               "assumed": "; ".join(f"{a['attribute']}={a['value']}" for a in p["assumptions"])
                               or "nothing"})
         notes.extend(n for n in res.notes if n not in notes)
-    return pd.DataFrame(rows), pd.DataFrame(layer_rows), pd.DataFrame(plan_rows), maker.labels
+        reference_a = reference_a or res.reference.files_a[0]
+    return pd.DataFrame(rows), pd.DataFrame(layer_rows), pd.DataFrame(plan_rows), maker.labels, reference_a
+
+
+def _interval_text(ci_method: str, scheme: str, n_boot: int) -> str:
+    if ci_method.startswith("jackknife"):
+        return f"{ci_method}: leave-one-out over {scheme}"
+    return f"{ci_method} bootstrap over {scheme}, {n_boot} resamples"
 
 
 def _audit_section(ctx: Context, doc: AnalysisDocument, frame, layers, plans) -> None:
-    s = ctx.sizes
-    first = frame.iloc[0]
-    caption = (f"n = {first['n_emotions']} emotions; observed rho: 95% {first['ci_method']} interval, bootstrap over "
-               f"{first['bootstrap']} ({s.n_boot} resamples), Mantel p; reference range: the same interval for rho "
-               f"between the reference model's re-made recipes; verdict rule of rsastats.audit (docs/audit.md); "
-               f"last layer, raw cosine RDMs; seed {ctx.seed}.")
+    caption = (f"n = {frame.iloc[0]['n_emotions']} emotions; observed rho: 95% interval as the 'interval' column says "
+               f"(Fisher-z scale for jackknife-z), Mantel p ({frame.iloc[0]['n_permutations']} permutations); reference range: "
+               "the same interval for rho between the reference model's re-made recipes; verdict rule of rsastats.audit "
+               f"(docs/audit.md); last layer, raw cosine RDMs; seed {ctx.seed}.")
     doc.table("audits", "Audits: observed rho, reference range, verdict", caption, frame,
               columns={"audit": "audit", "a": "A", "b": "B", "reference_model": "reference model",
                        "separating_layers": "layers that differ", "rho": "observed rho", "ci_low": "", "ci_high": "",
                        "p_value": "Mantel p", "reference_rho": "reference rho", "reference_low": "",
-                       "reference_high": "", "reference_width": "range width", "verdict": "verdict"},
+                       "reference_high": "", "reference_width": "range width", "interval": "interval",
+                       "verdict": "verdict"},
               cis=[("ci_low", "ci_high", "observed CI"), ("reference_low", "reference_high", "reference range")],
-              kinds={"verdict": "text"})
+              kinds={"verdict": "text", "interval": "text"})
     doc.table("audit_layers", "Which method layers separate A and B",
               "From the files' recorded settings (rsastats.audit.compare_layers); 'unknown': a setting not recorded on "
               "one side (unknown is not the same).", layers,
@@ -228,54 +235,84 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
              "which the audit lists under layer 4.")
     notes: list[str] = []
     doc.heading("Audits: the study's recipe against each peer's")
-    frame, layers, plans, labels = _audit_rows(ctx, observed, reference, notes)
+    frame, layers, plans, labels, reference_a = _audit_rows(ctx, observed, reference, notes)
     _audit_section(ctx, doc, frame, layers, plans)
     doc.settings["reference_extractions"] = {f"{reference}/{x}": ctx.cache.record(reference, x) for x in labels}
+    doc.key("audits", frame.to_dict(orient="records"))
+    doc.summary.extend(audit_sentence(r) for _, r in frame.iterrows())
     doc.heading("Decomposition: the recipes as levels of the method factor")
-    items = needs(ms)
+    _decomposition_part(ctx, doc, notes)
+    _chat_part(ctx, doc, reference, reference_a)
+    doc.bullets(notes)
+    doc.limits.append(f"The audit's caveat: {TRANSFER_CAVEAT}.")
+    # no random model is read here, so the set's note on random models does not apply
+    doc.limits.extend(x for x in offline_limits(ms) if not x.startswith("The randomly initialised"))
+
+
+def _decomposition_part(ctx: Context, doc: AnalysisDocument, notes: list[str]) -> None:
+    """``decompose`` over the six files, the per-model method pairs, and the sentences."""
+    items = needs(ctx.model_set)
     dec = try_decompose(doc, [ctx.file(m, r) for m, r in items], [f"{m}/{r}" for m, r in items],
                         n_boot=ctx.sizes.decompose_n_boot, seed=ctx.seed, notes=notes, prefix="decomposition")
-    doc.key("audits", frame.to_dict(orient="records"))
-    for _, r in frame.iterrows():
-        doc.summary.append(audit_sentence(r))
-    if dec is not None:
-        pooled, per_model = _method_contrasts(dec)
-        if not per_model.empty:
-            doc.table("method_pairs", "rho between one model's files that differ in method alone",
-                      "From rsastats.decompose (pair contrasts: Spearman rho of the two files' last-layer cosine RDMs, "
-                      f"bootstrap CI over emotions, {dec.diagnostics.n_boot} resamples, seed {ctx.seed}).", per_model,
-                      columns={"model_name": "model", "level_a": "method A", "level_b": "method B", "rho": "rho",
-                               "ci_low": "", "ci_high": ""}, cis=[("ci_low", "ci_high", "CI")])
-        method = next((c for c in dec.components if c.name == "method"), None)
-        doc.key("method_contrasts", pooled.to_dict(orient="records"))
-        doc.key("method_pairs", per_model.to_dict(orient="records"))
-        doc.key("method_component", method.to_dict() if method is not None else None)
-        doc.summary.extend(contrast_sentences(pooled))
-        if method is not None and method.estimable:
-            doc.summary.append(f"The method component's share of RDM-cell variance is "
-                               f"{ci_text(method.share, method.share_ci_low, method.share_ci_high)}"
-                               + (" (at the boundary: a singular fit)" if method.at_boundary else "")
-                               + f" with {len(items)} files; the per-pair rhos above carry the method effect more "
-                               "directly than this share.")
-    else:
-        doc.summary.append("The six files could not be decomposed (see the report).")
-    chat = _chat_note(ctx, reference)
-    doc.bullets(notes + ([chat] if chat else []))
-    doc.limits.append(f"The audit's caveat: {TRANSFER_CAVEAT}.")
-    doc.limits.extend(offline_limits(ms))
+    if dec is None:
+        doc.summary.append(f"The {len(items)} files could not be decomposed (see the report).")
+        return
+    pooled, per_model = _method_contrasts(dec)
+    if not per_model.empty:
+        doc.table("method_pairs", "rho between one model's files that differ in method alone",
+                  "From rsastats.decompose (pair contrasts: Spearman rho of the two files' last-layer cosine RDMs, "
+                  f"bootstrap CI over emotions, {dec.diagnostics.n_boot} resamples, seed {ctx.seed}).", per_model,
+                  columns={"model_name": "model", "level_a": "method A", "level_b": "method B", "rho": "rho",
+                           "ci_low": "", "ci_high": ""}, cis=[("ci_low", "ci_high", "CI")])
+    components = {c.name: c for c in dec.components}
+    method = components.get("method")
+    doc.key("method_contrasts", pooled.to_dict(orient="records"))
+    doc.key("method_pairs", per_model.to_dict(orient="records"))
+    doc.key("method_component", method.to_dict() if method is not None else None)
+    doc.summary.extend(contrast_sentences(pooled))
+    if method is not None and method.estimable:
+        interaction = components.get("model:method")
+        why = (" (one file per model and method, so how the method effect differs between the models is in the "
+               "residual)" if interaction is not None and not interaction.estimable else "")
+        doc.summary.append("The method component's share of RDM-cell variance is "
+                           f"{ci_text(method.share, method.share_ci_low, method.share_ci_high)}"
+                           + (" (at the boundary: a singular fit)" if method.at_boundary else "")
+                           + f" with {len(items)} files{why}; the pair contrasts above measure the method effect "
+                           "more directly than this share.")
 
 
-def _chat_note(ctx: Context, model: str) -> str:
-    """A note when the study recipe read ``model`` through its chat template and the peers' recipes did not."""
+def _chat_part(ctx: Context, doc: AnalysisDocument, model: str, reference_a: str) -> None:
+    """When the study's recipe read ``model`` through its chat template (the peers' recipes read without
+    one), how far the chat template alone moves the geometry: the study file against the audit's reference
+    extraction of the study side (the same recipe without a chat template)."""
     import xarray as xr
 
-    with xr.open_dataset(ctx.file(model, STUDY), engine="netcdf4") as ds:
+    from rsastats.inference.pairs import compare_models
+
+    study = ctx.file(model, STUDY)
+    with xr.open_dataset(study, engine="netcdf4") as ds:
         chat = str(ds.attrs.get("chat_template", "0")) in ("1", "1.0")
-    if not chat:
-        return ""
-    return (f"On {model} the study's recipe reads each stimulus through the model's chat template (its default) and "
-            "pools the last token of the template, while the peers' recipes read without one: the method factor of "
-            "that model's contrasts carries the chat template too (the decomposition has no chat-template factor).")
+    with xr.open_dataset(reference_a, engine="netcdf4") as ds:
+        plain = str(ds.attrs.get("chat_template", "0")) in ("0", "0.0")
+    if not (chat and plain):
+        return
+    s = ctx.sizes
+    res = compare_models(study, reference_a, n_boot=s.n_boot, permutations=s.permutations, seed=ctx.seed)
+    row = {"model": model, "a": f"{STUDY} (chat template)", "b": f"{STUDY} without chat template (the audit's "
+           "reference extraction of side A)", "rho": res.rho, "ci_low": res.ci_low, "ci_high": res.ci_high,
+           "p_value": res.p_value, "ci_method": res.ci_method, "bootstrap": res.bootstrap, "n_boot": res.n_boot}
+    doc.heading("The chat template inside the study's recipe")
+    doc.table("chat_template", "The study's recipe with and without the chat template",
+              f"n = {res.n_emotions} emotions; 95% {_interval_text(res.ci_method, res.bootstrap, res.n_boot)}; Mantel "
+              f"p, {res.n_permutations} permutations; last layer, raw cosine RDMs; seed {ctx.seed}.", pd.DataFrame([row]),
+              columns={"model": "model", "a": "A", "b": "B", "rho": "rho", "ci_low": "", "ci_high": "",
+                       "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")])
+    doc.key("chat_template", row)
+    doc.summary.append(f"On {model} the study's recipe reads through the model's chat template (its default) and the "
+                       f"peers' recipes do not; the chat template alone moves the geometry to rho "
+                       f"{ci_text(res.rho, res.ci_low, res.ci_high)} (the same recipe with and without it), so "
+                       f"{model}'s method contrasts carry the chat template too (the decomposition has no "
+                       "chat-template factor).")
 
 
 main = command(NAME)
