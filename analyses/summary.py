@@ -86,6 +86,16 @@ def _findings(done: dict[str, dict]) -> list[str]:
             tail = (": at these sizes sampling noise alone moves the geometry" if r["ci_low"] < 0.9 else "")
             out.append(f"Generation agrees with itself (another sampling seed) at rho {_fmt(r['rho'])} "
                        f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] for {r['model']}{tail} (comprehension_generation).")
+    rc = key.get("recipes", {})
+    contrasts = {c["levels"]: c for c in rc.get("method_contrasts", [])}
+    parts = [f"{name} {_fmt(c['mean_rho'])} [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}]"
+             for levels, name in (("comprehension vs mean-diff", "steering-vectors (mean-diff)"),
+                                  ("comprehension vs pca-diff", "repeng (pca-diff)"))
+             if (c := contrasts.get(levels)) is not None]
+    if parts:
+        verdicts = "; ".join(f"{a['b'].split('/')[-1]}: {a['verdict']}" for a in rc.get("audits", []))
+        out.append("The peers' contrastive recipes against the study's recipe on the same weights (mean rho over the "
+                   "models): " + ", ".join(parts) + (f"; audit verdicts {verdicts}" if verdicts else "") + " (recipes).")
     return out
 
 
