@@ -21,7 +21,7 @@ Run:  python -m analyses.recipes --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Sequence
 
 import pandas as pd
@@ -57,18 +57,6 @@ def needs(ms):
     return [(m, r) for m in models_of(ms) for r in RECIPES]
 
 
-@dataclass(frozen=True)
-class _Made:
-    """The answer of :class:`CacheReferences`, shaped as :class:`rsastats.audit.MadeReferences` reads it."""
-
-    model: str
-    files_a: tuple[str, ...]
-    files_b: tuple[str, ...]
-    assumptions: tuple[Any, ...]
-    plans: tuple[dict[str, Any], ...]
-    notes: tuple[str, ...]
-
-
 class CacheReferences:
     """The audit's reference maker through the shared cache: each audited side's recipe is planned on
     the reference model from the file's recorded attributes (:class:`extraction.reference.ReferenceExtractor`'s
@@ -80,8 +68,8 @@ class CacheReferences:
         self.ctx, self.model = ctx, model
         self.labels: list[str] = []
 
-    def __call__(self, requests: Sequence[Any], *, runs: int = 1) -> _Made:
-        from extraction.reference import ReferenceExtractor, reference_path
+    def __call__(self, requests: Sequence[Any], *, runs: int = 1):
+        from extraction.reference import ReferenceExtractions, ReferenceExtractor, reference_path
 
         entry = self.ctx.model_set.entry(self.model)
         planner = ReferenceExtractor(entry.name if entry.is_random else entry.model,
@@ -96,9 +84,10 @@ class CacheReferences:
                 self.labels.append(label)
                 side.append(str(self.ctx.cache.get_config(self.model, config, label)))
             files.append(tuple(side))
-        return _Made(self.model, files[0], files[1], tuple(a for p in plans for a in p.assumptions),
-                     tuple(p.to_dict() for p in plans),
-                     (f"reference extractions made or reused in the analysis cache ({self.ctx.cache.folder})",))
+        return ReferenceExtractions(
+            self.model, files[0], files[1], tuple(a for p in plans for a in p.assumptions),
+            tuple(p.to_dict() for p in plans),
+            (f"reference extractions made or reused in the analysis cache ({self.ctx.cache.folder})",))
 
 
 def _audit_rows(ctx: Context, observed: str, reference: str, notes: list[str]):
@@ -119,12 +108,12 @@ def _audit_rows(ctx: Context, observed: str, reference: str, notes: list[str]):
                      "incomplete_layers": sm["incomplete_layers"] or "none", "rho": sm["rho"],
                      "ci_low": sm["ci_low"], "ci_high": sm["ci_high"], "ci_method": sm["ci_method"],
                      "interval": _interval_text(sm["ci_method"], sm["bootstrap"], sm["n_boot"]),
-                     "bootstrap": sm["bootstrap"], "p_value": sm["p_value"], "n_permutations": sm["n_permutations"], "reference_rho": sm["reference_rho"],
+                     "bootstrap": sm["bootstrap"], "p_value": sm["p_value"], "n_permutations": sm["n_permutations"],
+                     "reference_rho": sm["reference_rho"],
                      "reference_low": sm["reference_low"], "reference_high": sm["reference_high"],
                      "reference_width": width, "reference_informative": bool(res.reference.informative),
                      "reference_note": sm["reference_note"], "verdict": sm["verdict"],
-                     "numbers_say": sm["numbers_say"], "reasons": " ".join(res.verdict.reasons),
-                     "seconds": sm["seconds"]})
+                     "numbers_say": sm["numbers_say"], "reasons": " ".join(res.verdict.reasons)})
         layer_rows += [{"audit": name, **x} for x in res.layers_frame().to_dict(orient="records")]
         for p in res.reference.plans:
             c = p["config"]
@@ -145,10 +134,11 @@ def _interval_text(ci_method: str, scheme: str, n_boot: int) -> str:
 
 
 def _audit_section(ctx: Context, doc: AnalysisDocument, frame, layers, plans) -> None:
-    caption = (f"n = {frame.iloc[0]['n_emotions']} emotions; observed rho: 95% interval as the 'interval' column says "
-               f"(Fisher-z scale for jackknife-z), Mantel p ({frame.iloc[0]['n_permutations']} permutations); reference range: "
-               "the same interval for rho between the reference model's re-made recipes; verdict rule of rsastats.audit "
-               f"(docs/audit.md); last layer, raw cosine RDMs; seed {ctx.seed}.")
+    first = frame.iloc[0]
+    caption = (f"n = {first['n_emotions']} emotions; observed rho: 95% interval as the 'interval' column says "
+               f"(Fisher-z scale for jackknife-z), Mantel p ({first['n_permutations']} permutations); reference "
+               "range: the same interval for rho between the reference model's re-made recipes; verdict rule of "
+               f"rsastats.audit (docs/audit.md); last layer, raw cosine RDMs; seed {ctx.seed}.")
     doc.table("audits", "Audits: observed rho, reference range, verdict", caption, frame,
               columns={"audit": "audit", "a": "A", "b": "B", "reference_model": "reference model",
                        "separating_layers": "layers that differ", "rho": "observed rho", "ci_low": "", "ci_high": "",
@@ -212,8 +202,9 @@ def contrast_sentences(pooled: pd.DataFrame) -> list[str]:
 def audit_sentence(r: pd.Series) -> str:
     """One audit in plain words, from its row of the audits table."""
     if r["reference_informative"]:
+        kind = "a proper interval" if r["reference_width"] > 0 else "degenerate"
         ref = (f"reference range {ci_text(r['reference_rho'], r['reference_low'], r['reference_high'])} "
-               f"(width {r['reference_width']:.2f}, {'a proper interval' if r['reference_width'] > 0 else 'degenerate'})")
+               f"(width {r['reference_width']:.2f}, {kind})")
     else:
         ref = f"no reference range ({r['reference_note']})"
     return (f"Audit {r['a']} vs {r['b']} (reference model {r['reference_model']}; layers that differ: "
@@ -231,8 +222,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
              "recorded settings. The decomposition takes the six files of the two models (the reference extractions "
              "are left out: they repeat the reference model's recipes, so they would add near-duplicate files). The "
              "contrast pairs are the named texts, each against the same text with the emotion word replaced, so every "
-             "file records the experiment `named`; their stimulus sets differ (the contrast set adds the contrast texts), "
-             "which the audit lists under layer 4.")
+             "file records the experiment `named`; their stimulus sets differ (the contrast set adds the contrast "
+             "texts), which the audit lists under layer 4.")
     notes: list[str] = []
     doc.heading("Audits: the study's recipe against each peer's")
     frame, layers, plans, labels, reference_a = _audit_rows(ctx, observed, reference, notes)
@@ -302,9 +293,9 @@ def _chat_part(ctx: Context, doc: AnalysisDocument, model: str, reference_a: str
            "reference extraction of side A)", "rho": res.rho, "ci_low": res.ci_low, "ci_high": res.ci_high,
            "p_value": res.p_value, "ci_method": res.ci_method, "bootstrap": res.bootstrap, "n_boot": res.n_boot}
     doc.heading("The chat template inside the study's recipe")
-    doc.table("chat_template", "The study's recipe with and without the chat template",
-              f"n = {res.n_emotions} emotions; 95% {_interval_text(res.ci_method, res.bootstrap, res.n_boot)}; Mantel "
-              f"p, {res.n_permutations} permutations; last layer, raw cosine RDMs; seed {ctx.seed}.", pd.DataFrame([row]),
+    caption = (f"n = {res.n_emotions} emotions; 95% {_interval_text(res.ci_method, res.bootstrap, res.n_boot)}; "
+               f"Mantel p, {res.n_permutations} permutations; last layer, raw cosine RDMs; seed {ctx.seed}.")
+    doc.table("chat_template", "The study's recipe with and without the chat template", caption, pd.DataFrame([row]),
               columns={"model": "model", "a": "A", "b": "B", "rho": "rho", "ci_low": "", "ci_high": "",
                        "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")])
     doc.key("chat_template", row)
