@@ -15,6 +15,10 @@ replaced).  Then:
 2. ``rsastats.decompose`` over the six files (2 models x 3 recipes): the method factor has the levels
    comprehension, mean-diff and pca-diff, and its pair contrasts say how far each recipe moves the
    geometry from the others.
+3. per model, the paired difference rho(study, steering-vectors) - rho(study, repeng)
+   (``compare_difference``: which peer recipe stays nearer the study's);
+4. when the study's recipe read the reference model through its chat template (the peers' recipes never
+   do), ``compare_models`` of that file with the audit's chat-free reference extraction of the same recipe.
 
 Run:  python -m analyses.recipes --models analyses/configs/offline.yaml
 """
@@ -41,7 +45,6 @@ QUESTION = ("Published emotion and steering vectors are mostly contrastive (repe
 
 STUDY = "study-fp32"
 RECIPES = (STUDY, *PEER_RECIPES)
-METHOD_OF = {STUDY: "comprehension", "repeng": "pca-diff", "steering-vectors": "mean-diff"}
 
 
 def models_of(ms) -> tuple[str, str]:
@@ -233,6 +236,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.summary.extend(audit_sentence(r) for _, r in frame.iterrows())
     doc.heading("Decomposition: the recipes as levels of the method factor")
     _decomposition_part(ctx, doc, notes)
+    _difference_part(ctx, doc)
     _chat_part(ctx, doc, reference, reference_a)
     doc.bullets(notes)
     doc.limits.append(f"The audit's caveat: {TRANSFER_CAVEAT}.")
@@ -270,6 +274,37 @@ def _decomposition_part(ctx: Context, doc: AnalysisDocument, notes: list[str]) -
                            + (" (at the boundary: a singular fit)" if method.at_boundary else "")
                            + f" with {len(items)} files{why}; the pair contrasts above measure the method effect "
                            "more directly than this share.")
+
+
+def _difference_part(ctx: Context, doc: AnalysisDocument) -> None:
+    """Per model, the paired test of which peer recipe stays nearer the study's:
+    rho(study, steering-vectors) - rho(study, repeng), both correlations resampled together."""
+    from rsastats.inference.pairs import compare_difference
+
+    rows = []
+    for model in models_of(ctx.model_set):
+        d = compare_difference(ctx.file(model, STUDY), ctx.file(model, "steering-vectors"), ctx.file(model, "repeng"),
+                               n_boot=ctx.sizes.n_boot, seed=ctx.seed)
+        rows.append({"model": model, "rho_mean_diff": d.rho_ab, "rho_pca_diff": d.rho_ac, "difference": d.difference,
+                     "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value, "ci_method": d.ci_method,
+                     "bootstrap": d.bootstrap, "n_boot": d.n_boot, "n_emotions": d.n_emotions})
+    frame = pd.DataFrame(rows)
+    first = frame.iloc[0]
+    interval = _interval_text(first["ci_method"], first["bootstrap"], first["n_boot"])
+    caption = (f"rho(study, steering-vectors) - rho(study, repeng) on each model's three files; n = "
+               f"{first['n_emotions']} emotions; 95% {interval} "
+               "(the two correlations share the study file; each left-out emotion or resample applies to both); p "
+               f"inverts the interval; seed {ctx.seed}.")
+    doc.table("recipe_difference", "Which peer recipe stays nearer the study's: the paired difference", caption, frame,
+              columns={"model": "model", "rho_mean_diff": "rho with steering-vectors",
+                       "rho_pca_diff": "rho with repeng", "difference": "difference", "ci_low": "", "ci_high": "",
+                       "p_value": "p"}, cis=[("ci_low", "ci_high", "CI")])
+    doc.key("recipe_difference", frame.to_dict(orient="records"))
+    above, below = int((frame["ci_low"] > 0).sum()), int((frame["ci_high"] < 0).sum())
+    doc.summary.append("Paired test per model, rho(study, steering-vectors) - rho(study, repeng): " + "; ".join(
+        f"{r.model} {ci_text(r.difference, r.ci_low, r.ci_high)} (p {fmt_p(r.p_value)})" for r in frame.itertuples())
+        + f". The interval lies above 0 (steering-vectors nearer the study's recipe) on {above} of {len(frame)} "
+        f"models, below 0 (repeng nearer) on {below}, and contains 0 on {len(frame) - above - below}.")
 
 
 def _chat_part(ctx: Context, doc: AnalysisDocument, model: str, reference_a: str) -> None:

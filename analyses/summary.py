@@ -94,8 +94,13 @@ def _findings(done: dict[str, dict]) -> list[str]:
              if (c := contrasts.get(levels)) is not None]
     if parts:
         verdicts = "; ".join(f"{a['b'].split('/')[-1]}: {a['verdict']}" for a in rc.get("audits", []))
+        diffs = rc.get("recipe_difference", [])
+        above = sum(d["ci_low"] > 0 for d in diffs)
+        paired = (f"; the paired difference (steering-vectors minus repeng) lies above 0 on {above} of {len(diffs)} "
+                  "models" if diffs else "")
         out.append("The peers' contrastive recipes against the study's recipe on the same weights (mean rho over the "
-                   "models): " + ", ".join(parts) + (f"; audit verdicts {verdicts}" if verdicts else "") + " (recipes).")
+                   "models): " + ", ".join(parts) + paired + (f"; audit verdicts {verdicts}" if verdicts else "")
+                   + " (recipes).")
     return out
 
 
