@@ -250,6 +250,27 @@ def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: 
     return result
 
 
+def check_resample_counts(config: ReportConfig, models: Sequence[ModelInput]) -> None:
+    """Refuse, before any section runs, a section's resample count whose replicates would not fit the
+    memory limit (the bound each section applies when it starts, named by the report's option)."""
+    from ..geometry.resampling import replicate_bytes
+    from ..limits import check_count_fits
+    from ..variance import DEFAULT_COMPONENTS
+    from ..variance.design import parse_components
+
+    n = models[0].rdm.n_emotions
+    cells, n_pairs = n * (n - 1) // 2, len(models) * (len(models) - 1) // 2
+    if config.layer_points:
+        check_count_fits("--layer-n-boot", config.layer_n_boot, 8 * (n + cells + 3 * n_pairs))
+    if config.geometry_layers:
+        check_count_fits("--geometry-n-boot", config.geometry_n_boot, replicate_bytes(n))
+    if config.maturity != "no":
+        check_count_fits("--maturity-n-boot", config.maturity_n_boot, replicate_bytes(n))
+    if config.decompose != "no":
+        comps = parse_components(DEFAULT_COMPONENTS)
+        check_count_fits("--decompose-n-boot", config.decompose_n_boot, 1024 + 24 * (len(comps) + 1 + n_pairs))
+
+
 def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
               notes: list[str]) -> tuple[Any, ...]:
     """The a-priori maturity rule on every activations file of a base model; other files get a note.

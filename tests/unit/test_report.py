@@ -251,6 +251,20 @@ def test_bad_inputs_fail_before_any_work(inputs, tmp_path, problem, error):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("option", ["layer_n_boot", "geometry_n_boot", "decompose_n_boot", "maturity_n_boot"])
+def test_a_section_count_that_cannot_fit_fails_before_any_work(inputs, tmp_path, monkeypatch, option):
+    """Each section's resample count is bounded before the main comparison runs, named by its option."""
+    from rsastats.report import sections
+
+    monkeypatch.setenv("RSASTATS_MAX_MEMORY", "200M")
+    ran = []
+    monkeypatch.setattr(sections, "compare_all", lambda *a, **k: ran.append(1))
+    config = ReportConfig(files=tuple(inputs["acts"][:2]), **{**FAST, option: 10**9})
+    with pytest.raises(ValidationError, match="--" + option.replace("_", "-") + " 1000000000 needs about"):
+        build_report(config, tmp_path / "r")
+    assert ran == [] and not (tmp_path / "r").exists()
+
+
 def test_analyses_expose_the_numbers_behind_the_tables(inputs):
     an = analyse(ReportConfig(files=tuple(inputs["acts"]), **FAST))
     from rsastats.inference import adjust_pvalues
