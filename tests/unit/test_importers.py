@@ -181,6 +181,21 @@ def test_pt_with_pickled_code_is_refused(tmp_path):
     assert "\n" not in str(exc.value) and str(exc.value).startswith(str(p))
 
 
+@pytest.mark.parametrize("content", ["legacy", "garbage"])
+def test_pt_that_is_not_a_zip_archive_is_refused_before_torch_reads_it(tmp_path, matrix, monkeypatch, content):
+    """A legacy (pre-1.6) .pt declares its storage sizes in the pickle, and torch allocates them before reading:
+    such files (and non-archives) are refused without calling torch.load."""
+    p = tmp_path / "v.pt"
+    if content == "legacy":
+        torch.save(torch.from_numpy(matrix), p, _use_new_zipfile_serialization=False)
+    else:
+        p.write_bytes(b"\x80\x02" + os.urandom(64))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(ImportFormatError, match="not a torch zip archive") as exc:
+        import_vectors(p, labels=LABELS)
+    assert "\n" not in str(exc.value) and str(exc.value).startswith(str(p))
+
+
 def test_pt_without_torch_says_what_to_install(tmp_path, matrix, monkeypatch):
     import builtins
 

@@ -165,8 +165,12 @@ def load_torch(path: Path) -> Any:
         import torch
     except ImportError:
         raise DependencyError("reading .pt files needs torch: pip install 'rsastats[extract]' (or import .safetensors/.npy instead)", path=path) from None
-    if zipfile.is_zipfile(path):  # torch's format since 1.6: the storages are zip members
-        _check_zip(path, ".pt")
+    if not zipfile.is_zipfile(path):
+        raise ImportFormatError(
+            "not a torch zip archive (the format of torch.save since torch 1.6): a legacy or corrupt .pt file is not "
+            "read, because torch would allocate the storage sizes it declares before they could be checked; save it "
+            "again with torch.save in a current torch", path=path)
+    _check_zip(path, ".pt")  # torch's format since 1.6: the storages are zip members, their sizes checked here
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError ... depending on the content
