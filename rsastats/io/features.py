@@ -8,6 +8,7 @@ an empty or duplicated emotion label, a value that is empty, not a number, NaN o
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ..exceptions import FileFormatError, LabelError, ValidationError
 from .schema import check_labels
+from .text import read_text_file
 
 __all__ = ["FEATURE_SUFFIXES", "read_feature_table", "check_feature_table"]
 
@@ -27,11 +29,18 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     where = str(path)
     if not Path(path).is_file():
         raise FileFormatError("no such file", path=where)
+    text = read_text_file(path, "feature table")  # UTF-8 (a BOM allowed), bounded size, the offset of a bad byte
     sep = "\t" if Path(path).suffix.lower() == ".tsv" else ","
     try:
-        frame = pd.read_csv(path, sep=sep, comment="#", dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, comment="#", dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FileFormatError(f"not a readable feature table ({' '.join(str(exc).split())})", path=where) from None
+    if frame.shape[1] == 1 and sep not in str(frame.columns[0]):
+        other = next((d for d in (";", "\t" if sep == "," else ",", "|") if d in str(frame.columns[0])), None)
+        if other is not None:
+            raise FileFormatError(f"the header {str(frame.columns[0])[:60]!r} is one column: the table is separated by "
+                                  f"{other!r}, not {sep!r} (use commas, or tabs in a .tsv file)", path=where)
     return check_feature_table(frame, where)
 
 
