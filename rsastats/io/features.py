@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..exceptions import FileFormatError, LabelError, ValidationError
 from .schema import check_labels
-from .text import read_text_file
+from .text import read_text_file, separator_problem
 
 __all__ = ["FEATURE_SUFFIXES", "read_feature_table", "check_feature_table"]
 
@@ -36,11 +36,8 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
                             skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FileFormatError(f"not a readable feature table ({' '.join(str(exc).split())})", path=where) from None
-    if frame.shape[1] == 1 and sep not in str(frame.columns[0]):
-        other = next((d for d in (";", "\t" if sep == "," else ",", "|") if d in str(frame.columns[0])), None)
-        if other is not None:
-            raise FileFormatError(f"the header {str(frame.columns[0])[:60]!r} is one column: the table is separated by "
-                                  f"{other!r}, not {sep!r} (use commas, or tabs in a .tsv file)", path=where)
+    if frame.shape[1] == 1 and separator_problem(str(frame.columns[0]), sep):
+        raise FileFormatError(separator_problem(str(frame.columns[0]), sep), path=where)
     return check_feature_table(frame, where)
 
 

@@ -31,6 +31,31 @@ def _check(ds, matrix, fmt, tmp_path):
     assert back.attrs == ds.attrs
 
 
+@pytest.mark.parametrize("kind", ["vectors", "rdm"])
+def test_csv_that_is_not_utf8_or_uses_semicolons_gets_one_clear_line(tmp_path, matrix, kind):
+    from rsastats.exceptions import InputError
+    from rsastats.io.importers import import_rdm
+
+    if kind == "vectors":
+        text = "emotion,d0,d1\n" + "\n".join(f"{e},{i + 1},{i * i}" for i, e in enumerate(LABELS)) + "\n"
+        load = import_vectors
+    else:
+        d = np.abs(np.subtract.outer(np.arange(4.0), np.arange(4.0)))
+        text = "," + ",".join(LABELS) + "\n" + "\n".join(e + "," + ",".join(map(str, r)) for e, r in zip(LABELS, d)) + "\n"
+        load = import_rdm
+    latin, semi = tmp_path / "latin.csv", tmp_path / "semi.csv"
+    latin.write_bytes(text.replace("calm", "calm\u00e9").encode("latin-1"))
+    semi.write_text(text.replace(",", ";"))
+    offset = text.index("calm") + 4
+    with pytest.raises(InputError, match=f"not UTF-8 text \\(byte 0xe9 at offset {offset}\\)"):
+        load(latin)
+    with pytest.raises(InputError, match="separated by ';', not ','"):
+        load(semi)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    load(bom)
+
+
 def test_npy(tmp_path, matrix):
     p = tmp_path / "v.npy"
     np.save(p, matrix)

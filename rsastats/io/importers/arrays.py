@@ -25,6 +25,7 @@ import numpy as np
 
 from ...exceptions import DependencyError, ImportFormatError, InputError, LabelError
 from ...limits import check_declared_size
+from ..text import check_utf8, separator_problem
 from .entries import VectorTable, shape_text, stack_entries
 
 __all__ = ["ARRAY_FORMATS", "read_array_file", "load_torch", "load_npy"]
@@ -192,10 +193,13 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    check_utf8(path, "table")
     try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
         raise ImportFormatError(f"cannot be parsed as {'TSV' if sep == chr(9) else 'CSV'}: {' '.join(str(exc).split())[:160]}", path=path) from None
+    if frame.shape[1] == 1 and separator_problem(str(frame.columns[0]), sep):
+        raise ImportFormatError(separator_problem(str(frame.columns[0]), sep), path=path)
     if emotion_column not in frame.columns:
         raise ImportFormatError(f"no {emotion_column!r} column (columns: {', '.join(map(str, frame.columns[:8]))}...)", path=path)
     dims = [c for c in frame.columns if c != emotion_column]
