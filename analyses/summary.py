@@ -86,6 +86,16 @@ def _findings(done: dict[str, dict]) -> list[str]:
             tail = (": at these sizes sampling noise alone moves the geometry" if r["ci_low"] < 0.9 else "")
             out.append(f"Generation agrees with itself (another sampling seed) at rho {_fmt(r['rho'])} "
                        f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] for {r['model']}{tail} (comprehension_generation).")
+    hyp = key.get("hypotheses", {}).get("valence", [])
+    for exp in ("named", "implicit"):
+        rows = [r for r in hyp if r["experiment"] == exp]
+        trained = [r for r in rows if r["kind"] == "trained"]
+        rnd = [r["rho"] for r in rows if r["kind"] == "random"]
+        if trained and rnd:
+            out.append(f"Valence (VADER, {len(key['hypotheses'].get('emotions', []))} emotions, {exp}): rho with the "
+                       "valence RDM " + ", ".join(f"{_fmt(r['rho'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] "
+                                                  f"({r['model']})" for r in trained)
+                       + f" against {_fmt(min(rnd))} to {_fmt(max(rnd))} for the random-weight models (hypotheses).")
     return out
 
 
