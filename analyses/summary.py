@@ -121,10 +121,12 @@ def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANA
                       f"{r['tokenizer']} tokenizer") if r else _source(m.get("model", ""))
             lines.append(f"| {m['name']} | {source} |")
         lines += ["", "Sizes (model set `" + str(ms.get("name")) + "`): " + ", ".join(f"{k} {v}" for k, v in sizes.items())
-                  + ". Numbers are written `estimate [95% CI]`. The intervals are the project's default basic bootstrap "
-                  "intervals over emotions and prompts: they reflect the extra attenuation of resampled prompts back and "
-                  "target the noise-free rho, so they can lie above the estimate (and are clipped at 1); see "
-                  "docs/statistics.md. p-values are Mantel permutation tests unless a table says otherwise.", ""]
+                  + ". Numbers are written `estimate [95% CI]`, and each table's caption names its interval. By "
+                  "default the interval of rho is the Fisher-z jackknife interval over emotions (it targets the rho a "
+                  "replication with the same numbers of emotions and prompts would find), and rho_corrected, the "
+                  "noise-free rho, has a BCa interval over emotions; every estimate lies inside its interval "
+                  "(docs/statistics.md, 'Two estimands'). p-values are Mantel permutation tests unless a table says "
+                  "otherwise.", ""]
         if len(sets) > 1:
             lines += ["**Note:** these reports come from different model sets: " + ", ".join(sorted(sets)) + ".", ""]
     findings = _findings(done)
