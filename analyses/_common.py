@@ -35,10 +35,10 @@ __all__ = ["Context", "ANALYSES", "run_analysis", "command", "DEFAULT_CONFIG", "
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "offline.yaml"
 
-# The twelve questions, in the order of issue 8; then the peers' recipes (issue 16).
+# The twelve questions, in the order of issue 8, then the hypothesis RDMs and the peers' recipes of issue 16.
 ANALYSES = ("cross_model", "base_instruct", "anisotropy", "layer_sensitivity", "normalization",
             "comprehension_generation", "generation_sweep", "precision", "cross_experiment", "decomposition",
-            "maturity", "audit", "recipes")
+            "maturity", "audit", "hypotheses", "recipes")
 BASIC_NOTE = ("basic intervals reflect the extra attenuation of resampled prompts back and target the noise-free rho, "
               "so they need not contain the estimate (docs/statistics.md)")
 ROLE_ORDER = ("trained-trained", "trained-random", "random-random")

@@ -19,6 +19,7 @@ from rsastats.inference.bootstrap import confidence_interval, interval_pvalue
 from rsastats.exceptions import RsaStatsError
 from rsastats.inference.pairs import compare_all
 
+from ._confounds import MIN_DISTINCT_LENGTHS, length_rdm, mean_token_counts, word_rdm
 from ._common import Context, caption_of, collect_warnings, command, offline_limits, role_of, sizes_text
 from ._document import AnalysisDocument, ci_text, fmt_p
 
@@ -38,35 +39,17 @@ def needs(ms):
 
 
 def _word_rdm(path: str, model: str, experiment: str):
-    """Cosine RDM of the emotions' bag-of-words vectors (lower-case word counts over the texts read):
-    a geometry that only the stimulus wording makes."""
-    import re
-
+    """Cosine RDM of the emotions' bag-of-words vectors of one file (:func:`._confounds.word_rdm`)."""
     import xarray as xr
 
-    from rsastats.io import make_rdm
-    from rsastats.rdm import rdm_matrix
-
     with xr.open_dataset(path, engine="netcdf4") as ds:
-        emotions = [str(e) for e in ds["emotion"].values]
-        texts = ds["text"].values
-        valid = ds["valid"].values.astype(bool) if "valid" in ds else np.ones(texts.shape, dtype=bool)
-    per_emotion = [" ".join(str(t) for t, ok in zip(row, keep) if ok).lower() for row, keep in zip(texts, valid)]
-    tokens = [re.findall(r"[a-z']+", text) for text in per_emotion]
-    vocab = {w: i for i, w in enumerate(sorted({w for ts in tokens for w in ts}))}
-    counts = np.zeros((len(emotions), len(vocab)))
-    for i, ts in enumerate(tokens):
-        for w in ts:
-            counts[i, vocab[w]] += 1
-    return make_rdm(rdm_matrix(counts, "cosine"), emotions,
-                    attrs={"rdm_method": "cosine", "source": f"bag of words of {model}/{experiment}"})
+        return word_rdm(ds, f"{model}/{experiment}")
 
 
 def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
     """rho between each model's RDM and the RDM of its mean pooled token counts, per experiment."""
     import xarray as xr
 
-    from rsastats.io import make_rdm
     from rsastats.inference.permutation import mantel
 
     rows = []
@@ -74,11 +57,8 @@ def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
         for exp in ("named", "implicit"):
             path = ctx.file(m, exp)
             with xr.open_dataset(path, engine="netcdf4") as ds:
-                counts = (ds["pool_stop"] - ds["pool_start"]).astype(float)
-                if "valid" in ds:
-                    counts = counts.where(ds["valid"] > 0)
-                tokens = counts.mean("prompt").values
-                emotions = [str(e) for e in ds["emotion"].values]
+                tokens = mean_token_counts(ds)
+                lengths = length_rdm(ds, f"{m}/{exp}").load()
             word_rho = word_p = float("nan")
             try:
                 with collect_warnings(notes):
@@ -88,17 +68,15 @@ def _length_check(ctx: Context, ms, s, notes: list[str]) -> pd.DataFrame:
                 note = f"{exp}: no word RDM ({' '.join(str(exc).split(': ')[1:]) or exc})"
                 if note not in notes:
                     notes.append(note)
-            if np.unique(np.round(tokens, 9)).size < 3:
+            if np.unique(np.round(tokens, 9)).size < MIN_DISTINCT_LENGTHS:
                 notes.append(f"{m}/{exp}: the emotions' mean pooled token counts take fewer than 3 distinct values; "
                              "no length RDM (length cannot order the emotions)")
                 rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
                              "tokens_max": float(tokens.max()), "rho": float("nan"), "p_value": float("nan"),
                              "rho_words": word_rho, "p_words": word_p})
                 continue
-            length_rdm = make_rdm(np.abs(tokens[:, None] - tokens[None, :]), emotions,
-                                  attrs={"rdm_method": "euclidean", "source": f"pooled token counts of {m}/{exp}"})
             with collect_warnings(notes):
-                res = mantel(path, length_rdm, permutations=s.permutations, seed=ctx.seed)
+                res = mantel(path, lengths, permutations=s.permutations, seed=ctx.seed)
             rows.append({"model": m, "experiment": exp, "tokens_min": float(tokens.min()),
                          "tokens_max": float(tokens.max()), "rho": res.statistic, "p_value": res.p_value,
                          "rho_words": word_rho, "p_words": word_p})

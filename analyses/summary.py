@@ -86,6 +86,16 @@ def _findings(done: dict[str, dict]) -> list[str]:
             tail = (": at these sizes sampling noise alone moves the geometry" if r["ci_low"] < 0.9 else "")
             out.append(f"Generation agrees with itself (another sampling seed) at rho {_fmt(r['rho'])} "
                        f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] for {r['model']}{tail} (comprehension_generation).")
+    hyp = key.get("hypotheses", {}).get("valence", [])
+    for exp in ("named", "implicit"):
+        rows = [r for r in hyp if r["experiment"] == exp]
+        trained = [r for r in rows if r["kind"] == "trained"]
+        rnd = [r["rho"] for r in rows if r["kind"] == "random"]
+        if trained and rnd:
+            out.append(f"Valence (VADER, {len(key['hypotheses'].get('emotions', []))} emotions, {exp}): rho with the "
+                       "valence RDM " + ", ".join(f"{_fmt(r['rho'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] "
+                                                  f"({r['model']})" for r in trained)
+                       + f" against {_fmt(min(rnd))} to {_fmt(max(rnd))} for the random-weight models (hypotheses).")
     rc = key.get("recipes", {})
     contrasts = {c["levels"]: c for c in rc.get("method_contrasts", [])}
     parts = [f"{name} {_fmt(c['mean_rho'])} [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}]"
@@ -126,10 +136,12 @@ def build_summary(reports: str | Path = "reports", analyses: Sequence[str] = ANA
                       f"{r['tokenizer']} tokenizer") if r else _source(m.get("model", ""))
             lines.append(f"| {m['name']} | {source} |")
         lines += ["", "Sizes (model set `" + str(ms.get("name")) + "`): " + ", ".join(f"{k} {v}" for k, v in sizes.items())
-                  + ". Numbers are written `estimate [95% CI]`. The intervals are the project's default basic bootstrap "
-                  "intervals over emotions and prompts: they reflect the extra attenuation of resampled prompts back and "
-                  "target the noise-free rho, so they can lie above the estimate (and are clipped at 1); see "
-                  "docs/statistics.md. p-values are Mantel permutation tests unless a table says otherwise.", ""]
+                  + ". Numbers are written `estimate [95% CI]`, and each table's caption names its interval. By "
+                  "default the interval of rho is the Fisher-z jackknife interval over emotions (it targets the rho a "
+                  "replication with the same numbers of emotions and prompts would find), and rho_corrected, the "
+                  "noise-free rho, has a BCa interval over emotions; every estimate lies inside its interval "
+                  "(docs/statistics.md, 'Two estimands'). p-values are Mantel permutation tests unless a table says "
+                  "otherwise.", ""]
         if len(sets) > 1:
             lines += ["**Note:** these reports come from different model sets: " + ", ".join(sorted(sets)) + ".", ""]
     findings = _findings(done)

@@ -63,6 +63,9 @@ class ReferenceExtractor:
         an interrupted extraction resumes there.
     limit : at most this many prompts per emotion (default: as many as the audited file has; the
         recipe's full set for vector sets).
+    baseline_limit : at most this many baseline (emotion-free) texts, for recipes and normalizations
+        that read them (default: as many as the audited file holds; the built-in set in full when it
+        holds none).
     progress : ``progress(description)`` returns a progress object for each extraction
         (:func:`extraction.run.extract`).
 
@@ -71,18 +74,21 @@ class ReferenceExtractor:
     """
 
     def __init__(self, model: str = "default", *, reference_dir: str | os.PathLike | None = None,
-                 limit: int | None = None, progress: Callable[[str], Any] | None = None) -> None:
+                 limit: int | None = None, baseline_limit: int | None = None,
+                 progress: Callable[[str], Any] | None = None) -> None:
         if not str(model or "").strip():
             raise ValidationError("give a reference model (e.g. 'default') or two reference files")
         self.model = str(model)
         self.reference_dir = Path(reference_dir) if reference_dir is not None else default_reference_dir()
         self.limit = None if limit is None else _limit_iv(limit)
+        self.baseline_limit = None if baseline_limit is None else _limit_iv(baseline_limit, "baseline_limit")
         self.progress = progress
 
     def plans(self, requests: Sequence[Any]) -> list[ReferencePlan]:
         """The extraction that re-creates each request's recipe (torch-free)."""
         return [plan_reference(r.attrs, r.side, model=self.model, emotions=r.emotions, n_prompts=r.n_prompts,
-                               limit=self.limit, baseline=r.baseline) for r in requests]
+                               limit=self.limit, baseline=r.baseline, n_baseline=getattr(r, "n_baseline", None),
+                               baseline_limit=self.baseline_limit) for r in requests]
 
     def __call__(self, requests: Sequence[Any], *, runs: int = 1) -> ReferenceExtractions:
         plans = self.plans(requests)
@@ -92,14 +98,14 @@ class ReferenceExtractor:
                                     tuple(p.to_dict() for p in plans), tuple(notes))
 
 
-def _limit_iv(limit: Any) -> int:
-    """A cap on prompts per emotion: an integer >= 1 (a float that is one is taken; a bool is not)."""
+def _limit_iv(limit: Any, name: str = "limit") -> int:
+    """A cap on prompts (or texts): an integer >= 1 (a float that is one is taken; a bool is not)."""
     if isinstance(limit, float) and limit.is_integer():
         limit = int(limit)
     if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):
-        raise ValidationError(f"limit must be an integer >= 1; got {limit!r}")
+        raise ValidationError(f"{name} must be an integer >= 1; got {limit!r}")
     if int(limit) < 1:
-        raise ValidationError(f"limit must be >= 1; got {int(limit)}")
+        raise ValidationError(f"{name} must be >= 1; got {int(limit)}")
     return int(limit)
 
 

@@ -184,7 +184,8 @@ def _sampling_settings(attrs: Mapping[str, Any], recipe: Mapping[str, Any], reci
 
 
 def plan_reference(attrs: Mapping[str, Any], side: str, *, model: str, emotions: Sequence[str],
-                   n_prompts: int | None, limit: int | None, baseline: bool) -> ReferencePlan:
+                   n_prompts: int | None, limit: int | None, baseline: bool, n_baseline: int | None = None,
+                   baseline_limit: int | None = None) -> ReferencePlan:
     """The extraction that re-creates ``side``'s recipe (its attributes) on the reference ``model``.
 
     Parameters
@@ -196,6 +197,9 @@ def plan_reference(attrs: Mapping[str, Any], side: str, *, model: str, emotions:
     n_prompts : prompts per emotion in the audited file (None for vector sets: the recipe's full set).
     limit : cap on prompts per emotion (``--limit``).
     baseline : read the emotion-free baseline texts (needed by baseline normalizations only).
+    n_baseline : baseline texts the audited file holds (its recipe read the first ``n_baseline``); None:
+        the built-in set in full.
+    baseline_limit : cap on baseline texts (``--baseline-limit``).
     """
     assumptions: list[PlanAssumption] = []
 
@@ -211,6 +215,9 @@ def plan_reference(attrs: Mapping[str, Any], side: str, *, model: str, emotions:
     # A baseline-diff or neutral-pc recipe reads the baseline to make its rows (contrast pairs carry their own).
     needs_baseline = baseline or settings["method"] in STAGE_METHODS and settings["method"] not in PAIRED_METHODS
     settings["baseline"] = "builtin" if needs_baseline else "none"
+    caps = [int(x) for x in (n_baseline, baseline_limit) if x]
+    if needs_baseline and caps:
+        settings["baseline_limit"] = min(caps)
     settings.update(_stimuli_settings(attrs, settings["method"], recipe, side, assume))
     settings["final_norm"] = "pre" if _text(attrs, "last_layer_norm") == "pre-final-norm" else "post"
     settings["chat_template"] = "on" if _text(attrs, "chat_template") == "1" else "off"

@@ -71,8 +71,12 @@ def feature_rdm(features: pd.DataFrame, emotions: Sequence[str], *, source: str 
 def _missing(have: Sequence[str], emotions: Sequence[str], source: str | None) -> None:
     missing = [e for e in emotions if e not in set(have)]
     if missing:
-        raise LabelError(f"the hypothesis has no entry for {len(missing)} emotion(s) of the data: {', '.join(missing)}",
-                         path=source)
+        folded = {h.casefold(): h for h in have}
+        case = [(folded[e.casefold()], e) for e in missing if e.casefold() in folded]
+        hint = (f" (labels differ in letter case, e.g. {case[0][0]!r} in the file, {case[0][1]!r} in the data: "
+                "emotion labels are matched exactly)" if case else "")
+        raise LabelError(f"the hypothesis has no entry for {len(missing)} emotion(s) of the data: {', '.join(missing)}"
+                         + hint, path=source)
 
 
 def _unused_note(have: Sequence[str], emotions: Sequence[str]) -> str:

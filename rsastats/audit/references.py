@@ -45,7 +45,8 @@ class ReferenceRequest(Record):
     ``side`` is ``"A"`` or ``"B"``; ``attrs`` the audited file's attributes (how it was made);
     ``emotions`` the audited emotions (extract exactly these); ``n_prompts`` the prompts per emotion
     of the audited file (``None`` for a vector set); ``baseline`` whether the normalization reads
-    baseline (emotion-free) activations, which the reference files must then hold.
+    baseline (emotion-free) activations, which the reference files must then hold; ``n_baseline`` the
+    baseline texts the audited file holds (``None`` when it holds none: the recipe's full set).
     """
 
     side: str
@@ -53,6 +54,7 @@ class ReferenceRequest(Record):
     emotions: tuple[str, ...]
     n_prompts: int | None
     baseline: bool
+    n_baseline: int | None = None
 
 
 @dataclass(frozen=True)

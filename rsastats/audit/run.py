@@ -154,7 +154,8 @@ def _references(pair: _AuditedPair, reference_files: Sequence[Any] | None, make_
     if reference_files is not None:
         return given_references(reference_files, pair.emotions, (pair.ds_a.attrs, pair.ds_b.attrs), notes)
     requests = [ReferenceRequest(side, dict(ds.attrs), pair.emotions,
-                                 int(ds.sizes["prompt"]) if kind == "activations" else None, opts.baseline)
+                                 int(ds.sizes["prompt"]) if kind == "activations" else None, opts.baseline,
+                                 int(ds.sizes["sample"]) if "baseline" in ds.data_vars and ds.sizes.get("sample") else None)
                 for side, kind, ds in (("A", pair.kind_a, pair.ds_a), ("B", pair.kind_b, pair.ds_b))]
     return made_references(make_references, requests, opts.runs, notes)
 

@@ -8,6 +8,7 @@ an empty or duplicated emotion label, a value that is empty, not a number, NaN o
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ..exceptions import FileFormatError, LabelError, ValidationError
 from .schema import check_labels
+from .text import read_text_file, separator_problem
 
 __all__ = ["FEATURE_SUFFIXES", "read_feature_table", "check_feature_table"]
 
@@ -27,11 +29,15 @@ def read_feature_table(path: str | os.PathLike) -> pd.DataFrame:
     where = str(path)
     if not Path(path).is_file():
         raise FileFormatError("no such file", path=where)
+    text = read_text_file(path, "feature table")  # UTF-8 (a BOM allowed), bounded size, the offset of a bad byte
     sep = "\t" if Path(path).suffix.lower() == ".tsv" else ","
     try:
-        frame = pd.read_csv(path, sep=sep, comment="#", dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, comment="#", dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FileFormatError(f"not a readable feature table ({' '.join(str(exc).split())})", path=where) from None
+    if frame.shape[1] == 1 and separator_problem(str(frame.columns[0]), sep):
+        raise FileFormatError(separator_problem(str(frame.columns[0]), sep), path=where)
     return check_feature_table(frame, where)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..exceptions import FileFormatError
 
-__all__ = ["MAX_YAML_NODES", "read_text_file", "load_yaml", "load_mapping_text"]
+__all__ = ["MAX_YAML_NODES", "read_text_file", "check_utf8", "separator_problem", "load_yaml", "load_mapping_text"]
 
 # Nodes a YAML document may hold once every alias is expanded: generous for hand-written files
 # (a manifest of a thousand tasks has tens of thousands), far below what nested aliases reach.
@@ -43,6 +43,40 @@ def read_text_file(path: str | os.PathLike, what: str = "file") -> str:
     except UnicodeDecodeError as exc:
         raise FileFormatError(f"the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                               "save it as UTF-8", path=p) from None
+
+
+def check_utf8(path: str | os.PathLike, what: str = "file", chunk_size: int = 1 << 20) -> None:
+    """A one-line :class:`~rsastats.exceptions.FileFormatError` if ``path`` is not UTF-8 text, naming the
+    byte and its offset in the file (a table reader's own message counts from a chunk it read, not from
+    the start).  Read in chunks: any size of file."""
+    base, pending = 0, b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(chunk_size)
+            data = pending + chunk
+            if not data:
+                return
+            try:
+                data.decode("utf-8")
+                base, pending = base + len(data), b""
+            except UnicodeDecodeError as exc:
+                if chunk and exc.reason == "unexpected end of data":  # a character split by the chunk boundary
+                    base, pending = base + exc.start, data[exc.start:]
+                else:
+                    raise FileFormatError(f"the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                          f"{base + exc.start}); save it as UTF-8", path=Path(path)) from None
+            if not chunk:
+                return
+
+
+def separator_problem(header: str, sep: str) -> str:
+    """A sentence when a table's header read with ``sep`` came out as one column holding another separator
+    (a ``;``-separated "CSV", a tab-separated file named .csv), else ``""``."""
+    if sep in header:
+        return ""
+    other = next((d for d in (";", "\t" if sep == "," else ",", "|") if d in header), None)
+    return (f"the header {header[:60]!r} is one column: the table is separated by {other!r}, not {sep!r} (use commas, "
+            "or tabs in a .tsv file)") if other else ""
 
 
 def _expanded_size(root: Any, path: Any) -> int:

@@ -129,6 +129,7 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
             raise FileFormatError("file not found" if not os.path.exists(f) else "not a file", path=f)
     with warnings_to(notes["inputs"]), _section("main comparison"):
         models = load_models(list(config.files), rdm_options(config), config.names)
+    sections.check_resample_counts(config, models)  # a count that cannot fit fails before the long work
     if config.hypotheses:  # a bad hypothesis file fails before the long work
         with _section("hypotheses"):
             load_hypotheses(list(config.hypotheses), models[0].labels)

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..compare import check_not_constant
 from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
-from ..inputs import ModelInput, load_model
+from ..inputs import ModelInput, load_model, split_file_layer
 from ..inference.pairs import CompareAllResult, compare_all
 from .config import ReportConfig
 from .models import ModelSummary, rdm_options
@@ -250,15 +250,39 @@ def decomposition(config: ReportConfig, models: Sequence[ModelInput], progress: 
     return result
 
 
+def check_resample_counts(config: ReportConfig, models: Sequence[ModelInput]) -> None:
+    """Refuse, before any section runs, a section's resample count whose replicates would not fit the
+    memory limit (the bound each section applies when it starts, named by the report's option)."""
+    from ..geometry.resampling import replicate_bytes
+    from ..limits import check_count_fits
+    from ..variance import DEFAULT_COMPONENTS
+    from ..variance.design import parse_components
+
+    n = models[0].rdm.n_emotions
+    cells, n_pairs = n * (n - 1) // 2, len(models) * (len(models) - 1) // 2
+    if config.layer_points:
+        check_count_fits("--layer-n-boot", config.layer_n_boot, 8 * (n + cells + 3 * n_pairs))
+    if config.geometry_layers:
+        check_count_fits("--geometry-n-boot", config.geometry_n_boot, replicate_bytes(n))
+    if config.maturity != "no":
+        check_count_fits("--maturity-n-boot", config.maturity_n_boot, replicate_bytes(n))
+    if config.decompose != "no":
+        comps = parse_components(DEFAULT_COMPONENTS)
+        check_count_fits("--decompose-n-boot", config.decompose_n_boot, 1024 + 24 * (len(comps) + 1 + n_pairs))
+
+
 def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress,
               notes: list[str]) -> tuple[Any, ...]:
-    """The a-priori maturity rule on every activations file of a base model; other files get a note."""
+    """The a-priori maturity rule on every activations file of a base model; other files get a note.
+    A file given as FILE@LAYER is classified at its own layer (as every other section reads it), the
+    others at ``config.layer`` (default: the rule's)."""
     from ..geometry import MATURITY_RULE, classify_maturity
 
     if config.maturity == "no":
         return ()
     results, skipped = [], {}
-    for m in models:
+    for m, spec in zip(models, config.files):
+        own_layer = split_file_layer(spec)[1]
         variant = str(m.rdm.attrs.get("variant", "") or "")
         if m.kind != "activations" or not m.path:
             skipped.setdefault(f"{m.kind} files: the rule needs prompts and baseline texts", []).append(m.name)
@@ -269,7 +293,8 @@ def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: Repor
         progress.step(f"maturity rule: {m.name}", None)
         try:
             with warnings_to(notes):
-                results.append(classify_maturity(m.path, layer=config.layer, n_boot=config.maturity_n_boot, seed=config.seed))
+                results.append(classify_maturity(m.path, layer=config.layer if own_layer is None else own_layer,
+                                                 n_boot=config.maturity_n_boot, seed=config.seed))
         except (InputError, EstimationError) as exc:
             notes.append(f"{m.name}: maturity not computed: {exc}")
     if skipped:

@@ -95,6 +95,8 @@ BAD = [
     (["@a", "@b", "--confidence", "1.5"], "confidence"),
     (["@a", "@b", "--max-width", "3"], "max_interval_width"),
     (["@a", "@b", "--reference-model", "default"], "either --reference-model or --reference-files"),
+    (["@a", "@b", "--baseline-limit", "4"], "--reference-files are used as they are"),
+    (["@a", "@b", "--limit", "2"], "--reference-files are used as they are"),
 ]
 
 

@@ -91,6 +91,27 @@ def test_limit_caps_the_reference_prompts(tiny_reference, audited, tmp_path):
     assert open_activations(result.reference.files_b[0]).sizes["prompt"] == 2
 
 
+def test_reference_reads_the_audited_files_baseline_count_and_the_cap(tiny_reference, tmp_path):
+    """A baseline normalization needs baseline activations in the references: as many texts as the audited
+    files hold (5 here), or fewer with --baseline-limit."""
+    loaded = make_loaded("llama", seed=0)
+    a, b = tmp_path / "last.nc", tmp_path / "mean.nc"
+    common = dict(stimuli="named", limit=2, precision="fp32", emotions=EMOTIONS, layers="last", baseline="builtin",
+                  baseline_limit=5, batch_size=4)
+    extract(make_config(pooling="last", **common), a, loaded=loaded)
+    extract(make_config(pooling="mean", **common), b, loaded=make_loaded("llama", seed=0))
+    assert open_activations(a).sizes["sample"] == 5
+    for cap, expected in ((None, 5), (3, 3)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            maker = ReferenceExtractor("tiny", reference_dir=tmp_path / f"refs{cap}", baseline_limit=cap)
+            result = audit(a, b, make_references=maker, n_boot=50, seed=0, normalization="baseline-mean")
+        for f in (*result.reference.files_a, *result.reference.files_b):
+            assert open_activations(f).sizes["sample"] == expected, (cap, f)
+    with pytest.raises(ValueError, match="baseline_limit must be >= 1"):
+        ReferenceExtractor("tiny", reference_dir=tmp_path, baseline_limit=0)
+
+
 def test_more_runs_of_a_deterministic_recipe_are_not_made(tiny_reference, audited, tmp_path):
     a, _ = audited
     mean = tmp_path / "mean.nc"

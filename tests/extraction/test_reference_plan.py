@@ -36,3 +36,18 @@ def test_plan_refuses_stimuli_that_are_not_here():
     with pytest.raises(FileFormatError, match="not on this machine"):
         plan_reference({"method": "comprehension", "stimulus_source": "/nowhere/stimuli.csv"}, "A", model="default",
                        emotions=("happy",), n_prompts=2, limit=None, baseline=False)
+
+
+@pytest.mark.parametrize("n_baseline,baseline_limit,expected", [(None, None, None), (12, None, 12), (12, 5, 5), (3, 5, 3),
+                                                                 (None, 7, 7)])
+def test_plan_reads_as_many_baseline_texts_as_the_audited_file(n_baseline, baseline_limit, expected):
+    """The audited file's baseline count is part of its recipe; --baseline-limit caps it (CPU budget)."""
+    plan = plan_reference({"method": "neutral-pc", "recipe": "study"}, "A", model="default", emotions=("happy",),
+                          n_prompts=2, limit=None, baseline=False, n_baseline=n_baseline, baseline_limit=baseline_limit)
+    assert plan.config.baseline == "builtin" and plan.config.baseline_limit == expected
+
+
+def test_plan_without_a_baseline_ignores_the_baseline_cap():
+    plan = plan_reference({"method": "comprehension", "recipe": "study"}, "A", model="default", emotions=("happy",),
+                          n_prompts=2, limit=None, baseline=False, n_baseline=9, baseline_limit=4)
+    assert plan.config.baseline == "none" and plan.config.baseline_limit is None

@@ -11,7 +11,7 @@ from scipy.spatial.distance import pdist, squareform
 from scipy.special import ndtri
 from scipy.stats import spearmanr, zscore
 
-from rsastats.exceptions import LabelError, ValidationError
+from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.hypotheses import FEATURE_RDM, load_hypothesis
 from rsastats.inference import compare_difference, compare_models, noise_ceiling
 from rsastats.inference.hypotheses import compare_hypotheses
@@ -77,6 +77,29 @@ def test_bad_feature_tables_name_the_file(case, edit, error, words):
     with pytest.raises(error) as info:
         load_hypothesis(path, case["labels"])
     assert str(info.value).startswith(str(path)) and words in str(info.value)
+
+
+@pytest.mark.parametrize("write, error, words", [
+    (lambda f, p: p.write_bytes(f.to_csv(index=False).replace("valence", "val\u00e9nce").encode("latin-1")),
+     FileFormatError, "not UTF-8 text (byte 0xe9 at offset 11)"),
+    (lambda f, p: f.to_csv(p, index=False, sep=";"), FileFormatError, "separated by ';', not ','"),
+    (lambda f, p: f.to_csv(p, index=False, sep="\t"), FileFormatError, "separated by '\\t', not ','"),
+    (lambda f, p: f.assign(emotion=f.emotion.str.upper()).to_csv(p, index=False), LabelError,
+     "differ in letter case"),
+])
+def test_feature_table_encoding_separator_and_case_get_a_clear_line(case, write, error, words):
+    path = case["tmp"] / "odd.csv"
+    write(case["features"], path)
+    with pytest.raises(error) as info:
+        load_hypothesis(path, case["labels"])
+    assert str(info.value).startswith(str(path)) and words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_feature_table_with_bom_and_crlf_reads_as_plain(case):
+    path = case["tmp"] / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + case["features"].to_csv(index=False).replace("\n", "\r\n").encode())
+    np.testing.assert_array_equal(load_hypothesis(path, case["labels"]).rdm.matrix,
+                                  load_hypothesis(case["va"], case["labels"]).rdm.matrix)
 
 
 def test_each_fit_is_compare_of_that_pair(case):

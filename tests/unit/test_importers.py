@@ -31,6 +31,31 @@ def _check(ds, matrix, fmt, tmp_path):
     assert back.attrs == ds.attrs
 
 
+@pytest.mark.parametrize("kind", ["vectors", "rdm"])
+def test_csv_that_is_not_utf8_or_uses_semicolons_gets_one_clear_line(tmp_path, matrix, kind):
+    from rsastats.exceptions import InputError
+    from rsastats.io.importers import import_rdm
+
+    if kind == "vectors":
+        text = "emotion,d0,d1\n" + "\n".join(f"{e},{i + 1},{i * i}" for i, e in enumerate(LABELS)) + "\n"
+        load = import_vectors
+    else:
+        d = np.abs(np.subtract.outer(np.arange(4.0), np.arange(4.0)))
+        text = "," + ",".join(LABELS) + "\n" + "\n".join(e + "," + ",".join(map(str, r)) for e, r in zip(LABELS, d)) + "\n"
+        load = import_rdm
+    latin, semi = tmp_path / "latin.csv", tmp_path / "semi.csv"
+    latin.write_bytes(text.replace("calm", "calm\u00e9").encode("latin-1"))
+    semi.write_text(text.replace(",", ";"))
+    offset = text.index("calm") + 4
+    with pytest.raises(InputError, match=f"not UTF-8 text \\(byte 0xe9 at offset {offset}\\)"):
+        load(latin)
+    with pytest.raises(InputError, match="separated by ';', not ','"):
+        load(semi)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    load(bom)
+
+
 def test_npy(tmp_path, matrix):
     p = tmp_path / "v.npy"
     np.save(p, matrix)
@@ -178,6 +203,21 @@ def test_pt_with_pickled_code_is_refused(tmp_path):
     torch.save({"vectors": torch.zeros(2, 2), "x": _Payload()}, p)
     with pytest.raises(ImportFormatError, match="holds a pickled posix.system object, which is not loaded because unpickling can run code") as exc:
         import_vectors(p, labels=["a", "b"])
+    assert "\n" not in str(exc.value) and str(exc.value).startswith(str(p))
+
+
+@pytest.mark.parametrize("content", ["legacy", "garbage"])
+def test_pt_that_is_not_a_zip_archive_is_refused_before_torch_reads_it(tmp_path, matrix, monkeypatch, content):
+    """A legacy (pre-1.6) .pt declares its storage sizes in the pickle, and torch allocates them before reading:
+    such files (and non-archives) are refused without calling torch.load."""
+    p = tmp_path / "v.pt"
+    if content == "legacy":
+        torch.save(torch.from_numpy(matrix), p, _use_new_zipfile_serialization=False)
+    else:
+        p.write_bytes(b"\x80\x02" + os.urandom(64))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    with pytest.raises(ImportFormatError, match="not a torch zip archive") as exc:
+        import_vectors(p, labels=LABELS)
     assert "\n" not in str(exc.value) and str(exc.value).startswith(str(p))
 
 

@@ -70,6 +70,24 @@ def _laughs(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def test_check_utf8_counts_offsets_from_the_start_of_the_file(tmp_path):
+    from rsastats.io.text import check_utf8
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(("a" * 6 + "\u00e9\u20ac" * 5).encode())  # multi-byte characters across every chunk boundary
+    for size in (1, 2, 3, 4, 7, 1 << 20):
+        check_utf8(good, chunk_size=size)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("x\u00e9".encode() * 10 + b"\xe9" + b"tail")
+    for size in (1, 3, 5, 1 << 20):
+        with pytest.raises(FileFormatError, match="byte 0xe9 at offset 30"):
+            check_utf8(bad, "table", chunk_size=size)
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"ab" + "\u20ac".encode()[:2])  # a character cut off by the end of the file
+    with pytest.raises(FileFormatError, match="byte 0xe2 at offset 2"):
+        check_utf8(cut, chunk_size=3)
+
+
 def test_yaml_alias_expansion_is_bounded():
     # 9^6 = 531441 expanded nodes: refused at once; 9^4 = 6561: read, with the same values as safe_load
     start = time.perf_counter()

@@ -251,6 +251,20 @@ def test_bad_inputs_fail_before_any_work(inputs, tmp_path, problem, error):
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("option", ["layer_n_boot", "geometry_n_boot", "decompose_n_boot", "maturity_n_boot"])
+def test_a_section_count_that_cannot_fit_fails_before_any_work(inputs, tmp_path, monkeypatch, option):
+    """Each section's resample count is bounded before the main comparison runs, named by its option."""
+    from rsastats.report import sections
+
+    monkeypatch.setenv("RSASTATS_MAX_MEMORY", "200M")
+    ran = []
+    monkeypatch.setattr(sections, "compare_all", lambda *a, **k: ran.append(1))
+    config = ReportConfig(files=tuple(inputs["acts"][:2]), **{**FAST, option: 10**9})
+    with pytest.raises(ValidationError, match="--" + option.replace("_", "-") + " 1000000000 needs about"):
+        build_report(config, tmp_path / "r")
+    assert ran == [] and not (tmp_path / "r").exists()
+
+
 def test_analyses_expose_the_numbers_behind_the_tables(inputs):
     an = analyse(ReportConfig(files=tuple(inputs["acts"]), **FAST))
     from rsastats.inference import adjust_pvalues
@@ -334,6 +348,29 @@ def test_maturity_section_classifies_base_models_only_and_states_the_rule(tmp_pa
     off = build_report(config.__class__(**{**config.to_dict(), "files": tuple(files), "names": None, "maturity": "no"}),
                        tmp_path / "off")
     assert "maturity" not in off.key_numbers
+
+
+def test_maturity_section_reads_a_files_own_layer(tmp_path):
+    """FILE@LAYER: the maturity rule is applied at that layer, as every other section reads the file."""
+    from rsastats.maturity import classify_maturity
+
+    tv = true_vectors(7, 12, seed=8)
+    files = []
+    for i in range(2):
+        ds = simulate_activations(7, 5, 2, 12, noise=0.6, vectors=tv, n_baseline=8, seed=i + 30,
+                                  attrs={"model": f"model-{i}", "variant": "base", "family": "f"})
+        files.append(str(write_dataset(ds, tmp_path / f"m{i}.nc")))
+    first = int(ds["layer"].values[0])
+    config = ReportConfig(files=(f"{files[0]}@{first}", files[1]), maturity_n_boot=40, decompose="no",
+                          **{**FAST, "layer_points": 0, "geometry_layers": 0})
+    build_report(config, tmp_path / "r")
+    records = json.loads((tmp_path / "r" / "report.json").read_text())["tables"]["maturity"]["records"]
+    layers = {r["model"]: r["layer"] for r in records}
+    assert layers == {f"m0@{first}": first, "m1": int(ds["layer"].values[-1])}  # the name keeps the @LAYER
+    direct = classify_maturity(files[0], layer=first, n_boot=40, seed=0)
+    rows = {r["input"]: r for r in records if r["model"] == f"m0@{first}"}
+    for item in direct.inputs:
+        assert rows[item.name]["estimate"] == pytest.approx(item.estimate, rel=1e-12)
 
 
 def test_maturity_rule_text_is_shown_even_without_a_base_model(inputs, tmp_path):

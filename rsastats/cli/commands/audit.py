@@ -16,7 +16,7 @@ _VERDICT_STYLE = {"compatible with identical geometry after method effects": "bo
                   "different beyond method effects": "bold red", "inconclusive": "bold yellow"}
 
 
-def _reference_extractor(model: str, reference_dir, limit, threads, progress: Progress):
+def _reference_extractor(model: str, reference_dir, limit, baseline_limit, threads, progress: Progress):
     """The extraction side's reference maker for --reference-model (the core never imports extraction)."""
     from extraction.reference import ReferenceExtractor
 
@@ -24,7 +24,8 @@ def _reference_extractor(model: str, reference_dir, limit, threads, progress: Pr
         import torch
 
         torch.set_num_threads(threads)
-    return ReferenceExtractor(model, reference_dir=reference_dir, limit=limit, progress=progress.extraction)
+    return ReferenceExtractor(model, reference_dir=reference_dir, limit=limit, baseline_limit=baseline_limit,
+                              progress=progress.extraction)
 
 
 @click.command("audit")
@@ -44,13 +45,16 @@ def _reference_extractor(model: str, reference_dir, limit, threads, progress: Pr
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most N prompts per emotion in the reference extractions (CPU budget) [default: as many as "
                    "the audited file].")
+@click.option("--baseline-limit", type=click.IntRange(min=1), default=None,
+              help="At most N baseline (emotion-free) texts in the reference extractions, for recipes and "
+                   "normalizations that read them (CPU budget) [default: as many as the audited file holds].")
 @click.option("--common-emotions", is_flag=True,
               help="When A and B hold different emotion sets, audit the emotions both hold (otherwise an error).")
 @click.option("--bootstrap", default=None,
               help="Resample emotions, prompts or both [default: both when A and B hold prompts, else emotions]; "
                    "the reference pair is resampled the same way.")
 @click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples.")
-@click.option("--ci", default=DEFAULT_CI, show_default=True, help="Bootstrap interval: basic, percentile or bca.")
+@click.option("--ci", default=DEFAULT_CI, show_default=True, help="Interval: jackknife-z, basic, percentile or bca.")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level, in (0, 1).")
 @click.option("--rdm", "rdm_method", default="cosine", show_default=True, help="Dissimilarity: cosine, correlation, euclidean.")
 @click.option("--normalization", default="raw", show_default=True,
@@ -66,7 +70,8 @@ def _reference_extractor(model: str, reference_dir, limit, threads, progress: Pr
 @seed_option
 @quiet_option
 @json_option
-def audit_command(a, b, reference_model, reference_files, reference_dir, reference_runs, limit, common_emotions, bootstrap, n_boot,
+def audit_command(a, b, reference_model, reference_files, reference_dir, reference_runs, limit, baseline_limit,
+                  common_emotions, bootstrap, n_boot,
                   ci, confidence, rdm_method, normalization, max_width, layer, threads, seed, quiet, as_json) -> None:
     """Audit two vector sets: which of the four method layers separate them, the rho expected if their
     geometry were identical (from a reference model re-extracting both recipes), the observed rho with
@@ -87,10 +92,14 @@ def audit_command(a, b, reference_model, reference_files, reference_dir, referen
 
     if reference_files and reference_model:
         raise click.UsageError("give either --reference-model or --reference-files, not both")
+    if reference_files and (limit or baseline_limit):
+        raise click.UsageError("--limit and --baseline-limit shape the extractions of --reference-model; "
+                               "--reference-files are used as they are")
     with step_progress() as bar:  # the observed bootstrap, then each reference extraction
         make_references = None
         if not reference_files:
-            make_references = _reference_extractor(reference_model or "default", reference_dir, limit, threads, bar)
+            make_references = _reference_extractor(reference_model or "default", reference_dir, limit, baseline_limit,
+                                                   threads, bar)
         bar.step("bootstrap (observed)", n_boot)
         result = audit(a, b, reference_files=list(reference_files) if reference_files else None,
                        make_references=make_references, reference_runs=reference_runs, common_emotions=common_emotions,

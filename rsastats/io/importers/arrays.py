@@ -25,6 +25,7 @@ import numpy as np
 
 from ...exceptions import DependencyError, ImportFormatError, InputError, LabelError
 from ...limits import check_declared_size
+from ..text import check_utf8, separator_problem
 from .entries import VectorTable, shape_text, stack_entries
 
 __all__ = ["ARRAY_FORMATS", "read_array_file", "load_torch", "load_npy"]
@@ -165,8 +166,12 @@ def load_torch(path: Path) -> Any:
         import torch
     except ImportError:
         raise DependencyError("reading .pt files needs torch: pip install 'rsastats[extract]' (or import .safetensors/.npy instead)", path=path) from None
-    if zipfile.is_zipfile(path):  # torch's format since 1.6: the storages are zip members
-        _check_zip(path, ".pt")
+    if not zipfile.is_zipfile(path):
+        raise ImportFormatError(
+            "not a torch zip archive (the format of torch.save since torch 1.6): a legacy or corrupt .pt file is not "
+            "read, because torch would allocate the storage sizes it declares before they could be checked; save it "
+            "again with torch.save in a current torch", path=path)
+    _check_zip(path, ".pt")  # torch's format since 1.6: the storages are zip members, their sizes checked here
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError ... depending on the content
@@ -188,10 +193,13 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    check_utf8(path, "table")
     try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
         raise ImportFormatError(f"cannot be parsed as {'TSV' if sep == chr(9) else 'CSV'}: {' '.join(str(exc).split())[:160]}", path=path) from None
+    if frame.shape[1] == 1 and separator_problem(str(frame.columns[0]), sep):
+        raise ImportFormatError(separator_problem(str(frame.columns[0]), sep), path=path)
     if emotion_column not in frame.columns:
         raise ImportFormatError(f"no {emotion_column!r} column (columns: {', '.join(map(str, frame.columns[:8]))}...)", path=path)
     dims = [c for c in frame.columns if c != emotion_column]

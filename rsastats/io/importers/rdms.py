@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import DependencyError, ImportFormatError
+from ..text import check_utf8, separator_problem
 
 __all__ = ["RDM_FORMATS", "read_rdm_file"]
 
@@ -20,11 +21,14 @@ def _read_square_csv(path: Path) -> tuple[np.ndarray, list[str], dict[str, Any]]
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    check_utf8(path, "table")
     try:
-        frame = pd.read_csv(path, sep=sep, index_col=0, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, sep=sep, index_col=0, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:
         raise ImportFormatError(f"cannot be parsed as {'TSV' if sep == chr(9) else 'CSV'}: "
                                 f"{' '.join(str(exc).split())[:160]}", path=path) from None
+    if frame.shape[1] == 0 and separator_problem(str(frame.index.name or ""), sep):
+        raise ImportFormatError(separator_problem(str(frame.index.name), sep), path=path)
     rows = [str(x).strip() for x in frame.index]
     cols = [str(x).strip() for x in frame.columns]
     if frame.shape[0] != frame.shape[1]:
