@@ -6,8 +6,8 @@ docs/calibration.md measures coverage at one population rho (0.89).  This script
 two models whose emotion vectors are drawn independently (``rsastats.simulate.true_vectors`` with
 different seeds), so the population rho of their cosine RDMs is 0.  Each simulated pair has 21
 emotions and 16 prompts per emotion (the offline analyses' size) at three prompt-noise levels;
-``rsastats.inference.compare_models`` gives the default interval (basic, clipped, two-factor bootstrap
-over emotions and prompts) and the Mantel p.  Reported: how often the interval excludes 0 (should be
+``rsastats.inference.compare_models`` gives the default interval (the Fisher-z jackknife interval over
+emotions, ``jackknife-z``; the method is read from the result and printed) and the Mantel p.  Reported: how often the interval excludes 0 (should be
 about 5%) and how often Mantel rejects at 5% (should be about 5%), with Clopper-Pearson CIs.
 Writes ``reports/null_interval_coverage/report.md`` and ``results.json``.
 """
