@@ -85,14 +85,16 @@ RECIPES: dict[str, Recipe] = {
         "repeng",
         "repeng's ControlVector.train (method pca_diff): the contrast pairs read without a chat template, last "
         "token, first principal component of the centred paired differences, signed so that most positives "
-        "project above their negatives",
-        {"method": "pca-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off"},
+        "project above their negatives; every block's output (at the embedding output the two texts of a pair "
+        "end in the same token, so their difference is 0)",
+        {"method": "pca-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off", "layers": "blocks"},
     ),
     "steering-vectors": Recipe(
         "steering-vectors",
         "steering-vectors' train_steering_vector (mean aggregator, read_token_index -1): the contrast pairs read "
-        "without a chat template, last token, mean of the paired differences (positive minus negative)",
-        {"method": "mean-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off"},
+        "without a chat template, last token, mean of the paired differences (positive minus negative); every "
+        "block's output",
+        {"method": "mean-diff", "stimuli": "contrast", "pooling": "last", "chat_template": "off", "layers": "blocks"},
     ),
 }
 
@@ -276,11 +278,11 @@ _RANGE = re.compile(r"^(\d+)-(\d+)$")
 
 
 def _layer_items(spec: str | Sequence[int]) -> str | list[int]:
-    """``"all"``, ``"last"`` or the integers a layer spec names (syntax check only)."""
+    """``"all"``, ``"blocks"``, ``"last"`` or the integers a layer spec names (syntax check only)."""
     if not isinstance(spec, str):
         return [int(v) for v in spec]
     text = spec.strip().lower()
-    if text in ("all", "last"):
+    if text in ("all", "blocks", "last"):
         return text
     items: list[int] = []
     for part in text.split(","):
@@ -294,20 +296,24 @@ def _layer_items(spec: str | Sequence[int]) -> str | list[int]:
         elif re.fullmatch(r"-?\d+", part):
             items.append(int(part))
         else:
-            raise ValidationError(f"cannot read layer spec {spec!r}: use 'all', 'last', integers like '0,-1' or ranges like '10-20'")
+            raise ValidationError(f"cannot read layer spec {spec!r}: use 'all', 'blocks', 'last', integers like '0,-1' or "
+                                  "ranges like '10-20'")
     return items
 
 
 def parse_layers(spec: str | Sequence[int], n_blocks: int) -> tuple[int, ...]:
     """Layer indices from a spec, for a model with ``n_blocks`` blocks (indices 0..n_blocks).
 
-    ``all``; ``last``; a comma list of integers (negative ones count from the end: -1 is the last
-    layer); inclusive ranges ``a-b``.  Index 0 is the embedding output, ``i`` the output of block ``i``.
+    ``all``; ``blocks`` (every block's output, not the embedding output: the layers repeng and
+    steering-vectors read); ``last``; a comma list of integers (negative ones count from the end: -1 is
+    the last layer); inclusive ranges ``a-b``.  Index 0 is the embedding output, ``i`` the output of block ``i``.
     """
     items = _layer_items(spec)
     n_layers = n_blocks + 1
     if items == "all":
         return tuple(range(n_layers))
+    if items == "blocks":
+        return tuple(range(1, n_layers))
     if items == "last":
         return (n_blocks,)
     resolved = []

@@ -106,7 +106,8 @@ def _stage_dataset(config: ExtractionConfig, ds: xr.Dataset) -> xr.Dataset:
     emotions = [str(e) for e in ds["emotion"].values]
     layers = [int(x) for x in ds["layer"].values]
     if config.method == "pca-diff":
-        return make_vectors(pca_difference_vectors(rows, valid, baseline), emotions, layers=layers, attrs=attrs)
+        return make_vectors(pca_difference_vectors(rows, valid, baseline, emotions, layers), emotions, layers=layers,
+                            attrs=attrs)
     if config.method == "mean-diff":
         values = paired_differences(rows, valid, baseline)
     elif config.method == "baseline-diff":

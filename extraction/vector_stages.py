@@ -17,6 +17,8 @@ read with the same pooling, and returns what the recipe's file holds:
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from rsastats.exceptions import ValidationError
@@ -67,8 +69,10 @@ def pca_direction(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
     return -direction if below.mean() > above.mean() else direction
 
 
-def pca_difference_vectors(rows: np.ndarray, valid: np.ndarray, negatives: np.ndarray) -> np.ndarray:
-    """(emotion, layer, hidden): :func:`pca_direction` of each emotion's valid pairs at each layer."""
+def pca_difference_vectors(rows: np.ndarray, valid: np.ndarray, negatives: np.ndarray,
+                           emotions: Sequence[str] | None = None, layers: Sequence[int] | None = None) -> np.ndarray:
+    """(emotion, layer, hidden): :func:`pca_direction` of each emotion's valid pairs at each layer; an
+    error names the emotion and the layer (``emotions``, ``layers``: their labels)."""
     valid = valid.astype(bool)
     n_e, _, n_l, hidden = rows.shape
     out = np.empty((n_e, n_l, hidden), dtype=np.float64)
@@ -77,8 +81,15 @@ def pca_difference_vectors(rows: np.ndarray, valid: np.ndarray, negatives: np.nd
         if pairs.size < 2:
             raise ValidationError(f"emotion {e} has {pairs.size} valid contrast pair(s); a principal component needs 2")
         for layer in range(n_l):
-            out[e, layer] = pca_direction(rows[e, pairs, layer].astype(np.float64),
-                                          negatives[pairs, layer].astype(np.float64))
+            try:
+                out[e, layer] = pca_direction(rows[e, pairs, layer].astype(np.float64),
+                                              negatives[pairs, layer].astype(np.float64))
+            except ValidationError as exc:
+                label = layers[layer] if layers is not None else layer
+                hint = (" (at the embedding output both texts of a pair end in the same token; use --layers blocks)"
+                        if label == 0 else "")
+                raise ValidationError(f"{emotions[e] if emotions is not None else f'emotion {e}'} at layer {label}: "
+                                      f"{exc.problem}{hint}") from None
     return out
 
 

@@ -211,3 +211,28 @@ def test_neutral_pc_with_too_few_baseline_texts_fails_before_reading(monkeypatch
     config = make_config(method="neutral-pc", stimuli="named", emotions=EMOTIONS, limit=2, baseline_limit=NEUTRAL_PCS)
     with pytest.raises(ValidationError, match=f"read at least {NEUTRAL_PCS + 1}"):
         run_extraction(config, tmp_path / "x.nc")
+
+
+@pytest.mark.parametrize("recipe", ["repeng", "steering-vectors"])
+def test_peer_recipes_read_every_block_output_and_name_a_layer_that_cannot_work(recipe, tmp_path):
+    """repeng and steering-vectors read the blocks' outputs; at the embedding output (layer 0) the two texts of
+    a pair end in the same token, so their difference is 0: the recipe leaves it out, and forcing it in gives
+    a line naming the layer (pca-diff) or the all-zero vectors (mean-diff)."""
+    loaded = make_loaded("llama", seed=0)
+    n_blocks = loaded.model.config.num_hidden_layers
+    out = tmp_path / f"{recipe}.nc"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_extraction(make_config(recipe, emotions=EMOTIONS, limit=LIMIT, batch_size=3), out, loaded=loaded)
+    made = open_vectors(out) if recipe == "repeng" else open_activations(out)  # mean-diff keeps the pairs
+    assert [int(x) for x in made["layer"].values] == list(range(1, n_blocks + 1))
+    forced = dict(emotions=EMOTIONS, limit=LIMIT, batch_size=3, layers="all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if recipe == "repeng":
+            with pytest.raises(ValidationError, match="happy at layer 0: the paired differences do not vary.*--layers blocks"):
+                run_extraction(make_config(recipe, **forced), tmp_path / "all.nc", loaded=make_loaded("llama", seed=0))
+        else:  # the mean difference is written as it is: zero at the embedding output
+            run_extraction(make_config(recipe, **forced), tmp_path / "all.nc", loaded=make_loaded("llama", seed=0))
+            values = open_activations(tmp_path / "all.nc")["activations"].sel(layer=0).values
+            assert not np.any(values)

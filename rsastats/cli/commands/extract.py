@@ -75,7 +75,8 @@ def _list_models(as_json: bool) -> None:
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None, help="fp32 (default), fp16, bf16, or one of three "
               "INT8 schemes: int8-dynamic (torch dynamic quantization, per-tensor activation scale), int8-token "
               "(torchao per-token activations + int8 weights), int8-weight (torchao weight-only).")
-@click.option("--layers", default=None, help="'all' (default), 'last', integers (negative count from the end) and ranges: "
+@click.option("--layers", default=None, help="'all' (default; the repeng and steering-vectors recipes: 'blocks', every block's "
+              "output without the embedding output), 'blocks', 'last', integers (negative count from the end) and ranges: "
               "'0,-1', '20-30'. 0 = embedding output, i = output of block i.")
 @click.option("--final-norm", type=click.Choice(FINAL_NORMS), default=None,
               help="Last layer after (post, default, as hidden_states[-1]) or before (pre) the model's final norm.")
