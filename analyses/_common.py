@@ -159,6 +159,16 @@ def compare_set(ctx: Context, names, recipe: str = COMPREHENSION, **options):
     return compare_all(files, names=list(names), **settings)
 
 
+def ci_phrase(ci: str, confidence: float, n_boot: int, over: str = "emotions and prompts") -> str:
+    """How a table's interval was made, in words: the jackknife intervals resample emotions only (leave one
+    out), the bootstrap ones ``over`` what the comparison resampled."""
+    if ci == "jackknife-z":
+        return f"{100 * confidence:g}% Fisher-z jackknife CI over emotions (leave one emotion out)"
+    if ci == "jackknife":
+        return f"{100 * confidence:g}% normal jackknife CI over emotions (leave one emotion out)"
+    return f"{100 * confidence:g}% {ci} bootstrap CI over {over}, {n_boot} resamples"
+
+
 def caption_of(result, ctx: Context, extra: str = "") -> str:
     return inference_caption(n_emotions=result.n_emotions, prompts=f"{ctx.sizes.prompts} prompts per emotion",
                              ci=result.ci_method, confidence=result.confidence, scheme=result.bootstrap,

@@ -24,7 +24,7 @@ import pandas as pd
 from rsastats.audit import TRANSFER_CAVEAT, audit
 
 from ._cache import COMPREHENSION
-from ._common import Context, collect_warnings, command, offline_limits, sizes_text
+from ._common import ci_phrase, Context, collect_warnings, command, offline_limits, sizes_text
 from ._document import AnalysisDocument, ci_text, fmt_p
 
 NAME = "audit"
@@ -89,7 +89,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         notes.extend(n for n in res.notes if n not in notes)
         conf, ci, scheme = sm["confidence"], sm["ci_method"], sm["bootstrap"]
     frame, layers = pd.DataFrame(rows), pd.DataFrame(layer_rows)
-    caption = (f"n = 21 emotions; observed rho: {100 * conf:g}% {ci} bootstrap CI over {scheme}, {s.n_boot} resamples, "
+    caption = (f"n = 21 emotions; observed rho: {ci_phrase(ci, conf, s.n_boot, scheme)}, "
                f"Mantel p; reference range: the same interval for rho between the reference files; verdict rule of "
                f"rsastats.audit (docs/audit.md); seed {ctx.seed}.")
     doc.table("audits", "Audits: observed rho, reference range, verdict", caption, frame,

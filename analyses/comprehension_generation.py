@@ -16,7 +16,7 @@ import pandas as pd
 from rsastats.inference.pairs import compare_difference, compare_models
 
 from ._cache import COMPREHENSION
-from ._common import (Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
+from ._common import (ci_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text, fmt_p
 
@@ -60,8 +60,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         conf, ci = cg.confidence, cg.ci_method
     frame, diff = pd.DataFrame(rows), pd.DataFrame(diffs)
     caption = (f"n = 21 emotions ({s.prompts} stimuli per emotion for comprehension, {s.samples} generated texts per "
-               f"emotion for generation); {100 * conf:g}% {ci} bootstrap CI over emotions and prompts, {s.n_boot} "
-               f"resamples; Mantel p from {s.permutations} permutations; reliabilities: split-half with Spearman-Brown "
+               f"emotion for generation); {ci_phrase(ci, conf, s.n_boot)}; Mantel p from {s.permutations} permutations; reliabilities: split-half with Spearman-Brown "
                f"({s.n_splits} splits); seed {ctx.seed}.")
     doc.table("rho", "Comprehension vs generation, and generation against itself", caption, frame,
               columns={"model": "model", "comparison": "comparison", "rho": "rho", "ci_low": "", "ci_high": "",

@@ -17,7 +17,7 @@ import pandas as pd
 from rsastats.inference.pairs import compare_difference, compare_models
 
 from ._cache import GENERATION_RECIPES
-from ._common import (Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
+from ._common import (ci_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text
 
@@ -65,8 +65,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                               "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value})
             conf, ci = res.confidence, res.ci_method
     frame, diff = pd.DataFrame(rows), pd.DataFrame(diffs)
-    caption = (f"n = 21 emotions ({s.samples} generated texts per emotion); {100 * conf:g}% {ci} bootstrap CI over emotions "
-               f"and generated texts, {s.n_boot} resamples; Mantel p from {s.permutations} permutations; noise ceiling "
+    caption = (f"n = 21 emotions ({s.samples} generated texts per emotion); "
+               f"{ci_phrase(ci, conf, s.n_boot, 'emotions and generated texts')}; Mantel p from {s.permutations} permutations; noise ceiling "
                f"from split-half reliabilities ({s.n_splits} splits); seed {ctx.seed}.")
     doc.table("rho_vs_reference", f"Each variant against the reference run `{REFERENCE}`", caption, frame,
               columns={"model": "model", "variant": "variant", "factor": "factor changed", "rho": "rho", "ci_low": "",

@@ -20,7 +20,7 @@ from rsastats.inference.pairs import compare_all, compare_models
 from rsastats.report.figures import layer_curve_figure
 
 from ._cache import COMPREHENSION
-from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
+from ._common import ci_phrase, Context, collect_warnings, command, offline_limits, role_of, sizes_text
 from ._document import AnalysisDocument, ci_text, fmt_p
 
 NAME = "layer_sensitivity"
@@ -58,8 +58,7 @@ def _pooling_section(ctx: Context, doc: AnalysisDocument, notes: list[str]) -> l
     pairs.insert(2, "pair_kind", [role_of(ms, a, b) for a, b in zip(pairs["a"], pairs["b"])])
     doc.heading("Pooling: mean over the stimulus tokens vs the last stimulus token")
     caption = (f"n = 21 emotions ({s.prompts} prompts per emotion, the same texts in both files); "
-               f"{100 * last_tok.confidence:g}% {last_tok.ci_method} bootstrap CI over emotions and prompts, {s.n_boot} "
-               f"resamples; Mantel p from {s.permutations} permutations; last layer; seed {ctx.seed}.")
+               f"{ci_phrase(last_tok.ci_method, last_tok.confidence, s.n_boot)}; Mantel p from {s.permutations} permutations; last layer; seed {ctx.seed}.")
     doc.table("pooling_self", "Each model: mean-pooled RDM vs last-token RDM", caption, own,
               columns={"model": "model", "rho": "rho", "ci_low": "", "ci_high": "", "p_value": "Mantel p"},
               cis=[("ci_low", "ci_high", "CI")])
@@ -124,7 +123,6 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                           "rho": r.rho, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value})
     self_frame = pd.DataFrame(self_rows)
 
-    conf = f"{100 * last.confidence:g}% {last.ci_method}"
     doc.text(f"{sizes_text(ms)} Layers are matched by relative depth (layer / number of blocks; 0 = embedding output, "
              f"1 = last layer after the final norm): at each of {len(depths)} depths every model uses its nearest layer.")
     doc.heading("rho across depth")
@@ -135,8 +133,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.figure(layer_curve_figure(shown.rename(columns={}), lastk_frame[lastk_frame.set_index(["a", "b"]).index.isin(
         shown.set_index(["a", "b"]).index)], curve_conf, last.rank),
         "layer_curve", "rho against relative depth",
-        f"{kind.replace('-', ' x ')} pairs (the others are in the tables); n = 21 emotions ({s.prompts} prompts per emotion); {100 * curve_conf:g}% "
-        f"{curve_ci} bootstrap CI bands over emotions and prompts, {s.layer_n_boot} resamples; squares at the right: the "
+        f"{kind.replace('-', ' x ')} pairs (the others are in the tables); n = 21 emotions ({s.prompts} prompts per emotion); bands: "
+        f"{ci_phrase(curve_ci, curve_conf, s.layer_n_boot)}; squares at the right: the "
         f"mean of the last {k} layers with its CI ({s.n_boot} resamples); seed {ctx.seed}.")
     rr = curve[curve["pair_kind"] == "random-random"]
     if len(rr):
@@ -146,7 +144,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                   f"(their CIs are in tables/curve.csv).", band,
                   columns={"depth": "relative depth", "min": "min rho", "median": "median rho", "max": "max rho"})
     doc.table("curve", "rho at each relative depth, every pair",
-              f"n = 21 emotions; {100 * curve_conf:g}% {curve_ci} CI, {s.layer_n_boot} resamples over emotions and prompts; "
+              f"n = 21 emotions; {ci_phrase(curve_ci, curve_conf, s.layer_n_boot)}; "
               f"Mantel p from {CURVE_PERMUTATIONS} permutations (unadjusted); seed {ctx.seed}.",
               curve[curve["pair_kind"] != "random-random"] if len(rr) and len(rr) < len(curve) else curve,
               columns={"a": "model A", "b": "model B", "depth": "depth", "layer_a": "layer A", "layer_b": "layer B",
@@ -154,15 +152,14 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
               cis=[("ci_low", "ci_high", "CI")], kinds={"layer_a": "int", "layer_b": "int"})
     doc.heading(f"Last layer vs the mean of the last {k} layers")
     doc.table("last_vs_lastk", f"Every pair: last layer and mean of the last {k} layers",
-              f"n = 21 emotions ({s.prompts} prompts per emotion); {conf} bootstrap CI over emotions and prompts, "
-              f"{s.n_boot} resamples; Mantel p from {s.permutations} permutations (unadjusted); seed {ctx.seed}.", both,
+              f"n = 21 emotions ({s.prompts} prompts per emotion); "
+              f"{ci_phrase(last.ci_method, last.confidence, s.n_boot)}; Mantel p from {s.permutations} permutations (unadjusted); seed {ctx.seed}.", both,
               columns={"a": "model A", "b": "model B", "pair_kind": "pair", "rho_last": "rho (last)", "ci_low_last": "",
                        "ci_high_last": "", "rho_lastk": f"rho (last {k})", "ci_low_lastk": "", "ci_high_lastk": "",
                        "difference": "difference", "p_value_last": "p (last)", "p_value_lastk": f"p (last {k})"},
               cis=[("ci_low_last", "ci_high_last", "CI (last)"), ("ci_low_lastk", "ci_high_lastk", f"CI (last {k})")])
     doc.table("self", f"Each model: last-layer RDM vs its own mean-of-last-{k} RDM",
-              f"The same prompts in both (a paired bootstrap over emotions and prompts); {conf} CI, {s.n_boot} "
-              f"resamples; Mantel p from {s.permutations} permutations; seed {ctx.seed}. rho = 1 would mean the choice "
+              f"The same prompts in both files; {ci_phrase(last.ci_method, last.confidence, s.n_boot)}; Mantel p from {s.permutations} permutations; seed {ctx.seed}. rho = 1 would mean the choice "
               "does not matter.", self_frame,
               columns={"model": "model", "last_layer": "last layer", "layers_averaged": "layers averaged", "rho": "rho",
                        "ci_low": "", "ci_high": "", "p_value": "Mantel p"}, cis=[("ci_low", "ci_high", "CI")],

@@ -18,7 +18,7 @@ from rsastats.inference.pairs import compare_all, compare_models
 from rsastats.report.figures import pyplot
 
 from ._cache import COMPREHENSION
-from ._common import Context, collect_warnings, command, offline_limits, role_of, sizes_text
+from ._common import ci_phrase, Context, collect_warnings, command, offline_limits, role_of, sizes_text
 from ._document import AnalysisDocument, ci_text
 
 NAME = "normalization"
@@ -90,8 +90,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
             self_rows.append({"model": name, "normalization": norm, "rho": r.rho, "ci_low": r.ci_low,
                               "ci_high": r.ci_high})
     self_frame = pd.DataFrame(self_rows)
-    caption = (f"n = 21 emotions ({s.prompts} prompts per emotion); {100 * conf:g}% {ci} bootstrap CI over emotions and "
-               f"prompts, {s.n_boot} resamples; Mantel p from {s.permutations} permutations, Holm-adjusted within each "
+    caption = (f"n = 21 emotions ({s.prompts} prompts per emotion); {ci_phrase(ci, conf, s.n_boot)}; Mantel p from {s.permutations} permutations, Holm-adjusted within each "
                f"normalization; last layer; seed {ctx.seed}.")
     doc.text(f"{sizes_text(ms)} Normalizations: " + "; ".join(f"`{n}`: {DESCRIBE[n]}" for n in NORMALIZATIONS)
              + " (docs/statistics.md). Centring happens on the prompt rows or the emotion means before the cosine RDM.")
@@ -101,8 +100,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                        "rho": "rho", "ci_low": "", "ci_high": "", "p_value": "Mantel p", "p_holm": "p (Holm)",
                        "noise_ceiling": "noise ceiling"}, cis=[("ci_low", "ci_high", "CI")])
     doc.table("self", "Each model's raw RDM against its normalized RDMs",
-              f"The same prompts in both (paired bootstrap over emotions and prompts); {100 * conf:g}% {ci} CI, "
-              f"{s.n_boot} resamples; seed {ctx.seed}. Low rho: the normalization changes that model's geometry.",
+              f"The same prompts in both files; {ci_phrase(ci, conf, s.n_boot)}; seed {ctx.seed}. Low rho: the normalization changes that model's geometry.",
               self_frame, columns={"model": "model", "normalization": "normalization", "rho": "rho vs raw",
                                    "ci_low": "", "ci_high": ""}, cis=[("ci_low", "ci_high", "CI")])
     doc.bullets(notes)

@@ -17,7 +17,8 @@ model-specific), the RDMs are Euclidean distances, and the confound RDM is ``|c_
 the distance that the confound direction contributes.  The two models agree through ``z`` (``shared``)
 and through the confound (``gamma``); with ``shared = 0`` they share only the confound, and the
 partial correlation is small but not exactly 0 (the confound enters the distances through a square
-root), so the permutation test's rejection rate is reported as it is, with the true partial rho beside it.
+root), so the permutation test's rejection rate there is power against that small value; the last
+design shares nothing at all (partial rho 0 in expectation: the rate is the test's level).
 
 Reported per design: coverage of the interval (with a Clopper-Pearson 95% interval of it), the share
 of data sets whose estimate lies inside its own interval, the mean width, the rejection rate of the
@@ -67,6 +68,7 @@ DESIGNS = (
     Design("n8-shared-confounded", 8, 0.6, 0.6, 0.8, 0.5),
     Design("n40-shared-confounded-noisy", 40, 0.6, 0.6, 0.8, 1.0),
     Design("n40-weak-shared-strong-confound", 40, 0.3, 1.0, 0.8, 0.5),
+    Design("n21-independent", 21, 0.0, 0.0, 0.8, 0.5),
 )
 
 
@@ -155,7 +157,8 @@ def render(rows: list[dict], args: argparse.Namespace, seconds: float) -> str:
         f"Interval: the default of `rsastats compare --partial` ({rows[0]['ci_method']}, over emotions, 95%). Target: "
         f"the mean partial Spearman correlation over {args.n_mc} fresh data sets of the design (the as-measured "
         "estimand of rho, docs/statistics.md). Brackets: 95% Clopper-Pearson intervals of the rates. The "
-        "permutation test rejects at 5% (two-sided; with a true partial correlation near 0 that is its level).",
+        "permutation test rejects at 5%, two-sided: its rate is power where the true partial rho is not 0, and its "
+        "level in the design whose models share nothing (`independent`).",
         "",
         "| design | emotions | true partial rho | true rho | coverage % [CP] | estimate inside | mean width | "
         "permutation p < 0.05 % [CP] |",

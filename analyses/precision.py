@@ -16,7 +16,7 @@ import pandas as pd
 from rsastats.inference.pairs import compare_models
 
 from ._cache import COMPREHENSION
-from ._common import (Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
+from ._common import (ci_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text
 
@@ -60,8 +60,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
             conf, ci = res.confidence, res.ci_method
     frame = pd.DataFrame(rows)
     caption = (f"n = 21 emotions ({s.prompts} prompts per emotion, the same texts at every precision, so each resample "
-               f"draws the same prompts in both files); {100 * conf:g}% {ci} bootstrap CI over emotions and prompts, "
-               f"{s.n_boot} resamples; Mantel p from {s.permutations} permutations; split-half reliabilities "
+               f"draws the same prompts in both files); {ci_phrase(ci, conf, s.n_boot)}; "
+               f"Mantel p from {s.permutations} permutations; split-half reliabilities "
                f"({s.n_splits} splits); seed {ctx.seed}. Both files share their prompt noise, so rho is not attenuated by "
                "it and no noise ceiling applies.")
     doc.table("rho_vs_fp32", "Each precision against fp32", caption, frame,

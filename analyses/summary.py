@@ -21,7 +21,12 @@ _EXTRA = {"decomposition_coverage": "Calibration of the variance decomposition (
           "audit_verdicts": "How often the audit's verdict rule gives each verdict on planted truths (docs/audit.md).",
           "audit_real_run": "`rsastats audit` of the study's recipe against a Jeong-like generation run (docs/audit.md).",
           "demo": "What `make demo` writes (docs/report.md).",
-          "geometry_coverage": "Coverage of the geometry descriptors' intervals on planted designs (docs/geometry.md)."}
+          "geometry_coverage": "Coverage of the geometry descriptors' intervals on planted designs (docs/geometry.md).",
+          "null_interval_coverage": "The default interval and the Mantel test when two models share no geometry "
+                                    "(true rho 0; docs/statistics.md, section 4).",
+          "partial_coverage": "Coverage of the partial Mantel interval and the level of its permutation test on "
+                              "planted designs with a confound (docs/statistics.md, section 8).",
+          "calibration": "The design atlas of the intervals of rho and rho_corrected (docs/calibration.md)."}
 
 
 def _source(model: str) -> str:
