@@ -12,8 +12,11 @@ A hypothesis (or a confound, for the partial Mantel test) is given as
 
 Rows (or RDM entries) for emotions the data do not have are left out (and named in ``note``); an
 emotion of the data that the hypothesis lacks is an error, as are constant features, NaN, empty
-values and duplicated emotions.  rsastats ships no built-in hypothesis: no valence-arousal norm set
-whose licence allows redistribution could be obtained (docs/hypotheses.md).
+values and duplicated emotions (or, with ``common_emotions`` in the comparisons, the data are cut to
+the emotions every hypothesis has).  Built-in hypotheses are named ``builtin:NAME``
+(:data:`BUILTIN_HYPOTHESES`): ``builtin:vader-valence``, the VADER lexicon's mean human valence of 18
+of the study's 21 emotion words (MIT licence; valence only).  No valence-arousal norm set whose
+licence allows redistribution could be obtained (docs/hypotheses.md).
 """
 
 from __future__ import annotations
@@ -33,10 +36,45 @@ from .io.features import FEATURE_SUFFIXES, check_feature_table, read_feature_tab
 from .rdm import RDM, rdm_matrix
 from .results import Record
 
-__all__ = ["FEATURE_RDM", "Hypothesis", "load_hypothesis", "load_hypotheses", "feature_rdm"]
+__all__ = ["FEATURE_RDM", "BUILTIN_HYPOTHESES", "Hypothesis", "load_hypothesis", "load_hypotheses", "feature_rdm",
+           "builtin_path", "hypothesis_emotions"]
 
 # How a feature table becomes an RDM (said in tables and JSON).
 FEATURE_RDM = "euclidean distance of z-scored features"
+_DATA = Path(__file__).resolve().parent / "data" / "hypotheses"
+# Hypotheses that ship with rsastats, by name (``builtin:NAME``): the feature table of each.
+BUILTIN_HYPOTHESES = {"vader-valence": _DATA / "vader_valence.csv"}
+_BUILTIN = "builtin:"
+
+
+def builtin_path(obj: Any) -> Any:
+    """The file of ``builtin:NAME`` (a one-line error for an unknown name); anything else unchanged."""
+    if not isinstance(obj, str) or not obj.startswith(_BUILTIN):
+        return obj
+    name = obj[len(_BUILTIN):].strip()
+    if name not in BUILTIN_HYPOTHESES:
+        raise ValidationError(f"unknown built-in hypothesis {obj!r}; built-in: "
+                              f"{', '.join(_BUILTIN + k for k in BUILTIN_HYPOTHESES)}")
+    return BUILTIN_HYPOTHESES[name]
+
+
+def hypothesis_emotions(obj: Any) -> tuple[str, ...] | None:
+    """The emotions a hypothesis (or confound) gives values for; None when it carries no labels (a
+    square array, which must be in the data's order)."""
+    obj = builtin_path(obj)
+    if isinstance(obj, Hypothesis):
+        return obj.rdm.labels
+    if isinstance(obj, RDM):
+        return obj.labels
+    if isinstance(obj, pd.DataFrame):
+        return tuple(str(e) for e in check_feature_table(obj, "features").index)
+    if isinstance(obj, (str, os.PathLike)):
+        if Path(obj).suffix.lower() in FEATURE_SUFFIXES:
+            return tuple(str(e) for e in read_feature_table(obj).index)
+        return open_source(str(obj), kinds=("rdm",), what="a hypothesis (or a confound)").emotions
+    if isinstance(obj, xr.Dataset):
+        return open_source(obj, kinds=("rdm",), what="a hypothesis (or a confound)").emotions
+    return None
 
 
 @dataclass(frozen=True)
@@ -74,7 +112,8 @@ def _missing(have: Sequence[str], emotions: Sequence[str], source: str | None) -
         folded = {h.casefold(): h for h in have}
         case = [(folded[e.casefold()], e) for e in missing if e.casefold() in folded]
         hint = (f" (labels differ in letter case, e.g. {case[0][0]!r} in the file, {case[0][1]!r} in the data: "
-                "emotion labels are matched exactly)" if case else "")
+                "emotion labels are matched exactly)" if case else
+                " (--common-emotions, or common_emotions=True, compares the emotions it has)")
         raise LabelError(f"the hypothesis has no entry for {len(missing)} emotion(s) of the data: {', '.join(missing)}"
                          + hint, path=source)
 
@@ -108,6 +147,8 @@ def load_hypothesis(obj: Any, emotions: Sequence[str], *, name: str | None = Non
     index), a square array in the order of ``emotions``, or a :class:`Hypothesis` (re-made on ``emotions``).
     """
     emotions = [str(e) for e in emotions]
+    if isinstance(obj, str) and obj.startswith(_BUILTIN):
+        return load_hypothesis(builtin_path(obj), emotions, name=name or obj)
     if isinstance(obj, Hypothesis):
         return _from_rdm(obj.rdm, emotions, name or obj.name, obj.source)
     if isinstance(obj, (str, os.PathLike)):

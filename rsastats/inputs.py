@@ -221,14 +221,44 @@ def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | No
     return rdm, rows, description, None if chosen is None else tuple(int(x) for x in chosen)
 
 
-def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = None) -> ModelInput:
+def _restricted(source: Source, emotions: Sequence[str]) -> Source:
+    """``source`` on ``emotions`` (in that order), cut before any RDM or prompt row is made from it (a
+    normalization over emotions then sees only these); a one-line error names emotions it lacks."""
+    have = source.emotions
+    missing = [e for e in emotions if e not in set(have)]
+    if missing:
+        raise LabelError(f"lacks {len(missing)} of the emotions asked for: {', '.join(missing)}", path=source.where)
+    if list(have) == list(emotions):
+        return source
+    keep = {"emotion": list(emotions)}
+    if source.kind == "rdm":
+        keep["emotion_"] = list(emotions)
+    return replace(source, dataset=source.dataset.sel(keep))
+
+
+def _restricted_rdm(rdm: RDM, emotions: Sequence[str]) -> RDM:
+    missing = [e for e in emotions if e not in set(rdm.labels)]
+    if missing:
+        raise LabelError(f"lacks {len(missing)} of the emotions asked for: {', '.join(missing)}", path=rdm.source or None)
+    pos = {lab: i for i, lab in enumerate(rdm.labels)}
+    idx = np.array([pos[e] for e in emotions])
+    return RDM(rdm.matrix[np.ix_(idx, idx)], tuple(emotions), rdm.method, rdm.source, rdm.attrs)
+
+
+def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = None,
+               emotions: Sequence[str] | None = None) -> ModelInput:
     """A :class:`ModelInput` from a path, a dataset, a :class:`Source`, an :class:`RDM`, a square array
-    or a ModelInput."""
+    or a ModelInput; with ``emotions``, on those emotions only (a file or dataset is cut before its RDM
+    is made; an RDM is cut; a ModelInput or an array cannot be)."""
     options = (options or RDMOptions()).checked()
+    if emotions is not None and isinstance(obj, (ModelInput, np.ndarray, list)):
+        raise ValidationError(f"a {type(obj).__name__} cannot be restricted to some emotions: give a file, a dataset "
+                              "or an RDM")
     if isinstance(obj, ModelInput):
         return obj if name is None else replace(obj, name=name)
     if isinstance(obj, RDM):
-        return ModelInput(name or obj.source or "rdm", "rdm", obj, None, str(obj.attrs.get("layer_selection", "")))
+        rdm = obj if emotions is None else _restricted_rdm(obj, [str(e) for e in emotions])
+        return ModelInput(name or obj.source or "rdm", "rdm", rdm, None, str(obj.attrs.get("layer_selection", "")))
     if isinstance(obj, (np.ndarray, list)):
         return ModelInput(name or "rdm", "rdm", as_rdm(obj, name or ""), None, "")
     if not isinstance(obj, (str, os.PathLike, xr.Dataset, Source)):
@@ -238,6 +268,8 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
         options = replace(options, layer=file_layer, last_k=None)
     path = str(obj) if isinstance(obj, (str, os.PathLike)) else None
     source = open_source(obj, layers=options.layer_selector(path) if path else None)
+    if emotions is not None:
+        source = _restricted(source, [str(e) for e in emotions])
     if path and "layer" in source.dataset.coords and source.kind != "rdm":
         # Only the chosen layers were read: choose all of them (a negative position would now count
         # back within the subset).
@@ -284,9 +316,10 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: Sequence[str] | None = None,
-                minimum: int = 2) -> list[ModelInput]:
+                minimum: int = 2, emotions: Sequence[str] | None = None) -> list[ModelInput]:
     """Load and align several models: each one's emotions in the order of the first model's; a
-    one-line error names a model whose emotion set differs or whose RDM is constant."""
+    one-line error names a model whose emotion set differs or whose RDM is constant.  With
+    ``emotions``, every model on those emotions only (:func:`load_model`)."""
     if isinstance(objs, (str, os.PathLike, xr.Dataset, RDM, Source)):
         raise ValidationError("give a sequence of models, not a single one")
     objs = list(objs)
@@ -294,7 +327,7 @@ def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: S
         raise ValidationError(f"need at least {minimum} models; got {len(objs)}")
     if names is not None and len(names) != len(objs):
         raise ValidationError(f"{len(names)} names for {len(objs)} models")
-    models = [load_model(o, options, None if names is None else names[i]) for i, o in enumerate(objs)]
+    models = [load_model(o, options, None if names is None else names[i], emotions) for i, o in enumerate(objs)]
     if names is None:
         models = [replace(m, name=n) for m, n in zip(models, _unique_names([m.name for m in models]))]
     first = models[0]

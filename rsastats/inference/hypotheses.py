@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import check_choice, check_count
-from ..hypotheses import Hypothesis, load_hypotheses
+from ..hypotheses import Hypothesis, hypothesis_emotions, load_hypotheses
 from ..inputs import RDMOptions, load_models
 from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_pvalue
 from ..results import Record
@@ -47,6 +47,8 @@ class HypothesisResult(Record):
     partial_ci_high, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
     ``difference = rho_a - rho_b`` with ``ci_low, ci_high, p_value`` (``difference_ci_method``).
     ``noise_ceiling``: the data inputs' split-half reliabilities and, for >= 3, the group bounds.
+    ``left_out``: the data's emotions left out because a hypothesis or confound lacks them
+    (``common_emotions``).
     """
 
     data: tuple[str, ...]
@@ -71,6 +73,7 @@ class HypothesisResult(Record):
     seed: int | None
     noise_ceiling: dict[str, Any] | None
     bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+    left_out: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.fits.copy()
@@ -128,13 +131,27 @@ def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, 
     return out
 
 
+def _load_data(data: Sequence[Any], options: RDMOptions, others: Sequence[Any], common_emotions: bool):
+    """The data inputs, cut (with ``common_emotions``) to the emotions every hypothesis and confound in
+    ``others`` has; and the emotions left out."""
+    loaded = load_models(list(data), options, minimum=1)
+    if not common_emotions:
+        return loaded, ()
+    sets = [set(e) for e in map(hypothesis_emotions, others) if e is not None]
+    keep = [e for e in loaded[0].labels if all(e in held for held in sets)]
+    left_out = tuple(e for e in loaded[0].labels if e not in keep)
+    if left_out:
+        loaded = load_models(list(data), options, names=[m.name for m in loaded], minimum=1, emotions=keep)
+    return loaded, left_out
+
+
 def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confounds: Sequence[Any] = (),
                        bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT, ci: str = DEFAULT_CI,
                        confidence: float = 0.95, permutations: Any = DEFAULT_PERMUTATIONS,
                        alternative: str = "two-sided", adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine",
                        layer: int | None = None, last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3,
                        n_splits: int = DEFAULT_N_SPLITS, ceiling: bool = True, seed: SeedLike = 0, batch_size: int = 256,
-                       progress: Callable[[int], None] | None = None) -> HypothesisResult:
+                       progress: Callable[[int], None] | None = None, common_emotions: bool = False) -> HypothesisResult:
     """Each of ``data`` (paths, datasets, RDMs; the same emotions) against each of ``hypotheses``
     (feature tables or RDM files, :func:`rsastats.hypotheses.load_hypothesis`).
 
@@ -142,7 +159,10 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     ``ci`` is a jackknife interval (as ``compare_difference``), else the same bootstrap interval.  The
     Mantel p-values of all (data, hypothesis) pairs are adjusted together (``holm`` or ``bh``).
     ``confounds`` (feature tables or RDM files) add the partial Mantel test of every pair (``rank``
-    ``spearman`` or ``pearson``).  Other settings as in :func:`~rsastats.inference.compare_models`.
+    ``spearman`` or ``pearson``).  With ``common_emotions``, the data are cut to the emotions every
+    hypothesis and confound has (before their RDMs are made; ``left_out`` names the others); without
+    it, an emotion a hypothesis lacks is an error.  Other settings as in
+    :func:`~rsastats.inference.compare_models`.
     """
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
@@ -154,7 +174,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     check_count("number of hypotheses", len(hypotheses), 1)
     if confounds:
         partial_rank_name(rank)
-    loaded = load_models(list(data), options, minimum=1)
+    loaded, left_out = _load_data(data, options, list(hypotheses) + list(confounds), common_emotions)
     emotions = loaded[0].labels
     hyps = load_hypotheses(list(hypotheses), emotions)
     confs = load_hypotheses(list(confounds), emotions)
@@ -203,7 +223,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         ci_method=ci, difference_ci_method=diff_ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
         n_permutations=count, permutation_exact=exact, alternative=alternative, adjust=adjust, rank=rank, rdm=options.rdm,
         layer=layer_text(loaded), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
-        noise_ceiling=nc, bootstrap_distribution=dist)
+        noise_ceiling=nc, bootstrap_distribution=dist, left_out=left_out)
 
 
 def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_splits: int, seed) -> dict[str, Any] | None:

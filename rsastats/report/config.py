@@ -214,6 +214,8 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def _resolve(base: Path, value: Any, path: Path, what: str) -> str:
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise FileFormatError(f"{what} must be a file path; got {value!r}", path=path)
+    if str(value).startswith("builtin:"):  # a built-in hypothesis (rsastats.hypotheses.BUILTIN_HYPOTHESES)
+        return str(value)
     p = Path(str(value)).expanduser()
     return str(p if p.is_absolute() else base / p)
 

@@ -102,3 +102,23 @@ def test_compare_partial_refuses_kendall(runner, files):
     result = runner.invoke(cli, ["compare", files["data0"], files["data1"], "--rank", "kendall", "--partial",
                                  files["tokens"], *FAST])
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "spearman or pearson" in result.stderr
+
+
+def test_common_emotions_names_what_it_left_out(files):
+    runner = CliRunner()
+    args = ["hypotheses", files["data0"], files["data1"], "--models", files["missing_emotion"], *FAST]
+    refused = runner.invoke(cli, args)
+    assert refused.exit_code == 2 and "--common-emotions" in refused.stderr
+    out = runner.invoke(cli, args + ["--common-emotions", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    first = pd.read_csv(files["va"])["emotion"][0]
+    assert data["left_out"] == [first] and data["n_emotions"] == 6
+    text = runner.invoke(cli, args + ["--common-emotions"])
+    assert f"left out of the data (1 emotion(s) a hypothesis or confound lacks, --common-emotions): {first}" in text.stdout
+
+
+def test_builtin_hypothesis_by_name(files):
+    result = CliRunner().invoke(cli, ["hypotheses", files["data0"], "--models", "builtin:nope", *FAST])
+    assert result.exit_code == 2 and "unknown built-in hypothesis 'builtin:nope'; built-in: builtin:vader-valence" in \
+        result.stderr

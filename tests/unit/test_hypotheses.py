@@ -174,3 +174,43 @@ def test_partial_aligns_confounds_by_label_and_its_interval_holds_it(case, tmp_p
                          ci="percentile")
     reps = np.sort(pct.bootstrap_distribution)
     assert reps[0] <= pct.ci_low < pct.ci_high <= reps[-1] and pct.partial_rho == a.partial_rho
+
+
+def test_builtin_vader_valence_is_the_shipped_table():
+    from rsastats.hypotheses import BUILTIN_HYPOTHESES, hypothesis_emotions
+    from rsastats.io.features import read_feature_table
+
+    path = BUILTIN_HYPOTHESES["vader-valence"]
+    table = read_feature_table(path)
+    assert list(table.columns) == ["valence"] and len(table) == 18
+    assert {"afraid", "reflective", "neutral"}.isdisjoint(table.index)
+    assert (path.parent / "LICENSE-vaderSentiment.txt").read_text().startswith("The MIT License")
+    labels = list(table.index[:9])
+    h = load_hypothesis("builtin:vader-valence", labels)
+    np.testing.assert_array_equal(h.rdm.matrix, load_hypothesis(path, labels).rdm.matrix)
+    assert h.name == "builtin:vader-valence" and hypothesis_emotions("builtin:vader-valence") == tuple(table.index)
+    with pytest.raises(ValidationError, match="unknown built-in hypothesis 'builtin:nope'"):
+        load_hypothesis("builtin:nope", labels)
+
+
+@pytest.mark.parametrize("normalization", ["raw", "emotion-mean"])
+def test_common_emotions_cuts_the_data_before_its_rdm_is_made(case, normalization):
+    """With common_emotions the data are cut to the hypothesis's emotions first: every number equals the
+    comparison of data files that hold only those emotions (an emotion-mean normalization included)."""
+    import xarray as xr
+
+    from rsastats.io import open_activations
+
+    keep = case["labels"][:7]
+    partial_table = case["features"].iloc[:7]
+    opts = dict(n_boot=60, permutations=99, n_splits=4, seed=3, normalization=normalization)
+    with pytest.raises(LabelError, match="common-emotions"):
+        compare_hypotheses(case["files"][:2], [partial_table], **opts)
+    cut = compare_hypotheses(case["files"][:2], [partial_table], common_emotions=True, **opts)
+    subsets = [open_activations(f).sel(emotion=keep).load() for f in case["files"][:2]]
+    direct = compare_hypotheses(subsets, [partial_table], **opts)
+    assert cut.left_out == tuple(case["labels"][7:]) and direct.left_out == () and cut.n_emotions == 7
+    for col in ("rho", "ci_low", "ci_high", "p_value"):
+        np.testing.assert_allclose(cut.fits[col].to_numpy(dtype=float), direct.fits[col].to_numpy(dtype=float),
+                                   rtol=0, atol=1e-12)
+    assert isinstance(subsets[0], xr.Dataset)

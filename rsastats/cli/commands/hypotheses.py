@@ -21,6 +21,9 @@ _PATH = click.Path(dir_okay=False, path_type=str)
 @click.option("--partial", "confounds", multiple=True, type=_PATH,
               help="A confound (feature CSV or RDM file) to partial out: adds the partial Mantel test of every "
                    "data-hypothesis pair. Repeat for several confounds.")
+@click.option("--common-emotions", is_flag=True,
+              help="Cut the data to the emotions every hypothesis and confound has (named in the output); otherwise "
+                   "an emotion a hypothesis lacks is an error.")
 @geometry_options
 @inference_options
 @click.option("--adjust", default="holm", show_default=True,
@@ -28,7 +31,7 @@ _PATH = click.Path(dir_okay=False, path_type=str)
 @seed_option
 @quiet_option
 @json_option
-def hypotheses_command(data, hypotheses, confounds, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci,
+def hypotheses_command(data, hypotheses, confounds, common_emotions, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme, ci,
                        n_boot, permutations, alternative, confidence, n_splits, no_ceiling, adjust, seed, quiet,
                        as_json) -> None:
     """Test the geometry of DATA files (activations, vectors or RDMs) against hypothesis RDMs.
@@ -43,6 +46,10 @@ def hypotheses_command(data, hypotheses, confounds, layer, last_k, normalization
     Example:
       rsastats hypotheses qwen.nc llama.nc --models valence_arousal.csv --models word_overlap_rdm.nc
       rsastats hypotheses qwen.nc --models va.csv --partial token_count_rdm.nc --json
+      rsastats hypotheses qwen.nc --models builtin:vader-valence --common-emotions
+
+    A hypothesis is a file or a built-in: builtin:vader-valence (the VADER lexicon's mean human valence
+    of 18 of the study's 21 emotion words; MIT licence; docs/hypotheses.md).
     """
     from ...inference.hypotheses import compare_hypotheses
 
@@ -51,7 +58,7 @@ def hypotheses_command(data, hypotheses, confounds, layer, last_k, normalization
                                  n_boot=n_boot, ci=ci, confidence=confidence, permutations=permutations,
                                  alternative=alternative, adjust=adjust, rank=rank, rdm=rdm_method, layer=layer,
                                  last_k=last_k, normalization=normalization, n_pcs=n_pcs, n_splits=n_splits,
-                                 ceiling=not no_ceiling, seed=seed, progress=advance)
+                                 ceiling=not no_ceiling, seed=seed, progress=advance, common_emotions=common_emotions)
     if as_json:
         emit_json(res.to_dict())
         return
@@ -97,6 +104,9 @@ def _print(res) -> None:
                       + (f" ({', '.join(h['features'])})" if h["features"] else "") + (f"; {h['note']}" if h["note"] else ""))
     for c in res.confounds:
         console.print(f"confound {c['name']}: {c['source']}, {c['made_by']}" + (f"; {c['note']}" if c["note"] else ""))
+    if res.left_out:
+        console.print(f"left out of the data ({len(res.left_out)} emotion(s) a hypothesis or confound lacks, "
+                      f"--common-emotions): {', '.join(res.left_out)}")
     if res.noise_ceiling and res.noise_ceiling.get("lower") is not None:
         console.print(f"group noise ceiling of the data (leave-one-out): lower {fmt_number(res.noise_ceiling['lower'])}, "
                       f"upper {fmt_number(res.noise_ceiling['upper'])}")
