@@ -1,7 +1,7 @@
 """Question 13: is a model's emotion geometry the emotions' valence (issue 16, hypothesis RDMs)?
 
 The hypothesis is the VADER lexicon's mean human valence rating of each emotion word
-(``rsastats/data/hypotheses/vader_valence.csv``, ``builtin:vader-valence``, made by ``analyses/hypothesis_data.py``; MIT licence).  It
+(``rsastats/resources/hypotheses/vader_valence.csv``, ``builtin:vader-valence``, made by ``analyses/hypothesis_data.py``; MIT licence).  It
 covers 18 of the 21 emotions (afraid, reflective and neutral are not in the lexicon) and has no
 arousal, so this tests valence alone, on those 18 emotions: each file is restricted to them before its
 RDM is made.  For every model and both comprehension experiments (named stimuli, implicit stories):
@@ -42,7 +42,7 @@ QUESTION = ("Does a model's emotion geometry follow the emotions' valence (human
             "lexicon; it has no arousal), beyond what the stimuli's length and wording explain, and more in trained "
             "models than in randomly initialised ones?")
 RECIPES = ("named", "implicit")
-VALENCE = Path(__file__).resolve().parents[1] / "rsastats" / "data" / "hypotheses" / "vader_valence.csv"
+VALENCE = Path(__file__).resolve().parents[1] / "rsastats" / "resources" / "hypotheses" / "vader_valence.csv"
 TOKENS, WORDS = "token count", "bag of words"
 ALPHA = 0.05
 
@@ -278,7 +278,7 @@ def _conclusions(valence: pd.DataFrame, diffs: pd.DataFrame, contrast: pd.DataFr
 
 
 def _intro(doc: AnalysisDocument, ms, table: pd.DataFrame, keep: Sequence[str], left_out: Sequence[str]) -> None:
-    doc.text(f"{sizes_text(ms)} Hypothesis: `rsastats/data/hypotheses/{VALENCE.name}` (`builtin:vader-valence`), the VADER lexicon's mean human "
+    doc.text(f"{sizes_text(ms)} Hypothesis: `rsastats/resources/hypotheses/{VALENCE.name}` (`builtin:vader-valence`), the VADER lexicon's mean human "
              f"valence rating of each emotion word (Hutto & Gilbert 2014; PyPI package vaderSentiment 3.3.2, MIT "
              f"licence), made by `python -m analyses.hypothesis_data`. It has {len(table)} of the study's emotions and "
              f"no arousal: every file is restricted to the {len(keep)} emotions it has (left out: "

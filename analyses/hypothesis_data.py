@@ -1,6 +1,6 @@
 """The hypothesis data of ``analyses/hypotheses.py``: a valence feature table of the study's emotions,
 made from the VADER lexicon (Hutto & Gilbert 2014) as the PyPI package ``vaderSentiment`` ships it
-(MIT licence).  The numbers in ``rsastats/data/hypotheses/vader_valence.csv`` come from this script, not
+(MIT licence).  The numbers in ``rsastats/resources/hypotheses/vader_valence.csv`` come from this script, not
 from a keyboard::
 
     pip download --no-deps vadersentiment==3.3.2 -d build/vader
@@ -33,7 +33,7 @@ from rsastats.io import atomic_path
 __all__ = ["VaderPackage", "read_vader_package", "parse_lexicon", "valence_rows", "table_text", "write_valence_table",
            "OUT_DIR", "TABLE_NAME", "LICENCE_NAME", "main"]
 
-OUT_DIR = Path(__file__).resolve().parents[1] / "rsastats" / "data" / "hypotheses"  # shipped: builtin:vader-valence
+OUT_DIR = Path(__file__).resolve().parents[1] / "rsastats" / "resources" / "hypotheses"  # shipped: builtin:vader-valence
 TABLE_NAME = "vader_valence.csv"
 LICENCE_NAME = "LICENSE-vaderSentiment.txt"
 LEXICON_MEMBER = "vaderSentiment/vader_lexicon.txt"

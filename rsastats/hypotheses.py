@@ -41,7 +41,7 @@ __all__ = ["FEATURE_RDM", "BUILTIN_HYPOTHESES", "Hypothesis", "load_hypothesis",
 
 # How a feature table becomes an RDM (said in tables and JSON).
 FEATURE_RDM = "euclidean distance of z-scored features"
-_DATA = Path(__file__).resolve().parent / "data" / "hypotheses"
+_DATA = Path(__file__).resolve().parent / "resources" / "hypotheses"
 # Hypotheses that ship with rsastats, by name (``builtin:NAME``): the feature table of each.
 BUILTIN_HYPOTHESES = {"vader-valence": _DATA / "vader_valence.csv"}
 _BUILTIN = "builtin:"
