@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..checks import check_choice, check_count
+from ..checks import MIN_EMOTIONS, check_choice, check_count
+from ..exceptions import LabelError
 from ..hypotheses import Hypothesis, hypothesis_emotions, load_hypotheses
 from ..inputs import RDMOptions, load_models
 from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_pvalue
@@ -140,6 +141,10 @@ def _load_data(data: Sequence[Any], options: RDMOptions, others: Sequence[Any], 
     sets = [set(e) for e in map(hypothesis_emotions, others) if e is not None]
     keep = [e for e in loaded[0].labels if all(e in held for held in sets)]
     left_out = tuple(e for e in loaded[0].labels if e not in keep)
+    if len(keep) < MIN_EMOTIONS:
+        raise LabelError(f"with common emotions, {len(keep)} of the data's {len(loaded[0].labels)} emotions are in every "
+                         f"hypothesis and confound ({', '.join(keep) or 'none'}); a comparison needs at least "
+                         f"{MIN_EMOTIONS}", path=loaded[0].path)
     if left_out:
         loaded = load_models(list(data), options, names=[m.name for m in loaded], minimum=1, emotions=keep)
     return loaded, left_out

@@ -122,3 +122,12 @@ def test_builtin_hypothesis_by_name(files):
     result = CliRunner().invoke(cli, ["hypotheses", files["data0"], "--models", "builtin:nope", *FAST])
     assert result.exit_code == 2 and "unknown built-in hypothesis 'builtin:nope'; built-in: builtin:vader-valence" in \
         result.stderr
+
+
+def test_common_emotions_with_too_few_left_is_one_line(files, tmp_path):
+    pd.DataFrame({"emotion": ["zzz", "yyy"], "valence": [1.0, -1.0]}).to_csv(tmp_path / "none.csv", index=False)
+    result = CliRunner().invoke(cli, ["hypotheses", files["data0"], "--models", str(tmp_path / "none.csv"),
+                                      "--common-emotions", *FAST])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1
+    assert "0 of the data's 7 emotions are in every hypothesis and confound (none); a comparison needs at least 4" in lines[0]
