@@ -20,6 +20,7 @@ from .construct import make_activations, make_rdm, make_vectors
 from .content import PROVENANCE_ATTRS, content_sha256
 from .describe import FileDescription, describe_file
 from .files import (
+    NETCDF_LOCK,
     file_sha256,
     netcdf_encoding,
     open_activations,
@@ -53,6 +54,7 @@ from .text import load_mapping_text, load_yaml, read_text_file
 from .validate import file_kind, validate_activations, validate_dataset, validate_rdm, validate_vectors
 
 __all__ = [
+    "NETCDF_LOCK",
     "SCHEMA_ACTIVATIONS",
     "SCHEMA_VECTORS",
     "SCHEMA_RDM",

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .files import NETCDF_LOCK
+
 __all__ = ["PROVENANCE_ATTRS", "content_sha256"]
 
 # When, where, with what and on how many threads a file was made: recorded, but not what it holds.
@@ -43,7 +45,7 @@ def content_sha256(data: str | os.PathLike | xr.Dataset) -> str:
     every attribute except :data:`PROVENANCE_ATTRS`."""
     if isinstance(data, xr.Dataset):
         return _dataset_sha256(data)
-    with xr.open_dataset(data, engine="netcdf4", decode_times=False) as ds:
+    with NETCDF_LOCK, xr.open_dataset(data, engine="netcdf4", decode_times=False) as ds:
         return _dataset_sha256(ds)
 
 

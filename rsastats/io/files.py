@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -23,12 +24,16 @@ from ..limits import check_declared_size
 from .outputs import atomic_path, output_lock
 from .validate import VALIDATORS, check_schema, validate_dataset
 
-__all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path",
+__all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path", "NETCDF_LOCK",
            "netcdf_encoding", "file_sha256"]
 
 
 # --------------------------------------------------------------------------- reading
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# The HDF5 library under netCDF4 is not thread-safe, and xarray's own locks did not keep two worker threads of
+# one process (a dask worker running two extraction tasks) from writing at once: that crashed the process
+# (a segmentation fault in a test run). Every NetCDF read and write of rsastats holds this lock.
+NETCDF_LOCK = threading.RLock()
 
 
 def _check_readable(path: Path) -> None:
@@ -56,7 +61,7 @@ def _check_header(path: Path) -> None:
     import netCDF4
 
     try:
-        with netCDF4.Dataset(path, "r") as nc:
+        with NETCDF_LOCK, netCDF4.Dataset(path, "r") as nc:
             variables = list(nc.variables.values())
             indexes = [v for name, v in nc.variables.items() if v.dimensions == (name,)]
             declared, eager = _declared_bytes(variables), _declared_bytes(indexes)
@@ -91,7 +96,7 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
     _check_readable(p)
     _check_header(p)
     try:
-        with xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
+        with NETCDF_LOCK, xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
             if callable(layers):
                 layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
             if layers is not None and "layer" in handle.dims:
@@ -162,7 +167,7 @@ def write_dataset(ds: xr.Dataset, path: str | os.PathLike, *, overwrite: bool = 
         if not overwrite and os.path.lexists(out):
             raise ValidationError("already exists; pass --overwrite to replace it", path=out)
         try:
-            with atomic_path(out, overwrite=overwrite) as tmp:
+            with atomic_path(out, overwrite=overwrite) as tmp, NETCDF_LOCK:
                 ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=netcdf_encoding(ds))
         except (OSError, RuntimeError) as exc:  # read-only folder, full disk ("NetCDF: HDF error"), ...
             reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160]
