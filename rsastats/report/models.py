@@ -8,6 +8,7 @@ from typing import Any
 
 import xarray as xr
 
+from ..io import NETCDF_LOCK
 from ..inputs import ModelInput, RDMOptions
 from .config import ReportConfig
 
@@ -46,7 +47,7 @@ class ModelSummary:
 
 def _file_layers(path: str) -> tuple[tuple[int, ...], int | None]:
     """Layer labels of a file and the depth of its last block (``n_blocks`` attribute when present)."""
-    with xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
+    with NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
         labels = tuple(int(x) for x in handle["layer"].values) if "layer" in handle.coords else ()
         blocks = handle.attrs.get("n_blocks", "")
     try:

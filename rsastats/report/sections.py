@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..io import NETCDF_LOCK
 from ..compare import check_not_constant
 from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
 from ..inputs import ModelInput, load_model, split_file_layer
@@ -209,7 +210,7 @@ def _known_components(models: Sequence[ModelInput], notes: list[str]) -> tuple[l
 def _file_attrs(model: ModelInput) -> Any:
     if model.attrs or not model.path:
         return model.attrs
-    with xr.open_dataset(model.path, engine="netcdf4", decode_times=False) as handle:
+    with NETCDF_LOCK, xr.open_dataset(model.path, engine="netcdf4", decode_times=False) as handle:
         return dict(handle.attrs)
 
 
