@@ -22,7 +22,7 @@ import pandas as pd
 from ..checks import MIN_EMOTIONS, check_choice, check_count
 from ..exceptions import LabelError
 from ..hypotheses import Hypothesis, hypothesis_emotions, load_hypotheses
-from ..inputs import RDMOptions, load_models
+from ..inputs import RDMOptions, load_model, load_models
 from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_pvalue
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
@@ -135,19 +135,17 @@ def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, 
 def _load_data(data: Sequence[Any], options: RDMOptions, others: Sequence[Any], common_emotions: bool):
     """The data inputs, cut (with ``common_emotions``) to the emotions every hypothesis and confound in
     ``others`` has; and the emotions left out."""
-    loaded = load_models(list(data), options, minimum=1)
     if not common_emotions:
-        return loaded, ()
+        return load_models(list(data), options, minimum=1), ()
+    first = load_model(data[0], options)  # its labels set the order, as load_models aligns to the first input
     sets = [set(e) for e in map(hypothesis_emotions, others) if e is not None]
-    keep = [e for e in loaded[0].labels if all(e in held for held in sets)]
-    left_out = tuple(e for e in loaded[0].labels if e not in keep)
+    keep = [e for e in first.labels if all(e in held for held in sets)]
+    left_out = tuple(e for e in first.labels if e not in keep)
     if len(keep) < MIN_EMOTIONS:
-        raise LabelError(f"with common emotions, {len(keep)} of the data's {len(loaded[0].labels)} emotions are in every "
+        raise LabelError(f"with common emotions, {len(keep)} of the data's {len(first.labels)} emotions are in every "
                          f"hypothesis and confound ({', '.join(keep) or 'none'}); a comparison needs at least "
-                         f"{MIN_EMOTIONS}", path=loaded[0].path)
-    if left_out:
-        loaded = load_models(list(data), options, names=[m.name for m in loaded], minimum=1, emotions=keep)
-    return loaded, left_out
+                         f"{MIN_EMOTIONS}", path=first.path)
+    return load_models(list(data), options, minimum=1, emotions=keep if left_out else None), left_out
 
 
 def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confounds: Sequence[Any] = (),
