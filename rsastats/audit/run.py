@@ -282,7 +282,7 @@ def _notes(observed: ComparisonResult, scheme: str, pair: _AuditedPair, refs: Re
         return []
     notes = [TRANSFER_CAVEAT]
     if scheme == "emotions":
-        notes.append("the intervals resample emotions only (the default jackknife-z interval, a vector set without prompts, "
+        notes.append("the intervals resample emotions only (the default jackknife interval, a vector set without prompts, "
                      "or --bootstrap emotions), so "
                      "neither rho is corrected for the attenuation prompt noise causes; if the audited studies averaged "
                      "fewer or noisier prompts than the reference, the observed rho is attenuated more and the verdict "

@@ -19,6 +19,7 @@ from ..results import Record
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, acceleration,
                          basic_interval, confidence_interval, interval_pvalue)
+from .degeneracy import pair_second_order
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from ..inputs import RDMOptions, load_models
@@ -95,8 +96,10 @@ def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
 
 
 def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, confidence: float,
-                         jackknife: Sequence[np.ndarray] | None, bounds: tuple[float, float] | None) -> dict[str, Any]:
-    """Interval, standard error, bias and acceleration from replicates that may hold NaN."""
+                         jackknife: Sequence[np.ndarray] | None, bounds: tuple[float, float] | None,
+                         second_order: float | None = None) -> dict[str, Any]:
+    """Interval, standard error, bias and acceleration from replicates that may hold NaN (``second_order``:
+    the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`)."""
     finite = replicates[np.isfinite(replicates)]
     n_undefined = int(replicates.size - finite.size)
     if finite.size < 2:
@@ -111,7 +114,8 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
     acc = acceleration(jk) if (ci == "bca" and jk is not None) else None
     low, high = confidence_interval(estimate, finite, method=ci, confidence=confidence, bounds=bounds,
                                     acceleration_value=acc if ci == "bca" else None,
-                                    jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None)
+                                    jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None,
+                                    second_order=second_order)
     mean = float(finite.mean())
     return {"ci_low": low, "ci_high": high, "n_undefined": n_undefined, "standard_error": float(finite.std(ddof=1)),
             "bias": mean - estimate, "acceleration": acc, "distribution": finite}
@@ -132,9 +136,10 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
         emotion's prompts travel with it), ``"prompts"`` (resample prompts within each emotion, recompute
         vectors, RDM and rho: conditional on these emotions) or ``"both"``.
     n_boot : number of resamples (>= 1).
-    ci : ``"jackknife-z"`` (default: Fisher-z normal interval with the leave-one-emotion-out jackknife
-        standard error, calibrated on the design atlas of docs/calibration.md), ``"percentile"``,
-        ``"basic"`` or ``"bca"`` (bootstrap intervals, kept for comparison).
+    ci : ``"jackknife-t"`` (default: Tukey's jackknife-t interval on the Fisher-z scale over emotions, its
+        variance corrected for the jackknife's second-order excess (:mod:`rsastats.intervals.jackknife`),
+        calibrated on the design atlas of docs/calibration.md), ``"jackknife-z"`` (the normal interval
+        with the plain jackknife SE), ``"percentile"``, ``"basic"`` or ``"bca"`` (bootstrap intervals).
     confidence : level in (0, 1).
     rank, rdm, layer, last_k, normalization, n_pcs : how RDMs are built and compared.
     seed : int, SeedSequence or Generator; the result depends only on it, never on ``batch_size``.
@@ -155,7 +160,9 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     with runner_for(scheduler) as runner:
         reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, seed, batch_size)[:, 0]
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
-    summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
+    second = pair_second_order(engine, pairs, np.array([estimate]), ci)
+    summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
+                                   second_order=None if second is None else float(second[0]))
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,

@@ -30,6 +30,7 @@ from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
 from .corrected import MIN_SPLIT_HALF
 from .difference import DIFFERENCE_CI
+from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .partial import partial_fit, partial_rank_name
@@ -202,12 +203,8 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                                else draw_permutations(n, count, seeds.permutations), alternative)
         partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
                                     seeds) if confs else [{}] * len(hyps))
-        for j, h in enumerate(hyps):
-            s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
-                                     jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS)
-            fits.append({"data": model.name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
-                         "ci_high": s["ci_high"], "p_value": pvalue_from_count(int(exceed[j]), count, exact),
-                         "standard_error": s["standard_error"], "n_undefined": s["n_undefined"], **partial[j]})
+        fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
+                          _pvalues(exceed, count, exact), ci, confidence, partial)
         diffs += _differences(model.name, hyps, point, reps, jack if diff_ci == DIFFERENCE_CI else None, diff_ci,
                               confidence)
         all_reps.append(reps)
@@ -227,6 +224,25 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         n_permutations=count, permutation_exact=exact, alternative=alternative, adjust=adjust, rank=rank, rdm=options.rdm,
         layer=layer_text(loaded), normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed),
         noise_ceiling=nc, bootstrap_distribution=dist, left_out=left_out)
+
+
+def _pvalues(exceed: np.ndarray, count: int, exact: bool) -> list[float]:
+    return [pvalue_from_count(int(k), count, exact) for k in exceed]
+
+
+def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, confidence: float,
+              partial) -> list[dict[str, Any]]:
+    """One row per hypothesis: rho, its interval (``second``: the jackknife's excess, for ``jackknife-t``),
+    the Mantel p and the partial columns."""
+    rows = []
+    for j, h in enumerate(hyps):
+        s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
+                                 jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS,
+                                 second_order=None if second is None else float(second[j]))
+        rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
+                     "ci_high": s["ci_high"], "p_value": pvalues[j], "standard_error": s["standard_error"],
+                     "n_undefined": s["n_undefined"], **partial[j]})
+    return rows
 
 
 def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_splits: int, seed) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos
+from .degeneracy import pair_second_order
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
@@ -87,11 +88,13 @@ _PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "co
                    "ceiling_note")
 
 
-def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected) -> list[dict[str, Any]]:
+def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
+               second=None) -> list[dict[str, Any]]:
     rows = []
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
-                                       jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS)
+                                       jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS,
+                                       second_order=None if second is None else float(second[k]))
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
@@ -147,7 +150,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     corrected = (corrected_rhos(loaded, pairs, point, rank=rank, rdm_method=options.rdm, n_splits=n_splits, n_boot=n_boot,
                                 confidence=confidence, split_seed=seeds.splits, boot_seed=seeds.corrected)
                  if ceiling else None)
-    table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected))
+    table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
+                                    pair_second_order(engine, pairs, point, ci)))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

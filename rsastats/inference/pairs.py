@@ -23,6 +23,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .corrected import DEFAULT_N_SPLITS, CorrectedRho, corrected_rhos
 from .difference import DifferenceResult, compare_difference
+from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .matrix import CompareAllResult, compare_all
@@ -101,8 +102,9 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     """Everything ``rsastats compare`` reports for two models.
 
     ``bootstrap`` resamples ``emotions`` by default (each emotion's prompts travel with it); ``ci``
-    ``"jackknife-z"`` (default) forms rho's interval from the leave-one-emotion-out jackknife on the
-    Fisher-z scale; ``percentile``, ``basic`` and ``bca`` are bootstrap intervals.  The noise-free
+    ``"jackknife-t"`` (default) forms rho's interval from the leave-one-emotion-out jackknife on the
+    Fisher-z scale (Tukey's t interval, the variance corrected for the jackknife's second-order excess);
+    ``"jackknife-z"`` is the normal interval with the plain jackknife SE; ``percentile``, ``basic`` and ``bca`` are bootstrap intervals.  The noise-free
     ``rho_corrected`` (cross-half disattenuation over ``n_splits`` random half splits, BCa interval)
     and the noise ceiling are computed when both inputs hold activations and ``ceiling``
     (:mod:`rsastats.inference.corrected`).  ``scheduler`` (a dask scheduler address, a
@@ -134,7 +136,9 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
         permuted = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, seeds.permutations,
                               counts_only=False)[:, 0]
     jack = [s[:, 0] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
-    summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS)
+    second = pair_second_order(engine, pairs, np.array([rho]), ci)
+    summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
+                                   second_order=None if second is None else float(second[0]))
     corrected = (corrected_rhos(models, pairs, np.array([rho]), rank=rank, rdm_method=options.rdm, n_splits=n_splits,
                                 n_boot=n_boot, confidence=confidence, split_seed=seeds.splits,
                                 boot_seed=seeds.corrected)[0] if ceiling else _not_computed())

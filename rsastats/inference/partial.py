@@ -40,6 +40,7 @@ from ..rdm import upper_indices
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
+from .degeneracy import partial_second_order
 from .engine import ResamplingEngine
 from .permutation import (ALTERNATIVES, DEFAULT_PERMUTATIONS, PERM_BLOCK, draw_permutations, mantel_pvalue,
                           permutations_iv)
@@ -191,8 +192,9 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
     jack = None
     if INTERVAL_METHODS[ci].needs_jackknife:
         jack = [partial_correlation(uppers, rank, _cell_weights(1.0 - np.eye(n), iu, ju))]
+    second = partial_second_order(uppers, observed, rank) if ci == "jackknife-t" else None
     summary = summarize_replicates(observed, reps[np.isfinite(reps)], ci=ci, confidence=confidence, jackknife=jack,
-                                   bounds=CORRELATION_BOUNDS)
+                                   bounds=CORRELATION_BOUNDS, second_order=second)
     summary["n_undefined"] = undefined
     dist = summary.pop("distribution")
     dist.setflags(write=False)

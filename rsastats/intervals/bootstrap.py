@@ -11,7 +11,7 @@ from scipy.special import ndtr, ndtri
 
 from ..checks import check_confidence, check_finite_array
 from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
-from .jackknife import fisher_z, jackknife_interval, jackknife_se, one_stratum
+from .jackknife import jackknife_interval, jackknife_pvalue, one_stratum
 from .methods import BASIC_BOUNDED, INTERVAL_METHODS, ci_method_name
 
 __all__ = ["confidence_interval", "interval_estimate", "basic_interval", "acceleration", "interval_pvalue"]
@@ -104,8 +104,8 @@ def _confidence_interval_iv(estimate, replicates, method, confidence, jackknife,
 
 def confidence_interval(estimate: float, replicates: Any, *, method: str = "percentile", confidence: float = 0.95,
                         jackknife: Any = None, bounds: tuple[float, float] | None = None,
-                        acceleration_value: float | None = None) -> tuple[float, float]:
-    """A two-sided bootstrap confidence interval.
+                        acceleration_value: float | None = None, second_order: float | None = None) -> tuple[float, float]:
+    """A two-sided bootstrap (or jackknife) confidence interval.
 
     Parameters
     ----------
@@ -118,6 +118,8 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     bounds : ``(low, high)`` the statistic cannot leave (``(-1, 1)`` for correlations); a basic
         interval is then kept inside them as :data:`BASIC_BOUNDED` says (clipped).
     acceleration_value : give BCa's acceleration directly instead of ``jackknife``.
+    second_order : for ``jackknife-t``, the jackknife's doubly counted second-order variance on the
+        Fisher-z scale (:func:`rsastats.inference.degeneracy.second_order_variance`); None: not corrected.
 
     Returns
     -------
@@ -125,7 +127,7 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     """
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
         low, high, _ = jackknife_interval(estimate, one_stratum(jackknife), method=ci_method_name(method),
-                                          confidence=confidence)
+                                          confidence=confidence, second_order=second_order)
         if bounds is not None:
             low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
         return low, high
@@ -212,15 +214,13 @@ def _from_z(z: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
 
 
 def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, null: float = 0.0,
-                    jackknife: Any = None, acceleration_value: float | None = None) -> float:
+                    jackknife: Any = None, acceleration_value: float | None = None,
+                    second_order: float | None = None) -> float:
     """Two-sided p-value obtained by inverting the interval ``method``: the smallest ``1 - confidence``
     at which the interval excludes ``null``.  Counts use ``(k + 1)/(B + 1)`` so p is never 0."""
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
-        # The normal interval inverted: the level at which it just reaches the null.
-        scale = "fisher-z" if method == "jackknife-z" else "raw"
-        se = jackknife_se(jackknife, scale)
-        shift = float(fisher_z(estimate) - fisher_z(null)) if scale == "fisher-z" else float(estimate - null)
-        return float(min(1.0, 2.0 * ndtr(-abs(shift) / se))) if se > 0 else float(shift == 0)
+        # The normal (or t) interval inverted: the level at which it just reaches the null.
+        return jackknife_pvalue(estimate, jackknife, method=method, null=null, second_order=second_order)
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]
     n = reps.size

@@ -1,18 +1,28 @@
-"""Jackknife intervals: a normal interval with the leave-one-out (jackknife) standard error, on the
-Fisher-z scale for correlations (Efron & Tibshirani 1993, ch. 11; Efron 1982)."""
+"""Jackknife intervals: a normal or Student-t interval with the leave-one-out (jackknife) standard error,
+on the Fisher-z scale for correlations (Efron & Tibshirani 1993, ch. 11; Efron 1982).
+
+``jackknife-t`` (the default interval of rho) is Tukey's jackknife-t interval (``n - 1`` degrees of
+freedom) on the Fisher-z scale, with the jackknife variance ``V`` first corrected for the second-order
+part it counts twice (:mod:`rsastats.inference.degeneracy`; Efron & Stein 1981).  With ``e`` that excess
+as a share of ``V``, kept in ``[0, e_max]``, ``e_max = n / (2 (n-1))`` (a fully degenerate statistic),
+the variance used is ``V (1 - D^2 e)`` with ``D = e / e_max``, the estimated degeneracy: the whole excess
+is removed when the two RDMs share nothing, and little of it when the emotions' first-order effects
+dominate, where the jackknife's surplus is what makes up for the variability of its own standard error
+(docs/statistics.md gives the coverage of each choice).  Without the excess (a Kendall measure, fewer
+than 5 emotions, other statistics) it is Tukey's interval on the uncorrected variance."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from ..checks import check_confidence, check_finite_array
 from ..exceptions import ValidationError
 from .methods import INTERVAL_METHODS, ci_method_name
 
-__all__ = ["fisher_z", "one_stratum", "jackknife_se", "jackknife_interval"]
+__all__ = ["fisher_z", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
@@ -42,21 +52,59 @@ def jackknife_se(leave_one_out: Any, scale: str = "fisher-z") -> float:
     return float(np.sqrt((n - 1) / n * np.sum((t - t.mean()) ** 2)))
 
 
-def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-z",
-                       confidence: float = 0.95) -> tuple[float, float, float]:
-    """A normal interval with the jackknife standard error: ``tanh(atanh(est) -+ q SE_z)`` for
-    ``"jackknife-z"`` (a correlation: the estimate is always inside, the ends inside (-1, 1)), or
-    ``est -+ q SE`` for ``"jackknife"``; ``q`` the normal quantile of ``confidence``.  Returns
-    ``(low, high, SE)`` (SE on the interval's scale)."""
+def corrected_variance(variance: float, second_order: float | None, n: int) -> float:
+    """``jackknife-t``'s variance: the jackknife variance ``V`` less ``D^2 e V`` (module docstring), ``e``
+    the share of ``V`` that is the doubly counted second-order excess ``second_order``; ``V`` itself when
+    ``second_order`` is None or not finite, or ``n < 3``."""
+    if second_order is None or not np.isfinite(second_order) or n < 3 or not variance > 0:
+        return float(variance)
+    e_max = n / (2.0 * (n - 1))
+    e = min(max(float(second_order) / float(variance), 0.0), e_max)
+    return float(variance * (1.0 - e**3 / e_max**2))
+
+
+def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_order: float | None) -> tuple[float, float]:
+    values = one_stratum(leave_one_out)
+    n = values.size
+    if method == "jackknife-t":
+        se = float(np.sqrt(corrected_variance(jackknife_se(values, "fisher-z") ** 2, second_order, n)))
+        return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), se
+    q = float(ndtri(0.5 + confidence / 2.0))
+    return q, jackknife_se(values, "fisher-z" if method == "jackknife-z" else "raw")
+
+
+def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-t",
+                       confidence: float = 0.95, second_order: float | None = None) -> tuple[float, float, float]:
+    """A jackknife interval: ``tanh(atanh(est) -+ q SE_z)`` for ``"jackknife-t"`` (``q`` the Student-t
+    quantile with ``n - 1`` degrees of freedom, ``SE_z`` from :func:`corrected_variance` with the
+    Fisher-z-scale ``second_order`` excess) and ``"jackknife-z"`` (``q`` normal, plain jackknife SE) -- a
+    correlation: the estimate always inside, the ends inside (-1, 1) -- or ``est -+ q SE`` for
+    ``"jackknife"`` (``q`` normal).  Returns ``(low, high, SE)`` (SE on the interval's scale)."""
     method = ci_method_name(method)
     if INTERVAL_METHODS[method].uses != "jackknife":
         raise ValidationError(f"{method} is not a jackknife interval")
     confidence = check_confidence(confidence)
     est = float(check_finite_array("estimate", estimate, 0))
-    q = float(ndtri(0.5 + confidence / 2.0))
-    if method == "jackknife-z":
-        se = jackknife_se(leave_one_out, "fisher-z")
+    q, se = _quantile_and_se(method, leave_one_out, confidence, second_order)
+    if method in ("jackknife-z", "jackknife-t"):
+        if se == 0.0:  # no leave-one-out value moves the estimate
+            return est, est, se
         z = float(fisher_z(est))
-        return float(np.tanh(z - q * se)), float(np.tanh(z + q * se)), se
-    se = jackknife_se(leave_one_out, "raw")
+        # min/max: an estimate of exactly +-1 sits just outside atanh's clipped range
+        return min(float(np.tanh(z - q * se)), est), max(float(np.tanh(z + q * se)), est), se
     return est - q * se, est + q * se, se
+
+
+def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: float = 0.0,
+                     second_order: float | None = None) -> float:
+    """Two-sided p-value of ``null`` from the jackknife interval ``method`` inverted: the smallest
+    ``1 - confidence`` at which the interval excludes ``null``."""
+    method = ci_method_name(method)
+    _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order)
+    n = one_stratum(leave_one_out).size
+    z_scale = method in ("jackknife-z", "jackknife-t")
+    shift = float(fisher_z(estimate) - fisher_z(null)) if z_scale else float(estimate - null)
+    if not se > 0:
+        return float(shift == 0)
+    tail = float(stdtr(n - 1, -abs(shift) / se)) if method == "jackknife-t" else float(ndtr(-abs(shift) / se))
+    return float(min(1.0, 2.0 * tail))

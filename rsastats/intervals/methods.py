@@ -7,7 +7,7 @@ from typing import Any
 
 from ..checks import check_choice
 
-__all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
+__all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "FISHER_Z_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
            "ci_method_name"]
 
 
@@ -24,12 +24,19 @@ class IntervalMethod:
     description: str
     uses: str = "replicates"
     point: str = "the estimate"
+    label: str = ""  # how tables name a jackknife interval ("" for bootstrap intervals: named with their resamples)
 
 
 INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
+    IntervalMethod("jackknife-t", True, "Tukey's jackknife-t interval (n - 1 df) on the Fisher-z scale, the jackknife "
+                   "variance corrected for the second-order part it counts twice, by the estimated degeneracy "
+                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife",
+                   label="Fisher-z jackknife-t over emotions, corrected for degeneracy"),
     IntervalMethod("jackknife-z", True, "normal interval on the Fisher-z scale, jackknife standard error "
-                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife"),
-    IntervalMethod("jackknife", True, "normal interval on the raw scale, jackknife standard error", uses="jackknife"),
+                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife",
+                   label="Fisher-z normal jackknife over emotions"),
+    IntervalMethod("jackknife", True, "normal interval on the raw scale, jackknife standard error", uses="jackknife",
+                   label="normal jackknife over emotions"),
     IntervalMethod("percentile", False, "quantiles of the replicates", point="the median of the replicates"),
     IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)",
                    point="2 estimate - median of the replicates (the bootstrap median-bias-corrected estimate)"),
@@ -39,8 +46,10 @@ INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
 CI_METHODS = tuple(INTERVAL_METHODS)
 # The methods formed from bootstrap replicates (for statistics that are not a correlation of two RDMs).
 BOOTSTRAP_CI_METHODS = tuple(name for name, m in INTERVAL_METHODS.items() if m.uses == "replicates")
+# The jackknife intervals formed on the Fisher-z scale (correlations).
+FISHER_Z_METHODS = ("jackknife-t", "jackknife-z")
 # The interval of rho (as measured): chosen on the design atlas (docs/calibration.md).
-DEFAULT_CI = "jackknife-z"
+DEFAULT_CI = "jackknife-t"
 # How a basic interval for a bounded statistic stays inside the bounds: "clip" or "fisher-z".
 BASIC_BOUNDED = "clip"
 CORRELATION_BOUNDS = (-1.0, 1.0)

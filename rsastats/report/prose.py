@@ -153,10 +153,15 @@ def methods_items(an: ReportAnalyses) -> list[str]:
 
 
 def _ci_item(res) -> str:
+    if res.ci_method == "jackknife-t":
+        return ("CIs of rho (as measured: the value a replication with the same number of prompts would find on "
+                "average): Tukey's jackknife-t interval on the Fisher-z scale over emotions, its variance corrected for "
+                "the second-order part the jackknife counts twice, chosen on the design atlas. See docs/statistics.md "
+                "and docs/calibration.md.")
     if res.ci_method == "jackknife-z":
         return ("CIs of rho (as measured: the value a replication with the same number of prompts would find on "
-                "average): Fisher-z normal interval with the leave-one-emotion-out jackknife standard error, chosen on "
-                "the design atlas. See docs/statistics.md and docs/calibration.md.")
+                "average): Fisher-z normal interval with the leave-one-emotion-out jackknife standard error. See "
+                "docs/statistics.md and docs/calibration.md.")
     return (f"CIs of rho (as measured): {res.ci_method} bootstrap over {SCHEME_TEXT.get(res.bootstrap, res.bootstrap)} "
             f"({res.n_boot} resamples, one joint bootstrap for all pairs; duplicated emotions' self-pairs dropped); "
             "intervals for a correlation are clipped to [-1, 1]. See docs/statistics.md and docs/calibration.md.")

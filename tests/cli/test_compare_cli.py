@@ -56,7 +56,7 @@ def _json(result):
 def test_compare_json_keys(runner, files):
     out = _json(runner.invoke(cli, ["compare", str(files["a"]), str(files["b"]), "--json", *FAST]))
     assert COMPARE_KEYS | CEILING_KEYS <= set(out)
-    assert out["bootstrap"] == "emotions" and out["n_emotions"] == 8 and out["ci_method"] == "jackknife-z"
+    assert out["bootstrap"] == "emotions" and out["n_emotions"] == 8 and out["ci_method"] == "jackknife-t"
     assert out["ci_low"] <= out["rho"] <= out["ci_high"] and out["rho_corrected"] is not None
     assert out["corrected_ci_low"] <= out["rho_corrected"] <= out["corrected_ci_high"]
     assert out["ci_low"] <= out["ci_high"] and 0 < out["p_value"] <= 1 and out["n_permutations"] == 99
@@ -97,7 +97,7 @@ def test_compare_table(runner, files):
 def test_compare_help_states_the_default_interval(runner):
     result = runner.invoke(cli, ["compare", "--help"])
     text = " ".join(result.output.split())  # help text is wrapped to the terminal width
-    assert result.exit_code == 0 and "docs/calibration.md" in text and "default: jackknife-z" in text
+    assert result.exit_code == 0 and "docs/calibration.md" in text and "default: jackknife-t" in text
 
 
 BAD = [

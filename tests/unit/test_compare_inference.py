@@ -134,7 +134,7 @@ def test_compare_models_everything(trio):
                 "rank", "rdm", "layer", "n_emotions", "seed", "reliability_a", "reliability_b", "noise_ceiling",
                 "rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "split_half_a", "split_half_b"):
         assert key in d
-    assert d["bootstrap"] == "emotions" and d["ci_method"] == "jackknife-z" and d["n_emotions"] == E
+    assert d["bootstrap"] == "emotions" and d["ci_method"] == "jackknife-t" and d["n_emotions"] == E
     assert d["layer"] == "layer 1" and "rho_disattenuated" not in d and "bias_corrected" not in d
     assert res.ci_low <= res.rho <= res.ci_high and res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
     assert res.noise_ceiling == pytest.approx(np.sqrt(res.reliability_a * res.reliability_b))

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist, squareform
-from scipy.special import ndtri
 from scipy.stats import spearmanr, zscore
+from scipy.stats import t as student_t
 
 from rsastats.exceptions import FileFormatError, LabelError, ValidationError
 from rsastats.hypotheses import FEATURE_RDM, load_hypothesis
 from rsastats.inference import compare_difference, compare_models, noise_ceiling
+from rsastats.inference.degeneracy import second_order_variance
 from rsastats.inference.hypotheses import compare_hypotheses
 from rsastats.inference.partial import partial_mantel
 from rsastats.inference.settings import streams
@@ -125,7 +126,7 @@ def test_fit_by_hand(case):
     upper = load_model(data).rdm.upper()
     h = hyp.rdm.upper()
     assert row.rho == pytest.approx(spearmanr(upper, h)[0], abs=1e-12)
-    # Fisher-z jackknife interval over emotions, by hand.
+    # Fisher-z jackknife-t interval over emotions, by hand (the second-order excess: test_jackknife_t.py).
     n = len(case["labels"])
     matrix, hm = load_model(data).rdm.matrix, hyp.rdm.matrix
     loo = []
@@ -134,8 +135,11 @@ def test_fit_by_hand(case):
         iu = np.triu_indices(n - 1, 1)
         loo.append(spearmanr(matrix[np.ix_(keep, keep)][iu], hm[np.ix_(keep, keep)][iu])[0])
     z = np.arctanh(loo)
-    se = np.sqrt((n - 1) / n * ((z - z.mean()) ** 2).sum())
-    q = ndtri(0.975)
+    v = (n - 1) / n * ((z - z.mean()) ** 2).sum()
+    e_max = n / (2 * (n - 1))
+    e = min(max(second_order_variance(upper, h, row.rho, "spearman")[0] / v, 0.0), e_max)
+    se = np.sqrt(v * (1 - e**3 / e_max**2))
+    q = student_t.ppf(0.975, n - 1)
     assert (row.ci_low, row.ci_high) == pytest.approx((np.tanh(np.arctanh(row.rho) - q * se),
                                                        np.tanh(np.arctanh(row.rho) + q * se)), abs=1e-10)
     # The ceiling: sqrt of the split-half reliability (same half splits as the comparison's seed).
@@ -169,7 +173,7 @@ def test_partial_aligns_confounds_by_label_and_its_interval_holds_it(case, tmp_p
     a = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99)
     b = partial_mantel(case["files"][0], case["files"][1], reordered, n_boot=60, permutations=99)
     assert (a.partial_rho, a.ci_low, a.ci_high, a.p_value) == (b.partial_rho, b.ci_low, b.ci_high, b.p_value)
-    assert a.ci_low <= a.partial_rho <= a.ci_high and a.ci_method == "jackknife-z"
+    assert a.ci_low <= a.partial_rho <= a.ci_high and a.ci_method == "jackknife-t"
     pct = partial_mantel(case["files"][0], case["files"][1], case["tokens"], n_boot=60, permutations=99,
                          ci="percentile")
     reps = np.sort(pct.bootstrap_distribution)

@@ -88,7 +88,7 @@ def test_interval_methods_are_one_table_and_unknown_names_are_errors():
 
     assert CI_METHODS == tuple(INTERVAL_METHODS) and INTERVAL_METHODS["bca"].needs_jackknife
     assert ci_method_name(" BCa ") == "bca"
-    with pytest.raises(ValidationError, match="interval method must be one of jackknife-z, jackknife, percentile, basic, bca"):
+    with pytest.raises(ValidationError, match="interval method must be one of jackknife-t, jackknife-z, jackknife, percentile, basic, bca"):
         ci_method_name("studentised")
 
 
@@ -132,13 +132,13 @@ def test_jackknife_z_interval_by_hand_and_its_inversion():
     loo = np.array([0.61, 0.55, 0.70, 0.64, 0.58, 0.66, 0.52, 0.63])
     z = np.arctanh(loo)
     se = np.sqrt((len(z) - 1) / len(z) * ((z - z.mean()) ** 2).sum())
-    low, high, got_se = jackknife_interval(0.6, loo, confidence=0.9)
+    low, high, got_se = jackknife_interval(0.6, loo, method="jackknife-z", confidence=0.9)
     assert got_se == pytest.approx(se, rel=1e-14)
     assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.6) - norm.ppf(0.95) * se),
                                          np.tanh(np.arctanh(0.6) + norm.ppf(0.95) * se)), rel=1e-14)
     # the p that inverts it: the interval at level 1 - p just reaches 0
     p = interval_pvalue(0.6, None, method="jackknife-z", jackknife=loo)
-    edge, _, _ = jackknife_interval(0.6, loo, confidence=1 - p)
+    edge, _, _ = jackknife_interval(0.6, loo, method="jackknife-z", confidence=1 - p)
     assert edge == pytest.approx(0.0, abs=1e-12)
     raw_low, raw_high, raw_se = jackknife_interval(0.6, loo, method="jackknife", confidence=0.9)
     assert raw_high - 0.6 == pytest.approx(0.6 - raw_low) and raw_se == pytest.approx(np.sqrt(7 / 8 * ((loo - loo.mean()) ** 2).sum()))
@@ -151,8 +151,9 @@ def test_jackknife_z_interval_contains_its_estimate_and_stays_inside_minus_one_o
     for _ in range(200):
         est = float(rng.uniform(-1, 1)) if rng.random() < 0.8 else float(rng.choice([-1.0, 1.0]))
         loo = np.clip(est + rng.normal(0, rng.uniform(0, 0.5), rng.integers(4, 40)), -1, 1)
-        low, high, _ = jackknife_interval(est, loo)
-        assert -1 <= low <= est <= high <= 1
+        for method, second in (("jackknife-z", None), ("jackknife-t", None), ("jackknife-t", float(rng.uniform(0, 1)))):
+            low, high, _ = jackknife_interval(est, loo, method=method, second_order=second)
+            assert -1 <= low <= est <= high <= 1
 
 
 def test_interval_estimate_is_the_point_each_method_is_built_around():

@@ -14,10 +14,11 @@ from ...inference.permutation import DEFAULT_PERMUTATIONS
 from ..options import LAYER, LAYER_HELP
 
 DEFAULT_CI_HELP = (
-    f"Interval of rho as measured: jackknife-z, percentile, basic or bca [default: {DEFAULT_CI}: Fisher-z normal "
-    "interval with the leave-one-emotion-out jackknife standard error, the method calibrated on the design atlas of "
-    "docs/calibration.md; it always contains rho and stays inside (-1, 1)]. percentile, basic and bca are bootstrap "
-    "intervals, kept for comparison. rho_corrected (noise-free) always has its own BCa interval."
+    f"Interval of rho as measured: jackknife-t, jackknife-z, percentile, basic or bca [default: {DEFAULT_CI}: Tukey's "
+    "jackknife-t interval on the Fisher-z scale over emotions, its variance corrected for the second-order part the "
+    "jackknife counts twice; the method calibrated on the design atlas of docs/calibration.md; it always contains rho "
+    "and stays inside (-1, 1)]. jackknife-z is the normal interval with the plain jackknife standard error (the "
+    "default before; conservative near rho = 0); percentile, basic and bca are bootstrap intervals, kept for comparison. rho_corrected (noise-free) always has its own BCa interval."
 )
 
 

@@ -54,7 +54,7 @@ def _reference_extractor(model: str, reference_dir, limit, baseline_limit, threa
               help="Resample emotions, prompts or both [default: both when A and B hold prompts, else emotions]; "
                    "the reference pair is resampled the same way.")
 @click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples.")
-@click.option("--ci", default=DEFAULT_CI, show_default=True, help="Interval: jackknife-z, basic, percentile or bca.")
+@click.option("--ci", default=DEFAULT_CI, show_default=True, help="Interval: jackknife-t, jackknife-z, basic, percentile or bca.")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level, in (0, 1).")
 @click.option("--rdm", "rdm_method", default="cosine", show_default=True, help="Dissimilarity: cosine, correlation, euclidean.")
 @click.option("--normalization", default="raw", show_default=True,

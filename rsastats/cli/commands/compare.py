@@ -101,7 +101,9 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
 
 
 def _interval_text(res) -> str:
-    if res.ci_method == "jackknife-z":
-        return "Fisher-z jackknife over emotions"
+    from ...intervals.methods import INTERVAL_METHODS
+
+    if INTERVAL_METHODS[res.ci_method].label:
+        return INTERVAL_METHODS[res.ci_method].label
     undefined = f", {res.n_undefined} undefined" if res.n_undefined else ""
     return f"{res.ci_method}, bootstrap over {res.bootstrap} ({res.n_boot} resamples{undefined})"

@@ -69,7 +69,9 @@ def _print(res) -> None:
     from rich.table import Table
 
     console = stdout_console()
-    method = "Fisher-z jackknife over emotions" if res.ci_method == "jackknife-z" else \
+    from ...intervals.methods import INTERVAL_METHODS
+
+    method = INTERVAL_METHODS[res.ci_method].label or \
         f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
     fits = Table(title=(f"{len(res.data)} data x {len(res.hypotheses)} hypotheses, {res.n_emotions} emotions: "
                         f"{res.rdm} RDM, {res.rank}, {res.layer}; rho with its {res.confidence:.0%} CI ({method}); "

@@ -70,7 +70,9 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         return
     from rich.table import Table
 
-    method = "Fisher-z jackknife over emotions" if res.ci_method == "jackknife-z" else \
+    from ...intervals.methods import INTERVAL_METHODS
+
+    method = INTERVAL_METHODS[res.ci_method].label or \
         f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
     table = Table(title=(f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; "
                          f"rho as measured with its {res.confidence:.0%} CI ({method}); rho_corrected noise-free; "
