@@ -162,6 +162,9 @@ def compare_set(ctx: Context, names, recipe: str = COMPREHENSION, **options):
 def ci_phrase(ci: str, confidence: float, n_boot: int, over: str = "emotions and prompts") -> str:
     """How a table's interval was made, in words: the jackknife intervals resample emotions only (leave one
     out), the bootstrap ones ``over`` what the comparison resampled."""
+    if ci == "jackknife-t":
+        return (f"{100 * confidence:g}% Fisher-z jackknife-t CI over emotions (leave one emotion out; variance corrected "
+                "for the jackknife's second-order excess)")
     if ci == "jackknife-z":
         return f"{100 * confidence:g}% Fisher-z jackknife CI over emotions (leave one emotion out)"
     if ci == "jackknife":

@@ -4,7 +4,8 @@
 
 ``rsastats compare A B --partial C`` (``rsastats.inference.partial_mantel``) reports the partial
 Spearman correlation of two RDMs given confound RDMs, with an interval over emotions (the default
-``jackknife-z``, as for rho) and a permutation p.  Its estimand is the as-measured one of rho: the
+``jackknife-t``, as for rho, its excess variance taken from the residuals after the confounds) and a
+permutation p.  Its estimand is the as-measured one of rho: the
 value the partial correlation has on average over new samples of emotions of the same size (the
 Monte Carlo mean over ``--n-mc`` fresh data sets of the design).  Each data set draws ``n`` emotions
 with a latent state ``z`` (3-d) and a stimulus feature ``c`` (the confound: e.g. the mean token count

@@ -139,7 +139,7 @@ def _interval_text(ci_method: str, scheme: str, n_boot: int) -> str:
 def _audit_section(ctx: Context, doc: AnalysisDocument, frame, layers, plans) -> None:
     first = frame.iloc[0]
     caption = (f"n = {first['n_emotions']} emotions; observed rho: 95% interval as the 'interval' column says "
-               f"(Fisher-z scale for jackknife-z), Mantel p ({first['n_permutations']} permutations); reference "
+               f"(Fisher-z scale for jackknife-t and jackknife-z), Mantel p ({first['n_permutations']} permutations); reference "
                "range: the same interval for rho between the reference model's re-made recipes; verdict rule of "
                f"rsastats.audit (docs/audit.md); last layer, raw cosine RDMs; seed {ctx.seed}.")
     doc.table("audits", "Audits: observed rho, reference range, verdict", caption, frame,

@@ -2,7 +2,8 @@
 
 Noise-free rho levels come from the read-out distortion ``tau`` and the one-model emotion part
 ``specific``; measured over the atlas (hidden size 32): ``near1`` 0.98-0.99, ``high`` 0.88-0.98,
-``mid`` 0.77-0.88, ``low`` 0.40-0.52 (they also depend on structure and anisotropy)."""
+``mid`` 0.77-0.88, ``low`` 0.40-0.52 (they also depend on structure and anisotropy); ``weak`` and ``faint``
+(the :data:`WEAK` designs) give rho as measured of about 0.13-0.18 and 0.04-0.07, ``unrelated`` designs 0."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import zlib
 
 from .model import Design
 
-__all__ = ["LEVELS", "design", "PILOT", "ATLAS"]
+__all__ = ["LEVELS", "design", "PILOT", "ATLAS", "WEAK"]
 
-LEVELS = {"near1": (0.15, 0.2), "high": (0.5, 0.6), "mid": (1.0, 1.5), "low": (2.0, 3.0)}
+LEVELS = {"near1": (0.15, 0.2), "high": (0.5, 0.6), "mid": (1.0, 1.5), "low": (2.0, 3.0), "weak": (3.5, 6.0),
+          "faint": (6.0, 10.0)}
 
 
 def design(n: int, p: int, rel: float, level: str = "high", structure: str = "lowrank", anisotropy: str = "none",
-           shared: float = 0.0, templates: float = 0.0, vectors: bool = False, seed: int | None = None) -> Design:
+           shared: float = 0.0, templates: float = 0.0, vectors: bool = False, unrelated: bool = False,
+           seed: int | None = None) -> Design:
     tau, spec = LEVELS[level]
     tags = [f"n{n}", f"P{p}", f"r{rel:g}", level, structure]
     if anisotropy != "none":
@@ -27,9 +30,11 @@ def design(n: int, p: int, rel: float, level: str = "high", structure: str = "lo
         tags.append(f"templ{templates:g}")
     if vectors:
         tags.append("vectors")
+    if unrelated:
+        tags[3] = "unrelated"
     name = "-".join(tags)
     return Design(name, n, p, rel, structure=structure, anisotropy=anisotropy, tau=tau, specific=spec,
-                  shared_prompts=shared, templates=templates, vectors_only=vectors, hidden=32,
+                  shared_prompts=shared, templates=templates, vectors_only=vectors, unrelated=unrelated, hidden=32,
                   seed=seed if seed is not None else zlib.crc32(name.encode()))
 
 
@@ -81,4 +86,21 @@ ATLAS = [
     design(21, 20, 0.8, "mid", vectors=True),
     design(8, 20, 0.95, "high", "hub", vectors=True),
     design(40, 8, 0.5, "low", "clustered", "strong", vectors=True),
+]
+
+# Weak and absent shared geometry (rho as measured from 0 to about 0.2): where the RDM correlation is close
+# to a degenerate U-statistic and the plain jackknife's variance is about twice the true one.
+WEAK = [
+    design(8, 8, 0.8, "weak"),
+    design(8, 8, 0.8, "faint"),
+    design(8, 8, 0.8, "high", unrelated=True),
+    design(21, 8, 0.8, "weak"),
+    design(21, 8, 0.8, "faint"),
+    design(21, 8, 0.8, "high", unrelated=True),
+    design(21, 20, 0.5, "high", "hub", unrelated=True),
+    design(21, 4, 0.8, "high", "clustered", "strong", unrelated=True),
+    design(21, 20, 0.8, "high", vectors=True, unrelated=True),
+    design(40, 8, 0.8, "weak"),
+    design(40, 8, 0.8, "faint"),
+    design(40, 20, 0.8, "high", "hub", unrelated=True),
 ]

@@ -19,7 +19,8 @@ Model ``m``'s noise-free vector (hidden size ``H``) is
 with ``W_B = W_A + tau D`` (a model-specific read-out distortion), ``v_e`` an emotion-specific
 direction shared by both models, ``u_e^m`` an emotion-specific direction of one model only (both
 make the geometry high-rank; ``u`` and ``tau`` make the models differ), and ``c_m`` a common
-direction whose size sets the anisotropy (mean cosine between emotion vectors).
+direction whose size sets the anisotropy (mean cosine between emotion vectors).  In an ``unrelated``
+design model B reads a second, independent draw of emotions: the two models share no geometry.
 
 Prompt ``p`` of emotion ``e`` read by model ``m``:
 
@@ -67,6 +68,7 @@ class Design:
     shared_prompts: float = 0.0  # g: share of prompt noise that both models read the same way
     templates: float = 0.0  # size of crossed template effects (0: none)
     vectors_only: bool = False  # the data set is two vector files (prompt means only)
+    unrelated: bool = False  # model B reads other emotions, drawn independently (population rho 0)
     hidden: int = 48
     sigma: float | None = None
     seed: int = 0
@@ -98,7 +100,14 @@ class Population:
 
     # ------------------------------------------------------------------ emotions
     def emotions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Noise-free vectors (2, n, H) and the per-emotion sizes ``a`` (n,)."""
+        """Noise-free vectors (2, n, H) and the per-emotion sizes ``a`` (n,); for an ``unrelated`` design
+        model B's vectors are those of a second, independent draw of emotions."""
+        mu, a = self._emotions(n, rng)
+        if self.design.unrelated:
+            mu = np.stack([mu[0], self._emotions(n, rng)[0][1]])
+        return mu, a
+
+    def _emotions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         d = self.design
         h = d.hidden
         if d.structure == "clustered":

@@ -24,12 +24,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--reuse-atlas", action="store_true",
                         help="write the report from the atlas results already in reports/calibration/atlas")
+    parser.add_argument("--rerun-rho", action="store_true",
+                        help="with --reuse-atlas: recompute rho's intervals on the atlas's data sets (jackknife only, "
+                             "about 5 min)")
+    parser.add_argument("--reuse-weak", action="store_true",
+                        help="write the report from the weak designs' results already in reports/calibration/weak")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 null data sets, reuse the atlas")
     args = parser.parse_args(argv)
     if args.quick:
-        args.null, args.reuse_atlas = 200, True
+        args.null, args.reuse_atlas, args.reuse_weak = 200, True, True
     res = write_report(args.out, n_null=args.null, n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed,
-                       atlas_seed=args.atlas_seed, jobs=args.jobs, run=not args.reuse_atlas)
+                       atlas_seed=args.atlas_seed, jobs=args.jobs, run=not args.reuse_atlas, rerun_rho=args.rerun_rho,
+                       run_weak_designs=not args.reuse_weak)
     print(f"wrote {args.out} in {res['seconds'] / 60:.1f} min")
     return 0
 

@@ -12,7 +12,7 @@ __all__ = ["METHOD_NAMES", "methods_section"]
 
 METHODS_CSV = Path(__file__).resolve().parents[2] / "reports" / "calibration" / "methods" / "coverage_all.csv"
 METHOD_NAMES = {
-    "jackz": "Fisher-z normal, jackknife SE (the default, `jackknife-z`)",
+    "jackz": "Fisher-z normal, jackknife SE (`jackknife-z`, the default before `jackknife-t`)",
     "pct": "percentile", "basic": "basic (clipped)", "bca": "BCa", "normz": "Fisher-z normal, bootstrap SE",
     "dvarz": "Fisher-z normal, double-bootstrap variance V*^2 / mean V**", "dvarz_add": "same, additive 2V* - mean V**",
     "dblpct": "double-bootstrap calibrated percentile", "dblbasicz": "prepivoted basic on the z scale (Beran 1987)",

@@ -150,3 +150,25 @@ def test_corrected_rule_notes():
     assert corrected_rule(8, (0.6, 0.5)) is None
     assert "prompts" in corrected_rule(2, (0.6, 0.5))
     assert "split-half" in corrected_rule(8, (0.6, 0.1))
+
+
+def test_rho_rerun_is_in_data_set_order_whatever_the_workers_and_unrelated_designs_share_nothing():
+    from dataclasses import replace
+
+    from analyses.atlas.shipped import RHO_METHODS, chunk_order, run_rho
+
+    d = replace(design(8, 4, 0.8, "mid"), sigma=1.0)
+    one = run_rho(d, 5, seed=3, jobs=1)
+    two = run_rho(d, 5, seed=3, jobs=2)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(one, two)
+    assert list(one.columns) == ["rho", "ci_low", "ci_high", f"ci_low_{RHO_METHODS[1]}", f"ci_high_{RHO_METHODS[1]}"]
+    assert (one["ci_low"] <= one["rho"]).all() and (one["rho"] <= one["ci_high"]).all()
+    assert chunk_order(5, 2).tolist() == [0, 2, 4, 1, 3]
+    # an unrelated design: model B's noise-free vectors come from an independent draw of emotions
+    u = replace(design(21, 4, 0.8, "high", unrelated=True), sigma=1.0)
+    assert u.name == "n21-P4-r0.8-unrelated-lowrank"
+    mu = Population.of(u).emotions(21, np.random.default_rng(0))[0]
+    free = spearman(cosine_cells(mu[0]), cosine_cells(mu[1]))
+    related = Population.of(replace(u, unrelated=False)).emotions(21, np.random.default_rng(0))[0]
+    assert abs(free) < 0.3 < spearman(cosine_cells(related[0]), cosine_cells(related[1]))
