@@ -24,3 +24,11 @@ def test_every_design_of_the_report_keeps_estimates_inside_their_intervals():
     assert "noise ceiling lies in [-1, 1]: True" in text
     designs = re.findall(r"^\| (n\d+-P\d+-\S+) \|", text, flags=re.M)
     assert len(set(designs)) >= 24
+
+
+def test_the_report_measures_rho_where_the_models_share_little_or_nothing():
+    text = REPORT.read_text(encoding="utf-8")
+    assert "## rho's interval where the models share little or no geometry" in text
+    designs = re.findall(r"^\| (n\d+-P\d+-r[\d.]+-(?:weak|faint|unrelated)\S*) \|", text, flags=re.M)
+    assert len(set(designs)) >= 10 and any("unrelated" in d for d in designs)
+    assert f"Every estimate inside its `{DEFAULT_CI}` interval: True" in text
