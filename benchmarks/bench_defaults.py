@@ -7,7 +7,7 @@ What is measured, on the same simulated files in this one process:
 
 1. ``rsastats compare A.nc B.nc --json`` on two activation files of 21 emotions x 50 prompts x 2048
    dimensions (one layer, float32 as the schema stores them), with every default: the Fisher-z
-   jackknife interval of rho, the Mantel test (9999 permutations), the split-half noise ceiling and
+   jackknife-t interval of rho, the Mantel test (9999 permutations), the split-half noise ceiling and
    rho_corrected with its BCa interval (2000 emotion resamples).  Wall time of the whole command
    (interpreter start, imports, reading and validating the files, writing the JSON), best of
    ``--repeats``.  Target: <= 5 s.  The CPU seconds of the command (user + system, all its threads)
