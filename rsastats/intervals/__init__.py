@@ -2,9 +2,14 @@
 
 Methods (:data:`INTERVAL_METHODS`; Davison & Hinkley 1997, ch. 5; Efron & Tibshirani 1993, ch. 11, 14):
 
-``jackknife-z`` ``tanh(atanh(est) -+ q SE)``, SE the jackknife standard error of ``atanh`` of the
-                leave-one-out estimates: the default interval of rho (chosen on the design atlas,
-                docs/calibration.md); it always contains its estimate and stays inside (-1, 1).
+``jackknife-t`` ``tanh(atanh(est) -+ t_(n-1) SE)``, Tukey's jackknife-t interval on the Fisher-z scale,
+                SE from the jackknife variance of ``atanh`` of the leave-one-out estimates less the
+                second-order part the jackknife counts twice (by the estimated degeneracy;
+                :mod:`rsastats.inference.degeneracy` estimates it from the two RDMs): the default
+                interval of rho (docs/statistics.md, docs/calibration.md); it always contains its
+                estimate and stays inside (-1, 1).
+``jackknife-z`` ``tanh(atanh(est) -+ q SE)``, SE the plain jackknife standard error of ``atanh`` of the
+                leave-one-out estimates, ``q`` normal (the default before; conservative near rho = 0).
 ``jackknife``   ``est -+ q SE`` on the raw scale (unbounded statistics, e.g. a difference of two rhos).
 ``percentile``  the ``(1-c)/2`` and ``(1+c)/2`` quantiles of the replicates.
 ``basic``       ``2*est - q_hi, 2*est - q_lo`` (reflects the bootstrap bias back onto the estimate).

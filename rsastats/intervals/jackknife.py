@@ -20,7 +20,7 @@ from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from ..checks import check_confidence, check_finite_array
 from ..exceptions import ValidationError
-from .methods import INTERVAL_METHODS, ci_method_name
+from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
 __all__ = ["fisher_z", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
 
@@ -70,7 +70,7 @@ def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_
         se = float(np.sqrt(corrected_variance(jackknife_se(values, "fisher-z") ** 2, second_order, n)))
         return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), se
     q = float(ndtri(0.5 + confidence / 2.0))
-    return q, jackknife_se(values, "fisher-z" if method == "jackknife-z" else "raw")
+    return q, jackknife_se(values, "fisher-z" if method in FISHER_Z_METHODS else "raw")
 
 
 def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-t",
@@ -86,7 +86,7 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     confidence = check_confidence(confidence)
     est = float(check_finite_array("estimate", estimate, 0))
     q, se = _quantile_and_se(method, leave_one_out, confidence, second_order)
-    if method in ("jackknife-z", "jackknife-t"):
+    if method in FISHER_Z_METHODS:
         if se == 0.0:  # no leave-one-out value moves the estimate
             return est, est, se
         z = float(fisher_z(est))
@@ -102,7 +102,7 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     method = ci_method_name(method)
     _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order)
     n = one_stratum(leave_one_out).size
-    z_scale = method in ("jackknife-z", "jackknife-t")
+    z_scale = method in FISHER_Z_METHODS
     shift = float(fisher_z(estimate) - fisher_z(null)) if z_scale else float(estimate - null)
     if not se > 0:
         return float(shift == 0)

@@ -45,9 +45,9 @@ def inference_caption(*, n_emotions: int, ci: str, confidence: float, scheme: st
                       prompts: str = "", permutations: int | None = None, exact: bool = False, extra: str = "") -> str:
     """The sentence every table and figure of inference carries: n, interval, resamples, seed."""
     n = f"n = {n_emotions} emotions" + (f" ({prompts})" if prompts else "")
-    from ..intervals.methods import INTERVAL_METHODS
+    from ..intervals.methods import FISHER_Z_METHODS, INTERVAL_METHODS
 
-    if ci in ("jackknife-t", "jackknife-z"):
+    if ci in FISHER_Z_METHODS:
         interval = (f"{100 * confidence:g}% CI of rho as measured: {INTERVAL_METHODS[ci].label} "
                     f"({n_emotions} leave-one-out resamples)")
     elif ci == "jackknife":
