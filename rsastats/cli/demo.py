@@ -8,8 +8,8 @@ the report.
 
 Resumable and idempotent: each extraction writes ``<work>/<name>.nc`` (interrupted runs resume
 from ``<name>.nc.parts/``); a finished file whose recorded settings match is skipped; the report
-is skipped when ``<out>/report.json`` was made from the same data (:func:`rsastats.io.content_sha256`) and
-settings.
+is skipped when ``<out>/report.json`` was made from the same data (:func:`rsastats.io.content_sha256`),
+settings and analysis code (:func:`code_sha256` of the ``rsastats`` package's sources).
 
 The sizes (prompts per emotion, baseline texts, samples and new tokens of generation) are chosen
 so that ``make demo`` on a fresh clone finishes in under 15 minutes on a 2-core CPU machine,
@@ -18,6 +18,7 @@ installation included; the report says which were used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -30,7 +31,7 @@ from ..exceptions import ConfigMismatchError, ValidationError
 from .progress import Progress
 
 __all__ = ["DemoSizes", "DemoStep", "FULL", "QUICK", "INT8_SCHEMES", "demo_steps", "demo_report_config", "run_demo",
-           "DemoResult", "content_sha256"]
+           "DemoResult", "content_sha256", "code_sha256"]
 
 INT8_SCHEMES = ("int8-weight", "int8-token", "int8-dynamic")
 _DEMO_VERSION = 1  # bump when the plan changes meaning, so old work is not reused
@@ -200,18 +201,30 @@ def _extract_steps(steps: tuple[DemoStep, ...], work: Path, progress: Progress, 
     return statuses
 
 
+def code_sha256() -> str:
+    """SHA-256 of the ``rsastats`` package's Python sources (relative paths and contents, in path order): the
+    code a report is made with, so that a changed analysis makes ``make demo`` rebuild its report."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _report_config(steps: tuple[DemoStep, ...], work: Path, sizes: DemoSizes, quick: bool, int8: str, seed: int):
     """The report's settings, with the demo's plan and the content fingerprints of its inputs."""
     files = [str(work / f"{s.name}.nc") for s in steps]
     names = [s.name for s in steps]
     inputs = {name: content_sha256(Path(f)) for name, f in zip(names, files)}
     extra = {"demo": {"version": _DEMO_VERSION, "quick": quick, "int8": int8, "sizes": asdict(sizes),
-                      "steps": [s.to_dict() for s in steps]}, "inputs_content_sha256": inputs}
+                      "steps": [s.to_dict() for s in steps]}, "inputs_content_sha256": inputs,
+             "code_sha256": code_sha256()}
     return demo_report_config(files, names, sizes, demo_notes(sizes, int8, quick), seed, extra)
 
 
 def _report_up_to_date(out: Path, report_config: Any, seed: int) -> bool:
-    """Whether ``out`` holds a report made from the same data (content fingerprints) and settings."""
+    """Whether ``out`` holds a report made from the same data (content fingerprints), settings and code."""
     previous = _read_json(out / "report.json").get("config", {})
     wanted = json.loads(json.dumps(report_config.to_dict()["extra"], sort_keys=True))
     return (out / "index.html").is_file() and previous.get("extra") == wanted and previous.get("seed") == seed

@@ -82,3 +82,17 @@ def test_demo_cli_json_and_bad_options(first_run, tmp_path, monkeypatch):
     assert len(out["steps"]) == len(demo_steps(QUICK))
     bad = CliRunner().invoke(cli, ["demo", "--threads", "0"])
     assert bad.exit_code == 2 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_change_of_the_analysis_code_rebuilds_the_report(first_run, monkeypatch):
+    from rsastats.cli import demo as demo_module
+
+    result = first_run[0]
+    recorded = json.loads((result.out / "report.json").read_text())["config"]["extra"]["code_sha256"]
+    assert recorded == demo_module.code_sha256() and len(recorded) == 64
+    monkeypatch.setattr(demo_module, "code_sha256", lambda: "0" * 64)
+    calls: list[tuple[str, str]] = []
+    again = run_demo(result.out, work=result.work, quick=True, threads=1, loader=_loader(calls))
+    assert not calls and {s["status"] for s in again.steps} == {"up to date"}
+    assert again.report_status != "up to date" and again.report is not None
+    assert json.loads((result.out / "report.json").read_text())["config"]["extra"]["code_sha256"] == "0" * 64
