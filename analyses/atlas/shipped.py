@@ -29,7 +29,7 @@ from rsastats.vectors import PromptRows
 from .model import DataSet, Design, Population, calibrate_sigma
 from .study import truths
 
-__all__ = ["model_inputs", "run_shipped", "run_rho", "chunk_order", "FIELDS", "RHO_METHODS"]
+__all__ = ["model_inputs", "run_shipped", "shipped_rows", "run_rho", "chunk_order", "FIELDS", "RHO_METHODS"]
 
 # The intervals of rho compared by :func:`run_rho`: the shipped default first.
 RHO_METHODS = ("jackknife-t", "jackknife-z")
@@ -75,6 +75,14 @@ def run_shipped(design: Design, n_sets: int, *, n_boot: int = 2000, n_mc: int = 
     design = design if design.sigma is not None else calibrate_sigma(design)
     start = time.time()
     truth = truths(design, n_mc)
+    frame = shipped_rows(design, n_sets, n_boot=n_boot, seed=seed, jobs=jobs)
+    truth = {**truth, "sigma": design.sigma, "seconds": time.time() - start}
+    return frame, truth
+
+
+def shipped_rows(design: Design, n_sets: int, *, n_boot: int = 2000, seed: int = 2026, jobs: int = 2) -> pd.DataFrame:
+    """The shipped outputs (:data:`FIELDS`) of data sets ``0 .. n_sets - 1`` of a design whose ``sigma``
+    is set, in data-set order (the data sets of :func:`run_shipped` with the same ``seed``)."""
     seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed]), n_sets)
     chunks = [(design, seqs[i::jobs], n_boot) for i in range(jobs)]
     if jobs > 1:
@@ -82,9 +90,7 @@ def run_shipped(design: Design, n_sets: int, *, n_boot: int = 2000, n_mc: int = 
             parts = list(pool.map(_chunk, chunks))
     else:
         parts = [_chunk(c) for c in chunks]
-    frame = pd.DataFrame(_in_order(parts, jobs, n_sets))
-    truth = {**truth, "sigma": design.sigma, "seconds": time.time() - start}
-    return frame, truth
+    return pd.DataFrame(_in_order(parts, jobs, n_sets))
 
 
 def _rho_chunk(args: tuple) -> list[dict]:

@@ -27,15 +27,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rerun-rho", action="store_true",
                         help="with --reuse-atlas: recompute rho's intervals on the atlas's data sets (jackknife only, "
                              "about 5 min)")
+    parser.add_argument("--rerun-corrected", action="store_true",
+                        help="with --reuse-atlas: recompute rho_corrected's columns on the atlas's data sets (with the "
+                             "bootstrap, about 50 min)")
+    parser.add_argument("--reuse-independent", action="store_true",
+                        help="write the report from the second generative model's results already in "
+                             "reports/calibration/independent")
     parser.add_argument("--reuse-weak", action="store_true",
                         help="write the report from the weak designs' results already in reports/calibration/weak")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 null data sets, reuse the atlas")
     args = parser.parse_args(argv)
     if args.quick:
-        args.null, args.reuse_atlas, args.reuse_weak = 200, True, True
+        args.null, args.reuse_atlas, args.reuse_weak, args.reuse_independent = 200, True, True, True
     res = write_report(args.out, n_null=args.null, n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed,
                        atlas_seed=args.atlas_seed, jobs=args.jobs, run=not args.reuse_atlas, rerun_rho=args.rerun_rho,
-                       run_weak_designs=not args.reuse_weak)
+                       rerun_corrected=args.rerun_corrected,
+                       run_weak_designs=not args.reuse_weak, run_independent_designs=not args.reuse_independent)
     print(f"wrote {args.out} in {res['seconds'] / 60:.1f} min")
     return 0
 

@@ -42,7 +42,9 @@ def methods_section(band: tuple[float, float], path: Path = METHODS_CSV) -> list
         ["n", "hits"]].sum()
     lines = ["## Methods studied and not chosen", "",
              "The research run of the same atlas (its own resampling code, 1,000 resamples per data set; "
-             f"`{path.relative_to(path.parents[3])}`) compared every candidate on the same data sets. Per method: the number "
+             f"`{path.relative_to(path.parents[3])}`) compared every candidate on the same data sets; its rho_corrected is the "
+             "cross-half ratio of plain half RDMs (before the noise-equalized ones, which change it little where, as in "
+             "the atlas, every emotion has the same noise level: reports/calibration/equalize_bias.csv). Per method: the number "
              f"of designs whose coverage lies in [{100 * band[0]:g}%, {100 * band[1]:g}%], the mean |coverage - 95%| in "
              "points, the range, and the mean width.", "",
              "| estimand | method | designs within | mean abs. error | min-max % | mean width |", "|---|---|---|---|---|---|"]

@@ -17,7 +17,7 @@ from rsastats.io import atomic_path
 
 from ..atlas.designs import WEAK
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
-from .rho import WEAK_FOLDER, load_runs, rerun_atlas_rho, rho_table, run_weak, weak_section
+from .rho import WEAK_FOLDER, load_runs, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
 from .studies import N_EMOTIONS, type1_error
 
@@ -59,6 +59,20 @@ def _type1_section(t1: pd.DataFrame, n_null: int) -> list[str]:
     ]
 
 
+# Why rho_corrected's columns were last recomputed on the atlas's data sets (recorded in each design's JSON).
+CORRECTED_RERUN_REASON = "the half RDMs of rho_corrected with noise-equalized squared norms (rsastats/inference/equalize.py)"
+
+
+def _corrected_rerun_text(runs: list) -> str:
+    """Provenance of the atlas's rho_corrected columns, read from the designs' JSON files."""
+    reasons = sorted({meta["corrected_rerun"]["reason"] for meta, _ in runs if "corrected_rerun" in meta})
+    rerun = sum("corrected_rerun" in meta for meta, _ in runs)
+    if not rerun:
+        return ""
+    return (f"; rho_corrected's columns recomputed on the data sets of {rerun} designs with prompts (`--rerun-corrected`: "
+            + "; ".join(reasons) + ")")
+
+
 def _default_section() -> list[str]:
     return [
         "## The defaults",
@@ -67,8 +81,10 @@ def _default_section() -> list[str]:
         "Tukey's jackknife-t interval on the Fisher-z scale (n - 1 degrees of freedom) over emotions (the sampling "
         "unit; each emotion's prompts travel with it), its leave-one-emotion-out jackknife variance corrected for the "
         "second-order part the jackknife counts twice, in proportion to the estimated degeneracy "
-        "(`rsastats/inference/degeneracy.py`). rho_corrected (noise-free) is the cross-half disattenuation with "
-        "the BCa interval of its emotion-bootstrap replicates (`rsastats/inference/corrected.py`). Why: "
+        "(`rsastats/inference/degeneracy.py`). rho_corrected (noise-free) is the cross-half disattenuation of half "
+        "RDMs whose emotions carry the same prompt-noise inflation of their squared norms (noise-equalized, "
+        "`rsastats/inference/equalize.py`), with the BCa interval of its emotion-bootstrap replicates "
+        "(`rsastats/inference/corrected.py`). Why: "
         "docs/statistics.md, 'Two estimands'; the alternatives above.",
         "",
     ]
@@ -76,27 +92,39 @@ def _default_section() -> list[str]:
 
 def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
                  seed: int = 2024, atlas_seed: int = 2026, jobs: int = 1, run: bool = True, rerun_rho: bool = False,
-                 run_weak_designs: bool = True, atlas_folder: str = ATLAS_FOLDER,
-                 weak_folder: str = WEAK_FOLDER) -> dict[str, Any]:
+                 rerun_corrected: bool = False,
+                 run_weak_designs: bool = True, run_independent_designs: bool = True, atlas_folder: str = ATLAS_FOLDER,
+                 weak_folder: str = WEAK_FOLDER, independent_folder: str | None = None) -> dict[str, Any]:
     """Run the studies (``run``; else reuse the atlas results in ``atlas_folder``, with rho's intervals
-    recomputed on its data sets when ``rerun_rho``; the weak designs when ``run_weak_designs``, else reused
-    from ``weak_folder``) and write the report."""
+    recomputed on its data sets when ``rerun_rho`` and rho_corrected's when ``rerun_corrected``; the weak designs when ``run_weak_designs``, else reused
+    from ``weak_folder``; the second generative model's designs likewise) and write the report."""
+    # imported here: ``python -m analyses.calibration.independent`` would otherwise find it imported already
+    from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
+
+    independent_folder = independent_folder or FOLDER
     started = time.time()
     t1 = type1_error(n_null, seed=seed, jobs=jobs)
     if run:
         run_atlas(atlas_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
-    elif rerun_rho:
-        rerun_atlas_rho(atlas_folder, jobs=jobs)
+    else:
+        if rerun_rho:
+            rerun_atlas_rho(atlas_folder, jobs=jobs)
+        if rerun_corrected:
+            rerun_atlas_corrected(atlas_folder, jobs=jobs, reason=CORRECTED_RERUN_REASON)
     if run_weak_designs:
         run_weak(weak_folder, n_sets=n_sets, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
+    if run_independent_designs:
+        run_independent(independent_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
     runs = load_atlas(atlas_folder)
     table = coverage_table(runs)
     weak_runs = load_runs(weak_folder, WEAK)
+    independent_runs = load_independent(independent_folder)
     elapsed = time.time() - started
     command = (f"python -m analyses.calibration --out {path} --null {n_null} --sets {n_sets} --n-boot {n_boot} "
                f"--n-mc {n_mc} --seed {seed} --atlas-seed {atlas_seed} --jobs {jobs}"
                + ("" if run else " --reuse-atlas") + (" --rerun-rho" if rerun_rho and not run else "")
-               + ("" if run_weak_designs else " --reuse-weak"))
+               + (" --rerun-corrected" if rerun_corrected and not run else "")
+               + ("" if run_weak_designs else " --reuse-weak") + ("" if run_independent_designs else " --reuse-independent"))
     lines = [
         "# Calibration of rsastats' tests and intervals",
         "",
@@ -104,8 +132,10 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         f"({platform.machine()}, Python {platform.python_version()}, numpy {np.__version__})"
         + ("" if run else "; the atlas results were reused from " + atlas_folder
            + (" with rho's intervals recomputed on their data sets (`--rerun-rho`)"
-              if runs and all("rho_interval" in meta for meta, _ in runs) else ""))
+              if runs and all("rho_interval" in meta for meta, _ in runs) else "")
+           + _corrected_rerun_text(runs))
         + ("" if run_weak_designs else "; the weak designs' results were reused from " + weak_folder)
+        + ("" if run_independent_designs else "; the second generative model's from " + independent_folder)
         + ". Every number below is computed "
         "by that script; rerun it to reproduce them (same seeds).",
         "",
@@ -114,6 +144,8 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
     lines += atlas_section(table, runs)
     if weak_runs:
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
+    if independent_runs:
+        lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
     lines += _default_section()
     lines += methods_section(TOLERANCE)
     with atomic_path(path) as tmp:

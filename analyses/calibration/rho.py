@@ -5,7 +5,8 @@ rho's interval is formed from the leave-one-emotion-out jackknife only, so a cha
 bootstrap of rho_corrected (the costly part of the atlas, about 107 min): :func:`rerun_atlas_rho`
 recomputes rho's interval with every method of :data:`analyses.atlas.shipped.RHO_METHODS` on the very data
 sets of ``reports/calibration/atlas`` (checked: the rerun's rho equals the stored one) and rewrites those
-columns.  :func:`run_weak` runs the weak and unrelated designs from scratch (Monte Carlo truths included)
+columns.  :func:`rerun_atlas_corrected` does the same for rho_corrected's columns (with the bootstrap:
+about 50 min on 2 cores) when its estimator changes.  :func:`run_weak` runs the weak and unrelated designs from scratch (Monte Carlo truths included)
 into ``reports/calibration/weak``.
 """
 
@@ -24,11 +25,11 @@ from rsastats.io import atomic_path
 
 from ..atlas.designs import ATLAS, WEAK
 from ..atlas.model import Design, calibrate_sigma
-from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho
+from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
 from ..atlas.study import truths
 from .studies import binomial_ci
 
-__all__ = ["rerun_atlas_rho", "run_weak", "rho_table", "weak_section", "WEAK_FOLDER"]
+__all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section", "WEAK_FOLDER"]
 
 WEAK_FOLDER = "reports/calibration/weak"
 
@@ -65,6 +66,38 @@ def rerun_atlas_rho(folder: str | os.PathLike, *, jobs: int = 2, only: list[str]
         meta["rho_interval"] = {"methods": list(RHO_METHODS), "seconds": time.time() - started}
         _write(folder, base.name, frame, meta)
         print(f"{base.name}: rho intervals rerun in {time.time() - started:.0f} s", flush=True)
+
+
+CORRECTED_COLUMNS = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "split_half_a",
+                     "split_half_b", "noise_ceiling", "ceiling_note")
+
+
+def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: list[str] | None = None,
+                          reason: str = "") -> None:
+    """Recompute rho_corrected, its interval and note, the split-half correlations and the noise ceiling of
+    every atlas design with prompts found in ``folder``, on its own data sets with the shipped
+    ``compare_models`` and the stored number of resamples (checked: the rerun's rho and rho's interval
+    equal the stored ones); the truths are kept.  ``reason`` is recorded in the design's JSON."""
+    folder = Path(folder)
+    for base in ATLAS:
+        path = folder / f"{base.name}.csv"
+        if (only and base.name not in only) or not path.exists() or base.vectors_only:
+            continue
+        started = time.time()
+        meta = json.loads(path.with_suffix(".json").read_text())
+        frame = pd.read_csv(path, keep_default_na=True)
+        design = Design(**{**meta["design"], "sigma": meta["truth"]["sigma"]})
+        new = shipped_rows(design, meta["n_sets"], n_boot=meta["n_boot"], seed=meta["seed"], jobs=jobs)
+        same = [np.allclose(frame[c].to_numpy(), new[c].to_numpy(dtype=float), rtol=0, atol=1e-12)
+                for c in ("rho", "ci_low", "ci_high")]
+        if len(frame) != len(new) or not all(same):
+            raise RuntimeError(f"{path}: the rerun's rho or rho's interval differs from the stored one (not the same "
+                               "data sets, or rho's interval changed: rerun it first with rerun_atlas_rho)")
+        for column in CORRECTED_COLUMNS:
+            frame[column] = new[column]
+        meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
+        _write(folder, base.name, frame, meta)
+        print(f"{base.name}: rho_corrected rerun in {time.time() - started:.0f} s", flush=True)
 
 
 def run_weak(folder: str | os.PathLike = WEAK_FOLDER, *, n_sets: int = 400, n_mc: int = 6000, seed: int = 2026,
