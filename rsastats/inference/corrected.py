@@ -2,7 +2,13 @@
 
 ``rho`` as measured is attenuated by prompt noise: what would it be with unlimited prompts per emotion?
 Each emotion's valid prompts are split at random into two halves (the same split for models that read
-the same prompts), ``n_splits`` times.  For a pair of models A, B and split ``s``:
+the same prompts), ``n_splits`` times.  A half's RDM is built with noise-equalized squared norms
+(:mod:`rsastats.inference.equalize`): prompt noise inflates each emotion's squared mean norm by its noise
+variance over the number of prompts, and where the same emotions are noisier in both models (the same
+texts) the different inflations shrink the two models' cosines alike -- shared structure the noise-free
+vectors do not have, which the ratio below would count as shared geometry.  Equalizing removes the
+differences and keeps the common inflation, which the attenuation model describes.  For a pair of models
+A, B and split ``s``:
 
 ``r(A1, A2)``  the split-half correlation of A (its RDM from one half against the other); ``aa`` is the
                mean over splits, ``bb`` likewise for B;
@@ -24,7 +30,7 @@ inputs and both split-half correlations are at least :data:`MIN_SPLIT_HALF` (the
 interval calibrated there, and not below); otherwise it is None and ``corrected_note`` says why.
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
-full prompt set); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
+full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
 observed rho means the split-half model does not hold, e.g. prompt effects shared by the two models).
 """
 
@@ -81,11 +87,12 @@ class CrossHalf:
     """Fixed upper triangles of every model's full RDM and of both halves of every split; the rho,
     split-half and cross-half correlations for any batch of emotion weights."""
 
-    def __init__(self, models: Sequence, rank: str, rdm_method: str, n_splits: int, seed: np.random.SeedSequence):
+    def __init__(self, models: Sequence, rank: str, rdm_method: str, n_splits: int, seed: np.random.SeedSequence,
+                 equalize: bool = True):
         engine = ResamplingEngine(models, rank=rank, scheme="prompts", rdm_method=rdm_method)
         halves = split_counts(engine, n_splits, seed)
-        first = engine.rdm_uppers([h[0] for h in halves])  # (M, S, m)
-        second = engine.rdm_uppers([h[1] for h in halves])
+        first = engine.rdm_uppers([h[0] for h in halves], equalize)  # (M, S, m); equalize=False: the plain halves
+        second = engine.rdm_uppers([h[1] for h in halves], equalize)
         self.n_models, self.n_splits = len(models), n_splits
         self.rows = np.concatenate([engine.fixed, first.reshape(-1, first.shape[-1]), second.reshape(-1, first.shape[-1])])
         self.measure = rank_measure(rank)

@@ -47,7 +47,7 @@ from ..measures.kernels import degenerate, weighted_kendall
 from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
-from ..vectors import apply_post
+from .equalize import equalized, gram_post, mean_gram, prompt_noise, vector_gram
 from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
@@ -74,6 +74,7 @@ class _Group:
     post: str
     gram_blocks: list[list[np.ndarray]] | None  # [emotion f][member]: (P, (f+1) * P)
     rows: list[np.ndarray] | None  # direct route: per member (E, P, H)
+    noise: np.ndarray | None = None  # per member and emotion, the prompt noise variance (once asked for)
 
 
 class ResamplingEngine:
@@ -166,11 +167,12 @@ class ResamplingEngine:
         return [[np.ascontiguousarray(k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p]) for k in grams] for f in range(n_e)]
 
     # ------------------------------------------------------------------ RDMs of prompt resamples
-    def _group_uppers(self, group: _Group, counts: np.ndarray) -> np.ndarray:
-        """Upper triangles (n_members, B, m) of the RDMs for prompt counts (B, E, P)."""
+    def _group_uppers(self, group: _Group, counts: np.ndarray, equalize: bool = False) -> np.ndarray:
+        """Upper triangles (n_members, B, m) of the RDMs for prompt counts (B, E, P) (``equalize``: see below)."""
         n_b, n_e, n_p = counts.shape
         n_members = len(group.members)
         totals = counts.sum(axis=-1)  # (B, E)
+        equalize = equalize and group.post != "zscore"
         if group.gram_blocks is not None:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
@@ -191,30 +193,27 @@ class ResamplingEngine:
                     gram[:, k, : f + 1, f] = gf
                     gram[:, k, f, : f + 1] = gf
             gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
-            if group.post == "emotion-mean":
-                gram = (gram - gram.mean(axis=-1, keepdims=True) - gram.mean(axis=-2, keepdims=True)
-                        + gram.mean(axis=(-2, -1), keepdims=True))
-            elif group.post == "unit" and self.rdm_method == "euclidean":
-                inv = 1.0 / np.sqrt(np.diagonal(gram, axis1=-2, axis2=-1))
-                gram = gram * inv[..., :, None] * inv[..., None, :]
-            return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
-        else:
-            grams = []
-            for values in group.rows:
-                means = np.matmul(counts.transpose(1, 0, 2), values).transpose(1, 0, 2) / totals[..., None]  # (B, E, H)
-                vectors = apply_post(means, group.post)
-                if self.rdm_method == "correlation":
-                    vectors = vectors - vectors.mean(axis=-1, keepdims=True)
-                grams.append(np.matmul(vectors, vectors.transpose(0, 2, 1)))
-            gram = np.stack(grams)
-        return rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju]
+        elif equalize:  # the Gram matrices of the raw means; the normalization's mean step below
+            gram = np.stack([mean_gram(values, counts, totals, self.rdm_method) for values in group.rows], axis=1)
+        else:  # the means, the normalization's mean step on them (zscore is not one of their Gram matrix)
+            grams = [vector_gram(values, counts, totals, group.post, self.rdm_method) for values in group.rows]
+            return rdm_from_gram(np.stack(grams), self.rdm_method)[..., self.iu, self.ju]
+        if equalize:
+            if group.noise is None:
+                group.noise = prompt_noise(group.valid, group.gram_blocks, group.rows, self.rdm_method)
+            gram = equalized(gram, group.noise, counts, totals)
+        gram = gram_post(gram, group.post, self.rdm_method)
+        return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
 
-    def rdm_uppers(self, prompt_counts: Sequence[np.ndarray]) -> np.ndarray:
-        """Upper triangles (M, B, m) for one prompt-count array (B, E, P) per paired group."""
+    def rdm_uppers(self, prompt_counts: Sequence[np.ndarray], equalize: bool = False) -> np.ndarray:
+        """Upper triangles (M, B, m) for one prompt-count array (B, E, P) per paired group.
+
+        ``equalize``: every emotion's squared norm carries the same prompt-noise inflation (the half RDMs
+        of rho_corrected; :mod:`rsastats.inference.equalize`); not for ``zscore`` vectors."""
         n_b = prompt_counts[0].shape[0]
         out = np.empty((self.n_models, n_b, self.fixed.shape[1]))
         for group, counts in zip(self.groups, prompt_counts):
-            out[group.members] = self._group_uppers(group, counts)
+            out[group.members] = self._group_uppers(group, counts, equalize)
         return out
 
     # ------------------------------------------------------------------ correlations

@@ -11,7 +11,8 @@ SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is indepe
                      "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling; a ceiling "
                      "below |rho| is not shown (see docs/statistics.md).")
 CORRECTED_TEXT = ("rho_corrected: the noise-free rho (unlimited prompts per emotion), cross-half disattenuation over random "
-                  "half splits of the prompts with a BCa interval over emotions, clipped to [-1, 1]; given only with >= 3 "
+                  "half splits of the prompts (each emotion's squared norm with the same noise inflation) with a BCa "
+                  "interval over emotions, clipped to [-1, 1]; given only with >= 3 "
                   "prompts per emotion and split-half correlations >= 0.3 (docs/calibration.md).")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
                "both": "emotions and prompts within each emotion"}

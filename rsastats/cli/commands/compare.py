@@ -75,7 +75,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     if res.rho_corrected is not None:
         table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  [{fmt_number(res.corrected_ci_low)}, "
                       f"{fmt_number(res.corrected_ci_high)}] {res.confidence:.0%} CI, cross-half disattenuation over "
-                      f"{res.n_splits} half splits, {res.corrected_ci_method} over emotions ({res.n_boot} resamples)"
+                      f"{res.n_splits} noise-equalized half splits, {res.corrected_ci_method} over emotions ({res.n_boot} resamples)"
                       + (f"; {res.corrected_note}" if res.corrected_note else ""))
     else:
         table.add_row("rho_corrected (noise-free)", res.corrected_note)

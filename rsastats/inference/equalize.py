@@ -1,0 +1,97 @@
+"""Gram-matrix steps of prompt resamples: noise-equalized squared norms for the half RDMs of
+``rho_corrected``, and a normalization's mean-vector step.
+
+Prompt noise adds its variance over the number of prompts to an emotion's squared mean norm,
+``E |m_e|^2 = |mu_e|^2 + s_e / k_e`` (``s_e`` the trace of the emotion's within-prompt covariance), so
+the cosines of an emotion with noisier prompts are shrunk more.  Where the same emotions are noisier in
+two models -- the same texts, read by both -- that shrinkage is structure the two RDMs share and the
+noise-free vectors do not have, and the cross-half ratio counts it as shared geometry (docs/statistics.md,
+"Noise levels that differ across emotions").  Here each emotion's squared norm is moved by its own noise
+contribution less the mean contribution over emotions: every emotion then carries the same inflation, so
+the differences go and the common part (which the attenuation model of the ratio does describe) stays.
+Estimating ``|mu_e|^2`` itself (an unbiased norm) would remove the common part too, but it divides the
+cosines of weak emotions by a small, noisy number and was withdrawn in most data sets at low
+signal-to-noise (measured; docs/statistics.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..vectors import apply_post
+
+__all__ = ["prompt_noise", "equalized", "mean_gram", "gram_post", "vector_gram"]
+
+
+def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
+    """Per model and emotion, the unbiased estimate of the prompt noise variance ``s_e`` (the trace of
+    the within-emotion covariance of its valid prompt rows; rows centred across hidden first for the
+    correlation RDM), from a paired group's Gram blocks (``[emotion f][model]: (P, (f+1) P)``) or its
+    rows (per model ``(E, P, H)``): ``(n_models, E)``; NaN for an emotion with fewer than 2 prompts."""
+    weights = valid.astype(np.float64)  # (E, P)
+    k = weights.sum(axis=1)
+    n_p = weights.shape[1]
+    n_models = len(gram_blocks[0]) if gram_blocks is not None else len(rows)
+    out = np.empty((n_models, len(k)))
+    for m in range(n_models):
+        if gram_blocks is not None:
+            own = [gram_blocks[f][m][:, f * n_p:] for f in range(len(k))]  # (P, P): emotion f with itself
+            sq = np.stack([np.diagonal(b) for b in own])  # |x_p|^2
+            total = np.array([w @ b @ w for w, b in zip(weights, own)])  # |sum_p x_p|^2
+        else:
+            values = rows[m]
+            if rdm_method == "correlation":
+                values = values - values.mean(axis=-1, keepdims=True)
+            sq = np.einsum("eph,eph->ep", values, values)
+            sums = np.einsum("ep,eph->eh", weights, values)
+            total = np.einsum("eh,eh->e", sums, sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[m] = ((weights * sq).sum(axis=1) - total / k) / (k - 1)
+    return out
+
+
+def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """``gram`` (B, models, E, E) of count-weighted prompt means (counts (B, E, P), their sums ``totals``
+    (B, E)) with each diagonal entry moved by its emotion's noise inflation ``s_e sum_p c_p^2 / T_e^2``
+    less the mean inflation over emotions; floored at that mean (a noise-free squared norm is >= 0), or
+    at the entry itself where it is smaller.  Modifies and returns ``gram``."""
+    spread = (counts ** 2).sum(axis=-1) / totals ** 2  # (B, E): variance factor of the weighted mean
+    inflation = noise[None, :, :] * spread[:, None, :]  # (B, models, E)
+    mean = inflation.mean(axis=-1, keepdims=True)
+    idx = np.arange(gram.shape[-1])
+    diag = gram[..., idx, idx]
+    gram[..., idx, idx] = np.maximum(diag - inflation + mean, np.minimum(mean, diag))
+    return gram
+
+
+def mean_gram(values: np.ndarray, counts: np.ndarray, totals: np.ndarray, rdm_method: str) -> np.ndarray:
+    """Gram matrices (B, E, E) of the count-weighted means of one model's prompt rows (E, P, H), before
+    any normalization's mean step (rows centred across hidden first for the correlation RDM)."""
+    if rdm_method == "correlation":
+        values = values - values.mean(axis=-1, keepdims=True)
+    means = np.matmul(counts.transpose(1, 0, 2), values).transpose(1, 0, 2) / totals[..., None]
+    return np.matmul(means, means.transpose(0, 2, 1))
+
+
+def gram_post(gram: np.ndarray, post: str, rdm_method: str) -> np.ndarray:
+    """A normalization's mean-vector step on Gram matrices (..., E, E): ``emotion-mean`` centres the
+    vectors across emotions (double centring); ``unit`` scales them to length 1 (only the Euclidean RDM
+    depends on it); ``none`` as is."""
+    if post == "emotion-mean":
+        return (gram - gram.mean(axis=-1, keepdims=True) - gram.mean(axis=-2, keepdims=True)
+                + gram.mean(axis=(-2, -1), keepdims=True))
+    if post == "unit" and rdm_method == "euclidean":
+        inv = 1.0 / np.sqrt(np.diagonal(gram, axis1=-2, axis2=-1))
+        return gram * inv[..., :, None] * inv[..., None, :]
+    return gram
+
+
+def vector_gram(values: np.ndarray, counts: np.ndarray, totals: np.ndarray, post: str, rdm_method: str) -> np.ndarray:
+    """Gram matrices (B, E, E) of the count-weighted means of one model's prompt rows (E, P, H) after the
+    normalization's mean-vector step (any ``post``, ``zscore`` included; rows centred across hidden
+    after it for the correlation RDM)."""
+    means = np.matmul(counts.transpose(1, 0, 2), values).transpose(1, 0, 2) / totals[..., None]  # (B, E, H)
+    vectors = apply_post(means, post)
+    if rdm_method == "correlation":
+        vectors = vectors - vectors.mean(axis=-1, keepdims=True)
+    return np.matmul(vectors, vectors.transpose(0, 2, 1))
