@@ -10,8 +10,8 @@ noise-free vectors do not have, and the cross-half ratio counts it as shared geo
 contribution less the mean contribution over emotions: every emotion then carries the same inflation, so
 the differences go and the common part (which the attenuation model of the ratio does describe) stays.
 Estimating ``|mu_e|^2`` itself (an unbiased norm) would remove the common part too, but it divides the
-cosines of weak emotions by a small, noisy number and was withdrawn in most data sets at low
-signal-to-noise (measured; docs/statistics.md).
+cosines of weak emotions by a small, noisy number: at low signal-to-noise rho_corrected was then withheld
+in most data sets (measured; docs/statistics.md).
 """
 
 from __future__ import annotations
