@@ -32,3 +32,14 @@ def test_the_report_measures_rho_where_the_models_share_little_or_nothing():
     designs = re.findall(r"^\| (n\d+-P\d+-r[\d.]+-(?:weak|faint|unrelated)\S*) \|", text, flags=re.M)
     assert len(set(designs)) >= 10 and any("unrelated" in d for d in designs)
     assert f"Every estimate inside its `{DEFAULT_CI}` interval: True" in text
+
+
+def test_the_report_checks_a_second_generative_model():
+    from analyses.calibration.independent import DESIGNS
+
+    text = REPORT.read_text(encoding="utf-8")
+    assert "## A second generative model" in text
+    section = text.split("## A second generative model")[1].split("\n## ")[0]
+    assert {d.name for d in DESIGNS} <= set(re.findall(r"^\| (n\d+-P\d+-\S+) \|", section, flags=re.M))
+    assert "Every estimate inside its own interval: True" in section
+    assert "noise-equalized" in text  # the defaults section names how rho_corrected's halves are built
