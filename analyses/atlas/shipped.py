@@ -29,7 +29,7 @@ from rsastats.vectors import PromptRows
 from .model import DataSet, Design, Population, calibrate_sigma
 from .study import truths
 
-__all__ = ["model_inputs", "run_shipped", "shipped_rows", "run_rho", "chunk_order", "FIELDS", "RHO_METHODS"]
+__all__ = ["model_inputs", "run_shipped", "shipped_rows", "run_chunks", "run_rho", "chunk_order", "FIELDS", "RHO_METHODS"]
 
 # The intervals of rho compared by :func:`run_rho`: the shipped default first.
 RHO_METHODS = ("jackknife-t", "jackknife-z")
@@ -84,13 +84,19 @@ def shipped_rows(design: Design, n_sets: int, *, n_boot: int = 2000, seed: int =
     """The shipped outputs (:data:`FIELDS`) of data sets ``0 .. n_sets - 1`` of a design whose ``sigma``
     is set, in data-set order (the data sets of :func:`run_shipped` with the same ``seed``)."""
     seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed]), n_sets)
-    chunks = [(design, seqs[i::jobs], n_boot) for i in range(jobs)]
+    return pd.DataFrame(run_chunks(_chunk, design, seqs, jobs, n_boot))
+
+
+def run_chunks(worker, design, seqs: list, jobs: int, *extra) -> list[dict]:
+    """``worker((design, seqs[i::jobs], *extra))`` for each of ``jobs`` chunks, in worker processes when
+    ``jobs > 1``; the rows in data-set order whatever the number of workers."""
+    chunks = [(design, seqs[i::jobs], *extra) for i in range(jobs)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(_chunk, chunks))
+            parts = list(pool.map(worker, chunks))
     else:
-        parts = [_chunk(c) for c in chunks]
-    return pd.DataFrame(_in_order(parts, jobs, n_sets))
+        parts = [worker(c) for c in chunks]
+    return _in_order(parts, jobs, len(seqs))
 
 
 def _rho_chunk(args: tuple) -> list[dict]:
@@ -117,13 +123,7 @@ def run_rho(design: Design, n_sets: int, *, seed: int = 2026, jobs: int = 2) -> 
     of rho_corrected: a cheap rerun of rho's columns when its interval changes."""
     design = design if design.sigma is not None else calibrate_sigma(design)
     seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed]), n_sets)
-    chunks = [(design, seqs[i::jobs]) for i in range(jobs)]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(_rho_chunk, chunks))
-    else:
-        parts = [_rho_chunk(c) for c in chunks]
-    return pd.DataFrame(_in_order(parts, jobs, n_sets))
+    return pd.DataFrame(run_chunks(_rho_chunk, design, seqs, jobs))
 
 
 def _in_order(parts: list[list[dict]], jobs: int, n_sets: int) -> list[dict]:

@@ -23,7 +23,7 @@ from rsastats.io import atomic_path
 from ..atlas.designs import ATLAS
 from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import run_shipped
-from .studies import binomial_ci
+from .studies import binomial_ci, load_runs
 
 __all__ = ["run_atlas", "load_atlas", "coverage_table", "atlas_section", "TOLERANCE"]
 
@@ -49,12 +49,7 @@ def run_atlas(folder: str | os.PathLike, *, n_sets: int = 400, n_boot: int = 200
 
 def load_atlas(folder: str | os.PathLike) -> list[tuple[dict, pd.DataFrame]]:
     """``(meta, per-data-set frame)`` of every design run, in the atlas's order."""
-    out = []
-    for design in ATLAS:
-        path = Path(folder) / f"{design.name}.csv"
-        if path.exists():
-            out.append((json.loads(path.with_suffix(".json").read_text()), pd.read_csv(path, keep_default_na=True)))
-    return out
+    return load_runs(folder, ATLAS)
 
 
 def _coverage(hit: np.ndarray) -> tuple[float, float, float]:

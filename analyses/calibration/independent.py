@@ -38,7 +38,6 @@ import json
 import os
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,8 +53,8 @@ from rsastats.rdm import RDM, rdm_from_rows
 from rsastats.rng import spawn_sequences
 from rsastats.vectors import PromptRows
 
-from ..atlas.shipped import _in_order  # row order only; the generative model is this module's own
-from .studies import binomial_ci
+from ..atlas.shipped import run_chunks  # worker processes only; the generative model is this module's own
+from .studies import binomial_ci, load_runs
 
 __all__ = ["Design", "DESIGNS", "FOLDER", "run_design", "load_independent", "independent_table", "independent_section",
            "run_independent", "main"]
@@ -196,25 +195,15 @@ def run_design(design: Design, n_sets: int, *, n_boot: int = 2000, n_mc: int = 6
     started = time.time()
     truth = truths(design, n_mc)
     seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed, design.n_emotions, design.n_prompts]), n_sets)
-    chunks = [(design, seqs[i::jobs], n_boot) for i in range(jobs)]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            parts = list(pool.map(_chunk, chunks))
-    else:
-        parts = [_chunk(c) for c in chunks]
-    rows = _in_order(parts, jobs, n_sets)  # data-set order whatever the number of workers
+    rows = run_chunks(_chunk, design, seqs, jobs, n_boot)  # data-set order whatever the number of workers
     meta = {"design": asdict(design), "truth": truth, "n_sets": n_sets, "n_boot": n_boot, "n_mc": n_mc, "seed": seed,
             "seconds": time.time() - started}
     return pd.DataFrame(rows), meta
 
 
 def load_independent(folder: str | os.PathLike = FOLDER) -> list[tuple[dict, pd.DataFrame]]:
-    out = []
-    for design in DESIGNS:
-        path = Path(folder) / f"{design.name}.csv"
-        if path.exists():
-            out.append((json.loads(path.with_suffix(".json").read_text()), pd.read_csv(path, keep_default_na=True)))
-    return out
+    """``(meta, per-data-set frame)`` of every design run, in :data:`DESIGNS` order."""
+    return load_runs(folder, DESIGNS)
 
 
 def _rate(hit: pd.Series) -> tuple[float, float, float]:

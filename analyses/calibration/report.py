@@ -17,9 +17,9 @@ from rsastats.io import atomic_path
 
 from ..atlas.designs import WEAK
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
-from .rho import WEAK_FOLDER, load_runs, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
+from .rho import WEAK_FOLDER, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
-from .studies import N_EMOTIONS, type1_error
+from .studies import N_EMOTIONS, load_runs, type1_error
 
 __all__ = ["write_report", "ATLAS_FOLDER"]
 

@@ -118,15 +118,6 @@ def run_weak(folder: str | os.PathLike = WEAK_FOLDER, *, n_sets: int = 400, n_mc
         print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
 
 
-def load_runs(folder: str | os.PathLike, designs: list[Design]) -> list[tuple[dict, pd.DataFrame]]:
-    out = []
-    for design in designs:
-        path = Path(folder) / f"{design.name}.csv"
-        if path.exists():
-            out.append((json.loads(path.with_suffix(".json").read_text()), pd.read_csv(path)))
-    return out
-
-
 def rho_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
     """Per design and method of :data:`RHO_METHODS` found in the frames: coverage of E[rho_hat] with its
     Clopper-Pearson interval, the mean width, and whether every estimate lies inside its interval."""

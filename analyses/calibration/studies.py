@@ -3,7 +3,11 @@ is the design atlas (:mod:`analyses.atlas.shipped`)."""
 
 from __future__ import annotations
 
+import json
+import os
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,7 +17,7 @@ from rsastats.rng import SeedLike, spawn_sequences
 from rsastats.inference.permutation import draw_permutations, mantel_pvalue, mantel_statistics
 from rsastats.rdm import rdm_matrix
 
-__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "type1_error", "binomial_ci"]
+__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "type1_error", "binomial_ci", "load_runs"]
 
 N_EMOTIONS = 21
 HIDDEN = 64
@@ -83,3 +87,14 @@ def _map(fn, tasks: list, jobs: int):
         return [fn(t) for t in tasks]
     with ProcessPoolExecutor(jobs) as pool:
         return list(pool.map(fn, tasks))
+
+
+def load_runs(folder: str | os.PathLike, designs: Sequence) -> list[tuple[dict, pd.DataFrame]]:
+    """``(meta, per-data-set frame)`` of every design (anything with a ``name``) whose ``<name>.csv`` and
+    ``<name>.json`` are in ``folder``, in the designs' order."""
+    out = []
+    for design in designs:
+        path = Path(folder) / f"{design.name}.csv"
+        if path.exists():
+            out.append((json.loads(path.with_suffix(".json").read_text()), pd.read_csv(path)))
+    return out
