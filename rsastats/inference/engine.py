@@ -195,7 +195,7 @@ class ResamplingEngine:
             gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
         elif equalize:  # the Gram matrices of the raw means; the normalization's mean step below
             gram = np.stack([mean_gram(values, counts, totals, self.rdm_method) for values in group.rows], axis=1)
-        else:  # the means, the normalization's mean step on them (zscore is not one of their Gram matrix)
+        else:  # the means, then the normalization's mean step on them (zscore is not a function of their Gram matrix)
             grams = [vector_gram(values, counts, totals, group.post, self.rdm_method) for values in group.rows]
             return rdm_from_gram(np.stack(grams), self.rdm_method)[..., self.iu, self.ju]
         if equalize:
