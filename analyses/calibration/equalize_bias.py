@@ -25,9 +25,9 @@ from rsastats.inference.corrected import MIN_SPLIT_HALF, CrossHalf
 from rsastats.io import atomic_path
 
 from ..atlas.designs import ATLAS
-from ..atlas.model import Population, calibrate_sigma
+from ..atlas.model import Population, calibrate_sigma, spearman
 from ..atlas.shipped import model_inputs
-from .independent import DESIGNS, Model, _cells, _inputs, _spearman
+from .independent import DESIGNS, Model, _inputs, cosine_rho
 
 __all__ = ["DEFAULT_DESIGNS", "design_rows", "main"]
 
@@ -45,13 +45,13 @@ def _data_sets(name: str, n_sets: int, seed: int):
         model = Model(independent)
         for _ in range(n_sets):
             mu, prompts, valid = model.draw(rng)
-            yield _inputs(prompts, valid), _spearman(_cells(mu[0]), _cells(mu[1]))
+            yield _inputs(prompts, valid), cosine_rho(mu[0], mu[1])
         return
     design = calibrate_sigma(next(d for d in ATLAS if d.name == name))
     pop = Population.of(design)
     for _ in range(n_sets):
         ds = pop.draw(rng)
-        yield model_inputs(ds, design), _spearman(ds.true_cells[0], ds.true_cells[1])
+        yield model_inputs(ds, design), float(spearman(ds.true_cells[0], ds.true_cells[1]))
 
 
 def design_rows(name: str, n_sets: int = 60, seed: int = 5) -> list[dict]:

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.inference import compare_models
@@ -53,10 +52,11 @@ from rsastats.rdm import RDM, rdm_from_rows
 from rsastats.rng import spawn_sequences
 from rsastats.vectors import PromptRows
 
+from ..atlas.model import cosine_cells, spearman
 from ..atlas.shipped import run_chunks  # worker processes only; the generative model is this module's own
 from .studies import binomial_ci, load_runs
 
-__all__ = ["Design", "DESIGNS", "FOLDER", "run_design", "load_independent", "independent_table", "independent_section",
+__all__ = ["Design", "DESIGNS", "FOLDER", "run_design", "load_independent", "independent_table", "independent_section", "cosine_rho",
            "run_independent", "main"]
 
 FOLDER = "reports/calibration/independent"
@@ -135,14 +135,9 @@ class Model:
         return mu, np.stack(prompts), valid
 
 
-def _cells(x: np.ndarray) -> np.ndarray:
-    """Upper-triangle cells of the cosine RDM of the rows of x."""
-    unit = x / np.linalg.norm(x, axis=-1, keepdims=True)
-    return (1.0 - unit @ unit.T)[np.triu_indices(len(x), 1)]
-
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
+def cosine_rho(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rho of the cosine RDMs of two sets of emotion vectors (n, H)."""
+    return float(spearman(cosine_cells(a), cosine_cells(b)))
 
 
 def _means(prompts: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -155,9 +150,9 @@ def truths(design: Design, n_mc: int, seed: int = 7) -> dict[str, float]:
     measured, free = np.empty(n_mc), np.empty(n_mc)
     for k in range(n_mc):
         mu, prompts, valid = model.draw(rng)
-        free[k] = _spearman(_cells(mu[0]), _cells(mu[1]))
+        free[k] = cosine_rho(mu[0], mu[1])
         means = _means(prompts, valid)
-        measured[k] = _spearman(_cells(means[0]), _cells(means[1]))
+        measured[k] = cosine_rho(means[0], means[1])
     root = np.sqrt(n_mc)
     return {"measured": float(measured.mean()), "measured_mcse": float(measured.std() / root),
             "free": float(free.mean()), "free_mcse": float(free.std() / root)}
@@ -185,7 +180,7 @@ def _chunk(args: tuple) -> list[dict]:
             warnings.simplefilter("ignore", RsaStatsWarning)
             res = compare_models(*_inputs(prompts, valid), n_boot=n_boot, permutations=19, seed=seq)
         row = {k: v for k, v in asdict(res).items() if k in FIELDS}
-        rows.append({**row, "rho_free": _spearman(_cells(mu[0]), _cells(mu[1]))})
+        rows.append({**row, "rho_free": cosine_rho(mu[0], mu[1])})
     return rows
 
 

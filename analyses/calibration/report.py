@@ -96,8 +96,9 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
                  run_weak_designs: bool = True, run_independent_designs: bool = True, atlas_folder: str = ATLAS_FOLDER,
                  weak_folder: str = WEAK_FOLDER, independent_folder: str | None = None) -> dict[str, Any]:
     """Run the studies (``run``; else reuse the atlas results in ``atlas_folder``, with rho's intervals
-    recomputed on its data sets when ``rerun_rho`` and rho_corrected's when ``rerun_corrected``; the weak designs when ``run_weak_designs``, else reused
-    from ``weak_folder``; the second generative model's designs likewise) and write the report."""
+    recomputed on its data sets when ``rerun_rho`` and rho_corrected's when ``rerun_corrected``; the weak
+    designs when ``run_weak_designs``, else reused from ``weak_folder``; the second generative model's designs
+    likewise) and write the report."""
     # imported here: ``python -m analyses.calibration.independent`` would otherwise find it imported already
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
 

@@ -6,8 +6,8 @@ bootstrap of rho_corrected (the costly part of the atlas, about 107 min): :func:
 recomputes rho's interval with every method of :data:`analyses.atlas.shipped.RHO_METHODS` on the very data
 sets of ``reports/calibration/atlas`` (checked: the rerun's rho equals the stored one) and rewrites those
 columns.  :func:`rerun_atlas_corrected` does the same for rho_corrected's columns (with the bootstrap:
-about 50 min on 2 cores) when its estimator changes.  :func:`run_weak` runs the weak and unrelated designs from scratch (Monte Carlo truths included)
-into ``reports/calibration/weak``.
+about 50 min on 2 cores) when its estimator changes.  :func:`run_weak` runs the weak and unrelated designs
+from scratch (Monte Carlo truths included) into ``reports/calibration/weak``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
 from ..atlas.study import truths
 from .studies import binomial_ci
 
-__all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section", "WEAK_FOLDER"]
+__all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section",
+           "WEAK_FOLDER"]
 
 WEAK_FOLDER = "reports/calibration/weak"
 

@@ -47,7 +47,7 @@ from ..measures.kernels import degenerate, weighted_kendall
 from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
-from .equalize import equalized, gram_post, mean_gram, prompt_noise, vector_gram
+from .equalize import equalized, gram_post, prompt_noise, vector_gram
 from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
@@ -194,7 +194,7 @@ class ResamplingEngine:
                     gram[:, k, f, : f + 1] = gf
             gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
         elif equalize:  # the Gram matrices of the raw means; the normalization's mean step below
-            gram = np.stack([mean_gram(values, counts, totals, self.rdm_method) for values in group.rows], axis=1)
+            gram = np.stack([vector_gram(values, counts, totals, "none", self.rdm_method) for values in group.rows], axis=1)
         else:  # the means, then the normalization's mean step on them (zscore is not a function of their Gram matrix)
             grams = [vector_gram(values, counts, totals, group.post, self.rdm_method) for values in group.rows]
             return rdm_from_gram(np.stack(grams), self.rdm_method)[..., self.iu, self.ju]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..vectors import apply_post
 
-__all__ = ["prompt_noise", "equalized", "mean_gram", "gram_post", "vector_gram"]
+__all__ = ["prompt_noise", "equalized", "gram_post", "vector_gram"]
 
 
 def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
@@ -62,15 +62,6 @@ def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: n
     diag = gram[..., idx, idx]
     gram[..., idx, idx] = np.maximum(diag - inflation + mean, np.minimum(mean, diag))
     return gram
-
-
-def mean_gram(values: np.ndarray, counts: np.ndarray, totals: np.ndarray, rdm_method: str) -> np.ndarray:
-    """Gram matrices (B, E, E) of the count-weighted means of one model's prompt rows (E, P, H), before
-    any normalization's mean step (rows centred across hidden first for the correlation RDM)."""
-    if rdm_method == "correlation":
-        values = values - values.mean(axis=-1, keepdims=True)
-    means = np.matmul(counts.transpose(1, 0, 2), values).transpose(1, 0, 2) / totals[..., None]
-    return np.matmul(means, means.transpose(0, 2, 1))
 
 
 def gram_post(gram: np.ndarray, post: str, rdm_method: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from analyses.calibration.independent import DESIGNS, Model, _cells, _inputs, _spearman
+from analyses.calibration.independent import DESIGNS, Model, _inputs, cosine_rho
 from rsastats.inference.corrected import CrossHalf
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.equalize import equalized, prompt_noise
@@ -117,7 +117,7 @@ def test_the_ratio_is_no_longer_biased_by_noise_levels_both_models_share():
     errors = {False: [], True: []}
     for k in range(24):
         mu, prompts, valid = model.draw(np.random.default_rng([k, 9]))
-        truth = _spearman(_cells(mu[0]), _cells(mu[1]))
+        truth = cosine_rho(mu[0], mu[1])
         for equalize in (False, True):
             halves = CrossHalf(_inputs(prompts, valid), "spearman", "cosine", 4, np.random.SeedSequence(k), equalize=equalize)
             point, _ = halves.corrected(None, np.array([[0, 1]]))

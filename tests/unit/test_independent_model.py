@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.calibration.independent import DESIGNS, Design, Model, _cells, _inputs, _spearman, independent_table, run_design
+from analyses.calibration.independent import DESIGNS, Design, Model, _inputs, cosine_rho, independent_table, run_design
 from rsastats.inference import compare_models
 
 BASE = Design("test", 12, 40, 4.0, hidden=48)
@@ -62,7 +62,7 @@ def test_the_shared_share_sets_how_alike_the_noise_free_geometries_are():
     def mean_rho(shared):
         model = Model(replace(BASE, shared=shared))
         rng = np.random.default_rng(5)
-        return np.mean([_spearman(*(_cells(v) for v in model.vectors(rng))) for _ in range(30)])
+        return np.mean([cosine_rho(*model.vectors(rng)) for _ in range(30)])
 
     assert mean_rho(0.95) > mean_rho(0.7) > mean_rho(0.0) + 0.1
 
@@ -79,7 +79,7 @@ def test_a_run_gives_the_shipped_outputs_in_data_set_order():
     res = compare_models(*_inputs(prompts, valid), n_boot=60, permutations=19, seed=seq)
     assert frame.loc[1, "rho"] == pytest.approx(res.rho, abs=1e-12)
     assert frame.loc[1, "ci_low"] == pytest.approx(res.ci_low, abs=1e-12)
-    assert frame.loc[1, "rho_free"] == pytest.approx(_spearman(_cells(mu[0]), _cells(mu[1])), abs=1e-12)
+    assert frame.loc[1, "rho_free"] == pytest.approx(cosine_rho(mu[0], mu[1]), abs=1e-12)
 
 
 def test_the_table_counts_coverage_against_each_truth():
