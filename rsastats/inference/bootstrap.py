@@ -87,7 +87,7 @@ class BootstrapResult(Record):
 def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
     if scheme is not None:
         scheme = check_choice("bootstrap scheme", scheme, SCHEMES)
-    n_boot = check_count("n_boot", n_boot, 1)
+    n_boot = check_count("n_boot", n_boot, 2)
     ci = check_choice("interval method", ci, CI_METHODS)
     confidence = check_confidence(confidence)
     rank = rank_method_name(rank)

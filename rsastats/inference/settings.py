@@ -42,7 +42,7 @@ def streams(seed: SeedLike) -> Streams:
 def comparison_settings(n_boot: Any, ci: Any, confidence: Any, rank: Any, scheme: Any,
                         options: RDMOptions) -> tuple[int, str, float, str, str | None, RDMOptions]:
     """Checked (n_boot, ci, confidence, rank, scheme, options)."""
-    n_boot = check_count("n_boot", n_boot, 1)
+    n_boot = check_count("n_boot", n_boot, 2)
     ci = ci_method_name(ci)
     confidence = check_confidence(confidence)
     rank = rank_method_name(rank)

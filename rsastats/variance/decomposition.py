@@ -59,8 +59,8 @@ def _decompose_iv(rdms, emotions, conditions, names, components, response, n_boo
     comps = parse_components(DEFAULT_COMPONENTS if components is None else components)
     if response not in RESPONSES:
         raise ValidationError(f"response must be one of {RESPONSES}, got {response!r}")
-    if int(n_boot) != n_boot or n_boot < 0:
-        raise ValidationError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    if int(n_boot) != n_boot or n_boot < 0 or n_boot == 1:
+        raise ValidationError(f"n_boot must be 0 (no intervals) or at least 2, got {n_boot!r}")
     # Each replicate holds its child generator (about 0.9 KiB with its seed sequence) until its range is
     # done, and its variances and pair rhos in three copies (the ranges, their concatenation, an interval).
     check_count_fits("--n-boot", int(n_boot), 1024 + 24 * (len(comps) + 1 + n_files * (n_files - 1) // 2))

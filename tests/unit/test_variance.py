@@ -463,6 +463,8 @@ def test_other_bad_inputs(design_files, tmp_path):
         decompose(paths, ci_method="studentized", n_boot=0)
     with pytest.raises(ValidationError, match="n_boot"):
         decompose(paths, n_boot=-1)
+    with pytest.raises(ValidationError, match="0 .no intervals. or at least 2, got 1"):
+        decompose(paths, n_boot=1)  # one resample gives no interval
 
 
 def test_stimulus_sets_without_experiment_are_pointed_out(design_files):
