@@ -37,7 +37,7 @@ from .partial import partial_fit, partial_rank_name
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, mantel_counts, permutations_iv, pvalue_from_count, draw_permutations
 from .settings import comparison_settings, layer_text, scheme_for, streams
 
-__all__ = ["HypothesisResult", "compare_hypotheses"]
+__all__ = ["HypothesisResult", "compare_hypotheses", "common_emotions_of"]
 
 
 @dataclass(frozen=True)
@@ -133,20 +133,28 @@ def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, 
     return out
 
 
-def _load_data(data: Sequence[Any], options: RDMOptions, others: Sequence[Any], common_emotions: bool):
-    """The data inputs, cut (with ``common_emotions``) to the emotions every hypothesis and confound in
-    ``others`` has; and the emotions left out."""
-    if not common_emotions:
-        return load_models(list(data), options, minimum=1), ()
-    first = load_model(data[0], options)  # its labels set the order, as load_models aligns to the first input
+def common_emotions_of(labels: Sequence[str], others: Sequence[Any], path: str | None = None) -> tuple[list[str], tuple[str, ...]]:
+    """The emotions of ``labels`` (in that order) that every hypothesis and confound in ``others`` has, and
+    those left out; a one-line error (naming ``path``, the data) when fewer than a comparison needs."""
     sets = [set(e) for e in map(hypothesis_emotions, others) if e is not None]
-    keep = [e for e in first.labels if all(e in held for held in sets)]
-    left_out = tuple(e for e in first.labels if e not in keep)
+    keep = [e for e in labels if all(e in held for held in sets)]
     if len(keep) < MIN_EMOTIONS:
-        raise LabelError(f"with common emotions, {len(keep)} of the data's {len(first.labels)} emotions are in every "
+        raise LabelError(f"with common emotions, {len(keep)} of the data's {len(labels)} emotions are in every "
                          f"hypothesis and confound ({', '.join(keep) or 'none'}); a comparison needs at least "
-                         f"{MIN_EMOTIONS}", path=first.path)
-    return load_models(list(data), options, minimum=1, emotions=keep if left_out else None), left_out
+                         f"{MIN_EMOTIONS}", path=path)
+    return keep, tuple(e for e in labels if e not in keep)
+
+
+def _load_data(data: Sequence[Any], options: RDMOptions, others: Sequence[Any], common_emotions: bool,
+               names: Sequence[str] | None = None):
+    """The data inputs (named ``names`` when given), cut (with ``common_emotions``) to the emotions every
+    hypothesis and confound in ``others`` has; and the emotions left out."""
+    names = None if names is None else list(names)
+    if not common_emotions:
+        return load_models(list(data), options, names=names, minimum=1), ()
+    first = load_model(data[0], options, None if names is None else names[0])  # its labels set the order, as load_models aligns to the first input
+    keep, left_out = common_emotions_of(first.labels, others, first.path)
+    return load_models(list(data), options, names=names, minimum=1, emotions=keep if left_out else None), left_out
 
 
 def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confounds: Sequence[Any] = (),
@@ -155,7 +163,8 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                        alternative: str = "two-sided", adjust: str = "holm", rank: str = "spearman", rdm: str = "cosine",
                        layer: int | None = None, last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3,
                        n_splits: int = DEFAULT_N_SPLITS, ceiling: bool = True, seed: SeedLike = 0, batch_size: int = 256,
-                       progress: Callable[[int], None] | None = None, common_emotions: bool = False) -> HypothesisResult:
+                       progress: Callable[[int], None] | None = None, common_emotions: bool = False,
+                       names: Sequence[str] | None = None) -> HypothesisResult:
     """Each of ``data`` (paths, datasets, RDMs; the same emotions) against each of ``hypotheses``
     (feature tables or RDM files, :func:`rsastats.hypotheses.load_hypothesis`).
 
@@ -165,7 +174,8 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     ``confounds`` (feature tables or RDM files) add the partial Mantel test of every pair (``rank``
     ``spearman`` or ``pearson``).  With ``common_emotions``, the data are cut to the emotions every
     hypothesis and confound has (before their RDMs are made; ``left_out`` names the others); without
-    it, an emotion a hypothesis lacks is an error.  Other settings as in
+    it, an emotion a hypothesis lacks is an error.  ``names``: the data's names in the result (default: as
+    :func:`~rsastats.inputs.load_models` names them).  Other settings as in
     :func:`~rsastats.inference.compare_models`.
     """
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
@@ -178,7 +188,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     check_count("number of hypotheses", len(hypotheses), 1)
     if confounds:
         partial_rank_name(rank)
-    loaded, left_out = _load_data(data, options, list(hypotheses) + list(confounds), common_emotions)
+    loaded, left_out = _load_data(data, options, list(hypotheses) + list(confounds), common_emotions, names)
     emotions = loaded[0].labels
     hyps = load_hypotheses(list(hypotheses), emotions)
     confs = load_hypotheses(list(confounds), emotions)

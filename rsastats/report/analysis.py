@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..exceptions import FileFormatError, RsaStatsError, ValidationError
 from ..hypotheses import load_hypotheses
+from ..inference.hypotheses import common_emotions_of
 from ..inputs import file_path, load_models
 from ..inference.multiple import adjust_pvalues
 from ..inference.pairs import CompareAllResult, compare_all
@@ -132,7 +133,10 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     sections.check_resample_counts(config, models)  # a count that cannot fit fails before the long work
     if config.hypotheses:  # a bad hypothesis file fails before the long work
         with _section("hypotheses"):
-            load_hypotheses(list(config.hypotheses), models[0].labels)
+            if config.common_emotions:
+                common_emotions_of(models[0].labels, list(config.hypotheses) + list(config.partial), models[0].path)
+            else:
+                load_hypotheses(list(config.hypotheses), models[0].labels)
     summaries = [summarise(m) for m in models]
     names = [m.name for m in models]
     reference = config.reference or names[0]

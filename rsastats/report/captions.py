@@ -124,6 +124,9 @@ def hypotheses_caption(an) -> str:
             f"Noise ceiling: sqrt(r_D), the square root of the file's split-half reliability (Spearman-Brown), the most a "
             f"noise-free hypothesis could reach; withheld when the split-half correlation is below 0.3 or the bound is "
             f"below an observed |rho|. ")
+    if h.left_out:
+        lead += (f"On the {h.n_emotions} emotions every hypothesis has (common emotions); left out: "
+                 f"{', '.join(h.left_out)}. ")
     return lead + inference_caption(n_emotions=h.n_emotions, prompts=prompts_text(an.models), ci=h.ci_method,
                                     confidence=h.confidence, scheme=h.bootstrap, n_boot=h.n_boot, seed=an.config.seed,
                                     permutations=h.n_permutations, exact=h.permutation_exact,

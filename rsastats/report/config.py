@@ -17,6 +17,7 @@ An analysis file::
     maturity: {mode: auto, n_boot: 1000}         # the a-priori maturity rule on every base model; false: off
     audit: audit.json                            # the JSON of `rsastats audit --json`: adds an audit section
     hypotheses: [valence_arousal.csv]            # hypothesis RDMs (feature CSVs or RDM files): a hypotheses section
+    common_emotions: true                        # that section on the emotions every hypothesis has (else an error)
     partial: [token_count_rdm.nc]                # confound RDMs: the partial Mantel test of every pair (and hypothesis)
     notes: Free text shown under the title.
 
@@ -73,6 +74,10 @@ class ReportConfig:
     audit : JSON file written by ``rsastats audit --json``; adds an audit section.
     hypotheses : hypothesis RDMs (feature CSVs or RDM files, :mod:`rsastats.hypotheses`); adds a section with
         every file against every hypothesis (the numbers of ``rsastats hypotheses`` with these settings).
+    common_emotions : the hypotheses section on the emotions every hypothesis and confound has (the files are
+        cut before their RDMs are made, as ``rsastats hypotheses --common-emotions``; the section names the
+        emotions left out); otherwise a hypothesis that lacks an emotion of the files is an error.  The
+        other sections use every emotion.
     partial : confound RDMs (feature CSVs or RDM files); adds the partial Mantel test of every pair of
         files and, with ``hypotheses``, of every file and hypothesis (``rank`` spearman or pearson).
     title, notes : shown at the top of the report.
@@ -109,6 +114,7 @@ class ReportConfig:
     audit: str | None = None
     hypotheses: tuple[str, ...] = ()
     partial: tuple[str, ...] = ()
+    common_emotions: bool = False
     seed: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -122,6 +128,8 @@ class ReportConfig:
                 out[key] = list(out[key])
             else:
                 del out[key]
+        if not out["common_emotions"]:  # likewise
+            del out["common_emotions"]
         return out
 
     def checked(self) -> "ReportConfig":
@@ -152,9 +160,10 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
     if isinstance(maturity, bool):
         maturity = "auto" if maturity else "no"
     maturity = check_choice("maturity", maturity, MATURITY_CHOICES, {"true": "auto", "yes": "auto", "false": "no"})
-    for name in ("n_pcs", "n_boot", "permutations", "n_splits", "layer_n_boot", "geometry_n_boot", "decompose_n_boot",
-                 "maturity_n_boot"):
+    for name in ("n_pcs", "permutations", "n_splits"):
         check_count(name.replace("_", "-"), getattr(config, name), 1)
+    for name in ("n_boot", "layer_n_boot", "geometry_n_boot", "decompose_n_boot", "maturity_n_boot"):
+        check_count(name.replace("_", "-"), getattr(config, name), 2)  # one resample gives no interval
     for name in ("layer_points", "last_k_check", "geometry_layers", "seed"):
         check_count(name.replace("_", "-"), getattr(config, name), 0)
     if config.layer_points == 1:
@@ -165,6 +174,11 @@ def _config_iv(config: ReportConfig) -> ReportConfig:
     if hypotheses and config.bootstrap in ("prompts", "both"):  # refused before the main comparison runs
         raise ValidationError(f"--bootstrap {config.bootstrap} resamples prompts, which a hypothesis RDM has none "
                               "of; with --hypotheses use --bootstrap emotions")
+    if not isinstance(config.common_emotions, bool):
+        raise ValidationError(f"common_emotions must be true or false; got {config.common_emotions!r}")
+    if config.common_emotions and not hypotheses:
+        raise ValidationError("common-emotions cuts the hypotheses section to the emotions every hypothesis has: "
+                              "give hypotheses too")
     if partial:
         from ..inference.partial import partial_rank_name
         from ..measures import rank_method_name
@@ -200,7 +214,7 @@ _SECTION_KEYS = {
     "maturity": {"mode": "maturity", "n_boot": "maturity_n_boot"},
 }
 _TOP_KEYS = {"title", "notes", "seed", "reference", "models", "files", "compare", "layers", "geometry", "decompose",
-             "maturity", "audit", "hypotheses", "partial", "extra"}
+             "maturity", "audit", "hypotheses", "partial", "common_emotions", "extra"}
 _OFF_VALUE = {"layers": ("layer_points", 0), "geometry": ("geometry_layers", 0)}
 
 
@@ -264,6 +278,8 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
         if data.get(key):
             items = data[key] if isinstance(data[key], list) else [data[key]]
             settings[key] = tuple(_resolve(base, v, path, f"a {key} path") for v in items)
+    if "common_emotions" in data:
+        settings["common_emotions"] = data["common_emotions"]
     if "extra" in data:
         if not isinstance(data["extra"], dict):
             raise FileFormatError("extra: must be a mapping", path=path)

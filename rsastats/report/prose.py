@@ -56,7 +56,8 @@ def _hypothesis_numbers(an: ReportAnalyses) -> dict[str, Any]:
                                 "ceiling_note", "partial_rho", "partial_ci_low", "partial_ci_high", "partial_p_value")
                     if c in h.fits.columns]
         out["hypotheses"] = {
-            "hypotheses": [x["name"] for x in h.hypotheses], "ci_method": h.ci_method, "bootstrap": h.bootstrap,
+            "hypotheses": [x["name"] for x in h.hypotheses], "n_emotions": h.n_emotions, "left_out": list(h.left_out),
+            "ci_method": h.ci_method, "bootstrap": h.bootstrap,
             "adjust": h.adjust, "difference_ci_method": h.difference_ci_method,
             "fits": h.fits[fit_cols].to_dict(orient="records"),
             "differences": h.differences[["data", "hypothesis_a", "hypothesis_b", "difference", "ci_low", "ci_high",

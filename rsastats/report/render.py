@@ -162,6 +162,8 @@ def _config_yaml(an: ReportAnalyses, out: Path) -> str:
     for key in ("hypotheses", "partial"):
         if getattr(c, key):
             data[key] = [rel(p) for p in getattr(c, key)]
+    if c.common_emotions:
+        data["common_emotions"] = True
     if c.extra:
         data["extra"] = to_jsonable(dict(c.extra))
     header = (f"# rsastats {__version__} analysis file: rerun with\n"

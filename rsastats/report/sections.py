@@ -309,12 +309,15 @@ def maturity(config: ReportConfig, models: Sequence[ModelInput], progress: Repor
 
 def hypotheses(config: ReportConfig, models: Sequence[ModelInput], progress: ReportProgress):
     """Every file against every hypothesis (and, with ``config.partial``, the partial Mantel test of each
-    given the confounds): :func:`~rsastats.inference.hypotheses.compare_hypotheses` with the main
+    given the confounds; with ``config.common_emotions``, on the emotions every hypothesis has): :func:`~rsastats.inference.hypotheses.compare_hypotheses` with the main
     comparison's settings and seed, so the numbers are those of ``rsastats hypotheses``."""
     from ..inference.hypotheses import compare_hypotheses
 
     progress.step("hypotheses", config.n_boot * len(models))
-    return compare_hypotheses(list(models), list(config.hypotheses), confounds=list(config.partial),
+    # With common emotions the files are read again, cut before their RDMs are made (as the command does).
+    data = list(config.files) if config.common_emotions else list(models)
+    return compare_hypotheses(data, list(config.hypotheses), confounds=list(config.partial),
+                              common_emotions=config.common_emotions, names=[m.name for m in models],
                               bootstrap=config.bootstrap, n_boot=config.n_boot, ci=config.ci,
                               confidence=config.confidence, permutations=config.permutations, adjust=config.adjust,
                               rank=config.rank, rdm=config.rdm, layer=config.layer, last_k=config.last_k,

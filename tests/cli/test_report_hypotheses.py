@@ -133,3 +133,49 @@ def test_bad_inputs_one_error_line(files, tmp_path, monkeypatch):
                                        "--hypotheses", files["va"], "--out", str(tmp_path / "p")])
     assert prompts.exit_code == 2 and prompts.output.startswith("error:") and "--bootstrap emotions" in prompts.output
     assert len(prompts.output.strip().splitlines()) == 1
+
+
+def test_common_emotions_equal_the_command_and_leave_other_sections_whole(files, tmp_path):
+    """--common-emotions: the hypotheses section on the emotions the hypothesis has (as `rsastats hypotheses
+    --common-emotions`), named in its caption and kept in analysis.yaml; the pairs of files use every emotion."""
+    partial_va = tmp_path / "va_partial.csv"
+    table = pd.read_csv(files["va"])
+    table.iloc[2:].to_csv(partial_va, index=False)
+    gone = [str(e) for e in table["emotion"].iloc[:2]]
+    report, markdown, out = _report(files, "common", ["--hypotheses", str(partial_va), "--common-emotions"])
+    data = [files[f"data{k}"] for k in range(3)]
+    direct = _json(["hypotheses", *data, "--models", str(partial_va), "--common-emotions", *SETTINGS])
+    k = report["key_numbers"]["hypotheses"]
+    assert k["n_emotions"] == 6 and direct["n_emotions"] == 6 and report["key_numbers"]["n_emotions"] == 8
+    _same(k["fits"], direct["fits"], ["data", "hypothesis", "rho", "ci_low", "ci_high", "p_value", "p_adjusted",
+                                      "noise_ceiling"])
+    caption = report["tables"]["hypotheses"]["caption"]
+    assert f"left out: {', '.join(gone)}" in caption and "n = 6 emotions" in caption
+    assert report["config"]["common_emotions"] is True
+    assert "common_emotions: true" in (out / "analysis.yaml").read_text()
+    again = CliRunner().invoke(cli, ["report", "--config", str(out / "analysis.yaml"), "--out", str(tmp_path / "again"),
+                                     "--quiet"])
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert rerun["key_numbers"]["hypotheses"] == report["key_numbers"]["hypotheses"]
+    plain, _, _ = _report(files, "common_plain", ["--hypotheses", files["va"]])
+    assert "common_emotions" not in plain["config"]
+
+
+def test_common_emotions_errors(files, tmp_path, monkeypatch):
+    import rsastats.report.analysis as analysis
+
+    def no_long_work(*args, **kwargs):
+        raise AssertionError("the comparison ran before the bad setting was refused")
+
+    monkeypatch.setattr(analysis, "compare_all", no_long_work)
+    data = [files[f"data{k}"] for k in range(3)]
+    alone = CliRunner().invoke(cli, ["report", *data, *SETTINGS, *OFF, "--common-emotions", "--out",
+                                     str(tmp_path / "a")])
+    assert alone.exit_code == 2 and alone.output.startswith("error:") and "give hypotheses" in alone.output
+    few = tmp_path / "few.csv"
+    pd.read_csv(files["va"]).iloc[:3].to_csv(few, index=False)
+    result = CliRunner().invoke(cli, ["report", *data, *SETTINGS, *OFF, "--hypotheses", str(few), "--common-emotions",
+                                      "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2 and result.output.startswith("error:") and "3 of the data's 8 emotions" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "f").exists()

@@ -64,6 +64,10 @@ def report_options(func):
         click.option("--hypotheses", "hypotheses", multiple=True, type=click.Path(dir_okay=False, path_type=str),
                      help="A hypothesis (feature CSV or RDM file, as in rsastats hypotheses --models): adds a section "
                           "with every file against every hypothesis. Repeat for several."),
+        click.option("--common-emotions", "common_emotions", is_flag=True, default=None,
+                     help="The hypotheses section on the emotions every hypothesis (and confound) has, named in the "
+                          "report; otherwise a hypothesis that lacks an emotion of the files is an error. The other "
+                          "sections use every emotion."),
         click.option("--partial", "partial", multiple=True, type=click.Path(dir_okay=False, path_type=str),
                      help="A confound RDM file or feature CSV: adds the partial Mantel test of every pair (and of every "
                           "file and hypothesis) given the confounds (--rank spearman or pearson). Repeat for several."),
@@ -99,7 +103,8 @@ def config_from_options(files: tuple[str, ...], config_path: str | None, names: 
 def report_command(files, out, config_path, names, reference, title, notes, layer, last_k, normalization, n_pcs,
                    rdm_method, rank, scheme, ci, n_boot, permutations, confidence, adjust, n_splits, layer_points,
                    layer_n_boot, last_k_check, geometry_layers, geometry_n_boot, decompose_mode, decompose_n_boot,
-                   maturity_mode, maturity_n_boot, audit_path, hypotheses, partial, seed, quiet, as_json) -> None:
+                   maturity_mode, maturity_n_boot, audit_path, hypotheses, common_emotions, partial, seed, quiet,
+                   as_json) -> None:
     """Write a report on FILES (activations, vectors or RDMs; at least two): report.md, a self-contained
     index.html, LaTeX tables, report.json and figures (PNG and SVG) in the folder --out.
 
@@ -118,6 +123,7 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
       rsastats report a.nc b.nc c.nc --name qwen --name llama --name gemma --out reports/abc --n-boot 5000
       rsastats report --config analysis.yaml --out reports/study --json
       rsastats report a.nc b.nc --hypotheses valence_arousal.csv --partial token_count_rdm.nc --out reports/va
+      rsastats report a.nc b.nc --hypotheses builtin:vader-valence --common-emotions --out reports/vader
     """
     from ...report import build_report
 
@@ -128,7 +134,8 @@ def report_command(files, out, config_path, names, reference, title, notes, laye
         layer_n_boot=layer_n_boot, last_k_check=last_k_check, geometry_layers=geometry_layers,
         geometry_n_boot=geometry_n_boot, decompose=decompose_mode, decompose_n_boot=decompose_n_boot,
         maturity=maturity_mode, maturity_n_boot=maturity_n_boot, audit=audit_path,
-        hypotheses=tuple(hypotheses) or None, partial=tuple(partial) or None, seed=seed)
+        hypotheses=tuple(hypotheses) or None, common_emotions=common_emotions or None, partial=tuple(partial) or None,
+        seed=seed)
     with step_progress() as progress:
         result = build_report(config, out, progress)
     if as_json:
