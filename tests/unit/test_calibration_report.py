@@ -43,3 +43,15 @@ def test_the_report_checks_a_second_generative_model():
     assert {d.name for d in DESIGNS} <= set(re.findall(r"^\| (n\d+-P\d+-\S+) \|", section, flags=re.M))
     assert "Every estimate inside its own interval: True" in section
     assert "noise-equalized" in text  # the defaults section names how rho_corrected's halves are built
+
+
+def test_the_atlas_says_on_which_side_rho_corrected_misses():
+    """Per design, coverage + misses above + misses below = 100% (each from the same data sets)."""
+    text = REPORT.read_text(encoding="utf-8")
+    section = text.split("## Coverage of the defaults over a design atlas")[1].split("\n## ")[0]
+    rows = re.findall(r"^\| (n\d+-P\d+-\S+) \|.*\| ([\d.]+) \[[\d.]+, [\d.]+\] \| [\d.]+ \| ([\d.]+) / ([\d.]+) \|$",
+                      section, flags=re.M)
+    assert len(rows) >= 20
+    for design, cov, high, low in rows:
+        assert abs(float(cov) + float(high) + float(low) - 100.0) < 0.2, design
+    assert "The side of rho_corrected's misses" in section
