@@ -240,6 +240,25 @@ def _default_name(item: str) -> str:
     return Path(path).stem + ("" if path == item else "@" + item.rpartition("@")[2])
 
 
+def _models(models: Any, base: Path, path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The files and names of an analysis file's ``models:`` (paths or {path, name} mappings)."""
+    if not isinstance(models, list) or not models:
+        raise FileFormatError("models: must be a list of paths or {path, name} mappings", path=path)
+    files, names = [], []
+    for item in models:
+        if isinstance(item, dict):
+            extra_keys = sorted(set(item) - {"path", "name"})
+            if extra_keys or "path" not in item:
+                raise FileFormatError(f"each model needs 'path' (and optionally 'name'); got keys {sorted(item)}",
+                                      path=path)
+            files.append(_resolve(base, item["path"], path, "a model path"))
+            names.append(str(item.get("name") or _default_name(files[-1])))
+        else:
+            files.append(_resolve(base, item, path, "a model path"))
+            names.append(_default_name(files[-1]))
+    return tuple(files), tuple(names)
+
+
 def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
     """A :class:`ReportConfig` from an analysis file; ``overrides`` (not None) win over it."""
     path = Path(path)
@@ -251,22 +270,7 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> ReportConfig:
     settings: dict[str, Any] = {}
     models = data.get("models", data.get("files"))
     if models is not None:
-        if not isinstance(models, list) or not models:
-            raise FileFormatError("models: must be a list of paths or {path, name} mappings", path=path)
-        files, names = [], []
-        for item in models:
-            if isinstance(item, dict):
-                extra_keys = sorted(set(item) - {"path", "name"})
-                if extra_keys or "path" not in item:
-                    raise FileFormatError(f"each model needs 'path' (and optionally 'name'); got keys {sorted(item)}",
-                                          path=path)
-                files.append(_resolve(base, item["path"], path, "a model path"))
-                names.append(str(item.get("name") or _default_name(files[-1])))
-            else:
-                files.append(_resolve(base, item, path, "a model path"))
-                names.append(_default_name(files[-1]))
-        settings["files"] = tuple(files)
-        settings["names"] = tuple(names)
+        settings["files"], settings["names"] = _models(models, base, path)
     for key in ("title", "notes", "reference"):
         if key in data and data[key] is not None:
             settings[key] = str(data[key])
