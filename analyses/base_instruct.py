@@ -9,6 +9,7 @@ Run:  python -m analyses.base_instruct --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rsastats.geometry import compare_geometry, geometry
@@ -40,8 +41,8 @@ def _changes(ms, base, instruct, fb, fi, n_boot, seed, notes):
     a base and an instruct model (a control), each model's descriptors with their own CIs."""
     if ms.entry(base).variant in ("", "base") and ms.entry(instruct).variant == "instruct":
         geo = compare_geometry(fb, fi, n_boot=n_boot, seed=seed)
-        return [{"base_model": base, "instruct_model": instruct, **ch.to_dict()} for ch in geo.changes
-                if ch.descriptor in DESCRIPTOR_ROWS]
+        return [{"base_model": base, "instruct_model": instruct, **ch.to_dict(), "ci_method": geo.ci_method}
+                for ch in geo.changes if ch.descriptor in DESCRIPTOR_ROWS]
     notes.append(f"{base} x {instruct} is not a base and an instruct model (variants "
                  f"{ms.entry(base).variant or '?'} / {ms.entry(instruct).variant or '?'}): descriptor changes are the "
                  "difference of two separate estimates; the CI column is empty (no paired bootstrap).")
@@ -52,9 +53,17 @@ def _changes(ms, base, instruct, fb, fi, n_boot, seed, notes):
         a, b = ga[name], gb[name]
         out.append({"base_model": base, "instruct_model": instruct, "descriptor": name, "base": a.estimate,
                     "instruct": b.estimate, "change": b.estimate - a.estimate, "ci_low": float("nan"),
-                    "ci_high": float("nan"), "n_boot": n_boot, "status": "unpaired",
-                    "note": f"separate CIs: {a.ci_low:.3f}-{a.ci_high:.3f} and {b.ci_low:.3f}-{b.ci_high:.3f}"})
+                    "ci_high": float("nan"), "n_boot": n_boot, "status": "unpaired", "ci_method": "",
+                    "note": f"separate CIs: base {_own_ci(a)}; instruct {_own_ci(b)}"})
     return out
+
+
+def _own_ci(d) -> str:
+    """One model's CI of a descriptor in words, or why it has none (geometry withholds some, with a note)."""
+    if np.isfinite(d.ci_low) and np.isfinite(d.ci_high):
+        return f"[{d.ci_low:.3f}, {d.ci_high:.3f}]"
+    why = d.note.removeprefix("no CI: ").split(" (docs/")[0].split(", too much")[0]
+    return f"none ({why or d.status})"
 
 
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
@@ -106,9 +115,13 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
               kinds={"ci_excludes_study_floor": "text"})
     ch = pd.DataFrame(changes)
     doc.heading("How the geometry descriptors change")
+    paired = sorted({m for m in ch.get("ci_method", pd.Series(dtype=str)) if m})
     doc.table("descriptor_changes", "Instruct minus base, per descriptor",
-              f"Last layer; {100 * conf:g}% {ci_method} bootstrap CI of the paired difference, {s.geometry_n_boot} "
-              f"resamples (baseline texts for baseline descriptors, prompts within emotions otherwise); seed {ctx.seed}.",
+              f"Last layer; {100 * conf:g}% "
+              + (f"{'/'.join(paired)} bootstrap CI of the paired difference" if paired else
+                 "CI of the paired difference where the pair is a base and an instruct model (none here: see the note)")
+              + f", {s.geometry_n_boot} resamples (baseline texts for baseline descriptors, prompts within emotions "
+              f"otherwise); seed {ctx.seed}.",
               ch, columns={"base_model": "base model", "instruct_model": "instruct model", "descriptor": "descriptor",
                            "base": "base", "instruct": "instruct", "change": "change", "ci_low": "", "ci_high": "",
                            "note": "note"},

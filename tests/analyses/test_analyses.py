@@ -5,6 +5,7 @@ model-set file checks and the shared extraction cache."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -63,6 +64,8 @@ def test_each_analysis_writes_its_report(tiny_run, name):
     assert results["settings"]["model_set"]["sizes"]["prompts"] == 3  # sizes are recorded
     md = (out / "report.md").read_text()
     assert md.startswith(f"# {results['title']}") and "## Reproduce" in md
+    # a missing value is said in words (n/a, a note), never printed as nan
+    assert not re.search(r"\bnan\b", md, flags=re.I), re.search(r".{60}\bnan\b.{20}", md, flags=re.I | re.S)
     for line in results["summary"]:
         assert line in md
     for table, content in results["tables"].items():
