@@ -308,7 +308,9 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ci_method, _, confidence, n_perm, layer = results[0][3]
     _intro(doc, ms, table, keep, left_out)
     caption = (f"n = {len(keep)} emotions; {layer}; raw cosine RDMs compared by Spearman rho; {100 * confidence:g}% "
-               f"{ci_method} interval over emotions, {ctx.sizes.n_boot} resamples; Mantel p from {n_perm} "
+               f"{ci_method} interval over emotions"
+               + (" (leave-one-emotion-out)" if ci_method.startswith("jackknife") else f", {ctx.sizes.n_boot} resamples")
+               + f"; Mantel p from {n_perm} "
                f"permutations of the emotion labels; noise ceiling sqrt(split-half reliability) from "
                f"{ctx.sizes.n_splits} splits of the prompts; seed {ctx.seed}.")
     _tables(doc, valence, pd.DataFrame([row for r in results for row in r[1]]), diffs, contrast, caption, results[0][3])
