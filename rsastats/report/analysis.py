@@ -133,10 +133,10 @@ def analyse(config: ReportConfig, progress: ReportProgress | None = None) -> Rep
     sections.check_resample_counts(config, models)  # a count that cannot fit fails before the long work
     if config.hypotheses:  # a bad hypothesis file fails before the long work
         with _section("hypotheses"):
+            emotions = models[0].labels
             if config.common_emotions:
-                common_emotions_of(models[0].labels, list(config.hypotheses) + list(config.partial), models[0].path)
-            else:
-                load_hypotheses(list(config.hypotheses), models[0].labels)
+                emotions = common_emotions_of(emotions, list(config.hypotheses) + list(config.partial), models[0].path)[0]
+            load_hypotheses(list(config.hypotheses), emotions)
     summaries = [summarise(m) for m in models]
     names = [m.name for m in models]
     reference = config.reference or names[0]

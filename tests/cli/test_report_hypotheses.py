@@ -179,3 +179,11 @@ def test_common_emotions_errors(files, tmp_path, monkeypatch):
                                       "--out", str(tmp_path / "f")])
     assert result.exit_code == 2 and result.output.startswith("error:") and "3 of the data's 8 emotions" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "f").exists()
+    # a bad value in a hypothesis is refused before the long work too, with common emotions
+    bad = tmp_path / "bad.csv"
+    table = pd.read_csv(files["va"]).iloc[1:].copy()
+    table.loc[table.index[0], "valence"] = float("nan")
+    table.to_csv(bad, index=False)
+    result = CliRunner().invoke(cli, ["report", *data, *SETTINGS, *OFF, "--hypotheses", str(bad), "--common-emotions",
+                                      "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and result.output.startswith("error:") and "bad.csv" in result.output
