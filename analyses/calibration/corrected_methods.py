@@ -35,13 +35,12 @@ from scipy.special import stdtrit
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.inference import compare_models
 from rsastats.inference.ceiling import DEFAULT_N_SPLITS
-from rsastats.inference.corrected import CORRECTED_CI, CrossHalf
+from rsastats.inference.corrected import CORRECTED_CI, MIN_SPLIT_HALF, CrossHalf
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.settings import streams
 from rsastats.intervals import bootstrap_interval
 from rsastats.intervals.jackknife import jackknife_se
 from rsastats.io import atomic_path
-from rsastats.rdm import upper_indices
 from rsastats.rng import spawn_sequences
 
 from ..atlas.designs import ATLAS
@@ -60,21 +59,17 @@ N_CHECKED = 3  # data sets per design whose BCa interval is checked against comp
 def resamples(models, seq, n_boot: int) -> tuple[float, np.ndarray, np.ndarray] | None:
     """(estimate, bootstrap replicates, leave-one-emotion-out values) of rho_corrected as ``compare_models(...,
     seed=seq)`` computes them (:func:`rsastats.inference.corrected.corrected_rhos`), or None where its rule
-    withholds it (a split-half correlation below 0.3)."""
+    withholds it (a split-half correlation below ``MIN_SPLIT_HALF``)."""
     seeds = streams(seq)
     pairs = np.array([[0, 1]])
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, seeds.splits)
     point, aa = halves.corrected(None, pairs)
-    if not min(aa[0]) >= 0.3:
+    if not min(aa[0]) >= MIN_SPLIT_HALF:
         return None
     counts, _ = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").draws(n_boot,
                                                                                                       seeds.corrected)
-    n = counts.shape[1]
-    iu, ju = upper_indices(n)
-    reps = halves.batched(counts[:, iu] * counts[:, ju], pairs)[:, 0]
-    leave_out = 1.0 - np.eye(n)
-    jack = halves.batched(leave_out[:, iu] * leave_out[:, ju], pairs)[:, 0]
-    return float(point[0, 0]), reps, jack
+    reps, jack = halves.emotion_resamples(counts, pairs)
+    return float(point[0, 0]), reps[:, 0], jack[:, 0]
 
 
 def _clip(low: float, high: float) -> tuple[float, float]:

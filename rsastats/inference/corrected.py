@@ -135,6 +135,15 @@ class CrossHalf:
         """:meth:`corrected` for many weight vectors, in batches (memory bounded)."""
         return np.concatenate([self.corrected(weights[s:s + _BATCH], pairs)[0] for s in range(0, len(weights), _BATCH)])
 
+    def emotion_resamples(self, counts: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """rho_corrected of every pair for emotion resamples ``counts`` (B, n) -- a resample weighs cell (i, j)
+        by ``counts_i counts_j`` -- and its leave-one-emotion-out values: ((B, n_pairs), (n, n_pairs))."""
+        n = counts.shape[1]
+        iu, ju = upper_indices(n)
+        leave_out = 1.0 - np.eye(n)
+        return (self.batched(counts[:, iu] * counts[:, ju], pairs),
+                self.batched(leave_out[:, iu] * leave_out[:, ju], pairs))
+
 
 def _why_not(model, rdm_method: str) -> str:
     """Why this model's pairs get no corrected rho, or ""."""
@@ -198,11 +207,7 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     halves = CrossHalf([models[i] for i in usable], rank, rdm_method, n_splits, split_seed)
     point, aa = halves.corrected(None, sub)
     counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
-    n = counts.shape[1]
-    iu, ju = upper_indices(n)
-    reps = halves.batched(counts[:, iu] * counts[:, ju], sub)
-    leave_out = 1.0 - np.eye(n)
-    jack = halves.batched(leave_out[:, iu] * leave_out[:, ju], sub)
+    reps, jack = halves.emotion_resamples(counts, sub)
     for q, k in enumerate(kept):
         out[k] = _pair_result(q, int(sub[q][0]), int(sub[q][1]), point[0], aa[0], float(rho[k]), reps, jack, confidence,
                               n_splits)
