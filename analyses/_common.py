@@ -172,6 +172,23 @@ def ci_phrase(ci: str, confidence: float, n_boot: int, over: str = "emotions and
     return f"{100 * confidence:g}% {ci} bootstrap CI over {over}, {n_boot} resamples"
 
 
+_SCHEME_WORDS = {"emotions": "emotions", "prompts": "prompts", "both": "emotions and prompts"}
+
+
+def difference_phrase(d, over: str | None = None) -> str:
+    """How the interval of a paired difference (``compare_difference``) was made, in words: a jackknife leaves
+    the same emotion out of both correlations, a bootstrap draws the same resamples for both."""
+    return (f"{ci_phrase(d.ci_method, d.confidence, d.n_boot, over or _SCHEME_WORDS.get(d.bootstrap, d.bootstrap))}, "
+            f"{paired_words(d.ci_method)}")
+
+
+def paired_words(ci_method: str) -> str:
+    """What keeps the two correlations of a paired difference together under ``ci_method``."""
+    if ci_method.startswith("jackknife"):
+        return "the same emotion left out of both correlations"
+    return "the same resamples for both correlations"
+
+
 def caption_of(result, ctx: Context, extra: str = "") -> str:
     return inference_caption(n_emotions=result.n_emotions, prompts=f"{ctx.sizes.prompts} prompts per emotion",
                              ci=result.ci_method, confidence=result.confidence, scheme=result.bootstrap,

@@ -16,7 +16,7 @@ import pandas as pd
 from rsastats.inference.pairs import compare_difference, compare_models
 
 from ._cache import COMPREHENSION
-from ._common import (ci_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
+from ._common import (ci_phrase, difference_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text, fmt_p
 
@@ -57,7 +57,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                       "p_value": d.p_value})
         decomp_files += [comp, gen, rep]
         decomp_names += [f"{m}/{r}" for r in RECIPES]
-        conf, ci = cg.confidence, cg.ci_method
+        conf, ci, dphrase = cg.confidence, cg.ci_method, difference_phrase(d)
     frame, diff = pd.DataFrame(rows), pd.DataFrame(diffs)
     caption = (f"n = 21 emotions ({s.prompts} stimuli per emotion for comprehension, {s.samples} generated texts per "
                f"emotion for generation); {ci_phrase(ci, conf, s.n_boot)}; Mantel p from {s.permutations} permutations; reliabilities: split-half with Spearman-Brown "
@@ -67,8 +67,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                        "p_value": "Mantel p", "reliability_a": "reliability A", "reliability_b": "reliability B",
                        "noise_ceiling": "noise ceiling"}, cis=[("ci_low", "ci_high", "CI")])
     doc.table("difference", "rho(generation, comprehension) - rho(generation, generation with another seed)",
-              f"Paired bootstrap (the same resamples for both correlations), {s.n_boot} resamples, {100 * conf:g}% {ci} "
-              f"interval on the raw scale; p inverts the interval (H0: no difference); seed {ctx.seed}. A negative "
+              f"{dphrase}; raw scale; p inverts the interval (H0: no difference); seed {ctx.seed}. A negative "
               "difference: comprehension agrees with generation less than generation agrees with itself.", diff,
               columns={"model": "model", "difference": "difference", "ci_low": "", "ci_high": "", "p_value": "p"},
               cis=[("ci_low", "ci_high", "CI")])

@@ -17,7 +17,7 @@ import pandas as pd
 from rsastats.inference.pairs import compare_difference, compare_models
 
 from ._cache import GENERATION_RECIPES
-from ._common import (ci_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
+from ._common import (ci_phrase, difference_phrase, Context, collect_warnings, command, layer_shares, try_decompose, offline_limits,
                       sizes_text)
 from ._document import AnalysisDocument, ci_text
 
@@ -43,6 +43,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         doc.summary.append("No model of this set generates.")
         return
     rows, notes, diffs = [], [], []
+    dphrase = "no variant besides the seed replicate"
     files, names = [], []
     for m in ms.generation_models:
         ref = ctx.file(m, REFERENCE)
@@ -63,6 +64,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                     d = compare_difference(ref, other, seed_file, n_boot=s.n_boot, seed=ctx.seed)
                 diffs.append({"model": m, "variant": r, "factor": recipes[r].factor, "difference": d.difference,
                               "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value})
+                dphrase = difference_phrase(d, "emotions and generated texts")
             conf, ci = res.confidence, res.ci_method
     frame, diff = pd.DataFrame(rows), pd.DataFrame(diffs)
     caption = (f"n = 21 emotions ({s.samples} generated texts per emotion); "
@@ -73,8 +75,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                        "ci_high": "", "p_value": "Mantel p", "noise_ceiling": "noise ceiling"},
               cis=[("ci_low", "ci_high", "CI")])
     doc.table("difference_to_seed", "rho(reference, variant) - rho(reference, seed replicate)",
-              f"Paired bootstrap over emotions and generated texts, {s.n_boot} resamples, {100 * conf:g}% {ci} interval; "
-              f"p inverts the interval; seed {ctx.seed}. Negative: the sub-parameter moves the geometry more than "
+              f"{dphrase}; p inverts the interval; seed {ctx.seed}. Negative: the sub-parameter moves the geometry more than "
               "resampling does.", diff,
               columns={"model": "model", "variant": "variant", "factor": "factor", "difference": "difference",
                        "ci_low": "", "ci_high": "", "p_value": "p"}, cis=[("ci_low", "ci_high", "CI")])

@@ -9,7 +9,7 @@ RDM is made.  For every model and both comprehension experiments (named stimuli,
 noise ceiling as the bound), the paired test of valence against the two stimulus confound RDMs as
 rival hypotheses (pooled token count, bag of words: :mod:`._confounds`), and the partial Mantel test
 of valence given those confounds; ``compare_difference`` with the valence RDM as the shared model
-contrasts each trained model with each randomly initialised control on the same emotion resamples.
+contrasts each trained model with each randomly initialised control (the same emotions left out, or resampled, for both).
 
 Run:  python -m analyses.hypotheses --models analyses/configs/offline.yaml
 """
@@ -32,7 +32,7 @@ from rsastats.inference.multiple import adjust_pvalues
 from rsastats.inputs import ModelInput, RDMOptions, load_model, open_source
 from rsastats.io.features import read_feature_table
 
-from ._common import Context, collect_warnings, command, offline_limits, sizes_text
+from ._common import Context, collect_warnings, paired_words, command, offline_limits, sizes_text
 from ._confounds import MIN_DISTINCT_LENGTHS, length_rdm, mean_token_counts, word_rdm
 from ._document import AnalysisDocument, ci_text, fmt_p
 
@@ -200,7 +200,7 @@ def _tables(doc: AnalysisDocument, valence, fits, diffs, contrast, caption: str,
               cis=[("ci_low", "ci_high", "CI")], kinds={"p_adjusted": "p"})
     if len(diffs):
         doc.table("differences", "Paired difference of two hypotheses' rho with the same model",
-                  caption + f" difference = rho(hypothesis A) - rho(hypothesis B) on the same emotion resamples, "
+                  caption + f" difference = rho(hypothesis A) - rho(hypothesis B), {paired_words(diff_ci)}; "
                   f"{diff_ci} interval; p inverts it.", diffs,
                   columns={"model": "model", "experiment": "experiment", "hypothesis_a": "A", "hypothesis_b": "B",
                            "rho_a": "rho A", "rho_b": "rho B", "difference": "difference", "ci_low": "", "ci_high": "",
@@ -208,8 +208,9 @@ def _tables(doc: AnalysisDocument, valence, fits, diffs, contrast, caption: str,
     doc.heading("Trained models against randomly initialised controls")
     if len(contrast):
         doc.table("trained_vs_random", "rho(valence, trained model) - rho(valence, random model)",
-                  caption + " compare_difference with the valence RDM as the shared model: both rhos on the same "
-                  f"emotion resamples, {contrast['ci_method'].iloc[0]} interval; p inverts it (unadjusted).", contrast,
+                  caption + " compare_difference with the valence RDM as the shared model: "
+                  f"{paired_words(contrast['ci_method'].iloc[0])}; {contrast['ci_method'].iloc[0]} interval; p inverts it "
+                  "(unadjusted).", contrast,
                   columns={"experiment": "experiment", "trained": "trained", "random": "random",
                            "rho_a": "rho trained", "rho_b": "rho random", "difference": "difference", "ci_low": "",
                            "ci_high": "", "p_value": "p"}, cis=[("ci_low", "ci_high", "CI")])

@@ -139,7 +139,8 @@ def methods_items(an: ReportAnalyses) -> list[str]:
     if an.hypotheses is not None:
         items.append("Hypotheses: rsastats hypotheses (docs/hypotheses.md): each file's RDM against each hypothesis RDM "
                      "with the interval and Mantel test of rho above, p adjusted across file-hypothesis pairs; the "
-                     "difference of two hypotheses' rho is paired over the same resamples; the bound is sqrt(r_D).")
+                     "difference of two hypotheses' rho is paired (the same emotions left out, or resampled, for both); the "
+                     "bound is sqrt(r_D).")
     if an.comparison.confounds:
         items.append("Confounds: the partial Mantel test (docs/hypotheses.md; vegan's mantel.partial): the partial "
                      "correlation of the RDM cells given the confound RDMs, its interval over emotions, its p from "

@@ -165,3 +165,24 @@ def test_extract_lists_every_needed_file_once():
     for name in ANALYSES:
         assert set(map(tuple, importlib.import_module(f"analyses.{name}").needs(ms))) <= set(files)
     assert files.index(("tiny-llama", "named")) < files.index(("tiny-llama", "fp16"))  # cheap recipes first
+
+
+def test_difference_captions_name_the_difference_interval_itself():
+    """A jackknife difference interval is not described as a bootstrap with resamples it does not draw."""
+    from types import SimpleNamespace
+
+    from analyses._common import difference_phrase
+
+    jack = SimpleNamespace(ci_method="jackknife", confidence=0.95, n_boot=1000, bootstrap="emotions")
+    text = difference_phrase(jack)
+    assert "leave one emotion out" in text and "left out of both" in text and "resamples" not in text
+    boot = SimpleNamespace(ci_method="bca", confidence=0.9, n_boot=500, bootstrap="both")
+    text = difference_phrase(boot)
+    assert "90% bca bootstrap CI over emotions and prompts, 500 resamples" in text and "same resamples" in text
+
+
+def test_committed_difference_captions_match_their_method():
+    root = Path(__file__).resolve().parents[2] / "reports"
+    for name, table in (("comprehension_generation", "difference"), ("generation_sweep", "difference_to_seed")):
+        caption = json.loads((root / name / "results.json").read_text())["tables"][table]["caption"]
+        assert "jackknife" not in caption or "resamples" not in caption, (name, caption)
