@@ -71,6 +71,7 @@ def coverage_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
         cor_hit = ((g["corrected_ci_low"] <= truth["free"]) & (truth["free"] <= g["corrected_ci_high"])).to_numpy()
         above = (g["corrected_ci_low"] > truth["free"]).to_numpy()  # a miss on the high side
         below = (g["corrected_ci_high"] < truth["free"]).to_numpy()
+        at_one = (g["corrected_ci_high"] >= 1.0).to_numpy()  # the upper end is the bound (note "clipped at 1")
         inside = ((f["ci_low"] <= f["rho"]) & (f["rho"] <= f["ci_high"])).all() and (
             (g["corrected_ci_low"] <= g["rho_corrected"]) & (g["rho_corrected"] <= g["corrected_ci_high"])).all()
         bounded = all(((f[c].dropna() >= -1) & (f[c].dropna() <= 1)).all()
@@ -87,6 +88,9 @@ def coverage_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
                      "corrected_cp_high": cor_hi,
                      "corrected_miss_high": float(above.mean()) if len(g) else np.nan,
                      "corrected_miss_low": float(below.mean()) if len(g) else np.nan,
+                     "corrected_at_one": float(at_one.mean()) if len(g) else np.nan,
+                     "corrected_hits_at_one": int(cor_hit[at_one].sum()), "corrected_n_at_one": int(at_one.sum()),
+                     "corrected_hits_below_one": int(cor_hit[~at_one].sum()),
                      "corrected_width": float((g["corrected_ci_high"] - g["corrected_ci_low"]).mean()) if len(g) else np.nan,
                      "inside": bool(inside), "bounded": bool(bounded), "n_sets": len(f)})
     return pd.DataFrame(rows)
@@ -131,6 +135,26 @@ def _miss_sides(table: pd.DataFrame) -> list[str]:
                                                or "none") + "."]
 
 
+def _at_bound(table: pd.DataFrame) -> list[str]:
+    """A line on rho_corrected's intervals whose upper end is 1: how many, how often they cover, and how many of
+    the designs above the band consist mostly of them."""
+    t = table[table["n_given"] >= 20]
+    if t.empty:
+        return []
+    n_one, n_all = int(t["corrected_n_at_one"].sum()), int(t["n_given"].sum())
+    cov_one = t["corrected_hits_at_one"].sum() / n_one if n_one else np.nan
+    cov_rest = t["corrected_hits_below_one"].sum() / (n_all - n_one) if n_all > n_one else np.nan
+    above = t[t["corrected_coverage"] > TOLERANCE[1]]
+    mostly = above[above["corrected_at_one"] >= 0.9]
+    return [f"- Intervals whose upper end is 1 (their note says 'clipped at 1'): {_pct(n_one / n_all)}% of the "
+            f"{n_all} given intervals of these designs; they cover the truth in {_pct(cov_one)}% of data sets, the "
+            f"others in {_pct(cov_rest)}%. Such an interval cannot miss below the truth (1 is above it), so only its "
+            f"lower end can miss. Of the {len(above)} designs above the band, {len(mostly)} have at least 90% of their "
+            "intervals reaching 1" + (": " + ", ".join(f"{r.design} ({_pct(r.corrected_at_one)}%)"
+                                                       for r in mostly.itertuples()) if len(mostly) else "")
+            + ": their excess coverage is that of intervals cut by the bound, whose upper end misses almost never."]
+
+
 def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) -> list[str]:
     """The Markdown of the atlas: designs, coverage of both estimands, what is and is not supported."""
     meta = runs[0][0]
@@ -152,8 +176,8 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
         "same size. Code: `analyses/atlas/` (model, designs) and `analyses/calibration/atlas.py`; per-data-set "
         "results in `reports/calibration/atlas/`.",
         "",
-        "| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | corrected coverage % [CP 95%] | width | misses high / low % |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | corrected coverage % [CP 95%] | width | misses high / low % | reaches 1 % |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         corrected = ("null (no prompts)" if r.vectors else
@@ -161,7 +185,8 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
         lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
                      f"{_pct(r.rho_cp_high)}] | {r.rho_width:.3f} | {_pct(r.given)}% | {r.rho_free:.3f} | {corrected} | "
                      f"{'' if r.corrected_width != r.corrected_width else f'{r.corrected_width:.3f}'} | "
-                     f"{'' if r.vectors else f'{_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)}'} |")
+                     f"{'' if r.vectors else f'{_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)}'} | "
+                     f"{'' if r.vectors else _pct(r.corrected_at_one)} |")
     lines += [
         "",
         f"- rho: **{len(rho_ok)} of {len(table)} designs** within [{100 * TOLERANCE[0]:g}%, {100 * TOLERANCE[1]:g}%]; "
@@ -173,6 +198,7 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
                                       for r in with_corr[~with_corr['corrected_coverage'].map(_within)].itertuples())
                              or "none") + ".",
         *_miss_sides(with_corr),
+        *_at_bound(with_corr),
         f"- Every estimate lies inside its own interval in every data set: {bool(table['inside'].all())}. Every rho, "
         f"rho_corrected, interval end and noise ceiling lies in [-1, 1]: {bool(table['bounded'].all())}.",
         *_not_run(table),

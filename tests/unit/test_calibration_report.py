@@ -49,9 +49,13 @@ def test_the_atlas_says_on_which_side_rho_corrected_misses():
     """Per design, coverage + misses above + misses below = 100% (each from the same data sets)."""
     text = REPORT.read_text(encoding="utf-8")
     section = text.split("## Coverage of the defaults over a design atlas")[1].split("\n## ")[0]
-    rows = re.findall(r"^\| (n\d+-P\d+-\S+) \|.*\| ([\d.]+) \[[\d.]+, [\d.]+\] \| [\d.]+ \| ([\d.]+) / ([\d.]+) \|$",
+    rows = re.findall(r"^\| (n\d+-P\d+-\S+) \|.*\| ([\d.]+) \[[\d.]+, [\d.]+\] \| [\d.]+ \| ([\d.]+) / ([\d.]+) \| ([\d.]+) \|$",
                       section, flags=re.M)
     assert len(rows) >= 20
-    for design, cov, high, low in rows:
+    for design, cov, high, low, at_one in rows:
         assert abs(float(cov) + float(high) + float(low) - 100.0) < 0.2, design
+        assert 0.0 <= float(at_one) <= 100.0
+        if float(at_one) == 100.0:  # an interval reaching 1 cannot lie below a truth under 1
+            assert float(low) == 0.0, design
     assert "The side of rho_corrected's misses" in section
+    assert "Intervals whose upper end is 1" in section
