@@ -105,7 +105,8 @@ def standardize(values: np.ndarray, weights: np.ndarray | None = None) -> tuple[
         weights = np.ones(values.shape[-1])
     weights = np.asarray(weights, dtype=np.float64)
     total = weights.sum(axis=-1, keepdims=True)
-    mean = (weights * values).sum(axis=-1, keepdims=True) / total
+    with np.errstate(invalid="ignore", divide="ignore"):  # total 0: a resample of one emotion has no cells
+        mean = (weights * values).sum(axis=-1, keepdims=True) / total
     centred = (values - mean) * np.sqrt(weights)
     norm = np.sqrt((centred**2).sum(axis=-1, keepdims=True))
     # Constant rows: all centred values vanish up to rounding of the mean.
@@ -133,7 +134,8 @@ def scale_rows(values: np.ndarray, weights: np.ndarray | None = None, *, centre:
         weights = np.ones(values.shape[-1])
     weights = np.asarray(weights, dtype=np.float64)
     total = weights.sum(axis=-1, keepdims=True)
-    mean = (weights * values).sum(axis=-1, keepdims=True) / total if centre else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):  # total 0: no cells (see standardize)
+        mean = (weights * values).sum(axis=-1, keepdims=True) / total if centre else 0.0
     centred = (values - mean) * np.sqrt(weights)
     norm = np.sqrt((centred**2).sum(axis=-1, keepdims=True))
     if centre:  # a constant row: every centred value vanishes up to rounding of the mean

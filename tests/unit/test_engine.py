@@ -203,3 +203,19 @@ def test_models_of_different_widths_share_prompt_resamples(gram):
     pairs = all_pairs(3)
     got = engine.replicates(pairs, 40, 7)
     np.testing.assert_allclose(got, _naive_replicates(models, engine, 40, 7, "spearman", "cosine", pairs), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"centre": True, "scale": "rank-variance"}])
+def test_a_resample_without_cells_is_undefined_without_numpy_warnings(kwargs):
+    """A resample of one emotion (all cell weights 0) gives NaN, not numpy's 'invalid value' RuntimeWarning,
+    which used to reach the command line as 'warning: invalid value encountered in divide'."""
+    import warnings
+
+    from rsastats.measures.kernels import scale_rows, standardize
+
+    values = np.arange(6.0).reshape(1, 6)
+    weights = np.zeros((1, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        z, ok = scale_rows(values, weights, **kwargs) if kwargs else standardize(values, weights)
+    assert not ok.any() and np.isnan(z).all()
