@@ -154,6 +154,8 @@ def netcdf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
             enc[str(name)] = {"dtype": str}
         elif var.dtype.kind == "f":
             enc[str(name)] = {"_FillValue": None}  # no fill value: NaN is never data here
+            if var.dtype.itemsize < 4:  # NetCDF has no float16: stored as float32, which holds it exactly
+                enc[str(name)]["dtype"] = "float32"
     return enc
 
 

@@ -73,3 +73,15 @@ def test_negative_layer_positions_count_from_the_files_end(two_files):
         assert models[0].rows.layers == (label,) and models[0].layer_selection == f"layer {label}"
     res = compare_models(*two_files, layer=-2, n_boot=20, permutations=9, n_splits=2)
     assert res.layer == "layer 3"
+
+
+def test_a_float16_dataset_is_written_as_float32_with_the_same_values(tmp_path):
+    """NetCDF has no float16 type: writing one used to fail with netCDF4's TypeError (a traceback)."""
+    ds = simulate_activations(5, 3, 1, 8, seed=0)
+    half = ds.astype({name: np.float16 for name in ds.data_vars if ds[name].dtype.kind == "f"})
+    path = write_dataset(half, tmp_path / "half.nc")
+    with xr.open_dataset(path) as back:
+        for name in half.data_vars:
+            if half[name].dtype == np.float16:
+                assert back[name].dtype == np.float32
+                np.testing.assert_array_equal(back[name].values, half[name].values.astype(np.float32))
