@@ -106,8 +106,10 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
         raise EstimationError(f"only {finite.size} of {replicates.size} bootstrap resamples gave a defined correlation "
                               "(too few emotions or prompts to resample)")
     if n_undefined:
+        used_by = ("the bootstrap standard error and bias (the jackknife interval does not use resamples)"
+                   if INTERVAL_METHODS[ci].uses == "jackknife" else "the interval")
         warnings.warn(f"{n_undefined} of {replicates.size} bootstrap resamples gave a constant RDM (correlation "
-                      "undefined) and were left out of the interval", RsaStatsWarning, stacklevel=3)
+                      f"undefined) and were left out of {used_by}", RsaStatsWarning, stacklevel=3)
     jk = None
     if jackknife is not None:
         jk = [j[np.isfinite(j)] for j in jackknife]

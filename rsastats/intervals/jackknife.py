@@ -13,13 +13,14 @@ than 5 emotions, other statistics) it is Tukey's interval on the uncorrected var
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from ..checks import check_confidence, check_finite_array
-from ..exceptions import ValidationError
+from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
 __all__ = ["fisher_z", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
@@ -86,9 +87,12 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     confidence = check_confidence(confidence)
     est = float(check_finite_array("estimate", estimate, 0))
     q, se = _quantile_and_se(method, leave_one_out, confidence, second_order)
+    if se == 0.0:  # no leave-one-out value moves the estimate
+        warnings.warn(f"the {method} interval has width 0: every leave-one-out value equals the estimate "
+                      f"({est:.3g}), so the jackknife sees no variation here; it says nothing about other emotions",
+                      RsaStatsWarning, stacklevel=2)
+        return est, est, se
     if method in FISHER_Z_METHODS:
-        if se == 0.0:  # no leave-one-out value moves the estimate
-            return est, est, se
         z = float(fisher_z(est))
         # min/max: an estimate of exactly +-1 sits just outside atanh's clipped range
         return min(float(np.tanh(z - q * se)), est), max(float(np.tanh(z + q * se)), est), se

@@ -147,3 +147,26 @@ def test_partial_excess_uses_the_residuals_whose_dot_product_is_the_partial_corr
     want = second_order_variance(resid[0], resid[1], r, "pearson")[0]
     assert np.isfinite(got) and got == pytest.approx(want, rel=1e-9)
     assert np.isnan(partial_second_order(uppers, r, "kendall-b"))
+
+
+@pytest.mark.parametrize("method", ["jackknife-t", "jackknife-z", "jackknife"])
+def test_a_zero_width_interval_is_said_in_words(method):
+    """Every leave-one-out value equal to the estimate (rho = 1 on every subset of a few emotions): the
+    interval is the point, and a warning says the jackknife saw no variation."""
+    from rsastats.exceptions import RsaStatsWarning
+
+    with pytest.warns(RsaStatsWarning, match="width 0: every leave-one-out value equals the estimate"):
+        low, high, se = jackknife_interval(1.0 if method != "jackknife" else 0.0,
+                                           np.full(5, 1.0 if method != "jackknife" else 0.0), method=method)
+    assert low == high and se == 0.0
+
+
+def test_compare_of_identical_rank_orders_warns_about_its_zero_width_interval():
+    from rsastats.exceptions import RsaStatsWarning
+    from rsastats.inference import compare_models
+    from rsastats.simulate import simulate_activations
+
+    ds = simulate_activations(5, 4, 1, 16, noise=0.1, seed=3)
+    with pytest.warns(RsaStatsWarning, match="width 0"):
+        res = compare_models(ds, ds, n_boot=50, permutations=19, ceiling=False)
+    assert res.rho == pytest.approx(1.0) and res.ci_low == res.ci_high == res.rho
