@@ -35,14 +35,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "reports/calibration/independent")
     parser.add_argument("--reuse-weak", action="store_true",
                         help="write the report from the weak designs' results already in reports/calibration/weak")
+    parser.add_argument("--reuse-few", action="store_true",
+                        help="write the report from the few-emotions designs' results already in reports/calibration/few")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 null data sets, reuse the atlas")
     args = parser.parse_args(argv)
     if args.quick:
-        args.null, args.reuse_atlas, args.reuse_weak, args.reuse_independent = 200, True, True, True
+        args.null, args.reuse_atlas, args.reuse_weak, args.reuse_independent, args.reuse_few = 200, True, True, True, True
     res = write_report(args.out, n_null=args.null, n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed,
                        atlas_seed=args.atlas_seed, jobs=args.jobs, run=not args.reuse_atlas, rerun_rho=args.rerun_rho,
                        rerun_corrected=args.rerun_corrected,
-                       run_weak_designs=not args.reuse_weak, run_independent_designs=not args.reuse_independent)
+                       run_weak_designs=not args.reuse_weak, run_independent_designs=not args.reuse_independent,
+                       run_few_designs=not args.reuse_few)
     print(f"wrote {args.out} in {res['seconds'] / 60:.1f} min")
     return 0
 

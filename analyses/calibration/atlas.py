@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.inference.corrected import MIN_PROMPTS, MIN_SPLIT_HALF
+from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_PROMPTS, MIN_SPLIT_HALF
 from rsastats.inference.ceiling import DEFAULT_N_SPLITS
 from rsastats.io import atomic_path
 
@@ -202,8 +202,9 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
         f"- Every estimate lies inside its own interval in every data set: {bool(table['inside'].all())}. Every rho, "
         f"rho_corrected, interval end and noise ceiling lies in [-1, 1]: {bool(table['bounded'].all())}.",
         *_not_run(table),
-        f"- rho_corrected is given only with >= {MIN_PROMPTS} valid prompts per emotion in both inputs and both "
-        f"split-half correlations >= {MIN_SPLIT_HALF} (otherwise null with `corrected_note`); the 'given' column "
+        f"- rho_corrected is given only with >= {MIN_PROMPTS} valid prompts per emotion in both inputs, >= "
+        f"{MIN_CORRECTED_EMOTIONS} emotions (section 'Fewer than 8 emotions') and both split-half correlations >= "
+        f"{MIN_SPLIT_HALF} (otherwise null with `corrected_note`); the 'given' column "
         "shows how often the rule lets it through.",
         "",
     ]

@@ -17,6 +17,7 @@ from rsastats.io import atomic_path
 
 from ..atlas.designs import WEAK
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
+from .few import FEW_FOLDER, few_section, few_table, load_few, run_few
 from .rho import WEAK_FOLDER, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
 from .studies import N_EMOTIONS, load_runs, type1_error
@@ -93,12 +94,13 @@ def _default_section() -> list[str]:
 def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
                  seed: int = 2024, atlas_seed: int = 2026, jobs: int = 1, run: bool = True, rerun_rho: bool = False,
                  rerun_corrected: bool = False,
-                 run_weak_designs: bool = True, run_independent_designs: bool = True, atlas_folder: str = ATLAS_FOLDER,
-                 weak_folder: str = WEAK_FOLDER, independent_folder: str | None = None) -> dict[str, Any]:
+                 run_weak_designs: bool = True, run_independent_designs: bool = True, run_few_designs: bool = True,
+                 atlas_folder: str = ATLAS_FOLDER, weak_folder: str = WEAK_FOLDER, independent_folder: str | None = None,
+                 few_folder: str = FEW_FOLDER) -> dict[str, Any]:
     """Run the studies (``run``; else reuse the atlas results in ``atlas_folder``, with rho's intervals
     recomputed on its data sets when ``rerun_rho`` and rho_corrected's when ``rerun_corrected``; the weak
     designs when ``run_weak_designs``, else reused from ``weak_folder``; the second generative model's designs
-    likewise) and write the report."""
+    likewise, and the designs with fewer than 8 emotions) and write the report."""
     # imported here: ``python -m analyses.calibration.independent`` would otherwise find it imported already
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
 
@@ -116,7 +118,10 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         run_weak(weak_folder, n_sets=n_sets, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
     if run_independent_designs:
         run_independent(independent_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
+    if run_few_designs:
+        run_few(few_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
     runs = load_atlas(atlas_folder)
+    few_runs = load_few(few_folder)
     table = coverage_table(runs)
     weak_runs = load_runs(weak_folder, WEAK)
     independent_runs = load_independent(independent_folder)
@@ -125,7 +130,8 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
                f"--n-mc {n_mc} --seed {seed} --atlas-seed {atlas_seed} --jobs {jobs}"
                + ("" if run else " --reuse-atlas") + (" --rerun-rho" if rerun_rho and not run else "")
                + (" --rerun-corrected" if rerun_corrected and not run else "")
-               + ("" if run_weak_designs else " --reuse-weak") + ("" if run_independent_designs else " --reuse-independent"))
+               + ("" if run_weak_designs else " --reuse-weak") + ("" if run_independent_designs else " --reuse-independent")
+               + ("" if run_few_designs else " --reuse-few"))
     lines = [
         "# Calibration of rsastats' tests and intervals",
         "",
@@ -137,12 +143,15 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
            + _corrected_rerun_text(runs))
         + ("" if run_weak_designs else "; the weak designs' results were reused from " + weak_folder)
         + ("" if run_independent_designs else "; the second generative model's from " + independent_folder)
+        + ("" if run_few_designs else "; the designs with fewer than 8 emotions from " + few_folder)
         + ". Every number below is computed "
         "by that script; rerun it to reproduce them (same seeds).",
         "",
     ]
     lines += _type1_section(t1, n_null)
     lines += atlas_section(table, runs)
+    if few_runs:
+        lines += few_section(few_table(few_runs), few_runs[0][0], TOLERANCE)
     if weak_runs:
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
     if independent_runs:

@@ -59,3 +59,24 @@ def test_the_atlas_says_on_which_side_rho_corrected_misses():
             assert float(low) == 0.0, design
     assert "The side of rho_corrected's misses" in section
     assert "Intervals whose upper end is 1" in section
+
+
+def test_the_few_emotions_section_measures_the_shipped_minimums():
+    """The minimums of the package (no jackknife interval below 5 emotions, no rho_corrected below 6) are the
+    smallest numbers of emotions from which no design of the study is below the band."""
+    text = REPORT.read_text(encoding="utf-8")
+    section = text.split("## Fewer than 8 emotions")[1].split("\n## ")[0]
+    rows = re.findall(r"^\| (n\d+-P\d+-\S+) \|", section, flags=re.M)
+    assert len(rows) == 20
+    assert section.count("(the shipped minimum agrees)") == 2
+
+
+def test_supported_from_is_the_smallest_n_after_the_last_failure():
+    import pandas as pd
+
+    from analyses.calibration.few import supported_from
+
+    t = pd.DataFrame({"n": [4, 4, 5, 5, 6, 6], "cov": [0.80, 0.95, 0.96, 0.91, 0.95, 0.97], "n_given": [30, 30, 30, 10, 30, 30]})
+    assert supported_from(t, "cov", (0.925, 0.975)) == 6
+    assert supported_from(t, "cov", (0.925, 0.975), minimum_given=20) == 5  # the 10-set design is not counted
+    assert supported_from(t.assign(cov=0.5), "cov", (0.925, 0.975)) is None

@@ -1,0 +1,191 @@
+"""Fewer than 8 emotions: where rho's and rho_corrected's intervals stop being calibrated.
+
+The atlas starts at 8 emotions.  :data:`FEW` crosses 4, 5, 6 and 7 emotions with five designs of the same
+generative model (with prompts, so both estimands are measured); every data set goes through
+:func:`rsastats.inference.compare_models` with its defaults and with the two minimums of the package lifted
+-- :data:`rsastats.intervals.jackknife.MIN_UNITS` (no jackknife interval of rho from fewer emotions) and
+:data:`rsastats.inference.corrected.MIN_CORRECTED_EMOTIONS` (no rho_corrected or noise ceiling from fewer) --
+so the table shows what the withheld intervals would have done.  Above the minimums the lifted run is the
+shipped one (the minimums change nothing else).  Truths as in the atlas (Monte Carlo over fresh data sets).
+
+``python -m analyses.calibration.few`` runs the designs into ``reports/calibration/few``;
+``python -m analyses.calibration`` writes the section of docs/calibration.md (``--reuse-few`` reuses them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atlas.designs import design
+from ..atlas.model import calibrate_sigma
+from ..atlas.shipped import _chunk, run_chunks
+from ..atlas.study import truths
+from rsastats.rng import spawn_sequences
+
+from .studies import binomial_ci, load_runs
+
+__all__ = ["FEW", "FEW_FOLDER", "run_few", "few_table", "few_section", "supported_from", "load_few", "main"]
+
+FEW_FOLDER = "reports/calibration/few"
+FEW = [design(n, p, rel, level, structure, aniso)
+       for n in (4, 5, 6, 7)
+       for level, structure, aniso, p, rel in (("high", "lowrank", "none", 8, 0.8), ("mid", "hub", "none", 20, 0.8),
+                                               ("low", "clustered", "strong", 8, 0.95), ("near1", "lowrank", "none", 8, 0.8),
+                                               ("high", "lowrank", "none", 4, 0.5))]
+
+
+def _lifted_chunk(args: tuple) -> list[dict]:
+    """The atlas's per-data-set worker with the package's two minimums lifted (in this worker process)."""
+    from rsastats.inference import corrected
+    from rsastats.intervals import jackknife
+
+    kept = jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS
+    jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS = 2, 0
+    try:
+        return _chunk(args)
+    finally:  # restored: with one job this runs in the calling process
+        jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS = kept
+
+
+def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
+            seed: int = 2026, jobs: int = 2) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    from .rho import _write
+
+    for base in FEW:
+        started = time.time()
+        d = calibrate_sigma(base)
+        truth = {**truths(d, n_mc), "sigma": d.sigma}
+        seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed]), n_sets)
+        frame = pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, jobs, n_boot))
+        truth["seconds"] = time.time() - started
+        _write(folder, base.name, frame, {"design": asdict(base), "truth": truth, "n_sets": n_sets, "n_mc": n_mc,
+                                          "n_boot": n_boot, "seed": seed})
+        print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
+
+
+def _rate(hit: np.ndarray) -> tuple[float, float, float]:
+    k, n = int(hit.sum()), int(hit.size)
+    lo, hi = binomial_ci(k, n) if n else (np.nan, np.nan)
+    return (k / n if n else np.nan), lo, hi
+
+
+def few_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
+    rows = []
+    for meta, f in runs:
+        t = meta["truth"]
+        cov, lo, hi = _rate(((f["ci_low"] <= t["measured"]) & (t["measured"] <= f["ci_high"])).to_numpy())
+        g = f[f["rho_corrected"].notna()]
+        ccov, clo, chi = _rate(((g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])).to_numpy())
+        d = meta["design"]
+        rows.append({"design": d["name"], "n": d["n_emotions"], "rho_true": t["measured"], "rho_coverage": cov,
+                     "rho_cp_low": lo, "rho_cp_high": hi, "rho_zero_width": float((f["ci_high"] == f["ci_low"]).mean()),
+                     "rho_width": float((f["ci_high"] - f["ci_low"]).mean()), "rho_free": t["free"],
+                     "n_given": len(g), "given": len(g) / len(f), "corrected_coverage": ccov, "corrected_cp_low": clo,
+                     "corrected_cp_high": chi,
+                     "corrected_zero_width": float((g["corrected_ci_high"] == g["corrected_ci_low"]).mean()) if len(g) else np.nan,
+                     "n_sets": len(f)})
+    return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:.1f}"
+
+
+def _by_n(table: pd.DataFrame, column: str, tolerance: tuple[float, float], minimum_given: int = 0) -> str:
+    parts = []
+    for n, part in table[table["n_given"] >= minimum_given].groupby("n"):
+        cov = part[column]
+        below = int((cov < tolerance[0]).sum())
+        parts.append(f"{n} emotions {_pct(cov.min())}-{_pct(cov.max())}% ({below} of {len(part)} designs below "
+                     f"{100 * tolerance[0]:g}%)")
+    return "; ".join(parts)
+
+
+def supported_from(table: pd.DataFrame, column: str, tolerance: tuple[float, float], minimum_given: int = 0) -> int | None:
+    """The smallest number of emotions from which no design (given in at least ``minimum_given`` data sets)
+    covers less than the band's lower end; None if even the largest has one."""
+    t = table[table["n_given"] >= minimum_given] if minimum_given else table
+    below = sorted(set(t[t[column] < tolerance[0]]["n"]))
+    ns = sorted(set(t["n"]))
+    first = max(below) + 1 if below else min(ns)
+    return first if first <= max(ns) else None
+
+
+def few_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float, float]) -> list[str]:
+    """The Markdown section: the table and what the package's minimums withhold."""
+    from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS
+    from rsastats.intervals.jackknife import MIN_UNITS
+
+    lines = [
+        "## Fewer than 8 emotions",
+        "",
+        f"{len(table)} designs x {meta['n_sets']} data sets (`analyses/calibration/few.py`; per data set in "
+        f"`{FEW_FOLDER}/`): 4 to 7 emotions, each crossed with five designs of the atlas model, every data set "
+        "through `compare_models` with its defaults and with the package's two minimums lifted, so the table shows "
+        "what a withheld interval would have done. Truths as in the atlas. 'zero width': the interval is a point "
+        "(every leave-one-out value, or every resample, gives the same value).",
+        "",
+        "| design | true rho | rho coverage % [CP 95%] | zero width % | width | noise-free rho | corrected given | "
+        "corrected coverage % [CP 95%] | zero width % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        corrected = (f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}]"
+                     if r.n_given else "none given")
+        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
+                     f"{_pct(r.rho_cp_high)}] | {_pct(r.rho_zero_width)} | {r.rho_width:.3f} | {r.rho_free:.3f} | "
+                     f"{_pct(r.given)}% | {corrected} | {_pct(r.corrected_zero_width)} |")
+    rho_from = supported_from(table, "rho_coverage", tolerance)
+    cor_from = supported_from(table, "corrected_coverage", tolerance, 20)
+    lines += [
+        "",
+        f"- rho's `jackknife-t` interval by number of emotions: {_by_n(table, 'rho_coverage', tolerance)}. At 4 "
+        f"emotions {_pct(table[table['n'] == 4]['rho_zero_width'].mean())}% of the intervals have zero width (a "
+        "leave-one-out RDM of 3 emotions has 3 cells). **Shipped:** no jackknife interval from fewer than "
+        f"{MIN_UNITS} emotions (`MIN_UNITS`, rsastats/intervals/jackknife.py): `ci_low` and `ci_high` are null and "
+        "the output says why; the Mantel test (exact, 24 permutations at 4 emotions) is still given. The smallest "
+        f"number of emotions from which no design here is below the band: {rho_from} (the shipped minimum "
+        f"{'agrees' if rho_from == MIN_UNITS else 'differs'}).",
+        f"- rho_corrected's interval, where given in at least 20 data sets: "
+        f"{_by_n(table, 'corrected_coverage', tolerance, 20)}. **Shipped:** rho_corrected and the noise ceiling are "
+        f"not given with fewer than {MIN_CORRECTED_EMOTIONS} emotions (`MIN_CORRECTED_EMOTIONS`, "
+        "rsastats/inference/corrected.py; `corrected_note` says why). The smallest number of emotions from which "
+        f"no design here is below the band: {cor_from} (the shipped minimum "
+        f"{'agrees' if cor_from == MIN_CORRECTED_EMOTIONS else 'differs'}).",
+        "- Above the band is not withheld: an interval that covers more than 97.5% is wider than it needs to be, "
+        "not wrong; the widths show how little a few emotions can say (often more than 1 on a scale of 2).",
+        "",
+    ]
+    return lines
+
+
+def load_few(folder: str | os.PathLike = FEW_FOLDER) -> list[tuple[dict, pd.DataFrame]]:
+    return load_runs(folder, FEW)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analyses.calibration.few", description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=int, default=400)
+    parser.add_argument("--n-boot", type=int, default=2000)
+    parser.add_argument("--n-mc", type=int, default=6000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    args = parser.parse_args(argv)
+    run_few(n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed, jobs=args.jobs)
+    print(json.dumps({"designs": len(FEW), "folder": FEW_FOLDER}))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
