@@ -26,8 +26,9 @@ the Spearman-Brown disattenuated rho.  Its interval is the BCa interval of its e
 replicates (the half RDMs are fixed; a resample of emotions is a weight vector over their cells), with
 the acceleration from its leave-one-emotion-out jackknife; the point and the interval are clipped to
 [-1, 1].  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
-inputs and both split-half correlations are at least :data:`MIN_SPLIT_HALF` (the design atlas found the
-interval calibrated there, and not below); otherwise it is None and ``corrected_note`` says why.
+inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and there are at least
+:data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
+calibrated there, and not below); otherwise it is None and ``corrected_note`` says why.
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
 full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
@@ -49,11 +50,14 @@ from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
 from .engine import ResamplingEngine
 
-__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "DEFAULT_N_SPLITS", "CORRECTED_CI", "CorrectedRho", "CrossHalf",
-           "corrected_rhos"]
+__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "CorrectedRho",
+           "CrossHalf", "corrected_rhos"]
 
 MIN_PROMPTS = 3
 MIN_SPLIT_HALF = 0.3
+# Fewer emotions: rho_corrected and the noise ceiling are not given (at 4 and 5 emotions the interval covered
+# 50-92% and 83-100%, at 6 and 7 no design fell below 92.5%; docs/calibration.md, "Fewer than 8 emotions").
+MIN_CORRECTED_EMOTIONS = 6
 CORRECTED_CI = "bca"
 _BATCH = 256
 
@@ -156,6 +160,11 @@ def _why_not(model, rdm_method: str) -> str:
     if fewest < MIN_PROMPTS:
         return (f"rho_corrected needs >= {MIN_PROMPTS} valid prompts per emotion in both inputs ({model.name} has "
                 f"{fewest} for an emotion); its interval is not calibrated below that")
+    n = model.rdm.n_emotions
+    if n < MIN_CORRECTED_EMOTIONS:
+        return (f"rho_corrected and the noise ceiling need >= {MIN_CORRECTED_EMOTIONS} emotions ({n} here): with fewer, "
+                "the split-half correlations rest on too few RDM cells and the interval under-covered "
+                "(docs/calibration.md, 'Fewer than 8 emotions')")
     return ""
 
 

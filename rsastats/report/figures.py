@@ -228,7 +228,8 @@ def forest_plot(pairs: pd.DataFrame, confidence: float, group_ceiling: tuple[flo
         ax.plot(rows["noise_ceiling"], y, "D", mfc="none", color="tab:red", label="pair noise ceiling")
     ax.set_yticks(y, [f"{a} vs {b}" for a, b in zip(rows["a"], rows["b"])], fontsize=8)
     ax.axvline(0, color="0.5", lw=0.8)
-    low = min(0.0, float(np.nanmin(rows["ci_low"])) - 0.05)
+    ends = pd.concat([rows["ci_low"], rows["rho"]]).astype(float)  # no interval (fewer than 5 emotions): the points
+    low = min(0.0, float(ends.min(skipna=True)) - 0.05)
     ax.set_xlim(max(-1.0, low), 1.05)
     ax.set_xlabel("rho")
     handles, labels = ax.get_legend_handles_labels()

@@ -174,3 +174,22 @@ def test_adjust_bad_input():
         adjust_pvalues([0.1], "bonferroni")
     with pytest.raises(ValidationError, match=r"\[0, 1\]"):
         adjust_pvalues([0.1, 1.2])
+
+
+def test_rho_corrected_and_the_ceiling_need_a_minimum_of_emotions():
+    """Below MIN_CORRECTED_EMOTIONS the interval under-covered (docs/calibration.md, 'Fewer than 8 emotions'):
+    rho_corrected and the noise ceiling are None with the reason; at the minimum they are given."""
+    from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS
+
+    def pair(n):
+        v = true_vectors(n, 64, seed=5)
+        return [simulate_activations(n, 8, 1, 64, noise=0.3, vectors=v, seed=20 + i, attrs={"model": f"m{i}"})
+                for i in range(2)]
+
+    few = compare_models(*pair(MIN_CORRECTED_EMOTIONS - 1), n_boot=100, permutations=99)
+    assert few.rho_corrected is None and few.noise_ceiling is None and few.corrected_ci_low is None
+    assert f">= {MIN_CORRECTED_EMOTIONS} emotions ({MIN_CORRECTED_EMOTIONS - 1} here)" in few.corrected_note
+    assert few.ceiling_note == few.corrected_note and np.isfinite(few.ci_low)
+    enough = compare_models(*pair(MIN_CORRECTED_EMOTIONS), n_boot=100, permutations=99)
+    assert enough.rho_corrected is not None and enough.corrected_note.startswith(("", "clipped"))
+    assert enough.corrected_ci_low <= enough.rho_corrected <= enough.corrected_ci_high

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import fmt_number, fmt_p
+from ...formatting import fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -70,8 +70,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table = Table(show_header=False)  # the title is its own line: a table title would wrap at the table's width
     table.add_column("", style="bold")
     table.add_column("")
-    table.add_row("rho (as measured)", f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] "
-                  f"{res.confidence:.0%} CI, {_interval_text(res)}")
+    table.add_row("rho (as measured)", _rho_text(res))
     if res.rho_corrected is not None:
         table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  [{fmt_number(res.corrected_ci_low)}, "
                       f"{fmt_number(res.corrected_ci_high)}] {res.confidence:.0%} CI, cross-half disattenuation over "
@@ -98,6 +97,17 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     console = stdout_console()
     console.print(title, markup=False)
     console.print(table)
+
+
+def _rho_text(res) -> str:
+    """rho with its interval, or why it has none (a jackknife interval needs MIN_UNITS emotions)."""
+    if is_missing(res.ci_low):
+        from ...intervals.jackknife import MIN_UNITS
+
+        return (f"{fmt_number(res.rho)}  no interval: the {res.ci_method} interval needs at least {MIN_UNITS} emotions "
+                f"({res.n_emotions} here)")
+    return (f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] {res.confidence:.0%} CI, "
+            f"{_interval_text(res)}")
 
 
 def _interval_text(res) -> str:

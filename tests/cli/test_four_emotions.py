@@ -1,0 +1,57 @@
+"""Four emotions: the Mantel test is exact (24 permutations) but a jackknife interval is not given; every
+command says so in words, and none leaks a numpy warning or crashes on the missing interval."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rsastats.cli import cli
+from rsastats.io import write_dataset
+from rsastats.simulate import simulate_activations, true_vectors
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("four")
+    v = true_vectors(4, 32, seed=1)
+    return [str(write_dataset(simulate_activations(4, 5, 1, 32, noise=1.0, vectors=v, seed=10 + i,
+                                                   attrs={"model": f"m{i}"}), tmp / f"m{i}.nc")) for i in range(3)]
+
+
+def _run(args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's warnings must not reach the user
+        return CliRunner().invoke(cli, args)
+
+
+def test_compare_gives_the_mantel_p_and_no_interval(four):
+    res = _run(["compare", four[0], four[1], "--json", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ci_low"] is None and out["ci_high"] is None and np.isfinite(out["rho"])
+    assert out["n_permutations"] == 24 and out["permutation_exact"] is True and 0 < out["p_value"] <= 1
+    assert "no jackknife-t interval" in res.stderr
+    text = _run(["compare", four[0], four[1], "--n-boot", "50"])
+    assert text.exit_code == 0 and "no interval: the jackknife-t interval needs at least 5 emotions (4 here)" in text.stdout
+
+
+def test_a_bootstrap_interval_is_still_given_when_asked_for(four):
+    res = _run(["compare", four[0], four[1], "--json", "--n-boot", "200", "--ci", "percentile"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ci_low"] <= out["rho"] <= out["ci_high"]
+
+
+def test_matrix_and_report_run_without_the_interval(four, tmp_path):
+    res = _run(["matrix", *four, "--json", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    pairs = json.loads(res.stdout)["pairs"]
+    assert all(p["ci_low"] is None for p in pairs)
+    rep = _run(["report", *four, "--out", str(tmp_path / "rep"), "--n-boot", "50"])
+    assert rep.exit_code == 0, rep.output
+    assert (tmp_path / "rep" / "report.json").exists()
