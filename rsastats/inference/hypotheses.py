@@ -28,7 +28,7 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
-from .corrected import MIN_SPLIT_HALF
+from .corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF
 from .difference import DIFFERENCE_CI
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
@@ -87,11 +87,16 @@ class HypothesisResult(Record):
         return out
 
 
-def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray) -> tuple[float | None, str]:
-    """``sqrt(r_D)`` and a note; withheld (as in ``compare``) when the reliability is missing, the split-half
-    correlation is below :data:`MIN_SPLIT_HALF`, or the bound is below an observed fit."""
+def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray,
+             n_emotions: int | None = None) -> tuple[float | None, str]:
+    """``sqrt(r_D)`` and a note; withheld (as in ``compare``) when the reliability is missing, there are fewer than
+    :data:`MIN_CORRECTED_EMOTIONS` emotions, the split-half correlation is below :data:`MIN_SPLIT_HALF`, or the
+    bound is below an observed fit."""
     if reliability is None or split_half is None:
         return None, "no split-half reliability for this input (it has no prompts, or its RDM is cross-validated)"
+    if n_emotions is not None and n_emotions < MIN_CORRECTED_EMOTIONS:
+        return None, (f"a noise ceiling needs >= {MIN_CORRECTED_EMOTIONS} emotions ({n_emotions} here): the split-half "
+                      "correlation rests on too few RDM cells (docs/calibration.md, 'Fewer than 8 emotions')")
     if split_half < MIN_SPLIT_HALF:
         return None, f"split-half correlation {split_half:.3f} is below {MIN_SPLIT_HALF}: too noisy for a ceiling"
     bound = float(np.sqrt(reliability))
@@ -266,7 +271,7 @@ def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_spl
     for m in loaded:
         rhos = table.loc[table["data"] == m.name, "rho"].to_numpy()
         i = nc.names.index(m.name)
-        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos)
+        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos, m.rdm.n_emotions)
         bounds += [b] * len(rhos)
         notes += [note] * len(rhos)
     table["noise_ceiling"], table["ceiling_note"] = bounds, notes

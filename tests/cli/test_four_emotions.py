@@ -55,3 +55,19 @@ def test_matrix_and_report_run_without_the_interval(four, tmp_path):
     rep = _run(["report", *four, "--out", str(tmp_path / "rep"), "--n-boot", "50"])
     assert rep.exit_code == 0, rep.output
     assert (tmp_path / "rep" / "report.json").exists()
+
+
+def test_hypotheses_give_no_interval_and_no_ceiling(four, tmp_path):
+    import xarray as xr
+
+    with xr.open_dataset(four[0]) as ds:
+        labels = [str(e) for e in ds["emotion"].values]
+    for name, values in (("valence", [1, -1, 0.5, -0.3]), ("arousal", [0.2, 0.9, -0.5, 0.1])):
+        (tmp_path / f"{name}.csv").write_text(f"emotion,{name}\n" + "\n".join(f"{e},{v}" for e, v in zip(labels, values)))
+    res = _run(["hypotheses", four[0], "-m", str(tmp_path / "valence.csv"), "-m", str(tmp_path / "arousal.csv"),
+                "--json", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert all(f["ci_low"] is None and f["noise_ceiling"] is None for f in out["fits"])
+    assert "needs >= 6 emotions (4 here)" in out["fits"][0]["ceiling_note"]
+    assert all(d["ci_low"] is None and d["p_value"] is None for d in out["differences"])
