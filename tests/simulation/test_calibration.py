@@ -85,3 +85,31 @@ def test_rho_corrected_covers_where_both_models_share_noise_levels(name):
     assert len(given) >= 20, len(given)
     hit = ((given["corrected_ci_low"] <= truth["free"]) & (truth["free"] <= given["corrected_ci_high"])).to_numpy()
     assert binomtest(int(hit.sum()), hit.size, 0.925, alternative="less").pvalue > 0.01, hit.mean()
+
+
+# Fewer than 8 emotions (docs/calibration.md, 'Fewer than 8 emotions'): the shipped minimums withhold what
+# under-covers and give what covers. Own seed, fewer data sets than the study.
+def test_the_few_emotions_minimums_withhold_what_under_covers():
+    from analyses.calibration.few import FEW, _lifted_chunk
+    from analyses.atlas.shipped import run_chunks
+    from analyses.atlas.study import truths
+    from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS
+    from rsastats.intervals.jackknife import MIN_UNITS
+    from rsastats.rng import spawn_sequences
+
+    def lifted(name, n_sets=200):
+        d = calibrate_sigma(next(x for x in FEW if x.name == name))
+        seqs = spawn_sequences(np.random.SeedSequence([31, d.seed]), n_sets)
+        import pandas as pd
+
+        return pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, 2, 500)), truths(d, 3000)
+
+    frame, truth = lifted(f"n{MIN_UNITS - 1}-P8-r0.8-near1-lowrank")  # below the minimum: rho's interval fails
+    inside = ((frame["ci_low"] <= truth["measured"]) & (truth["measured"] <= frame["ci_high"])).to_numpy()
+    assert binomtest(int(inside.sum()), inside.size, 0.925, alternative="less").pvalue < 0.01, inside.mean()
+    frame, truth = lifted(f"n{MIN_CORRECTED_EMOTIONS}-P20-r0.8-mid-hub")  # at the minimum: both intervals cover
+    inside = ((frame["ci_low"] <= truth["measured"]) & (truth["measured"] <= frame["ci_high"])).to_numpy()
+    assert binomtest(int(inside.sum()), inside.size, 0.925, alternative="less").pvalue > 0.01, inside.mean()
+    given = frame[frame["rho_corrected"].notna()]
+    hit = ((given["corrected_ci_low"] <= truth["free"]) & (truth["free"] <= given["corrected_ci_high"])).to_numpy()
+    assert hit.size >= 100 and binomtest(int(hit.sum()), hit.size, 0.925, alternative="less").pvalue > 0.01, hit.mean()
