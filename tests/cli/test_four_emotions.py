@@ -52,6 +52,8 @@ def test_matrix_and_report_run_without_the_interval(four, tmp_path):
     assert res.exit_code == 0, res.output
     pairs = json.loads(res.stdout)["pairs"]
     assert all(p["ci_low"] is None for p in pairs)
+    text = _run(["matrix", *four, "--n-boot", "50"])
+    assert text.exit_code == 0 and "without a CI (the jackknife-t interval needs at least 5" in " ".join(text.stdout.split())
     rep = _run(["report", *four, "--out", str(tmp_path / "rep"), "--n-boot", "50"])
     assert rep.exit_code == 0, rep.output
     assert (tmp_path / "rep" / "report.json").exists()

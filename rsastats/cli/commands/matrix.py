@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...exceptions import ValidationError
-from ...formatting import fmt_number, fmt_p
+from ...formatting import fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -70,14 +70,8 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         return
     from rich.table import Table
 
-    from ...intervals.methods import INTERVAL_METHODS
-
-    method = INTERVAL_METHODS[res.ci_method].label or \
-        f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
-    table = Table(title=(f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; "
-                         f"rho as measured with its {res.confidence:.0%} CI ({method}); rho_corrected noise-free; "
-                         f"Mantel p ({res.n_permutations} permutations) adjusted by {res.adjust}"), title_justify="left")
     frame = res.to_frame()
+    table = Table(title=_title(res, frame["ci_low"].notna().any()), title_justify="left")
     has_corrected = "rho_corrected" in frame.columns
     partial = ["partial rho [CI]", "partial p", f"partial p ({res.adjust})"] if res.confounds else []
     for col in ["A", "B", "rho [CI]", "p", f"p ({res.adjust})"] + (["rho_corrected [CI]", "ceiling"] if has_corrected
@@ -85,7 +79,9 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         table.add_column(col, justify="left" if col in ("A", "B") else "right")
     notes: list[str] = []
     for row in frame.itertuples():
-        cells = [row.a, row.b, f"{fmt_number(row.rho)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]",
+        rho = (fmt_number(row.rho) if is_missing(row.ci_low)
+               else f"{fmt_number(row.rho)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]")
+        cells = [row.a, row.b, rho,
                  fmt_p(row.p_value), fmt_p(row.p_adjusted)]
         if has_corrected:
             cells += _corrected_cells(row, notes)
@@ -107,6 +103,23 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
     if plot:
         console.print(f"heatmap written to {plot}")
 
+
+
+def _title(res, has_interval: bool) -> str:
+    """The table's title: what the numbers are, and why rho has no interval when it has none (a jackknife
+    interval needs MIN_UNITS emotions)."""
+    from ...intervals.methods import INTERVAL_METHODS
+
+    if has_interval:
+        method = INTERVAL_METHODS[res.ci_method].label or f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
+        interval = f"with its {res.confidence:.0%} CI ({method})"
+    else:
+        from ...intervals.jackknife import MIN_UNITS
+
+        interval = f"without a CI (the {res.ci_method} interval needs at least {MIN_UNITS} emotions)"
+    return (f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; rho as "
+            f"measured {interval}; rho_corrected noise-free; Mantel p ({res.n_permutations} permutations) adjusted by "
+            f"{res.adjust}")
 
 def _corrected_cells(row, notes: list[str]) -> list[str]:
     """rho_corrected, its CI and the pair's ceiling; a withheld number points to its note below the table."""
