@@ -104,7 +104,6 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         console.print(f"heatmap written to {plot}")
 
 
-
 def _title(res, has_interval: bool) -> str:
     """The table's title: what the numbers are, and why rho has no interval when it has none (a jackknife
     interval needs MIN_UNITS emotions)."""
@@ -120,6 +119,7 @@ def _title(res, has_interval: bool) -> str:
     return (f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; rho as "
             f"measured {interval}; rho_corrected noise-free; Mantel p ({res.n_permutations} permutations) adjusted by "
             f"{res.adjust}")
+
 
 def _corrected_cells(row, notes: list[str]) -> list[str]:
     """rho_corrected, its CI and the pair's ceiling; a withheld number points to its note below the table."""
