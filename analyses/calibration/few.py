@@ -1,7 +1,9 @@
 """Fewer than 8 emotions: where rho's and rho_corrected's intervals stop being calibrated.
 
 The atlas starts at 8 emotions.  :data:`FEW` crosses 4, 5, 6 and 7 emotions with five designs of the same
-generative model (with prompts, so both estimands are measured); every data set goes through
+generative model (with prompts, so both estimands are measured), and :func:`second_designs` with four designs
+of the second generative model (:mod:`.independent`: equal and emotion-specific noise levels, Student-t
+noise, nearly shared geometry); every data set goes through
 :func:`rsastats.inference.compare_models` with its defaults and with the two minimums of the package lifted
 -- :data:`rsastats.intervals.jackknife.MIN_UNITS` (no jackknife interval of rho from fewer emotions) and
 :data:`rsastats.inference.corrected.MIN_CORRECTED_EMOTIONS` (no rho_corrected or noise ceiling from fewer) --
@@ -33,7 +35,8 @@ from rsastats.rng import spawn_sequences
 
 from .studies import binomial_ci, load_runs
 
-__all__ = ["FEW", "FEW_FOLDER", "run_few", "few_table", "few_section", "supported_from", "load_few", "main"]
+__all__ = ["FEW", "FEW_FOLDER", "second_designs", "run_few", "few_table", "few_section", "supported_from", "load_few",
+           "main"]
 
 FEW_FOLDER = "reports/calibration/few"
 FEW = [design(n, p, rel, level, structure, aniso)
@@ -43,35 +46,70 @@ FEW = [design(n, p, rel, level, structure, aniso)
                                                ("high", "lowrank", "none", 4, 0.5))]
 
 
-def _lifted_chunk(args: tuple) -> list[dict]:
-    """The atlas's per-data-set worker with the package's two minimums lifted (in this worker process)."""
+def second_designs() -> list:
+    """Designs of the second generative model with 4 to 7 emotions (imported here: ``python -m
+    analyses.calibration.independent`` must not find that module imported already)."""
+    from .independent import Design
+
+    return [Design(f"n{n}-P{p}-{name}", n, p, **kw) for n in (4, 5, 6, 7)
+            for name, p, kw in (("equal", 8, {"noise": 2.0}), ("hetero", 8, {"noise": 2.0, "hetero": 0.6}),
+                                ("shared0.95", 8, {"noise": 2.0, "shared": 0.95}),
+                                ("t3", 20, {"noise": 4.0, "tails": True}))]
+
+
+def _lifted(worker, args: tuple) -> list[dict]:
+    """``worker(args)`` with the package's two minimums lifted (in this worker process)."""
     from rsastats.inference import corrected
     from rsastats.intervals import jackknife
 
     kept = jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS
     jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS = 2, 0
     try:
-        return _chunk(args)
+        return worker(args)
     finally:  # restored: with one job this runs in the calling process
         jackknife.MIN_UNITS, corrected.MIN_CORRECTED_EMOTIONS = kept
 
 
+def _lifted_chunk(args: tuple) -> list[dict]:
+    """The atlas's per-data-set worker with the minimums lifted."""
+    return _lifted(_chunk, args)
+
+
+def _lifted_second(args: tuple) -> list[dict]:
+    """The second generative model's per-data-set worker with the minimums lifted."""
+    from .independent import _chunk as second_chunk
+
+    return _lifted(second_chunk, args)
+
+
 def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
-            seed: int = 2026, jobs: int = 2) -> None:
+            seed: int = 2026, jobs: int = 2, models: tuple[str, ...] = ("atlas", "second")) -> None:
+    """Run the designs of ``models`` (``atlas``: :data:`FEW`; ``second``: :func:`second_designs`) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     from .rho import _write
 
-    for base in FEW:
+    for base in FEW if "atlas" in models else []:
         started = time.time()
         d = calibrate_sigma(base)
         truth = {**truths(d, n_mc), "sigma": d.sigma}
         seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed]), n_sets)
         frame = pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, jobs, n_boot))
         truth["seconds"] = time.time() - started
-        _write(folder, base.name, frame, {"design": asdict(base), "truth": truth, "n_sets": n_sets, "n_mc": n_mc,
-                                          "n_boot": n_boot, "seed": seed})
+        _write(folder, base.name, frame, {"design": asdict(base), "model": "atlas", "truth": truth, "n_sets": n_sets,
+                                          "n_mc": n_mc, "n_boot": n_boot, "seed": seed})
         print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
+    from .independent import truths as second_truths
+
+    for d in second_designs() if "second" in models else []:
+        started = time.time()
+        truth = second_truths(d, n_mc)
+        seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed, d.n_emotions, d.n_prompts]), n_sets)
+        frame = pd.DataFrame(run_chunks(_lifted_second, d, seqs, jobs, n_boot))
+        truth["seconds"] = time.time() - started
+        _write(folder, d.name, frame, {"design": asdict(d), "model": "second", "truth": truth, "n_sets": n_sets,
+                                       "n_mc": n_mc, "n_boot": n_boot, "seed": seed})
+        print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
 
 
 def _rate(hit: np.ndarray) -> tuple[float, float, float]:
@@ -88,7 +126,7 @@ def few_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
         g = f[f["rho_corrected"].notna()]
         ccov, clo, chi = _rate(((g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])).to_numpy())
         d = meta["design"]
-        rows.append({"design": d["name"], "n": d["n_emotions"], "rho_true": t["measured"], "rho_coverage": cov,
+        rows.append({"design": d["name"], "model": meta.get("model", "atlas"), "n": d["n_emotions"], "rho_true": t["measured"], "rho_coverage": cov,
                      "rho_cp_low": lo, "rho_cp_high": hi, "rho_zero_width": float((f["ci_high"] == f["ci_low"]).mean()),
                      "rho_width": float((f["ci_high"] - f["ci_low"]).mean()), "rho_free": t["free"],
                      "n_given": len(g), "given": len(g) / len(f), "corrected_coverage": ccov, "corrected_cp_low": clo,
@@ -131,19 +169,20 @@ def few_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float, float])
         "## Fewer than 8 emotions",
         "",
         f"{len(table)} designs x {meta['n_sets']} data sets (`analyses/calibration/few.py`; per data set in "
-        f"`{FEW_FOLDER}/`): 4 to 7 emotions, each crossed with five designs of the atlas model, every data set "
-        "through `compare_models` with its defaults and with the package's two minimums lifted, so the table shows "
-        "what a withheld interval would have done. Truths as in the atlas. 'zero width': the interval is a point "
-        "(every leave-one-out value, or every resample, gives the same value).",
+        f"`{FEW_FOLDER}/`): 4 to 7 emotions, each crossed with five designs of the atlas model and four of the second "
+        "generative model (section 'A second generative model'), every data set through `compare_models` with its "
+        "defaults and with the package's two minimums lifted, so the table shows what a withheld interval would "
+        "have done. Truths as in those sections. 'zero width': the interval is a point (every leave-one-out value, "
+        "or every resample, gives the same value).",
         "",
-        "| design | true rho | rho coverage % [CP 95%] | zero width % | width | noise-free rho | corrected given | "
+        "| model | design | true rho | rho coverage % [CP 95%] | zero width % | width | noise-free rho | corrected given | "
         "corrected coverage % [CP 95%] | zero width % |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table.itertuples():
         corrected = (f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}]"
                      if r.n_given else "none given")
-        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
+        lines.append(f"| {r.model} | {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
                      f"{_pct(r.rho_cp_high)}] | {_pct(r.rho_zero_width)} | {r.rho_width:.3f} | {r.rho_free:.3f} | "
                      f"{_pct(r.given)}% | {corrected} | {_pct(r.corrected_zero_width)} |")
     rho_from = supported_from(table, "rho_coverage", tolerance)
@@ -171,7 +210,7 @@ def few_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float, float])
 
 
 def load_few(folder: str | os.PathLike = FEW_FOLDER) -> list[tuple[dict, pd.DataFrame]]:
-    return load_runs(folder, FEW)
+    return load_runs(folder, FEW + second_designs())
 
 
 def main(argv=None) -> int:
@@ -181,9 +220,11 @@ def main(argv=None) -> int:
     parser.add_argument("--n-mc", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--models", default="atlas,second", help="which generative models' designs to run")
     args = parser.parse_args(argv)
-    run_few(n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed, jobs=args.jobs)
-    print(json.dumps({"designs": len(FEW), "folder": FEW_FOLDER}))
+    run_few(n_sets=args.sets, n_boot=args.n_boot, n_mc=args.n_mc, seed=args.seed, jobs=args.jobs,
+            models=tuple(args.models.split(",")))
+    print(json.dumps({"designs": len(FEW) + len(second_designs()), "folder": FEW_FOLDER}))
     return 0
 
 

@@ -17,7 +17,6 @@ from rsastats.io import atomic_path
 
 from ..atlas.designs import WEAK
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
-from .few import FEW_FOLDER, few_section, few_table, load_few, run_few
 from .rho import WEAK_FOLDER, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
 from .studies import N_EMOTIONS, load_runs, type1_error
@@ -96,12 +95,13 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
                  rerun_corrected: bool = False,
                  run_weak_designs: bool = True, run_independent_designs: bool = True, run_few_designs: bool = True,
                  atlas_folder: str = ATLAS_FOLDER, weak_folder: str = WEAK_FOLDER, independent_folder: str | None = None,
-                 few_folder: str = FEW_FOLDER) -> dict[str, Any]:
+                 few_folder: str = "reports/calibration/few") -> dict[str, Any]:
     """Run the studies (``run``; else reuse the atlas results in ``atlas_folder``, with rho's intervals
     recomputed on its data sets when ``rerun_rho`` and rho_corrected's when ``rerun_corrected``; the weak
     designs when ``run_weak_designs``, else reused from ``weak_folder``; the second generative model's designs
     likewise, and the designs with fewer than 8 emotions) and write the report."""
-    # imported here: ``python -m analyses.calibration.independent`` would otherwise find it imported already
+    # imported here: ``python -m analyses.calibration.independent`` (or ``.few``) would otherwise find it imported already
+    from .few import few_section, few_table, load_few, run_few
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
 
     independent_folder = independent_folder or FOLDER

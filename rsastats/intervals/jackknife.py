@@ -28,8 +28,8 @@ __all__ = ["MIN_UNITS", "fisher_z", "one_stratum", "jackknife_se", "corrected_va
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
 # Fewer leave-one-out values give no jackknife interval: with 4 emotions a leave-one-out RDM has 3 cells, its
-# rank correlation takes a handful of values, and rho's interval covered 80-95% with 12% of the intervals of
-# width 0; from 5 emotions up no design fell below 92.5% (docs/calibration.md, "Fewer than 8 emotions").
+# rank correlation takes a handful of values, and rho's interval covered 80-95% with 10% of the intervals of
+# width 0; from 5 emotions up no design of two generative models fell below 92.5% (docs/calibration.md, "Fewer than 8 emotions").
 MIN_UNITS = 5
 
 
