@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rsastats.rng import spawn_sequences
+
 from ..atlas.designs import design
 from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import _chunk, run_chunks
 from ..atlas.study import truths
-from rsastats.rng import spawn_sequences
-
-from .studies import binomial_ci, load_runs
+from .atlas import _coverage as _rate, _pct
+from .studies import load_runs
 
 __all__ = ["FEW", "FEW_FOLDER", "second_designs", "run_few", "few_table", "few_section", "supported_from", "load_few",
            "main"]
@@ -112,12 +113,6 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
         print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
 
 
-def _rate(hit: np.ndarray) -> tuple[float, float, float]:
-    k, n = int(hit.sum()), int(hit.size)
-    lo, hi = binomial_ci(k, n) if n else (np.nan, np.nan)
-    return (k / n if n else np.nan), lo, hi
-
-
 def few_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
     rows = []
     for meta, f in runs:
@@ -126,18 +121,14 @@ def few_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
         g = f[f["rho_corrected"].notna()]
         ccov, clo, chi = _rate(((g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])).to_numpy())
         d = meta["design"]
-        rows.append({"design": d["name"], "model": meta.get("model", "atlas"), "n": d["n_emotions"], "rho_true": t["measured"], "rho_coverage": cov,
-                     "rho_cp_low": lo, "rho_cp_high": hi, "rho_zero_width": float((f["ci_high"] == f["ci_low"]).mean()),
+        rows.append({"design": d["name"], "model": meta.get("model", "atlas"), "n": d["n_emotions"],
+                     "rho_true": t["measured"], "rho_coverage": cov, "rho_cp_low": lo, "rho_cp_high": hi, "rho_zero_width": float((f["ci_high"] == f["ci_low"]).mean()),
                      "rho_width": float((f["ci_high"] - f["ci_low"]).mean()), "rho_free": t["free"],
                      "n_given": len(g), "given": len(g) / len(f), "corrected_coverage": ccov, "corrected_cp_low": clo,
                      "corrected_cp_high": chi,
                      "corrected_zero_width": float((g["corrected_ci_high"] == g["corrected_ci_low"]).mean()) if len(g) else np.nan,
                      "n_sets": len(f)})
     return pd.DataFrame(rows)
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.1f}"
 
 
 def _by_n(table: pd.DataFrame, column: str, tolerance: tuple[float, float], minimum_given: int = 0) -> str:
