@@ -8,7 +8,7 @@ from typing import Any
 from ..checks import check_choice
 
 __all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "FISHER_Z_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
-           "ci_method_name"]
+           "ci_method_name", "interval_text"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,14 @@ _Z_EDGE = 1e-12
 def ci_method_name(method: Any, allowed: tuple[str, ...] = CI_METHODS) -> str:
     """The canonical name of an interval method (one of ``allowed``); an unknown name is a one-line error."""
     return check_choice("interval method", method, allowed)
+
+
+def interval_text(ci_method: str, bootstrap: str, n_boot: int | None = None, n_undefined: int = 0) -> str:
+    """How an interval was formed, in words: a jackknife interval's label (it draws no resamples), else the
+    bootstrap scheme with its resamples (and how many were undefined)."""
+    label = INTERVAL_METHODS[ci_method].label
+    if label:
+        return label
+    undefined = f", {n_undefined} undefined" if n_undefined else ""
+    counts = "" if n_boot is None else f" ({n_boot} resamples{undefined})"
+    return f"{ci_method}, bootstrap over {bootstrap}{counts}"

@@ -199,3 +199,12 @@ def test_interval_estimate_lies_inside_the_interval_at_every_level(method):
                 low, high = confidence_interval(0.4, reps, method=method, confidence=confidence, jackknife=jack,
                                                 bounds=(0.0, 1.0))
             assert low <= point <= high, (trial, confidence, low, point, high)
+
+
+def test_interval_text_names_a_jackknife_by_its_label_and_a_bootstrap_by_its_resamples():
+    from rsastats.intervals.methods import INTERVAL_METHODS, interval_text
+
+    assert interval_text("jackknife-t", "emotions", 2000) == INTERVAL_METHODS["jackknife-t"].label
+    assert "resamples" not in interval_text("jackknife-t", "emotions", 2000)
+    assert interval_text("bca", "both", 500, 3) == "bca, bootstrap over both (500 resamples, 3 undefined)"
+    assert interval_text("percentile", "emotions") == "percentile, bootstrap over emotions"

@@ -7,6 +7,7 @@ import click
 
 from ...formatting import fmt_number as fmt, fmt_p
 from ...inference.bootstrap import DEFAULT_CI, DEFAULT_N_BOOT
+from ...intervals.methods import interval_text
 from ..options import LAYER, json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import Progress, step_progress
@@ -139,12 +140,12 @@ def _render(result) -> None:
     numbers.add_row("models", model_line)
     numbers.add_row("emotions", f"{len(result.emotions)}" + (" (common subset, --common-emotions)" if result.common_emotions else ""))
     numbers.add_row("observed rho", f"{fmt(obs.rho)}  {obs.confidence:.0%} CI [{fmt(obs.ci_low)}, {fmt(obs.ci_high)}]  "
-                    + _how(obs.ci_method, obs.bootstrap, f", {obs.n_boot} resamples"))
+                    + interval_text(obs.ci_method, obs.bootstrap, obs.n_boot))
     numbers.add_row("Mantel p", f"{fmt_p(obs.p_value)}  ({obs.n_permutations} label permutations)")
     runs = f", {len(ref.runs)} runs pooled" if len(ref.runs) > 1 else ""
     if ref.informative:
         numbers.add_row("reference range", f"[{fmt(ref.ci_low)}, {fmt(ref.ci_high)}]  rho {fmt(ref.rho)} on {ref.model} "
-                        f"(A's recipe vs B's recipe; {_how(ref.ci_method, ref.bootstrap, '')}{runs})")
+                        f"(A's recipe vs B's recipe; {interval_text(ref.ci_method, ref.bootstrap)}{runs})")
         numbers.add_row("gap", f"{obs.rho - ref.rho:+.3f}  (observed rho - reference rho)")
     else:
         numbers.add_row("reference range", f"none, uninformative: {ref.note}")
@@ -169,10 +170,3 @@ def _render(result) -> None:
             parts.append(Text(f"  - {note}"))
     title = f"audit: {result.a}  vs  {result.b}"
     stdout_console().print(Panel(Group(*parts), title=title, title_align="left", expand=False))
-
-
-def _how(ci_method: str, bootstrap: str, resamples: str) -> str:
-    """How an interval was formed: a jackknife interval's own label (it draws no resamples), else the bootstrap."""
-    from ...intervals.methods import INTERVAL_METHODS
-
-    return INTERVAL_METHODS[ci_method].label or f"{ci_method}, bootstrap over {bootstrap}{resamples}"

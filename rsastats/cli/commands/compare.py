@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ...formatting import fmt_number, fmt_p, is_missing
+from ...intervals.methods import interval_text
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -89,7 +90,8 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
         table.add_row("noise ceiling", res.ceiling_note)
     if partial is not None:
         table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  [{fmt_number(partial.ci_low)}, "
-                      f"{fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, {_interval_text(partial)}; given "
+                      f"{fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, "
+                      f"{interval_text(partial.ci_method, partial.bootstrap, partial.n_boot, partial.n_undefined)}; given "
                       f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
         table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
                       f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
@@ -107,13 +109,4 @@ def _rho_text(res) -> str:
         return (f"{fmt_number(res.rho)}  no interval: the {res.ci_method} interval needs at least {MIN_UNITS} emotions "
                 f"({res.n_emotions} here)")
     return (f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] {res.confidence:.0%} CI, "
-            f"{_interval_text(res)}")
-
-
-def _interval_text(res) -> str:
-    from ...intervals.methods import INTERVAL_METHODS
-
-    if INTERVAL_METHODS[res.ci_method].label:
-        return INTERVAL_METHODS[res.ci_method].label
-    undefined = f", {res.n_undefined} undefined" if res.n_undefined else ""
-    return f"{res.ci_method}, bootstrap over {res.bootstrap} ({res.n_boot} resamples{undefined})"
+            f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")

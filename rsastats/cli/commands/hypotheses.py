@@ -69,10 +69,9 @@ def _print(res) -> None:
     from rich.table import Table
 
     console = stdout_console()
-    from ...intervals.methods import INTERVAL_METHODS
+    from ...intervals.methods import interval_text
 
-    method = INTERVAL_METHODS[res.ci_method].label or \
-        f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
+    method = interval_text(res.ci_method, res.bootstrap, res.n_boot)
     fits = Table(title=(f"{len(res.data)} data x {len(res.hypotheses)} hypotheses, {res.n_emotions} emotions: "
                         f"{res.rdm} RDM, {res.rank}, {res.layer}; rho with its {res.confidence:.0%} CI ({method}); "
                         f"Mantel p ({res.n_permutations} permutations, {res.alternative}) adjusted by {res.adjust}"),

@@ -107,11 +107,10 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
 def _title(res, has_interval: bool) -> str:
     """The table's title: what the numbers are, and why rho has no interval when it has none (a jackknife
     interval needs MIN_UNITS emotions)."""
-    from ...intervals.methods import INTERVAL_METHODS
-
     if has_interval:
-        method = INTERVAL_METHODS[res.ci_method].label or f"{res.ci_method} over {res.bootstrap} ({res.n_boot} resamples)"
-        interval = f"with its {res.confidence:.0%} CI ({method})"
+        from ...intervals.methods import interval_text
+
+        interval = f"with its {res.confidence:.0%} CI ({interval_text(res.ci_method, res.bootstrap, res.n_boot)})"
     else:
         from ...intervals.jackknife import MIN_UNITS
 
