@@ -36,7 +36,7 @@ from ..atlas.study import truths
 from .atlas import _coverage as _rate, _pct
 from .studies import load_runs
 
-__all__ = ["FEW", "FEW_FOLDER", "second_designs", "run_few", "few_table", "few_section", "supported_from", "load_few",
+__all__ = ["FEW", "FEW_FOLDER", "second_designs", "run_lifted", "run_few", "few_table", "few_section", "supported_from", "load_few",
            "main"]
 
 FEW_FOLDER = "reports/calibration/few"
@@ -83,6 +83,15 @@ def _lifted_second(args: tuple) -> list[dict]:
     return _lifted(second_chunk, args)
 
 
+def run_lifted(base, n_sets: int, *, n_boot: int = 2000, n_mc: int = 6000, seed: int = 2026,
+               jobs: int = 2) -> tuple[pd.DataFrame, dict]:
+    """One atlas-model design of :data:`FEW` with the minimums lifted: per data set the outputs, and the truths."""
+    d = calibrate_sigma(base)
+    truth = {**truths(d, n_mc), "sigma": d.sigma}
+    seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed]), n_sets)
+    return pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, jobs, n_boot)), truth
+
+
 def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000,
             seed: int = 2026, jobs: int = 2, models: tuple[str, ...] = ("atlas", "second")) -> None:
     """Run the designs of ``models`` (``atlas``: :data:`FEW`; ``second``: :func:`second_designs`) into ``folder``."""
@@ -92,10 +101,7 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
 
     for base in FEW if "atlas" in models else []:
         started = time.time()
-        d = calibrate_sigma(base)
-        truth = {**truths(d, n_mc), "sigma": d.sigma}
-        seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed]), n_sets)
-        frame = pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, jobs, n_boot))
+        frame, truth = run_lifted(base, n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
         truth["seconds"] = time.time() - started
         _write(folder, base.name, frame, {"design": asdict(base), "model": "atlas", "truth": truth, "n_sets": n_sets,
                                           "n_mc": n_mc, "n_boot": n_boot, "seed": seed})

@@ -90,19 +90,12 @@ def test_rho_corrected_covers_where_both_models_share_noise_levels(name):
 # Fewer than 8 emotions (docs/calibration.md, 'Fewer than 8 emotions'): the shipped minimums withhold what
 # under-covers and give what covers. Own seed, fewer data sets than the study.
 def test_the_few_emotions_minimums_withhold_what_under_covers():
-    from analyses.calibration.few import FEW, _lifted_chunk
-    from analyses.atlas.shipped import run_chunks
-    from analyses.atlas.study import truths
+    from analyses.calibration.few import FEW, run_lifted
     from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS
     from rsastats.intervals.jackknife import MIN_UNITS
-    from rsastats.rng import spawn_sequences
 
     def lifted(name, n_sets=200):
-        d = calibrate_sigma(next(x for x in FEW if x.name == name))
-        seqs = spawn_sequences(np.random.SeedSequence([31, d.seed]), n_sets)
-        import pandas as pd
-
-        return pd.DataFrame(run_chunks(_lifted_chunk, d, seqs, 2, 500)), truths(d, 3000)
+        return run_lifted(next(x for x in FEW if x.name == name), n_sets, n_boot=500, n_mc=3000, seed=31, jobs=2)
 
     frame, truth = lifted(f"n{MIN_UNITS - 1}-P8-r0.8-near1-lowrank")  # below the minimum: rho's interval fails
     inside = ((frame["ci_low"] <= truth["measured"]) & (truth["measured"] <= frame["ci_high"])).to_numpy()
