@@ -5,7 +5,9 @@ what they claim over a design atlas?
 takes about an hour on two quiet cores; ``--reuse-atlas`` rewrites the report from the results kept in
 ``reports/calibration/atlas/``).  The slow tests in ``tests/simulation`` run a subset with fewer data sets.
 ``studies`` holds the Type-I study, ``atlas`` the atlas of the shipped defaults (its generative model and
-designs are :mod:`analyses.atlas`), ``methods`` the summary of the methods studied and not chosen,
+designs are :mod:`analyses.atlas`), ``rho`` rho's interval alone (reruns, weak designs), ``independent`` a
+second generative model, ``few`` designs with fewer than 8 emotions (the package's minimums), ``corrected_methods``
+the interval methods of rho_corrected, ``methods`` the summary of the methods studied and not chosen,
 ``report`` the Markdown, ``__main__`` the command.
 
 Type-I error
