@@ -51,7 +51,7 @@ from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
 from .engine import ResamplingEngine
 
 __all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "CorrectedRho",
-           "CrossHalf", "corrected_rhos"]
+           "CrossHalf", "corrected_rhos", "stepped_up", "ceiling_withheld", "screen_ceilings"]
 
 MIN_PROMPTS = 3
 MIN_SPLIT_HALF = 0.3
@@ -81,8 +81,41 @@ class CorrectedRho(Record):
     n_splits: int | None
 
 
+def stepped_up(split_half: float | None) -> float | None:
+    """Spearman-Brown reliability of the full prompt set, or None where the split-half correlation is missing or
+    not positive (the formula assumes a positive reliability; below -1/3 it leaves [-1, 1])."""
+    return float(spearman_brown(split_half)) if split_half is not None and split_half > 0 else None
+
+
+def ceiling_withheld(split_half: float | None, n_emotions: int) -> str:
+    """Why a reliability or noise ceiling from this split-half correlation is not given (the rule of
+    ``rho_corrected``: at least :data:`MIN_CORRECTED_EMOTIONS` emotions and a split-half correlation of at
+    least :data:`MIN_SPLIT_HALF`), or ""."""
+    if split_half is None:
+        return "no split-half reliability (no prompts to split, or a cross-validated RDM)"
+    if n_emotions < MIN_CORRECTED_EMOTIONS:
+        return (f"a noise ceiling needs >= {MIN_CORRECTED_EMOTIONS} emotions ({n_emotions} here): the split-half "
+                "correlations rest on too few RDM cells (docs/calibration.md, 'Fewer than 8 emotions')")
+    if not split_half >= MIN_SPLIT_HALF:
+        return f"split-half correlation {split_half:.3f} is below {MIN_SPLIT_HALF}: too noisy for a ceiling"
+    return ""
+
+
+def screen_ceilings(nc: dict, n_emotions: int) -> dict:
+    """A :meth:`NoiseCeilingResult.to_dict` with each model's ``reliability`` and each ``pair_ceiling`` that
+    :func:`ceiling_withheld` rules out set to None, and a ``note`` saying why (the leave-one-out group bounds
+    are correlations between RDMs, kept)."""
+    notes = {m["name"]: ceiling_withheld(m["split_half"], n_emotions) for m in nc["models"]}
+    models = [{**m, "reliability": None if notes[m["name"]] else m["reliability"], "note": notes[m["name"]]}
+              for m in nc["models"]]
+    pairs = [{**p, "ceiling": None if notes[p["a"]] or notes[p["b"]] else p["ceiling"],
+              "note": "; ".join(dict.fromkeys(filter(None, (notes[p["a"]], notes[p["b"]]))))}
+             for p in nc["pair_ceiling"]]
+    return {**nc, "models": models, "pair_ceiling": pairs}
+
+
 def _withheld(note: str, n_splits: int | None = None, halves: tuple = (None, None), ceiling_note: str = "") -> CorrectedRho:
-    rel = tuple(None if h is None else float(spearman_brown(h)) for h in halves)
+    rel = tuple(stepped_up(h) for h in halves)
     return CorrectedRho(None, None, None, CORRECTED_CI, note, halves[0], halves[1], rel[0], rel[1], None,
                         ceiling_note or note, n_splits)
 

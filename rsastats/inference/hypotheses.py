@@ -28,7 +28,7 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
-from .corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF
+from .corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF, ceiling_withheld, screen_ceilings
 from .difference import DIFFERENCE_CI
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
@@ -88,17 +88,13 @@ class HypothesisResult(Record):
 
 
 def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray,
-             n_emotions: int | None = None) -> tuple[float | None, str]:
-    """``sqrt(r_D)`` and a note; withheld (as in ``compare``) when the reliability is missing, there are fewer than
-    :data:`MIN_CORRECTED_EMOTIONS` emotions, the split-half correlation is below :data:`MIN_SPLIT_HALF`, or the
-    bound is below an observed fit."""
-    if reliability is None or split_half is None:
-        return None, "no split-half reliability for this input (it has no prompts, or its RDM is cross-validated)"
-    if n_emotions is not None and n_emotions < MIN_CORRECTED_EMOTIONS:
-        return None, (f"a noise ceiling needs >= {MIN_CORRECTED_EMOTIONS} emotions ({n_emotions} here): the split-half "
-                      "correlation rests on too few RDM cells (docs/calibration.md, 'Fewer than 8 emotions')")
-    if split_half < MIN_SPLIT_HALF:
-        return None, f"split-half correlation {split_half:.3f} is below {MIN_SPLIT_HALF}: too noisy for a ceiling"
+             n_emotions: int) -> tuple[float | None, str]:
+    """``sqrt(r_D)`` and a note; withheld (as in ``compare``: :func:`~.corrected.ceiling_withheld`) when the
+    reliability is missing, there are fewer than :data:`MIN_CORRECTED_EMOTIONS` emotions, the split-half
+    correlation is below :data:`MIN_SPLIT_HALF`, or the bound is below an observed fit."""
+    why = ceiling_withheld(split_half, n_emotions) or ("" if reliability is not None else "no reliability")
+    if why:
+        return None, why
     bound = float(np.sqrt(reliability))
     if np.any(np.abs(rhos) > bound):
         return None, (f"sqrt(reliability) {bound:.3f} is below an observed |rho|: the split-half model does not hold "
@@ -264,7 +260,7 @@ def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_spl
     """Columns ``noise_ceiling``/``ceiling_note`` of ``table`` and the ceilings' dict (None when nothing applies)."""
     if not any(m.has_prompts for m in loaded) and len(loaded) < 3:
         table["noise_ceiling"] = None
-        table["ceiling_note"] = _ceiling(None, None, np.empty(0))[1]
+        table["ceiling_note"] = ceiling_withheld(None, 0)
         return None
     nc = ceilings_for(loaded, rank=rank, rdm_method=rdm_method, n_splits=n_splits, seed=seed)
     bounds, notes = [], []
@@ -275,4 +271,4 @@ def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_spl
         bounds += [b] * len(rhos)
         notes += [note] * len(rhos)
     table["noise_ceiling"], table["ceiling_note"] = bounds, notes
-    return nc.to_dict()
+    return screen_ceilings(nc.to_dict(), loaded[0].rdm.n_emotions)

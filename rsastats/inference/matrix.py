@@ -18,7 +18,7 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for
-from .corrected import DEFAULT_N_SPLITS, corrected_rhos
+from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
@@ -161,7 +161,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
         table = pd.concat([table, partial], axis=1)
     nc = None
     if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):
-        nc = ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits, seed=seeds.splits).to_dict()
+        nc = screen_ceilings(ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits,
+                                          seed=seeds.splits).to_dict(), n)
     reps.setflags(write=False)
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
                             bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust,

@@ -3,6 +3,8 @@ the resamples and the seed of what it describes."""
 
 from __future__ import annotations
 
+from ..inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_PROMPTS, MIN_SPLIT_HALF
+
 __all__ = ["SHARED_NOISE_NOTE", "CORRECTED_TEXT", "SCHEME_TEXT", "layer_text", "prompts_text", "inference_caption", "main_caption",
            "layer_caption", "geometry_caption", "decomposition_caption", "maturity_caption", "hypotheses_caption",
            "differences_caption", "partial_caption"]
@@ -12,8 +14,9 @@ SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is indepe
                      "below |rho| is not shown (see docs/statistics.md).")
 CORRECTED_TEXT = ("rho_corrected: the noise-free rho (unlimited prompts per emotion), cross-half disattenuation over random "
                   "half splits of the prompts (each emotion's squared norm with the same noise inflation) with a BCa "
-                  "interval over emotions, clipped to [-1, 1]; given only with >= 3 "
-                  "prompts per emotion and split-half correlations >= 0.3 (docs/calibration.md).")
+                  f"interval over emotions, clipped to [-1, 1]; given only with >= {MIN_PROMPTS} prompts per emotion, "
+                  f">= {MIN_CORRECTED_EMOTIONS} emotions and split-half correlations >= {MIN_SPLIT_HALF} "
+                  "(docs/calibration.md).")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",
                "both": "emotions and prompts within each emotion"}
 

@@ -11,6 +11,7 @@ import pandas as pd
 from .._version import __version__
 from ..formatting import fmt_ci, fmt_number
 from .analysis import ReportAnalyses
+from ..inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF
 from .captions import CORRECTED_TEXT, SCHEME_TEXT, layer_text
 
 __all__ = ["key_numbers", "summary_items", "methods_items"]
@@ -125,8 +126,9 @@ def methods_items(an: ReportAnalyses) -> list[str]:
         CORRECTED_TEXT,
         "Multiple comparisons: Holm (family-wise error) and Benjamini-Hochberg (false discovery rate) across all pairs.",
         "Noise ceilings: split-half reliability of each model's RDM over random halves of its prompts, stepped up by "
-        "Spearman-Brown; the ceiling of a pair is sqrt(r_A r_B), shown when both split-half correlations are >= 0.3 and "
-        "it is not below |rho|.",
+        f"Spearman-Brown; the ceiling of a pair is sqrt(r_A r_B), shown under the rule of rho_corrected (>= "
+        f"{MIN_CORRECTED_EMOTIONS} emotions, both split-half correlations >= {MIN_SPLIT_HALF}) and when it is not below "
+        "|rho|.",
         "Emotion order and MDS: hierarchical clustering (average linkage, optimal leaf order) of the reference model's "
         "RDM; classical MDS (eigendecomposition of the double-centred squared distances).",
     ]

@@ -182,9 +182,12 @@ def ceilings_table(an) -> ReportTable | None:
         return None
     frame = an.ceilings.copy()
     nc = an.comparison.noise_ceiling
+    columns = {"name": "model", "split_half": "split-half r", "reliability": "reliability (Spearman-Brown)",
+               "loo_lower": "LOO lower bound", "loo_upper": "LOO upper bound"}
+    if "note" in frame and frame["note"].fillna("").astype(bool).any():  # why a reliability is not given
+        columns["note"] = "note"
     display = display_frame(frame, {k: fmt_number for k in ("split_half", "reliability", "loo_lower", "loo_upper")},
-                       {"name": "model", "split_half": "split-half r", "reliability": "reliability (Spearman-Brown)",
-                        "loo_lower": "LOO lower bound", "loo_upper": "LOO upper bound"})
+                            columns)
     group = ""
     if nc.get("lower") is not None:
         group = f" Group noise ceiling (leave-one-out, mean over models): lower {fmt_number(nc['lower'])}, upper {fmt_number(nc['upper'])}."

@@ -60,6 +60,16 @@ def test_matrix_and_report_run_without_the_interval(four, tmp_path):
     assert (tmp_path / "rep" / "report.json").exists()
 
 
+def test_matrix_gives_no_reliability_or_pair_ceiling(four):
+    """The split-half reliabilities and pair ceilings of the matrix's noise_ceiling follow compare's rule (at 4
+    emotions one of them fell below the pair's rho); the leave-one-out group bounds stay."""
+    out = json.loads(_run(["matrix", *four, "--json", "--n-boot", "50"]).stdout)["noise_ceiling"]
+    assert all(m["reliability"] is None and "needs >= 6 emotions (4 here)" in m["note"] for m in out["models"])
+    assert all(m["split_half"] is not None for m in out["models"])
+    assert all(p["ceiling"] is None and p["note"] for p in out["pair_ceiling"])
+    assert -1 <= out["lower"] <= out["upper"] <= 1
+
+
 def test_hypotheses_give_no_interval_and_no_ceiling(four, tmp_path):
     import xarray as xr
 

@@ -193,3 +193,20 @@ def test_rho_corrected_and_the_ceiling_need_a_minimum_of_emotions():
     enough = compare_models(*pair(MIN_CORRECTED_EMOTIONS), n_boot=100, permutations=99)
     assert enough.rho_corrected is not None and enough.corrected_note.startswith(("", "clipped"))
     assert enough.corrected_ci_low <= enough.rho_corrected <= enough.corrected_ci_high
+
+
+def test_ceiling_rule_and_stepped_up_reliability():
+    """A reliability is Spearman-Brown of a positive split-half correlation only (at -0.5 the formula gives -2);
+    pair ceilings of a noise-ceiling dict are withheld by the same rule as rho_corrected's."""
+    from rsastats.inference.corrected import MIN_SPLIT_HALF, ceiling_withheld, screen_ceilings, stepped_up
+
+    assert stepped_up(0.5) == pytest.approx(2 / 3) and stepped_up(-0.5) is None and stepped_up(None) is None
+    assert ceiling_withheld(0.9, 8) == "" and "below" in ceiling_withheld(MIN_SPLIT_HALF / 2, 8)
+    nc = {"models": [{"name": "a", "split_half": 0.9, "reliability": 0.95}, {"name": "b", "split_half": 0.1,
+                                                                             "reliability": 0.18},
+                     {"name": "c", "split_half": 0.8, "reliability": 0.89}],
+          "pair_ceiling": [{"a": "a", "b": "b", "ceiling": 0.41}, {"a": "a", "b": "c", "ceiling": 0.92}]}
+    out = screen_ceilings(nc, 8)
+    assert [m["reliability"] for m in out["models"]] == [0.95, None, 0.89]
+    assert out["pair_ceiling"][0]["ceiling"] is None and "0.100 is below" in out["pair_ceiling"][0]["note"]
+    assert out["pair_ceiling"][1] == {"a": "a", "b": "c", "ceiling": 0.92, "note": ""}
