@@ -18,7 +18,7 @@ from ..parallel import runner_for
 from ..results import Record
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, acceleration,
-                         basic_interval, confidence_interval, interval_pvalue)
+                         basic_interval, confidence_interval, excluded_estimate, interval_pvalue)
 from .degeneracy import pair_second_order
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
@@ -118,6 +118,11 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
                                     acceleration_value=acc if ci == "bca" else None,
                                     jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None,
                                     second_order=second_order)
+    why = excluded_estimate(ci, low, high, estimate)
+    if why:  # an interval beside an estimate it excludes is not shown (docs/statistics.md)
+        warnings.warn(f"{why}: not shown (a jackknife interval is built around the estimate)", RsaStatsWarning,
+                      stacklevel=3)
+        low = high = float("nan")
     mean = float(finite.mean())
     return {"ci_low": low, "ci_high": high, "n_undefined": n_undefined, "standard_error": float(finite.std(ddof=1)),
             "bias": mean - estimate, "acceleration": acc, "distribution": finite}

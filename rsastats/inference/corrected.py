@@ -43,7 +43,7 @@ from typing import Sequence
 import numpy as np
 
 from ..inputs import kind_text
-from ..intervals import bootstrap_interval
+from ..intervals import bootstrap_interval, excluded_estimate
 from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
@@ -101,16 +101,21 @@ def ceiling_withheld(split_half: float | None, n_emotions: int) -> str:
     return ""
 
 
-def screen_ceilings(nc: dict, n_emotions: int) -> dict:
+def screen_ceilings(nc: dict, n_emotions: int, rhos: dict | None = None) -> dict:
     """A :meth:`NoiseCeilingResult.to_dict` with each model's ``reliability`` and each ``pair_ceiling`` that
-    :func:`ceiling_withheld` rules out set to None, and a ``note`` saying why (the leave-one-out group bounds
+    :func:`ceiling_withheld` rules out set to None, and a ``note`` saying why; a pair ceiling below the pair's
+    ``|rho|`` (``rhos``: ``(a, b) -> rho``) is withheld too, as in ``compare`` (the leave-one-out group bounds
     are correlations between RDMs, kept)."""
     notes = {m["name"]: ceiling_withheld(m["split_half"], n_emotions) for m in nc["models"]}
     models = [{**m, "reliability": None if notes[m["name"]] else m["reliability"], "note": notes[m["name"]]}
               for m in nc["models"]]
-    pairs = [{**p, "ceiling": None if notes[p["a"]] or notes[p["b"]] else p["ceiling"],
-              "note": "; ".join(dict.fromkeys(filter(None, (notes[p["a"]], notes[p["b"]]))))}
-             for p in nc["pair_ceiling"]]
+    pairs = []
+    for p in nc["pair_ceiling"]:
+        note = "; ".join(dict.fromkeys(filter(None, (notes[p["a"]], notes[p["b"]]))))
+        rho = (rhos or {}).get((p["a"], p["b"]))
+        if not note and p["ceiling"] is not None and rho is not None and p["ceiling"] < abs(rho):
+            note = f"the ceiling's estimate is below |rho| ({abs(rho):.3f}), so it bounds nothing here"
+        pairs.append({**p, "ceiling": None if note else p["ceiling"], "note": note})
     return {**nc, "models": models, "pair_ceiling": pairs}
 
 
@@ -221,6 +226,11 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
         note = "rho_corrected not given: " + "; ".join(interval.notes or ("its bootstrap interval is undefined",))
         return CorrectedRho(None, None, None, CORRECTED_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
     clip = lambda x: float(min(1.0, max(-1.0, x)))  # noqa: E731 - point and interval clipped alike
+    excluded = excluded_estimate(CORRECTED_CI, clip(interval.low), clip(interval.high), clip(point[k]))
+    if excluded:  # BCa moves both ends past the estimate when more than (1 + confidence) / 2 of its resamples
+        # lie on one side of it: an interval that excludes its own estimate is not shown
+        note = f"rho_corrected not given: its {excluded.removeprefix('the ')}"
+        return CorrectedRho(None, None, None, CORRECTED_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
     note = "; ".join(interval.notes)
     if clip(point[k]) == 1.0 or clip(interval.high) == 1.0:
         note = "; ".join(filter(None, [note, "clipped at 1: the interval of the noise-free rho reaches 1"]))

@@ -162,7 +162,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     nc = None
     if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):
         nc = screen_ceilings(ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits,
-                                          seed=seeds.splits).to_dict(), n)
+                                          seed=seeds.splits).to_dict(), n,
+                             {(a, b): r for a, b, r in zip(table["a"], table["b"], table["rho"])})
     reps.setflags(write=False)
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
                             bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust,

@@ -12,9 +12,10 @@ import numpy as np
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..results import Record
 from .bootstrap import confidence_interval, interval_estimate
+from .jackknife import MIN_UNITS
 from .methods import INTERVAL_METHODS
 
-__all__ = ["Interval", "bootstrap_interval"]
+__all__ = ["Interval", "bootstrap_interval", "excluded_estimate", "missing_interval_text"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,26 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
         low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
         point = float(np.clip(point, *bounds))
     return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite, point)
+
+
+def excluded_estimate(method: str, low: float, high: float, estimate: float) -> str:
+    """Why a bootstrap interval of ``method`` is not given: it excludes ``estimate`` (its resamples are shifted
+    from the estimate: a basic interval reflects the shift past it, BCa's bias correction moves both ends
+    past it when more than ``(1 + confidence) / 2`` of the resamples lie on one side); "" when it does not,
+    or for a jackknife interval (built around the estimate, it always contains it)."""
+    if INTERVAL_METHODS[method].uses == "jackknife" or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    if low <= estimate <= high:
+        return ""
+    return (f"the {method} interval came out as [{low:.3f}, {high:.3f}], which excludes the estimate {estimate:.3f} "
+            "(its resamples are shifted from the estimate)")
+
+
+def missing_interval_text(method: str, n_units: int) -> str:
+    """Why an interval of ``method`` over ``n_units`` emotions is missing, in words for a table."""
+    if INTERVAL_METHODS[method].uses == "jackknife" and n_units < MIN_UNITS:
+        return f"the {method} interval needs at least {MIN_UNITS} emotions ({n_units} here)"
+    return f"the {method} interval excluded the estimate (see the warning)"
 
 
 @contextlib.contextmanager

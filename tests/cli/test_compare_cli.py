@@ -150,3 +150,21 @@ def test_matrix_table_and_single_file(runner, files):
     assert "p (holm)" in result.output and "group noise ceiling" in result.output and "rho_corrected" in result.output
     result = runner.invoke(cli, ["matrix", str(files["a"]), *FAST])
     assert result.exit_code == 2 and "at least 2 files" in result.stderr
+
+
+def test_a_bootstrap_interval_that_excludes_rho_is_replaced_by_words(tmp_path):
+    """The prompt bootstrap of these files (3 prompts, 30 emotions) is shifted from rho: the percentile and basic
+    intervals came out as [0.682, 0.799] and [0.834, 0.951] beside rho = 0.817.  Neither is printed; the JSON
+    holds null and the table a sentence."""
+    v = true_vectors(30, 64, seed=2)
+    files = [str(write_dataset(simulate_activations(30, 3, 1, 64, noise=1.0, vectors=v, seed=200 + m,
+                                                    attrs={"model": f"m{m}"}), tmp_path / f"m{m}.nc")) for m in range(2)]
+    args = ["compare", *files, "--rdm", "euclidean", "--rank", "pearson", "--normalization", "emotion-mean",
+            "--bootstrap", "prompts", "--confidence", "0.8", "--n-boot", "200", "--no-ceiling"]
+    for ci in ("percentile", "basic"):
+        res = CliRunner().invoke(cli, args + ["--ci", ci, "--json"])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        assert out["ci_low"] is None and out["ci_high"] is None and f"the {ci} interval came out as" in res.stderr
+        text = CliRunner().invoke(cli, args + ["--ci", ci])
+        assert f"no interval: the {ci} interval excluded the estimate" in " ".join(text.stdout.replace("│", " ").split())

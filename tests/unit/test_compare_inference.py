@@ -210,3 +210,21 @@ def test_ceiling_rule_and_stepped_up_reliability():
     assert [m["reliability"] for m in out["models"]] == [0.95, None, 0.89]
     assert out["pair_ceiling"][0]["ceiling"] is None and "0.100 is below" in out["pair_ceiling"][0]["note"]
     assert out["pair_ceiling"][1] == {"a": "a", "b": "c", "ceiling": 0.92, "note": ""}
+    below = screen_ceilings(nc, 8, {("a", "c"): -0.95})["pair_ceiling"][1]
+    assert below["ceiling"] is None and "below |rho| (0.950)" in below["note"]
+
+
+def test_rho_corrected_is_withheld_when_its_bca_interval_excludes_it():
+    """More than 97.5% of the resamples above the estimate: BCa moves both ends above it.  rho_corrected is then
+    None with a note, not printed beside an interval that excludes it."""
+    from rsastats.inference.corrected import _pair_result
+
+    rng = np.random.default_rng(0)
+    reps = (0.8 + 0.02 * rng.standard_normal(2000))[:, None]
+    reps[:10] = 0.4  # 0.5% below the estimate: z0 = 2.6
+    jack = (0.5 + 0.01 * rng.standard_normal(21))[:, None]
+    out = _pair_result(0, 0, 1, np.array([0.5]), np.array([0.9, 0.9]), 0.4, reps, jack, 0.95, 4)
+    assert out.rho_corrected is None and out.corrected_ci_low is None
+    assert "excludes the estimate 0.500" in out.corrected_note and out.noise_ceiling is not None
+    fine = _pair_result(0, 0, 1, np.array([0.8]), np.array([0.9, 0.9]), 0.4, reps, jack + 0.3, 0.95, 4)
+    assert fine.corrected_ci_low <= fine.rho_corrected <= fine.corrected_ci_high

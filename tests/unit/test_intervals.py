@@ -208,3 +208,23 @@ def test_interval_text_names_a_jackknife_by_its_label_and_a_bootstrap_by_its_res
     assert "resamples" not in interval_text("jackknife-t", "emotions", 2000)
     assert interval_text("bca", "both", 500, 3) == "bca, bootstrap over both (500 resamples, 3 undefined)"
     assert interval_text("percentile", "emotions") == "percentile, bootstrap over emotions"
+
+
+@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+def test_a_bootstrap_interval_that_excludes_its_estimate_is_not_given(method):
+    """Resamples shifted far from the estimate (all below it): the percentile interval lies below it, the basic one
+    is reflected above it (clipped to [1, 1] here), BCa's bias correction is infinite; none is shown beside the
+    estimate, and a warning says why.  A jackknife interval is never withheld this way."""
+    from rsastats.inference.bootstrap import summarize_replicates
+    from rsastats.intervals import excluded_estimate, missing_interval_text
+
+    reps = 0.6 + 0.01 * np.random.default_rng(0).standard_normal(500)
+    if method == "bca":
+        reps[:3] = 0.95  # a few on the other side: z0 finite but beyond the level
+    jack = [0.9 + 0.001 * np.random.default_rng(1).standard_normal(30)]
+    with pytest.warns(RsaStatsWarning, match=f"the {method} interval came out as .* excludes the estimate 0.900 .*: not shown"):
+        out = summarize_replicates(0.9, reps, ci=method, confidence=0.95, jackknife=jack, bounds=(-1.0, 1.0))
+    assert np.isnan(out["ci_low"]) and np.isnan(out["ci_high"])
+    assert excluded_estimate(method, 0.5, 0.7, 0.6) == "" and excluded_estimate("jackknife-t", 0.1, 0.2, 0.9) == ""
+    assert "excluded the estimate" in missing_interval_text(method, 30)
+    assert "needs at least 5 emotions (4 here)" in missing_interval_text("jackknife-t", 4)

@@ -102,11 +102,11 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
 
 
 def _rho_text(res) -> str:
-    """rho with its interval, or why it has none (a jackknife interval needs MIN_UNITS emotions)."""
+    """rho with its interval, or why it has none (a jackknife interval needs MIN_UNITS emotions; a bootstrap
+    interval that excludes rho is not shown)."""
     if is_missing(res.ci_low):
-        from ...intervals.jackknife import MIN_UNITS
+        from ...intervals import missing_interval_text
 
-        return (f"{fmt_number(res.rho)}  no interval: the {res.ci_method} interval needs at least {MIN_UNITS} emotions "
-                f"({res.n_emotions} here)")
+        return f"{fmt_number(res.rho)}  no interval: {missing_interval_text(res.ci_method, res.n_emotions)}"
     return (f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] {res.confidence:.0%} CI, "
             f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")

@@ -71,7 +71,8 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
     from rich.table import Table
 
     frame = res.to_frame()
-    table = Table(title=_title(res, frame["ci_low"].notna().any()), title_justify="left")
+    titled = bool(frame["ci_low"].notna().any())  # the title names the interval; a pair without one says so
+    table = Table(title=_title(res, titled), title_justify="left")
     has_corrected = "rho_corrected" in frame.columns
     partial = ["partial rho [CI]", "partial p", f"partial p ({res.adjust})"] if res.confounds else []
     for col in ["A", "B", "rho [CI]", "p", f"p ({res.adjust})"] + (["rho_corrected [CI]", "ceiling"] if has_corrected
@@ -79,7 +80,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         table.add_column(col, justify="left" if col in ("A", "B") else "right")
     notes: list[str] = []
     for row in frame.itertuples():
-        rho = (fmt_number(row.rho) if is_missing(row.ci_low)
+        rho = (f"{fmt_number(row.rho)}{' (no CI: see the warning)' if titled else ''}" if is_missing(row.ci_low)
                else f"{fmt_number(row.rho)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]")
         cells = [row.a, row.b, rho,
                  fmt_p(row.p_value), fmt_p(row.p_adjusted)]
@@ -105,16 +106,15 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
 
 
 def _title(res, has_interval: bool) -> str:
-    """The table's title: what the numbers are, and why rho has no interval when it has none (a jackknife
-    interval needs MIN_UNITS emotions)."""
+    """The table's title: what the numbers are, and why rho has no interval when no pair has one."""
     if has_interval:
         from ...intervals.methods import interval_text
 
         interval = f"with its {res.confidence:.0%} CI ({interval_text(res.ci_method, res.bootstrap, res.n_boot)})"
     else:
-        from ...intervals.jackknife import MIN_UNITS
+        from ...intervals import missing_interval_text
 
-        interval = f"without a CI (the {res.ci_method} interval needs at least {MIN_UNITS} emotions)"
+        interval = f"without a CI ({missing_interval_text(res.ci_method, res.n_emotions)})"
     return (f"{len(res.names)} models, {res.n_emotions} emotions: {res.rdm} RDM, {res.rank}, {res.layer}; rho as "
             f"measured {interval}; rho_corrected noise-free; Mantel p ({res.n_permutations} permutations) adjusted by "
             f"{res.adjust}")
