@@ -97,9 +97,10 @@ def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
 
 def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, confidence: float,
                          jackknife: Sequence[np.ndarray] | None, bounds: tuple[float, float] | None,
-                         second_order: float | None = None) -> dict[str, Any]:
+                         second_order: float | None = None, label: str = "") -> dict[str, Any]:
     """Interval, standard error, bias and acceleration from replicates that may hold NaN (``second_order``:
-    the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`)."""
+    the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`).  A bootstrap
+    interval that excludes ``estimate`` is NaN, with a warning naming ``label`` (what it is of)."""
     finite = replicates[np.isfinite(replicates)]
     n_undefined = int(replicates.size - finite.size)
     if finite.size < 2:
@@ -118,7 +119,7 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
                                     acceleration_value=acc if ci == "bca" else None,
                                     jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None,
                                     second_order=second_order)
-    why = excluded_estimate(ci, low, high, estimate)
+    why = excluded_estimate(ci, low, high, estimate, label)
     if why:  # an interval beside an estimate it excludes is not shown (docs/statistics.md)
         warnings.warn(f"{why}: not shown (a jackknife interval is built around the estimate)", RsaStatsWarning,
                       stacklevel=3)

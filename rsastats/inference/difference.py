@@ -78,7 +78,8 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
                                     batch_size)
     d = reps[:, 0] - reps[:, 1]
     jack = [s[:, 0] - s[:, 1] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
-    summary = summarize_replicates(diff, d, ci=ci, confidence=confidence, jackknife=jack, bounds=None)
+    summary = summarize_replicates(diff, d, ci=ci, confidence=confidence, jackknife=jack, bounds=None,
+                                   label="the difference of the two rhos")
     dist = summary.pop("distribution")
     p = float(interval_pvalue(diff, dist, method=ci, null=0.0, acceleration_value=summary["acceleration"],
                               jackknife=None if jack is None else jack[0]))

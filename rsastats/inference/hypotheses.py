@@ -110,7 +110,7 @@ def _differences(name: str, hyps: Sequence[Hypothesis], point: np.ndarray, reps:
             diff = float(point[j] - point[k])
             dj = None if jack is None else [s[:, j] - s[:, k] for s in jack]
             summary = summarize_replicates(diff, reps[:, j] - reps[:, k], ci=ci, confidence=confidence, jackknife=dj,
-                                           bounds=None)
+                                           bounds=None, label=f"{name}: {hyps[j].name} - {hyps[k].name}")
             p = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
                                       acceleration_value=summary["acceleration"], jackknife=None if dj is None else dj[0]))
             rows.append({"data": name, "hypothesis_a": hyps[j].name, "hypothesis_b": hyps[k].name,
@@ -249,7 +249,8 @@ def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, conf
     for j, h in enumerate(hyps):
         s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
                                  jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS,
-                                 second_order=None if second is None else float(second[j]))
+                                 second_order=None if second is None else float(second[j]),
+                                 label=f"rho of {name} vs {h.name}")
         rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
                      "ci_high": s["ci_high"], "p_value": pvalues[j], "standard_error": s["standard_error"],
                      "n_undefined": s["n_undefined"], **partial[j]})

@@ -94,7 +94,8 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
                                        jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS,
-                                       second_order=None if second is None else float(second[k]))
+                                       second_order=None if second is None else float(second[k]),
+                                       label=f"rho of {loaded[i].name} vs {loaded[j].name}")
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}

@@ -194,7 +194,7 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
         jack = [partial_correlation(uppers, rank, _cell_weights(1.0 - np.eye(n), iu, ju))]
     second = partial_second_order(uppers, observed, rank) if ci == "jackknife-t" else None
     summary = summarize_replicates(observed, reps[np.isfinite(reps)], ci=ci, confidence=confidence, jackknife=jack,
-                                   bounds=CORRELATION_BOUNDS, second_order=second)
+                                   bounds=CORRELATION_BOUNDS, second_order=second, label="the partial rho")
     summary["n_undefined"] = undefined
     dist = summary.pop("distribution")
     dist.setflags(write=False)

@@ -95,17 +95,19 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     return Interval(float(low), float(high), used, int(finite.size), n_undefined, tuple(notes), finite, point)
 
 
-def excluded_estimate(method: str, low: float, high: float, estimate: float) -> str:
+def excluded_estimate(method: str, low: float, high: float, estimate: float, label: str = "") -> str:
     """Why a bootstrap interval of ``method`` is not given: it excludes ``estimate`` (its resamples are shifted
     from the estimate: a basic interval reflects the shift past it, BCa's bias correction moves both ends
     past it when more than ``(1 + confidence) / 2`` of the resamples lie on one side); "" when it does not,
-    or for a jackknife interval (built around the estimate, it always contains it)."""
+    or for a jackknife interval (built around the estimate, it always contains it).  ``label`` names what
+    the interval is of (e.g. ``"rho of a vs b"``)."""
     if INTERVAL_METHODS[method].uses == "jackknife" or not (np.isfinite(low) and np.isfinite(high)):
         return ""
     if low <= estimate <= high:
         return ""
-    return (f"the {method} interval came out as [{low:.3f}, {high:.3f}], which excludes the estimate {estimate:.3f} "
-            "(its resamples are shifted from the estimate)")
+    of = f" of {label}" if label else ""
+    return (f"the {method} interval{of} came out as [{low:.3f}, {high:.3f}], which excludes the estimate "
+            f"{estimate:.3f} (its resamples are shifted from the estimate)")
 
 
 def missing_interval_text(method: str, n_units: int) -> str:
