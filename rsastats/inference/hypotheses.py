@@ -216,8 +216,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                                     seeds) if confs else [{}] * len(hyps))
         fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
                           _pvalues(exceed, count, exact), ci, confidence, partial)
-        diffs += _differences(model.name, hyps, point, reps, jack if diff_ci == DIFFERENCE_CI else None, diff_ci,
-                              confidence)
+        diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence)  # BCa's acceleration too
         all_reps.append(reps)
     table = pd.DataFrame(fits)
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))

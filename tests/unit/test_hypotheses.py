@@ -218,3 +218,14 @@ def test_common_emotions_cuts_the_data_before_its_rdm_is_made(case, normalizatio
         np.testing.assert_allclose(cut.fits[col].to_numpy(dtype=float), direct.fits[col].to_numpy(dtype=float),
                                    rtol=0, atol=1e-12)
     assert isinstance(subsets[0], xr.Dataset)
+
+
+def test_bca_differences_use_the_jackknife_acceleration_as_compare_difference_does(case):
+    """``--ci bca``: a difference's BCa interval needs the jackknife of the differences for its acceleration
+    (it raised 'the BCa interval needs jackknife estimates' before); equal to compare_difference's."""
+    res = compare_hypotheses(case["files"][:1], [case["va"], case["other"]], ci="bca", **FAST)
+    hyps = [load_hypothesis(case[k], case["labels"]).rdm for k in ("va", "other")]
+    ref = compare_difference(case["files"][0], *hyps, n_boot=FAST["n_boot"], seed=FAST["seed"], ci="bca")
+    row = res.differences.iloc[0]
+    assert res.difference_ci_method == "bca" and np.isfinite(row["ci_low"])
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ref.ci_low, ref.ci_high), abs=1e-12)
