@@ -185,6 +185,12 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
     ecounts, _ = engine.draws(n_boot, boot_seed)
     reps = partial_correlation(uppers, rank, _cell_weights(ecounts, iu, ju))
     undefined = int(np.count_nonzero(~np.isfinite(reps)))
+    if reps.size - undefined < 2:  # e.g. the same RDM as A and B: r = 1 and every resample's correlation matrix singular
+        warnings.warn(f"no interval for the partial rho: {undefined} of {reps.size} emotion resamples left it undefined "
+                      "(the RDMs collinear in every resample, e.g. A and B the same RDM)", RsaStatsWarning, stacklevel=3)
+        summary = {"ci_low": float("nan"), "ci_high": float("nan"), "standard_error": float("nan"),
+                   "distribution": reps[np.isfinite(reps)]}
+        return _fit_result(observed, uppers, rank, summary, undefined, permuted, alternative, exact)
     if undefined:  # said here: summarize_replicates would blame a constant RDM, not a singular correlation matrix
         warnings.warn(f"{undefined} of {reps.size} emotion resamples left the partial correlation undefined (an RDM "
                       "constant, or the RDMs collinear, in the resample) and were left out of its interval",
@@ -195,13 +201,17 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
     second = partial_second_order(uppers, observed, rank) if ci == "jackknife-t" else None
     summary = summarize_replicates(observed, reps[np.isfinite(reps)], ci=ci, confidence=confidence, jackknife=jack,
                                    bounds=CORRELATION_BOUNDS, second_order=second, label="the partial rho")
-    summary["n_undefined"] = undefined
-    dist = summary.pop("distribution")
+    return _fit_result(observed, uppers, rank, summary, undefined, permuted, alternative, exact)
+
+
+def _fit_result(observed: float, uppers: np.ndarray, rank: str, summary: dict[str, Any], undefined: int,
+                permuted: np.ndarray, alternative: str, exact: bool) -> dict[str, Any]:
+    dist = summary["distribution"]
     dist.setflags(write=False)
     permuted.setflags(write=False)
     rho = float(rank_measure(rank).correlate(uppers[0], uppers[1]))
     return {"partial_rho": observed, "rho": rho, "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
-            "n_undefined": summary["n_undefined"], "standard_error": summary["standard_error"],
+            "n_undefined": undefined, "standard_error": summary["standard_error"],
             "p_value": mantel_pvalue(observed, permuted, alternative, exact), "permutation_distribution": permuted,
             "bootstrap_distribution": dist}
 

@@ -90,3 +90,25 @@ def test_partial_rho_equals_pingouin_on_the_cells(files):
                               (("a", row["a"]), ("b", row["b"]), ("z1", "tokens"), ("z2", "words"))})
         expected = pg.partial_corr(cells, x="a", y="b", covar=["z1", "z2"], method="spearman")["r"].iloc[0]
         assert row["partial_rho"] == pytest.approx(expected, abs=1e-10)
+
+
+def test_the_same_rdm_twice_gives_partial_rho_without_an_interval(tmp_path):
+    """A and B the same RDM: the partial rho is 1 and every emotion resample's correlation matrix is singular.
+    It exited 1 with 'only 0 of 0 bootstrap resamples gave a defined correlation'; now the partial rho and its
+    Mantel p are given, without an interval, and a warning says why."""
+    from scipy.spatial.distance import pdist, squareform
+
+    rng = np.random.default_rng(3)
+    labels = [f"e{i}" for i in range(7)]
+    paths = []
+    for name in ("a", "c"):
+        rdm = squareform(pdist(rng.standard_normal((7, 3))))
+        paths.append(str(write_dataset(make_rdm(rdm, labels, attrs={"rdm_method": "cosine", "source": name}),
+                                       tmp_path / f"{name}.nc")))
+    res = CliRunner().invoke(cli, ["compare", paths[0], paths[0], "--partial", paths[1], "--n-boot", "100", "--json"])
+    assert res.exit_code == 0, res.output
+    part = json.loads(res.stdout)["partial"]
+    assert part["partial_rho"] == pytest.approx(1.0) and part["ci_low"] is None and 0 < part["p_value"] <= 1
+    assert "no interval for the partial rho" in res.stderr
+    text = CliRunner().invoke(cli, ["compare", paths[0], paths[0], "--partial", paths[1], "--n-boot", "100"])
+    assert "no interval (see the warning)" in " ".join(text.stdout.replace("│", " ").split())

@@ -89,9 +89,10 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     elif res.ceiling_note and res.ceiling_note != res.corrected_note:
         table.add_row("noise ceiling", res.ceiling_note)
     if partial is not None:
-        table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  [{fmt_number(partial.ci_low)}, "
-                      f"{fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, "
-                      f"{interval_text(partial.ci_method, partial.bootstrap, partial.n_boot, partial.n_undefined)}; given "
+        interval = ("no interval (see the warning)" if is_missing(partial.ci_low) else
+                    f"[{fmt_number(partial.ci_low)}, {fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, "
+                    f"{interval_text(partial.ci_method, partial.bootstrap, partial.n_boot, partial.n_undefined)}")
+        table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  {interval}; given "
                       f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
         table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
                       f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
