@@ -234,8 +234,7 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
     note = "; ".join(interval.notes)
     if clip(point[k]) == 1.0 or clip(interval.high) == 1.0:
         note = "; ".join(filter(None, [note, "clipped at 1: the interval of the noise-free rho reaches 1, so it bounds "
-                                             "it from below only and covers more often than its level "
-                                             "(docs/calibration.md)"]))
+                                             "it from below only (it cannot miss below the truth; docs/calibration.md)"]))
     return CorrectedRho(clip(point[k]), clip(interval.low), clip(interval.high), CORRECTED_CI, note, *halves, *rel,
                         ceiling, ceiling_note, n_splits)
 
