@@ -28,7 +28,7 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
-from .corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF, ceiling_withheld, screen_ceilings
+from .corrected import ceiling_withheld, screen_ceilings
 from .difference import DIFFERENCE_CI
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
@@ -90,8 +90,8 @@ class HypothesisResult(Record):
 def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray,
              n_emotions: int) -> tuple[float | None, str]:
     """``sqrt(r_D)`` and a note; withheld (as in ``compare``: :func:`~.corrected.ceiling_withheld`) when the
-    reliability is missing, there are fewer than :data:`MIN_CORRECTED_EMOTIONS` emotions, the split-half
-    correlation is below :data:`MIN_SPLIT_HALF`, or the bound is below an observed fit."""
+    reliability is missing, there are fewer than :data:`~.corrected.MIN_CORRECTED_EMOTIONS` emotions, the
+    split-half correlation is below :data:`~.corrected.MIN_SPLIT_HALF`, or the bound is below an observed fit."""
     why = ceiling_withheld(split_half, n_emotions) or ("" if reliability is not None else "no reliability")
     if why:
         return None, why
