@@ -84,3 +84,6 @@ def test_hypotheses_give_no_interval_and_no_ceiling(four, tmp_path):
     assert all(f["ci_low"] is None and f["noise_ceiling"] is None for f in out["fits"])
     assert "needs >= 6 emotions (4 here)" in out["fits"][0]["ceiling_note"]
     assert all(d["ci_low"] is None and d["p_value"] is None for d in out["differences"])
+    text = _run(["hypotheses", four[0], "-m", str(tmp_path / "valence.csv"), "-m", str(tmp_path / "arousal.csv"),
+                 "--n-boot", "50"])
+    assert text.exit_code == 0 and "(no CI)" in text.stdout and "n/a, n/a" not in text.stdout

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import fmt_number, fmt_p, is_missing
+from ...formatting import fmt_ci, fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
 from ._inference_options import geometry_options, inference_options
 
 _PATH = click.Path(dir_okay=False, path_type=str)
+
+NO_CI = "(no CI)"  # an interval not given (fewer than 5 emotions, or it excluded its estimate): a warning says why
 
 
 @click.command()
@@ -83,11 +85,11 @@ def _print(res) -> None:
     notes: list[str] = []
     for row in res.fits.itertuples():
         ceiling = fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling) else _mark(notes, row.ceiling_note)
-        cells = [row.data, row.hypothesis, f"{fmt_number(row.rho)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]",
+        cells = [row.data, row.hypothesis, f"{fmt_number(row.rho)} {fmt_ci(row.ci_low, row.ci_high, missing=NO_CI)}",
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
-            cells += [f"{fmt_number(row.partial_rho)} [{fmt_number(row.partial_ci_low)}, "
-                      f"{fmt_number(row.partial_ci_high)}]", fmt_p(row.partial_p_value)]
+            cells += [f"{fmt_number(row.partial_rho)} {fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}",
+                      fmt_p(row.partial_p_value)]
         fits.add_row(*cells)
     console.print(fits)
     if len(res.differences):
@@ -97,7 +99,7 @@ def _print(res) -> None:
             diff.add_column(col, justify="left" if col in ("data", "a", "b") else "right")
         for row in res.differences.itertuples():
             diff.add_row(row.data, row.hypothesis_a, row.hypothesis_b,
-                         f"{fmt_number(row.difference)} [{fmt_number(row.ci_low)}, {fmt_number(row.ci_high)}]",
+                         f"{fmt_number(row.difference)} {fmt_ci(row.ci_low, row.ci_high, missing=NO_CI)}",
                          fmt_p(row.p_value))
         console.print(diff)
     for h in res.hypotheses:

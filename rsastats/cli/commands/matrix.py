@@ -88,7 +88,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
             cells += _corrected_cells(row, notes)
         if partial:
             cells += [f"{fmt_number(row.partial_rho)} "
-                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing='(no CI)', number=fmt_number)}",
+                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing='(no CI)')}",
                       fmt_p(row.partial_p_value), fmt_p(row.partial_p_adjusted)]
         table.add_row(*cells)
     console = stdout_console()
