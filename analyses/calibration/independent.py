@@ -11,9 +11,11 @@ Population (fixed per design): a factor basis ``F`` (``K`` x ``H``), a common di
 an orthogonal read-out ``Q`` of model B.  A data set draws, per emotion ``e``, loadings ``l_e ~ N(0, I_K)``
 and a specific part ``s_e``, and for model B an independent emotion ``(l'_e, s'_e)``:
 
-    mu_e^A = l_e F + s_e + c,        mu_e^B = (m (l_e F + s_e) + sqrt(1 - m^2) (l'_e F + s'_e) + c) Q
+    mu_e^A = a_e (l_e F + s_e) + c,        mu_e^B = (a_e (m (l_e F + s_e) + sqrt(1 - m^2) (l'_e F + s'_e)) + c) Q
 
-(``m`` sets how much geometry the models share).  Prompt ``p`` of emotion ``e``:
+(``m`` sets how much geometry the models share; ``a_e = exp(sizes * N(0, 1))`` is the length of the emotion's own
+part, the same in both models -- 1 unless ``sizes`` > 0 -- so an emotion with a small ``a_e`` sits near the
+common direction in both: row effects).  Prompt ``p`` of emotion ``e``:
 
     x_ep^M = mu_e^M + noise * lambda_e * eps_ep^M
 
@@ -75,6 +77,7 @@ class Design:
     tails: bool = False  # Student-t (3 df) prompt noise
     aniso_noise: bool = False  # noise concentrated on a few hidden directions
     missing: float = 0.0  # share of invalid prompts (beyond each emotion's first 3)
+    sizes: float = 0.0  # SD of the log size of an emotion's own part, the same in both models (row effects)
     common: float = 1.0  # size of the common direction (anisotropy of the cosines)
     hidden: int = 64
     factors: int = 3
@@ -92,6 +95,12 @@ DESIGNS = [
     Design("n21-P50-hetero", 21, 50, 15.0, hetero=0.8),
     Design("n21-P8-shared0.95-hetero", 21, 8, 5.0, shared=0.95, hetero=0.6),
     Design("n40-P8-shared0.3-hetero", 40, 8, 5.0, shared=0.3, hetero=0.6),
+    Design("n21-P3-equal", 21, 3, 3.0),
+    Design("n21-P3-hetero", 21, 3, 2.5, hetero=0.6),
+    Design("n21-P8-sizes", 21, 8, 4.0, sizes=0.8),
+    Design("n40-P20-shared0.3-sizes", 40, 20, 8.0, shared=0.3, sizes=0.8),
+    Design("n21-P20-shared0.99", 21, 20, 8.0, shared=0.99),
+    Design("n21-P20-sizes", 21, 20, 4.0, sizes=0.8),
 ]
 
 
@@ -116,6 +125,9 @@ class Model:
         """The noise-free vectors of one emotion sample in models A and B, (n, H) each."""
         d = self.design
         own, other = self._emotions(rng), self._emotions(rng)
+        if d.sizes:  # drawn only where used: the designs without sizes keep their random streams
+            size = np.exp(d.sizes * rng.standard_normal(d.n_emotions))[:, None]
+            own, other = size * own, size * other
         b = (d.shared * own + np.sqrt(1.0 - d.shared ** 2) * other + self.common) @ self.readout
         return own + self.common, b
 
@@ -248,7 +260,9 @@ def independent_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float,
         "a 3-factor population read by two models through an orthogonal read-out, with what the atlas lacks -- "
         "emotion-specific noise levels shared by both models (`hetero`: SD of the log noise level), Student-t "
         "prompt noise (`t3`), noise concentrated on a few hidden directions (`aniso-noise`), 20% of prompts "
-        "invalid (`missing`), strong anisotropy (`common3`), and how much geometry model B shares (`shared`). "
+        "invalid (`missing`), strong anisotropy (`common3`), emotion vectors of different lengths around the common "
+        "direction, the same in both models (`sizes`: SD of the log length), 3 prompts per emotion (`P3`), and how much "
+        "geometry model B shares (`shared`). "
         f"Every data set through `compare_models` with its defaults ({meta['n_boot']} resamples). Truths over "
         f"{meta['n_mc']} fresh data sets; `bias` is rho_corrected minus the data set's own noise-free rho; "
         "`misses high/low`: the interval lies above / below the truth.",

@@ -50,8 +50,9 @@ from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
 from .engine import ResamplingEngine
 
-__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "CorrectedRho",
-           "CrossHalf", "corrected_rhos", "stepped_up", "ceiling_withheld", "screen_ceilings"]
+__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "MAX_NORM_SHIFT",
+           "NORM_SHIFT_Z", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift", "uneven_shrinkage", "stepped_up",
+           "ceiling_withheld", "screen_ceilings"]
 
 MIN_PROMPTS = 3
 MIN_SPLIT_HALF = 0.3
@@ -59,6 +60,11 @@ MIN_SPLIT_HALF = 0.3
 # 50-92% and 83-100%, at 6 and 7 no design fell below 92.5%; docs/calibration.md, "Fewer than 8 emotions").
 MIN_CORRECTED_EMOTIONS = 6
 CORRECTED_CI = "bca"
+# The check of uneven noise shrinkage (:func:`norm_shift`): rho_corrected is not given when it moves by more than
+# MAX_NORM_SHIFT and more than NORM_SHIFT_Z jackknife standard errors (docs/calibration.md, 'Emotion vectors of
+# different lengths').
+MAX_NORM_SHIFT = 0.05
+NORM_SHIFT_Z = 1.96
 _BATCH = 256
 
 
@@ -130,15 +136,25 @@ class CrossHalf:
     split-half and cross-half correlations for any batch of emotion weights."""
 
     def __init__(self, models: Sequence, rank: str, rdm_method: str, n_splits: int, seed: np.random.SeedSequence,
-                 equalize: bool = True):
+                 equalize: bool | str = True):
         engine = ResamplingEngine(models, rank=rank, scheme="prompts", rdm_method=rdm_method)
-        halves = split_counts(engine, n_splits, seed)
+        self._build(engine, split_counts(engine, n_splits, seed), n_splits, equalize)
+
+    def _build(self, engine: ResamplingEngine, halves: list, n_splits: int, equalize: bool | str) -> None:
         first = engine.rdm_uppers([h[0] for h in halves], equalize)  # (M, S, m); equalize=False: the plain halves
         second = engine.rdm_uppers([h[1] for h in halves], equalize)
-        self.n_models, self.n_splits = len(models), n_splits
+        self.engine, self.halves = engine, halves
+        self.n_models, self.n_splits = engine.n_models, n_splits
         self.rows = np.concatenate([engine.fixed, first.reshape(-1, first.shape[-1]), second.reshape(-1, first.shape[-1])])
-        self.measure = rank_measure(rank)
+        self.measure = rank_measure(engine.rank)
         self.order = np.argsort(self.rows, axis=-1) if self.measure.family == "linear" and self.measure.ranks else None
+
+    def renormed(self, equalize: bool | str) -> "CrossHalf":
+        """The same splits with the half RDMs' squared norms treated otherwise (``equalize`` of
+        :meth:`ResamplingEngine.rdm_uppers`)."""
+        out = CrossHalf.__new__(CrossHalf)
+        out._build(self.engine, self.halves, self.n_splits, equalize)
+        return out
 
     def _half(self, model: int, split: int, half: int) -> int:
         return self.n_models + half * self.n_models * self.n_splits + model * self.n_splits + split
@@ -180,11 +196,30 @@ class CrossHalf:
     def emotion_resamples(self, counts: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """rho_corrected of every pair for emotion resamples ``counts`` (B, n) -- a resample weighs cell (i, j)
         by ``counts_i counts_j`` -- and its leave-one-emotion-out values: ((B, n_pairs), (n, n_pairs))."""
-        n = counts.shape[1]
+        iu, ju = upper_indices(counts.shape[1])
+        return self.batched(counts[:, iu] * counts[:, ju], pairs), self.leave_one_out(pairs)
+
+    def leave_one_out(self, pairs: np.ndarray) -> np.ndarray:
+        """rho_corrected of every pair with each emotion left out in turn: (n, n_pairs)."""
+        n = int(round((1 + np.sqrt(1 + 8 * self.rows.shape[1])) / 2))
         iu, ju = upper_indices(n)
         leave_out = 1.0 - np.eye(n)
-        return (self.batched(counts[:, iu] * counts[:, ju], pairs),
-                self.batched(leave_out[:, iu] * leave_out[:, ju], pairs))
+        return self.batched(leave_out[:, iu] * leave_out[:, ju], pairs)
+
+
+def norm_shift(halves: CrossHalf, pairs: np.ndarray, point: np.ndarray, jack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The check of rho_corrected against uneven noise shrinkage: per pair, how far the cross-half ratio moves
+    when each emotion's squared norm in the half RDMs is corrected for its whole prompt noise (unbiased for the
+    noise-free squared norm) instead of equalized (``point`` (n_pairs,), ``jack`` (n, n_pairs): the equalized
+    ratio and its leave-one-emotion-out values), and the jackknife standard error of that move over emotions:
+    ``(shift, se)``, NaN where the corrected halves give no ratio."""
+    check = halves.renormed("noise-free")
+    other, _ = check.corrected(None, pairs)
+    moved = check.leave_one_out(pairs) - jack
+    n = moved.shape[0]
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt((n - 1) / n * ((moved - moved.mean(axis=0)) ** 2).sum(axis=0))
+    return other[0] - point, se
 
 
 def _why_not(model, rdm_method: str) -> str:
@@ -206,8 +241,23 @@ def _why_not(model, rdm_method: str) -> str:
     return ""
 
 
+def uneven_shrinkage(shift: float, se: float) -> str:
+    """Why rho_corrected is not given when the check of :func:`norm_shift` moves it by ``shift`` (standard
+    error ``se``), or "" (the move is at most :data:`MAX_NORM_SHIFT`, or within :data:`NORM_SHIFT_Z` standard
+    errors, or not defined)."""
+    if not (abs(shift) > MAX_NORM_SHIFT and abs(shift) > NORM_SHIFT_Z * se):
+        return ""
+    size = f"{abs(shift) / se:.1f} standard errors" if se > 0 else "its standard error is 0"
+    return (f"rho_corrected not given: it moves by {shift:+.3f} ({size}) when each "
+            "emotion's squared norm is corrected for its whole prompt noise instead of equalized -- the emotions' "
+            "vectors differ in length so much, relative to the prompt noise, that the noise shrinks their cosines "
+            "unevenly, which the split-half attenuation model does not describe (docs/statistics.md, 'Emotion "
+            "vectors of different lengths')")
+
+
 def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho: float, reps: np.ndarray,
-                 jack: np.ndarray, confidence: float, n_splits: int) -> CorrectedRho:
+                 jack: np.ndarray, confidence: float, n_splits: int,
+                 shift: tuple[float, float] = (np.nan, np.nan)) -> CorrectedRho:
     halves = (float(aa[i]), float(aa[j]))
     worst = min(halves)
     if not worst >= MIN_SPLIT_HALF:
@@ -220,6 +270,9 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
         ceiling_note = (f"noise ceiling not given: its estimate is below |rho| ({abs(rho):.3f}), so it bounds nothing here "
                         "(the split-half reliabilities are too noisy, or prompt effects shared by both models raise rho)")
         ceiling = None
+    uneven = uneven_shrinkage(*shift)
+    if uneven:
+        return CorrectedRho(None, None, None, CORRECTED_CI, uneven, *halves, *rel, ceiling, ceiling_note, n_splits)
     interval = bootstrap_interval(float(point[k]), reps[:, k], method=CORRECTED_CI, confidence=confidence,
                                   jackknife=[jack[:, k]])
     if not np.isfinite(interval.low):
@@ -261,7 +314,8 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     point, aa = halves.corrected(None, sub)
     counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
     reps, jack = halves.emotion_resamples(counts, sub)
+    shift, se = norm_shift(halves, sub, point[0], jack)
     for q, k in enumerate(kept):
         out[k] = _pair_result(q, int(sub[q][0]), int(sub[q][1]), point[0], aa[0], float(rho[k]), reps, jack, confidence,
-                              n_splits)
+                              n_splits, (float(shift[q]), float(se[q])))
     return out

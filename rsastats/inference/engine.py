@@ -47,7 +47,7 @@ from ..measures.kernels import degenerate, weighted_kendall
 from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
-from .equalize import equalized, gram_post, prompt_noise, vector_gram
+from .equalize import equalized, gram_post, noise_free_norms, prompt_noise, vector_gram
 from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
@@ -167,12 +167,12 @@ class ResamplingEngine:
         return [[np.ascontiguousarray(k[f * n_p:(f + 1) * n_p, : (f + 1) * n_p]) for k in grams] for f in range(n_e)]
 
     # ------------------------------------------------------------------ RDMs of prompt resamples
-    def _group_uppers(self, group: _Group, counts: np.ndarray, equalize: bool = False) -> np.ndarray:
-        """Upper triangles (n_members, B, m) of the RDMs for prompt counts (B, E, P) (``equalize``: see below)."""
+    def _group_uppers(self, group: _Group, counts: np.ndarray, equalize: bool | str = False) -> np.ndarray:
+        """Upper triangles (n_members, B, m) of the RDMs for prompt counts (B, E, P) (``equalize``: :meth:`rdm_uppers`)."""
         n_b, n_e, n_p = counts.shape
         n_members = len(group.members)
         totals = counts.sum(axis=-1)  # (B, E)
-        equalize = equalize and group.post != "zscore"
+        equalize = equalize if group.post != "zscore" else False
         if group.gram_blocks is not None:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
@@ -201,15 +201,19 @@ class ResamplingEngine:
         if equalize:
             if group.noise is None:
                 group.noise = prompt_noise(group.valid, group.gram_blocks, group.rows, self.rdm_method)
+            if equalize == "noise-free":  # the mean step inside: the floor applies to the vectors' final norms
+                gram = noise_free_norms(gram, group.noise, counts, totals, group.post, self.rdm_method)
+                return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
             gram = equalized(gram, group.noise, counts, totals)
         gram = gram_post(gram, group.post, self.rdm_method)
         return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
 
-    def rdm_uppers(self, prompt_counts: Sequence[np.ndarray], equalize: bool = False) -> np.ndarray:
+    def rdm_uppers(self, prompt_counts: Sequence[np.ndarray], equalize: bool | str = False) -> np.ndarray:
         """Upper triangles (M, B, m) for one prompt-count array (B, E, P) per paired group.
 
-        ``equalize``: every emotion's squared norm carries the same prompt-noise inflation (the half RDMs
-        of rho_corrected; :mod:`rsastats.inference.equalize`); not for ``zscore`` vectors."""
+        ``equalize``: ``True`` -- every emotion's squared norm carries the same prompt-noise inflation (the
+        half RDMs of rho_corrected); ``"noise-free"`` -- each squared norm less its whole inflation (the
+        check of rho_corrected); :mod:`rsastats.inference.equalize`.  Not for ``zscore`` vectors."""
         n_b = prompt_counts[0].shape[0]
         out = np.empty((self.n_models, n_b, self.fixed.shape[1]))
         for group, counts in zip(self.groups, prompt_counts):

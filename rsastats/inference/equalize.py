@@ -20,7 +20,12 @@ import numpy as np
 
 from ..vectors import apply_post
 
-__all__ = ["prompt_noise", "equalized", "gram_post", "vector_gram"]
+__all__ = ["prompt_noise", "equalized", "noise_free_norms", "NORM_FLOOR", "gram_post", "vector_gram"]
+
+# The floor of a noise-corrected squared norm, as a share of the mean noise inflation over emotions: a
+# noise-free squared norm is >= 0, and the floor keeps the cosines of an emotion whose estimate falls to or
+# below 0 (its prompts carry no measurable signal) defined.
+NORM_FLOOR = 0.1
 
 
 def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
@@ -61,6 +66,23 @@ def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: n
     idx = np.arange(gram.shape[-1])
     diag = gram[..., idx, idx]
     gram[..., idx, idx] = np.maximum(diag - inflation + mean, np.minimum(mean, diag))
+    return gram
+
+
+def noise_free_norms(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: np.ndarray, post: str = "none",
+                     rdm_method: str = "cosine") -> np.ndarray:
+    """``gram`` as in :func:`equalized` with each diagonal entry less its emotion's whole noise inflation
+    ``s_e sum_p c_p^2 / T_e^2`` (unbiased for the noise-free squared norm; the noise is independent across
+    emotions, so the off-diagonal entries are unbiased already), then the normalization's mean step
+    (:func:`gram_post`; ``emotion-mean`` centring is linear in the Gram matrix, so still unbiased), each squared
+    norm floored at :data:`NORM_FLOOR` times the mean inflation over emotions before and after that step.
+    Modifies ``gram``; returns the result."""
+    inflation = noise[None, :, :] * ((counts ** 2).sum(axis=-1) / totals ** 2)[:, None, :]  # (B, models, E)
+    floor = NORM_FLOOR * inflation.mean(axis=-1, keepdims=True)
+    idx = np.arange(gram.shape[-1])
+    gram[..., idx, idx] = np.maximum(gram[..., idx, idx] - inflation, floor)  # before ``unit`` divides by the norms
+    gram = gram_post(gram, post, rdm_method)
+    gram[..., idx, idx] = np.maximum(gram[..., idx, idx], floor)  # after centring, which moves them
     return gram
 
 
