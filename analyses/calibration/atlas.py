@@ -203,9 +203,10 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
         f"rho_corrected, interval end and noise ceiling lies in [-1, 1]: {bool(table['bounded'].all())}.",
         *_not_run(table),
         f"- rho_corrected is given only with >= {MIN_PROMPTS} valid prompts per emotion in both inputs, >= "
-        f"{MIN_CORRECTED_EMOTIONS} emotions (section 'Fewer than 8 emotions') and both split-half correlations >= "
-        f"{MIN_SPLIT_HALF} (otherwise null with `corrected_note`); the 'given' column "
-        "shows how often the rule lets it through.",
+        f"{MIN_CORRECTED_EMOTIONS} emotions (section 'Fewer than 8 emotions'), both split-half correlations >= "
+        f"{MIN_SPLIT_HALF} and where the check of uneven noise shrinkage does not fire (section 'Emotion vectors of "
+        "different lengths'); otherwise null with `corrected_note`. The 'given' column shows how often the rule lets "
+        "it through.",
         "",
     ]
     return lines

@@ -103,6 +103,7 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
     # imported here: ``python -m analyses.calibration.independent`` (or ``.few``) would otherwise find it imported already
     from .few import few_section, few_table, load_few, run_few
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
+    from .uneven import uneven_section, uneven_table
 
     independent_folder = independent_folder or FOLDER
     started = time.time()
@@ -156,6 +157,9 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
     if independent_runs:
         lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
+    checked = uneven_table({"atlas": runs, "second model": independent_runs, "fewer than 8 emotions": few_runs})
+    if len(checked):
+        lines += uneven_section(checked, TOLERANCE)
     lines += _default_section()
     lines += methods_section(TOLERANCE)
     with atomic_path(path) as tmp:

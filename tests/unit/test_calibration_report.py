@@ -80,3 +80,32 @@ def test_supported_from_is_the_smallest_n_after_the_last_failure():
     assert supported_from(t, "cov", (0.925, 0.975)) == 6
     assert supported_from(t, "cov", (0.925, 0.975), minimum_given=20) == 5  # the 10-set design is not counted
     assert supported_from(t.assign(cov=0.5), "cov", (0.925, 0.975)) is None
+
+
+def test_the_stored_results_carry_the_check_of_uneven_shrinkage():
+    """Every stored data set of the atlas and the second generative model carries the check's move and its
+    standard error; where the shipped rule fires on them (after the split-half rule), rho_corrected is null
+    with the rule's note, and elsewhere the check left the row as it was."""
+    import numpy as np
+    import pandas as pd
+
+    from rsastats.inference.corrected import uneven_shrinkage
+
+    text = REPORT.read_text(encoding="utf-8")
+    assert "## Emotion vectors of different lengths" in text
+    root = REPORT.parents[1] / "reports" / "calibration"
+    fired_total = 0
+    for folder in ("atlas", "independent", "few"):
+        for path in sorted((root / folder).glob("*.csv")):
+            f = pd.read_csv(path)
+            if "split_half_a" not in f or f["split_half_a"].isna().all():
+                continue  # vector files: no prompts, no check
+            assert "norm_shift" in f, path
+            reached = np.minimum(f["split_half_a"], f["split_half_b"]) >= MIN_SPLIT_HALF
+            notes = [uneven_shrinkage(s, e) for s, e in zip(f["norm_shift"], f["norm_shift_se"])]
+            fired = reached & pd.Series([bool(n) for n in notes])
+            assert f.loc[fired, "rho_corrected"].isna().all(), path
+            assert (f.loc[fired, "corrected_note"] == pd.Series(notes)[fired]).all(), path
+            assert f.loc[~fired, "rho_corrected_unchecked"].isna().all(), path
+            fired_total += int(fired.sum())
+    assert fired_total > 0
