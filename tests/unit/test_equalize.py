@@ -86,26 +86,34 @@ def test_equal_noise_levels_leave_the_rdm_unchanged_and_zscore_is_not_equalized(
     np.testing.assert_array_equal(engine.rdm_uppers([counts], equalize=True), engine.rdm_uppers([counts]))
 
 
-def test_equalized_squared_norms_carry_the_mean_inflation():
-    """E[equalized |m_e|^2] = |mu_e|^2 + mean_e s_e / k: what is left is the same for every emotion."""
+LEVELS = np.array([0.3, 0.5, 1.0, 1.5, 2.0, 3.0])  # the noise SD of each of 6 emotions
+
+
+def squared_norms(step, scale=1.0, p=4, hidden=30, reps=400):
+    """Monte Carlo of ``step(gram, noise, counts, totals)`` applied to the Gram matrix of the prompt means of 6
+    emotions (noise SDs :data:`LEVELS`, ``p`` prompts, signal ``scale * N(0, I)``): the noise-free squared norms,
+    the diagonals' mean over ``reps`` data sets and its standard error."""
     rng = np.random.default_rng(5)
-    n, p, hidden = 6, 4, 30
-    mu = rng.standard_normal((n, hidden))
-    level = np.array([0.3, 0.5, 1.0, 1.5, 2.0, 3.0])
+    n = len(LEVELS)
+    mu = scale * rng.standard_normal((n, hidden))
     diag = []
-    for _ in range(400):
-        x = mu[:, None, :] + level[:, None, None] * rng.standard_normal((n, p, hidden))
+    for _ in range(reps):
+        x = mu[:, None, :] + LEVELS[:, None, None] * rng.standard_normal((n, p, hidden))
         engine = ResamplingEngine(_models(np.stack([x, x]), np.ones((n, p), bool)), rank="spearman", scheme="prompts",
                                   rdm_method="cosine", gram=True)
         group = engine.groups[0]
         noise = prompt_noise(group.valid, group.gram_blocks, None, "cosine")[:1]
         means = x.mean(1)
-        g = equalized((means @ means.T)[None, None].copy(), noise, np.ones((1, n, p)), np.full((1, n), float(p)))
+        g = step((means @ means.T)[None, None].copy(), noise, np.ones((1, n, p)), np.full((1, n), float(p)))
         diag.append(np.diagonal(g[0, 0]))
-    excess = np.mean(diag, axis=0) - (mu ** 2).sum(1)
-    expected = (level ** 2).mean() * hidden / p
-    se = np.std(diag, axis=0) / np.sqrt(len(diag))
-    assert np.all(np.abs(excess - expected) < 4 * se), (excess, expected, se)
+    return (mu ** 2).sum(1), np.mean(diag, axis=0), np.std(diag, axis=0) / np.sqrt(reps)
+
+
+def test_equalized_squared_norms_carry_the_mean_inflation():
+    """E[equalized |m_e|^2] = |mu_e|^2 + mean_e s_e / k: what is left is the same for every emotion."""
+    truth, mean, se = squared_norms(equalized)
+    expected = (LEVELS ** 2).mean() * 30 / 4
+    assert np.all(np.abs(mean - truth - expected) < 4 * se), (mean - truth, expected, se)
 
 
 def test_the_ratio_is_no_longer_biased_by_noise_levels_both_models_share():
