@@ -28,7 +28,11 @@ the acceleration from its leave-one-emotion-out jackknife; the point and the int
 [-1, 1].  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
 inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and there are at least
 :data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
-calibrated there, and not below); otherwise it is None and ``corrected_note`` says why.
+calibrated there, and not below), and when the check of uneven noise shrinkage does not fire: the ratio
+recomputed on the same splits with each half's squared norms corrected for their whole prompt noise
+(:func:`norm_shift`) must not move by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife
+standard errors (:func:`uneven_shrinkage`; emotion vectors whose lengths differ much relative to the noise
+bias the ratio).  Otherwise it is None and ``corrected_note`` says why.
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
 full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the

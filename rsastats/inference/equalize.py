@@ -11,7 +11,9 @@ contribution less the mean contribution over emotions: every emotion then carrie
 the differences go and the common part (which the attenuation model of the ratio does describe) stays.
 Estimating ``|mu_e|^2`` itself (an unbiased norm) would remove the common part too, but it divides the
 cosines of weak emotions by a small, noisy number: at low signal-to-noise rho_corrected was then withheld
-in most data sets (measured; docs/statistics.md).
+in most data sets (measured; docs/statistics.md).  It serves as rho_corrected's check instead
+(:func:`noise_free_norms`; :func:`rsastats.inference.corrected.norm_shift`): where emotion vectors differ
+much in length, the common inflation that equalizing keeps shrinks the short ones' cosines more.
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: n
 def noise_free_norms(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: np.ndarray, post: str = "none",
                      rdm_method: str = "cosine") -> np.ndarray:
     """``gram`` as in :func:`equalized` with each diagonal entry less its emotion's whole noise inflation
-    ``s_e sum_p c_p^2 / T_e^2`` (unbiased for the noise-free squared norm; the noise is independent across
-    emotions, so the off-diagonal entries are unbiased already), then the normalization's mean step
+    ``s_e sum_p c_p^2 / T_e^2`` (unbiased for the noise-free squared norm; where prompt noise is independent
+    across emotions -- no templates shared by them -- the off-diagonal entries are unbiased already), then the
+    normalization's mean step
     (:func:`gram_post`; ``emotion-mean`` centring is linear in the Gram matrix, so still unbiased), each squared
     norm floored at :data:`NORM_FLOOR` times the mean inflation over emotions before and after that step.
     Modifies ``gram``; returns the result."""
