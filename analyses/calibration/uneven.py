@@ -10,7 +10,8 @@ it to a stored data set therefore needs only the data set (regenerated from its 
 (``atlas``: reports/calibration/atlas; ``independent``: the second generative model; ``few``: the designs with
 fewer than 8 emotions, minimums lifted as they were run), stores them (``norm_shift``, ``norm_shift_se``), and
 where the check fires sets rho_corrected and its interval to null with the shipped note, keeping the former
-values in ``*_unchecked`` columns.  ``verify`` data sets per design (those where it fired first) are rerun
+values in ``*_unchecked`` columns (results run with the check already get those values from a rerun of the
+data sets it withheld with the check lifted).  ``verify`` data sets per design (those where it fired first) are rerun
 through the study's own shipped worker and must agree exactly.
 
 Run:  python -m analyses.calibration.uneven {atlas,independent,few} [--designs NAME ...]
@@ -42,6 +43,7 @@ FOLDERS = {"atlas": "reports/calibration/atlas", "independent": "reports/calibra
 GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
 UNCHECKED = tuple(f"{c}_unchecked" for c in GIVEN)
 PAIR = np.array([[0, 1]])
+NOTE_START = "rho_corrected not given: it moves by"  # the check's note (uneven_shrinkage)
 
 
 def _source(meta: dict, study: str):
@@ -120,6 +122,18 @@ def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, coun
             raise RuntimeError(f"{meta['design']['name']} data set {i}: the rerun's note differs")
 
 
+def _without_check(meta: dict, study: str, indices) -> list[dict]:
+    """The study's shipped rows of data sets ``indices`` with the check lifted (for results run with it)."""
+    from rsastats.inference import corrected
+
+    _, worker, design, seqs = _source(meta, study)
+    kept, corrected.MAX_NORM_SHIFT = corrected.MAX_NORM_SHIFT, np.inf
+    try:
+        return [worker((design, [seqs[i]], meta["n_boot"]))[0] for i in indices]
+    finally:
+        corrected.MAX_NORM_SHIFT = kept
+
+
 def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 2, only: list[str] | None = None,
             verify: int = 2) -> pd.DataFrame:
     """Apply the check to every design of ``study`` stored in ``folder`` (see the module docstring); per design
@@ -141,6 +155,10 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
             for old, new in zip(GIVEN, UNCHECKED):
                 frame.loc[was, old] = frame.loc[was, new]
             frame = frame.drop(columns=list(UNCHECKED))
+        native = frame["corrected_note"].fillna("").astype(str).str.startswith(NOTE_START) & frame["rho_corrected"].isna()
+        for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
+            for column in GIVEN:  # run with the check already: what it withheld, from a rerun with the check lifted
+                frame.loc[i, column] = np.nan if row[column] is None else row[column]
         frame, fired = _apply(frame, _shifts(meta, study, jobs))
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}

@@ -1,0 +1,56 @@
+"""analyses/calibration/uneven.py: the check applied to stored per-data-set results equals the shipped code, for
+results run before the check (their values kept as ``*_unchecked``) and with it (those values recomputed with
+the check lifted), and a second recheck changes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.calibration import independent
+from analyses.calibration.uneven import UNCHECKED, recheck
+from rsastats.inference import corrected
+
+
+def _store(folder, lifted: bool):
+    """A small `sizes` design of the second model run through the shipped worker (with the check, or lifted)."""
+    design = replace(next(d for d in independent.DESIGNS if d.name == "n40-P20-shared0.3-sizes"), n_emotions=30,
+                     name="tiny-sizes")
+    kept = corrected.MAX_NORM_SHIFT
+    if lifted:
+        corrected.MAX_NORM_SHIFT = np.inf
+    try:
+        frame, meta = independent.run_design(design, 8, n_boot=200, n_mc=20, seed=3, jobs=1)
+    finally:
+        corrected.MAX_NORM_SHIFT = kept
+    frame.to_csv(folder / "tiny-sizes.csv", index=False)
+    (folder / "tiny-sizes.json").write_text(json.dumps({**meta, "design": asdict(design)}))
+    return frame
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    before = tmp_path_factory.mktemp("before")
+    after = tmp_path_factory.mktemp("after")
+    return _store(before, lifted=True), before, _store(after, lifted=False), after
+
+
+def test_recheck_equals_the_shipped_check_whenever_the_results_were_run(stored):
+    unchecked, before, shipped, after = stored  # the recheck rebuilds the design from its JSON
+    for folder in (before, after):
+        recheck("independent", folder, jobs=1, verify=1)
+    a = pd.read_csv(before / "tiny-sizes.csv")
+    b = pd.read_csv(after / "tiny-sizes.csv")
+    fired = a[UNCHECKED[0]].notna()
+    assert fired.any() and not fired.all()
+    for frame in (a, b):  # the rechecked values are those of the shipped check, and what it withheld is kept
+        np.testing.assert_array_equal(frame["rho_corrected"].isna(), shipped["rho_corrected"].isna())
+        np.testing.assert_allclose(frame["rho_corrected"].dropna(), shipped["rho_corrected"].dropna(), rtol=0, atol=0)
+        np.testing.assert_allclose(frame.loc[fired, UNCHECKED[0]], unchecked.loc[fired, "rho_corrected"], rtol=0, atol=0)
+    pd.testing.assert_frame_equal(a, b)
+    recheck("independent", after, jobs=1, verify=0)
+    pd.testing.assert_frame_equal(pd.read_csv(after / "tiny-sizes.csv"), b)
