@@ -103,7 +103,7 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
     # imported here: ``python -m analyses.calibration.independent`` (or ``.few``) would otherwise find it imported already
     from .few import few_section, few_table, load_few, run_few
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
-    from .uneven import uneven_section, uneven_table
+    from .uneven import recheck, uneven_section, uneven_table
 
     independent_folder = independent_folder or FOLDER
     started = time.time()
@@ -121,6 +121,12 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         run_independent(independent_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
     if run_few_designs:
         run_few(few_folder, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=atlas_seed, jobs=jobs)
+    # results just run (with the check) get its move, SE and withheld values, as the reused ones have them
+    for study, folder, fresh in (("atlas", atlas_folder, run or rerun_corrected),
+                                 ("independent", independent_folder, run_independent_designs),
+                                 ("few", few_folder, run_few_designs)):
+        if fresh:
+            recheck(study, folder, jobs=jobs)
     runs = load_atlas(atlas_folder)
     few_runs = load_few(few_folder)
     table = coverage_table(runs)
