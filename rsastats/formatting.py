@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "fmt_ci", "fmt_significant"]
+__all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "fmt_ci", "NO_CI", "fmt_significant"]
 
 MISSING = "n/a"
 
@@ -42,6 +42,9 @@ def fmt_p(p: Any, digits: int = 4, *, floor: float | None = None, missing: str =
     if floor is not None:
         return f"<{floor:g}" if p < floor else f"{p:.{digits}f}"
     return f"{p:.{digits}f}" if p >= float(f"1e-{digits}") else f"{p:.1e}"
+
+
+NO_CI = "(no CI)"  # a table cell for an interval not given (a warning or note says why)
 
 
 def fmt_ci(low: Any, high: Any, digits: int = 3, *, missing: str = MISSING, form: str = "[{low}, {high}]",

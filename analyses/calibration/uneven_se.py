@@ -39,7 +39,7 @@ PAIR = np.array([[0, 1]])
 def corrected_se(halves: CrossHalf) -> tuple[float, float, float]:
     """(move, jackknife SE, second-order-corrected SE) of the check for one pair of inputs."""
     check = halves.renormed("noise-free")
-    n = int(round((1 + np.sqrt(1 + 8 * halves.rows.shape[1])) / 2))
+    n = halves.n_emotions
     iu, ju = upper_indices(n)
     a, b = np.triu_indices(n, 1)
     keep = np.ones((len(a), n))

@@ -148,7 +148,7 @@ class CrossHalf:
         first = engine.rdm_uppers([h[0] for h in halves], equalize)  # (M, S, m); equalize=False: the plain halves
         second = engine.rdm_uppers([h[1] for h in halves], equalize)
         self.engine, self.halves = engine, halves
-        self.n_models, self.n_splits = engine.n_models, n_splits
+        self.n_models, self.n_splits, self.n_emotions = engine.n_models, n_splits, engine.n_emotions
         self.rows = np.concatenate([engine.fixed, first.reshape(-1, first.shape[-1]), second.reshape(-1, first.shape[-1])])
         self.measure = rank_measure(engine.rank)
         self.order = np.argsort(self.rows, axis=-1) if self.measure.family == "linear" and self.measure.ranks else None
@@ -205,9 +205,8 @@ class CrossHalf:
 
     def leave_one_out(self, pairs: np.ndarray) -> np.ndarray:
         """rho_corrected of every pair with each emotion left out in turn: (n, n_pairs)."""
-        n = int(round((1 + np.sqrt(1 + 8 * self.rows.shape[1])) / 2))
-        iu, ju = upper_indices(n)
-        leave_out = 1.0 - np.eye(n)
+        iu, ju = upper_indices(self.n_emotions)
+        leave_out = 1.0 - np.eye(self.n_emotions)
         return self.batched(leave_out[:, iu] * leave_out[:, ju], pairs)
 
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from ...formatting import NO_CI, fmt_ci, fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
 from ._inference_options import geometry_options, inference_options
 
 _PATH = click.Path(dir_okay=False, path_type=str)
-
-NO_CI = "(no CI)"  # an interval not given (fewer than 5 emotions, or it excluded its estimate): a warning says why
-
 
 @click.command()
 @click.argument("data", nargs=-1, required=True, type=_PATH)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...exceptions import ValidationError
-from ...formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from ...formatting import NO_CI, fmt_ci, fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -88,7 +88,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
             cells += _corrected_cells(row, notes)
         if partial:
             cells += [f"{fmt_number(row.partial_rho)} "
-                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing='(no CI)')}",
+                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}",
                       fmt_p(row.partial_p_value), fmt_p(row.partial_p_adjusted)]
         table.add_row(*cells)
     console = stdout_console()
