@@ -23,7 +23,7 @@ from rsastats.io import atomic_path
 from ..atlas.designs import ATLAS
 from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import run_shipped
-from .studies import binomial_ci, load_runs
+from .studies import HALF_SPLIT, binomial_ci, load_runs
 
 __all__ = ["run_atlas", "load_atlas", "coverage_table", "atlas_section", "TOLERANCE"]
 
@@ -41,7 +41,8 @@ def run_atlas(folder: str | os.PathLike, *, n_sets: int = 400, n_boot: int = 200
         frame, truth = run_shipped(calibrate_sigma(design), n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
         with atomic_path(out / f"{design.name}.csv") as tmp:
             frame.to_csv(tmp, index=False)
-        meta = {"design": asdict(design), "truth": truth, "n_sets": n_sets, "n_boot": n_boot, "n_mc": n_mc, "seed": seed}
+        meta = {"design": asdict(design), "truth": truth, "n_sets": n_sets, "n_boot": n_boot, "n_mc": n_mc, "seed": seed,
+                "half_split": HALF_SPLIT}
         with atomic_path(out / f"{design.name}.json") as tmp:
             tmp.write_text(json.dumps(meta, indent=1) + "\n")
         print(f"{design.name}: {truth['seconds']:.0f} s", flush=True)

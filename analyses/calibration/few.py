@@ -34,7 +34,7 @@ from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import _chunk, run_chunks
 from ..atlas.study import truths
 from .atlas import _coverage as _rate, _pct
-from .studies import load_runs
+from .studies import HALF_SPLIT, load_runs
 
 __all__ = ["FEW", "FEW_FOLDER", "second_designs", "run_lifted", "run_few", "few_table", "few_section", "supported_from", "load_few",
            "main"]
@@ -104,7 +104,7 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
         frame, truth = run_lifted(base, n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
         truth["seconds"] = time.time() - started
         _write(folder, base.name, frame, {"design": asdict(base), "model": "atlas", "truth": truth, "n_sets": n_sets,
-                                          "n_mc": n_mc, "n_boot": n_boot, "seed": seed})
+                                          "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
         print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
     from .independent import truths as second_truths
 
@@ -115,7 +115,7 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
         frame = pd.DataFrame(run_chunks(_lifted_second, d, seqs, jobs, n_boot))
         truth["seconds"] = time.time() - started
         _write(folder, d.name, frame, {"design": asdict(d), "model": "second", "truth": truth, "n_sets": n_sets,
-                                       "n_mc": n_mc, "n_boot": n_boot, "seed": seed})
+                                       "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
         print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
 
 

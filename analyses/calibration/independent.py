@@ -22,7 +22,10 @@ common direction in both: row effects).  Prompt ``p`` of emotion ``e``:
 with ``lambda_e = exp(hetero * N(0, 1))`` the emotion's noise level (the same in both models),
 ``eps`` Gaussian or Student-t with 3 df (``tails``), isotropic or with variances decaying as
 ``exp(-k / 8)`` over the hidden coordinates (``aniso_noise``), independent between models; a share
-``missing`` of each emotion's prompts beyond the first 3 is marked invalid.
+``missing`` of each emotion's prompts beyond the first 3 is marked invalid.  With ``templates`` > 0 prompt ``p``
+of every emotion is built from one template: ``x_ep^A`` gains ``t_p`` and ``x_ep^B`` gains ``t_p Q``
+(``t_p ~ N(0, templates^2 I / H)``, drawn per data set; both models read the same texts), which unlimited
+prompts (templates) average away, so the noise-free vectors are still ``mu``.
 
 Truths (Monte Carlo over ``n_mc`` fresh data sets): ``rho`` targets E[rho_hat]; ``rho_corrected`` the
 noise-free rho (cosine RDMs of ``mu``) averaged over emotion samples.  Every data set goes through
@@ -56,7 +59,7 @@ from rsastats.vectors import PromptRows
 
 from ..atlas.model import cosine_cells, spearman
 from ..atlas.shipped import run_chunks  # worker processes only; the generative model is this module's own
-from .studies import binomial_ci, load_runs
+from .studies import HALF_SPLIT, binomial_ci, load_runs
 
 __all__ = ["Design", "DESIGNS", "FOLDER", "run_design", "load_independent", "independent_table", "independent_section", "cosine_rho",
            "run_independent", "main"]
@@ -79,6 +82,7 @@ class Design:
     missing: float = 0.0  # share of invalid prompts (beyond each emotion's first 3)
     sizes: float = 0.0  # SD of the log size of an emotion's own part, the same in both models (row effects)
     common: float = 1.0  # size of the common direction (anisotropy of the cosines)
+    templates: float = 0.0  # size of template effects: prompt p of every emotion built from template p, read by both
     hidden: int = 64
     factors: int = 3
     seed: int = 0
@@ -101,6 +105,8 @@ DESIGNS = [
     Design("n40-P20-shared0.3-sizes", 40, 20, 8.0, shared=0.3, sizes=0.8),
     Design("n21-P20-shared0.99", 21, 20, 8.0, shared=0.99),
     Design("n21-P20-sizes", 21, 20, 4.0, sizes=0.8),
+    Design("n21-P8-templ", 21, 8, 4.0, templates=3.0),
+    Design("n21-P3-templ-hetero", 21, 3, 3.0, hetero=0.4, templates=2.0),
 ]
 
 
@@ -144,6 +150,10 @@ class Model:
         valid = np.ones((d.n_emotions, d.n_prompts), dtype=bool)
         if d.missing:
             valid[:, 3:] = rng.random((d.n_emotions, d.n_prompts - 3)) >= d.missing
+        if d.templates:  # drawn only where used, after the rest: the other designs keep their random streams
+            t = d.templates * rng.standard_normal((d.n_prompts, d.hidden)) / np.sqrt(d.hidden)
+            prompts[0] = prompts[0] + t[None]
+            prompts[1] = prompts[1] + (t @ self.readout)[None]
         return mu, np.stack(prompts), valid
 
 
@@ -204,6 +214,7 @@ def run_design(design: Design, n_sets: int, *, n_boot: int = 2000, n_mc: int = 6
     seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed, design.n_emotions, design.n_prompts]), n_sets)
     rows = run_chunks(_chunk, design, seqs, jobs, n_boot)  # data-set order whatever the number of workers
     meta = {"design": asdict(design), "truth": truth, "n_sets": n_sets, "n_boot": n_boot, "n_mc": n_mc, "seed": seed,
+            "half_split": HALF_SPLIT,
             "seconds": time.time() - started}
     return pd.DataFrame(rows), meta
 
@@ -261,7 +272,8 @@ def independent_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float,
         "emotion-specific noise levels shared by both models (`hetero`: SD of the log noise level), Student-t "
         "prompt noise (`t3`), noise concentrated on a few hidden directions (`aniso-noise`), 20% of prompts "
         "invalid (`missing`), strong anisotropy (`common3`), emotion vectors of different lengths around the common "
-        "direction, the same in both models (`sizes`: SD of the log length), 3 prompts per emotion (`P3`), and how much "
+        "direction, the same in both models (`sizes`: SD of the log length), 3 prompts per emotion (`P3`), prompt `p` of "
+        "every emotion built from one template that both models read (`templ`), and how much "
         "geometry model B shares (`shared`). "
         f"Every data set through `compare_models` with its defaults ({meta['n_boot']} resamples). Truths over "
         f"{meta['n_mc']} fresh data sets; `bias` is rho_corrected minus the data set's own noise-free rho; "

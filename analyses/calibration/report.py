@@ -19,7 +19,7 @@ from ..atlas.designs import WEAK
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
 from .rho import WEAK_FOLDER, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
-from .studies import N_EMOTIONS, load_runs, type1_error
+from .studies import HALF_SPLIT, N_EMOTIONS, load_runs, type1_error
 
 __all__ = ["write_report", "ATLAS_FOLDER"]
 
@@ -71,6 +71,21 @@ def _corrected_rerun_text(runs: list) -> str:
         return ""
     return (f"; rho_corrected's columns recomputed on the data sets of {rerun} designs with prompts (`--rerun-corrected`: "
             + "; ".join(reasons) + ")")
+
+
+def _half_split_text(studies: dict[str, list]) -> str:
+    """Which stored results were run with the common half split (their JSON's ``half_split``) and which before it."""
+    with_prompts = {study: [meta for meta, _ in runs if not meta["design"].get("vectors_only") and not meta["design"].get("unrelated")]
+                    for study, runs in studies.items()}
+    before = {study: sum(meta.get("half_split") != HALF_SPLIT for meta in metas) for study, metas in with_prompts.items()}
+    if not any(before.values()):
+        return ""
+    counts = ", ".join(f"{n} of {len(with_prompts[study])} designs of the {study}" for study, n in before.items() if n)
+    return (f" rho_corrected's columns of {counts} were run before its half splits became common to all emotions "
+            "(2026-12-04; docs/statistics.md, 'Prompts built from shared templates'), with a split drawn for each emotion "
+            "on its own. Their prompts are exchangeable within an emotion and independent across emotions, for which "
+            "both schemes give the half RDMs the same joint distribution: their coverage stands, but a rerun gives "
+            "other digits (reports/calibration/half_split.csv compares the two schemes on the same data sets).")
 
 
 def _default_section() -> list[str]:
@@ -152,7 +167,8 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         + ("" if run_independent_designs else "; the second generative model's from " + independent_folder)
         + ("" if run_few_designs else "; the designs with fewer than 8 emotions from " + few_folder)
         + ". Every number below is computed "
-        "by that script; rerun it to reproduce them (same seeds).",
+        "by that script; rerun it to reproduce them (same seeds)."
+        + _half_split_text({"atlas": runs, "second model": independent_runs, "few-emotions study": few_runs}),
         "",
     ]
     lines += _type1_section(t1, n_null)

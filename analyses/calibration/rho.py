@@ -27,7 +27,7 @@ from ..atlas.designs import ATLAS, WEAK
 from ..atlas.model import Design, calibrate_sigma
 from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
 from ..atlas.study import truths
-from .studies import binomial_ci
+from .studies import HALF_SPLIT, binomial_ci
 
 __all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section",
            "WEAK_FOLDER"]
@@ -97,6 +97,7 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         for column in CORRECTED_COLUMNS:
             frame[column] = new[column]
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
+        meta["half_split"] = HALF_SPLIT
         _write(folder, base.name, frame, meta)
         print(f"{base.name}: rho_corrected rerun in {time.time() - started:.0f} s", flush=True)
 

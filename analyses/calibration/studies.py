@@ -17,7 +17,12 @@ from rsastats.rng import SeedLike, spawn_sequences
 from rsastats.inference.permutation import draw_permutations, mantel_pvalue, mantel_statistics
 from rsastats.rdm import rdm_matrix
 
-__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "type1_error", "binomial_ci", "load_runs"]
+__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "HALF_SPLIT", "type1_error", "binomial_ci", "load_runs"]
+
+# How rho_corrected's half splits were drawn, recorded in the JSON of every result run since it changed (2026-12-04):
+# "common", the same prompt labels in a half for every emotion (rsastats.inference.ceiling.split_counts).  Results
+# without it were run with a split drawn for each emotion on its own.
+HALF_SPLIT = "common"
 
 N_EMOTIONS = 21
 HIDDEN = 64

@@ -3,7 +3,8 @@
 Two quantities, for two situations:
 
 Split-half reliability (one model with prompts)
-    Split each emotion's valid prompts at random into two halves, compute an RDM from each half,
+    Split each emotion's valid prompts at random into two halves (the same prompt labels in a half for
+    every emotion where all are valid: :func:`split_counts`), compute an RDM from each half,
     and correlate the halves (``rank`` method).  Average over ``n_splits`` random splits and step the
     half-length reliability up to the full prompt set with the Spearman-Brown formula
     ``r_full = 2 r_half / (1 + r_half)``.  For two models with reliabilities ``r_A`` and ``r_B`` the
@@ -59,18 +60,29 @@ def disattenuate(rho: float, reliability_a: float | None, reliability_b: float |
 
 def split_counts(engine: ResamplingEngine, n_splits: int, seed: SeedLike) -> list[tuple[np.ndarray, np.ndarray]]:
     """Half-split prompt indicators per paired group: (first halves, second halves), each (S, E, P).
-    Split ``s`` comes from child ``s // 32`` of ``seed``."""
+
+    Split ``s`` (from child ``s // 32`` of ``seed``) draws one random key per prompt label, shared by every
+    emotion and every group; each emotion's first half is the ``floor(k / 2)`` of its ``k`` valid prompts
+    with the smallest keys.  With every prompt valid, the first half of every emotion holds the same prompt
+    labels.  Prompt ``p`` of different emotions is often built from one template ("I feel {emotion} at
+    work"); a split drawn for each emotion on its own would put different templates in different emotions'
+    halves, turning a template effect that the full prompt set shares across emotions into half-RDM noise
+    that is anti-correlated between the two halves of a split, which biases rho_corrected upward
+    (docs/statistics.md, 'Prompts built from shared templates').  Where prompts are exchangeable within an
+    emotion and independent across emotions, each emotion's half is a uniformly random half of its valid
+    prompts either way, and the half RDMs have the same joint distribution."""
     out = []
     seqs = spawn_sequences(seed, -(-n_splits // _SPLIT_BLOCK))
+    labels = sorted({p for g in engine.groups for p in engine.models[g.members[0]].rows.prompts})
     per_group_first = [np.zeros((n_splits,) + g.valid.shape) for g in engine.groups]
     for k, seq in enumerate(seqs):
         rng = np.random.default_rng(seq)
-        for s in range(k * _SPLIT_BLOCK, (k + 1) * _SPLIT_BLOCK):
+        for s in range(k * _SPLIT_BLOCK, min((k + 1) * _SPLIT_BLOCK, n_splits)):
+            key = dict(zip(labels, rng.random(len(labels))))
             for g, group in enumerate(engine.groups):
+                keys = np.array([key[p] for p in engine.models[group.members[0]].rows.prompts])
                 for e, slots in enumerate(group.slots):
-                    chosen = rng.permutation(slots)[: len(slots) // 2]
-                    if s < n_splits:
-                        per_group_first[g][s, e, chosen] = 1.0
+                    per_group_first[g][s, e, slots[np.argsort(keys[slots], kind="stable")[: len(slots) // 2]]] = 1.0
     for g, group in enumerate(engine.groups):
         first = per_group_first[g]
         out.append((first, group.valid[None].astype(np.float64) - first))

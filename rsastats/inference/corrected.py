@@ -1,8 +1,10 @@
 """The noise-free rho (``rho_corrected``) and the noise ceiling, from random half splits of the prompts.
 
 ``rho`` as measured is attenuated by prompt noise: what would it be with unlimited prompts per emotion?
-Each emotion's valid prompts are split at random into two halves (the same split for models that read
-the same prompts), ``n_splits`` times.  A half's RDM is built with noise-equalized squared norms
+Each emotion's valid prompts are split at random into two halves, ``n_splits`` times, by one random key per
+prompt label shared by every emotion and model (:func:`~rsastats.inference.ceiling.split_counts`: with every
+prompt valid, the same prompt labels in a half for every emotion, so that a template shared by prompt ``p`` of
+every emotion stays common to all emotions within a half).  A half's RDM is built with noise-equalized squared norms
 (:mod:`rsastats.inference.equalize`): prompt noise inflates each emotion's squared mean norm by its noise
 variance over the number of prompts, and where the same emotions are noisier in both models (the same
 texts) the different inflations shrink the two models' cosines alike -- shared structure the noise-free
