@@ -65,12 +65,15 @@ CORRECTED_RERUN_REASON = "the half RDMs of rho_corrected with noise-equalized sq
 
 def _corrected_rerun_text(runs: list) -> str:
     """Provenance of the atlas's rho_corrected columns, read from the designs' JSON files."""
-    reasons = sorted({meta["corrected_rerun"]["reason"] for meta, _ in runs if "corrected_rerun" in meta})
-    rerun = sum("corrected_rerun" in meta for meta, _ in runs)
+    reasons: dict[str, int] = {}
+    for meta, _ in runs:
+        if "corrected_rerun" in meta:
+            reasons[meta["corrected_rerun"]["reason"]] = reasons.get(meta["corrected_rerun"]["reason"], 0) + 1
+    rerun = sum(reasons.values())
     if not rerun:
         return ""
-    return (f"; rho_corrected's columns recomputed on the data sets of {rerun} designs with prompts (`--rerun-corrected`: "
-            + "; ".join(reasons) + ")")
+    return (f"; rho_corrected's columns recomputed on the data sets of {rerun} designs with prompts (`--rerun-corrected`, "
+            "last for " + "; ".join(f"{n} design{'s' * (n > 1)}: {reason}" for reason, n in sorted(reasons.items())) + ")")
 
 
 def _half_split_text(studies: dict[str, list]) -> str:

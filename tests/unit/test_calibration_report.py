@@ -109,3 +109,22 @@ def test_the_stored_results_carry_the_check_of_uneven_shrinkage():
             assert f.loc[~fired, "rho_corrected_unchecked"].isna().all(), path
             fired_total += int(fired.sum())
     assert fired_total > 0
+
+
+def test_the_report_says_which_results_were_run_before_the_common_half_split():
+    """Stored results without ``half_split`` in their JSON were run with a split per emotion; the report counts them
+    per study, and every result run since records the shipped scheme."""
+    import json
+
+    from analyses.calibration.report import _half_split_text
+    from analyses.calibration.studies import HALF_SPLIT
+
+    root = REPORT.parents[1] / "reports" / "calibration"
+    studies = {study: [(json.loads(p.read_text()), None) for p in sorted((root / folder).glob("*.json"))]
+               for study, folder in (("atlas", "atlas"), ("second model", "independent"), ("few-emotions study", "few"))}
+    text = " ".join(REPORT.read_text(encoding="utf-8").split())
+    assert " ".join(_half_split_text(studies).split()) in text
+    recorded = [meta["half_split"] for runs in studies.values() for meta, _ in runs if "half_split" in meta]
+    assert recorded and set(recorded) == {HALF_SPLIT}
+    assert any(meta["design"]["name"].endswith("templ1") and meta.get("half_split") == HALF_SPLIT
+               for meta, _ in studies["atlas"])
