@@ -81,7 +81,9 @@ class CompareAllResult(Record):
         out.pop("names")
         if self.confounds:  # only with confounds: the JSON of a plain matrix is unchanged
             out["confounds"] = list(self.confounds)
-        return {"models": list(self.names), **out, "pairs": self.pairs.to_dict(orient="records")}
+        # a value that is not given is None, as in CompareResult (the frame holds it as NaN)
+        pairs = self.pairs.astype(object).where(self.pairs.notna(), None)
+        return {"models": list(self.names), **out, "pairs": pairs.to_dict(orient="records")}
 
 
 _PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "noise_ceiling",

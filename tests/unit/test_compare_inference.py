@@ -168,6 +168,22 @@ def test_compare_all(trio):
     assert (row.rho_corrected, row.corrected_ci_low, row.noise_ceiling) == pytest.approx(
         (one.rho_corrected, one.corrected_ci_low, one.noise_ceiling), rel=1e-12)
 
+def test_compare_all_to_dict_gives_none_where_a_value_is_not_given(trio, monkeypatch):
+    """A withheld rho_corrected is None in to_dict, as in compare_models' (the frame holds NaN)."""
+    from rsastats.inference import corrected
+
+    one = compare_models(trio[0], trio[1], n_boot=100, permutations=199, n_splits=4, seed=1)
+    halves = sorted({one.split_half_a, one.split_half_b,
+                     compare_models(trio[0], trio[2], n_boot=100, permutations=199, n_splits=4, seed=1).split_half_b})
+    assert halves[0] < halves[1]
+    # between the models' split-half correlations: the pairs with the least reliable model are withheld, the others not
+    monkeypatch.setattr(corrected, "MIN_SPLIT_HALF", (halves[0] + halves[1]) / 2)
+    pairs = compare_all(list(trio), n_boot=100, permutations=199, n_splits=4, seed=1).to_dict()["pairs"]
+    withheld = [p for p in pairs if p["corrected_note"].startswith("rho_corrected and the noise ceiling not given")]
+    assert 0 < len(withheld) < len(pairs)
+    assert all(p["rho_corrected"] is None and p["corrected_ci_low"] is None for p in withheld)
+    assert all(isinstance(p["rho_corrected"], float) for p in pairs if p not in withheld)
+
 
 def test_adjust_bad_input():
     with pytest.raises(ValidationError, match="adjustment"):

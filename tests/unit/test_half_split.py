@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from analyses.calibration.half_split import per_emotion_split
 from rsastats.inference.ceiling import split_counts
 from rsastats.inference.corrected import CrossHalf
 from rsastats.inference.engine import ResamplingEngine
@@ -63,19 +64,6 @@ def test_invalid_prompts_keep_each_emotions_halves_balanced_and_models_with_the_
     assert clear.any() and (first_holes[clear] <= first_full[clear]).all()
 
 
-def _split_per_emotion(engine, n_splits, seed):
-    """The earlier scheme: each emotion's valid prompts split at random on their own."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for group in engine.groups:
-        first = np.zeros((n_splits,) + group.valid.shape)
-        for s in range(n_splits):
-            for e, slots in enumerate(group.slots):
-                first[s, e, rng.permutation(slots)[: len(slots) // 2]] = 1.0
-        out.append((first, group.valid[None].astype(float) - first))
-    return out
-
-
 def _cosine_cells(x: np.ndarray) -> np.ndarray:
     u = x / np.linalg.norm(x, axis=1, keepdims=True)
     return (1.0 - u @ u.T)[np.triu_indices(len(x), 1)]
@@ -99,7 +87,7 @@ def test_shared_templates_do_not_bias_rho_corrected():
         truth = st.spearmanr(_cosine_cells(mu), _cosine_cells(mu_b)).statistic
         models = _inputs(prompts, [np.ones((n, p), dtype=bool)] * 2)
         engine = _engine(models)
-        for name, halves in (("common", split_counts(engine, 4, k)), ("per emotion", _split_per_emotion(engine, 4, k))):
+        for name, halves in (("common", split_counts(engine, 4, k)), ("per emotion", per_emotion_split(engine, 4, k))):
             cross = CrossHalf.__new__(CrossHalf)
             cross._build(engine, halves, 4, True)
             errors[name].append(float(cross.corrected(None, PAIR)[0][0, 0]) - truth)
