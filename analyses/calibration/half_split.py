@@ -3,7 +3,8 @@
 ``per-emotion`` draws each emotion's half at random on its own (the scheme before 2026-12-04); ``common`` is the
 shipped :func:`rsastats.inference.ceiling.split_counts`: one random key per prompt label and split, shared by
 every emotion, so with every prompt valid all emotions have the same prompt labels in a half.  Where prompt
-``p`` of every emotion is built from one template (designs with ``templ``), a split per emotion puts different
+``p`` of every emotion is built from one template (designs with ``templ``, and every design of the third model,
+``m3-``: :mod:`.cli_model`), a split per emotion puts different
 templates into different emotions' halves: the template effect, common to all emotions in the full prompt set,
 becomes half-RDM noise that is anti-correlated between the two halves of a split, the split-half correlations
 fall more than the cross-half ones, and the ratio is biased upward.  Where prompts are exchangeable within an
@@ -14,7 +15,7 @@ Per design and scheme: ``given`` (the share of data sets whose smaller split-hal
 :data:`~rsastats.inference.corrected.MIN_SPLIT_HALF`), the median smaller split-half correlation, and over the
 data sets where it is given ``bias`` (the ratio minus the data set's own noise-free rho) and ``sd``.
 
-Run:  python -m analyses.calibration.half_split [--sets 60]   (about 2 min on 2 cores)
+Run:  python -m analyses.calibration.half_split [--sets 60]   (about 3 min on 2 cores)
 Writes reports/calibration/half_split.csv.
 """
 
@@ -36,8 +37,8 @@ from .equalize_bias import _data_sets
 
 __all__ = ["DEFAULT_DESIGNS", "per_emotion_split", "design_rows", "main"]
 
-DEFAULT_DESIGNS = ("n21-P8-templ", "n21-P3-templ-hetero", "n21-P20-r0.8-high-lowrank-templ1", "n21-P8-equal",
-                   "n21-P3-equal", "n12-P8-missing", "n21-P8-r0.8-near1-lowrank", "n40-P20-r0.8-low-hub")
+DEFAULT_DESIGNS = ("m3-n30-P8-templ", "m3-n21-P3", "n21-P8-templ", "n21-P3-templ-hetero", "n21-P20-r0.8-high-lowrank-templ1",
+                   "n21-P8-equal", "n21-P3-equal", "n12-P8-missing", "n21-P8-r0.8-near1-lowrank", "n40-P20-r0.8-low-hub")
 PAIR = np.array([[0, 1]])
 
 
