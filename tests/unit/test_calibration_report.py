@@ -128,3 +128,12 @@ def test_the_report_says_which_results_were_run_before_the_common_half_split():
     assert recorded and set(recorded) == {HALF_SPLIT}
     assert any(meta["design"]["name"].endswith("templ1") and meta.get("half_split") == HALF_SPLIT
                for meta, _ in studies["atlas"])
+
+
+def test_the_report_includes_the_third_model_run_through_the_cli():
+    from analyses.calibration import cli_model
+
+    text = REPORT.read_text(encoding="utf-8")
+    section = cli_model.coverage_markdown(cli_model.coverage_table(REPORT.parents[1] / cli_model.FOLDER), heading="##")
+    assert section.strip() in text
+    assert {d.name for d in cli_model.DESIGNS} <= set(re.findall(r"^\| (m3-\S+) \|", text, flags=re.M))
