@@ -6,9 +6,11 @@ takes about an hour on two quiet cores; ``--reuse-atlas`` rewrites the report fr
 ``reports/calibration/atlas/``).  The slow tests in ``tests/simulation`` run a subset with fewer data sets.
 ``studies`` holds the Type-I study, ``atlas`` the atlas of the shipped defaults (its generative model and
 designs are :mod:`analyses.atlas`), ``rho`` rho's interval alone (reruns, weak designs), ``independent`` a
-second generative model, ``few`` designs with fewer than 8 emotions (the package's minimums), ``corrected_methods``
-the interval methods of rho_corrected, ``methods`` the summary of the methods studied and not chosen,
-``report`` the Markdown, ``__main__`` the command.
+second generative model, ``cli_model`` a third one run through ``rsastats compare --json``, ``few`` designs with
+fewer than 8 emotions (the package's minimums), ``corrected_methods`` and ``corrected_jackknife`` interval methods
+of rho_corrected, ``equalize_bias`` how the half RDMs' squared norms move it, ``half_split`` the two half-split
+schemes, ``uneven`` and ``uneven_se`` the check of uneven shrinkage on stored results, ``methods`` the summary of
+the methods studied and not chosen, ``report`` the Markdown, ``__main__`` the command.
 
 Type-I error
     Two models whose RDMs share the *kind* of structure that makes RDM cells dependent -- a common

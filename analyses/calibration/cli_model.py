@@ -41,7 +41,7 @@ from rsastats.io import atomic_path
 from ..atlas.model import cosine_cells, spearman
 from .studies import HALF_SPLIT, binomial_ci
 
-__all__ = ["Design", "DESIGNS", "FOLDER", "Model", "truths", "run_design", "coverage_table", "main"]
+__all__ = ["Design", "DESIGNS", "FOLDER", "Model", "model_inputs", "truths", "run_design", "coverage_table", "main"]
 
 FOLDER = "reports/calibration/cli_model"
 FIELDS = ("rho", "ci_low", "ci_high", "p_value", "rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note",
@@ -91,6 +91,18 @@ class Model:
         if d.invalid:
             valid[:, 3:] = rng.random((d.n_emotions, d.n_prompts - 3)) >= d.invalid
         return mu_a, mu_b, x_a, x_b, valid
+
+
+def model_inputs(x_a: np.ndarray, x_b: np.ndarray, valid: np.ndarray, *, as_file: bool = False) -> list:
+    """The two models' prompts as :class:`~rsastats.inputs.ModelInput` objects for ``compare_models`` (model A's
+    narrower read-out padded with zeros, which no cosine sees); ``as_file``: rounded to float32 first, as the
+    activation files that the command line reads hold them."""
+    from .independent import _inputs
+
+    width = max(x_a.shape[-1], x_b.shape[-1])
+    rounded = (lambda x: x.astype(np.float32).astype(np.float64)) if as_file else (lambda x: x)
+    pad = lambda x: np.concatenate([rounded(x), np.zeros(x.shape[:-1] + (width - x.shape[-1],))], axis=-1)  # noqa: E731
+    return _inputs(np.stack([pad(x_a), pad(x_b)]), valid)
 
 
 def _rho(a: np.ndarray, b: np.ndarray) -> float:

@@ -34,16 +34,14 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.degeneracy import _u_centred_variance
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
-from rsastats.rdm import upper_indices
 
 from . import cli_model
-from .independent import _inputs
 from .studies import HALF_SPLIT, binomial_ci
 from .uneven import FOLDERS, _source
+from .uneven_se import leave_two_out_excess, leave_two_out_weights
 
 __all__ = ["METHODS", "jackknife_intervals", "design_row", "main"]
 
@@ -58,19 +56,13 @@ def jackknife_intervals(halves: CrossHalf, confidence: float = 0.95) -> dict:
     n = halves.n_emotions
     point = float(halves.corrected(None, PAIR)[0][0, 0])
     jack = halves.leave_one_out(PAIR)[:, 0]
-    a, b = np.triu_indices(n, 1)
-    keep = np.ones((len(a), n))
-    keep[np.arange(len(a)), a] = keep[np.arange(len(a)), b] = 0.0
-    iu, ju = upper_indices(n)
-    two = halves.batched(keep[:, iu] * keep[:, ju], PAIR)[:, 0]
+    two = halves.batched(leave_two_out_weights(n), PAIR)[:, 0]
     values = np.concatenate([[point], jack, two])
     if not (np.isfinite(values).all() and np.abs(values).max() < EDGE):
         return {"point": point, "fallback": True}
     z, zj, z2 = np.arctanh(point), np.arctanh(jack), np.arctanh(two)
     v = (n - 1) / n * ((zj - zj.mean()) ** 2).sum()
-    kernel = np.zeros((n, n))
-    kernel[a, b] = kernel[b, a] = (z - zj[a] - zj[b] + z2) * (n - 2) * (n - 3) / 2.0
-    excess = 2.0 * max(float(_u_centred_variance(kernel[None])[0]), 0.0) / ((n - 1) * (n - 2))
+    excess = leave_two_out_excess(z, zj, z2)
     t = stdtrit(n - 1, 0.5 + confidence / 2.0)
     se_c = np.sqrt(corrected_variance(v, excess, n))
     centre = n * z - (n - 1) * zj.mean()
@@ -86,12 +78,9 @@ def _draw(study: str, meta: dict):
         design = cli_model.Design(**meta["design"])
 
         def get(i):
-            mu_a, mu_b, x_a, x_b, valid = cli_model.Model(design).draw(
+            _, _, x_a, x_b, valid = cli_model.Model(design).draw(
                 np.random.default_rng([meta["seed"], design.n_emotions, design.n_prompts, i]))
-            width = max(x_a.shape[-1], x_b.shape[-1])
-            as_file = lambda x: np.concatenate([x.astype(np.float32).astype(np.float64),  # noqa: E731 - float32 files
-                                                np.zeros(x.shape[:-1] + (width - x.shape[-1],))], axis=-1)
-            return _inputs(np.stack([as_file(x_a), as_file(x_b)]), valid), streams(i).splits
+            return cli_model.model_inputs(x_a, x_b, valid, as_file=True), streams(i).splits
         return get
     draw, _, _, seqs = _source(meta, study)
     return lambda i: (draw(seqs[i]), streams(seqs[i]).splits)

@@ -51,8 +51,7 @@ VARIANTS = {"plain": False, "equalized": True, "noise-free": "noise-free"}
 
 
 def _data_sets(name: str, n_sets: int, seed: int):
-    """(model inputs, noise-free rho) of ``n_sets`` fresh data sets of a design of any of the three models (the
-    third model's two read-outs differ in width: model A's prompts are padded with zeros, which no cosine sees)."""
+    """(model inputs, noise-free rho) of ``n_sets`` fresh data sets of a design of any of the three models."""
     from . import cli_model
 
     rng = np.random.default_rng(seed)
@@ -61,9 +60,7 @@ def _data_sets(name: str, n_sets: int, seed: int):
         model = cli_model.Model(third)
         for _ in range(n_sets):
             mu_a, mu_b, x_a, x_b, valid = model.draw(rng)
-            width = max(x_a.shape[-1], x_b.shape[-1])
-            pad = lambda x: np.concatenate([x, np.zeros(x.shape[:-1] + (width - x.shape[-1],))], axis=-1)  # noqa: E731
-            yield _inputs(np.stack([pad(x_a), pad(x_b)]), valid), cli_model._rho(mu_a, mu_b)
+            yield cli_model.model_inputs(x_a, x_b, valid), cli_model._rho(mu_a, mu_b)
         return
     independent = next((d for d in DESIGNS if d.name == name), None)
     if independent is not None:

@@ -79,8 +79,7 @@ def _corrected_rerun_text(runs: list) -> str:
 
 def _half_split_text(studies: dict[str, list]) -> str:
     """Which stored results were run with the common half split (their JSON's ``half_split``) and which before it."""
-    with_prompts = {study: [meta for meta, _ in runs if not meta["design"].get("vectors_only") and not meta["design"].get("unrelated")]
-                    for study, runs in studies.items()}
+    with_prompts = {study: [meta for meta, _ in runs if not meta["design"].get("vectors_only")] for study, runs in studies.items()}
     before = {study: sum(meta.get("half_split") != HALF_SPLIT for meta in metas) for study, metas in with_prompts.items()}
     if not any(before.values()):
         return ""

@@ -18,18 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_data_set_through_the_cli_equals_compare_models_on_the_same_arrays():
-    from analyses.calibration.independent import _inputs
     from rsastats.inference import compare_models
 
     design = replace(cli_model.DESIGNS[2], n_emotions=8, name="tiny")
     row = cli_model._one((design, 3, 9))
     mu_a, mu_b, x_a, x_b, valid = cli_model.Model(design).draw(np.random.default_rng([9, 8, design.n_prompts, 3]))
     assert row["rho_free"] == cli_model._rho(mu_a, mu_b)
-    # the files hold float32: the same arrays, rounded so, padded to one width, through the Python API
-    pad = lambda x: np.concatenate([x, np.zeros(x.shape[:-1] + (128 - x.shape[-1],))], axis=-1)  # noqa: E731
-    prompts = np.stack([pad(x_a.astype(np.float32).astype(float)), x_b.astype(np.float32).astype(float)])
+    # the files hold float32: the same arrays, rounded so, through the Python API
     with pytest.warns(RsaStatsWarning):  # 8 emotions: a few resamples have a constant RDM
-        res = compare_models(*_inputs(prompts, valid), seed=3)
+        res = compare_models(*cli_model.model_inputs(x_a, x_b, valid, as_file=True), seed=3)
     assert np.isclose(row["rho"], res.rho, rtol=0, atol=1e-12) and np.isclose(row["ci_low"], res.ci_low, rtol=0, atol=1e-12)
     assert row["p_value"] == res.p_value and row["corrected_note"] == res.corrected_note
     assert (row["rho_corrected"] is None) == (res.rho_corrected is None)
