@@ -1,6 +1,6 @@
 """Coverage of the shipped defaults over the design atlas: every data set goes through
 :func:`rsastats.inference.compare_models` exactly as a user's two files would (defaults: the Fisher-z
-jackknife interval of rho, the cross-half rho_corrected with its BCa interval and its rule), so the
+jackknife interval of rho, the cross-half rho_corrected with its interval and its rule), so the
 numbers in docs/calibration.md are those of the code that ships, not of a re-implementation.
 
 A data set of a design (:mod:`.model`) becomes two :class:`~rsastats.inputs.ModelInput` objects: for

@@ -22,39 +22,17 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, MAX_NORM_SHIFT, MIN_SPLIT_HALF, NORM_SHIFT_Z, CrossHalf
-from rsastats.inference.degeneracy import _u_centred_variance
+from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
-from rsastats.rdm import upper_indices
 
 from .uneven import FOLDERS, _source
 
-__all__ = ["DEFAULT_DESIGNS", "leave_two_out_weights", "leave_two_out_excess", "corrected_se", "main"]
+__all__ = ["DEFAULT_DESIGNS", "corrected_se", "main"]
 
 DEFAULT_DESIGNS = ("n40-P20-shared0.3-sizes", "n21-P20-sizes", "n21-P8-sizes", "n21-P3-equal", "n21-P3-hetero")
 PAIR = np.array([[0, 1]])
-
-
-def leave_two_out_weights(n: int) -> np.ndarray:
-    """Cell weights (n (n-1) / 2, m) that leave out emotions ``i < j`` (row-major pairs), for
-    :meth:`CrossHalf.batched`."""
-    iu, ju = upper_indices(n)
-    a, b = np.triu_indices(n, 1)
-    keep = np.ones((len(a), n))
-    keep[np.arange(len(a)), a] = keep[np.arange(len(a)), b] = 0.0
-    return keep[:, iu] * keep[:, ju]
-
-
-def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray) -> float:
-    """The second-order variance the jackknife counts twice, of a statistic with value ``value``, leave-one-out
-    values ``loo`` (n,) and leave-two-out values ``l2o`` (pairs ``i < j`` row-major): from the U-centred kernel
-    ``D_ij = value - loo_i - loo_j + l2o_ij`` (scaled as rho's, :mod:`rsastats.inference.degeneracy`)."""
-    n = loo.size
-    a, b = np.triu_indices(n, 1)
-    kernel = np.zeros((n, n))
-    kernel[a, b] = kernel[b, a] = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
-    return 2.0 * max(float(_u_centred_variance(kernel[None])[0]), 0.0) / ((n - 1) * (n - 2))
 
 
 def corrected_se(halves: CrossHalf) -> tuple[float, float, float]:

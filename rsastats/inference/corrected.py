@@ -24,10 +24,12 @@ The cross-half estimator (issue 14; docs/statistics.md, docs/calibration.md) is
 Under the attenuation model ``r(A_h, B_h') = rho_inf sqrt(rel_A(h) rel_B(h'))`` the ratio is the noise-free
 rho whatever the half lengths, with no Spearman-Brown step; the numerator pairs disjoint prompt texts, so
 prompt effects that both models read the same way (the same texts) do not inflate it, as they inflate
-the Spearman-Brown disattenuated rho.  Its interval is the BCa interval of its emotion-bootstrap
-replicates (the half RDMs are fixed; a resample of emotions is a weight vector over their cells), with
-the acceleration from its leave-one-emotion-out jackknife; the point and the interval are clipped to
-[-1, 1].  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
+the Spearman-Brown disattenuated rho.  Its interval (:mod:`rsastats.inference.corrected_ci`) is a
+jackknife-t interval over emotions on the Fisher-z scale (the half RDMs are fixed; leaving emotions out is a
+weight vector over their cells), its variance corrected for the second-order part the jackknife counts twice and
+widened by the variance of the random half splits; near the bound 1, where that interval fails the ratio, it is
+the BCa interval of 2,000 emotion resamples, the point and the interval clipped to [-1, 1]
+(``corrected_ci_method`` says which).  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
 inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and there are at least
 :data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
 calibrated there, and not below), and when the check of uneven noise shrinkage does not fire: the ratio
@@ -49,14 +51,15 @@ from typing import Sequence
 import numpy as np
 
 from ..inputs import kind_text
-from ..intervals import bootstrap_interval, excluded_estimate
 from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
+from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, jackknife_corrected
 from .engine import ResamplingEngine
 
-__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "MAX_NORM_SHIFT",
+__all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "NEAR_BOUND_CI",
+           "MAX_NORM_SHIFT", "jackknife_corrected",
            "NORM_SHIFT_Z", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift", "uneven_shrinkage", "stepped_up",
            "ceiling_withheld", "screen_ceilings"]
 
@@ -65,7 +68,6 @@ MIN_SPLIT_HALF = 0.3
 # Fewer emotions: rho_corrected and the noise ceiling are not given (at 4 and 5 emotions the interval covered
 # 50-92% and 83-100%, at 6 and 7 no design fell below 92.5%; docs/calibration.md, "Fewer than 8 emotions").
 MIN_CORRECTED_EMOTIONS = 6
-CORRECTED_CI = "bca"
 # The check of uneven noise shrinkage (:func:`norm_shift`): rho_corrected is not given when it moves by more than
 # MAX_NORM_SHIFT and more than NORM_SHIFT_Z jackknife standard errors (docs/calibration.md, 'Emotion vectors of
 # different lengths').
@@ -175,17 +177,38 @@ class CrossHalf:
         return np.stack([self.measure.correlate(np.broadcast_to(self.rows[i], shape), np.broadcast_to(self.rows[j], shape),
                                                 weights) for i, j in pairs], axis=1)
 
-    def components(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rho (B, n_pairs), split-half aa (B, M), cross-half ab (B, n_pairs)); ``weights`` (B, m) or None."""
+    def split_values(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rho (B, n_pairs), split-half correlations (B, M, S), cross-half correlations (B, n_pairs, S), the
+        latter the mean of A1 x B2 and A2 x B1 of each split); ``weights`` (B, m) or None."""
         split_pairs = [(self._half(i, s, 0), self._half(i, s, 1)) for i in range(self.n_models) for s in range(self.n_splits)]
         cross = [(self._half(i, s, h), self._half(j, s, 1 - h)) for i, j in pairs for s in range(self.n_splits)
                  for h in (0, 1)]
         values = self._correlate(weights, [(int(i), int(j)) for i, j in pairs] + split_pairs + cross)
         n_b, n_p = values.shape[0], len(pairs)
-        rho = values[:, :n_p]
-        aa = values[:, n_p:n_p + len(split_pairs)].reshape(n_b, self.n_models, self.n_splits).mean(axis=-1)
-        ab = values[:, n_p + len(split_pairs):].reshape(n_b, n_p, 2 * self.n_splits).mean(axis=-1)
-        return rho, aa, ab
+        aa = values[:, n_p:n_p + len(split_pairs)].reshape(n_b, self.n_models, self.n_splits)
+        ab = values[:, n_p + len(split_pairs):].reshape(n_b, n_p, self.n_splits, 2).mean(axis=-1)
+        return values[:, :n_p], aa, ab
+
+    def components(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rho (B, n_pairs), split-half aa (B, M), cross-half ab (B, n_pairs)), means over the splits."""
+        rho, aa, ab = self.split_values(weights, pairs)
+        return rho, aa.mean(axis=-1), ab.mean(axis=-1)
+
+    def split_variance(self, pairs: np.ndarray) -> np.ndarray:
+        """The variance that the random half splits add to each pair's ratio, given the data (n_pairs,): the
+        ratio of the split means linearized (delta method), ``l_s = (ab_s - ab) / sqrt(aa bb) - ratio / 2
+        ((aa_s - aa) / aa + (bb_s - bb) / bb)``, its variance over the splits divided by their number; NaN
+        with fewer than 2 splits or a split-half mean <= 0."""
+        _, aa_s, ab_s = self.split_values(None, pairs)
+        aa_s, ab_s = aa_s[0], ab_s[0]
+        if self.n_splits < 2:
+            return np.full(len(pairs), np.nan)
+        a, b = aa_s[pairs[:, 0]], aa_s[pairs[:, 1]]  # (n_pairs, S)
+        am, bm, abm = a.mean(axis=1, keepdims=True), b.mean(axis=1, keepdims=True), ab_s.mean(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            root = np.sqrt(np.where((am > 0) & (bm > 0), am * bm, np.nan))
+            lin = (ab_s - abm) / root - abm / root / 2.0 * ((a - am) / am + (b - bm) / bm)
+        return lin.var(axis=1, ddof=1) / self.n_splits
 
     def corrected(self, weights: np.ndarray | None, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rho_corrected (B, n_pairs), aa (B, M)); NaN where a split-half correlation is <= 0."""
@@ -260,14 +283,21 @@ def uneven_shrinkage(shift: float, se: float) -> str:
             "vectors of different lengths')")
 
 
-def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho: float, reps: np.ndarray,
-                 jack: np.ndarray, confidence: float, n_splits: int,
-                 shift: tuple[float, float] = (np.nan, np.nan)) -> CorrectedRho:
+def _split_half_rule(aa: np.ndarray, i: int, j: int) -> str:
+    worst = min(float(aa[i]), float(aa[j]))
+    if worst >= MIN_SPLIT_HALF:
+        return ""
+    return (f"rho_corrected and the noise ceiling not given: a split-half correlation is {worst:.2f} "
+            f"(< {MIN_SPLIT_HALF}); the noise-free rho cannot be estimated reliably from these prompts")
+
+
+def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, interval: tuple | None, bca: tuple | None,
+                 n_splits: int, shift: tuple[float, float] = (np.nan, np.nan)) -> CorrectedRho:
+    """One pair's record: ``interval`` the jackknife interval (or None near the bound), ``bca`` the BCa
+    interval's ``(low, high, note)`` where it is used."""
     halves = (float(aa[i]), float(aa[j]))
-    worst = min(halves)
-    if not worst >= MIN_SPLIT_HALF:
-        note = (f"rho_corrected and the noise ceiling not given: a split-half correlation is {worst:.2f} "
-                f"(< {MIN_SPLIT_HALF}); the noise-free rho cannot be estimated reliably from these prompts")
+    note = _split_half_rule(aa, i, j)
+    if note:
         return _withheld(note, n_splits, halves)
     rel = (float(spearman_brown(halves[0])), float(spearman_brown(halves[1])))
     ceiling, ceiling_note = float(np.sqrt(rel[0] * rel[1])), ""
@@ -278,23 +308,14 @@ def _pair_result(k: int, i: int, j: int, point: np.ndarray, aa: np.ndarray, rho:
     uneven = uneven_shrinkage(*shift)
     if uneven:
         return CorrectedRho(None, None, None, CORRECTED_CI, uneven, *halves, *rel, ceiling, ceiling_note, n_splits)
-    interval = bootstrap_interval(float(point[k]), reps[:, k], method=CORRECTED_CI, confidence=confidence,
-                                  jackknife=[jack[:, k]])
-    if not np.isfinite(interval.low):
-        note = "rho_corrected not given: " + "; ".join(interval.notes or ("its bootstrap interval is undefined",))
-        return CorrectedRho(None, None, None, CORRECTED_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
-    clip = lambda x: float(min(1.0, max(-1.0, x)))  # noqa: E731 - point and interval clipped alike
-    excluded = excluded_estimate(CORRECTED_CI, clip(interval.low), clip(interval.high), clip(point[k]))
-    if excluded:  # BCa moves both ends past the estimate when more than (1 + confidence) / 2 of its resamples
-        # lie on one side of it: an interval that excludes its own estimate is not shown
-        note = f"rho_corrected not given: its {excluded.removeprefix('the ')}"
-        return CorrectedRho(None, None, None, CORRECTED_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
-    note = "; ".join(interval.notes)
-    if clip(point[k]) == 1.0 or clip(interval.high) == 1.0:
-        note = "; ".join(filter(None, [note, "clipped at 1: the interval of the noise-free rho reaches 1, so it bounds "
-                                             "it from below only (it cannot miss below the truth; docs/calibration.md)"]))
-    return CorrectedRho(clip(point[k]), clip(interval.low), clip(interval.high), CORRECTED_CI, note, *halves, *rel,
-                        ceiling, ceiling_note, n_splits)
+    if interval is not None:
+        return CorrectedRho(float(point), float(interval[0]), float(interval[1]), CORRECTED_CI, "", *halves, *rel,
+                            ceiling, ceiling_note, n_splits)
+    low, high, note = bca
+    if not np.isfinite(low):
+        return CorrectedRho(None, None, None, NEAR_BOUND_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
+    return CorrectedRho(float(min(1.0, max(-1.0, point))), low, high, NEAR_BOUND_CI, note, *halves, *rel, ceiling,
+                        ceiling_note, n_splits)
 
 
 def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank: str, rdm_method: str, n_splits: int,
@@ -317,10 +338,19 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     sub = np.array([[position[int(pairs[k][0])], position[int(pairs[k][1])]] for k in kept])
     halves = CrossHalf([models[i] for i in usable], rank, rdm_method, n_splits, split_seed)
     point, aa = halves.corrected(None, sub)
-    counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
-    reps, jack = halves.emotion_resamples(counts, sub)
-    shift, se = norm_shift(halves, sub, point[0], jack)
+    point, aa = point[0], aa[0]
+    jack = halves.leave_one_out(sub)
+    shift, se = norm_shift(halves, sub, point, jack)
+    intervals = jackknife_corrected(halves, sub, point, jack, confidence)
+    need = [q for q, got in enumerate(intervals) if got is None and not _split_half_rule(aa, *sub[q])
+            and not uneven_shrinkage(float(shift[q]), float(se[q]))]
+    bca: dict[int, tuple] = {}
+    if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
+        counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
+        iu, ju = upper_indices(counts.shape[1])
+        reps = halves.batched(counts[:, iu] * counts[:, ju], sub[need])
+        bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
     for q, k in enumerate(kept):
-        out[k] = _pair_result(q, int(sub[q][0]), int(sub[q][1]), point[0], aa[0], float(rho[k]), reps, jack, confidence,
-                              n_splits, (float(shift[q]), float(se[q])))
+        out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals[q],
+                              bca.get(q), n_splits, (float(shift[q]), float(se[q])))
     return out

@@ -26,7 +26,8 @@ import numpy as np
 
 from ..measures import rank_measure
 
-__all__ = ["second_order_variance", "partial_second_order", "pair_second_order"]
+__all__ = ["second_order_variance", "partial_second_order", "pair_second_order", "leave_two_out_weights",
+           "leave_two_out_excess"]
 
 
 def _u_centred_variance(kernel: np.ndarray) -> np.ndarray:
@@ -41,6 +42,27 @@ def _u_centred_variance(kernel: np.ndarray) -> np.ndarray:
                + total[..., None, None] / ((n - 1) * (n - 2)))
     centred[..., idx, idx] = 0.0
     return (centred**2).sum(axis=(-2, -1)) / (n * (n - 3))
+
+
+def leave_two_out_weights(n: int) -> np.ndarray:
+    """Cell weights (n (n-1) / 2, m) that leave out emotions ``i < j`` (row-major pairs): a statistic of the
+    weighted upper triangle with each pair of emotions left out in turn."""
+    a, b = np.triu_indices(n, 1)
+    keep = np.ones((len(a), n))
+    keep[np.arange(len(a)), a] = keep[np.arange(len(a)), b] = 0.0
+    return keep[:, a] * keep[:, b]
+
+
+def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray) -> float:
+    """The second-order variance the jackknife counts twice (module docstring), of any statistic of the
+    emotions, from its value, its leave-one-out values ``loo`` (n,) and its leave-two-out values ``l2o`` (pairs
+    ``i < j`` row-major): the U-centred kernel ``D_ij = value - loo_i - loo_j + l2o_ij``, scaled so that for a
+    statistic linear in the cells it is the kernel of the cell mean; ``2 delta_2 / ((n-1)(n-2))`` as for rho."""
+    n = loo.size
+    a, b = np.triu_indices(n, 1)
+    kernel = np.zeros((n, n))
+    kernel[a, b] = kernel[b, a] = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
+    return 2.0 * max(float(_u_centred_variance(kernel[None])[0]), 0.0) / ((n - 1) * (n - 2))
 
 
 def _excess(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:

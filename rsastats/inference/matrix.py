@@ -36,7 +36,7 @@ class CompareAllResult(Record):
 
     ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, p_value, p_adjusted,
     standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
-    corrected_ci_high, corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
+    corrected_ci_high, corrected_ci_method`` (``jackknife-t``, or ``bca`` near the bound), ``corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
     :class:`~rsastats.inference.ComparisonResult`; with ``confounds``, the partial Mantel test of every pair
     given them: ``partial_rho, partial_ci_low, partial_ci_high, partial_p_value, partial_p_adjusted``.  ``noise_ceiling`` holds the split-half reliabilities
     and, for >= 3 models, the leave-one-out group bounds; ``bootstrap_distribution`` is (n_boot, n_pairs).
@@ -86,8 +86,8 @@ class CompareAllResult(Record):
         return {"models": list(self.names), **out, "pairs": pairs.to_dict(orient="records")}
 
 
-_PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note", "noise_ceiling",
-                   "ceiling_note")
+_PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_ci_method", "corrected_note",
+                   "noise_ceiling", "ceiling_note")
 
 
 def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,

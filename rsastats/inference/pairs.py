@@ -105,7 +105,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     ``"jackknife-t"`` (default) forms rho's interval from the leave-one-emotion-out jackknife on the
     Fisher-z scale (Tukey's t interval, the variance corrected for the jackknife's second-order excess);
     ``"jackknife-z"`` is the normal interval with the plain jackknife SE; ``percentile``, ``basic`` and ``bca`` are bootstrap intervals.  The noise-free
-    ``rho_corrected`` (cross-half disattenuation over ``n_splits`` random half splits, BCa interval)
+    ``rho_corrected`` (cross-half disattenuation over ``n_splits`` random half splits, a jackknife-t interval; BCa near the bound)
     and the noise ceiling are computed when both inputs hold activations and ``ceiling``
     (:mod:`rsastats.inference.corrected`).  ``scheduler`` (a dask scheduler address, a
     ``distributed.Client`` or None) runs the bootstrap and the permutations in chunks on a cluster, with

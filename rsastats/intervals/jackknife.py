@@ -68,21 +68,24 @@ def corrected_variance(variance: float, second_order: float | None, n: int) -> f
     return float(variance * (1.0 - e**3 / e_max**2))
 
 
-def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_order: float | None) -> tuple[float, float]:
+def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_order: float | None,
+                     extra_variance: float = 0.0) -> tuple[float, float]:
     values = one_stratum(leave_one_out)
     n = values.size
     if method == "jackknife-t":
-        se = float(np.sqrt(corrected_variance(jackknife_se(values, "fisher-z") ** 2, second_order, n)))
-        return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), se
+        variance = corrected_variance(jackknife_se(values, "fisher-z") ** 2, second_order, n) + extra_variance
+        return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), float(np.sqrt(variance))
     q = float(ndtri(0.5 + confidence / 2.0))
     return q, jackknife_se(values, "fisher-z" if method in FISHER_Z_METHODS else "raw")
 
 
 def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-t",
-                       confidence: float = 0.95, second_order: float | None = None) -> tuple[float, float, float]:
+                       confidence: float = 0.95, second_order: float | None = None,
+                       extra_variance: float = 0.0) -> tuple[float, float, float]:
     """A jackknife interval: ``tanh(atanh(est) -+ q SE_z)`` for ``"jackknife-t"`` (``q`` the Student-t
-    quantile with ``n - 1`` degrees of freedom, ``SE_z`` from :func:`corrected_variance` with the
-    Fisher-z-scale ``second_order`` excess) and ``"jackknife-z"`` (``q`` normal, plain jackknife SE) -- a
+    quantile with ``n - 1`` degrees of freedom, ``SE_z^2`` from :func:`corrected_variance` with the
+    Fisher-z-scale ``second_order`` excess, plus ``extra_variance``: a Fisher-z-scale variance the leave-one-out
+    values do not see, e.g. that of random half splits held fixed across them) and ``"jackknife-z"`` (``q`` normal, plain jackknife SE) -- a
     correlation: the estimate always inside, the ends inside (-1, 1) -- or ``est -+ q SE`` for
     ``"jackknife"`` (``q`` normal).  Returns ``(low, high, SE)`` (SE on the interval's scale)."""
     method = ci_method_name(method)
@@ -96,7 +99,11 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
                       f"at least {MIN_UNITS} (with fewer, a leave-one-out RDM has too few cells; docs/calibration.md)",
                       RsaStatsWarning, stacklevel=2)
         return float("nan"), float("nan"), float("nan")
-    q, se = _quantile_and_se(method, leave_one_out, confidence, second_order)
+    if not (np.isfinite(extra_variance) and extra_variance >= 0):
+        raise ValidationError(f"extra_variance must be a finite variance >= 0; got {extra_variance}")
+    if extra_variance and method != "jackknife-t":
+        raise ValidationError(f"extra_variance is a term of the jackknife-t interval, not of {method}")
+    q, se = _quantile_and_se(method, leave_one_out, confidence, second_order, extra_variance)
     if se == 0.0:  # no leave-one-out value moves the estimate
         warnings.warn(f"the {method} interval has width 0: every leave-one-out value equals the estimate "
                       f"({est:.3g}), so the jackknife sees no variation here; it says nothing about other emotions",

@@ -13,8 +13,9 @@ SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is indepe
                      "texts (e.g. one model at two precisions) share it, and their rho can exceed the ceiling; a ceiling "
                      "below |rho| is not shown (see docs/statistics.md).")
 CORRECTED_TEXT = ("rho_corrected: the noise-free rho (unlimited prompts per emotion), cross-half disattenuation over random "
-                  "half splits of the prompts (each emotion's squared norm with the same noise inflation) with a BCa "
-                  f"interval over emotions, clipped to [-1, 1]; given only with >= {MIN_PROMPTS} prompts per emotion, "
+                  "half splits of the prompts (each emotion's squared norm with the same noise inflation) with a Fisher-z "
+                  "jackknife-t interval over emotions (second-order corrected, plus the half splits' variance; BCa near the "
+                  f"bound 1, clipped to [-1, 1]); given only with >= {MIN_PROMPTS} prompts per emotion, "
                   f">= {MIN_CORRECTED_EMOTIONS} emotions and split-half correlations >= {MIN_SPLIT_HALF} "
                   "(docs/calibration.md).")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",

@@ -231,16 +231,23 @@ def test_ceiling_rule_and_stepped_up_reliability():
 
 
 def test_rho_corrected_is_withheld_when_its_bca_interval_excludes_it():
-    """More than 97.5% of the resamples above the estimate: BCa moves both ends above it.  rho_corrected is then
-    None with a note, not printed beside an interval that excludes it."""
+    """Near the bound rho_corrected's interval is BCa.  More than 97.5% of the resamples above the estimate: BCa
+    moves both ends above it.  rho_corrected is then None with a note, not printed beside an interval that
+    excludes it."""
     from rsastats.inference.corrected import _pair_result
+    from rsastats.inference.corrected_ci import bca_near_bound
 
     rng = np.random.default_rng(0)
-    reps = (0.8 + 0.02 * rng.standard_normal(2000))[:, None]
+    reps = 0.8 + 0.02 * rng.standard_normal(2000)
     reps[:10] = 0.4  # 0.5% below the estimate: z0 = 2.6
-    jack = (0.5 + 0.01 * rng.standard_normal(21))[:, None]
-    out = _pair_result(0, 0, 1, np.array([0.5]), np.array([0.9, 0.9]), 0.4, reps, jack, 0.95, 4)
+    jack = 0.5 + 0.01 * rng.standard_normal(21)
+    aa = np.array([0.9, 0.9])
+    out = _pair_result(0, 1, 0.5, aa, 0.4, None, bca_near_bound(0.5, reps, jack, 0.95), 4)
     assert out.rho_corrected is None and out.corrected_ci_low is None
     assert "excludes the estimate 0.500" in out.corrected_note and out.noise_ceiling is not None
-    fine = _pair_result(0, 0, 1, np.array([0.8]), np.array([0.9, 0.9]), 0.4, reps, jack + 0.3, 0.95, 4)
+    fine = _pair_result(0, 1, 0.8, aa, 0.4, None, bca_near_bound(0.8, reps, jack + 0.3, 0.95), 4)
     assert fine.corrected_ci_low <= fine.rho_corrected <= fine.corrected_ci_high
+    assert fine.corrected_ci_method == "bca" and "near the bound" in fine.corrected_note
+    given = _pair_result(0, 1, 0.8, aa, 0.4, (0.7, 0.88), None, 4)
+    assert (given.rho_corrected, given.corrected_ci_low, given.corrected_ci_high) == (0.8, 0.7, 0.88)
+    assert given.corrected_ci_method == "jackknife-t" and given.corrected_note == ""

@@ -12,6 +12,13 @@ from ..progress import progress_bar
 from ._inference_options import geometry_options, inference_options
 
 
+def _corrected_method_text(res) -> str:
+    """How rho_corrected's interval was formed, for the table."""
+    if res.corrected_ci_method == "bca":
+        return f"BCa over emotions ({res.n_boot} resamples; near the bound 1)"
+    return "Fisher-z jackknife-t over emotions (second-order corrected, plus the half splits' variance)"
+
+
 @click.command()
 @click.argument("a", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("b", type=click.Path(dir_okay=False, path_type=str))
@@ -75,7 +82,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     if res.rho_corrected is not None:
         table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  [{fmt_number(res.corrected_ci_low)}, "
                       f"{fmt_number(res.corrected_ci_high)}] {res.confidence:.0%} CI, cross-half disattenuation over "
-                      f"{res.n_splits} noise-equalized half splits, {res.corrected_ci_method} over emotions ({res.n_boot} resamples)"
+                      f"{res.n_splits} noise-equalized half splits, {_corrected_method_text(res)}"
                       + (f"; {res.corrected_note}" if res.corrected_note else ""))
     else:
         table.add_row("rho_corrected (noise-free)", res.corrected_note)

@@ -1,0 +1,85 @@
+"""rho_corrected's interval (:mod:`rsastats.inference.corrected`): a Fisher-z jackknife-t interval of the
+cross-half ratio, and the BCa interval of its emotion-bootstrap replicates near the bound.
+
+The ratio's leave-one-emotion-out values hold the half splits fixed, so the jackknife sees the emotions'
+variability but not that of the random splits; and, as for rho (:mod:`rsastats.inference.degeneracy`), it counts
+the second-order part of the variance twice.  :func:`jackknife_corrected` therefore uses Tukey's jackknife-t
+interval on the Fisher-z scale (``n - 1`` degrees of freedom) with the variance of
+:func:`~rsastats.intervals.jackknife.corrected_variance` -- the excess estimated from the leave-two-out ratios
+(:func:`~rsastats.inference.degeneracy.leave_two_out_excess`) -- plus the split variance
+(:meth:`~rsastats.inference.corrected.CrossHalf.split_variance`, on the z scale by the delta method).
+Near the bound the z scale fails the ratio, which can exceed 1: where the raw-scale interval
+``|ratio| +- t sqrt(SE^2 + split variance)`` reaches 1 (``SE`` the plain jackknife standard error), or the ratio or
+one of its leave-one- or leave-two-out values is not inside (-1, 1), the BCa interval of 2,000 emotion resamples is
+used instead (:func:`bca_near_bound`; clipped to [-1, 1]).  docs/statistics.md and docs/calibration.md give the
+coverage of each part over the three generative models' designs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import stdtrit
+
+from ..intervals import bootstrap_interval, excluded_estimate, jackknife_interval
+from .degeneracy import leave_two_out_excess, leave_two_out_weights
+
+__all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "jackknife_corrected", "bca_near_bound"]
+
+CORRECTED_CI = "jackknife-t"
+NEAR_BOUND_CI = "bca"
+_EDGE = 1.0 - 1e-9
+NEAR_BOUND_NOTE = ("BCa interval over emotion resamples: the ratio is near the bound 1, where the Fisher-z jackknife "
+                   "interval is not calibrated (docs/statistics.md)")
+
+
+def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack: np.ndarray,
+                        confidence: float) -> list[tuple[float, float] | None]:
+    """rho_corrected's interval for each pair (``point`` (n_pairs,), ``jack`` (n, n_pairs): the ratio and its
+    leave-one-emotion-out values): ``jackknife-t`` on the Fisher-z scale, the variance corrected for the
+    second-order part the jackknife counts twice (estimated from the leave-two-out ratios) plus the variance of
+    the random half splits (:meth:`~rsastats.inference.corrected.CrossHalf.split_variance`); None where the pair is near the bound and the
+    BCa interval is used (the ratio, a leave-one- or leave-two-out ratio or the split variance undefined or
+    not inside (-1, 1), or ``|ratio| + t sqrt(SE^2 + split variance) >= 1`` on the raw scale, ``SE`` the plain
+    jackknife standard error)."""
+    n = halves.n_emotions
+    two = halves.batched(leave_two_out_weights(n), pairs)
+    split_var = halves.split_variance(pairs)
+    t = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
+    out: list[tuple[float, float] | None] = []
+    for k in range(len(pairs)):
+        values = np.concatenate([[point[k]], jack[:, k], two[:, k]])
+        if not (np.isfinite(values).all() and np.abs(values).max() < _EDGE and np.isfinite(split_var[k])):
+            out.append(None)
+            continue
+        loo = jack[:, k]
+        se_raw = np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum())
+        if abs(point[k]) + t * np.sqrt(se_raw**2 + split_var[k]) >= 1.0:
+            out.append(None)
+            continue
+        z = np.arctanh(values)
+        low, high, _ = jackknife_interval(float(point[k]), loo, method="jackknife-t", confidence=confidence,
+                                          second_order=leave_two_out_excess(z[0], z[1:n + 1], z[n + 1:]),
+                                          extra_variance=float(split_var[k] / (1.0 - point[k] ** 2) ** 2))
+        out.append((low, high) if np.isfinite(low) and np.isfinite(high) else None)
+    return out
+
+
+def bca_near_bound(point: float, reps: np.ndarray, jack: np.ndarray, confidence: float) -> tuple[float, float, str]:
+    """The BCa interval of the emotion-bootstrap replicates near the bound, clipped to [-1, 1], and its note;
+    NaN ends where it is undefined or excludes the estimate (the note says why)."""
+    interval = bootstrap_interval(point, reps, method=NEAR_BOUND_CI, confidence=confidence, jackknife=[jack])
+    if not np.isfinite(interval.low):
+        return np.nan, np.nan, "rho_corrected not given: " + "; ".join(interval.notes or ("its bootstrap interval is undefined",))
+    clip = lambda x: float(min(1.0, max(-1.0, x)))  # noqa: E731 - point and interval clipped alike
+    low, high = clip(interval.low), clip(interval.high)
+    excluded = excluded_estimate(NEAR_BOUND_CI, low, high, clip(point))
+    if excluded:  # BCa moves both ends past the estimate when more than (1 + confidence) / 2 of its resamples
+        # lie on one side of it: an interval that excludes its own estimate is not shown
+        return np.nan, np.nan, f"rho_corrected not given: its {excluded.removeprefix('the ')}"
+    notes = [NEAR_BOUND_NOTE, *interval.notes]
+    if clip(point) == 1.0 or high == 1.0:
+        notes.append("clipped at 1: the interval of the noise-free rho reaches 1, so it bounds it from below only "
+                     "(it cannot miss below the truth; docs/calibration.md)")
+    return low, high, "; ".join(filter(None, notes))

@@ -1,0 +1,162 @@
+"""rho_corrected's interval (rsastats/inference/corrected_ci.py): the Fisher-z jackknife-t interval rebuilt
+from scipy's Spearman correlations of the half RDMs' cells (leave-one-out and leave-two-out ratios, the split
+variance from the ratio of each split), the switch to BCa near the bound, and the interval as compare_models,
+compare_all and the command line give it."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy.special import stdtrit
+from scipy.stats import spearmanr
+
+from analyses.calibration import cli_model
+from analyses.calibration.independent import _inputs as _independent_inputs
+from rsastats.cli import cli
+from rsastats.inference import compare_all, compare_models
+from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, jackknife_corrected
+from rsastats.inference.degeneracy import leave_two_out_excess
+from rsastats.inference.settings import streams
+from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
+from rsastats.exceptions import ValidationError
+from rsastats.io.construct import make_activations
+from rsastats.io.files import write_dataset
+
+PAIR = np.array([[0, 1]])
+
+
+def _inputs(seed: int, n_emotions: int = 12, n_prompts: int = 8, as_file: bool = False):
+    design = cli_model.Design("t", n_emotions, n_prompts, 1.6)
+    _, _, x_a, x_b, valid = cli_model.Model(design).draw(np.random.default_rng(seed))
+    return cli_model.model_inputs(x_a, x_b, valid, as_file=as_file), (x_a, x_b, valid)
+
+
+def _pair(x_a: np.ndarray, x_b: np.ndarray, valid: np.ndarray, names=("model0", "model1")) -> list:
+    """Two model inputs of the same emotions and prompts (independent._inputs), named."""
+    return [replace(m, name=name) for name, m in zip(names, _independent_inputs(np.stack([x_a, x_b]), valid))]
+
+
+def _ratio(halves: CrossHalf, keep: np.ndarray, splits: range | None = None) -> float:
+    """The cross-half ratio over the kept emotions, from scipy's Spearman correlations of the half RDMs' cells."""
+    n = halves.n_emotions
+    iu, ju = np.triu_indices(n, 1)
+    cells = keep[iu] & keep[ju]
+    rho = lambda r, s: spearmanr(halves.rows[r][cells], halves.rows[s][cells])[0]  # noqa: E731
+    splits = splits if splits is not None else range(halves.n_splits)
+    aa = np.mean([rho(halves._half(0, s, 0), halves._half(0, s, 1)) for s in splits])
+    bb = np.mean([rho(halves._half(1, s, 0), halves._half(1, s, 1)) for s in splits])
+    ab = np.mean([rho(halves._half(0, s, h), halves._half(1, s, 1 - h)) for s in splits for h in (0, 1)])
+    return ab / np.sqrt(aa * bb), ab, aa, bb
+
+
+def test_the_jackknife_interval_rebuilt_from_scipy():
+    (a, b), _ = _inputs(1)
+    halves = CrossHalf([a, b], "spearman", "cosine", DEFAULT_N_SPLITS, streams(7).splits)
+    n = halves.n_emotions
+    point = _ratio(halves, np.ones(n, bool))[0]
+    loo = np.array([_ratio(halves, np.arange(n) != i)[0] for i in range(n)])
+    two = np.array([_ratio(halves, (np.arange(n) != i) & (np.arange(n) != j))[0] for i, j in zip(*np.triu_indices(n, 1))])
+    per_split = [_ratio(halves, np.ones(n, bool), range(s, s + 1)) for s in range(halves.n_splits)]
+    _, ab, aa, bb = _ratio(halves, np.ones(n, bool))
+    lin = [(x[1] - ab) / np.sqrt(aa * bb) - point / 2 * ((x[2] - aa) / aa + (x[3] - bb) / bb) for x in per_split]
+    split_var = np.var(lin, ddof=1) / halves.n_splits
+    z, zl, z2 = np.arctanh(point), np.arctanh(loo), np.arctanh(two)
+    variance = corrected_variance((n - 1) / n * ((zl - zl.mean()) ** 2).sum(), leave_two_out_excess(z, zl, z2), n)
+    se = np.sqrt(variance + split_var / (1 - point**2) ** 2)
+    t = stdtrit(n - 1, 0.975)
+    expected = (np.tanh(z - t * se), np.tanh(z + t * se))
+
+    got_point = halves.corrected(None, PAIR)[0][0]
+    jack = halves.leave_one_out(PAIR)
+    np.testing.assert_allclose(got_point[0], point, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(jack[:, 0], loo, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(halves.split_variance(PAIR)[0], split_var, rtol=1e-10, atol=1e-15)
+    got = jackknife_corrected(halves, PAIR, got_point, jack, 0.95)[0]
+    assert got is not None
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_compare_models_gives_that_interval_and_its_method():
+    (a, b), _ = _inputs(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = compare_models(a, b, seed=7)
+    halves = CrossHalf([a, b], "spearman", "cosine", DEFAULT_N_SPLITS, streams(7).splits)
+    point = halves.corrected(None, PAIR)[0][0]
+    expected = jackknife_corrected(halves, PAIR, point, halves.leave_one_out(PAIR), 0.95)[0]
+    assert res.corrected_ci_method == CORRECTED_CI == "jackknife-t"
+    assert (res.corrected_ci_low, res.corrected_ci_high) == pytest.approx(expected, abs=1e-12)
+    assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
+
+
+def test_near_the_bound_it_is_bca_and_says_so():
+    """One set of emotion vectors read twice with independent prompt noise: the noise-free rho is 1 and the ratio
+    scatters around it."""
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=(10, 1, 40))
+    x_a, x_b = (signal + 0.3 * rng.normal(size=(10, 8, 40)) for _ in range(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+    assert res.corrected_ci_method == NEAR_BOUND_CI
+    assert "near the bound" in res.corrected_note
+    assert -1 <= res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high <= 1
+
+
+def test_compare_all_gives_each_pair_what_compare_models_gives():
+    """The BCa resamples are drawn only for the pairs near the bound: a pair's interval does not depend on
+    which other pairs needed them."""
+    _, (x_a, x_b, valid) = _inputs(4)
+    rng = np.random.default_rng(5)
+    width = max(x_a.shape[-1], x_b.shape[-1])
+    pad = lambda x: np.concatenate([x, np.zeros(x.shape[:-1] + (width - x.shape[-1],))], axis=-1)  # noqa: E731
+    x_c = pad(x_a) + 0.02 * rng.normal(size=pad(x_a).shape)
+    a, b = _pair(pad(x_a), pad(x_b), valid, ("a", "b"))
+    _, c = _pair(pad(x_a), x_c, valid, ("unused", "c"))
+    models = {m.name: m for m in (a, b, c)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        every = compare_all(list(models.values()), seed=9, permutations=99).to_dict()["pairs"]
+        methods = set()
+        for pair in every:
+            one = compare_models(models[pair["a"]], models[pair["b"]], seed=9, permutations=99)
+            methods.add(one.corrected_ci_method)
+            assert pair["corrected_ci_method"] == one.corrected_ci_method
+            for key in ("rho_corrected", "corrected_ci_low", "corrected_ci_high"):
+                assert pair[key] == pytest.approx(getattr(one, key), abs=1e-12)
+    assert methods == {CORRECTED_CI, NEAR_BOUND_CI}  # both routes in one matrix
+
+
+def test_extra_variance_widens_the_jackknife_t_interval_and_is_checked():
+    loo = np.array([0.41, 0.45, 0.38, 0.5, 0.44, 0.47, 0.4, 0.43])
+    low0, high0, se0 = jackknife_interval(0.44, loo)
+    low1, high1, se1 = jackknife_interval(0.44, loo, extra_variance=0.01)
+    assert se1 == pytest.approx(np.sqrt(se0**2 + 0.01))
+    assert low1 < low0 < 0.44 < high0 < high1
+    for bad in (-0.1, np.nan, np.inf):
+        with pytest.raises(ValidationError):
+            jackknife_interval(0.44, loo, extra_variance=bad)
+    with pytest.raises(ValidationError):
+        jackknife_interval(0.44, loo, method="jackknife-z", extra_variance=0.01)
+
+
+def test_the_command_line_names_the_method(tmp_path):
+    _, (x_a, x_b, valid) = _inputs(6)
+    paths = []
+    for name, x in (("a", x_a), ("b", x_b)):
+        ds = make_activations(np.where(valid[..., None], x, np.nan)[:, :, None, :].astype(np.float32),
+                              [f"e{i:02d}" for i in range(x.shape[0])], valid=valid.astype(int),
+                              attrs={"model": name, "method": "comprehension", "precision": "fp32"})
+        paths.append(str(write_dataset(ds, tmp_path / f"{name}.nc")))
+    out = CliRunner().invoke(cli, ["compare", *paths, "--json", "--permutations", "99"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output)
+    assert got["corrected_ci_method"] in (CORRECTED_CI, NEAR_BOUND_CI)
+    text = CliRunner().invoke(cli, ["compare", *paths, "--permutations", "99"]).output
+    assert ("Fisher-z jackknife-t over emotions" in " ".join(text.split())) == (got["corrected_ci_method"] == CORRECTED_CI)
