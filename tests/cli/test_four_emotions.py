@@ -64,7 +64,7 @@ def test_matrix_gives_no_reliability_or_pair_ceiling(four):
     """The split-half reliabilities and pair ceilings of the matrix's noise_ceiling follow compare's rule (at 4
     emotions one of them fell below the pair's rho); the leave-one-out group bounds stay."""
     out = json.loads(_run(["matrix", *four, "--json", "--n-boot", "50"]).stdout)["noise_ceiling"]
-    assert all(m["reliability"] is None and "needs >= 6 emotions (4 here)" in m["note"] for m in out["models"])
+    assert all(m["reliability"] is None and "needs >= 7 emotions (4 here)" in m["note"] for m in out["models"])
     assert all(m["split_half"] is not None for m in out["models"])
     assert all(p["ceiling"] is None and p["note"] for p in out["pair_ceiling"])
     assert -1 <= out["lower"] <= out["upper"] <= 1
@@ -82,7 +82,7 @@ def test_hypotheses_give_no_interval_and_no_ceiling(four, tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert all(f["ci_low"] is None and f["noise_ceiling"] is None for f in out["fits"])
-    assert "needs >= 6 emotions (4 here)" in out["fits"][0]["ceiling_note"]
+    assert "needs >= 7 emotions (4 here)" in out["fits"][0]["ceiling_note"]
     assert all(d["ci_low"] is None and d["p_value"] is None for d in out["differences"])
     text = _run(["hypotheses", four[0], "-m", str(tmp_path / "valence.csv"), "-m", str(tmp_path / "arousal.csv"),
                  "--n-boot", "50"])
