@@ -1,25 +1,25 @@
-"""Measured, not adopted (yet): a jackknife-t interval for rho_corrected, on the Fisher-z scale with the
-second-order correction that rho's default interval uses.
+"""rho_corrected's interval taken apart: what each of its parts does to its coverage, on the stored results.
 
-rho_corrected's shipped interval (BCa over 2000 emotion resamples) covers more than 97.5% in most designs of the
-three generative models (docs/calibration.md; reports/calibration/cli_model/coverage.md), its upper end generous.
-rho's default, ``jackknife-t`` (:mod:`rsastats.intervals.jackknife`), removes the second-order part of the variance
-that the leave-one-out jackknife counts twice.  The same is done here for the cross-half ratio: ``z = atanh(ratio)``,
-the leave-one-emotion-out values ``z_(i)``, and the excess estimated from leave-two-out values
-(``D_ij = z - z_(i) - z_(j) + z_(ij)``, U-centred, as ``analyses/calibration/uneven_se.py`` does for the check);
-``zjt`` is Tukey's interval on the plain jackknife variance, ``zjtc`` on the corrected one
-(:func:`~rsastats.intervals.jackknife.corrected_variance`), ``zjtc-bc`` the same around the jackknife
-bias-corrected ``z``.  Where the ratio or one of its leave-one- or leave-two-out values is not inside (-1, 1) the
-z scale has no value and the row counts as a fallback (the shipped BCa interval would be kept there).
+The shipped interval (:mod:`rsastats.inference.corrected_ci`, adopted 2026-12-04) is a Fisher-z jackknife-t interval
+of the cross-half ratio whose variance is (1) corrected for the second-order part the jackknife counts twice and
+(2) widened by the variance of the random half splits, with (3) the BCa interval of 2,000 emotion resamples near
+the bound.  For every data set where the stored (shipped) results give rho_corrected, this script recomputes on the
+same half splits:
 
-Per design: the data sets where the shipped rule gives rho_corrected (from the stored results; the check of uneven
-shrinkage included), their jackknife intervals with the shipped half splits, and the coverage of the noise-free rho
-with the side of the misses.  ``bca`` is the stored shipped interval of the same data sets.  Results run before the
-half splits became common to all emotions (the JSON has no ``half_split``) were made with other splits of the same
-distribution: their ``bca`` column is the stored coverage over all their data sets, not over the same splits.
+- ``zjt``: the jackknife-t interval on the plain jackknife variance (none of the three);
+- ``zjtc``: with the second-order correction (1) only;
+- ``nosplit``: (1) and (3), no split variance;
+- ``noswitch``: (1) and (2) wherever the z scale is defined, the stored interval elsewhere (no switch to BCa on
+  the raw-scale rule);
+- ``shipped``: the stored interval.  Checked: where the shipped rule picks the jackknife interval it equals the
+  stored one (1e-9).
 
-Run:  python -m analyses.calibration.corrected_jackknife [--sets 200] [--studies atlas independent cli]   (about
-15 min on 2 cores).  Writes reports/calibration/corrected_jackknife.csv.
+``near_bound`` is the share of data sets where the shipped interval is BCa.  Before this interval was adopted the
+same script compared BCa (then shipped everywhere) with ``zjt`` and ``zjtc`` on 200 data sets per design; that
+table is reports/calibration/corrected_jackknife.csv at commit 4ce46b9 (docs/statistics.md cites it).
+
+Run:  python -m analyses.calibration.corrected_jackknife [--sets 400] [--studies cli independent atlas]   (about
+10 min on 2 cores).  Writes reports/calibration/corrected_jackknife.csv.
 """
 
 from __future__ import annotations
@@ -34,41 +34,46 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.corrected_ci import jackknife_corrected
+from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
 
 from . import cli_model
-from .studies import HALF_SPLIT, binomial_ci
+from .studies import binomial_ci
 from .uneven import FOLDERS, _source
-from .uneven_se import leave_two_out_excess, leave_two_out_weights
 
 __all__ = ["METHODS", "jackknife_intervals", "design_row", "main"]
 
-METHODS = ("zjt", "zjtc", "zjtc-bc")
+METHODS = ("zjt", "zjtc", "nosplit", "noswitch", "shipped")
 PAIR = np.array([[0, 1]])
 EDGE = 1.0 - 1e-9
 FOLDERS = {**FOLDERS, "cli": cli_model.FOLDER}
 
 
 def jackknife_intervals(halves: CrossHalf, confidence: float = 0.95) -> dict:
-    """The ratio and its three jackknife intervals (module docstring), or ``fallback`` where the z scale fails."""
+    """The ratio, its z-scale jackknife intervals with and without each part (module docstring), whether the
+    shipped rule uses BCa (``near_bound``), and ``defined``: whether the z scale has a value."""
     n = halves.n_emotions
-    point = float(halves.corrected(None, PAIR)[0][0, 0])
-    jack = halves.leave_one_out(PAIR)[:, 0]
+    point = halves.corrected(None, PAIR)[0][0]
+    jack = halves.leave_one_out(PAIR)
+    shipped = jackknife_corrected(halves, PAIR, point, jack, confidence)[0]
     two = halves.batched(leave_two_out_weights(n), PAIR)[:, 0]
-    values = np.concatenate([[point], jack, two])
-    if not (np.isfinite(values).all() and np.abs(values).max() < EDGE):
-        return {"point": point, "fallback": True}
-    z, zj, z2 = np.arctanh(point), np.arctanh(jack), np.arctanh(two)
+    split = float(halves.split_variance(PAIR)[0])
+    values = np.concatenate([point, jack[:, 0], two])
+    out = {"point": float(point[0]), "near_bound": shipped is None, "defined": False}
+    if shipped is not None:
+        out["shipped_low"], out["shipped_high"] = shipped
+    if not (np.isfinite(values).all() and np.abs(values).max() < EDGE and np.isfinite(split)):
+        return out
+    z, zj, z2 = np.arctanh(values[0]), np.arctanh(values[1:n + 1]), np.arctanh(values[n + 1:])
     v = (n - 1) / n * ((zj - zj.mean()) ** 2).sum()
-    excess = leave_two_out_excess(z, zj, z2)
+    v_c = corrected_variance(v, leave_two_out_excess(z, zj, z2), n)
     t = stdtrit(n - 1, 0.5 + confidence / 2.0)
-    se_c = np.sqrt(corrected_variance(v, excess, n))
-    centre = n * z - (n - 1) * zj.mean()
-    out = {"point": point, "fallback": False}
-    for key, mid, se in (("zjt", z, np.sqrt(v)), ("zjtc", z, se_c), ("zjtc-bc", centre, se_c)):
-        out[f"{key}_low"], out[f"{key}_high"] = float(np.tanh(mid - t * se)), float(np.tanh(mid + t * se))
+    out["defined"] = True
+    for key, var in (("zjt", v), ("zjtc", v_c), ("noswitch", v_c + split / (1.0 - values[0] ** 2) ** 2)):
+        out[f"{key}_low"], out[f"{key}_high"] = float(np.tanh(z - t * np.sqrt(var))), float(np.tanh(z + t * np.sqrt(var)))
     return out
 
 
@@ -115,27 +120,37 @@ def design_row(study: str, path: Path, n_sets: int, jobs: int = 2) -> dict | Non
     with ProcessPoolExecutor(jobs) as pool:
         parts = pool.map(_chunk, [(study, meta, list(given[k::jobs])) for k in range(jobs)])
     got = pd.DataFrame([r for part in parts for r in part]).sort_values("i").reset_index(drop=True)
-    same_split = meta.get("half_split") == HALF_SPLIT
-    stored = frame.iloc[got["i"].to_numpy()] if same_split else frame[frame["rho_corrected"].notna()]
-    if same_split and not np.allclose(stored["rho_corrected"], np.clip(got["point"], -1, 1), rtol=0, atol=1e-9):
-        raise RuntimeError(f"{path}: the ratio differs from the stored rho_corrected")
+    columns = [f"{m}_{end}" for m in ("zjt", "zjtc", "noswitch", "shipped") for end in ("low", "high")]
+    got = got.reindex(columns=list(dict.fromkeys([*got.columns, *columns])))  # a design may lack one kind
+    stored = frame.iloc[got["i"].to_numpy()].reset_index(drop=True)
+    jk = ~got["near_bound"].to_numpy(bool)
+    if not (np.allclose(stored["rho_corrected"], np.clip(got["point"], -1, 1), rtol=0, atol=1e-9)
+            and np.allclose(stored["corrected_ci_low"][jk], got["shipped_low"][jk], rtol=0, atol=1e-9)
+            and np.allclose(stored["corrected_ci_high"][jk], got["shipped_high"][jk], rtol=0, atol=1e-9)):
+        raise RuntimeError(f"{path}: the stored rho_corrected or its interval differs from the shipped one on the "
+                           "same splits (rerun the study with the shipped code first)")
     truth = meta["truth"]["free"]
     row = {"study": study, "design": meta["design"]["name"], "n_given": len(got), "truth": truth,
-           "same_splits": same_split, "fallback": float(got["fallback"].mean())}
-    row.update({f"bca_{k}": v for k, v in _rate(stored["corrected_ci_low"], stored["corrected_ci_high"], truth).items()})
-    bca = frame.iloc[got["i"].to_numpy()]
+           "near_bound": float(got["near_bound"].mean()), "z_undefined": float((~got["defined"].astype(bool)).mean())}
+    shipped = (stored["corrected_ci_low"], stored["corrected_ci_high"])
+    defined = got["defined"].astype(bool)
+    near = got["near_bound"].astype(bool)
+    intervals = {"zjt": (got["zjt_low"], got["zjt_high"]), "zjtc": (got["zjtc_low"], got["zjtc_high"]),
+                 "noswitch": (got["noswitch_low"], got["noswitch_high"]), "shipped": shipped}
+    intervals["nosplit"] = (got["zjtc_low"].where(~near, shipped[0]), got["zjtc_high"].where(~near, shipped[1]))
     for method in METHODS:
-        low = got[f"{method}_low"].where(~got["fallback"], bca["corrected_ci_low"].to_numpy())
-        high = got[f"{method}_high"].where(~got["fallback"], bca["corrected_ci_high"].to_numpy())
+        low, high = intervals[method]
+        if method != "shipped":  # where the z scale has no value the shipped (BCa) interval stands
+            low, high = low.where(defined, shipped[0]), high.where(defined, shipped[1])
         row.update({f"{method}_{k}": v for k, v in _rate(low, high, truth).items()})
-    print(f"{study} {row['design']}: n {len(got)}, bca {100 * row['bca_coverage']:.1f}, zjtc {100 * row['zjtc_coverage']:.1f}",
-          flush=True)
+    print(f"{study} {row['design']}: n {len(got)}, shipped {100 * row['shipped_coverage']:.1f}, "
+          f"near the bound {100 * row['near_bound']:.0f}%", flush=True)
     return row
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=int, default=200, help="the first data sets of each design")
+    parser.add_argument("--sets", type=int, default=400, help="the first data sets of each design")
     parser.add_argument("--studies", nargs="*", default=["cli", "independent", "atlas"])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="reports/calibration/corrected_jackknife.csv")
@@ -146,9 +161,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     with atomic_path(Path(args.out)) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     band = lambda c: ((c >= 0.925) & (c <= 0.975)).sum()  # noqa: E731
-    for method in ("bca", *METHODS):
+    for method in METHODS:
         print(f"{method}: {band(table[f'{method}_coverage'])} of {len(table)} designs within [92.5%, 97.5%]; "
-              f"below {(table[f'{method}_coverage'] < 0.925).sum()}")
+              f"below {(table[f'{method}_coverage'] < 0.925).sum()}; mean |coverage - 95%| "
+              f"{100 * (table[f'{method}_coverage'] - 0.95).abs().mean():.2f} points")
     return table
 
 
