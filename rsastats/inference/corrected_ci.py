@@ -25,31 +25,43 @@ from scipy.special import stdtrit
 from ..intervals import bootstrap_interval, excluded_estimate, jackknife_interval
 from .degeneracy import leave_two_out_excess, leave_two_out_weights
 
-__all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "jackknife_corrected", "bca_near_bound"]
+__all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "MAX_LEAVE_TWO_OUT", "jackknife_corrected", "bca_near_bound"]
 
 CORRECTED_CI = "jackknife-t"
 NEAR_BOUND_CI = "bca"
 _EDGE = 1.0 - 1e-9
+# More pairs of emotions than this (65 emotions and up): no second-order correction (the plain jackknife variance,
+# conservative), since the leave-two-out ratios would cost more than the 2,000 resamples of BCa.
+MAX_LEAVE_TWO_OUT = 2016
+_BLOCK = 256
 NEAR_BOUND_NOTE = ("BCa interval over emotion resamples: the ratio is near the bound 1, where the Fisher-z jackknife "
                    "interval is not calibrated (docs/statistics.md)")
+
+
+def _blocks(count: int) -> list[range]:
+    """Row ranges of the leave-two-out weights, a block at a time (memory bounded)."""
+    return [range(start, min(start + _BLOCK, count)) for start in range(0, count, _BLOCK)]
 
 
 def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack: np.ndarray,
                         confidence: float) -> list[tuple[float, float] | None]:
     """rho_corrected's interval for each pair (``point`` (n_pairs,), ``jack`` (n, n_pairs): the ratio and its
     leave-one-emotion-out values): ``jackknife-t`` on the Fisher-z scale, the variance corrected for the
-    second-order part the jackknife counts twice (estimated from the leave-two-out ratios) plus the variance of
+    second-order part the jackknife counts twice (estimated from the leave-two-out ratios; not made above
+    :data:`MAX_LEAVE_TWO_OUT` pairs of emotions) plus the variance of
     the random half splits (:meth:`~rsastats.inference.corrected.CrossHalf.split_variance`); None where the pair is near the bound and the
     BCa interval is used (the ratio, a leave-one- or leave-two-out ratio or the split variance undefined or
     not inside (-1, 1), or ``|ratio| + t sqrt(SE^2 + split variance) >= 1`` on the raw scale, ``SE`` the plain
     jackknife standard error)."""
     n = halves.n_emotions
-    two = halves.batched(leave_two_out_weights(n), pairs)
+    with_two = n * (n - 1) // 2 <= MAX_LEAVE_TWO_OUT
+    two = (np.concatenate([halves.batched(leave_two_out_weights(n, rows), pairs)
+                           for rows in _blocks(n * (n - 1) // 2)]) if with_two else None)
     split_var = halves.split_variance(pairs)
     t = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
     out: list[tuple[float, float] | None] = []
     for k in range(len(pairs)):
-        values = np.concatenate([[point[k]], jack[:, k], two[:, k]])
+        values = np.concatenate([[point[k]], jack[:, k], two[:, k] if with_two else []])
         if not (np.isfinite(values).all() and np.abs(values).max() < _EDGE and np.isfinite(split_var[k])):
             out.append(None)
             continue
@@ -60,7 +72,7 @@ def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack:
             continue
         z = np.arctanh(values)
         low, high, _ = jackknife_interval(float(point[k]), loo, method="jackknife-t", confidence=confidence,
-                                          second_order=leave_two_out_excess(z[0], z[1:n + 1], z[n + 1:]),
+                                          second_order=leave_two_out_excess(z[0], z[1:n + 1], z[n + 1:]) if with_two else None,
                                           extra_variance=float(split_var[k] / (1.0 - point[k] ** 2) ** 2))
         out.append((low, high) if np.isfinite(low) and np.isfinite(high) else None)
     return out

@@ -44,12 +44,13 @@ def _u_centred_variance(kernel: np.ndarray) -> np.ndarray:
     return (centred**2).sum(axis=(-2, -1)) / (n * (n - 3))
 
 
-def leave_two_out_weights(n: int) -> np.ndarray:
+def leave_two_out_weights(n: int, rows: range | None = None) -> np.ndarray:
     """Cell weights (n (n-1) / 2, m) that leave out emotions ``i < j`` (row-major pairs): a statistic of the
-    weighted upper triangle with each pair of emotions left out in turn."""
+    weighted upper triangle with each pair of emotions left out in turn; ``rows``: only those pairs (a block)."""
     a, b = np.triu_indices(n, 1)
-    keep = np.ones((len(a), n))
-    keep[np.arange(len(a)), a] = keep[np.arange(len(a)), b] = 0.0
+    rows = range(len(a)) if rows is None else rows
+    keep = np.ones((len(rows), n))
+    keep[np.arange(len(rows)), a[rows.start:rows.stop]] = keep[np.arange(len(rows)), b[rows.start:rows.stop]] = 0.0
     return keep[:, a] * keep[:, b]
 
 

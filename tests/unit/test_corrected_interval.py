@@ -160,3 +160,24 @@ def test_the_command_line_names_the_method(tmp_path):
     assert got["corrected_ci_method"] in (CORRECTED_CI, NEAR_BOUND_CI)
     text = CliRunner().invoke(cli, ["compare", *paths, "--permutations", "99"]).output
     assert ("Fisher-z jackknife-t over emotions" in " ".join(text.split())) == (got["corrected_ci_method"] == CORRECTED_CI)
+
+
+def test_leave_two_out_blocks_and_the_cap(monkeypatch):
+    """The leave-two-out weights in blocks are the rows of the whole matrix; above MAX_LEAVE_TWO_OUT pairs of
+    emotions the second-order correction is not made (the plain jackknife variance, wider)."""
+    from rsastats.inference import corrected_ci
+    from rsastats.inference.degeneracy import leave_two_out_weights
+
+    whole = leave_two_out_weights(9)
+    np.testing.assert_array_equal(np.concatenate([leave_two_out_weights(9, r) for r in (range(0, 7), range(7, 36))]),
+                                  whole)
+    (a, b), _ = _inputs(1)
+    halves = CrossHalf([a, b], "spearman", "cosine", DEFAULT_N_SPLITS, streams(7).splits)
+    point, jack = halves.corrected(None, PAIR)[0][0], halves.leave_one_out(PAIR)
+    corrected = jackknife_corrected(halves, PAIR, point, jack, 0.95)[0]
+    monkeypatch.setattr(corrected_ci, "MAX_LEAVE_TWO_OUT", 10)
+    plain = jackknife_corrected(halves, PAIR, point, jack, 0.95)[0]
+    split = halves.split_variance(PAIR)[0] / (1 - point[0] ** 2) ** 2
+    expected = jackknife_interval(float(point[0]), jack[:, 0], extra_variance=float(split))[:2]
+    np.testing.assert_allclose(plain, expected, rtol=0, atol=1e-12)
+    assert plain[0] <= corrected[0] and corrected[1] <= plain[1]
