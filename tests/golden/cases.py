@@ -30,6 +30,7 @@ CLI_CASES: dict[str, list[str]] = {
                                   "--last-k", "2", "--bootstrap", "prompts", "--ci", "basic"],
     "compare_zscore_kendall_b": ["compare", "base_m0.nc", "base_m1.nc", *FAST, "--normalization", "zscore",
                                  "--rank", "kendall-b", "--rdm", "correlation"],
+    "compare_corrected_jackknife": ["compare", "moderate_a.nc", "moderate_b.nc", *FAST],
     "matrix": ["matrix", *ACTS, *FAST, "--adjust", "bh"],
     "matrix_emotions_unit": ["matrix", *ACTS, "vectors.nc", *FAST, "--normalization", "unit", "--bootstrap", "emotions",
                              "--ci", "bca"],

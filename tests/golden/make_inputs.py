@@ -30,6 +30,16 @@ def _decompose_conditions() -> list[dict]:
     return out
 
 
+def moderate_pair(common: dict) -> None:
+    """Two models that agree moderately (12 emotions x 8 prompts): rho_corrected away from the bound, so its
+    interval is the jackknife-t one (the other inputs agree so well that it is BCa near the bound)."""
+    tv = true_vectors(12, 16, seed=21)
+    for name, seed, model in (("moderate_a", 7, "ma"), ("moderate_b", 8, "mb")):
+        vectors = tv + 0.5 * np.random.default_rng(seed).standard_normal(tv.shape)
+        ds = simulate_activations(12, 8, 2, 16, vectors=vectors, noise=0.6, seed=seed, attrs={**common, "model": model})
+        write_dataset(ds, INPUTS / f"{name}.nc")
+
+
 def main() -> None:
     INPUTS.mkdir(exist_ok=True)
     tv = true_vectors(8, 12, seed=11)
@@ -58,6 +68,7 @@ def main() -> None:
     for i, ds in enumerate(datasets):
         ds.attrs.update({"created": common["created"], "software": "golden"})
         write_dataset(ds, INPUTS / f"condition{i:02d}.nc")
+    moderate_pair(common)
     audit, _ = simulate_audit_case(noise=0.5, n_emotions=10, n_prompts=6, hidden=16, seed=3)
     for ds, name in zip(audit, ("audit_a", "audit_b", "audit_ref_a", "audit_ref_b")):
         ds.attrs.update({"created": common["created"], "software": "golden"})
