@@ -137,3 +137,19 @@ def test_the_report_includes_the_third_model_run_through_the_cli():
     section = cli_model.coverage_markdown(cli_model.coverage_table(REPORT.parents[1] / cli_model.FOLDER), heading="##")
     assert section.strip() in text
     assert {d.name for d in cli_model.DESIGNS} <= set(re.findall(r"^\| (m3-\S+) \|", text, flags=re.M))
+
+
+def test_the_atlas_counts_the_jackknife_and_bca_intervals_of_rho_corrected():
+    """The line on the two routes of rho_corrected's interval pools the designs' hits as the table has them."""
+    import pandas as pd
+
+    from analyses.calibration.atlas import _near_bound
+
+    table = pd.DataFrame({"n_given": [100, 50, 10], "corrected_coverage": [0.95, 0.9, 0.5],
+                          "corrected_n_bca": [40, 50, 10], "corrected_hits_bca": [39, 45, 5]})
+    line, = _near_bound(table)  # the third design (10 given) is left out, as in the table's other lines
+    # jackknife-t: 60 intervals, 95 - 39 = 56 hits; BCa: 90 intervals, 84 hits
+    assert "jackknife-t interval in 40.0% of the 150" in line and "BCa near the bound in 60.0%" in line
+    assert f"{100 * 56 / 60:.1f}% and {100 * 84 / 90:.1f}%" in line
+    text = REPORT.read_text(encoding="utf-8")
+    assert "rho_corrected's interval is the Fisher-z jackknife-t interval in" in text
