@@ -69,7 +69,7 @@ def resamples(models, seq, n_boot: int) -> tuple[float, np.ndarray, np.ndarray] 
         return None
     counts, _ = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").draws(n_boot,
                                                                                                       seeds.corrected)
-    reps, jack = halves.emotion_resamples(counts, pairs)
+    reps, jack = halves.emotion_resamples(counts, pairs), halves.leave_one_out(pairs)
     return float(point[0, 0]), reps[:, 0], jack[:, 0]
 
 

@@ -22,19 +22,17 @@ Writes reports/calibration/equalize_bias.csv.
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import MIN_SPLIT_HALF, CrossHalf
-from rsastats.io import atomic_path
 
 from ..atlas.designs import ATLAS
 from ..atlas.model import Population, calibrate_sigma, spearman
 from ..atlas.shipped import model_inputs
 from .independent import DESIGNS, Model, _inputs, cosine_rho
+from .studies import design_table
 
 __all__ = ["DEFAULT_DESIGNS", "design_rows", "main"]
 
@@ -105,13 +103,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--out", default="reports/calibration/equalize_bias.csv")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    with ProcessPoolExecutor(args.jobs) as pool:
-        parts = pool.map(design_rows, args.designs, [args.sets] * len(args.designs))
-    table = pd.DataFrame([row for part in parts for row in part])
-    with atomic_path(Path(args.out)) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    return table
+    return design_table(design_rows, args.designs, args.sets, args.jobs, args.out)
 
 
 if __name__ == "__main__":

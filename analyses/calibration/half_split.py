@@ -22,8 +22,6 @@ Writes reports/calibration/half_split.csv.
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,9 +29,9 @@ import pandas as pd
 from rsastats.inference.ceiling import DEFAULT_N_SPLITS, split_counts
 from rsastats.inference.corrected import MIN_SPLIT_HALF, CrossHalf
 from rsastats.inference.engine import ResamplingEngine
-from rsastats.io import atomic_path
 
 from .equalize_bias import _data_sets
+from .studies import design_table
 
 __all__ = ["DEFAULT_DESIGNS", "per_emotion_split", "design_rows", "main"]
 
@@ -90,13 +88,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="reports/calibration/half_split.csv")
     args = parser.parse_args(argv)
-    with ProcessPoolExecutor(args.jobs) as pool:
-        parts = pool.map(design_rows, args.designs, [args.sets] * len(args.designs))
-    table = pd.DataFrame([row for part in parts for row in part])
-    with atomic_path(Path(args.out)) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    return table
+    return design_table(design_rows, args.designs, args.sets, args.jobs, args.out)
 
 
 if __name__ == "__main__":

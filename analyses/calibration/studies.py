@@ -17,7 +17,7 @@ from rsastats.rng import SeedLike, spawn_sequences
 from rsastats.inference.permutation import draw_permutations, mantel_pvalue, mantel_statistics
 from rsastats.rdm import rdm_matrix
 
-__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "HALF_SPLIT", "type1_error", "binomial_ci", "load_runs"]
+__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "HALF_SPLIT", "type1_error", "binomial_ci", "load_runs", "design_table"]
 
 # How rho_corrected's half splits were drawn, recorded in the JSON of every result run since it changed (2026-12-04):
 # "common", the same prompt labels in a half for every emotion (rsastats.inference.ceiling.split_counts).  Results
@@ -103,3 +103,17 @@ def load_runs(folder: str | os.PathLike, designs: Sequence) -> list[tuple[dict, 
         if path.exists():
             out.append((json.loads(path.with_suffix(".json").read_text()), pd.read_csv(path)))
     return out
+
+
+def design_table(design_rows, designs: Sequence[str], n_sets: int, jobs: int, out: str | os.PathLike) -> pd.DataFrame:
+    """``design_rows(design, n_sets)`` (a list of row dicts) of every design, one design per worker, as one table
+    written to ``out`` (CSV, atomically) and printed."""
+    from rsastats.io import atomic_path
+
+    with ProcessPoolExecutor(jobs) as pool:
+        parts = pool.map(design_rows, designs, [n_sets] * len(designs))
+    table = pd.DataFrame([row for part in parts for row in part])
+    with atomic_path(Path(out)) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return table

@@ -223,11 +223,11 @@ class CrossHalf:
         """:meth:`corrected` for many weight vectors, in batches (memory bounded)."""
         return np.concatenate([self.corrected(weights[s:s + _BATCH], pairs)[0] for s in range(0, len(weights), _BATCH)])
 
-    def emotion_resamples(self, counts: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def emotion_resamples(self, counts: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """rho_corrected of every pair for emotion resamples ``counts`` (B, n) -- a resample weighs cell (i, j)
-        by ``counts_i counts_j`` -- and its leave-one-emotion-out values: ((B, n_pairs), (n, n_pairs))."""
+        by ``counts_i counts_j``: (B, n_pairs)."""
         iu, ju = upper_indices(counts.shape[1])
-        return self.batched(counts[:, iu] * counts[:, ju], pairs), self.leave_one_out(pairs)
+        return self.batched(counts[:, iu] * counts[:, ju], pairs)
 
     def leave_one_out(self, pairs: np.ndarray) -> np.ndarray:
         """rho_corrected of every pair with each emotion left out in turn: (n, n_pairs)."""
@@ -348,8 +348,7 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     bca: dict[int, tuple] = {}
     if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
         counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
-        iu, ju = upper_indices(counts.shape[1])
-        reps = halves.batched(counts[:, iu] * counts[:, ju], sub[need])
+        reps = halves.emotion_resamples(counts, sub[need])
         bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
     for q, k in enumerate(kept):
         out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals[q],

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import stdtrit
 
 from ..intervals import bootstrap_interval, excluded_estimate, jackknife_interval
+from ..intervals.jackknife import jackknife_se
 from .degeneracy import leave_two_out_excess, leave_two_out_weights
 
 __all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "MAX_LEAVE_TWO_OUT", "jackknife_corrected", "bca_near_bound"]
@@ -66,8 +67,7 @@ def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack:
             out.append(None)
             continue
         loo = jack[:, k]
-        se_raw = np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum())
-        if abs(point[k]) + t * np.sqrt(se_raw**2 + split_var[k]) >= 1.0:
+        if abs(point[k]) + t * np.sqrt(jackknife_se(loo, "raw") ** 2 + split_var[k]) >= 1.0:
             out.append(None)
             continue
         z = np.arctanh(values)
