@@ -14,7 +14,7 @@ values in ``*_unchecked`` columns (results run with the check already get those 
 data sets it withheld with the check lifted).  ``verify`` data sets per design (those where it fired first) are rerun
 through the study's own shipped worker and must agree exactly.
 
-Run:  python -m analyses.calibration.uneven {atlas,independent,few} [--designs NAME ...]
+Run:  python -m analyses.calibration.uneven {atlas,independent,few} [--designs NAME ...] [--reuse-shifts]
 """
 
 from __future__ import annotations
@@ -135,9 +135,11 @@ def _without_check(meta: dict, study: str, indices) -> list[dict]:
 
 
 def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 2, only: list[str] | None = None,
-            verify: int = 2) -> pd.DataFrame:
+            verify: int = 2, reuse_shifts: bool = False) -> pd.DataFrame:
     """Apply the check to every design of ``study`` stored in ``folder`` (see the module docstring); per design
-    the number of data sets where rho_corrected was given before and where the check withheld it."""
+    the number of data sets where rho_corrected was given before and where the check withheld it.  With
+    ``reuse_shifts`` the stored ``norm_shift`` and ``norm_shift_se`` are used where a design has them (the same
+    splits give the same values; for a change of the check's thresholds), and ``verify`` data sets are still rerun."""
     folder = Path(folder or FOLDERS[study])
     summary = []
     for path in sorted(folder.glob("*.json")):
@@ -159,7 +161,8 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
             for column in GIVEN:  # run with the check already: what it withheld, from a rerun with the check lifted
                 frame.loc[i, column] = np.nan if row[column] is None else row[column]
-        frame, fired = _apply(frame, _shifts(meta, study, jobs))
+        stored = reuse_shifts and {"norm_shift", "norm_shift_se"} <= set(frame.columns)
+        frame, fired = _apply(frame, frame[["norm_shift", "norm_shift_se"]] if stored else _shifts(meta, study, jobs))
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}
         _write(folder, name, frame, meta)
@@ -246,8 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--designs", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--verify", type=int, default=2)
+    parser.add_argument("--reuse-shifts", action="store_true",
+                        help="use the stored norm_shift columns instead of recomputing them (after a threshold change)")
     args = parser.parse_args(argv)
-    recheck(args.study, args.folder, jobs=args.jobs, only=args.designs, verify=args.verify)
+    recheck(args.study, args.folder, jobs=args.jobs, only=args.designs, verify=args.verify, reuse_shifts=args.reuse_shifts)
     return 0
 
 

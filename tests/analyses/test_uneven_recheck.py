@@ -54,3 +54,21 @@ def test_recheck_equals_the_shipped_check_whenever_the_results_were_run(stored):
     pd.testing.assert_frame_equal(a, b)
     recheck("independent", after, jobs=1, verify=0)
     pd.testing.assert_frame_equal(pd.read_csv(after / "tiny-sizes.csv"), b)
+
+
+def test_reused_shifts_give_what_recomputed_shifts_give_at_another_threshold(stored, tmp_path, monkeypatch):
+    """After a change of the threshold, the stored moves (the same splits) stand in for recomputed ones."""
+    _, before, _, _ = stored
+    for name in ("reuse", "recompute"):
+        (tmp_path / name).mkdir()
+        for suffix in (".csv", ".json"):
+            (tmp_path / name / f"tiny-sizes{suffix}").write_bytes((before / f"tiny-sizes{suffix}").read_bytes())
+    recheck("independent", tmp_path / "reuse", jobs=1, verify=0)  # stores the moves at the shipped threshold
+    monkeypatch.setattr(corrected, "NORM_SHIFT_Z", 100.0)
+    recheck("independent", tmp_path / "reuse", jobs=1, verify=0, reuse_shifts=True)
+    recheck("independent", tmp_path / "recompute", jobs=1, verify=0)
+    reused, recomputed = (pd.read_csv(tmp_path / n / "tiny-sizes.csv") for n in ("reuse", "recompute"))
+    pd.testing.assert_frame_equal(reused, recomputed)
+    shipped = pd.read_csv(before / "tiny-sizes.csv")
+    assert reused[UNCHECKED[0]].notna().sum() < shipped[UNCHECKED[0]].notna().sum()  # the higher threshold withholds less
+    assert reused["norm_shift"].equals(shipped["norm_shift"])
