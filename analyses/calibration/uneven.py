@@ -211,7 +211,9 @@ def uneven_section(table: pd.DataFrame, tolerance: tuple[float, float], min_give
         "lengths'). The check was applied to every stored data set of the studies above "
         "(`python -m analyses.calibration.uneven {atlas,independent,few}`: the same half splits, no resamples; "
         "data sets rerun through the shipped code agree exactly), so every coverage in this document is that of the "
-        "shipped rule. Where it withheld rho_corrected:",
+        "shipped rule. What lower thresholds would do (more `sizes` designs in band, more data sets withheld where "
+        "prompts share templates): `python -m analyses.calibration.uneven_threshold`, "
+        "reports/calibration/uneven_threshold.csv and docs/statistics.md. Where it withheld rho_corrected:",
         "",
     ]
     for study, part in table.groupby("study", sort=False):

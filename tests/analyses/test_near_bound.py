@@ -1,0 +1,57 @@
+"""analyses/calibration/near_bound.py: its BCa interval is the shipped one, and its rescaled variants are BCa of
+replicates moved to the jackknife's width (rebuilt here from the same resamples)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from analyses.calibration.independent import _inputs
+from analyses.calibration.near_bound import near_bound_intervals
+from rsastats.inference import compare_models
+from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.settings import streams
+from rsastats.intervals import bootstrap_interval
+
+PAIR = np.array([[0, 1]])
+
+
+def _near_one(seed: int):
+    """One set of emotion vectors read twice with independent prompt noise (noise-free rho 1)."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=(12, 1, 40))
+    x = np.stack([signal + 0.3 * rng.normal(size=(12, 8, 40)) for _ in range(2)])
+    return [replace(m, name=f"model{k}") for k, m in enumerate(_inputs(x, np.ones((12, 8), bool)))]
+
+
+def test_its_bca_interval_is_the_shipped_one_and_the_rescaled_ones_are_narrower():
+    models = _near_one(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shipped = compare_models(*models, seed=5)
+        got = near_bound_intervals(models, 5, 2000)
+    assert shipped.corrected_ci_method == "bca"
+    np.testing.assert_allclose([got["bca_low"], got["bca_high"]], [shipped.corrected_ci_low, shipped.corrected_ci_high],
+                               rtol=0, atol=1e-12)
+    assert got["jack_se"] < got["boot_sd"]  # the emotion bootstrap is wider than the jackknife here
+    assert got["bca_low"] < got["rescaled_low"] <= got["point"]
+
+
+def test_the_rescaled_interval_is_bca_of_moved_replicates():
+    models = _near_one(4)
+    got = near_bound_intervals(models, 7, 500)
+    seeds = streams(7)
+    halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, seeds.splits)
+    from rsastats.inference.engine import ResamplingEngine
+    counts, _ = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").draws(500, seeds.corrected)
+    reps = halves.emotion_resamples(counts, PAIR)[:, 0]
+    jack = halves.leave_one_out(PAIR)[:, 0]
+    point = got["point"]
+    np.testing.assert_allclose(got["boot_sd"], np.std(reps, ddof=1), rtol=1e-12)
+    scale = got["jack_se"] / got["boot_sd"]
+    interval = bootstrap_interval(point, point + scale * (reps - point), method="bca", confidence=0.95,
+                                  jackknife=[point + scale * (jack - point)])
+    np.testing.assert_allclose(got["rescaled_low"], max(-1.0, interval.low), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got["rescaled_high"], min(1.0, interval.high), rtol=0, atol=1e-12)
