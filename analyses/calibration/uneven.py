@@ -206,7 +206,8 @@ def uneven_section(table: pd.DataFrame, tolerance: tuple[float, float], min_give
         "",
         "rho_corrected is not given when the cross-half ratio moves by more than "
         f"{MAX_NORM_SHIFT} and more than {NORM_SHIFT_Z} jackknife standard errors once each emotion's squared norm in "
-        "the half RDMs is corrected for its whole prompt noise instead of equalized (`norm_shift`, "
+        "the half RDMs is corrected for its own prompt noise (the variance emotions share at a prompt label excepted) "
+        "instead of equalized (`norm_shift`, "
         "`uneven_shrinkage` in `rsastats/inference/corrected.py`; docs/statistics.md, 'Emotion vectors of different "
         "lengths'). The check was applied to every stored data set of the studies above "
         "(`python -m analyses.calibration.uneven {atlas,independent,few}`: the same half splits, no resamples; "

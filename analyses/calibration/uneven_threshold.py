@@ -18,7 +18,7 @@ script writes:
 - reports/calibration/uneven_threshold_cli.csv: for the third generative model (:mod:`.cli_model`, whose stored
   results, run through the CLI, do not keep the move), the move recomputed on each data set's own splits and the
   share of data sets where rho_corrected passes the split-half rule that each ``z`` withholds, per design, and the
-  mean move.
+  mean and SD of the move.
 
 Run:  python -m analyses.calibration.uneven_threshold   (about a minute; reads reports/calibration/{atlas,
 independent,few,cli_model}).
@@ -141,10 +141,11 @@ def cli_moves(folder: str = cli_model.FOLDER, jobs: int = 2) -> pd.DataFrame:
 
 def cli_withheld(moves: pd.DataFrame) -> pd.DataFrame:
     """Per design and ``z`` (``MAX_NORM_SHIFT`` as shipped): the share of the data sets past the split-half rule
-    whose rho_corrected the check withholds, and the mean move (the noise-free-norm ratio less the shipped one)."""
+    whose rho_corrected the check withholds, and the mean and SD of the move (the noise-free-norm ratio less the
+    shipped one)."""
     past = moves[moves["split_half"] >= MIN_SPLIT_HALF]
     rows = [{"design": design, "z": z, "n_sets": len(g), "withheld_share": float(_fires(g, z, MAX_NORM_SHIFT).mean()),
-             "mean_move": float(g["norm_shift"].mean())}
+             "mean_move": float(g["norm_shift"].mean()), "sd_move": float(g["norm_shift"].std())}
             for design, g in past.groupby("design", sort=False) for z in Z_GRID]
     return pd.DataFrame(rows)
 

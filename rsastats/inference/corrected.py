@@ -33,8 +33,8 @@ the BCa interval of 2,000 emotion resamples, the point and the interval clipped 
 inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and there are at least
 :data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
 calibrated there, and not below), and when the check of uneven noise shrinkage does not fire: the ratio
-recomputed on the same splits with each half's squared norms corrected for their whole prompt noise
-(:func:`norm_shift`) must not move by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife
+recomputed on the same splits with each half's squared norms corrected for their own prompt noise
+(:func:`norm_shift`; the variance emotions share at a prompt label -- templates -- is not theirs) must not move by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife
 standard errors (:func:`uneven_shrinkage`; emotion vectors whose lengths differ much relative to the noise
 bias the ratio).  Otherwise it is None and ``corrected_note`` says why.
 
@@ -72,10 +72,9 @@ MIN_CORRECTED_EMOTIONS = 7
 # The check of uneven noise shrinkage (:func:`norm_shift`): rho_corrected is not given when it moves by more than
 # MAX_NORM_SHIFT and more than NORM_SHIFT_Z jackknife standard errors (docs/calibration.md, 'Emotion vectors of
 # different lengths').  The jackknife standard error of the move overstates its SD over data sets (1.12-1.67x in the
-# designs with 12 or more emotions), so 1.96 of them is a stricter test than 5%; a lower threshold (1.4) brought the
-# second model's `sizes` designs into the band but withheld rho_corrected in 27.5% of the third model's template
-# design (11.5% at 1.96), where the ratio is nearly unbiased and the noise-free-norm estimate is not, and in 15.0% at
-# 4 prompts (2.0%) (analyses/calibration/uneven_threshold.py, docs/statistics.md).
+# designs with 12 or more emotions), so 1.96 of them is a stricter test than 5%; 1.4 brought the second model's
+# `sizes` designs into the band but withheld rho_corrected in 13% of the third model's data sets at 3 and 4 prompts
+# (2-4% at 1.96) (analyses/calibration/uneven_threshold.py, docs/statistics.md).
 MAX_NORM_SHIFT = 0.05
 NORM_SHIFT_Z = 1.96
 _BATCH = 256
@@ -242,8 +241,9 @@ class CrossHalf:
 
 def norm_shift(halves: CrossHalf, pairs: np.ndarray, point: np.ndarray, jack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The check of rho_corrected against uneven noise shrinkage: per pair, how far the cross-half ratio moves
-    when each emotion's squared norm in the half RDMs is corrected for its whole prompt noise (unbiased for the
-    noise-free squared norm) instead of equalized (``point`` (n_pairs,), ``jack`` (n, n_pairs): the equalized
+    when each emotion's squared norm in the half RDMs is corrected for its own prompt noise (unbiased for the
+    noise-free squared norm; less the variance emotions share at a prompt label,
+    :func:`~rsastats.inference.equalize.shared_prompt_variance`) instead of equalized (``point`` (n_pairs,), ``jack`` (n, n_pairs): the equalized
     ratio and its leave-one-emotion-out values), and the jackknife standard error of that move over emotions:
     ``(shift, se)``, NaN where the corrected halves give no ratio."""
     check = halves.renormed("noise-free")
@@ -282,7 +282,7 @@ def uneven_shrinkage(shift: float, se: float) -> str:
         return ""
     size = f"{abs(shift) / se:.1f} standard errors" if se > 0 else "its standard error is 0"
     return (f"rho_corrected not given: it moves by {shift:+.3f} ({size}) when each "
-            "emotion's squared norm is corrected for its whole prompt noise instead of equalized -- the emotions' "
+            "emotion's squared norm is corrected for its own prompt noise instead of equalized -- the emotions' "
             "vectors differ in length so much, relative to the prompt noise, that the noise shrinks their cosines "
             "unevenly, which the split-half attenuation model does not describe (docs/statistics.md, 'Emotion "
             "vectors of different lengths')")

@@ -18,12 +18,11 @@ How it is fast
 For each model the Gram matrix of all prompt rows ``K = X X^T`` (``E*P x E*P``) is computed once.
 The Gram matrix of the resampled means is ``G[e, f] = c_e^T K[e, f] c_f / (n_e n_f)``; for each
 emotion ``f`` and model one matrix product ``c_f^T K[f, :f+1 blocks]`` serves every resample of a batch
-(only ``e <= f`` is computed; ``G`` is symmetric), and the prompt counts are shared by every model of
-a paired group.  Cosine, correlation
-(rows centred across hidden first) and Euclidean RDMs follow from ``G``; so do the ``emotion-mean``
-and ``unit`` normalizations.  ``zscore`` is not a function of ``G``: it takes the direct route
-(resampled means, then z-scores), as does any model whose Gram blocks would be larger than the
-direct computation.  Spearman ranks of a fixed RDM are sorted once.
+(only ``e <= f`` is computed; ``G`` is symmetric), and the prompt counts are shared by every model of a paired
+group.  Cosine, correlation (rows centred across hidden first) and Euclidean RDMs follow from ``G``; so do the
+``emotion-mean`` and ``unit`` normalizations.  ``zscore`` is not a function of ``G``: it takes the direct route
+(resampled means, then z-scores), as does any model whose Gram blocks would be larger than the direct
+computation.  Spearman ranks of a fixed RDM are sorted once.
 
 Reproducibility
 ---------------
@@ -47,7 +46,7 @@ from ..measures.kernels import degenerate, weighted_kendall
 from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
-from .equalize import equalized, gram_post, noise_free_norms, prompt_noise, vector_gram
+from .equalize import equalized, gram_post, noise_free_norms, prompt_noise, shared_prompt_variance, vector_gram
 from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
@@ -75,6 +74,7 @@ class _Group:
     gram_blocks: list[list[np.ndarray]] | None  # [emotion f][member]: (P, (f+1) * P)
     rows: list[np.ndarray] | None  # direct route: per member (E, P, H)
     noise: np.ndarray | None = None  # per member and emotion, the prompt noise variance (once asked for)
+    shared: np.ndarray | None = None  # per member, the prompt variance emotions share at a label (once asked for)
 
 
 class ResamplingEngine:
@@ -134,11 +134,8 @@ class ResamplingEngine:
                 use_gram = use_gram and n_p * (n_e + 1) <= 2 * hidden + n_e and gram_bytes <= _GRAM_BYTES_LIMIT
             else:
                 use_gram = use_gram and gram
-            blocks = rows = None
-            if use_gram:
-                blocks = self._gram_blocks([self.models[i].rows.values for i in members])
-            else:
-                rows = [self.models[i].rows.values for i in members]
+            values = [self.models[i].rows.values for i in members]
+            blocks, rows = (self._gram_blocks(values), None) if use_gram else (None, values)
             self.groups.append(_Group(members, valid, slots, rows0.post, blocks, rows))
 
     def _gram_blocks(self, values: list[np.ndarray]) -> list[np.ndarray]:
@@ -176,18 +173,16 @@ class ResamplingEngine:
         if group.gram_blocks is not None:
             cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
-            # One buffer for every product of the batch: allocating a fresh (B, (f+1) P) array each
-            # time costs page faults where malloc hands large blocks straight to mmap (as in dask
-            # workers, whose nanny sets MALLOC_TRIM_THRESHOLD_).
+            # One buffer for every product of the batch: a fresh (B, (f+1) P) array each time costs page faults
+            # where malloc hands large blocks straight to mmap (as in dask workers: MALLOC_TRIM_THRESHOLD_).
             buffer = np.empty(n_b * n_e * n_p)
             for f in range(n_e):
                 cf = cb[:, f, :]
                 below = cb[:, : f + 1, :]
                 product = buffer[: n_b * (f + 1) * n_p].reshape(n_b, (f + 1) * n_p)
                 for k, block in enumerate(group.gram_blocks[f]):
-                    # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f.
-                    # One model at a time keeps the product small enough to stay in cache for the
-                    # contraction that follows.
+                    # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f (one model at a
+                    # time keeps the product small enough to stay in cache for the contraction that follows).
                     t = np.matmul(cf, block, out=product).reshape(n_b, f + 1, n_p)
                     gf = np.einsum("bep,bep->be", t, below)
                     gram[:, k, : f + 1, f] = gf
@@ -202,7 +197,11 @@ class ResamplingEngine:
             if group.noise is None:
                 group.noise = prompt_noise(group.valid, group.gram_blocks, group.rows, self.rdm_method)
             if equalize == "noise-free":  # the mean step inside: the floor applies to the vectors' final norms
-                gram = noise_free_norms(gram, group.noise, counts, totals, group.post, self.rdm_method)
+                if group.shared is None:  # a template's share of the prompt variance is not the emotion's own
+                    group.shared = np.maximum(shared_prompt_variance(group.valid, group.gram_blocks, group.rows,
+                                                                     self.rdm_method), 0.0)  # a variance: >= 0
+                own = np.maximum(group.noise - group.shared[:, None], 0.0)
+                gram = noise_free_norms(gram, own, counts, totals, group.post, self.rdm_method)
                 return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
             gram = equalized(gram, group.noise, counts, totals)
         gram = gram_post(gram, group.post, self.rdm_method)

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..vectors import apply_post
 
-__all__ = ["prompt_noise", "equalized", "noise_free_norms", "NORM_FLOOR", "gram_post", "vector_gram"]
+__all__ = ["prompt_noise", "shared_prompt_variance", "equalized", "noise_free_norms", "NORM_FLOOR", "gram_post",
+           "vector_gram"]
 
 # The floor of a noise-corrected squared norm, as a share of the mean noise inflation over emotions: a
 # noise-free squared norm is >= 0, and the floor keeps the cosines of an emotion whose estimate falls to or
@@ -57,6 +58,40 @@ def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None,
     return out
 
 
+def shared_prompt_variance(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
+    """Per model, the prompt variance that emotions share at the same prompt label (a template that prompt ``p``
+    of every emotion is built from): the mean over pairs of emotions ``e < f`` of
+    ``sum_p (x_ep - xbar_e) . (x_fp - xbar_f) / (n - 1)`` over the ``n`` labels valid in both (means over those
+    labels; rows centred across hidden first for the correlation RDM), unbiased for the trace of the shared
+    component's covariance; about 0 where prompts of different emotions are unrelated.  From the Gram blocks
+    (``[emotion f][model]: (P, (f+1) P)``) or the rows (per model ``(E, P, H)``): ``(n_models,)``; 0 where no
+    pair has 2 common labels."""
+    w = valid.astype(np.float64)  # (E, P)
+    n_e, n_p = w.shape
+    n_models = len(gram_blocks[0]) if gram_blocks is not None else len(rows)
+    out = np.zeros(n_models)
+    for m in range(n_models):
+        values = None
+        if gram_blocks is None:
+            values = rows[m] - rows[m].mean(axis=-1, keepdims=True) if rdm_method == "correlation" else rows[m]
+        total, count = 0.0, 0
+        for f in range(1, n_e):
+            common = w[:f] * w[f]  # (f, P): labels valid in both e < f and f
+            n = common.sum(axis=1)
+            if gram_blocks is not None:
+                block = gram_blocks[f][m][:, : f * n_p].reshape(n_p, f, n_p).transpose(1, 0, 2)  # (e, p_f, q_e)
+                paired = np.einsum("epp,ep->e", block, common)
+                sums = np.einsum("ep,epq,eq->e", common, block, common)
+            else:
+                paired = np.einsum("eph,ph,ep->e", values[:f], values[f], common)
+                sums = np.einsum("eh,eh->e", np.einsum("ep,eph->eh", common, values[:f]), common @ values[f])
+            ok = n >= 2
+            total += float(((paired[ok] - sums[ok] / n[ok]) / (n[ok] - 1)).sum())
+            count += int(ok.sum())
+        out[m] = total / count if count else 0.0
+    return out
+
+
 def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
     """``gram`` (B, models, E, E) of count-weighted prompt means (counts (B, E, P), their sums ``totals``
     (B, E)) with each diagonal entry moved by its emotion's noise inflation ``s_e sum_p c_p^2 / T_e^2``
@@ -73,9 +108,11 @@ def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: n
 
 def noise_free_norms(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: np.ndarray, post: str = "none",
                      rdm_method: str = "cosine") -> np.ndarray:
-    """``gram`` as in :func:`equalized` with each diagonal entry less its emotion's whole noise inflation
-    ``s_e sum_p c_p^2 / T_e^2`` (unbiased for the noise-free squared norm; where prompt noise is independent
-    across emotions -- no templates shared by them -- the off-diagonal entries are unbiased already), then the
+    """``gram`` as in :func:`equalized` with each diagonal entry less its emotion's noise inflation
+    ``s_e sum_p c_p^2 / T_e^2``, ``noise`` the emotion's own prompt noise (the engine passes ``s_e`` less
+    :func:`shared_prompt_variance`, both floored at 0: a template's share of the prompt variance is in the off-diagonal products
+    too, so removing it from the diagonal alone would inflate every cosine; unbiased for the noise-free squared
+    norm up to that common share), then the
     normalization's mean step
     (:func:`gram_post`; ``emotion-mean`` centring is linear in the Gram matrix, so still unbiased), each squared
     norm floored at :data:`NORM_FLOOR` times the mean inflation over emotions before and after that step.
