@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compare: {compare_s:.2f} s, {min(compare_cpu):.2f} CPU-s (target {TARGET_COMPARE:g} s); matrix of "
           f"{args.models}: {matrix_s:.1f} s, {matrix_cpu:.1f} CPU-s "
           f"(target {TARGET_MATRIX:g} s); rho {res['rho']:.3f}, rho_corrected's interval "
-          f"{res.get('corrected_ci_method')} (the BCa route near the bound would add {near_bound_s:.2f} s); rsatoolbox bootstrap alone: {peer_s:.2f} s per pair; "
+          f"{res.get('corrected_ci_method')} (the BCa route near the bound would add {near_bound_s:.2f} s); "
+          f"rsatoolbox bootstrap alone: {peer_s:.2f} s per pair; "
           f"load average {load_before} -> {out['load_after']}")
     print(json.dumps(out))
     return 0

@@ -9,8 +9,9 @@ designs are :mod:`analyses.atlas`), ``rho`` rho's interval alone (reruns, weak d
 second generative model, ``cli_model`` a third one run through ``rsastats compare --json``, ``few`` designs with
 fewer than 8 emotions (the package's minimums), ``corrected_methods`` and ``corrected_jackknife`` interval methods
 of rho_corrected, ``equalize_bias`` how the half RDMs' squared norms move it, ``half_split`` the two half-split
-schemes, ``uneven``, ``uneven_se`` and ``uneven_threshold`` the check of uneven shrinkage on stored results, ``near_bound`` BCa near the bound against the jackknife's width, ``methods`` the summary of
-the methods studied and not chosen, ``report`` the Markdown, ``__main__`` the command.
+schemes, ``uneven``, ``uneven_se`` and ``uneven_threshold`` the check of uneven shrinkage on stored results,
+``near_bound`` BCa near the bound against the jackknife's width, ``methods`` the summary of the methods studied and
+not chosen, ``report`` the Markdown, ``__main__`` the command.
 
 Type-I error
     Two models whose RDMs share the *kind* of structure that makes RDM cells dependent -- a common

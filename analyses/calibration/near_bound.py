@@ -56,10 +56,12 @@ def near_bound_intervals(models: list, seq: np.random.SeedSequence, n_boot: int,
     reps = halves.emotion_resamples(counts, PAIR)[:, 0]
     split = float(halves.split_variance(PAIR)[0])
     v = (n - 1) / n * ((jack - jack.mean()) ** 2).sum()
-    v_c = corrected_variance(v, leave_two_out_excess(point, jack, halves.batched(leave_two_out_weights(n), PAIR)[:, 0]), n)
+    two = halves.batched(leave_two_out_weights(n), PAIR)[:, 0]
+    v_c = corrected_variance(v, leave_two_out_excess(point, jack, two), n)
     boot_sd = float(np.nanstd(reps, ddof=1))
     out = {"point": point, "boot_sd": boot_sd, "jack_se": float(np.sqrt(v + split))}
-    for name, scale in (("bca", 1.0), ("rescaled", np.sqrt(v + split) / boot_sd), ("rescaled_c", np.sqrt(v_c + split) / boot_sd)):
+    scales = (("bca", 1.0), ("rescaled", np.sqrt(v + split) / boot_sd), ("rescaled_c", np.sqrt(v_c + split) / boot_sd))
+    for name, scale in scales:
         low, high, _ = bca_near_bound(point, point + scale * (reps - point), point + scale * (jack - point), confidence)
         out[f"{name}_low"], out[f"{name}_high"] = low, high
     return out
@@ -99,7 +101,8 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
         row[f"{name}_miss_low"] = float((high < truth)[given].mean())
         row[f"{name}_width"] = float((high - low)[given].mean())
     print(f"{study} {row['design']}: {len(got)} BCa, boot SD {row['boot_sd']:.3f}, jackknife {row['jack_se']:.3f}, "
-          f"ratio SD {row['ratio_sd']:.3f}; coverage " + ", ".join(f"{k} {100 * row[f'{k}_coverage']:.1f}" for k in VARIANTS),
+          f"ratio SD {row['ratio_sd']:.3f}; coverage "
+          + ", ".join(f"{k} {100 * row[f'{k}_coverage']:.1f}" for k in VARIANTS),
           flush=True)
     return row
 
@@ -123,7 +126,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         print(f"{name}: {band(c)} of {len(table)} designs within [92.5%, 97.5%], {(c < 0.925).sum()} below, "
               f"{(c > 0.975).sum()} above")
     ratio = table["boot_sd"] / table["ratio_sd"]
-    print(f"bootstrap SD / SD of the ratio over data sets: {ratio.min():.2f}-{ratio.max():.2f} (median {ratio.median():.2f})")
+    print(f"bootstrap SD / SD of the ratio over data sets: {ratio.min():.2f}-{ratio.max():.2f} "
+          f"(median {ratio.median():.2f})")
     return table
 
 

@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse-shifts", action="store_true",
                         help="use the stored norm_shift columns instead of recomputing them (after a threshold change)")
     args = parser.parse_args(argv)
-    recheck(args.study, args.folder, jobs=args.jobs, only=args.designs, verify=args.verify, reuse_shifts=args.reuse_shifts)
+    recheck(args.study, args.folder, jobs=args.jobs, only=args.designs, verify=args.verify,
+            reuse_shifts=args.reuse_shifts)
     return 0
 
 

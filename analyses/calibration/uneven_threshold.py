@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.inference.corrected import DEFAULT_N_SPLITS, MAX_NORM_SHIFT, MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF, CrossHalf, \
-    norm_shift
+from rsastats.inference.corrected import (DEFAULT_N_SPLITS, MAX_NORM_SHIFT, MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF,
+                                         CrossHalf, norm_shift)
 from rsastats.io import atomic_path
 
 from . import cli_model

@@ -34,9 +34,10 @@ inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and the
 :data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
 calibrated there, and not below), and when the check of uneven noise shrinkage does not fire: the ratio
 recomputed on the same splits with each half's squared norms corrected for their own prompt noise
-(:func:`norm_shift`; the variance emotions share at a prompt label -- templates -- is not theirs) must not move by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife
-standard errors (:func:`uneven_shrinkage`; emotion vectors whose lengths differ much relative to the noise
-bias the ratio).  Otherwise it is None and ``corrected_note`` says why.
+(:func:`norm_shift`; the variance emotions share at a prompt label -- templates -- is not theirs) must not move
+by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife standard errors (:func:`uneven_shrinkage`;
+emotion vectors whose lengths differ much relative to the noise bias the ratio).  Otherwise it is None and
+``corrected_note`` says why.
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
 full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
@@ -243,9 +244,9 @@ def norm_shift(halves: CrossHalf, pairs: np.ndarray, point: np.ndarray, jack: np
     """The check of rho_corrected against uneven noise shrinkage: per pair, how far the cross-half ratio moves
     when each emotion's squared norm in the half RDMs is corrected for its own prompt noise (unbiased for the
     noise-free squared norm; less the variance emotions share at a prompt label,
-    :func:`~rsastats.inference.equalize.shared_prompt_variance`) instead of equalized (``point`` (n_pairs,), ``jack`` (n, n_pairs): the equalized
-    ratio and its leave-one-emotion-out values), and the jackknife standard error of that move over emotions:
-    ``(shift, se)``, NaN where the corrected halves give no ratio."""
+    :func:`~rsastats.inference.equalize.shared_prompt_variance`) instead of equalized (``point`` (n_pairs,),
+    ``jack`` (n, n_pairs): the equalized ratio and its leave-one-emotion-out values), and the jackknife standard
+    error of that move over emotions: ``(shift, se)``, NaN where the corrected halves give no ratio."""
     check = halves.renormed("noise-free")
     other, _ = check.corrected(None, pairs)
     moved = check.leave_one_out(pairs) - jack

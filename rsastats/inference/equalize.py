@@ -58,7 +58,8 @@ def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None,
     return out
 
 
-def shared_prompt_variance(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
+def shared_prompt_variance(valid: np.ndarray, gram_blocks: list | None, rows: list | None,
+                           rdm_method: str) -> np.ndarray:
     """Per model, the prompt variance that emotions share at the same prompt label (a template that prompt ``p``
     of every emotion is built from): the mean over pairs of emotions ``e < f`` of
     ``sum_p (x_ep - xbar_e) . (x_fp - xbar_f) / (n - 1)`` over the ``n`` labels valid in both (means over those
@@ -110,9 +111,9 @@ def noise_free_norms(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, to
                      rdm_method: str = "cosine") -> np.ndarray:
     """``gram`` as in :func:`equalized` with each diagonal entry less its emotion's noise inflation
     ``s_e sum_p c_p^2 / T_e^2``, ``noise`` the emotion's own prompt noise (the engine passes ``s_e`` less
-    :func:`shared_prompt_variance`, both floored at 0: a template's share of the prompt variance is in the off-diagonal products
-    too, so removing it from the diagonal alone would inflate every cosine; unbiased for the noise-free squared
-    norm up to that common share), then the
+    :func:`shared_prompt_variance`, both floored at 0: a template's share of the prompt variance is in the
+    off-diagonal products too, so removing it from the diagonal alone would inflate every cosine; unbiased for the
+    noise-free squared norm up to that common share), then the
     normalization's mean step
     (:func:`gram_post`; ``emotion-mean`` centring is linear in the Gram matrix, so still unbiased), each squared
     norm floored at :data:`NORM_FLOOR` times the mean inflation over emotions before and after that step.

@@ -12,6 +12,7 @@ from analyses.calibration.independent import _inputs
 from analyses.calibration.near_bound import near_bound_intervals
 from rsastats.inference import compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.settings import streams
 from rsastats.intervals import bootstrap_interval
 
@@ -44,8 +45,8 @@ def test_the_rescaled_interval_is_bca_of_moved_replicates():
     got = near_bound_intervals(models, 7, 500)
     seeds = streams(7)
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, seeds.splits)
-    from rsastats.inference.engine import ResamplingEngine
-    counts, _ = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").draws(500, seeds.corrected)
+    engine = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine")
+    counts, _ = engine.draws(500, seeds.corrected)
     reps = halves.emotion_resamples(counts, PAIR)[:, 0]
     jack = halves.leave_one_out(PAIR)[:, 0]
     point = got["point"]

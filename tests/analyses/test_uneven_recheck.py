@@ -70,5 +70,6 @@ def test_reused_shifts_give_what_recomputed_shifts_give_at_another_threshold(sto
     reused, recomputed = (pd.read_csv(tmp_path / n / "tiny-sizes.csv") for n in ("reuse", "recompute"))
     pd.testing.assert_frame_equal(reused, recomputed)
     shipped = pd.read_csv(before / "tiny-sizes.csv")
-    assert reused[UNCHECKED[0]].notna().sum() < shipped[UNCHECKED[0]].notna().sum()  # the higher threshold withholds less
+    # the higher threshold withholds less
+    assert reused[UNCHECKED[0]].notna().sum() < shipped[UNCHECKED[0]].notna().sum()
     assert reused["norm_shift"].equals(shipped["norm_shift"])

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from analyses.calibration.uneven_threshold import se_ratio_table, stored, threshold_table
+from analyses.calibration.uneven_threshold import Z_GRID, cli_withheld, se_ratio_table, stored, threshold_table
 
 
 def _folder(tmp_path, name, n_emotions, truth, rows):
@@ -53,7 +53,8 @@ def test_threshold_table_counts_designs_and_withheld_intervals_as_a_direct_count
         est = b["rho_corrected"].fillna(b["rho_corrected_unchecked"])
         covered = ((est - 0.1 <= 0.5) & (0.5 <= est + 0.1))[kept]
         row = table.loc[(0.05, z)]
-        fine_covers = 0.925 <= (((frames["fine"]["corrected_ci_low"] <= 0.5) & (0.5 <= frames["fine"]["corrected_ci_high"])).mean()) <= 0.975
+        fine = frames["fine"]
+        fine_covers = 0.925 <= ((fine["corrected_ci_low"] <= 0.5) & (0.5 <= fine["corrected_ci_high"])).mean() <= 0.975
         expect_designs = 1 + int(kept.sum() >= 20)
         assert row["designs"] == expect_designs
         assert row["withheld_share"] == (~kept).sum() / (2 * n)
@@ -72,8 +73,6 @@ def test_se_ratio_is_the_rms_jackknife_se_over_the_sd_of_the_move(tmp_path):
 
 
 def test_cli_withheld_counts_the_data_sets_past_the_split_half_rule():
-    from analyses.calibration.uneven_threshold import Z_GRID, cli_withheld
-
     moves = pd.DataFrame({"design": ["d"] * 5,
                           "norm_shift": [0.10, -0.10, 0.04, 0.10, 0.10],
                           "norm_shift_se": [0.06, 0.04, 0.001, 0.03, 0.001],

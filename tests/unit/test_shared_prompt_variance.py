@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from analyses.calibration import cli_model
 from analyses.calibration.independent import _inputs
+from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf, norm_shift
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.equalize import shared_prompt_variance
 
@@ -61,9 +63,6 @@ def test_the_check_no_longer_counts_templates_as_uneven_shrinkage():
     """The third generative model's template design (30 emotions x 8 prompts crossed with templates): the ratio is
     nearly unbiased there, and the check's move, which averaged -0.05 when the templates' share of the prompt
     variance was subtracted from the diagonal too, is now about 0."""
-    from analyses.calibration import cli_model
-    from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf, norm_shift
-
     design = next(d for d in cli_model.DESIGNS if d.name == "m3-n30-P8-templ")
     pair = np.array([[0, 1]])
     moves = {"shared removed": [], "whole noise": []}
