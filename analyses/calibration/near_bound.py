@@ -36,6 +36,7 @@ from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
+from .corrected_jackknife import _rate
 from .uneven import FOLDERS, _source
 
 __all__ = ["VARIANTS", "near_bound_intervals", "design_row", "main"]
@@ -96,10 +97,7 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
     for name in VARIANTS:
         low, high = got[f"{name}_low"], got[f"{name}_high"]
         given = low.notna() & high.notna()
-        row[f"{name}_coverage"] = float(((low <= truth) & (truth <= high))[given].mean())
-        row[f"{name}_miss_high"] = float((low > truth)[given].mean())
-        row[f"{name}_miss_low"] = float((high < truth)[given].mean())
-        row[f"{name}_width"] = float((high - low)[given].mean())
+        row.update({f"{name}_{k}": v for k, v in _rate(low[given], high[given], truth).items()})
     print(f"{study} {row['design']}: {len(got)} BCa, boot SD {row['boot_sd']:.3f}, jackknife {row['jack_se']:.3f}, "
           f"ratio SD {row['ratio_sd']:.3f}; coverage "
           + ", ".join(f"{k} {100 * row[f'{k}_coverage']:.1f}" for k in VARIANTS),

@@ -347,15 +347,17 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     point, aa = point[0], aa[0]
     jack = halves.leave_one_out(sub)
     shift, se = norm_shift(halves, sub, point, jack)
-    intervals = jackknife_corrected(halves, sub, point, jack, confidence)
-    need = [q for q, got in enumerate(intervals) if got is None and not _split_half_rule(aa, *sub[q])
-            and not uneven_shrinkage(float(shift[q]), float(se[q]))]
+    given = [q for q in range(len(sub)) if not _split_half_rule(aa, *sub[q])
+             and not uneven_shrinkage(float(shift[q]), float(se[q]))]  # the interval only where it is shown
+    intervals = (dict(zip(given, jackknife_corrected(halves, sub[given], point[given], jack[:, given], confidence)))
+                 if given else {})
+    need = [q for q in given if intervals[q] is None]
     bca: dict[int, tuple] = {}
     if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
         counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
         reps = halves.emotion_resamples(counts, sub[need])
         bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
     for q, k in enumerate(kept):
-        out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals[q],
+        out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals.get(q),
                               bca.get(q), n_splits, (float(shift[q]), float(se[q])))
     return out
