@@ -37,7 +37,8 @@ recomputed on the same splits with each half's squared norms corrected for their
 (:func:`norm_shift`; the variance emotions share at a prompt label -- templates -- is not theirs) must not move
 by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife standard errors (:func:`uneven_shrinkage`;
 emotion vectors whose lengths differ much relative to the noise bias the ratio).  Otherwise it is None and
-``corrected_note`` says why.
+``corrected_note`` says why.  Where the check does not fire, the interval is widened on the side of the move by
+the part of it beyond :data:`WIDEN_BEYOND_SE` standard errors (:func:`widen_toward_shift`; the note says so).
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
 full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
@@ -61,7 +62,8 @@ from .engine import ResamplingEngine
 
 __all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "NEAR_BOUND_CI",
            "MAX_NORM_SHIFT", "jackknife_corrected",
-           "NORM_SHIFT_Z", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift", "uneven_shrinkage", "stepped_up",
+           "NORM_SHIFT_Z", "WIDEN_BEYOND_SE", "WIDEN_NOTE", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift",
+           "uneven_shrinkage", "widen_toward_shift", "stepped_up",
            "ceiling_withheld", "screen_ceilings"]
 
 MIN_PROMPTS = 3
@@ -78,6 +80,10 @@ MIN_CORRECTED_EMOTIONS = 7
 # (2-4% at 1.96) (analyses/calibration/uneven_threshold.py, docs/statistics.md).
 MAX_NORM_SHIFT = 0.05
 NORM_SHIFT_Z = 1.96
+# Where the check does not fire, the interval is widened on the side the check moves the ratio by the part of the
+# move beyond WIDEN_BEYOND_SE of its jackknife standard errors (:func:`widen_toward_shift`; docs/statistics.md).
+WIDEN_BEYOND_SE = 0.5
+WIDEN_NOTE = "widened by"  # the start of the note of a widened interval (:func:`widen_toward_shift`)
 _BATCH = 256
 
 
@@ -289,6 +295,30 @@ def uneven_shrinkage(shift: float, se: float) -> str:
             "vectors of different lengths')")
 
 
+def widen_toward_shift(low: float, high: float, shift: float, se: float, *,
+                       beyond: float | None = None) -> tuple[float, float, str]:
+    """rho_corrected's interval ``(low, high)`` widened on the side :func:`norm_shift` moves the ratio (``shift``,
+    standard error ``se``), by the part of the move beyond ``beyond`` standard errors (default
+    :data:`WIDEN_BEYOND_SE`; kept in [-1, 1]), and the note that says so ("" where nothing moved).  The ratio
+    with noise-corrected norms is much less biased where emotion vectors differ in length, but noisier: the
+    interval is widened by what it says beyond its noise."""
+    beyond = WIDEN_BEYOND_SE if beyond is None else beyond
+    if not (np.isfinite(shift) and np.isfinite(se)) or beyond == np.inf:
+        return low, high, ""
+    step = float(np.sign(shift)) * max(0.0, abs(shift) - beyond * se)
+    new_low, new_high = max(-1.0, low + min(step, 0.0)), min(1.0, high + max(step, 0.0))
+    moved = (new_high - high) + (new_low - low)
+    if moved == 0.0:
+        return low, high, ""
+    end = "upper end" if moved > 0 else "lower end"
+    if new_high == 1.0 > high or new_low == -1.0 < low:
+        end += ", clipped at the bound"
+    size = f"{abs(shift) / se:.1f} standard errors" if se > 0 else "its standard error is 0"
+    return new_low, new_high, (f"{WIDEN_NOTE} {moved:+.3f} ({end}) toward the ratio with noise-corrected norms, which "
+                               f"moves it by {shift:+.3f} ({size}) (docs/statistics.md, 'Emotion vectors of different "
+                               "lengths')")
+
+
 def _split_half_rule(aa: np.ndarray, i: int, j: int) -> str:
     worst = min(float(aa[i]), float(aa[j]))
     if worst >= MIN_SPLIT_HALF:
@@ -315,11 +345,14 @@ def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, inter
     if uneven:
         return CorrectedRho(None, None, None, CORRECTED_CI, uneven, *halves, *rel, ceiling, ceiling_note, n_splits)
     if interval is not None:
-        return CorrectedRho(float(point), float(interval[0]), float(interval[1]), CORRECTED_CI, "", *halves, *rel,
-                            ceiling, ceiling_note, n_splits)
+        low, high, widened = widen_toward_shift(float(interval[0]), float(interval[1]), *shift)
+        return CorrectedRho(float(point), low, high, CORRECTED_CI, widened, *halves, *rel, ceiling, ceiling_note,
+                            n_splits)
     low, high, note = bca
     if not np.isfinite(low):
         return CorrectedRho(None, None, None, NEAR_BOUND_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
+    low, high, widened = widen_toward_shift(low, high, *shift)
+    note = "; ".join(filter(None, (note, widened)))
     return CorrectedRho(float(min(1.0, max(-1.0, point))), low, high, NEAR_BOUND_CI, note, *halves, *rel, ceiling,
                         ceiling_note, n_splits)
 

@@ -19,7 +19,7 @@ from analyses.calibration import cli_model
 from analyses.calibration.independent import _inputs as _independent_inputs
 from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
-from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
 from rsastats.inference.corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, jackknife_corrected
 from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
@@ -89,9 +89,14 @@ def test_compare_models_gives_that_interval_and_its_method():
         res = compare_models(a, b, seed=7)
     halves = CrossHalf([a, b], "spearman", "cosine", DEFAULT_N_SPLITS, streams(7).splits)
     point = halves.corrected(None, PAIR)[0][0]
-    expected = jackknife_corrected(halves, PAIR, point, halves.leave_one_out(PAIR), 0.95)[0]
+    jack = halves.leave_one_out(PAIR)
+    low, high = jackknife_corrected(halves, PAIR, point, jack, 0.95)[0]
+    shift, se = norm_shift(halves, PAIR, point, jack)
+    expected = widen_toward_shift(low, high, float(shift[0]), float(se[0]))
+    assert abs(shift[0]) > WIDEN_BEYOND_SE * se[0]  # this pair's interval is widened
     assert res.corrected_ci_method == CORRECTED_CI == "jackknife-t"
-    assert (res.corrected_ci_low, res.corrected_ci_high) == pytest.approx(expected, abs=1e-12)
+    assert (res.corrected_ci_low, res.corrected_ci_high) == pytest.approx(expected[:2], abs=1e-12)
+    assert res.corrected_note == expected[2] != ""
     assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
 
 
@@ -181,3 +186,20 @@ def test_leave_two_out_blocks_and_the_cap(monkeypatch):
     expected = jackknife_interval(float(point[0]), jack[:, 0], extra_variance=float(split))[:2]
     np.testing.assert_allclose(plain, expected, rtol=0, atol=1e-12)
     assert plain[0] <= corrected[0] and corrected[1] <= plain[1]
+
+
+def test_widen_toward_shift_moves_one_end_by_the_move_beyond_its_noise():
+    slack = WIDEN_BEYOND_SE * 0.04
+    assert widen_toward_shift(0.2, 0.6, 0.01, 0.04) == (0.2, 0.6, "")  # within its noise: unchanged
+    assert widen_toward_shift(0.2, 0.6, np.nan, np.nan) == (0.2, 0.6, "")  # no check: unchanged
+    low, high, note = widen_toward_shift(0.2, 0.6, 0.1, 0.04)
+    assert (low, high) == pytest.approx((0.2, 0.6 + 0.1 - slack), abs=1e-15)
+    assert note.startswith("widened by +0.080 (upper end)") and "+0.100 (2.5 standard errors)" in note
+    low, high, note = widen_toward_shift(0.2, 0.6, -0.1, 0.04)
+    assert (low, high) == pytest.approx((0.2 - 0.1 + slack, 0.6), abs=1e-15)
+    assert note.startswith("widened by -0.080 (lower end)")
+    low, high, note = widen_toward_shift(0.2, 0.97, 0.1, 0.04)
+    assert (low, high) == (0.2, 1.0) and "+0.030 (upper end, clipped at the bound)" in note
+    assert widen_toward_shift(-0.4, 1.0, 0.3, 0.04) == (-0.4, 1.0, "")  # already at the bound
+    assert widen_toward_shift(-0.98, 0.1, -0.3, 0.0)[:2] == (-1.0, 0.1)
+    assert "its standard error is 0" in widen_toward_shift(-0.98, 0.1, -0.3, 0.0)[2]

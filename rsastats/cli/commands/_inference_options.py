@@ -18,7 +18,9 @@ DEFAULT_CI_HELP = (
     "jackknife-t interval on the Fisher-z scale over emotions, its variance corrected for the second-order part the "
     "jackknife counts twice; the method calibrated on the design atlas of docs/calibration.md; it always contains rho "
     "and stays inside (-1, 1)]. jackknife-z is the normal interval with the plain jackknife standard error (the "
-    "default before; conservative near rho = 0); percentile, basic and bca are bootstrap intervals, kept for comparison. rho_corrected (noise-free) always has its own interval: Fisher-z jackknife-t with the half splits' variance, BCa near the bound 1."
+    "default before; conservative near rho = 0); percentile, basic and bca are bootstrap intervals, kept for "
+    "comparison. rho_corrected (noise-free) always has its own interval: Fisher-z jackknife-t with the half splits' "
+    "variance, BCa near the bound 1, widened toward its check of uneven noise shrinkage."
 )
 
 
