@@ -124,6 +124,7 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
     from .few import few_section, few_table, load_few, run_few
     from .independent import FOLDER, independent_section, independent_table, load_independent, run_independent
     from .uneven import recheck, uneven_section, uneven_table
+    from .widen import widen_section
 
     independent_folder = independent_folder or FOLDER
     started = time.time()
@@ -190,6 +191,7 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
     checked = uneven_table({"atlas": runs, "second model": independent_runs, "fewer than 8 emotions": few_runs})
     if len(checked):
         lines += uneven_section(checked, TOLERANCE)
+        lines += widen_section()
     lines += _default_section()
     lines += methods_section(TOLERANCE)
     with atomic_path(path) as tmp:

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.inference.corrected import DEFAULT_N_SPLITS, MIN_SPLIT_HALF, CrossHalf, norm_shift, uneven_shrinkage
+from rsastats.inference.corrected import (DEFAULT_N_SPLITS, MIN_SPLIT_HALF, WIDEN_NOTE, CrossHalf, norm_shift,
+                                         uneven_shrinkage, widen_toward_shift)
 from rsastats.inference.settings import streams
 from rsastats.rng import spawn_sequences
 
@@ -42,6 +43,7 @@ FOLDERS = {"atlas": "reports/calibration/atlas", "independent": "reports/calibra
            "few": "reports/calibration/few"}
 GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
 UNCHECKED = tuple(f"{c}_unchecked" for c in GIVEN)
+UNWIDENED = ("corrected_ci_low_unwidened", "corrected_ci_high_unwidened")
 PAIR = np.array([[0, 1]])
 NOTE_START = "rho_corrected not given: it moves by"  # the check's note (uneven_shrinkage)
 
@@ -104,13 +106,45 @@ def _apply(frame: pd.DataFrame, shifts: pd.DataFrame) -> tuple[pd.DataFrame, np.
     return frame, fired
 
 
+def _widen(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every given interval (the check not yet applied) widened as the shipped code widens it
+    (:func:`~rsastats.inference.corrected.widen_toward_shift`), its former ends in :data:`UNWIDENED`; an interval
+    whose note says it was widened already (results run with the widening) is left as it is."""
+    frame = frame.copy()
+    notes = frame["corrected_note"].fillna("").astype(str)
+    todo = frame["rho_corrected"].notna() & ~notes.str.contains(WIDEN_NOTE, regex=False)
+    frame[UNWIDENED[0]], frame[UNWIDENED[1]] = np.nan, np.nan
+    for i in np.flatnonzero(todo):
+        low, high = frame.at[i, "corrected_ci_low"], frame.at[i, "corrected_ci_high"]
+        new_low, new_high, note = widen_toward_shift(low, high, frame.at[i, "norm_shift"], frame.at[i, "norm_shift_se"])
+        if note:
+            frame.loc[i, list(UNWIDENED)] = [low, high]
+            frame.loc[i, ["corrected_ci_low", "corrected_ci_high"]] = [new_low, new_high]
+            frame.at[i, "corrected_note"] = "; ".join(filter(None, (notes.iloc[i], note)))
+    return frame
+
+
+def _unwiden(frame: pd.DataFrame) -> pd.DataFrame:
+    """The intervals as they were before :func:`_widen` (for a rerun of the check)."""
+    if UNWIDENED[0] not in frame:
+        return frame
+    was = frame[UNWIDENED[0]].notna()
+    frame.loc[was, ["corrected_ci_low", "corrected_ci_high"]] = frame.loc[was, list(UNWIDENED)].to_numpy()
+    frame.loc[was, "corrected_note"] = ["; ".join(p for p in str(n).split("; ") if not p.startswith(WIDEN_NOTE))
+                                        for n in frame.loc[was, "corrected_note"]]
+    return frame.drop(columns=list(UNWIDENED))
+
+
 def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, count: int) -> None:
-    """Rerun ``count`` data sets (fired ones first, then one where the check did not fire) through the
+    """Rerun ``count`` data sets where the check fired, ``count`` whose interval it widened and one more where it
+    did not fire through the
     study's shipped worker; their rho_corrected columns must equal the updated frame's."""
     if count <= 0:
         return
     _, worker, design, seqs = _source(meta, study)
-    picks = list(np.flatnonzero(fired)[:count]) + list(np.flatnonzero(~fired)[:1])
+    widened = frame[UNWIDENED[0]].notna().to_numpy() & ~fired if UNWIDENED[0] in frame else np.zeros(len(frame), bool)
+    picks = (list(np.flatnonzero(fired)[:count]) + list(np.flatnonzero(widened)[:count])
+             + list(np.flatnonzero(~fired)[:1]))
     for i in picks:
         row = worker((design, [seqs[i]], meta["n_boot"]))[0]
         for column in GIVEN[:3]:
@@ -157,12 +191,16 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
             for old, new in zip(GIVEN, UNCHECKED):
                 frame.loc[was, old] = frame.loc[was, new]
             frame = frame.drop(columns=list(UNCHECKED))
+        frame = _unwiden(frame)
         native = frame["corrected_note"].fillna("").astype(str).str.startswith(NOTE_START) & frame["rho_corrected"].isna()
         for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
             for column in GIVEN:  # run with the check already: what it withheld, from a rerun with the check lifted
                 frame.loc[i, column] = np.nan if row[column] is None else row[column]
         stored = reuse_shifts and {"norm_shift", "norm_shift_se"} <= set(frame.columns)
-        frame, fired = _apply(frame, frame[["norm_shift", "norm_shift_se"]] if stored else _shifts(meta, study, jobs))
+        shifts = frame[["norm_shift", "norm_shift_se"]] if stored else _shifts(meta, study, jobs)
+        for column in ("norm_shift", "norm_shift_se"):
+            frame[column] = shifts[column].to_numpy()
+        frame, fired = _apply(_widen(frame), shifts)
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}
         _write(folder, name, frame, meta)

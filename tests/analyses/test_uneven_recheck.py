@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from analyses.calibration import independent
-from analyses.calibration.uneven import UNCHECKED, recheck
+from analyses.calibration.uneven import UNCHECKED, UNWIDENED, recheck
 from rsastats.inference import corrected
+from rsastats.inference.corrected import WIDEN_NOTE
 
 
 def _store(folder, lifted: bool):
@@ -73,3 +74,26 @@ def test_reused_shifts_give_what_recomputed_shifts_give_at_another_threshold(sto
     # the higher threshold withholds less
     assert reused[UNCHECKED[0]].notna().sum() < shipped[UNCHECKED[0]].notna().sum()
     assert reused["norm_shift"].equals(shipped["norm_shift"])
+
+
+def test_results_run_before_the_widening_are_widened_as_the_shipped_code_widens(stored, tmp_path, monkeypatch):
+    """Results run with the check and the widening lifted (as the stored studies were) get, from the recheck, the
+    shipped values: the check's withholding and the widened intervals, their former ends in ``UNWIDENED``; a second
+    recheck changes nothing."""
+    _, _, shipped, _ = stored
+    monkeypatch.setattr(corrected, "WIDEN_BEYOND_SE", np.inf)
+    _store(tmp_path, lifted=True)
+    monkeypatch.undo()
+    old = pd.read_csv(tmp_path / "tiny-sizes.csv")
+    assert not old["corrected_note"].astype(object).fillna("").str.contains(WIDEN_NOTE).any()
+    recheck("independent", tmp_path, jobs=1, verify=1)
+    got = pd.read_csv(tmp_path / "tiny-sizes.csv")
+    widened = got[UNWIDENED[0]].notna() & got["rho_corrected"].notna()  # (a withheld one keeps the check's note)
+    assert widened.any() and got.loc[widened, "corrected_note"].str.contains(WIDEN_NOTE).all()
+    for column in ("rho_corrected", "corrected_ci_low", "corrected_ci_high"):
+        np.testing.assert_array_equal(got[column].isna(), shipped[column].isna())
+        np.testing.assert_allclose(got[column].dropna(), shipped[column].dropna(), rtol=0, atol=1e-15)
+    assert (got["corrected_ci_high"] - got["corrected_ci_low"] >= old["corrected_ci_high"] - old["corrected_ci_low"]
+            - 1e-15)[got["rho_corrected"].notna()].all()
+    recheck("independent", tmp_path, jobs=1, verify=0, reuse_shifts=True)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tiny-sizes.csv"), got)

@@ -1,0 +1,59 @@
+"""analyses/calibration/widen.py: coverage of the widened intervals for every amount, against a direct count on a
+small stored folder written here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from analyses.calibration.uneven import UNWIDENED
+from analyses.calibration.uneven_threshold import stored
+from analyses.calibration.widen import BEYOND_GRID, design_table, summary_table, widen_section
+from rsastats.inference.corrected import WIDEN_BEYOND_SE
+
+
+def _write(folder, name, truth, frame):
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"design": {"name": name, "n_emotions": 21}, "truth": {"free": truth}}))
+    frame.to_csv(folder / f"{name}.csv", index=False)
+
+
+def _biased(rng, n, shipped: bool) -> pd.DataFrame:
+    """Ratios biased low by 0.1 with intervals of half-width 0.1, and a move of about +0.1 below the check's
+    threshold; with ``shipped`` the intervals are widened by the shipped amount (their former ends kept)."""
+    est = 0.4 + rng.normal(0, 0.04, n)
+    move, se = rng.uniform(0.06, 0.12, n), np.full(n, 0.07)  # move / se < 1.96: the check does not fire
+    frame = pd.DataFrame({"rho_corrected": est, "corrected_ci_low": est - 0.1, "corrected_ci_high": est + 0.1,
+                          "corrected_note": "", "split_half_a": 0.6, "split_half_b": 0.7, "norm_shift": move,
+                          "norm_shift_se": se})
+    if shipped:
+        frame[UNWIDENED[0]], frame[UNWIDENED[1]] = frame["corrected_ci_low"], frame["corrected_ci_high"]
+        frame["corrected_ci_high"] += np.maximum(0.0, move - WIDEN_BEYOND_SE * se)
+    return frame
+
+
+def test_every_amount_is_a_direct_count_from_the_intervals_before_widening(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 300
+    raw = _biased(rng, n, shipped=False)
+    _write(tmp_path / "raw", "d", 0.5, raw)
+    rng = np.random.default_rng(0)
+    _write(tmp_path / "shipped", "d", 0.5, _biased(rng, n, shipped=True))
+    tables = [design_table(stored({"x": str(tmp_path / k)})) for k in ("raw", "shipped")]
+    pd.testing.assert_frame_equal(*tables)  # from the former ends, whether or not the stored ones are widened
+    table = tables[0].set_index("beyond")
+    assert list(table.index) == list(BEYOND_GRID)
+    low, high = raw["corrected_ci_low"], raw["corrected_ci_high"]
+    for beyond in BEYOND_GRID:
+        step = np.maximum(0.0, raw["norm_shift"] - beyond * raw["norm_shift_se"]) if np.isfinite(beyond) else 0.0
+        covered = ((low <= 0.5) & (0.5 <= np.minimum(1.0, high + step))).mean()
+        assert table.loc[beyond, "coverage"] == covered
+        assert table.loc[beyond, "misses_low"] == ((np.minimum(1.0, high + step) < 0.5).mean())
+    assert table.loc[0.0, "coverage"] > table.loc[np.inf, "coverage"]  # widening toward the move helps here
+    summary = summary_table(tables[0]).set_index("beyond")
+    assert (summary["designs"] == 1).all()
+    assert summary.loc[np.inf, "below"] == int(table.loc[np.inf, "coverage"] < 0.925)
+    lines = widen_section(stored({"x": str(tmp_path / "raw")}))
+    assert any(line.startswith(f"| {WIDEN_BEYOND_SE:g} (shipped) |") for line in lines)
