@@ -57,7 +57,7 @@ from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
-from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, jackknife_corrected
+from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, jackknife_corrected, narrow_at_bound
 from .engine import ResamplingEngine
 
 __all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "NEAR_BOUND_CI",
@@ -314,8 +314,9 @@ def widen_toward_shift(low: float, high: float, shift: float, se: float, *,
     if new_high == 1.0 > high or new_low == -1.0 < low:
         end += ", clipped at the bound"
     size = f"{abs(shift) / se:.1f} standard errors" if se > 0 else "its standard error is 0"
-    return new_low, new_high, (f"{WIDEN_NOTE} {moved:+.3f} ({end}) toward the ratio with noise-corrected norms, which "
-                               f"moves it by {shift:+.3f} ({size}) (docs/statistics.md, 'Emotion vectors of different "
+    fmt = lambda x: f"{x:+.3f}" if abs(x) >= 5e-4 else f"{x:+.1e}"  # noqa: E731 - a tiny move is not shown as 0
+    return new_low, new_high, (f"{WIDEN_NOTE} {fmt(moved)} ({end}) toward the ratio with noise-corrected norms, which "
+                               f"moves it by {fmt(shift)} ({size}) (docs/statistics.md, 'Emotion vectors of different "
                                "lengths')")
 
 
@@ -352,7 +353,7 @@ def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, inter
     if not np.isfinite(low):
         return CorrectedRho(None, None, None, NEAR_BOUND_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
     low, high, widened = widen_toward_shift(low, high, *shift)
-    note = "; ".join(filter(None, (note, widened)))
+    note = "; ".join(filter(None, (note, widened, narrow_at_bound(low, high))))
     return CorrectedRho(float(min(1.0, max(-1.0, point))), low, high, NEAR_BOUND_CI, note, *halves, *rel, ceiling,
                         ceiling_note, n_splits)
 

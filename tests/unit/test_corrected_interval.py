@@ -20,7 +20,7 @@ from analyses.calibration.independent import _inputs as _independent_inputs
 from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
-from rsastats.inference.corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, jackknife_corrected
+from rsastats.inference.corrected_ci import CORRECTED_CI, NARROW_AT_BOUND, NEAR_BOUND_CI, jackknife_corrected, narrow_at_bound
 from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
@@ -203,3 +203,24 @@ def test_widen_toward_shift_moves_one_end_by_the_move_beyond_its_noise():
     assert widen_toward_shift(-0.4, 1.0, 0.3, 0.04) == (-0.4, 1.0, "")  # already at the bound
     assert widen_toward_shift(-0.98, 0.1, -0.3, 0.0)[:2] == (-1.0, 0.1)
     assert "its standard error is 0" in widen_toward_shift(-0.98, 0.1, -0.3, 0.0)[2]
+
+
+def test_a_bca_interval_narrow_at_the_bound_says_its_lower_end_is_optimistic():
+    assert narrow_at_bound(0.99, 1.0).startswith(f"narrower than {NARROW_AT_BOUND}")
+    assert narrow_at_bound(1.0 - NARROW_AT_BOUND, 1.0) == ""  # not narrower
+    assert narrow_at_bound(0.99, 0.999) == ""  # does not reach 1
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=(10, 1, 40))
+    x_a, x_b = (signal + 0.1 * rng.normal(size=(10, 8, 40)) for _ in range(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+    assert res.corrected_ci_method == NEAR_BOUND_CI and res.corrected_ci_high == 1.0
+    assert res.corrected_ci_high - res.corrected_ci_low < NARROW_AT_BOUND
+    assert narrow_at_bound(res.corrected_ci_low, res.corrected_ci_high) in res.corrected_note
+
+
+def test_a_tiny_widening_is_not_shown_as_zero():
+    low, high, note = widen_toward_shift(0.9, 0.99, -4e-4, 3e-4)
+    assert low == pytest.approx(0.9 - 2.5e-4) and high == 0.99
+    assert note.startswith("widened by -2.5e-04 (lower end)") and "moves it by -4.0e-04" in note
