@@ -42,7 +42,7 @@ from rsastats.io import atomic_path
 
 from . import cli_model
 from .studies import binomial_ci
-from .uneven import FOLDERS, _source
+from .uneven import FOLDERS, _source, unwidened
 
 __all__ = ["METHODS", "jackknife_intervals", "design_row", "main"]
 
@@ -111,7 +111,7 @@ def _rate(low: pd.Series, high: pd.Series, truth: float) -> dict:
 def design_row(study: str, path: Path, n_sets: int, jobs: int = 2) -> dict | None:
     """One row per design (module docstring), or None where rho_corrected is given in fewer than 20 data sets."""
     meta = json.loads(path.read_text())
-    frame = pd.read_csv(path.with_suffix(".csv"))
+    frame = unwidened(pd.read_csv(path.with_suffix(".csv")))  # the parts of the interval, before the widening
     if meta["design"].get("vectors_only") or "rho_corrected" not in frame:
         return None
     given = np.flatnonzero(frame["rho_corrected"].notna().to_numpy()[:n_sets])

@@ -12,10 +12,16 @@ recomputes on the same half splits and the same resamples (the stored BCa interv
 - ``rescaled``: BCa of the replicates moved about the estimate to the jackknife's width,
   ``r + (r*_b - r) jack_se / boot_sd`` (the bootstrap's shape and the jackknife's scale; the leave-one-out values
   moved alike, so the acceleration is unchanged);
-- ``rescaled_c``: the same with the second-order-corrected jackknife variance (as the shipped jackknife-t).
+- ``rescaled_c``: the same with the second-order-corrected jackknife variance (as the shipped jackknife-t);
+- ``hull``: BCa with its lower end lowered to the raw-scale jackknife-t end ``r - t sqrt(V_c + split variance)``
+  where that is lower (``t`` of ``n - 1`` degrees of freedom, ``V_c`` the second-order-corrected variance), for
+  BCa intervals that collapse onto the bound when most resampled ratios reach 1.
+
+Besides the table per design, reports/calibration/near_bound_width.csv gives the coverage of the BCa intervals
+pooled over the designs by their width, those that reach 1 apart.
 
 Run:  python -m analyses.calibration.near_bound [--sets 200] [--min-share 0.3]   (about 7 min on 2 cores).
-Writes reports/calibration/near_bound.csv (one row per design).
+Writes reports/calibration/near_bound.csv (one row per design) and near_bound_width.csv.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
 from rsastats.inference.corrected_ci import bca_near_bound
@@ -37,11 +44,12 @@ from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
 from .corrected_jackknife import _rate
-from .uneven import FOLDERS, _source
+from .uneven import FOLDERS, _source, unwidened
 
-__all__ = ["VARIANTS", "near_bound_intervals", "design_row", "main"]
+__all__ = ["VARIANTS", "WIDTH_BINS", "near_bound_intervals", "design_row", "width_table", "main"]
 
-VARIANTS = ("bca", "rescaled", "rescaled_c")
+VARIANTS = ("bca", "rescaled", "rescaled_c", "hull")
+WIDTH_BINS = (0.0, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 2.0)
 PAIR = np.array([[0, 1]])
 
 
@@ -65,6 +73,8 @@ def near_bound_intervals(models: list, seq: np.random.SeedSequence, n_boot: int,
     for name, scale in scales:
         low, high, _ = bca_near_bound(point, point + scale * (reps - point), point + scale * (jack - point), confidence)
         out[f"{name}_low"], out[f"{name}_high"] = low, high
+    t = float(stdtrit(n - 1, 0.5 + confidence / 2))
+    out["hull_low"], out["hull_high"] = min(out["bca_low"], point - t * np.sqrt(v_c + split)), out["bca_high"]
     return out
 
 
@@ -75,9 +85,10 @@ def _chunk(args: tuple) -> list[dict]:
 
 
 def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int = 2) -> dict | None:
-    """One design's row, or None where fewer than ``min_share`` of the given intervals (or 20) are BCa."""
+    """One design's row (its data sets' BCa intervals and truth under ``"sets"``), or None where fewer than
+    ``min_share`` of the given intervals (or 20) are BCa."""
     meta = json.loads(path.read_text())
-    frame = pd.read_csv(path.with_suffix(".csv"))
+    frame = unwidened(pd.read_csv(path.with_suffix(".csv")))  # the BCa interval as computed, before the widening
     if meta["design"].get("vectors_only") or "corrected_note" not in frame:
         return None
     bca = frame["rho_corrected"].notna() & frame["corrected_note"].astype(str).str.startswith("BCa")
@@ -98,11 +109,21 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
         low, high = got[f"{name}_low"], got[f"{name}_high"]
         given = low.notna() & high.notna()
         row.update({f"{name}_{k}": v for k, v in _rate(low[given], high[given], truth).items()})
+    row["sets"] = got.assign(truth=truth)[["bca_low", "bca_high", "truth"]]
     print(f"{study} {row['design']}: {len(got)} BCa, boot SD {row['boot_sd']:.3f}, jackknife {row['jack_se']:.3f}, "
           f"ratio SD {row['ratio_sd']:.3f}; coverage "
           + ", ".join(f"{k} {100 * row[f'{k}_coverage']:.1f}" for k in VARIANTS),
           flush=True)
     return row
+
+
+def width_table(sets: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of the BCa intervals pooled over designs, by width (``WIDTH_BINS``), those reaching 1 apart."""
+    sets = sets.assign(width=pd.cut(sets["bca_high"] - sets["bca_low"], WIDTH_BINS, include_lowest=True).astype(str),
+                       at_bound=sets["bca_high"] >= 1.0,
+                       covered=(sets["bca_low"] <= sets["truth"]) & (sets["truth"] <= sets["bca_high"]))
+    return (sets.groupby(["at_bound", "width"], sort=True).agg(n=("covered", "size"), coverage=("covered", "mean"))
+            .reset_index())
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
@@ -115,9 +136,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     rows = [row for study in args.studies for path in sorted(Path(FOLDERS[study]).glob("*.json"))
             if (row := design_row(study, path, args.sets, args.min_share, args.jobs)) is not None]
+    widths = width_table(pd.concat([row.pop("sets") for row in rows], ignore_index=True))
     table = pd.DataFrame(rows)
     with atomic_path(Path(args.out)) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
+    with atomic_path(Path(args.out).with_name(Path(args.out).stem + "_width.csv")) as tmp:
+        widths.to_csv(tmp, index=False, float_format="%.4f")
+    for r in widths.itertuples():
+        print(f"BCa width {r.width} ({'reaching 1' if r.at_bound else 'below 1'}): {r.n} intervals cover {100 * r.coverage:.1f}%")
     band = lambda c: int(((c >= 0.925) & (c <= 0.975)).sum())  # noqa: E731
     for name in VARIANTS:
         c = table[f"{name}_coverage"]

@@ -37,7 +37,7 @@ from rsastats.rng import spawn_sequences
 from ..atlas.shipped import run_chunks
 from .rho import _write
 
-__all__ = ["FOLDERS", "UNCHECKED", "recheck", "uneven_table", "uneven_section", "main"]
+__all__ = ["FOLDERS", "UNCHECKED", "UNWIDENED", "unwidened", "recheck", "uneven_table", "uneven_section", "main"]
 
 FOLDERS = {"atlas": "reports/calibration/atlas", "independent": "reports/calibration/independent",
            "few": "reports/calibration/few"}
@@ -122,6 +122,15 @@ def _widen(frame: pd.DataFrame) -> pd.DataFrame:
             frame.loc[i, ["corrected_ci_low", "corrected_ci_high"]] = [new_low, new_high]
             frame.at[i, "corrected_note"] = "; ".join(filter(None, (notes.iloc[i], note)))
     return frame
+
+
+def unwidened(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with rho_corrected's interval as it was before the widening (:func:`_widen`), for studies that take
+    the shipped interval apart."""
+    if UNWIDENED[0] not in frame:
+        return frame
+    return frame.assign(corrected_ci_low=frame[UNWIDENED[0]].fillna(frame["corrected_ci_low"]),
+                        corrected_ci_high=frame[UNWIDENED[1]].fillna(frame["corrected_ci_high"]))
 
 
 def _unwiden(frame: pd.DataFrame) -> pd.DataFrame:

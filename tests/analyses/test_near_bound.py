@@ -7,14 +7,18 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
+from scipy.special import stdtrit
 
 from analyses.calibration.independent import _inputs
-from analyses.calibration.near_bound import near_bound_intervals
+from analyses.calibration.near_bound import near_bound_intervals, width_table
 from rsastats.inference import compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.settings import streams
 from rsastats.intervals import bootstrap_interval
+from rsastats.intervals.jackknife import corrected_variance
 
 PAIR = np.array([[0, 1]])
 
@@ -56,3 +60,20 @@ def test_the_rescaled_interval_is_bca_of_moved_replicates():
                                   jackknife=[point + scale * (jack - point)])
     np.testing.assert_allclose(got["rescaled_low"], max(-1.0, interval.low), rtol=0, atol=1e-12)
     np.testing.assert_allclose(got["rescaled_high"], min(1.0, interval.high), rtol=0, atol=1e-12)
+    # the hull: BCa's lower end lowered to the raw-scale jackknife-t end where that is lower
+    n = halves.n_emotions
+    two = np.array([halves.corrected(w[None], PAIR)[0][0, 0] for w in leave_two_out_weights(n)])
+    v = (n - 1) / n * ((jack - jack.mean()) ** 2).sum()
+    v_c = corrected_variance(v, leave_two_out_excess(point, jack, two), n)
+    end = point - stdtrit(n - 1, 0.975) * np.sqrt(v_c + halves.split_variance(PAIR)[0])
+    np.testing.assert_allclose(got["hull_low"], min(got["bca_low"], end), rtol=0, atol=1e-12)
+    assert got["hull_high"] == got["bca_high"]
+
+
+def test_width_table_pools_the_bca_intervals_by_width():
+    sets = pd.DataFrame({"bca_low": [0.995, 0.992, 0.5, 0.7, 0.6], "bca_high": [1.0, 1.0, 1.0, 0.9, 0.95],
+                         "truth": [0.98, 0.995, 0.9, 0.8, 0.99]})
+    table = width_table(sets).set_index(["at_bound", "width"])
+    assert table.loc[(True, "(-0.001, 0.01]"), "n"] == 2 and table.loc[(True, "(-0.001, 0.01]"), "coverage"] == 0.5
+    assert table.loc[(True, "(0.3, 2.0]"), "coverage"] == 1.0
+    assert table.loc[(False, "(0.3, 2.0]"), "n"] == 1 and table.loc[(False, "(0.15, 0.3]"), "coverage"] == 1.0
