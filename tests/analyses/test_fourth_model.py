@@ -1,0 +1,33 @@
+"""analyses/calibration/fourth_model.py (the blind fourth generative model): its noise-free rho is the statistic of
+the noise-free means where that has a closed form, and one data set through the command line gives the rho that
+numpy computes from the same prompts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analyses.calibration import fourth_model as F
+
+
+def test_noise_free_rho_of_a_linear_design_is_that_of_offset_plus_emotion_vectors():
+    model = F.Model("D5")
+    em = model.emotions(np.random.default_rng(0))
+    got = model.noise_free_rho(np.random.default_rng(1), em)
+    assert got == F.rho_of(model.c[F.DA] + em["mu"][F.DA], model.c[F.DB] + em["mu"][F.DB])
+    x, valid = model.prompts(np.random.default_rng(2), em, 6)
+    assert x[F.DA].shape == (30, 6, F.DA) and x[F.DB].shape == (30, 6, F.DB) and valid.shape == (30, 6)
+
+
+def test_one_data_set_through_the_command_line(tmp_path):
+    F.DESIGNS["tiny"] = dict(F.BASE, E=8, P=4, het_sd=0.3, t_df=4, seed=7)
+    try:
+        model = F.Model("tiny")
+        rng = np.random.default_rng(3)
+        em = model.emotions(rng)
+        x, valid = model.prompts(rng, em, 4)
+        out, _, _ = F.cli_compare(F.write_pair(model, x, valid, str(tmp_path)))
+    finally:
+        del F.DESIGNS["tiny"]
+    as_stored = {d: x[d].astype(np.float32).astype(np.float64) for d in x}  # the files hold float32
+    assert abs(out["rho"] - F.rho_hat(as_stored, valid)) < 1e-6
+    assert out["ci_low"] <= out["rho"] <= out["ci_high"]
