@@ -100,15 +100,19 @@ def test_compare_models_gives_that_interval_and_its_method():
     assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
 
 
-def test_near_the_bound_it_is_bca_and_says_so():
-    """One set of emotion vectors read twice with independent prompt noise: the noise-free rho is 1 and the ratio
-    scatters around it."""
+def _read_twice(noise: float):
+    """One set of emotion vectors read twice with independent prompt noise of SD ``noise``: the noise-free rho is 1
+    and the ratio scatters around it."""
     rng = np.random.default_rng(3)
     signal = rng.normal(size=(10, 1, 40))
-    x_a, x_b = (signal + 0.3 * rng.normal(size=(10, 8, 40)) for _ in range(2))
+    x_a, x_b = (signal + noise * rng.normal(size=(10, 8, 40)) for _ in range(2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+        return compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+
+
+def test_near_the_bound_it_is_bca_and_says_so():
+    res = _read_twice(0.3)
     assert res.corrected_ci_method == NEAR_BOUND_CI
     assert "near the bound" in res.corrected_note
     assert -1 <= res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high <= 1
@@ -209,12 +213,7 @@ def test_a_bca_interval_narrow_at_the_bound_says_its_lower_end_is_optimistic():
     assert narrow_at_bound(0.99, 1.0).startswith(f"narrower than {NARROW_AT_BOUND}")
     assert narrow_at_bound(1.0 - NARROW_AT_BOUND, 1.0) == ""  # not narrower
     assert narrow_at_bound(0.99, 0.999) == ""  # does not reach 1
-    rng = np.random.default_rng(3)
-    signal = rng.normal(size=(10, 1, 40))
-    x_a, x_b = (signal + 0.1 * rng.normal(size=(10, 8, 40)) for _ in range(2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+    res = _read_twice(0.1)
     assert res.corrected_ci_method == NEAR_BOUND_CI and res.corrected_ci_high == 1.0
     assert res.corrected_ci_high - res.corrected_ci_low < NARROW_AT_BOUND
     assert narrow_at_bound(res.corrected_ci_low, res.corrected_ci_high) in res.corrected_note
