@@ -13,6 +13,7 @@ Usage (from the repository root; ``--out`` defaults to reports/calibration/fourt
     python -m analyses.calibration.fourth_model run D1 [--n 200] # CLI comparisons -> results_D1.csv (resumes)
     python -m analyses.calibration.fourth_model report           # aggregate -> report_numbers.md
     python -m analyses.calibration.fourth_model run D4_het0 ... --n 40; ... ablate-report   # D4 ablations
+    python -m analyses.calibration.fourth_model run-centred D4 --n 40   # D4 with --normalization emotion-mean
 
 Generative model (all designs; switches per design)
 ---------------------------------------------------
@@ -183,9 +184,12 @@ class Model:
         return out, valid
 
     # ---- noise-free -------------------------------------------------------------------------
-    def noise_free_rho(self, rng, em, M=2000):
+    def noise_free_rho(self, rng, em, M=2000, centre=False):
+        """The noise-free rho; ``centre``: of the means less their mean over emotions (``--normalization
+        emotion-mean``)."""
+        rho = rho_of_centred if centre else rho_of
         if not self.cfg["layernorm"]:
-            return rho_of(self.c[DA] + em["mu"][DA], self.c[DB] + em["mu"][DB])
+            return rho(self.c[DA] + em["mu"][DA], self.c[DB] + em["mu"][DB])
         sums = {DA: [], DB: []}
         chunk = 250
         for _ in range(M // chunk):
@@ -195,8 +199,8 @@ class Model:
         half = len(sums[DA]) // 2
         mA = [np.mean(sums[DA][:half], 0), np.mean(sums[DA][half:], 0)]
         mB = [np.mean(sums[DB][:half], 0), np.mean(sums[DB][half:], 0)]
-        rM = rho_of((mA[0] + mA[1]) / 2, (mB[0] + mB[1]) / 2)
-        rH = 0.5 * (rho_of(mA[0], mB[0]) + rho_of(mA[1], mB[1]))
+        rM = rho((mA[0] + mA[1]) / 2, (mB[0] + mB[1]) / 2)
+        rH = 0.5 * (rho(mA[0], mB[0]) + rho(mA[1], mB[1]))
         return 2 * rM - rH
 
 
@@ -216,6 +220,11 @@ def spearman(a, b):
 
 def rho_of(mA, mB):
     return spearman(cos_rdm_upper(mA), cos_rdm_upper(mB))
+
+
+def rho_of_centred(mA, mB):
+    """:func:`rho_of` of the means less their mean over emotions."""
+    return rho_of(mA - mA.mean(0), mB - mB.mean(0))
 
 
 def means(x, valid):
@@ -290,9 +299,10 @@ def write_pair(mod, x, valid, folder):
     return paths
 
 
-def cli_compare(paths):
+def cli_compare(paths, normalization="raw"):
     t0 = time.time()
-    r = subprocess.run([*RSASTATS, "compare", paths[0], paths[1], "--json", "--permutations", "99"],
+    r = subprocess.run([*RSASTATS, "compare", paths[0], paths[1], "--json", "--permutations", "99",
+                        "--normalization", normalization],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"rc={r.returncode}: {r.stderr[-2000:]}")
@@ -346,9 +356,12 @@ FIELDS = ["design", "i", "rho_np", "rho", "ci_low", "ci_high", "rho_corrected", 
           "n_valid_min", "seconds", "stderr"]
 
 
-def cmd_run(name, n, seed=777):
+def cmd_run(name, n, seed=777, normalization="raw"):
+    """``normalization`` "emotion-mean" (results_<name>_centred.csv): the same data sets compared with
+    ``--normalization emotion-mean``, each against its own noise-free rho of centred means."""
     mod = Model(name)
-    path = os.path.join(HERE, f"results_{name}.csv")
+    centre = normalization == "emotion-mean"
+    path = os.path.join(HERE, f"results_{name}{'_centred' if centre else ''}.csv")
     done = set()
     if os.path.exists(path):
         with open(path) as f:
@@ -366,10 +379,10 @@ def cmd_run(name, n, seed=777):
         rng = np.random.default_rng([seed, dkey(name), i])  # each data set reproducible alone
         em = mod.emotions(rng)
         x, v = mod.prompts(rng, em, mod.cfg["P"])
-        own = mod.noise_free_rho(np.random.default_rng([seed, dkey(name), i, 1]), em, M=4000)
+        own = mod.noise_free_rho(np.random.default_rng([seed, dkey(name), i, 1]), em, M=4000, centre=centre)
         paths = write_pair(mod, x, v, tmpdir)
         try:
-            out, dt, err = cli_compare(paths)
+            out, dt, err = cli_compare(paths, normalization)
         finally:
             for p in paths:
                 os.remove(p)
@@ -505,7 +518,7 @@ def cmd_report():
 def cmd_ablate_report():
     lines = ["| variant | n | rho_corrected given | mean rho | mean own noise-free | mean rho_corrected - own (se) |"
              " corrected CI covers own | rel a/b | BCa-near-1 notes |", "|" + "---|" * 9]
-    for name in ["D4"] + list(ABLATIONS):
+    for name in ["D4"] + list(ABLATIONS) + ["D4_centred"]:
         path = os.path.join(HERE, f"results_{name}.csv")
         if not os.path.exists(path):
             continue
@@ -546,6 +559,9 @@ if __name__ == "__main__":
     elif a.cmd == "run":
         for nm in names:
             cmd_run(nm, a.n)
+    elif a.cmd == "run-centred":
+        for nm in names:
+            cmd_run(nm, a.n, normalization="emotion-mean")
     elif a.cmd == "report":
         cmd_report()
     elif a.cmd == "ablate-report":

@@ -14,6 +14,9 @@ def test_noise_free_rho_of_a_linear_design_is_that_of_offset_plus_emotion_vector
     em = model.emotions(np.random.default_rng(0))
     got = model.noise_free_rho(np.random.default_rng(1), em)
     assert got == F.rho_of(model.c[F.DA] + em["mu"][F.DA], model.c[F.DB] + em["mu"][F.DB])
+    a, b = (model.c[d] + em["mu"][d] for d in (F.DA, F.DB))
+    centred = model.noise_free_rho(np.random.default_rng(1), em, centre=True)
+    assert centred == F.rho_of(a - a.mean(0), b - b.mean(0)) != got  # the estimand of --normalization emotion-mean
     x, valid = model.prompts(np.random.default_rng(2), em, 6)
     assert x[F.DA].shape == (30, 6, F.DA) and x[F.DB].shape == (30, 6, F.DB) and valid.shape == (30, 6)
 
