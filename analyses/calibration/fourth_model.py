@@ -485,7 +485,8 @@ def cmd_report():
                 f"(se {np.nanstd((rc - own)[given_c], ddof=1) / np.sqrt(mc):.4f}); "
                 f"median {np.nanmedian((rc - own)[given_c]):+.4f}; mean rho_corrected {np.nanmean(rc[given_c]):.4f} "
                 f"vs mean own noise-free (same data sets) {np.mean(own[given_c]):.4f}",
-                f"- bias of rho vs truth_rho: {np.nanmean(rho) - tr:+.4f}; mean own noise-free (all) {np.mean(own):.4f}",
+                f"- bias of rho vs truth_rho: {np.nanmean(rho) - tr:+.4f}; "
+                f"mean own noise-free (all) {np.mean(own):.4f}",
             ]
         else:
             clc = (np.nan, np.nan)

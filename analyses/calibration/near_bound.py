@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     with atomic_path(Path(args.out).with_name(Path(args.out).stem + "_width.csv")) as tmp:
         widths.to_csv(tmp, index=False, float_format="%.4f")
     for r in widths.itertuples():
-        print(f"BCa width {r.width} ({'reaching 1' if r.at_bound else 'below 1'}): {r.n} intervals cover {100 * r.coverage:.1f}%")
+        print(f"BCa width {r.width} ({'reaching 1' if r.at_bound else 'below 1'}): {r.n} intervals cover "
+              f"{100 * r.coverage:.1f}%")
     band = lambda c: int(((c >= 0.925) & (c <= 0.975)).sum())  # noqa: E731
     for name in VARIANTS:
         c = table[f"{name}_coverage"]

@@ -145,9 +145,8 @@ def _unwiden(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, count: int) -> None:
-    """Rerun ``count`` data sets where the check fired, ``count`` whose interval it widened and one more where it
-    did not fire through the
-    study's shipped worker; their rho_corrected columns must equal the updated frame's."""
+    """Rerun through the study's shipped worker ``count`` data sets where the check fired, ``count`` whose interval it
+    widened and one more where it did not fire; their rho_corrected columns must equal the updated frame's."""
     if count <= 0:
         return
     _, worker, design, seqs = _source(meta, study)

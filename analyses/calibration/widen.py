@@ -101,7 +101,8 @@ def widen_section(designs: list[tuple[str, dict, pd.DataFrame]] | None = None) -
         f"{int(summary['designs'].iloc[0])} designs with at least 7 emotions where rho_corrected is given in at least "
         f"{MIN_GIVEN} data sets; 'inf': not widened):",
         "",
-        "| widened beyond (standard errors) | designs within [92.5%, 97.5%] | below | above | mean abs. error | mean width |",
+        "| widened beyond (standard errors) | designs within [92.5%, 97.5%] | below | above | mean abs. error | "
+        "mean width |",
         "|---|---|---|---|---|---|",
     ]
     for r in summary.itertuples():

@@ -26,8 +26,8 @@ from ..intervals import bootstrap_interval, excluded_estimate, jackknife_interva
 from ..intervals.jackknife import jackknife_se
 from .degeneracy import leave_two_out_excess, leave_two_out_weights
 
-__all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "MAX_LEAVE_TWO_OUT", "NARROW_AT_BOUND", "jackknife_corrected",
-           "bca_near_bound", "narrow_at_bound"]
+__all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "NEAR_BOUND_NOTE", "MAX_LEAVE_TWO_OUT", "NARROW_AT_BOUND",
+           "jackknife_corrected", "bca_near_bound", "narrow_at_bound"]
 
 CORRECTED_CI = "jackknife-t"
 NEAR_BOUND_CI = "bca"

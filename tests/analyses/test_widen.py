@@ -16,7 +16,8 @@ from rsastats.inference.corrected import WIDEN_BEYOND_SE
 
 def _write(folder, name, truth, frame):
     folder.mkdir(exist_ok=True)
-    (folder / f"{name}.json").write_text(json.dumps({"design": {"name": name, "n_emotions": 21}, "truth": {"free": truth}}))
+    meta = {"design": {"name": name, "n_emotions": 21}, "truth": {"free": truth}}
+    (folder / f"{name}.json").write_text(json.dumps(meta))
     frame.to_csv(folder / f"{name}.csv", index=False)
 
 

@@ -20,7 +20,8 @@ from analyses.calibration.independent import _inputs as _independent_inputs
 from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
-from rsastats.inference.corrected_ci import CORRECTED_CI, NARROW_AT_BOUND, NEAR_BOUND_CI, jackknife_corrected, narrow_at_bound
+from rsastats.inference.corrected_ci import (CORRECTED_CI, NARROW_AT_BOUND, NEAR_BOUND_CI, jackknife_corrected,
+                                            narrow_at_bound)
 from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
