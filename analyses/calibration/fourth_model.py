@@ -51,11 +51,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import rankdata
 
 from rsastats.io import atomic_path
+
+from .studies import binomial_ci
 
 HERE = "reports/calibration/fourth_model"  # the output folder (``--out``)
 RSASTATS = [sys.executable, "-m", "rsastats"]
@@ -171,7 +174,7 @@ class Model:
                 eps += np.sqrt(cfg["skew"]) * (rng.exponential(size=(E, P, d)) - 1)
             h = (self.c[d] + a[..., None] * em["mu"][d][:, None, :]
                  + cfg["tmpl"] * (t @ self.T[d].T)
-                 + (sc * 0 + sc)[..., None] * (cfg["shared"] * (s @ self.S[d].T) + w[..., None] * eps))
+                 + sc[..., None] * (cfg["shared"] * (s @ self.S[d].T) + w[..., None] * eps))
             if cfg["layernorm"]:
                 h = np.sqrt(d) * h / np.linalg.norm(h, axis=-1, keepdims=True)
             out[d] = h
@@ -341,7 +344,7 @@ def truth_one(name, n, seed=12345):
 
 def cmd_truth(names, n):
     path = os.path.join(HERE, "truth.json")
-    allt = json.load(open(path)) if os.path.exists(path) else {}
+    allt = json.loads(Path(path).read_text()) if os.path.exists(path) else {}
     for name in names:
         allt[name] = dict(truth_one(name, n), settings=DESIGNS[name])
         print(name, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in allt[name].items()
@@ -398,13 +401,6 @@ def cmd_run(name, n, seed=777, normalization="raw"):
 
 
 # ---- report --------------------------------------------------------------------------------
-def cp(k, n, a=0.05):
-    from scipy.stats import beta
-    lo = beta.ppf(a / 2, k, n - k + 1) if k > 0 else 0.0
-    hi = beta.ppf(1 - a / 2, k + 1, n - k) if k < n else 1.0
-    return lo, hi
-
-
 def fnum(s):
     return float(s) if s not in ("", None, "None") else np.nan
 
@@ -412,7 +408,7 @@ def fnum(s):
 def cmd_report():
     import collections
     import re
-    truth = json.load(open(os.path.join(HERE, "truth.json")))
+    truth = json.loads(Path(HERE, "truth.json").read_text())
     lines = ["# Independent acceptance test of `rsastats compare` intervals (fourth generative model)", ""]
     summary = []
     for name in DESIGNS:
@@ -421,7 +417,8 @@ def cmd_report():
         path = os.path.join(HERE, f"results_{name}.csv")
         if not os.path.exists(path) or name not in truth:
             continue
-        rows = list(csv.DictReader(open(path)))
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
         T = truth[name]
         n = len(rows)
         g = lambda k: np.array([fnum(r[k]) for r in rows])
@@ -456,7 +453,7 @@ def cmd_report():
         mism = float(np.nanmax(np.abs(rho - rnp)))
         s = T["settings"]
         p = lambda a, b: f"{100 * a / b:.1f}%" if b else "n/a"
-        clp = cp(k, m)
+        clp = binomial_ci(k, m)
         lines += [f"## {name}", "",
                   "settings: " + ", ".join(f"{kk}={vv}" for kk, vv in s.items()), "",
                   f"- data sets: {n}; CLI seconds per comparison: median {np.median(g('seconds')):.1f}",
@@ -473,7 +470,7 @@ def cmd_report():
                   f"mean width {np.nanmean(hi - lo):.3f}",
                   ]
         if mc:
-            clc = cp(kc, mc)
+            clc = binomial_ci(kc, mc)
             lines += [
                 f"- rho_corrected given {mc}/{n} ({p(mc, n)}); coverage of truth_free {kc}/{mc} = {p(kc, mc)} "
                 f"(95% CP {100 * clc[0]:.1f}-{100 * clc[1]:.1f}%); misses: truth above corrected_ci_high "
@@ -523,7 +520,8 @@ def cmd_ablate_report():
         path = os.path.join(HERE, f"results_{name}.csv")
         if not os.path.exists(path):
             continue
-        rows = list(csv.DictReader(open(path)))
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
         if name == "D4":
             rows = rows[:40]
         g = lambda k: np.array([fnum(r[k]) for r in rows])
