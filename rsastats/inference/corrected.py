@@ -37,8 +37,10 @@ recomputed on the same splits with each half's squared norms corrected for their
 (:func:`norm_shift`; the variance emotions share at a prompt label -- templates -- is not theirs) must not move
 by more than :data:`MAX_NORM_SHIFT` and :data:`NORM_SHIFT_Z` jackknife standard errors (:func:`uneven_shrinkage`;
 emotion vectors whose lengths differ much relative to the noise bias the ratio).  Otherwise it is None and
-``corrected_note`` says why.  Where the check does not fire, the interval is widened on the side of the move by
-the part of it beyond :data:`WIDEN_BEYOND_SE` standard errors (:func:`widen_toward_shift`; the note says so).
+``corrected_note`` says why.  Where the check does not fire, the interval is widened toward two estimates of the
+ratio's bias, each by its part beyond a multiple of its standard error: the check's move, and the bias of the ratio
+in sign-flip worlds built from the data's own prompt residuals (:mod:`rsastats.inference.worlds`; structured
+prompt noise that both models read); :func:`~rsastats.inference.widening.widened`, and the note says so.
 
 The noise ceiling of a pair is ``sqrt(rel_A rel_B)`` with ``rel = 2 aa / (1 + aa)`` (Spearman-Brown to the
 full prompt set; ``aa`` of the same noise-equalized halves); it is given under the same rule, and not when it is below ``|rho|`` (a ceiling below the
@@ -59,18 +61,21 @@ from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
 from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, jackknife_corrected, narrow_at_bound
 from .engine import ResamplingEngine
+from .widening import WIDEN_BEYOND_SE, WIDEN_NOTE, WORLD_BEYOND_SE, widen_toward_shift, widened
+from .worlds import N_WORLDS, world_bias
 
 __all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "NEAR_BOUND_CI",
            "MAX_NORM_SHIFT", "jackknife_corrected",
-           "NORM_SHIFT_Z", "WIDEN_BEYOND_SE", "WIDEN_NOTE", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift",
+           "NORM_SHIFT_Z", "WIDEN_BEYOND_SE", "WORLD_BEYOND_SE", "WIDEN_NOTE", "N_WORLDS", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift",
            "uneven_shrinkage", "widen_toward_shift", "stepped_up",
            "ceiling_withheld", "screen_ceilings"]
 
 MIN_PROMPTS = 3
 MIN_SPLIT_HALF = 0.3
 # Fewer emotions: rho_corrected and the noise ceiling are not given (with the interval of 2026-12-04 it covered
-# 54-93% at 4 emotions, 83-100% at 5, 91-99% at 6 (one design of 9 below 92.5%) and 95-99% at 7; with BCa everywhere
-# no design at 6 had fallen below; docs/calibration.md, "Fewer than 8 emotions").
+# 54-93% at 4 emotions, 83-100% at 5, 91-99% at 6 (one design of 9 below 92.5%) and 95-99% at 7; widened toward the
+# worlds' bias 61-94%, 86-100%, 93-99% and 95-99%; 7 is kept because the widening's amounts were chosen on designs
+# with 7 or more; docs/calibration.md, "Fewer than 8 emotions").
 MIN_CORRECTED_EMOTIONS = 7
 # The check of uneven noise shrinkage (:func:`norm_shift`): rho_corrected is not given when it moves by more than
 # MAX_NORM_SHIFT and more than NORM_SHIFT_Z jackknife standard errors (docs/calibration.md, 'Emotion vectors of
@@ -80,10 +85,6 @@ MIN_CORRECTED_EMOTIONS = 7
 # (2-4% at 1.96) (analyses/calibration/uneven_threshold.py, docs/statistics.md).
 MAX_NORM_SHIFT = 0.05
 NORM_SHIFT_Z = 1.96
-# Where the check does not fire, the interval is widened on the side the check moves the ratio by the part of the
-# move beyond WIDEN_BEYOND_SE of its jackknife standard errors (:func:`widen_toward_shift`; docs/statistics.md).
-WIDEN_BEYOND_SE = 0.5
-WIDEN_NOTE = "widened by"  # the start of the note of a widened interval (:func:`widen_toward_shift`)
 _BATCH = 256
 
 
@@ -168,11 +169,11 @@ class CrossHalf:
         self.measure = rank_measure(engine.rank)
         self.order = np.argsort(self.rows, axis=-1) if self.measure.family == "linear" and self.measure.ranks else None
 
-    def renormed(self, equalize: bool | str) -> "CrossHalf":
+    def renormed(self, equalize: bool | str = True, engine: ResamplingEngine | None = None) -> "CrossHalf":
         """The same splits with the half RDMs' squared norms treated otherwise (``equalize`` of
-        :meth:`ResamplingEngine.rdm_uppers`)."""
+        :meth:`ResamplingEngine.rdm_uppers`), or of another ``engine`` of the same design (a sign-flip world)."""
         out = CrossHalf.__new__(CrossHalf)
-        out._build(self.engine, self.halves, self.n_splits, equalize)
+        out._build(engine or self.engine, self.halves, self.n_splits, equalize)
         return out
 
     def _half(self, model: int, split: int, half: int) -> int:
@@ -295,31 +296,6 @@ def uneven_shrinkage(shift: float, se: float) -> str:
             "vectors of different lengths')")
 
 
-def widen_toward_shift(low: float, high: float, shift: float, se: float, *,
-                       beyond: float | None = None) -> tuple[float, float, str]:
-    """rho_corrected's interval ``(low, high)`` widened on the side :func:`norm_shift` moves the ratio (``shift``,
-    standard error ``se``), by the part of the move beyond ``beyond`` standard errors (default
-    :data:`WIDEN_BEYOND_SE`; kept in [-1, 1]), and the note that says so ("" where nothing moved).  The ratio
-    with noise-corrected norms is much less biased where emotion vectors differ in length, but noisier: the
-    interval is widened by what it says beyond its noise."""
-    beyond = WIDEN_BEYOND_SE if beyond is None else beyond
-    if not (np.isfinite(shift) and np.isfinite(se)) or beyond == np.inf:
-        return low, high, ""
-    step = float(np.sign(shift)) * max(0.0, abs(shift) - beyond * se)
-    new_low, new_high = max(-1.0, low + min(step, 0.0)), min(1.0, high + max(step, 0.0))
-    moved = (new_high - high) + (new_low - low)
-    if moved == 0.0:
-        return low, high, ""
-    end = "upper end" if moved > 0 else "lower end"
-    if new_high == 1.0 > high or new_low == -1.0 < low:
-        end += ", clipped at the bound"
-    size = f"{abs(shift) / se:.1f} standard errors" if se > 0 else "its standard error is 0"
-    fmt = lambda x: f"{x:+.3f}" if abs(x) >= 5e-4 else f"{x:+.1e}"  # noqa: E731 - a tiny move is not shown as 0
-    return new_low, new_high, (f"{WIDEN_NOTE} {fmt(moved)} ({end}) toward the ratio with noise-corrected norms, which "
-                               f"moves it by {fmt(shift)} ({size}) (docs/statistics.md, 'Emotion vectors of different "
-                               "lengths')")
-
-
 def _split_half_rule(aa: np.ndarray, i: int, j: int) -> str:
     worst = min(float(aa[i]), float(aa[j]))
     if worst >= MIN_SPLIT_HALF:
@@ -329,9 +305,11 @@ def _split_half_rule(aa: np.ndarray, i: int, j: int) -> str:
 
 
 def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, interval: tuple | None, bca: tuple | None,
-                 n_splits: int, shift: tuple[float, float] = (np.nan, np.nan)) -> CorrectedRho:
+                 n_splits: int, shift: tuple[float, float] = (np.nan, np.nan),
+                 world: tuple[float, float] = (np.nan, np.nan)) -> CorrectedRho:
     """One pair's record: ``interval`` the jackknife interval (or None near the bound), ``bca`` the BCa
-    interval's ``(low, high, note)`` where it is used."""
+    interval's ``(low, high, note)`` where it is used; ``shift`` and ``world`` the check's move and the worlds'
+    bias with their standard errors (:func:`~rsastats.inference.widening.widened`)."""
     halves = (float(aa[i]), float(aa[j]))
     note = _split_half_rule(aa, i, j)
     if note:
@@ -346,27 +324,29 @@ def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, inter
     if uneven:
         return CorrectedRho(None, None, None, CORRECTED_CI, uneven, *halves, *rel, ceiling, ceiling_note, n_splits)
     if interval is not None:
-        low, high, widened = widen_toward_shift(float(interval[0]), float(interval[1]), *shift)
-        return CorrectedRho(float(point), low, high, CORRECTED_CI, widened, *halves, *rel, ceiling, ceiling_note,
+        low, high, wide = widened(float(interval[0]), float(interval[1]), shift, world)
+        return CorrectedRho(float(point), low, high, CORRECTED_CI, wide, *halves, *rel, ceiling, ceiling_note,
                             n_splits)
     low, high, note = bca
     if not np.isfinite(low):
         return CorrectedRho(None, None, None, NEAR_BOUND_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
-    low, high, widened = widen_toward_shift(low, high, *shift)
-    note = "; ".join(filter(None, (note, widened, narrow_at_bound(low, high))))
+    low, high, wide = widened(low, high, shift, world)
+    note = "; ".join(filter(None, (note, wide, narrow_at_bound(low, high))))
     return CorrectedRho(float(min(1.0, max(-1.0, point))), low, high, NEAR_BOUND_CI, note, *halves, *rel, ceiling,
                         ceiling_note, n_splits)
 
 
 def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank: str, rdm_method: str, n_splits: int,
                    n_boot: int, confidence: float, split_seed: np.random.SeedSequence,
-                   boot_seed: np.random.SeedSequence) -> list[CorrectedRho]:
+                   boot_seed: np.random.SeedSequence, world_seed: np.random.SeedSequence,
+                   n_worlds: int = N_WORLDS) -> list[CorrectedRho]:
     """:class:`CorrectedRho` of every pair of aligned ``models`` (see the module docstring); a pair with
     a model that has no prompts, or too few, gets None with the reason.
 
     Splits come from ``split_seed`` (split ``s`` as :func:`~rsastats.inference.ceiling.split_counts`
     draws it, over the models that have prompts); the emotion resamples from ``boot_seed`` (as the
-    engine draws emotion resamples)."""
+    engine draws emotion resamples); the sign-flip worlds of the given pairs from ``world_seed``
+    (:func:`~rsastats.inference.worlds.world_bias`)."""
     reasons = [_why_not(m, rdm_method) for m in models]
     usable = [i for i, why in enumerate(reasons) if not why]
     position = {i: k for k, i in enumerate(usable)}
@@ -385,6 +365,9 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
              and not uneven_shrinkage(float(shift[q]), float(se[q]))]  # the interval only where it is shown
     intervals = (dict(zip(given, jackknife_corrected(halves, sub[given], point[given], jack[:, given], confidence)))
                  if given else {})
+    bias, bias_se = np.full(len(sub), np.nan), np.full(len(sub), np.nan)
+    if given and n_worlds:
+        bias[given], bias_se[given] = world_bias(halves, sub[given], world_seed, n_worlds)
     need = [q for q in given if intervals[q] is None]
     bca: dict[int, tuple] = {}
     if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
@@ -393,5 +376,5 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
         bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
     for q, k in enumerate(kept):
         out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals.get(q),
-                              bca.get(q), n_splits, (float(shift[q]), float(se[q])))
+                              bca.get(q), n_splits, (float(shift[q]), float(se[q])), (float(bias[q]), float(bias_se[q])))
     return out

@@ -141,7 +141,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
                                    second_order=None if second is None else float(second[0]))
     corrected = (corrected_rhos(models, pairs, np.array([rho]), rank=rank, rdm_method=options.rdm, n_splits=n_splits,
                                 n_boot=n_boot, confidence=confidence, split_seed=seeds.splits,
-                                boot_seed=seeds.corrected)[0] if ceiling else _not_computed())
+                                boot_seed=seeds.corrected, world_seed=seeds.worlds)[0] if ceiling else _not_computed())
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     summary.pop("acceleration")

@@ -26,17 +26,19 @@ DEFAULT_SCHEME = "emotions"
 
 @dataclass(frozen=True)
 class Streams:
-    """Child streams of a comparison's seed: bootstrap (0), permutations (1), half splits (2) and the
-    emotion resamples of the corrected rho (3).  Each part is reproducible on its own."""
+    """Child streams of a comparison's seed: bootstrap (0), permutations (1), half splits (2), the
+    emotion resamples of the corrected rho (3) and its sign-flip worlds (4).  Each part is reproducible on its
+    own (a child depends only on the seed and its index)."""
 
     bootstrap: np.random.SeedSequence
     permutations: np.random.SeedSequence
     splits: np.random.SeedSequence
     corrected: np.random.SeedSequence
+    worlds: np.random.SeedSequence
 
 
 def streams(seed: SeedLike) -> Streams:
-    return Streams(*spawn_sequences(seed, 4))
+    return Streams(*spawn_sequences(seed, 5))
 
 
 def comparison_settings(n_boot: Any, ci: Any, confidence: Any, rank: Any, scheme: Any,

@@ -20,6 +20,8 @@ from analyses.calibration.independent import _inputs as _independent_inputs
 from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
+from rsastats.inference.widening import widened
+from rsastats.inference.worlds import world_bias
 from rsastats.inference.corrected_ci import (CORRECTED_CI, NARROW_AT_BOUND, NEAR_BOUND_CI, jackknife_corrected,
                                             narrow_at_bound)
 from rsastats.inference.degeneracy import leave_two_out_excess
@@ -93,7 +95,8 @@ def test_compare_models_gives_that_interval_and_its_method():
     jack = halves.leave_one_out(PAIR)
     low, high = jackknife_corrected(halves, PAIR, point, jack, 0.95)[0]
     shift, se = norm_shift(halves, PAIR, point, jack)
-    expected = widen_toward_shift(low, high, float(shift[0]), float(se[0]))
+    bias, bias_se = world_bias(halves, PAIR, streams(7).worlds)
+    expected = widened(low, high, (float(shift[0]), float(se[0])), (float(bias[0]), float(bias_se[0])))
     assert abs(shift[0]) > WIDEN_BEYOND_SE * se[0]  # this pair's interval is widened
     assert res.corrected_ci_method == CORRECTED_CI == "jackknife-t"
     assert (res.corrected_ci_low, res.corrected_ci_high) == pytest.approx(expected[:2], abs=1e-12)

@@ -1,0 +1,145 @@
+"""Sign-flip worlds (rsastats/inference/worlds.py) and the widening of rho_corrected's interval
+(rsastats/inference/widening.py): the world engine equals an engine built from the mapped prompt rows, the maps are
+the documented wild bootstrap, the bias is reproducible and per pair, and the interval grows by the larger move on
+each side."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from analyses.calibration.independent import _inputs
+from rsastats.inference import compare_all, compare_models
+from rsastats.inference.corrected import CrossHalf
+from rsastats.inference.engine import ResamplingEngine
+from rsastats.inference.widening import WIDEN_BEYOND_SE, WORLD_BEYOND_SE, widen_toward_shift, widened
+from rsastats.inference.worlds import N_WORLDS, mapped_engine, world_bias, world_maps
+
+PAIRS = np.array([[0, 1], [0, 2], [1, 2]])
+
+
+def _matrices(maps) -> np.ndarray:
+    """The maps (E, P, P) as matrices: ``T_e = diag(d_e) + b_e w_e^T``."""
+    d, b, w = maps
+    return np.stack([np.diag(d[e]) + np.outer(b[e], w[e]) for e in range(d.shape[0])])
+
+
+def _prompts(seed: int, n_emotions: int = 10, n_prompts: int = 8, hidden: int = 12, invalid: bool = True):
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=(n_emotions, hidden))
+    x = np.stack([(signal @ rng.normal(size=(hidden, hidden)))[:, None] + 2.0 + rng.normal(size=(n_emotions, n_prompts, hidden))
+                  for _ in range(3)])
+    valid = np.ones((n_emotions, n_prompts), bool)
+    if invalid:
+        valid[2, [1, 5]] = False
+        valid[7, 0] = False
+    return x, valid
+
+
+def _models(x, valid):
+    """Three models of the same prompts (two from _inputs, a third of other values)."""
+    first = _inputs(x[:2], valid)
+    third = _inputs(x[1:], valid)[1]
+    return first + [replace(third, name="model2")]
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_the_world_engine_equals_an_engine_of_the_mapped_rows(gram):
+    x, valid = _prompts(0)
+    models = _models(x, valid)
+    engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine", gram=gram)
+    maps = world_maps(engine, np.random.default_rng(4))
+    mapped = [replace(m, rows=replace(m.rows, values=np.matmul(_matrices(maps[0]), m.rows.values))) for m in models]
+    direct = ResamplingEngine(mapped, rank="spearman", scheme="prompts", rdm_method="cosine", gram=gram)
+    counts = np.random.default_rng(5).integers(0, 3, (6,) + valid.shape) * valid
+    counts[:, :, 0] += valid[:, 0] == 0  # every emotion keeps a prompt
+    counts[:, 7, 1] = np.maximum(counts[:, 7, 1], 1)
+    for equalize in (False, True, "noise-free"):
+        np.testing.assert_allclose(mapped_engine(engine, maps).rdm_uppers([counts], equalize),
+                                   direct.rdm_uppers([counts], equalize), rtol=0, atol=1e-12)
+
+
+def test_a_world_is_the_wild_bootstrap_of_each_emotions_valid_prompts():
+    x, valid = _prompts(1)
+    engine = ResamplingEngine(_models(x, valid), rank="spearman", scheme="prompts", rdm_method="cosine")
+    t = _matrices(world_maps(engine, np.random.default_rng(2))[0])
+    world = np.matmul(t, x[0])
+    for e in range(valid.shape[0]):
+        v = valid[e]
+        k = v.sum()
+        mean = x[0][e, v].mean(axis=0)
+        signs = (world[e, v] - mean) / (np.sqrt(k / (k - 1)) * (x[0][e, v] - mean))
+        assert np.allclose(np.abs(signs), 1.0)  # x* - m = s c (x - m), one sign per prompt
+        assert np.allclose(signs, signs[:, :1])
+        np.testing.assert_array_equal(world[e, ~v], x[0][e, ~v])  # invalid prompts left as they were
+    # one sign per prompt label, shared by every emotion with that prompt valid
+    per_label = np.sign(np.einsum("epp->ep", t) - (1 - np.einsum("epp->ep", t)) / valid.sum(1, keepdims=True))
+    first = per_label[0]
+    assert all(np.array_equal(per_label[e][valid[e]], first[valid[e]]) for e in range(valid.shape[0]))
+
+
+def test_world_bias_is_reproducible_and_per_pair():
+    x, valid = _prompts(2, invalid=False)
+    halves = CrossHalf(_models(x, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+    seed = np.random.SeedSequence(9)
+    bias, se = world_bias(halves, PAIRS, seed, n_worlds=12)
+    again = world_bias(halves, PAIRS, np.random.SeedSequence(9), n_worlds=12)
+    np.testing.assert_array_equal(bias, again[0])
+    alone = world_bias(halves, PAIRS[1:2], np.random.SeedSequence(9), n_worlds=12)  # a pair does not see the others
+    assert alone[0][0] == bias[1] and alone[1][0] == se[1]
+    assert np.all(np.isfinite(bias)) and np.all(se > 0)
+    other = world_bias(halves, PAIRS, np.random.SeedSequence(10), n_worlds=12)[0]
+    assert not np.array_equal(other, bias)
+
+
+def test_world_bias_is_the_median_error_of_rebuilt_worlds():
+    """Each world rebuilt from scratch: mapped prompt rows, a new CrossHalf with the same split seed, the ratio less
+    the data's rho."""
+    from rsastats.rng import spawn_sequences
+
+    x, valid = _prompts(3)
+    models = _models(x, valid)
+    halves = CrossHalf(models, "spearman", "cosine", 4, np.random.SeedSequence(1))
+    rho = halves.components(None, PAIRS)[0][0]
+    errors = []
+    for seq in spawn_sequences(np.random.SeedSequence(3), 9):
+        maps = world_maps(halves.engine, np.random.default_rng(seq))
+        mapped = [replace(m, rows=replace(m.rows, values=np.matmul(_matrices(maps[0]), m.rows.values))) for m in models]
+        ratio = CrossHalf(mapped, "spearman", "cosine", 4, np.random.SeedSequence(1)).corrected(None, PAIRS)[0][0]
+        errors.append(ratio - rho)
+    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(3), n_worlds=9)
+    np.testing.assert_allclose(bias, np.median(errors, axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(se, 1.2533 * np.std(errors, axis=0, ddof=1) / 3, rtol=1e-12)
+
+
+def test_compare_and_matrix_widen_alike():
+    """compare_models and compare_all give a pair the same worlds (the same seed stream, the same splits)."""
+    x, valid = _prompts(4, n_emotions=12, n_prompts=10, invalid=False)
+    x[1] = x[0] * 0.8 + 0.6 * x[1]
+    models = _models(x, valid)
+    pair = compare_models(models[0], models[1], n_boot=200, permutations=99, seed=5)
+    table = compare_all(models[:2], n_boot=200, permutations=99, seed=5).pairs.iloc[0]
+    assert pair.rho_corrected is not None
+    for name in ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note"):
+        assert getattr(pair, name) == table[name]
+
+
+def test_widened_moves_each_side_by_the_larger_move_beyond_its_noise():
+    shift, world = (0.1, 0.04), (-0.2, 0.02)  # both say the truth is higher: the upper end grows by the larger
+    low, high, note = widened(0.2, 0.6, shift, world)
+    assert (low, high) == pytest.approx((0.2, 0.6 + 0.2 - WORLD_BEYOND_SE * 0.02), abs=1e-15)
+    assert note.startswith(f"widened by +{0.2 - WORLD_BEYOND_SE * 0.02:.3f} (upper end) toward the ratio with "
+                           "noise-corrected norms")
+    assert "sign-flip worlds of these prompts, -0.200 (10.0 standard errors)" in note
+    low, high, note = widened(0.2, 0.6, (0.1, 0.04), (0.15, 0.01))  # opposite sides: both ends grow
+    assert (low, high) == pytest.approx((0.2 - 0.15 + WORLD_BEYOND_SE * 0.01, 0.6 + 0.1 - WIDEN_BEYOND_SE * 0.04))
+    assert note.startswith(f"widened by -{0.15 - WORLD_BEYOND_SE * 0.01:.3f} (lower end) and +0.080 (upper end)")
+    assert widened(0.2, 0.6, (np.nan, np.nan), (0.01, 0.02)) == (0.2, 0.6, "")  # within its noise
+    assert widened(0.2, 0.6, world=(0.3, 0.01), world_beyond=np.inf) == (0.2, 0.6, "")
+    low, high, note = widened(-0.9, 0.1, world=(0.3, 0.0))
+    assert (low, high) == (-1.0, 0.1) and "(lower end, clipped at the bound)" in note and "standard error is 0" in note
+    # the check's move alone: the former function, unchanged
+    assert widen_toward_shift(0.2, 0.6, 0.1, 0.04) == widened(0.2, 0.6, (0.1, 0.04))
+    assert N_WORLDS >= 20
