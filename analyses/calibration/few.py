@@ -157,6 +157,18 @@ def supported_from(table: pd.DataFrame, column: str, tolerance: tuple[float, flo
     return first if first <= max(ns) else None
 
 
+def _minimum_text(table: pd.DataFrame, measured: int | None, shipped: int) -> str:
+    """How the shipped minimum of rho_corrected's emotions stands to the measured one."""
+    if measured == shipped:
+        return "the shipped minimum agrees"
+    if measured is not None and measured < shipped:
+        lowest = table[(table["n"] == measured) & (table["n_given"] >= 20)]["corrected_coverage"].min()
+        return (f"the shipped minimum, {shipped}, is higher: at {measured} emotions the lowest design covers "
+                f"{_pct(lowest)}%, and the widening's amounts were chosen on designs with at least {shipped} emotions, "
+                "so fewer are not claimed")
+    return "the shipped minimum differs"
+
+
 def few_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float, float]) -> list[str]:
     """The Markdown section: the table and what the package's minimums withhold."""
     from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS
@@ -197,8 +209,7 @@ def few_section(table: pd.DataFrame, meta: dict, tolerance: tuple[float, float])
         f"{_by_n(table, 'corrected_coverage', tolerance, 20)}. **Shipped:** rho_corrected and the noise ceiling are "
         f"not given with fewer than {MIN_CORRECTED_EMOTIONS} emotions (`MIN_CORRECTED_EMOTIONS`, "
         "rsastats/inference/corrected.py; `corrected_note` says why). The smallest number of emotions from which "
-        f"no design here is below the band: {cor_from} (the shipped minimum "
-        f"{'agrees' if cor_from == MIN_CORRECTED_EMOTIONS else 'differs'}).",
+        f"no design here is below the band: {cor_from} ({_minimum_text(table, cor_from, MIN_CORRECTED_EMOTIONS)}).",
         "- Above the band is not withheld: an interval that covers more than 97.5% is wider than it needs to be, "
         "not wrong; the widths show how little a few emotions can say (often more than 1 on a scale of 2).",
         "",

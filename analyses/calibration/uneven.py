@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.inference.corrected import (DEFAULT_N_SPLITS, MIN_SPLIT_HALF, WIDEN_NOTE, CrossHalf, norm_shift,
-                                         uneven_shrinkage, widen_toward_shift)
+from rsastats.inference.corrected import DEFAULT_N_SPLITS, MIN_SPLIT_HALF, CrossHalf, norm_shift, uneven_shrinkage
+from rsastats.inference.widening import WIDEN_NOTE, widened
+from rsastats.inference.worlds import world_bias
 from rsastats.inference.settings import streams
 from rsastats.rng import spawn_sequences
 
@@ -46,6 +47,7 @@ UNCHECKED = tuple(f"{c}_unchecked" for c in GIVEN)
 UNWIDENED = ("corrected_ci_low_unwidened", "corrected_ci_high_unwidened")
 PAIR = np.array([[0, 1]])
 NOTE_START = "rho_corrected not given: it moves by"  # the check's note (uneven_shrinkage)
+MOVES = ("norm_shift", "norm_shift_se", "world_bias", "world_bias_se")  # what the check and the widening need
 
 
 def _source(meta: dict, study: str):
@@ -84,12 +86,15 @@ def _shift_chunk(args: tuple) -> list[dict]:
         halves = CrossHalf(draw(seqs[i]), "spearman", "cosine", DEFAULT_N_SPLITS, streams(seqs[i]).splits)
         point, _ = halves.corrected(None, PAIR)
         shift, se = norm_shift(halves, PAIR, point[0], halves.leave_one_out(PAIR))
-        rows.append({"i": i, "norm_shift": float(shift[0]), "norm_shift_se": float(se[0])})
+        bias, bias_se = world_bias(halves, PAIR, streams(seqs[i]).worlds)
+        rows.append({"i": i, "norm_shift": float(shift[0]), "norm_shift_se": float(se[0]), "world_bias": float(bias[0]),
+                     "world_bias_se": float(bias_se[0])})
     return rows
 
 
 def _shifts(meta: dict, study: str, jobs: int) -> pd.DataFrame:
-    """``norm_shift`` and ``norm_shift_se`` of every data set, in data-set order."""
+    """``norm_shift``, ``norm_shift_se``, ``world_bias`` and ``world_bias_se`` of every data set, in data-set
+    order."""
     return pd.DataFrame(run_chunks(_shift_chunk, (meta, study), list(range(meta["n_sets"])), jobs))
 
 
@@ -107,16 +112,18 @@ def _apply(frame: pd.DataFrame, shifts: pd.DataFrame) -> tuple[pd.DataFrame, np.
 
 
 def _widen(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every given interval (the check not yet applied) widened as the shipped code widens it
-    (:func:`~rsastats.inference.corrected.widen_toward_shift`), its former ends in :data:`UNWIDENED`; an interval
-    whose note says it was widened already (results run with the widening) is left as it is."""
+    """Every given interval (the check not yet applied) widened as the shipped code widens it, toward the check's
+    move and the sign-flip worlds' bias (:func:`~rsastats.inference.widening.widened`), its former ends in
+    :data:`UNWIDENED`; an interval whose note says it was widened already (results run with the widening) is left
+    as it is."""
     frame = frame.copy()
     notes = frame["corrected_note"].fillna("").astype(str)
     todo = frame["rho_corrected"].notna() & ~notes.str.contains(WIDEN_NOTE, regex=False)
     frame[UNWIDENED[0]], frame[UNWIDENED[1]] = np.nan, np.nan
     for i in np.flatnonzero(todo):
         low, high = frame.at[i, "corrected_ci_low"], frame.at[i, "corrected_ci_high"]
-        new_low, new_high, note = widen_toward_shift(low, high, frame.at[i, "norm_shift"], frame.at[i, "norm_shift_se"])
+        new_low, new_high, note = widened(low, high, (frame.at[i, "norm_shift"], frame.at[i, "norm_shift_se"]),
+                                          (frame.at[i, "world_bias"], frame.at[i, "world_bias_se"]))
         if note:
             frame.loc[i, list(UNWIDENED)] = [low, high]
             frame.loc[i, ["corrected_ci_low", "corrected_ci_high"]] = [new_low, new_high]
@@ -204,9 +211,9 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
             for column in GIVEN:  # run with the check already: what it withheld, from a rerun with the check lifted
                 frame.loc[i, column] = np.nan if row[column] is None else row[column]
-        stored = reuse_shifts and {"norm_shift", "norm_shift_se"} <= set(frame.columns)
-        shifts = frame[["norm_shift", "norm_shift_se"]] if stored else _shifts(meta, study, jobs)
-        for column in ("norm_shift", "norm_shift_se"):
+        stored = reuse_shifts and set(MOVES) <= set(frame.columns)
+        shifts = frame[list(MOVES)] if stored else _shifts(meta, study, jobs)
+        for column in MOVES:
             frame[column] = shifts[column].to_numpy()
         frame, fired = _apply(_widen(frame), shifts)
         _verify(frame, fired, meta, study, verify)

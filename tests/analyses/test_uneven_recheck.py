@@ -13,7 +13,7 @@ import pytest
 
 from analyses.calibration import independent
 from analyses.calibration.uneven import UNCHECKED, UNWIDENED, recheck
-from rsastats.inference import corrected
+from rsastats.inference import corrected, widening
 from rsastats.inference.corrected import WIDEN_NOTE
 
 
@@ -81,7 +81,8 @@ def test_results_run_before_the_widening_are_widened_as_the_shipped_code_widens(
     shipped values: the check's withholding and the widened intervals, their former ends in ``UNWIDENED``; a second
     recheck changes nothing."""
     _, _, shipped, _ = stored
-    monkeypatch.setattr(corrected, "WIDEN_BEYOND_SE", np.inf)
+    monkeypatch.setattr(widening, "WIDEN_BEYOND_SE", np.inf)
+    monkeypatch.setattr(widening, "WORLD_BEYOND_SE", np.inf)
     _store(tmp_path, lifted=True)
     monkeypatch.undo()
     old = pd.read_csv(tmp_path / "tiny-sizes.csv")
