@@ -47,6 +47,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -397,7 +398,7 @@ def cmd_run(name, n, seed=777, normalization="raw"):
         if i % 10 == 0:
             print(name, i, f"{time.time() - t0:.0f}s", flush=True)
     f.close()
-    os.rmdir(tmpdir)
+    shutil.rmtree(tmpdir)  # the two files are gone; the writer leaves its lock files beside them
 
 
 # ---- report --------------------------------------------------------------------------------
