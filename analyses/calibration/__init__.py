@@ -10,7 +10,8 @@ second generative model, ``cli_model`` a third one run through ``rsastats compar
 fewer than 8 emotions (the package's minimums), ``corrected_methods`` and ``corrected_jackknife`` interval methods
 of rho_corrected, ``equalize_bias`` how the half RDMs' squared norms move it, ``half_split`` the two half-split
 schemes, ``uneven``, ``uneven_se`` and ``uneven_threshold`` the check of uneven shrinkage on stored results,
-``widen`` how far the interval is widened toward that check's move, ``near_bound`` BCa near the bound against the
+``widen`` how far the interval is widened toward that check's move and the sign-flip worlds' bias, ``world_check``
+whether those worlds see the ratio's bias, ``near_bound`` BCa near the bound against the
 jackknife's width, ``fourth_model`` a fourth generative model written blind (run through the CLI), ``methods`` the summary of the methods studied and
 not chosen, ``report`` the Markdown, ``__main__`` the command.
 
