@@ -85,7 +85,8 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (beyond, world_beyond), part in table.groupby(["beyond", "world_beyond"], sort=True):
         c = part["coverage"].to_numpy()
-        rows.append({"beyond": beyond, "world_beyond": world_beyond, "designs": len(c), "in_band": int(((c >= BAND[0]) & (c <= BAND[1])).sum()),
+        rows.append({"beyond": beyond, "world_beyond": world_beyond, "designs": len(c),
+                     "in_band": int(((c >= BAND[0]) & (c <= BAND[1])).sum()),
                      "below": int((c < BAND[0]).sum()), "above": int((c > BAND[1]).sum()),
                      "mean_abs_error": float(np.abs(c - 0.95).mean()), "mean_width": float(part["width"].mean())})
     return pd.DataFrame(rows)
@@ -133,8 +134,8 @@ def widen_section(designs: list[tuple[str, dict, pd.DataFrame]] | None = None) -
         lines.append(f"| {_amount(r.beyond)} | {_amount(r.world_beyond)}{mark} | {r.in_band} | {r.below} | {r.above} | "
                      f"{100 * r.mean_abs_error:.2f} | {r.mean_width:.3f} |")
     crossed = _crossed(table)
-    lines += ["", "Designs outside the band with no widening, the check's alone or both (coverage %: none -> check's -> "
-              "shipped): " + ", ".join(f"{design} {100 * r['none']:.1f} -> {100 * r['check']:.1f} -> "
+    lines += ["", "Designs outside the band with no widening, the check's alone or both (coverage %: none -> "
+              "check's -> shipped): " + ", ".join(f"{design} {100 * r['none']:.1f} -> {100 * r['check']:.1f} -> "
                                        f"{100 * r['shipped']:.1f}" for (_, design), r in crossed.iterrows()) + ".", ""]
     return lines
 

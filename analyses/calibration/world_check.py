@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     table = pd.DataFrame([design_row(name, args.sets) for name in args.designs])
     real = pd.DataFrame(real_rows(Path(args.real)))
-    outputs = [(table, Path(args.out))] + ([(real, Path(args.out).with_name("world_check_real.csv"))] if len(real) else [])
+    real_out = Path(args.out).with_name("world_check_real.csv")
+    outputs = [(table, Path(args.out))] + ([(real, real_out)] if len(real) else [])
     for frame, path in outputs:
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.4f")

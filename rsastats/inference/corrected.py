@@ -66,7 +66,8 @@ from .worlds import N_WORLDS, world_bias
 
 __all__ = ["MIN_PROMPTS", "MIN_SPLIT_HALF", "MIN_CORRECTED_EMOTIONS", "DEFAULT_N_SPLITS", "CORRECTED_CI", "NEAR_BOUND_CI",
            "MAX_NORM_SHIFT", "jackknife_corrected",
-           "NORM_SHIFT_Z", "WIDEN_BEYOND_SE", "WORLD_BEYOND_SE", "WIDEN_NOTE", "N_WORLDS", "CorrectedRho", "CrossHalf", "corrected_rhos", "norm_shift",
+           "NORM_SHIFT_Z", "WIDEN_BEYOND_SE", "WORLD_BEYOND_SE", "WIDEN_NOTE", "N_WORLDS", "CorrectedRho", "CrossHalf",
+           "corrected_rhos", "norm_shift",
            "uneven_shrinkage", "widen_toward_shift", "stepped_up",
            "ceiling_withheld", "screen_ceilings"]
 
@@ -376,5 +377,6 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
         bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
     for q, k in enumerate(kept):
         out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals.get(q),
-                              bca.get(q), n_splits, (float(shift[q]), float(se[q])), (float(bias[q]), float(bias_se[q])))
+                              bca.get(q), n_splits, (float(shift[q]), float(se[q])),
+                              (float(bias[q]), float(bias_se[q])))
     return out

@@ -151,7 +151,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
         exceed = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, seeds.permutations, counts_only=True)
     jack = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
     corrected = (corrected_rhos(loaded, pairs, point, rank=rank, rdm_method=options.rdm, n_splits=n_splits, n_boot=n_boot,
-                                confidence=confidence, split_seed=seeds.splits, boot_seed=seeds.corrected, world_seed=seeds.worlds)
+                                confidence=confidence, split_seed=seeds.splits, boot_seed=seeds.corrected,
+                                world_seed=seeds.worlds)
                  if ceiling else None)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
                                     pair_second_order(engine, pairs, point, ci)))

@@ -19,7 +19,8 @@ with the data's own half splits, minus that rho, is one draw of the ratio's erro
 
 Over 30 data sets per design (reports/calibration/world_check.csv) the worlds' bias was +0.145 on average where the
 ratio's true error was +0.163 (the fourth generative model's design D4), +0.036 and +0.046 against +0.029 and +0.065
-in two of the atlas's hub designs, and within 0.021 of the true error in five atlas designs without such noise.  rho_corrected's interval is widened toward the ratio less this bias
+in two of the atlas's hub designs, and within 0.021 of the true error in five atlas designs without such noise.
+rho_corrected's interval is widened toward the ratio less this bias
 (:func:`rsastats.inference.widening.widened`); the point estimate is not changed.
 
 The world's prompt rows are a linear map of the data's, ``x*_e = T_e x_e`` per emotion with ``T_e`` a diagonal plus
@@ -105,7 +106,8 @@ def mapped_engine(engine: ResamplingEngine, maps: list[tuple[np.ndarray, np.ndar
 
 def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS) -> tuple[np.ndarray, np.ndarray]:
     """The cross-half ratio's bias for every pair of ``halves`` (a :class:`~rsastats.inference.corrected.CrossHalf`,
-    not imported here: that module imports this one) in ``n_worlds`` sign-flip worlds (module docstring), with the data's half splits: ``(bias, se)`` (n_pairs,),
+    not imported here: that module imports this one) in ``n_worlds`` sign-flip worlds (module docstring), with the
+    data's half splits: ``(bias, se)`` (n_pairs,),
     the median of the worlds' ``ratio - rho`` and its Monte Carlo standard error (``1.2533 sd / sqrt(n)``); NaN
     for a pair where fewer than half the worlds give a ratio.  World ``w`` draws its signs from child ``w`` of
     ``seed``, so the first worlds do not change when more are asked for."""

@@ -15,8 +15,9 @@ SHARED_NOISE_NOTE = ("The ceiling assumes the two models' prompt noise is indepe
 CORRECTED_TEXT = ("rho_corrected: the noise-free rho (unlimited prompts per emotion), cross-half disattenuation over random "
                   "half splits of the prompts (each emotion's squared norm with the same noise inflation) with a Fisher-z "
                   "jackknife-t interval over emotions (second-order corrected, plus the half splits' variance; BCa near the "
-                  f"bound 1, clipped to [-1, 1]; widened on the side a second estimate with noise-corrected norms "
-                  "moves it and toward the ratio less its bias in sign-flip worlds of the prompts); given only with >= {MIN_PROMPTS} prompts per emotion, >= {MIN_CORRECTED_EMOTIONS} "
+                  "bound 1, clipped to [-1, 1]; widened on the side a second estimate with noise-corrected norms "
+                  "moves it and toward the ratio less its bias in sign-flip worlds of the prompts); given only with "
+                  f">= {MIN_PROMPTS} prompts per emotion, >= {MIN_CORRECTED_EMOTIONS} "
                   f"emotions, split-half correlations >= {MIN_SPLIT_HALF} and where that estimate does not move it "
                   "significantly (docs/calibration.md).")
 SCHEME_TEXT = {"emotions": "emotions", "prompts": "prompts within each emotion",

@@ -37,7 +37,8 @@ def _biased(rng, n, shipped: bool) -> pd.DataFrame:
                           "norm_shift_se": se, "world_bias": bias, "world_bias_se": bias_se})
     if shipped:
         frame[UNWIDENED[0]], frame[UNWIDENED[1]] = frame["corrected_ci_low"], frame["corrected_ci_high"]
-        frame["corrected_ci_high"] += np.maximum(_step(move, se, WIDEN_BEYOND_SE), _step(-bias, bias_se, WORLD_BEYOND_SE))
+        frame["corrected_ci_high"] += np.maximum(_step(move, se, WIDEN_BEYOND_SE),
+                                                 _step(-bias, bias_se, WORLD_BEYOND_SE))
     return frame
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,20 @@ def test_the_scan_finds_impossible_numbers():
 def test_committed_report_numbers_are_possible(path):
     found = problems(json.loads(path.read_text()))
     assert not found, f"{len(found)} impossible number(s) in {path.relative_to(REPORTS)}, e.g. " + "; ".join(found[:5])
+
+
+TEXTS = sorted(p for p in REPORTS.rglob("*") if p.suffix in (".md", ".json", ".html") and p.is_file())
+# An f-string that lost its ``f`` prints its field: the package's constants are upper-case names (``{text}`` and
+# ``{emotion}`` are the stimulus templates' own fields, written on purpose).
+UNFILLED = re.compile(r"\{[A-Z][A-Z0-9_]+\}")
+
+
+def test_the_unfilled_field_scan_finds_a_constant_name():
+    assert UNFILLED.search("given only with >= {MIN_PROMPTS} prompts")
+    assert not UNFILLED.search("I feel {emotion}: {text}")
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=[str(p.relative_to(REPORTS)) for p in TEXTS])
+def test_committed_reports_print_no_unfilled_field(path):
+    found = UNFILLED.findall(path.read_text(encoding="utf-8", errors="replace"))
+    assert not found, f"{path.relative_to(REPORTS)} prints {sorted(set(found))}"

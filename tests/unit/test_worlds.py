@@ -29,8 +29,8 @@ def _matrices(maps) -> np.ndarray:
 def _prompts(seed: int, n_emotions: int = 10, n_prompts: int = 8, hidden: int = 12, invalid: bool = True):
     rng = np.random.default_rng(seed)
     signal = rng.normal(size=(n_emotions, hidden))
-    x = np.stack([(signal @ rng.normal(size=(hidden, hidden)))[:, None] + 2.0 + rng.normal(size=(n_emotions, n_prompts, hidden))
-                  for _ in range(3)])
+    x = np.stack([(signal @ rng.normal(size=(hidden, hidden)))[:, None] + 2.0
+                  + rng.normal(size=(n_emotions, n_prompts, hidden)) for _ in range(3)])
     valid = np.ones((n_emotions, n_prompts), bool)
     if invalid:
         valid[2, [1, 5]] = False
