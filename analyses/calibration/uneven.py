@@ -11,7 +11,9 @@ it to a stored data set therefore needs only the data set (regenerated from its 
 fewer than 8 emotions, minimums lifted as they were run), stores them (``norm_shift``, ``norm_shift_se``), and
 where the check fires sets rho_corrected and its interval to null with the shipped note, keeping the former
 values in ``*_unchecked`` columns (results run with the check already get those values from a rerun of the
-data sets it withheld with the check lifted).  ``verify`` data sets per design (those where it fired first) are rerun
+data sets it withheld with the check lifted).  It also stores the ratio's bias in the shipped sign-flip worlds
+(``world_bias``, ``world_bias_se``; :mod:`rsastats.inference.worlds`, the data set's own ``worlds`` seed stream)
+and widens every given interval as the shipped code does (former ends in ``corrected_ci_*_unwidened``).  ``verify`` data sets per design (those where it fired first) are rerun
 through the study's own shipped worker and must agree exactly.
 
 Run:  python -m analyses.calibration.uneven {atlas,independent,few} [--designs NAME ...] [--reuse-shifts]
@@ -187,7 +189,7 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
             verify: int = 2, reuse_shifts: bool = False) -> pd.DataFrame:
     """Apply the check to every design of ``study`` stored in ``folder`` (see the module docstring); per design
     the number of data sets where rho_corrected was given before and where the check withheld it.  With
-    ``reuse_shifts`` the stored ``norm_shift`` and ``norm_shift_se`` are used where a design has them (the same
+    ``reuse_shifts`` the stored moves (:data:`MOVES`) are used where a design has them (the same
     splits give the same values; for a change of the check's thresholds), and ``verify`` data sets are still rerun."""
     folder = Path(folder or FOLDERS[study])
     summary = []
