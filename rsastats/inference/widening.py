@@ -65,8 +65,9 @@ def widened(low: float, high: float, shift: tuple[float, float] = (np.nan, np.na
     used = [k for k, s in steps.items() if s != 0.0 and ((s < 0 and new_low < low) or (s > 0 and new_high > high))]
     toward = {"shift": (f"the ratio with noise-corrected norms, which moves it by {_fmt(shift[0])} "
                         f"({_size(shift[0], shift[1])}) (docs/statistics.md, 'Emotion vectors of different lengths')"),
-              "world": (f"the ratio less its bias in sign-flip worlds of these prompts, {_fmt(world[0])} "
-                        f"({_size(world[0], world[1])}) (docs/statistics.md, 'Structured prompt noise')")}
+              "world": (f"the ratio less its bias in sign-flip worlds of these prompts, which put the bias at "
+                        f"{_fmt(world[0])} ({_size(world[0], world[1])}) (docs/statistics.md, 'Structured prompt "
+                        "noise')")}
     return new_low, new_high, f"{WIDEN_NOTE} {' and '.join(ends)} toward {' and '.join(toward[k] for k in used)}"
 
 

@@ -132,7 +132,7 @@ def test_widened_moves_each_side_by_the_larger_move_beyond_its_noise():
     assert (low, high) == pytest.approx((0.2, 0.6 + 0.2 - WORLD_BEYOND_SE * 0.02), abs=1e-15)
     assert note.startswith(f"widened by +{0.2 - WORLD_BEYOND_SE * 0.02:.3f} (upper end) toward the ratio with "
                            "noise-corrected norms")
-    assert "sign-flip worlds of these prompts, -0.200 (10.0 standard errors)" in note
+    assert "sign-flip worlds of these prompts, which put the bias at -0.200 (10.0 standard errors)" in note
     low, high, note = widened(0.2, 0.6, (0.1, 0.04), (0.15, 0.01))  # opposite sides: both ends grow
     assert (low, high) == pytest.approx((0.2 - 0.15 + WORLD_BEYOND_SE * 0.01, 0.6 + 0.1 - WIDEN_BEYOND_SE * 0.04))
     assert note.startswith(f"widened by -{0.15 - WORLD_BEYOND_SE * 0.01:.3f} (lower end) and +0.080 (upper end)")
