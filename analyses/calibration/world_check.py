@@ -20,6 +20,7 @@ Run:  python -m analyses.calibration.world_check [--sets 30] [--designs NAME ...
 from __future__ import annotations
 
 import argparse
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from rsastats.inference.worlds import mapped_engine, world_bias, world_maps
 from rsastats.io import atomic_path
 
 from . import fourth_model as fourth
-from .independent import _inputs
+from .cli_model import model_inputs as padded_inputs
 
 __all__ = ["ATLAS_DESIGNS", "FOURTH_DESIGNS", "REAL_PAIRS", "design_row", "real_rows", "main"]
 
@@ -61,19 +62,21 @@ def _measures(models, seed: int) -> dict:
             "world_split_half_b": float(world_aa[1])}
 
 
-def _atlas_set(name: str, rng: np.random.Generator) -> tuple[list, float]:
+@lru_cache(maxsize=None)
+def _atlas_design(name: str):
     from ..atlas.designs import ATLAS
-    from ..atlas.model import Population, calibrate_sigma
+    from ..atlas.model import calibrate_sigma
+
+    return calibrate_sigma(next(d for d in ATLAS if d.name == name))
+
+
+def _atlas_set(name: str, rng: np.random.Generator) -> tuple[list, float]:
+    from ..atlas.model import Population
     from ..atlas.shipped import model_inputs
 
-    design = _atlas_set.cache.get(name)
-    if design is None:
-        design = _atlas_set.cache[name] = calibrate_sigma(next(d for d in ATLAS if d.name == name))
+    design = _atlas_design(name)
     ds = Population.of(design).draw(rng)
     return model_inputs(ds, design), float(spearmanr(ds.true_cells[0], ds.true_cells[1])[0])
-
-
-_atlas_set.cache = {}
 
 
 def _fourth_set(name: str, rng: np.random.Generator) -> tuple[list, float]:
@@ -81,8 +84,7 @@ def _fourth_set(name: str, rng: np.random.Generator) -> tuple[list, float]:
     em = model.emotions(rng)
     x, valid = model.prompts(rng, em, model.cfg["P"])
     truth = model.noise_free_rho(rng, em, M=2000)
-    width = min(fourth.DA, fourth.DB)  # _inputs stacks the two models' rows: the first 48 dims of B (as the test)
-    return _inputs(np.stack([x[fourth.DA][..., :width], x[fourth.DB][..., :width]]), valid), truth
+    return padded_inputs(x[fourth.DA], x[fourth.DB], valid), truth  # A's 48 dims padded with zeros to B's 96
 
 
 def design_row(name: str, n_sets: int, seed: int = 5) -> dict:

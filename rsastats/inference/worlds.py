@@ -17,8 +17,8 @@ half splits are as disjoint as the data's.  Its noise-free rho is the observed r
 with the data's own half splits, minus that rho, is one draw of the ratio's error.  The median over
 :data:`N_WORLDS` worlds is the bias; its standard error is the median's Monte Carlo error.
 
-Over 30 data sets per design (reports/calibration/world_check.csv) the worlds' bias was +0.145 on average where the
-ratio's true error was +0.163 (the fourth generative model's design D4), +0.036 and +0.046 against +0.029 and +0.065
+Over 30 data sets per design (reports/calibration/world_check.csv) the worlds' bias was +0.140 on average where the
+ratio's true error was +0.185 (the fourth generative model's design D4), +0.036 and +0.046 against +0.029 and +0.065
 in two of the atlas's hub designs, and within 0.021 of the true error in five atlas designs without such noise.
 rho_corrected's interval is widened toward the ratio less this bias
 (:func:`rsastats.inference.widening.widened`); the point estimate is not changed.
