@@ -38,9 +38,11 @@ import numpy as np
 from ..rng import SeedLike, spawn_sequences
 from .engine import ResamplingEngine
 
-__all__ = ["N_WORLDS", "world_maps", "mapped_engine", "world_bias"]
+__all__ = ["N_WORLDS", "N_INNER", "world_maps", "mapped_engine", "world_errors", "world_bias"]
 
 N_WORLDS = 40
+N_INNER = 3  # worlds within each world, for the iterated estimate of the bias
+_SE_RESAMPLES = 200
 
 
 def world_maps(engine: ResamplingEngine, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -104,23 +106,74 @@ def mapped_engine(engine: ResamplingEngine, maps: list[tuple[np.ndarray, np.ndar
     return out
 
 
-def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS) -> tuple[np.ndarray, np.ndarray]:
-    """The cross-half ratio's bias for every pair of ``halves`` (a :class:`~rsastats.inference.corrected.CrossHalf`,
-    not imported here: that module imports this one) in ``n_worlds`` sign-flip worlds (module docstring), with the
-    data's half splits: ``(bias, se)`` (n_pairs,),
-    the median of the worlds' ``ratio - rho`` and its Monte Carlo standard error (``1.2533 sd / sqrt(n)``); NaN
-    for a pair where fewer than half the worlds give a ratio.  World ``w`` draws its signs from child ``w`` of
-    ``seed``, so the first worlds do not change when more are asked for."""
-    rho = halves.components(None, pairs)[0][0]
-    errors = np.full((n_worlds, len(pairs)), np.nan)
-    for w, seq in enumerate(spawn_sequences(seed, n_worlds)):
-        maps = world_maps(halves.engine, np.random.default_rng(seq))
-        world = halves.renormed(True, mapped_engine(halves.engine, maps))
-        errors[w] = world.corrected(None, pairs)[0][0] - rho
-    finite = np.isfinite(errors).sum(axis=0)
+def _observed(engine: ResamplingEngine) -> ResamplingEngine:
+    """``engine`` whose fixed RDMs are those of its own prompt means (a world's observed RDMs; the data's engine keeps
+    the RDMs of the files)."""
+    out = copy.copy(engine)
+    out.fixed = engine.rdm_uppers(engine.full_prompt_counts())[:, 0, :]
+    out.fixed_order = out.order_of(out.fixed)
+    return out
+
+
+def _median(errors: np.ndarray, axis: int = 0) -> np.ndarray:
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a pair without finite worlds: NaN, set below
-        bias = np.nanmedian(errors, axis=0)
-        se = 1.2533 * np.nanstd(errors, axis=0, ddof=1) / np.sqrt(np.maximum(finite, 1))
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pair without finite worlds: NaN
+        return np.nanmedian(errors, axis=axis)
+
+
+def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
+                 n_inner: int = N_INNER) -> tuple[np.ndarray, np.ndarray]:
+    """The ratio's errors in ``n_worlds`` sign-flip worlds of ``halves`` (a
+    :class:`~rsastats.inference.corrected.CrossHalf`) with the data's half splits, ``ratio - rho`` (n_worlds,
+    n_pairs), and in ``n_inner`` worlds built the same way inside each world from the world's own prompts, the inner
+    ratio less the world's observed rho (n_worlds, n_inner, n_pairs).  World ``w`` and its inner worlds draw their
+    signs from child ``w`` of ``seed``, so the first worlds do not change when more are asked for."""
+    rho = halves.components(None, pairs)[0][0]
+    outer = np.full((n_worlds, len(pairs)), np.nan)
+    inner = np.full((n_worlds, n_inner, len(pairs)), np.nan)
+    for w, seq in enumerate(spawn_sequences(seed, n_worlds)):
+        rng = np.random.default_rng(seq)
+        engine = mapped_engine(halves.engine, world_maps(halves.engine, rng))
+        if n_inner:
+            engine = _observed(engine)
+        world = halves.renormed(True, engine)
+        outer[w] = world.corrected(None, pairs)[0][0] - rho
+        if n_inner:
+            world_rho = world.components(None, pairs)[0][0]
+            for i in range(n_inner):
+                within = mapped_engine(engine, world_maps(engine, rng))
+                inner[w, i] = halves.renormed(True, within).corrected(None, pairs)[0][0] - world_rho
+    return outer, inner
+
+
+def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
+               n_inner: int = N_INNER) -> tuple[np.ndarray, np.ndarray]:
+    """The cross-half ratio's bias for every pair of ``halves`` (a :class:`~rsastats.inference.corrected.CrossHalf`,
+    not imported here: that module imports this one) in sign-flip worlds (module docstring; :func:`world_errors`):
+    ``(bias, se)`` (n_pairs,).
+
+    With ``n_inner = 0`` the bias is the median of the worlds' errors and ``se`` its Monte Carlo standard error
+    (``1.2533 sd / sqrt(n)``).  Otherwise it is the iterated estimate ``2 b1 - b2``, ``b1`` the median error of the
+    worlds and ``b2`` that of the worlds within them, and ``se`` its standard deviation over 200 resamples of the
+    worlds (each with its inner worlds; child ``n_worlds`` of ``seed``).  NaN for a pair where fewer than half the
+    worlds, or of the inner worlds, give a ratio."""
+    outer, inner = world_errors(halves, pairs, seed, n_worlds, n_inner)
+    finite = np.isfinite(outer).sum(axis=0)
     short = finite < max(2, n_worlds / 2)
+    first = _median(outer)
+    if n_inner:
+        flat = inner.reshape(n_worlds * n_inner, len(pairs))
+        short |= np.isfinite(flat).sum(axis=0) < max(2, flat.shape[0] / 2)
+        bias = 2.0 * first - _median(flat)
+        picks = np.random.default_rng(spawn_sequences(seed, n_worlds + 1)[n_worlds]).integers(
+            0, n_worlds, (_SE_RESAMPLES, n_worlds))
+        again = 2.0 * _median(outer[picks], axis=1) - _median(inner[picks].reshape(_SE_RESAMPLES, -1, len(pairs)), axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            se = np.nanstd(again, axis=0, ddof=1)
+    else:
+        bias = first
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            se = 1.2533 * np.nanstd(outer, axis=0, ddof=1) / np.sqrt(np.maximum(finite, 1))
     return np.where(short, np.nan, bias), np.where(short, np.nan, se)

@@ -15,7 +15,7 @@ from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import CrossHalf
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.widening import WIDEN_BEYOND_SE, WORLD_BEYOND_SE, widen_toward_shift, widened
-from rsastats.inference.worlds import N_WORLDS, mapped_engine, world_bias, world_maps
+from rsastats.inference.worlds import N_WORLDS, _observed, mapped_engine, world_bias, world_errors, world_maps
 
 PAIRS = np.array([[0, 1], [0, 2], [1, 2]])
 
@@ -88,7 +88,7 @@ def test_world_bias_is_reproducible_and_per_pair():
     again = world_bias(halves, PAIRS, np.random.SeedSequence(9), n_worlds=12)
     np.testing.assert_array_equal(bias, again[0])
     alone = world_bias(halves, PAIRS[1:2], np.random.SeedSequence(9), n_worlds=12)  # a pair does not see the others
-    assert alone[0][0] == bias[1] and alone[1][0] == se[1]
+    assert alone[0][0] == bias[1] and alone[1][0] == pytest.approx(se[1], rel=1e-12)
     assert np.all(np.isfinite(bias)) and np.all(se > 0)
     other = world_bias(halves, PAIRS, np.random.SeedSequence(10), n_worlds=12)[0]
     assert not np.array_equal(other, bias)
@@ -109,9 +109,43 @@ def test_world_bias_is_the_median_error_of_rebuilt_worlds():
         mapped = [replace(m, rows=replace(m.rows, values=np.matmul(_matrices(maps[0]), m.rows.values))) for m in models]
         ratio = CrossHalf(mapped, "spearman", "cosine", 4, np.random.SeedSequence(1)).corrected(None, PAIRS)[0][0]
         errors.append(ratio - rho)
-    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(3), n_worlds=9)
+    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(3), n_worlds=9, n_inner=0)
     np.testing.assert_allclose(bias, np.median(errors, axis=0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(se, 1.2533 * np.std(errors, axis=0, ddof=1) / 3, rtol=1e-12)
+
+
+def test_a_worlds_observed_rdms_are_those_of_its_prompt_means():
+    x, valid = _prompts(5)
+    halves = CrossHalf(_models(x, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+    np.testing.assert_allclose(_observed(halves.engine).fixed, halves.engine.fixed, rtol=0, atol=1e-12)
+
+
+def test_inner_worlds_are_sign_flip_worlds_of_the_worlds_prompts():
+    """Each world and each world within it rebuilt from scratch (mapped rows, models whose RDMs are those of the
+    mapped means, the data's split seed): the outer errors are the ratio less the data's rho, the inner ones the inner
+    ratio less the world's own rho; the iterated bias is twice the first median less the second."""
+    from rsastats.rng import spawn_sequences
+
+    x, valid = _prompts(6)
+    halves = CrossHalf(_models(x, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+    rho = halves.components(None, PAIRS)[0][0]
+    outer, inner = [], []
+    for seq in spawn_sequences(np.random.SeedSequence(8), 5):
+        rng = np.random.default_rng(seq)
+        x1 = np.matmul(_matrices(world_maps(halves.engine, rng)[0]), x)
+        world = CrossHalf(_models(x1, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+        outer.append(world.corrected(None, PAIRS)[0][0] - rho)
+        world_rho = world.components(None, PAIRS)[0][0]
+        for _ in range(2):
+            x2 = np.matmul(_matrices(world_maps(halves.engine, rng)[0]), x1)
+            inside = CrossHalf(_models(x2, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+            inner.append(inside.corrected(None, PAIRS)[0][0] - world_rho)
+    got_outer, got_inner = world_errors(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2)
+    np.testing.assert_allclose(got_outer, outer, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got_inner.reshape(10, -1), inner, rtol=0, atol=1e-12)
+    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2)
+    np.testing.assert_allclose(bias, 2 * np.median(outer, axis=0) - np.median(inner, axis=0), rtol=0, atol=1e-12)
+    assert np.all(se > 0)
 
 
 def test_compare_and_matrix_widen_alike():
