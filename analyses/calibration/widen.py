@@ -38,7 +38,7 @@ from .uneven_threshold import BAND, MIN_GIVEN, _fires, stored
 __all__ = ["BEYOND_GRID", "WORLD_GRID", "AMOUNTS", "design_table", "summary_table", "widen_section", "main"]
 
 BEYOND_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, np.inf)
-WORLD_GRID = (0.0, 0.5, 1.0, 2.0, 3.0, np.inf)
+WORLD_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, np.inf)
 # (beyond, world_beyond): the check's amounts with the worlds as shipped, the worlds' with the check as shipped,
 # and neither.
 AMOUNTS = tuple(dict.fromkeys([(b, WORLD_BEYOND_SE) for b in BEYOND_GRID] + [(WIDEN_BEYOND_SE, w) for w in WORLD_GRID]

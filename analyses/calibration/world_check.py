@@ -7,14 +7,16 @@ only, how close that bias comes to the ratio's true error, and whether a world's
 - simulated designs (``reports/calibration/world_check.csv``): for fresh data sets of atlas designs and of the fourth,
   blind model's D4 and D4 without its common offset, the mean of ``rho_corrected - truth`` (the shipped ratio, 4
   splits; truth: the noise-free rho -- the atlas's Spearman rho of the noise-free cosine RDMs, the fourth model's own
-  noise-free rho of each data set), the mean and SD over data sets of the worlds' bias, and the mean split-half
+  noise-free rho of each data set), the mean and SD over data sets of the worlds' bias (the shipped, iterated
+  estimate, and ``world_bias_plain``, the median error of the same 40 worlds without the worlds within them), the
+  root mean square of each one's difference from the data set's own error (``*_rmse``), and the mean split-half
   correlation of the data and of the worlds (one world per data set);
 - real files (``reports/calibration/world_check_real.csv``), where an offline model set has been extracted
   (``python -m analyses.run_all --models analyses/configs/offline.yaml`` writes them under build/analyses/offline):
   for pairs of files with the same prompts, rho, the ratio, the worlds' bias and both split-half correlations of the
   data and of one world.
 
-Run:  python -m analyses.calibration.world_check [--sets 30] [--designs NAME ...]   (about 3 min)
+Run:  python -m analyses.calibration.world_check [--sets 30] [--designs NAME ...]   (about 6 min)
 """
 
 from __future__ import annotations
@@ -54,11 +56,12 @@ def _measures(models, seed: int) -> dict:
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, np.random.SeedSequence([seed, 1]))
     ratio, aa = halves.corrected(None, PAIR)
     bias, se = world_bias(halves, PAIR, np.random.SeedSequence([seed, 2]))
+    plain = world_bias(halves, PAIR, np.random.SeedSequence([seed, 2]), n_inner=0)[0]  # the same outer worlds
     world = halves.renormed(True, mapped_engine(halves.engine, world_maps(halves.engine, np.random.default_rng(seed))))
     world_aa = world.corrected(None, PAIR)[1][0]
     return {"rho": float(halves.components(None, PAIR)[0][0, 0]), "ratio": float(ratio[0, 0]),
             "split_half_a": float(aa[0, 0]), "split_half_b": float(aa[0, 1]), "world_bias": float(bias[0]),
-            "world_bias_se": float(se[0]), "world_split_half_a": float(world_aa[0]),
+            "world_bias_se": float(se[0]), "world_bias_plain": float(plain[0]), "world_split_half_a": float(world_aa[0]),
             "world_split_half_b": float(world_aa[1])}
 
 
@@ -98,6 +101,9 @@ def design_row(name: str, n_sets: int, seed: int = 5) -> dict:
     return {"design": name, "n_sets": n_sets, "ratio_error": float((f["ratio"] - f["truth"]).mean()),
             "ratio_error_sd": float((f["ratio"] - f["truth"]).std()), "world_bias": float(f["world_bias"].mean()),
             "world_bias_sd": float(f["world_bias"].std()), "world_bias_se": float(f["world_bias_se"].mean()),
+            "world_bias_plain": float(f["world_bias_plain"].mean()),
+            "world_bias_rmse": float(np.sqrt(((f["world_bias"] - f["ratio"] + f["truth"]) ** 2).mean())),
+            "world_bias_plain_rmse": float(np.sqrt(((f["world_bias_plain"] - f["ratio"] + f["truth"]) ** 2).mean())),
             "split_half": float(f[["split_half_a", "split_half_b"]].to_numpy().mean()),
             "world_split_half": float(f[["world_split_half_a", "world_split_half_b"]].to_numpy().mean())}
 
