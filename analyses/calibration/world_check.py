@@ -1,6 +1,6 @@
 """Do the sign-flip worlds see the cross-half ratio's bias?  (rsastats.inference.worlds; issue 14)
 
-The shipped interval of rho_corrected is widened toward the ratio less its bias in 40 sign-flip worlds built from the
+The shipped interval of rho_corrected is widened toward the ratio less its bias in sign-flip worlds built from the
 data's own prompt residuals (:func:`rsastats.inference.worlds.world_bias`).  This study measures, point estimates
 only, how close that bias comes to the ratio's true error, and whether a world's noise looks like the data's:
 
@@ -8,7 +8,7 @@ only, how close that bias comes to the ratio's true error, and whether a world's
   blind model's D4 and D4 without its common offset, the mean of ``rho_corrected - truth`` (the shipped ratio, 4
   splits; truth: the noise-free rho -- the atlas's Spearman rho of the noise-free cosine RDMs, the fourth model's own
   noise-free rho of each data set), the mean and SD over data sets of the worlds' bias (the shipped, iterated
-  estimate, and ``world_bias_plain``, the median error of the same 40 worlds without the worlds within them), the
+  estimate, and ``world_bias_plain``, the median error of the same worlds without the worlds within them), the
   root mean square of each one's difference from the data set's own error (``*_rmse``), and the mean split-half
   correlation of the data and of the worlds (one world per data set);
 - real files (``reports/calibration/world_check_real.csv``), where an offline model set has been extracted

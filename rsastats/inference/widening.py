@@ -27,7 +27,7 @@ __all__ = ["WIDEN_BEYOND_SE", "WORLD_BEYOND_SE", "WIDEN_NOTE", "widened", "widen
 WIDEN_BEYOND_SE = 0.5
 # The worlds' bias counts beyond this many of its Monte Carlo standard errors (docs/calibration.md, 'Sign-flip
 # worlds').
-WORLD_BEYOND_SE = 2.0
+WORLD_BEYOND_SE = 1.5
 WIDEN_NOTE = "widened by"  # the start of the note of a widened interval
 
 
