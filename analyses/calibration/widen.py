@@ -117,8 +117,8 @@ def widen_section(designs: list[tuple[str, dict, pd.DataFrame]] | None = None) -
         "",
         f"Where the check does not fire, rho_corrected's interval is widened on the side of the move by the part of it "
         f"beyond {WIDEN_BEYOND_SE:g} of its jackknife standard errors (docs/statistics.md, 'Emotion vectors of "
-        "different lengths'), and toward the ratio less its bias in 40 sign-flip worlds of the data's own prompt "
-        f"residuals by the part of the bias beyond {WORLD_BEYOND_SE:g} of its Monte Carlo standard errors "
+        "different lengths'), and toward the ratio less its iterated bias in sign-flip worlds of the data's own "
+        f"prompt residuals by the part of the bias beyond {WORLD_BEYOND_SE:g} of its Monte Carlo standard errors "
         "(docs/statistics.md, 'Structured prompt noise'); each side grows by the larger of the two (`widened` in "
         "`rsastats/inference/widening.py`; `corrected_note` says how far). Every coverage of rho_corrected in this "
         "document is with both. What other amounts do on the same stored data sets, the check as shipped "
