@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.worlds import mapped_engine, world_bias, world_maps
+from rsastats.inference.worlds import mapped_engine, summarized, world_errors, world_maps
 from rsastats.io import atomic_path
 
 from . import fourth_model as fourth
@@ -55,8 +55,10 @@ def _measures(models, seed: int) -> dict:
     """The shipped ratio, its split-half correlations, the worlds' bias, and one world's split-half correlations."""
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, np.random.SeedSequence([seed, 1]))
     ratio, aa = halves.corrected(None, PAIR)
-    bias, se = world_bias(halves, PAIR, np.random.SeedSequence([seed, 2]))
-    plain = world_bias(halves, PAIR, np.random.SeedSequence([seed, 2]), n_inner=0)[0]  # the same outer worlds
+    worlds = np.random.SeedSequence([seed, 2])
+    outer, inner = world_errors(halves, PAIR, worlds)
+    bias, se = summarized(outer, inner, worlds)
+    plain = summarized(outer, inner[:, :0], worlds)[0]  # the same worlds without the worlds within them
     world = halves.renormed(True, mapped_engine(halves.engine, world_maps(halves.engine, np.random.default_rng(seed))))
     world_aa = world.corrected(None, PAIR)[1][0]
     return {"rho": float(halves.components(None, PAIR)[0][0, 0]), "ratio": float(ratio[0, 0]),

@@ -45,7 +45,7 @@ import numpy as np
 from ..rng import SeedLike, spawn_sequences
 from .engine import ResamplingEngine
 
-__all__ = ["N_WORLDS", "N_INNER", "world_maps", "mapped_engine", "world_errors", "world_bias"]
+__all__ = ["N_WORLDS", "N_INNER", "world_maps", "mapped_engine", "world_errors", "world_bias", "summarized"]
 
 N_WORLDS = 80
 N_INNER = 1  # worlds within each world, for the iterated estimate of the bias
@@ -164,17 +164,23 @@ def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORL
     worlds and ``b2`` that of the worlds within them, and ``se`` its standard deviation over 200 resamples of the
     worlds (each with its inner worlds; child ``n_worlds`` of ``seed``).  NaN for a pair where fewer than half the
     worlds, or of the inner worlds, give a ratio."""
-    outer, inner = world_errors(halves, pairs, seed, n_worlds, n_inner)
+    return summarized(*world_errors(halves, pairs, seed, n_worlds, n_inner), seed)
+
+
+def summarized(outer: np.ndarray, inner: np.ndarray, seed: SeedLike) -> tuple[np.ndarray, np.ndarray]:
+    """``(bias, se)`` of :func:`world_bias` from the errors :func:`world_errors` returns (``inner`` with no columns:
+    the plain median)."""
+    n_worlds, n_inner, n_pairs = inner.shape
     finite = np.isfinite(outer).sum(axis=0)
     short = finite < max(2, n_worlds / 2)
     first = _median(outer)
     if n_inner:
-        flat = inner.reshape(n_worlds * n_inner, len(pairs))
+        flat = inner.reshape(n_worlds * n_inner, n_pairs)
         short |= np.isfinite(flat).sum(axis=0) < max(2, flat.shape[0] / 2)
         bias = 2.0 * first - _median(flat)
         picks = np.random.default_rng(spawn_sequences(seed, n_worlds + 1)[n_worlds]).integers(
             0, n_worlds, (_SE_RESAMPLES, n_worlds))
-        again = 2.0 * _median(outer[picks], axis=1) - _median(inner[picks].reshape(_SE_RESAMPLES, -1, len(pairs)), axis=1)
+        again = 2.0 * _median(outer[picks], axis=1) - _median(inner[picks].reshape(_SE_RESAMPLES, -1, n_pairs), axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             se = np.nanstd(again, axis=0, ddof=1)

@@ -15,7 +15,8 @@ from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import CrossHalf
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.widening import WIDEN_BEYOND_SE, WORLD_BEYOND_SE, widen_toward_shift, widened
-from rsastats.inference.worlds import N_WORLDS, _observed, mapped_engine, world_bias, world_errors, world_maps
+from rsastats.inference.worlds import (N_WORLDS, _observed, mapped_engine, summarized, world_bias, world_errors,
+                                      world_maps)
 
 PAIRS = np.array([[0, 1], [0, 2], [1, 2]])
 
@@ -146,6 +147,19 @@ def test_inner_worlds_are_sign_flip_worlds_of_the_worlds_prompts():
     bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2)
     np.testing.assert_allclose(bias, 2 * np.median(outer, axis=0) - np.median(inner, axis=0), rtol=0, atol=1e-12)
     assert np.all(se > 0)
+
+
+def test_the_plain_median_is_the_iterated_estimates_first_worlds():
+    """The worlds of an iterated estimate, without the worlds inside them, are the plain estimate's worlds
+    (analyses/calibration/world_check.py reports both from one set of worlds)."""
+    x, valid = _prompts(7)
+    halves = CrossHalf(_models(x, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+    outer, inner = world_errors(halves, PAIRS, np.random.SeedSequence(4), n_worlds=6, n_inner=1)
+    plain = world_bias(halves, PAIRS, np.random.SeedSequence(4), n_worlds=6, n_inner=0)
+    for got, expected in zip(summarized(outer, inner[:, :0], np.random.SeedSequence(4)), plain):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(summarized(outer, inner, np.random.SeedSequence(4))[0],
+                                  world_bias(halves, PAIRS, np.random.SeedSequence(4), n_worlds=6, n_inner=1)[0])
 
 
 def test_compare_and_matrix_widen_alike():
