@@ -67,13 +67,22 @@ def _rho(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearman(cosine_cells(a.mean(axis=1)), cosine_cells(b.mean(axis=1))))
 
 
-def truths(x_a: np.ndarray, x_b: np.ndarray, n_prompts: int, n_mc: int = 2000, seed: int = 3) -> dict[str, float]:
-    """``free`` and ``measured`` (module docstring)."""
-    rng = np.random.default_rng([seed, n_prompts])
-    n = x_a.shape[1]
-    draws = [np.sort(rng.choice(n, n_prompts, replace=False)) for _ in range(n_mc)]
-    return {"free": _rho(x_a, x_b), "measured": float(np.mean([_rho(x_a[:, d], x_b[:, d]) for d in draws])),
-            "n_mc": n_mc}
+def _draw(rng: np.random.Generator, shape: tuple[int, int], n_prompts: int, n_emotions: int | None) -> tuple:
+    """(prompt labels, emotion rows) of one data set, both sorted; every emotion where ``n_emotions`` is None."""
+    labels = np.sort(rng.choice(shape[1], n_prompts, replace=False))
+    rows = np.arange(shape[0]) if n_emotions is None else np.sort(rng.choice(shape[0], n_emotions, replace=False))
+    return labels, rows
+
+
+def truths(x_a: np.ndarray, x_b: np.ndarray, n_prompts: int, n_mc: int = 2000, seed: int = 3,
+           n_emotions: int | None = None) -> dict[str, float]:
+    """``free`` and ``measured`` (module docstring); with ``n_emotions``, means over draws of that many emotions."""
+    rng = np.random.default_rng([seed, n_prompts] + ([] if n_emotions is None else [n_emotions]))
+    draws = [_draw(rng, x_a.shape, n_prompts, n_emotions) for _ in range(n_mc)]
+    free = (_rho(x_a, x_b) if n_emotions is None
+            else float(np.mean([_rho(x_a[rows], x_b[rows]) for _, rows in draws])))
+    measured = float(np.mean([_rho(x_a[rows][:, labels], x_b[rows][:, labels]) for labels, rows in draws]))
+    return {"free": free, "measured": measured, "n_mc": n_mc}
 
 
 def _one(args: tuple) -> dict:
@@ -84,8 +93,9 @@ def _one(args: tuple) -> dict:
 
     from .world_check import _measures
 
-    (x_a, x_b), emotions, n_prompts, k, seed = args
-    labels = np.sort(np.random.default_rng([seed, n_prompts, k]).choice(x_a.shape[1], n_prompts, replace=False))
+    (x_a, x_b), emotions, n_prompts, n_emotions, k, seed = args
+    labels, rows = _draw(np.random.default_rng([seed, n_prompts, k]), x_a.shape, n_prompts, n_emotions)
+    x_a, x_b, emotions = x_a[rows], x_b[rows], [emotions[r] for r in rows]
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for name, x in (("A", x_a), ("B", x_b)):
@@ -97,21 +107,24 @@ def _one(args: tuple) -> dict:
             raise RuntimeError(f"data set {k}: rsastats compare exited {result.exit_code}: {result.output[-300:]}")
         worlds = _measures(load_models(paths), k)
     out = json.loads(result.stdout)
-    return {"i": k, "labels": " ".join(map(str, labels)), **{f: out.get(f) for f in FIELDS},
+    return {"i": k, "labels": " ".join(map(str, labels)), "emotions": " ".join(emotions), **{f: out.get(f) for f in FIELDS},
             "ratio": worlds["ratio"], "world_bias": worlds["world_bias"], "world_bias_se": worlds["world_bias_se"]}
 
 
-def run_pair(a: tuple, b: tuple, n_prompts: int, n_sets: int, *, seed: int = 11, jobs: int = 2) -> tuple[pd.DataFrame, dict]:
-    """Every data set of one pair of layers at ``n_prompts`` prompts, and the pair's truths."""
+def run_pair(a: tuple, b: tuple, n_prompts: int, n_sets: int, *, n_emotions: int | None = None, seed: int = 11,
+             jobs: int = 2) -> tuple[pd.DataFrame, dict]:
+    """Every data set of one pair of layers at ``n_prompts`` prompts (and ``n_emotions`` of the file's emotions,
+    drawn per data set; None: all), and the pair's truths."""
     (name_a, x_a, emotions), (name_b, x_b, emotions_b) = a, b
     if emotions != emotions_b or x_a.shape[:2] != x_b.shape[:2]:
         raise ValueError(f"{name_a} and {name_b} differ in their emotions or prompts")
     started = time.time()
-    truth = truths(x_a, x_b, n_prompts)
-    tasks = [((x_a, x_b), emotions, n_prompts, k, seed) for k in range(n_sets)]
+    truth = truths(x_a, x_b, n_prompts, n_emotions=n_emotions)
+    tasks = [((x_a, x_b), emotions, n_prompts, n_emotions, k, seed) for k in range(n_sets)]
     with ProcessPoolExecutor(jobs) as pool:
         rows = list(pool.map(_one, tasks, chunksize=2))
-    meta = {"a": name_a, "b": name_b, "emotions": len(emotions), "population_prompts": x_a.shape[1],
+    meta = {"a": name_a, "b": name_b, "emotions": n_emotions or len(emotions), "population_emotions": len(emotions),
+            "population_prompts": x_a.shape[1],
             "prompts": n_prompts, "truth": truth, "n_sets": n_sets, "seed": seed, "seconds": time.time() - started}
     return pd.DataFrame(rows), meta
 
@@ -125,6 +138,7 @@ def summary_table(folder: str | Path = FOLDER) -> pd.DataFrame:
         g = f[f["rho_corrected"].notna()]
         err = g["rho_corrected"] - t["free"]
         rows.append({"a": meta["a"], "b": meta["b"], "P": meta["prompts"], "N": meta["population_prompts"],
+                     "K": meta["emotions"], "E": meta.get("population_emotions", meta["emotions"]),
                      "n_sets": len(f), "measured": t["measured"], "free": t["free"],
                      "rho_cover": float(((f["ci_low"] <= t["measured"]) & (t["measured"] <= f["ci_high"])).mean()),
                      "rho_error": float((f["rho"] - t["measured"]).mean()), "given": len(g) / len(f),
@@ -148,11 +162,11 @@ def summary_markdown(table: pd.DataFrame) -> str:
              "than 95%). Truths: `measured` the mean rho over draws of P of the N prompt labels, `free` rho of the "
              "means of all N. Errors: mean over data sets; `world bias`: the sign-flip worlds' mean estimate of the "
              "ratio's bias, beside the ratio's mean error (`ratio error`, every data set).", "",
-             "| a | b | P of N | rho: truth, coverage %, mean error | free | given | rho_corrected coverage % [CP 95%] "
+             "| a | b | emotions | P of N | rho: truth, coverage %, mean error | free | given | rho_corrected coverage % [CP 95%] "
              "| misses above / below % | mean error (SD) | ratio error | world bias | width | median smaller split-half |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict(orient="records"):
-        lines.append(f"| {r['a']} | {r['b']} | {r['P']} of {r['N']} | {r['measured']:.3f}, {pct(r['rho_cover'])}, "
+        lines.append(f"| {r['a']} | {r['b']} | {r['K']} of {r['E']} | {r['P']} of {r['N']} | {r['measured']:.3f}, {pct(r['rho_cover'])}, "
                      f"{r['rho_error']:+.3f} | {r['free']:.3f} | {pct(r['given'])}% | {pct(r['covered'])} "
                      f"[{pct(r['cover'][0])}, {pct(r['cover'][1])}] | {pct(r['above'])} / {pct(r['below'])} "
                      f"| {r['error']:+.3f} ({r['error_sd']:.3f}) | {r['ratio_error']:+.3f} | {r['world_bias']:+.3f} "
@@ -165,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("A:LAYER", "B:LAYER"))
     parser.add_argument("--prompts", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--sets", type=int, default=100)
+    parser.add_argument("--emotions", type=int, default=None, help="draw this many of the files' emotions per data set")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default=str(FOLDER))
     args = parser.parse_args(argv)
@@ -173,8 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     for spec_a, spec_b in args.pair:
         a, b = read_layer(spec_a), read_layer(spec_b)
         for n_prompts in args.prompts:
-            frame, meta = run_pair(a, b, n_prompts, args.sets, jobs=args.jobs)
-            stem = out / f"{a[0]}-{b[0]}-P{n_prompts}"
+            frame, meta = run_pair(a, b, n_prompts, args.sets, n_emotions=args.emotions, jobs=args.jobs)
+            stem = out / (f"{a[0]}-{b[0]}-P{n_prompts}" + (f"-E{args.emotions}" if args.emotions else ""))
             with atomic_path(stem.with_suffix(".csv")) as tmp:
                 frame.to_csv(tmp, index=False)
             with atomic_path(stem.with_suffix(".json")) as tmp:

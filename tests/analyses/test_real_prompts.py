@@ -55,7 +55,7 @@ def test_truths_and_the_cli_rows(files, tmp_path):
     row = table.iloc[0]
     assert row["rho_cover"] == ((frame["ci_low"] <= truth["measured"]) & (truth["measured"] <= frame["ci_high"])).mean()
     assert row["ratio_error"] == pytest.approx((frame["ratio"] - truth["free"]).mean())
-    assert "| a-L5 | b-L3 | 4 of 12 |" in rp.summary_markdown(table)
+    assert "| a-L5 | b-L3 | 8 of 8 | 4 of 12 |" in rp.summary_markdown(table)
 
 
 def test_invalid_prompts_are_refused(tmp_path):
@@ -66,3 +66,26 @@ def test_invalid_prompts_are_refused(tmp_path):
                          tmp_path / "v.nc")
     with pytest.raises(ValueError, match="invalid"):
         rp.read_layer(f"{path}:0")
+
+
+def test_emotions_drawn_per_data_set(files):
+    a, b = rp.read_layer(f"{files[0]}:3"), rp.read_layer(f"{files[1]}:3")
+    truth = rp.truths(a[1], b[1], 4, n_mc=40, n_emotions=5)
+    rng = np.random.default_rng([3, 4, 5])  # the truths' own stream: the mean over its 40 emotion draws
+    subsets = []
+    for _ in range(40):
+        rows = rp._draw(rng, a[1].shape, 4, 5)[1]
+        subsets.append(spearmanr(_cells(a[1][rows]), _cells(b[1][rows]))[0])
+    assert truth["free"] == pytest.approx(np.mean(subsets), abs=1e-12)
+    # with every emotion, the noise-free truth is the rho of all emotions' means
+    assert rp.truths(a[1], b[1], 4, n_mc=5, n_emotions=8)["free"] == pytest.approx(rp.truths(a[1], b[1], 4, n_mc=5)["free"])
+    frame, meta = rp.run_pair(a, b, 4, 2, n_emotions=5, jobs=1)
+    assert meta["emotions"] == 5 and meta["population_emotions"] == 8
+    for row in frame.to_dict(orient="records"):
+        names = row["emotions"].split()
+        assert len(set(names)) == 5 and names == sorted(names, key=a[2].index)
+        index = [a[2].index(n) for n in names]
+        labels = [int(v) for v in row["labels"].split()]
+        xa = a[1][index][:, labels].astype(np.float32).astype(float)
+        xb = b[1][index][:, labels].astype(np.float32).astype(float)
+        assert row["rho"] == pytest.approx(spearmanr(_cells(xa), _cells(xb))[0], abs=1e-9)
