@@ -12,7 +12,8 @@ error, from stored results alone (no data set is rerun):
   (``rho_free``: the second model and its few-emotion designs), else against the design's truth (the atlas: the
   noise-free rho averaged over emotion samples, so its RMSE includes the emotions' sampling variance);
 - the real activations of :mod:`.real_prompts` (every data set; the ratio and the worlds' bias of
-  :func:`analyses.calibration.world_check._measures`), against the rho of all the file's prompts.
+  :func:`analyses.calibration.world_check._measures`), against the rho of all the file's prompts for the data set's
+  own emotions (``own_free``).
 
 Per design: the mean error (``bias``) and root mean square error (``rmse``) of the ratio and of the debiased
 estimate (``debiased_*``), and the share of data sets whose debiased estimate lies inside the stored interval.
@@ -77,7 +78,8 @@ def real_rows(folder: Path = FOLDER / "real_prompts", k: float = WORLD_BEYOND_SE
     for path in sorted(folder.glob("*.json")):
         meta, f = json.loads(path.read_text()), pd.read_csv(path.with_suffix(".csv"))
         estimate = debiased(f["ratio"], f["world_bias"], f["world_bias_se"], k)
-        rows.append(_row("real_prompts", path.stem, f["ratio"].to_numpy(), estimate, meta["truth"]["free"]))
+        truth = f["own_free"].to_numpy() if "own_free" in f else meta["truth"]["free"]
+        rows.append(_row("real_prompts", path.stem, f["ratio"].to_numpy(), estimate, truth))
     return rows
 
 

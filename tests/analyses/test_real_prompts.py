@@ -89,3 +89,15 @@ def test_emotions_drawn_per_data_set(files):
         xa = a[1][index][:, labels].astype(np.float32).astype(float)
         xb = b[1][index][:, labels].astype(np.float32).astype(float)
         assert row["rho"] == pytest.approx(spearmanr(_cells(xa), _cells(xb))[0], abs=1e-9)
+
+
+def test_emotion_word_stimuli_keep_the_named_texts():
+    import pandas as pd
+
+    stimuli = rp.emotion_word_stimuli()
+    named = pd.read_csv(rp.NAMED)
+    counts = stimuli.groupby("emotion").size()
+    assert len(counts) == 102 and (counts == 48).all()
+    for emotion, texts in named.groupby("emotion")["text"]:
+        assert stimuli.loc[stimuli["emotion"] == emotion, "text"].tolist() == texts.tolist()
+    assert "I feel nostalgic at work today." in set(stimuli["text"])
