@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("A:LAYER", "B:LAYER"))
     parser.add_argument("--write-stimuli", default=None, help="write the 102 emotion words' stimuli (CSV) and stop")
+    parser.add_argument("--summary", action="store_true", help="only rewrite summary.md from the stored runs")
     parser.add_argument("--prompts", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--sets", type=int, default=100)
     parser.add_argument("--emotions", type=int, default=None, help="draw this many of the files' emotions per data set")
@@ -232,11 +233,11 @@ def main(argv: list[str] | None = None) -> None:
         with atomic_path(args.write_stimuli) as tmp:
             emotion_word_stimuli().to_csv(tmp, index=False)
         return
-    if not args.pair:
-        parser.error("give --pair A.nc:LAYER B.nc:LAYER (or --write-stimuli FILE)")
+    if not args.pair and not args.summary:
+        parser.error("give --pair A.nc:LAYER B.nc:LAYER (or --write-stimuli FILE, or --summary)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for spec_a, spec_b in args.pair:
+    for spec_a, spec_b in args.pair if not args.summary else []:
         a, b = read_layer(spec_a), read_layer(spec_b)
         for n_prompts in args.prompts:
             frame, meta = run_pair(a, b, n_prompts, args.sets, n_emotions=args.emotions, jobs=args.jobs)

@@ -56,6 +56,8 @@ def test_truths_and_the_cli_rows(files, tmp_path):
     assert row["rho_cover"] == ((frame["ci_low"] <= truth["measured"]) & (truth["measured"] <= frame["ci_high"])).mean()
     assert row["ratio_error"] == pytest.approx((frame["ratio"] - truth["free"]).mean())
     assert "| a-L5 | b-L3 | 8 of 8 | 4 of 12 |" in rp.summary_markdown(table)
+    rp.main(["--summary", "--out", str(tmp_path)])
+    assert (tmp_path / "summary.md").read_text() == rp.summary_markdown(table)
 
 
 def test_invalid_prompts_are_refused(tmp_path):
