@@ -12,8 +12,11 @@ of rho_corrected, ``equalize_bias`` how the half RDMs' squared norms move it, ``
 schemes, ``uneven``, ``uneven_se`` and ``uneven_threshold`` the check of uneven shrinkage on stored results,
 ``widen`` how far the interval is widened toward that check's move and the sign-flip worlds' bias, ``world_check``
 whether those worlds see the ratio's bias, ``near_bound`` BCa near the bound against the
-jackknife's width, ``fourth_model`` a fourth generative model written blind (run through the CLI), ``methods`` the summary of the methods studied and
-not chosen, ``report`` the Markdown, ``__main__`` the command.
+jackknife's width, ``fourth_model`` a fourth generative model written blind (run through the CLI), ``real_prompts``
+the intervals on real activations (prompts and emotions drawn from larger real files, through the CLI), ``debias``
+what subtracting the worlds' bias would do to the estimate, ``lengths`` how much emotion vectors differ in length
+(real models against the simulated designs), ``methods`` the summary of the methods studied and not chosen,
+``report`` the Markdown, ``__main__`` the command.
 
 Type-I error
     Two models whose RDMs share the *kind* of structure that makes RDM cells dependent -- a common
