@@ -8,7 +8,6 @@ write-up can be rebuilt without rerunning the simulation.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -19,12 +18,11 @@ import pandas as pd
 from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_PROMPTS, MIN_SPLIT_HALF
 from rsastats.inference.ceiling import DEFAULT_N_SPLITS
 from rsastats.inference.corrected_ci import NEAR_BOUND_NOTE as BCA_NOTE
-from rsastats.io import atomic_path
 
 from ..atlas.designs import ATLAS
 from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import run_shipped
-from .studies import HALF_SPLIT, binomial_ci, load_runs
+from .studies import HALF_SPLIT, binomial_ci, load_runs, write_run
 
 __all__ = ["run_atlas", "load_atlas", "coverage_table", "atlas_section", "TOLERANCE"]
 
@@ -40,12 +38,9 @@ def run_atlas(folder: str | os.PathLike, *, n_sets: int = 400, n_boot: int = 200
         if only and design.name not in only:
             continue
         frame, truth = run_shipped(calibrate_sigma(design), n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
-        with atomic_path(out / f"{design.name}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
         meta = {"design": asdict(design), "truth": truth, "n_sets": n_sets, "n_boot": n_boot, "n_mc": n_mc, "seed": seed,
                 "half_split": HALF_SPLIT}
-        with atomic_path(out / f"{design.name}.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1) + "\n")
+        write_run(out, design.name, frame, meta)
         print(f"{design.name}: {truth['seconds']:.0f} s", flush=True)
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 from rsastats.io import atomic_path
 
 from ..atlas.model import cosine_cells, spearman
-from .studies import HALF_SPLIT, binomial_ci
+from .studies import HALF_SPLIT, binomial_ci, write_run
 
 __all__ = ["Design", "DESIGNS", "FOLDER", "Model", "model_inputs", "truths", "run_design", "coverage_table", "main"]
 
@@ -216,10 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.designs and design.name not in args.designs:
             continue
         frame, meta = run_design(design, args.sets, n_mc=args.n_mc, jobs=args.jobs)
-        with atomic_path(out / f"{design.name}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        with atomic_path(out / f"{design.name}.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1) + "\n")
+        write_run(out, design.name, frame, meta)
         print(f"{design.name}: {meta['seconds']:.0f} s", flush=True)
     with atomic_path(out / "coverage.md") as tmp:
         tmp.write_text(coverage_markdown(coverage_table(out)), encoding="utf-8")

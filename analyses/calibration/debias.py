@@ -68,7 +68,8 @@ def study_rows(folder: Path = FOLDER, k: float = WORLD_BEYOND_SE) -> list[dict]:
                 continue
             truth = g["rho_free"].to_numpy() if "rho_free" in g else meta["truth"]["free"]
             estimate = debiased(g["rho_corrected"], g["world_bias"], g["world_bias_se"], k)
-            inside = float(((g["corrected_ci_low"] <= estimate + 1e-12) & (estimate <= g["corrected_ci_high"] + 1e-12)).mean())
+            low, high = g["corrected_ci_low"] - 1e-12, g["corrected_ci_high"] + 1e-12
+            inside = float(((low <= estimate) & (estimate <= high)).mean())
             rows.append(_row(study, path.stem, g["rho_corrected"].to_numpy(), estimate, truth, inside))
     return rows
 
@@ -91,12 +92,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     table = pd.DataFrame(study_rows(k=args.k) + real_rows(k=args.k))
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
-    for name, part in (("simulated", table[table["study"] != "real_prompts"]), ("real", table[table["study"] == "real_prompts"])):
+    real = table["study"] == "real_prompts"
+    for name, part in (("simulated", table[~real]), ("real", table[real])):
         if len(part):
-            print(f"{name}: {len(part)} designs; mean RMSE {part['rmse'].mean():.4f} -> {part['debiased_rmse'].mean():.4f}; "
-                  f"debiased better in {int((part['debiased_rmse'] < part['rmse']).sum())}, worse by more than 0.005 in "
-                  f"{int((part['debiased_rmse'] > part['rmse'] + 0.005).sum())}; mean |bias| {part['bias'].abs().mean():.4f} "
-                  f"-> {part['debiased_bias'].abs().mean():.4f}")
+            rmse, deb = part["rmse"], part["debiased_rmse"]
+            print(f"{name}: {len(part)} designs; mean RMSE {rmse.mean():.4f} -> {deb.mean():.4f}; debiased better in "
+                  f"{int((deb < rmse).sum())}, worse by more than 0.005 in {int((deb > rmse + 0.005).sum())}; "
+                  f"mean |bias| {part['bias'].abs().mean():.4f} -> {part['debiased_bias'].abs().mean():.4f}")
     return table
 
 

@@ -97,14 +97,14 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
     """Run the designs of ``models`` (``atlas``: :data:`FEW`; ``second``: :func:`second_designs`) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    from .rho import _write
+    from .studies import write_run
 
     for base in FEW if "atlas" in models else []:
         started = time.time()
         frame, truth = run_lifted(base, n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
         truth["seconds"] = time.time() - started
-        _write(folder, base.name, frame, {"design": asdict(base), "model": "atlas", "truth": truth, "n_sets": n_sets,
-                                          "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
+        write_run(folder, base.name, frame, {"design": asdict(base), "model": "atlas", "truth": truth, "n_sets": n_sets,
+                                             "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
         print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
     from .independent import truths as second_truths
 
@@ -114,8 +114,8 @@ def run_few(folder: str | os.PathLike = FEW_FOLDER, *, n_sets: int = 400, n_boot
         seqs = spawn_sequences(np.random.SeedSequence([seed, d.seed, d.n_emotions, d.n_prompts]), n_sets)
         frame = pd.DataFrame(run_chunks(_lifted_second, d, seqs, jobs, n_boot))
         truth["seconds"] = time.time() - started
-        _write(folder, d.name, frame, {"design": asdict(d), "model": "second", "truth": truth, "n_sets": n_sets,
-                                       "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
+        write_run(folder, d.name, frame, {"design": asdict(d), "model": "second", "truth": truth, "n_sets": n_sets,
+                                          "n_mc": n_mc, "n_boot": n_boot, "seed": seed, "half_split": HALF_SPLIT})
         print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
 
 

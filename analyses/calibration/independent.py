@@ -39,7 +39,6 @@ Writes reports/calibration/independent/<design>.csv and .json; ``python -m analy
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import warnings
@@ -52,14 +51,13 @@ import pandas as pd
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.inference import compare_models
 from rsastats.inputs import ModelInput
-from rsastats.io import atomic_path
 from rsastats.rdm import RDM, rdm_from_rows
 from rsastats.rng import spawn_sequences
 from rsastats.vectors import PromptRows
 
 from ..atlas.model import cosine_cells, spearman
 from ..atlas.shipped import run_chunks  # worker processes only; the generative model is this module's own
-from .studies import HALF_SPLIT, binomial_ci, load_runs
+from .studies import HALF_SPLIT, binomial_ci, load_runs, write_run
 
 __all__ = ["Design", "DESIGNS", "FOLDER", "run_design", "load_independent", "independent_table", "independent_section", "cosine_rho",
            "run_independent", "main"]
@@ -320,10 +318,7 @@ def run_independent(folder: str | os.PathLike = FOLDER, *, n_sets: int = 400, n_
         if only and design.name not in only:
             continue
         frame, meta = run_design(design, n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
-        with atomic_path(out / f"{design.name}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
-        with atomic_path(out / f"{design.name}.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=1) + "\n")
+        write_run(out, design.name, frame, meta)
         print(f"{design.name}: {meta['seconds']:.0f} s", flush=True)
 
 

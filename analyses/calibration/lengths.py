@@ -11,9 +11,9 @@ layer: the SD over emotions of ``log |c_e|``, with ``c_e`` the emotion's mean ve
 independent its expectation is ``|c_e|^2``) -- ``split``, whose SD over emotions the noise inflates -- next to the
 plain ``|c_e|`` of all prompts (``raw``, whose SD the noise shrinks: it adds the same length to every emotion).
 Where the two agree the noise is small against the lengths.  Emotions whose cross-product is not positive are left
-out and counted (``positive``: the share kept).  For the second model's designs, the same two values from their prompts, and the SD from
-the noise-free vectors (``noise_free``); for the atlas's designs ``noise_free`` only; averaged over ``--sets`` data
-sets and both models.
+out and counted (``positive``: the share kept).  For the second model's designs, the same two values from their
+prompts, and the SD from the noise-free vectors (``noise_free``); for the atlas's designs ``noise_free`` only;
+averaged over ``--sets`` data sets and both models.
 
 Run:  python -m analyses.calibration.lengths [FILE.nc ...] [--sets 20]   (seconds; files: activation files with
 prompts, every layer).  Writes reports/calibration/lengths.csv.  The committed one read the two models that ship

@@ -59,9 +59,10 @@ from rsastats.io import atomic_path, make_activations, open_activations, write_d
 
 from ..atlas.model import cosine_cells, spearman
 from .cli_model import FIELDS
-from .studies import binomial_ci
+from .studies import binomial_ci, write_run
 
-__all__ = ["EMOTION_WORDS", "emotion_word_stimuli", "read_layer", "truths", "run_pair", "own_free", "summary_table", "summary_markdown", "main"]
+__all__ = ["EMOTION_WORDS", "emotion_word_stimuli", "read_layer", "truths", "run_pair", "own_free", "summary_table",
+           "summary_markdown", "main"]
 
 FOLDER = Path("reports/calibration/real_prompts")
 NAMED = Path(__file__).resolve().parents[2] / "extraction" / "stimuli_data" / "named.csv"
@@ -139,7 +140,8 @@ def _one(args: tuple) -> dict:
             raise RuntimeError(f"data set {k}: rsastats compare exited {result.exit_code}: {result.output[-300:]}")
         worlds = _measures(load_models(paths), k)
     out = json.loads(result.stdout)
-    return {"i": k, "labels": " ".join(map(str, labels)), "emotions": " ".join(emotions), **{f: out.get(f) for f in FIELDS},
+    return {"i": k, "labels": " ".join(map(str, labels)), "emotions": " ".join(emotions),
+            **{f: out.get(f) for f in FIELDS},
             "ratio": worlds["ratio"], "world_bias": worlds["world_bias"], "world_bias_se": worlds["world_bias_se"]}
 
 
@@ -178,14 +180,14 @@ def summary_table(folder: str | Path = FOLDER) -> pd.DataFrame:
         own = f["own_free"] if "own_free" in f else t["free"]  # each data set's own emotions, every prompt
         g = f[f["rho_corrected"].notna()]
         err = g["rho_corrected"] - (own[g.index] if "own_free" in f else own)
+        hit = (g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])
         rows.append({"a": meta["a"], "b": meta["b"], "P": meta["prompts"], "N": meta["population_prompts"],
                      "K": meta["emotions"], "E": meta.get("population_emotions", meta["emotions"]),
                      "n_sets": len(f), "measured": t["measured"], "free": t["free"],
                      "rho_cover": float(((f["ci_low"] <= t["measured"]) & (t["measured"] <= f["ci_high"])).mean()),
                      "rho_error": float((f["rho"] - t["measured"]).mean()), "given": len(g) / len(f),
-                     "cover": binomial_ci(int(((g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])).sum()),
-                                          len(g)) if len(g) else (np.nan, np.nan),
-                     "covered": float(((g["corrected_ci_low"] <= t["free"]) & (t["free"] <= g["corrected_ci_high"])).mean()),
+                     "cover": binomial_ci(int(hit.sum()), len(g)) if len(g) else (np.nan, np.nan),
+                     "covered": float(hit.mean()),
                      "above": float((g["corrected_ci_low"] > t["free"]).mean()),
                      "below": float((g["corrected_ci_high"] < t["free"]).mean()),
                      "error": float(err.mean()), "error_sd": float(err.std()),
@@ -206,12 +208,13 @@ def summary_markdown(table: pd.DataFrame) -> str:
              "the means of all N (averaged over draws of K emotions). Errors: mean over data sets against each data "
              "set's own emotions with all N prompts; `world bias`: the sign-flip worlds' mean estimate of the ratio's "
              "bias, beside the ratio's mean error (`ratio error`, every data set).", "",
-             "| a | b | emotions | P of N | rho: truth, coverage %, mean error | free | given | rho_corrected coverage % [CP 95%] "
-             "| misses above / below % | mean error (SD) | ratio error | world bias | width | median smaller split-half |",
+             "| a | b | emotions | P of N | rho: truth, coverage %, mean error | free | given "
+             "| rho_corrected coverage % [CP 95%] | misses above / below % | mean error (SD) | ratio error | world bias "
+             "| width | median smaller split-half |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.to_dict(orient="records"):
-        lines.append(f"| {r['a']} | {r['b']} | {r['K']} of {r['E']} | {r['P']} of {r['N']} | {r['measured']:.3f}, {pct(r['rho_cover'])}, "
-                     f"{r['rho_error']:+.3f} | {r['free']:.3f} | {pct(r['given'])}% | {pct(r['covered'])} "
+        lines.append(f"| {r['a']} | {r['b']} | {r['K']} of {r['E']} | {r['P']} of {r['N']} | {r['measured']:.3f}, "
+                     f"{pct(r['rho_cover'])}, {r['rho_error']:+.3f} | {r['free']:.3f} | {pct(r['given'])}% | {pct(r['covered'])} "
                      f"[{pct(r['cover'][0])}, {pct(r['cover'][1])}] | {pct(r['above'])} / {pct(r['below'])} "
                      f"| {r['error']:+.3f} ({r['error_sd']:.3f}) | {r['ratio_error']:+.3f} | {r['world_bias']:+.3f} "
                      f"| {r['width']:.3f} | {r['split_half']:.2f} |")
@@ -241,12 +244,9 @@ def main(argv: list[str] | None = None) -> None:
         a, b = read_layer(spec_a), read_layer(spec_b)
         for n_prompts in args.prompts:
             frame, meta = run_pair(a, b, n_prompts, args.sets, n_emotions=args.emotions, jobs=args.jobs)
-            stem = out / (f"{a[0]}-{b[0]}-P{n_prompts}" + (f"-E{args.emotions}" if args.emotions else ""))
-            with atomic_path(stem.with_suffix(".csv")) as tmp:
-                frame.to_csv(tmp, index=False)
-            with atomic_path(stem.with_suffix(".json")) as tmp:
-                tmp.write_text(json.dumps(meta, indent=1) + "\n")
-            print(f"{stem.name}: {meta['seconds']:.0f} s", flush=True)
+            stem = f"{a[0]}-{b[0]}-P{n_prompts}" + (f"-E{args.emotions}" if args.emotions else "")
+            write_run(out, stem, frame, meta)
+            print(f"{stem}: {meta['seconds']:.0f} s", flush=True)
     with atomic_path(out / "summary.md") as tmp:
         tmp.write_text(summary_markdown(summary_table(out)), encoding="utf-8")
 

@@ -21,25 +21,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.io import atomic_path
-
 from ..atlas.designs import ATLAS, WEAK
 from ..atlas.model import Design, calibrate_sigma
 from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
 from ..atlas.study import truths
-from .studies import HALF_SPLIT, binomial_ci
+from .studies import HALF_SPLIT, binomial_ci, write_run
 
 __all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section",
            "WEAK_FOLDER"]
 
 WEAK_FOLDER = "reports/calibration/weak"
-
-
-def _write(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> None:
-    with atomic_path(folder / f"{name}.csv") as tmp:
-        frame.to_csv(tmp, index=False)
-    with atomic_path(folder / f"{name}.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def rerun_atlas_rho(folder: str | os.PathLike, *, jobs: int = 2, only: list[str] | None = None) -> None:
@@ -65,7 +56,7 @@ def rerun_atlas_rho(folder: str | os.PathLike, *, jobs: int = 2, only: list[str]
         for column in new.columns:
             frame[column] = new[column]
         meta["rho_interval"] = {"methods": list(RHO_METHODS), "seconds": time.time() - started}
-        _write(folder, base.name, frame, meta)
+        write_run(folder, base.name, frame, meta)
         print(f"{base.name}: rho intervals rerun in {time.time() - started:.0f} s", flush=True)
 
 
@@ -101,7 +92,7 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se") or c.endswith("_unchecked")])
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
         meta["half_split"] = HALF_SPLIT
-        _write(folder, base.name, frame, meta)
+        write_run(folder, base.name, frame, meta)
         print(f"{base.name}: rho_corrected rerun in {time.time() - started:.0f} s", flush=True)
 
 
@@ -118,7 +109,7 @@ def run_weak(folder: str | os.PathLike = WEAK_FOLDER, *, n_sets: int = 400, n_mc
         truth = {**truths(design, n_mc), "sigma": design.sigma}
         frame = run_rho(design, n_sets, seed=seed, jobs=jobs)
         truth["seconds"] = time.time() - started
-        _write(folder, base.name, frame, {"design": asdict(base), "truth": truth, "n_sets": n_sets, "n_mc": n_mc,
+        write_run(folder, base.name, frame, {"design": asdict(base), "truth": truth, "n_sets": n_sets, "n_mc": n_mc,
                                           "seed": seed})
         print(f"{base.name}: {truth['seconds']:.0f} s", flush=True)
 

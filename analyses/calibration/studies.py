@@ -17,7 +17,8 @@ from rsastats.rng import SeedLike, spawn_sequences
 from rsastats.inference.permutation import draw_permutations, mantel_pvalue, mantel_statistics
 from rsastats.rdm import rdm_matrix
 
-__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "HALF_SPLIT", "type1_error", "binomial_ci", "load_runs", "design_table"]
+__all__ = ["N_EMOTIONS", "HIDDEN", "HUB_LEVELS", "HALF_SPLIT", "type1_error", "binomial_ci", "load_runs", "write_run",
+           "design_table"]
 
 # How rho_corrected's half splits were drawn, recorded in the JSON of every result run since it changed (2026-12-04):
 # "common", the same prompt labels in a half for every emotion (rsastats.inference.ceiling.split_counts).  Results
@@ -92,6 +93,17 @@ def _map(fn, tasks: list, jobs: int):
         return [fn(t) for t in tasks]
     with ProcessPoolExecutor(jobs) as pool:
         return list(pool.map(fn, tasks))
+
+
+def write_run(folder: str | os.PathLike, name: str, frame: pd.DataFrame, meta: dict) -> None:
+    """One stored run: ``<name>.csv`` (a row per data set) and ``<name>.json`` (design, truths, settings), each
+    written atomically."""
+    from rsastats.io import atomic_path
+
+    with atomic_path(Path(folder) / f"{name}.csv") as tmp:
+        frame.to_csv(tmp, index=False)
+    with atomic_path(Path(folder) / f"{name}.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def load_runs(folder: str | os.PathLike, designs: Sequence) -> list[tuple[dict, pd.DataFrame]]:

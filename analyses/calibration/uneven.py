@@ -38,7 +38,7 @@ from rsastats.inference.settings import streams
 from rsastats.rng import spawn_sequences
 
 from ..atlas.shipped import run_chunks
-from .rho import _write
+from .studies import write_run
 
 __all__ = ["FOLDERS", "UNCHECKED", "UNWIDENED", "unwidened", "recheck", "uneven_table", "uneven_section", "main"]
 
@@ -220,7 +220,7 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         frame, fired = _apply(_widen(frame), shifts)
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}
-        _write(folder, name, frame, meta)
+        write_run(folder, name, frame, meta)
         summary.append({"design": name, "given_before": int((frame["rho_corrected"].notna() | fired).sum()),
                         "withheld": int(fired.sum())})
         print(f"{name}: the check withheld rho_corrected in {int(fired.sum())} data sets ({time.time() - started:.0f} s)",
