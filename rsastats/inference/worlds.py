@@ -30,6 +30,17 @@ per design (reports/calibration/world_check.csv) the iterated estimate moved D4 
 rho_corrected's interval is widened toward the ratio less this bias
 (:func:`rsastats.inference.widening.widened`); the point estimate is not changed.
 
+What signal a world carries (``signal``, :func:`world_errors`).  The shipped world's signal is the observed means
+(``"observed"``).  Where emotions differ in noise level the same way in both models, those means carry that difference
+as row effects (a noisier emotion's cosines shrunk more) that the truth does not have, and the worlds then misjudge
+the bias (-0.20 against a true +0.07 in the second model's common3 design; ``analyses.calibration.world_signals``).
+With ``"equalized"`` each squared norm of the signal is moved by its emotion's noise inflation less the mean over
+emotions -- the half RDMs' own treatment (:func:`rsastats.inference.equalize.equalized`) -- shrunk toward 0 by the
+share of that spread over emotions which the noise estimates' own sampling variance explains (a jackknife over each
+emotion's prompts; :func:`equalizing_moves`): the world's truth is then the rho of those moved Gram matrices.  At 4 or
+8 prompts of real activations the share is 0 and the world the observed one.  Not the default: the calibration
+studies were measured with the observed signal.
+
 The world's prompt rows are a linear map of the data's, ``x*_e = T_e x_e`` per emotion with ``T_e`` a diagonal plus
 a rank-one matrix, so its Gram matrices follow from the engine's at the cost of reading them
 (:func:`mapped_engine`): no activation is read twice and no matrix product is formed.
@@ -42,14 +53,20 @@ import warnings
 
 import numpy as np
 
+from ..rdm import rdm_from_gram
 from ..rng import SeedLike, spawn_sequences
 from .engine import ResamplingEngine
+from .equalize import gram_post
 
-__all__ = ["N_WORLDS", "N_INNER", "world_maps", "mapped_engine", "world_errors", "world_bias", "summarized"]
+__all__ = ["N_WORLDS", "N_INNER", "SIGNALS", "world_maps", "mapped_engine", "equalizing_moves", "signal_rho",
+           "world_errors", "world_bias", "summarized"]
 
 N_WORLDS = 80
 N_INNER = 1  # worlds within each world, for the iterated estimate of the bias
 _SE_RESAMPLES = 200
+SIGNALS = ("observed", "equalized")
+# A move takes at most this share of an emotion's squared mean norm (a squared norm stays > 0).
+_MOVE_CAP = 0.9
 
 
 def world_maps(engine: ResamplingEngine, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -95,22 +112,120 @@ def _mapped_rows(values: np.ndarray, d: np.ndarray, b: np.ndarray, w: np.ndarray
     return out
 
 
-def mapped_engine(engine: ResamplingEngine, maps: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> ResamplingEngine:
+def _blocks(engine: ResamplingEngine, group) -> list:
+    """The group's Gram blocks ``[emotion f][member]: (P, (f+1) P)``, computed from its rows on the direct route."""
+    return group.gram_blocks if group.gram_blocks is not None else engine._gram_blocks(group.rows)
+
+
+def mapped_engine(engine: ResamplingEngine, maps: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                  moves: list[np.ndarray] | None = None) -> ResamplingEngine:
     """A copy of the prompt engine whose prompt rows are mapped by :func:`world_maps`' ``maps``: its Gram blocks
     computed from the engine's (or its rows, on the direct route); the noise estimates are recomputed when asked
-    for."""
+    for.  ``moves`` (per group, (members, E); :func:`equalizing_moves`): the signal's squared norms moved by them, in
+    the Gram blocks (every product of two valid prompts of emotion ``f`` less ``moves[f]``), on either route."""
     out = copy.copy(engine)
     out.groups = []
-    for group, (d, b, w) in zip(engine.groups, maps):
+    for g, (group, (d, b, w)) in enumerate(zip(engine.groups, maps)):
         new = copy.copy(group)
         new.noise, new.shared = None, None
-        if group.gram_blocks is not None:
+        if group.gram_blocks is not None or moves is not None:
             new.gram_blocks = [[_mapped_block(block, f, d, b, w) for block in blocks]
-                               for f, blocks in enumerate(group.gram_blocks)]
+                               for f, blocks in enumerate(_blocks(engine, group))]
+            new.rows = None
         else:
             new.rows = [_mapped_rows(values, d, b, w) for values in group.rows]
+        if moves is not None:
+            n_p = group.valid.shape[1]
+            for f, blocks in enumerate(new.gram_blocks):
+                v = group.valid[f].astype(np.float64)
+                for k, block in enumerate(blocks):
+                    block[:, f * n_p:] -= np.outer(v, v) * moves[g][k, f]
         out.groups.append(new)
     return out
+
+
+def _with_blocks(engine: ResamplingEngine) -> ResamplingEngine:
+    """``engine`` with the Gram blocks of every group (computed from the rows on the direct route)."""
+    out = copy.copy(engine)
+    out.groups = []
+    for group in engine.groups:
+        new = copy.copy(group)
+        new.gram_blocks, new.rows = _blocks(engine, group), None
+        out.groups.append(new)
+    return out
+
+
+def _mean_grams(engine: ResamplingEngine, group) -> np.ndarray:
+    """Gram matrices of the group's prompt means, (members, E, E)."""
+    w = group.valid / group.valid.sum(axis=1, keepdims=True)
+    n_e, n_p = w.shape
+    out = np.empty((len(group.members), n_e, n_e))
+    for f, blocks in enumerate(_blocks(engine, group)):
+        for k, block in enumerate(blocks):
+            row = np.einsum("eq,eq->e", (w[f] @ block).reshape(f + 1, n_p), w[: f + 1])  # m_f . m_e, e <= f
+            out[k, f, : f + 1] = row
+            out[k, : f + 1, f] = row
+    return out
+
+
+def _noise_and_spread(block: np.ndarray) -> tuple[float, float]:
+    """(the noise in the mean's squared norm ``v / k``, the jackknife variance of that estimate over the prompts) from
+    the Gram matrix (k, k) of one emotion's valid prompts; the noise NaN below 2 prompts, the variance below 3."""
+    k = block.shape[0]
+    if k < 2:
+        return np.nan, np.nan
+
+    def trace(sub: np.ndarray) -> float:  # the trace of the prompts' sample covariance
+        n = sub.shape[0]
+        return (np.trace(sub) - sub.sum() / n) / (n - 1)
+
+    est = trace(block) / k
+    if k < 3:
+        return est, np.nan
+    keep = ~np.eye(k, dtype=bool)
+    loo = np.array([trace(block[np.ix_(keep[p], keep[p])]) for p in range(k)]) / k
+    return est, (k - 1.0) / k * float(((loo - loo.mean()) ** 2).sum())
+
+
+def equalizing_moves(engine: ResamplingEngine) -> list[np.ndarray]:
+    """Per paired group of ``engine``, (members, E): each emotion's noise in its mean's squared norm less the mean
+    over emotions, times ``max(0, 1 - mean jackknife variance / spread)`` (the spread: the moves' mean square), i.e.
+    shrunk toward equal noise by the share of the spread the estimates' sampling variance explains (0 where no emotion
+    has 3 valid prompts); capped at :data:`_MOVE_CAP` of the squared mean norm.  ValueError for ``zscore`` rows."""
+    out = []
+    for group in engine.groups:
+        if group.post == "zscore":  # not a function of the Gram matrix: no norm to move
+            raise ValueError("the equalized world signal needs a normalization that is a function of the Gram matrix "
+                             "(not zscore)")
+        blocks, n_p = _blocks(engine, group), group.valid.shape[1]
+        grams = _mean_grams(engine, group)
+        moves = np.zeros((len(group.members), len(group.valid)))
+        for k in range(len(group.members)):
+            parts = []
+            for f, slots in enumerate(group.slots):
+                own = blocks[f][k][:, f * n_p:]
+                parts.append(_noise_and_spread(own[np.ix_(slots, slots)]))
+            est, var = (np.array(x) for x in zip(*parts))
+            move = np.nan_to_num(est - np.nanmean(est)) if np.isfinite(est).any() else np.zeros_like(est)
+            spread = float((move ** 2).mean())  # an emotion with one prompt is not moved
+            share = max(0.0, 1.0 - float(np.nanmean(var)) / spread) if spread > 0 and np.isfinite(var).any() else 0.0
+            moves[k] = np.minimum(share * move, _MOVE_CAP * np.diagonal(grams[k]))
+        out.append(moves)
+    return out
+
+
+def signal_rho(engine: ResamplingEngine, moves: list[np.ndarray], pairs: np.ndarray) -> np.ndarray:
+    """The rank correlation of every pair (n_pairs,) between the RDMs of the prompt means' Gram matrices with each
+    squared norm less its move (a world's noise-free RDMs; the normalization's mean step after, as for the half
+    RDMs)."""
+    uppers = np.empty((engine.n_models, 1, engine.fixed.shape[1]))
+    for group, move in zip(engine.groups, moves):
+        gram = _mean_grams(engine, group)
+        idx = np.arange(gram.shape[-1])
+        gram[:, idx, idx] -= move
+        gram = gram_post(gram, group.post, engine.rdm_method)
+        uppers[group.members, 0] = rdm_from_gram(gram, engine.rdm_method)[:, engine.iu, engine.ju]
+    return engine._correlate(uppers, None, pairs, None)[0]
 
 
 def _observed(engine: ResamplingEngine) -> ResamplingEngine:
@@ -129,32 +244,46 @@ def _median(errors: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
-                 n_inner: int = N_INNER) -> tuple[np.ndarray, np.ndarray]:
+                 n_inner: int = N_INNER, signal: str = "observed") -> tuple[np.ndarray, np.ndarray]:
     """The ratio's errors in ``n_worlds`` sign-flip worlds of ``halves`` (a
     :class:`~rsastats.inference.corrected.CrossHalf`) with the data's half splits, ``ratio - rho`` (n_worlds,
     n_pairs), and in ``n_inner`` worlds built the same way inside each world from the world's own prompts, the inner
     ratio less the world's observed rho (n_worlds, n_inner, n_pairs).  World ``w`` and its inner worlds draw their
-    signs from child ``w`` of ``seed``, so the first worlds do not change when more are asked for."""
-    rho = halves.components(None, pairs)[0][0]
+    signs from child ``w`` of ``seed``, so the first worlds do not change when more are asked for.  ``signal``
+    (module docstring): ``"equalized"`` moves each world's signal by :func:`equalizing_moves` of the data (an inner
+    world's by those of its world), and a world's truth is :func:`signal_rho`."""
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {signal!r}")
+    base = halves.engine
+    if signal == "observed":
+        moves, rho = None, halves.components(None, pairs)[0][0]
+    else:
+        base = _with_blocks(base)  # the Gram blocks once, also on the direct route: every world moves them
+        moves = equalizing_moves(base)
+        rho = signal_rho(base, moves, pairs)
     outer = np.full((n_worlds, len(pairs)), np.nan)
     inner = np.full((n_worlds, n_inner, len(pairs)), np.nan)
     for w, seq in enumerate(spawn_sequences(seed, n_worlds)):
         rng = np.random.default_rng(seq)
-        engine = mapped_engine(halves.engine, world_maps(halves.engine, rng))
-        if n_inner:
+        engine = mapped_engine(base, world_maps(base, rng), moves)
+        if n_inner and moves is None:
             engine = _observed(engine)
         world = halves.renormed(True, engine)
         outer[w] = world.corrected(None, pairs)[0][0] - rho
         if n_inner:
-            world_rho = world.components(None, pairs)[0][0]
+            if moves is None:
+                world_moves, world_rho = None, world.components(None, pairs)[0][0]
+            else:
+                world_moves = equalizing_moves(engine)
+                world_rho = signal_rho(engine, world_moves, pairs)
             for i in range(n_inner):
-                within = mapped_engine(engine, world_maps(engine, rng))
+                within = mapped_engine(engine, world_maps(engine, rng), world_moves)
                 inner[w, i] = halves.renormed(True, within).corrected(None, pairs)[0][0] - world_rho
     return outer, inner
 
 
 def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
-               n_inner: int = N_INNER) -> tuple[np.ndarray, np.ndarray]:
+               n_inner: int = N_INNER, signal: str = "observed") -> tuple[np.ndarray, np.ndarray]:
     """The cross-half ratio's bias for every pair of ``halves`` (a :class:`~rsastats.inference.corrected.CrossHalf`,
     not imported here: that module imports this one) in sign-flip worlds (module docstring; :func:`world_errors`):
     ``(bias, se)`` (n_pairs,).
@@ -164,7 +293,7 @@ def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORL
     worlds and ``b2`` that of the worlds within them, and ``se`` its standard deviation over 200 resamples of the
     worlds (each with its inner worlds; child ``n_worlds`` of ``seed``).  NaN for a pair where fewer than half the
     worlds, or of the inner worlds, give a ratio."""
-    return summarized(*world_errors(halves, pairs, seed, n_worlds, n_inner), seed)
+    return summarized(*world_errors(halves, pairs, seed, n_worlds, n_inner, signal), seed)
 
 
 def summarized(outer: np.ndarray, inner: np.ndarray, seed: SeedLike) -> tuple[np.ndarray, np.ndarray]:

@@ -191,3 +191,101 @@ def test_widened_moves_each_side_by_the_larger_move_beyond_its_noise():
     # the check's move alone: the former function, unchanged
     assert widen_toward_shift(0.2, 0.6, 0.1, 0.04) == widened(0.2, 0.6, (0.1, 0.04))
     assert N_WORLDS >= 20
+
+
+def _hetero(seed: int, n_emotions: int = 12, n_prompts: int = 6, hidden: int = 30, levels: float = 0.8):
+    """Two models of the same prompts whose emotions differ in noise level alike in both (the noisy ones shrunk)."""
+    rng = np.random.default_rng(seed)
+    level = np.exp(levels * rng.standard_normal(n_emotions))[:, None, None]
+    offset = 3.0 * rng.standard_normal(hidden) / np.sqrt(hidden)
+    mu = rng.standard_normal((2, n_emotions, hidden)) / np.sqrt(hidden) + offset
+    x = mu[:, :, None] + 2.0 * level * rng.standard_normal((2, n_emotions, n_prompts, hidden)) / np.sqrt(hidden)
+    return _inputs(x, np.ones((n_emotions, n_prompts), bool))
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_equalized_moves_and_signal_rho_from_the_rows(gram):
+    """The moves are the jackknife-shrunk noise excesses computed from the rows, on either engine route; the signal's
+    rho is that of cosine RDMs of the moved Gram matrices of the prompt means."""
+    from analyses.atlas.model import spearman
+    from rsastats.inference.worlds import equalizing_moves, signal_rho
+
+    models = _hetero(3)
+    engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine", gram=gram)
+    moves = equalizing_moves(engine)[0]
+    for k, m in enumerate(models):
+        x = m.rows.values
+        means = x.mean(axis=1)
+        trace = lambda y: ((y - y.mean(axis=0)) ** 2).sum() / (len(y) - 1)  # noqa: E731
+        est = np.array([trace(e) for e in x]) / x.shape[1]
+        loo = np.array([[trace(np.delete(e, p, axis=0)) for p in range(len(e))] for e in x]) / x.shape[1]
+        var = (x.shape[1] - 1) / x.shape[1] * ((loo - loo.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        move = est - est.mean()
+        share = max(0.0, 1.0 - var.mean() / (move ** 2).mean())
+        assert 0.0 < share < 1.0
+        np.testing.assert_allclose(moves[k], np.minimum(share * move, 0.9 * (means ** 2).sum(axis=1)), rtol=1e-9)
+    cells = []
+    for k, m in enumerate(models):
+        means = m.rows.values.mean(axis=1)
+        g = means @ means.T - np.diag(moves[k])
+        iu, ju = np.triu_indices(len(g), 1)
+        cells.append(1.0 - g[iu, ju] / np.sqrt(g[iu, iu] * g[ju, ju]))
+    assert signal_rho(engine, [moves], np.array([[0, 1]]))[0] == pytest.approx(spearman(cells[0], cells[1]), abs=1e-12)
+
+
+def test_an_equalized_world_is_the_observed_world_with_moved_norms():
+    """The equalized world's Gram blocks are the observed world's less the move on every product of two valid prompts
+    of one emotion; with no spread to move (moves of 0) the worlds and their errors are the observed ones."""
+    from rsastats.inference.worlds import equalizing_moves
+
+    x, valid = _prompts(5)
+    models = _models(x, valid)
+    halves = CrossHalf(models, "spearman", "cosine", 4, np.random.SeedSequence(2))
+    engine = halves.engine
+    moves = equalizing_moves(engine)
+    plain = mapped_engine(engine, world_maps(engine, np.random.default_rng(1)))
+    moved = mapped_engine(engine, world_maps(engine, np.random.default_rng(1)), moves)
+    n_p = valid.shape[1]
+    blocks = plain.groups[0].gram_blocks or engine._gram_blocks(plain.groups[0].rows)  # the direct route: its rows
+    for f in range(valid.shape[0]):
+        for k in range(len(models)):
+            want = blocks[f][k].copy()
+            want[:, f * n_p:] -= np.outer(valid[f], valid[f]) * moves[0][k, f]
+            np.testing.assert_allclose(moved.groups[0].gram_blocks[f][k], want, rtol=1e-9, atol=1e-9)
+    zero = [np.zeros_like(m) for m in moves]
+    same = mapped_engine(engine, world_maps(engine, np.random.default_rng(1)), zero)
+    a = halves.renormed(True, same).corrected(None, PAIRS)[0]
+    b = halves.renormed(True, plain).corrected(None, PAIRS)[0]
+    np.testing.assert_allclose(a, b, rtol=1e-10)
+    with pytest.raises(ValueError, match="signal must be one of"):
+        world_errors(halves, PAIRS, 1, 2, 0, signal="noise-free")
+
+
+def test_equalized_worlds_see_the_bias_of_emotions_noisy_in_both_models():
+    """Where the same emotions are noisier in both models (common3 of the second model), the observed worlds put the
+    ratio's bias far below its error over fresh data sets; the equalized worlds come much closer."""
+    errors, observed, equalized = [], [], []
+    for seed in range(12):
+        rng = np.random.default_rng([seed, 9])
+        from analyses.calibration.independent import DESIGNS as IND, Model, cosine_rho
+
+        model = Model(next(d for d in IND if d.name == "n30-P20-hetero-common3"))
+        mu, prompts, valid = model.draw(rng)
+        models = _inputs(prompts, valid)
+        halves = CrossHalf(models, "spearman", "cosine", 4, np.random.SeedSequence([seed, 1]))
+        errors.append(halves.corrected(None, np.array([[0, 1]]))[0][0, 0] - cosine_rho(mu[0], mu[1]))
+        observed.append(world_bias(halves, np.array([[0, 1]]), seed, 20, 0)[0][0])
+        equalized.append(world_bias(halves, np.array([[0, 1]]), seed, 20, 0, signal="equalized")[0][0])
+    miss_observed = abs(np.mean(observed) - np.mean(errors))
+    miss_equalized = abs(np.mean(equalized) - np.mean(errors))
+    assert miss_observed > 0.15 and miss_equalized < 0.5 * miss_observed
+
+
+def test_the_equalized_signal_refuses_zscore_rows():
+    from rsastats.inference.worlds import equalizing_moves
+
+    x, valid = _prompts(6, invalid=False)
+    models = [replace(m, rows=replace(m.rows, post="zscore")) for m in _inputs(x[:2], valid)]
+    engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")
+    with pytest.raises(ValueError, match="not zscore"):
+        equalizing_moves(engine)
