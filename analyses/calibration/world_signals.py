@@ -36,19 +36,15 @@ noisier than others in both models: ``hetero``), the fourth model's D4 and D4 wi
 (``real:A.nc:LAYER:B.nc:LAYER:P``: ``P`` of the files' prompt labels, the same for every emotion and both files;
 truth: the rho of the means of all the files' prompts).
 
-With ``--coverage`` it measures instead what the equalized signal (the median of 80 worlds, no worlds within them)
-would do to rho_corrected's interval (the shipped interval, widened toward the ratio less the worlds' bias): designs of
-the second model through ``compare_models`` with every default, once as shipped and once with that signal, the same
-data sets (:func:`coverage_rows`).
+What the equalized signal does to rho_corrected's interval: :mod:`.world_coverage`.
 
 Run:  python -m analyses.calibration.world_signals [--sets 30] [--worlds 40] [--designs ...] [--modes ...]
-      python -m analyses.calibration.world_signals --coverage [--sets 400] [--designs ...]
 The committed runs (about 25 and 15 minutes on 2 cores; the real files as for :mod:`.real_prompts`,
 ``rsastats extract --layers 2,10,20,25 --out 21/smollm2.nc`` and ``rsastats extract --model minilm --layers 4,6
 --out 21/minilm.nc``): ``--sets 60`` (every mode, the default designs), the same with ``--designs
 real:21/smollm2.nc:20:21/minilm.nc:4:4 ...`` (the four pairs of :mod:`.real_prompts` at 4 and 8 prompts) and ``--out
-reports/calibration/world_signals_real.csv``, and ``--coverage``.
-Writes reports/calibration/world_signals.csv (and .sets.csv, one row per data set; world_signals_coverage.csv).
+reports/calibration/world_signals_real.csv``.
+Writes reports/calibration/world_signals.csv (and .sets.csv, one row per data set).
 Cosine RDMs of raw activations only (the studies' default).
 """
 
@@ -70,7 +66,7 @@ from rsastats.rng import spawn_sequences
 from ..atlas.model import cosine_cells, spearman
 from .debias import debiased
 
-__all__ = ["MODES", "DESIGNS", "COVERAGE_DESIGNS", "coverage_rows", "short_name", "shrunk_signal", "shrunk_engine",
+__all__ = ["MODES", "DESIGNS", "short_name", "shrunk_signal", "shrunk_engine",
            "gram_engine", "data_set_row", "design_rows", "main"]
 
 MODES = ("plain", "pooled", "each", "own", "norm", "eq", "nfn", "equalized", "equalized_iterated")
@@ -279,62 +275,6 @@ def _real_set(design: str, k: int) -> tuple[list, float]:
     return model_inputs(x_a[:, labels], x_b[:, labels], valid), truth
 
 
-COVERAGE_DESIGNS = ("n30-P20-hetero-common3", "n21-P4-hetero", "n21-P8-hetero", "n21-P3-templ-hetero", "n21-P8-equal",
-                    "n21-P8-templ")
-
-
-def _signal_chunk(args: tuple) -> list[dict]:
-    """:func:`analyses.calibration.independent._chunk` (``compare_models`` with every default) with the worlds of
-    ``signal``: for ``equalized`` rho_corrected's own call of ``world_bias`` is given that signal and no worlds within
-    worlds (the plain median of N_WORLDS worlds; a patch inside this worker process only, so the package's default is
-    what it is measured against)."""
-    from functools import partial
-
-    import rsastats.inference.corrected as corrected
-    from rsastats.inference import worlds
-
-    from .independent import _chunk
-
-    design, seqs, n_boot, signal = args
-    if signal == "observed":
-        return _chunk((design, seqs, n_boot))
-    corrected.world_bias = partial(worlds.world_bias, signal=signal, n_inner=0)
-    try:
-        return _chunk((design, seqs, n_boot))
-    finally:
-        corrected.world_bias = worlds.world_bias
-
-
-def coverage_rows(names: tuple = COVERAGE_DESIGNS, n_sets: int = 400, jobs: int = 2, n_boot: int = 2000,
-                  seed: int = 2026, n_mc: int = 6000) -> pd.DataFrame:
-    """Per design of the second model and signal: rho_corrected's coverage of the design's noise-free rho through
-    ``compare_models`` with every default (the data sets of :func:`analyses.calibration.independent.run_design`,
-    the same for both signals), with its Clopper-Pearson interval, misses above and below, mean width, and the
-    estimate's mean error against each data set's own noise-free rho."""
-    from analyses.atlas.shipped import run_chunks
-
-    from .independent import DESIGNS as IND, truths
-    from .studies import binomial_ci
-
-    rows = []
-    for name in names:
-        design = next(d for d in IND if d.name == name)
-        free = truths(design, n_mc)["free"]
-        seqs = spawn_sequences(np.random.SeedSequence([seed, design.seed, design.n_emotions, design.n_prompts]),
-                               n_sets)
-        for signal in ("observed", "equalized"):
-            f = pd.DataFrame(run_chunks(_signal_chunk, design, seqs, jobs, n_boot, signal))
-            g = f[f["rho_corrected"].notna()]
-            hit = (g["corrected_ci_low"] <= free) & (free <= g["corrected_ci_high"])
-            low, high = binomial_ci(int(hit.sum()), len(g))
-            rows.append({"design": name, "signal": signal, "given": len(g), "coverage": float(hit.mean()),
-                         "cp_low": low, "cp_high": high, "miss_above": float((g["corrected_ci_low"] > free).mean()),
-                         "miss_below": float((g["corrected_ci_high"] < free).mean()),
-                         "width": float((g["corrected_ci_high"] - g["corrected_ci_low"]).mean()),
-                         "error": float((g["rho_corrected"] - g["rho_free"]).mean())})
-    return pd.DataFrame(rows)
-
-
 def design_rows(frame: pd.DataFrame) -> pd.DataFrame:
     modes = [m for m in MODES if m in frame]
     """One row per design: the mean ratio error and, per estimate, its mean and RMSE against the own errors."""
@@ -364,17 +304,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="reports/calibration/world_signals.csv")
-    parser.add_argument("--coverage", action="store_true", help="rho_corrected's coverage through compare_models "
-                        "with either signal, on designs of the second model (writes <out>_coverage.csv)")
     args = parser.parse_args(argv)
-    if args.coverage:
-        table = coverage_rows(tuple(args.designs) if args.designs != list(DESIGNS) else COVERAGE_DESIGNS,
-                              args.sets, args.jobs)
-        out = Path(args.out).with_name(Path(args.out).stem + "_coverage.csv")
-        with atomic_path(out) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.4f")
-        print(table.round(3).to_string(index=False))
-        return table
     tasks = [(d, k, args.worlds, tuple(args.modes)) for d in args.designs for k in range(args.sets)]
     with ProcessPoolExecutor(args.jobs) as pool:
         frame = pd.DataFrame(list(pool.map(_one, tasks)))
