@@ -82,14 +82,20 @@ FOURTH = ("D4", "D4_offset0")
 DESIGNS = ATLAS + INDEPENDENT + FOURTH
 
 
-def shrunk_signal(values: np.ndarray, valid: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(signal (E, H), means (E, H)) of one model's prompts (E, P, H) for ``mode`` (module docstring)."""
+def _residuals(values: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(valid prompts per emotion k (E,), means (E, H), residuals of the valid prompts (E, P, H), each emotion's prompt
+    noise in its mean's squared norm ``v_e / k_e`` (E,)) of one model's prompts (E, P, H)."""
     k = valid.sum(axis=1).astype(np.float64)
     means = np.einsum("ep,eph->eh", valid / k[:, None], values)
+    resid = (values - means[:, None]) * valid[..., None]
+    return k, means, resid, (resid ** 2).sum(axis=(1, 2)) / (k - 1.0) / k
+
+
+def shrunk_signal(values: np.ndarray, valid: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(signal (E, H), means (E, H)) of one model's prompts (E, P, H) for ``mode`` (module docstring)."""
+    k, means, resid, noise = _residuals(values, valid)
     if mode == "plain":
         return means, means
-    resid = (values - means[:, None]) * valid[..., None]
-    noise = (resid ** 2).sum(axis=(1, 2)) / (k - 1.0) / k  # the noise in each mean's squared norm
     if mode == "norm":
         lam2 = 1.0 - noise / (means ** 2).sum(axis=1)
         return np.sqrt(np.maximum(lam2, FLOOR))[:, None] * means, means
@@ -146,18 +152,8 @@ def shrunk_engine(engine, rng: np.random.Generator, mode: str):
 
 def _own_noise(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Each emotion's own prompt noise in its mean's squared norm, ``(v_e - shared) / k_e`` (E,), floored at 0."""
-    k = valid.sum(axis=1).astype(np.float64)
-    means = np.einsum("ep,eph->eh", valid / k[:, None], values)
-    resid = (values - means[:, None]) * valid[..., None]
-    noise = (resid ** 2).sum(axis=(1, 2)) / (k - 1.0) / k
+    k, _, resid, noise = _residuals(values, valid)
     return np.maximum(noise - _shared(resid, valid, k), 0.0)
-
-
-def _inflation(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Each emotion's prompt noise in its mean's squared norm, ``v_e / k_e`` (E,)."""
-    k = valid.sum(axis=1).astype(np.float64)
-    means = np.einsum("ep,eph->eh", valid / k[:, None], values)
-    return (((values - means[:, None]) * valid[..., None]) ** 2).sum(axis=(1, 2)) / (k - 1.0) / k
 
 
 def gram_engine(engine, rng: np.random.Generator, mode: str):
@@ -181,7 +177,7 @@ def gram_engine(engine, rng: np.random.Generator, mode: str):
             if mode == "nfn":
                 move = _own_noise(values, group.valid)
             else:
-                move = _inflation(values, group.valid)
+                move = _residuals(values, group.valid)[3]
                 move = move - move.mean()
             move = np.minimum(move, 0.9 * np.diag(gram))
             for f, fb in enumerate(new.gram_blocks):
