@@ -4,13 +4,13 @@
 median of 80 worlds, no worlds within them) estimate the cross-half ratio's bias better than the shipped, iterated
 observed worlds.  The interval of rho_corrected is widened toward the ratio less that bias
 (:func:`rsastats.inference.widening.widened`), so switching would move intervals.  This study runs designs of the second
-generative model (:mod:`.independent`) and of the atlas through ``compare_models`` with every default, once as shipped
-and once with the equalized worlds (a patch of rho_corrected's call of ``world_bias`` inside the worker processes),
-on the data sets of their stored runs, and reports rho_corrected's coverage of the design's noise-free rho with its
-Clopper-Pearson interval, the misses above and below, the mean width, and (second model) the estimate's mean error
-against each data set's own noise-free rho.
+generative model (:mod:`.independent`), of the atlas and the fourth model's D4 (in process, its files' float32
+rounding kept) through ``compare_models`` with every default, once as shipped and once with the equalized worlds (a patch of rho_corrected's call of ``world_bias`` inside the worker processes),
+on the data sets of their stored runs (D4: fresh ones, the same for both signals), and reports rho_corrected's
+coverage of the design's noise-free rho with its Clopper-Pearson interval, the misses above and below, the mean width,
+and (second and fourth model) the estimate's mean error against each data set's own noise-free rho.
 
-Run:  python -m analyses.calibration.world_coverage [--sets 400] [--designs ...]   (about 2 minutes per design)
+Run:  python -m analyses.calibration.world_coverage [--sets 400] [--designs ...]   (2 to 5 minutes per design)
 Writes reports/calibration/world_coverage.csv.
 """
 
@@ -30,10 +30,12 @@ from rsastats.rng import spawn_sequences
 __all__ = ["COVERAGE_DESIGNS", "coverage_rows", "main"]
 
 ATLAS_FOLDER = "reports/calibration/atlas"
+FOURTH_FOLDER = "reports/calibration/fourth_model"
+FOURTH = ("D4",)
 
 COVERAGE_DESIGNS = ("n30-P20-hetero-common3", "n21-P4-hetero", "n21-P8-hetero", "n21-P3-templ-hetero", "n21-P8-equal",
                     "n21-P8-templ", "n21-P20-r0.5-high-hub-shared0.5", "n8-P20-r0.95-near1-hub",
-                    "n21-P4-r0.95-near1-lowrank-aniso-shared0.5", "n21-P8-r0.5-high-hub")
+                    "n21-P4-r0.95-near1-lowrank-aniso-shared0.5", "n21-P8-r0.5-high-hub", "D4")
 
 
 def _signal_chunk(args: tuple) -> list[dict]:
@@ -50,7 +52,7 @@ def _signal_chunk(args: tuple) -> list[dict]:
     from .independent import _chunk as independent_chunk
 
     design, seqs, n_boot, signal, kind = args
-    chunk = atlas_chunk if kind == "atlas" else independent_chunk
+    chunk = {"atlas": atlas_chunk, "fourth": _fourth_chunk}.get(kind, independent_chunk)
     if signal == "observed":
         return chunk((design, seqs, n_boot))
     corrected.world_bias = partial(worlds.world_bias, signal=signal, n_inner=0)
@@ -60,12 +62,43 @@ def _signal_chunk(args: tuple) -> list[dict]:
         corrected.world_bias = worlds.world_bias
 
 
+def _fourth_chunk(args: tuple) -> list[dict]:
+    """Data sets of the fourth, blind model's design through ``compare_models`` in this process (its own study runs
+    the command line; here the two signals meet the same data sets): the outputs and each data set's own noise-free
+    rho."""
+    import warnings
+    from dataclasses import asdict
+
+    from rsastats.exceptions import RsaStatsWarning
+    from rsastats.inference import compare_models
+
+    from . import fourth_model as fourth
+    from .cli_model import model_inputs
+
+    name, seqs, n_boot = args
+    model, rows = fourth.Model(name), []
+    for seq in seqs:
+        rng = np.random.default_rng(seq)
+        em = model.emotions(rng)
+        x, valid = model.prompts(rng, em, model.cfg["P"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RsaStatsWarning)
+            res = asdict(compare_models(*model_inputs(x[fourth.DA], x[fourth.DB], valid, as_file=True),
+                                        n_boot=n_boot, permutations=19, seed=seq))
+        rows.append({k: res[k] for k in ("rho_corrected", "corrected_ci_low", "corrected_ci_high")}
+                    | {"rho_free": model.noise_free_rho(rng, em, M=2000)})
+    return rows
+
+
 def _coverage_design(name: str, n_sets: int, seed: int, n_mc: int) -> tuple:
     """(design, kind, data-set seeds, noise-free truth) of a design of the second model or of the atlas, the data sets
     of its stored run (an atlas design's noise level and truth read from it: reports/calibration/atlas/<name>.json)."""
     from ..atlas.designs import ATLAS as ATLAS_DESIGNS
     from .independent import DESIGNS as IND, truths
 
+    if name in FOURTH:  # its truth: the design's mean noise-free rho of its stored study (truth.json)
+        stored = json.loads((Path(FOURTH_FOLDER) / "truth.json").read_text())[name]
+        return name, "fourth", spawn_sequences(np.random.SeedSequence([seed, 4]), n_sets), stored["truth_free"]
     second = [d for d in IND if d.name == name]
     if second:
         design = second[0]

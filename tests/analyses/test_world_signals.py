@@ -108,7 +108,7 @@ def test_the_study_writes_one_row_per_design(tmp_path):
     assert sw.short_name("real:/x/a.nc:20:/y/b.nc:4:8") == "a-L20 b-L4 P8"
 
 
-@pytest.mark.parametrize("design", ["n21-P4-hetero", "n8-P20-r0.95-near1-hub"])
+@pytest.mark.parametrize("design", ["n21-P4-hetero", "n8-P20-r0.95-near1-hub", "D4"])
 def test_coverage_rows_compare_the_signals_on_the_same_data_sets(design):
     from analyses.calibration.world_coverage import coverage_rows
 
