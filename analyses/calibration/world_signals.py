@@ -61,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.worlds import N_WORLDS, _mapped_block, summarized, world_errors, world_maps
+from rsastats.inference.worlds import (N_WORLDS, _with_blocks, mapped_engine, signal_rho, summarized,
+                                      world_errors, world_maps)
 from rsastats.io import atomic_path
 from rsastats.rng import spawn_sequences
 
@@ -165,39 +166,23 @@ def _own_noise(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def gram_engine(engine, rng: np.random.Generator, mode: str):
     """(a world's engine, its truth) whose signal is the observed means with each squared norm less its own noise
     inflation (``nfn``) or less that inflation's excess over the mean inflation (``eq``, the half RDMs' treatment),
-    floored at a tenth of the squared norm: the change is made in the world's Gram blocks (the signal's product with
-    itself), which no set of vectors needs to realize."""
-    maps = world_maps(engine, rng)
-    out = copy.copy(engine)
-    out.groups, grams = [], {}
-    for group, (d, b, w) in zip(engine.groups, maps):
-        blocks = group.gram_blocks if group.gram_blocks is not None else engine._gram_blocks(group.rows)
-        new = copy.copy(group)
-        new.noise, new.shared, new.rows = None, None, None
-        new.gram_blocks = [[_mapped_block(block, f, d, b, w) for block in fb] for f, fb in enumerate(blocks)]
-        n_p = group.valid.shape[1]
-        for slot, i in enumerate(group.members):
+    capped at 0.9 of the squared norm: the package's own world with these moves in its Gram blocks
+    (:func:`rsastats.inference.worlds.mapped_engine`, :func:`~rsastats.inference.worlds.signal_rho`)."""
+    base = _with_blocks(engine)
+    moves = []
+    for group in base.groups:
+        rows = []
+        for i in group.members:
             values = engine.models[i].rows.values
-            means = np.einsum("ep,eph->eh", w, values)
-            gram = means @ means.T
             if mode == "nfn":
                 move = _own_noise(values, group.valid)
             else:
                 move = _residuals(values, group.valid)[3]
                 move = move - move.mean()
-            move = np.minimum(move, 0.9 * np.diag(gram))
-            for f, fb in enumerate(new.gram_blocks):
-                v = group.valid[f].astype(np.float64)
-                fb[slot][:, f * n_p:] -= np.outer(v, v) * move[f]
-            grams[i] = gram - np.diag(move)
-        out.groups.append(new)
-    cells = []
-    for i in (0, 1):
-        g = grams[i]
-        norms = np.sqrt(np.diag(g))
-        iu, ju = np.triu_indices(len(g), 1)
-        cells.append(1.0 - g[iu, ju] / (norms[iu] * norms[ju]))
-    return out, float(spearman(cells[0], cells[1]))
+            norms = (np.einsum("ep,eph->eh", group.valid / group.valid.sum(axis=1, keepdims=True), values) ** 2).sum(1)
+            rows.append(np.minimum(move, 0.9 * norms))
+        moves.append(np.array(rows))
+    return mapped_engine(base, world_maps(base, rng), moves), float(signal_rho(base, moves, PAIR)[0])
 
 
 def data_set_row(models: list, truth: float, seed: int, n_worlds: int, modes: tuple = MODES) -> dict:

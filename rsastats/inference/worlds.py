@@ -56,7 +56,7 @@ import numpy as np
 from ..rdm import rdm_from_gram
 from ..rng import SeedLike, spawn_sequences
 from .engine import ResamplingEngine
-from .equalize import gram_post
+from .equalize import gram_post, prompt_noise
 
 __all__ = ["N_WORLDS", "N_INNER", "SIGNALS", "world_maps", "mapped_engine", "equalizing_moves", "signal_rho",
            "world_errors", "world_bias", "summarized"]
@@ -168,48 +168,48 @@ def _mean_grams(engine: ResamplingEngine, group) -> np.ndarray:
     return out
 
 
-def _noise_and_spread(block: np.ndarray) -> tuple[float, float]:
-    """(the noise in the mean's squared norm ``v / k``, the jackknife variance of that estimate over the prompts) from
-    the Gram matrix (k, k) of one emotion's valid prompts; the noise NaN below 2 prompts, the variance below 3."""
+def _jackknife_variance(block: np.ndarray) -> float:
+    """The jackknife variance, over the prompts, of the noise in one emotion's mean's squared norm (``v / k``, ``v``
+    the trace of its prompts' sample covariance) from the Gram matrix (k, k) of its valid prompts; NaN below 3."""
     k = block.shape[0]
-    if k < 2:
-        return np.nan, np.nan
+    if k < 3:
+        return np.nan
 
     def trace(sub: np.ndarray) -> float:  # the trace of the prompts' sample covariance
         n = sub.shape[0]
         return (np.trace(sub) - sub.sum() / n) / (n - 1)
 
-    est = trace(block) / k
-    if k < 3:
-        return est, np.nan
     keep = ~np.eye(k, dtype=bool)
     loo = np.array([trace(block[np.ix_(keep[p], keep[p])]) for p in range(k)]) / k
-    return est, (k - 1.0) / k * float(((loo - loo.mean()) ** 2).sum())
+    return (k - 1.0) / k * float(((loo - loo.mean()) ** 2).sum())
 
 
 def equalizing_moves(engine: ResamplingEngine) -> list[np.ndarray]:
-    """Per paired group of ``engine``, (members, E): each emotion's noise in its mean's squared norm less the mean
-    over emotions, times ``max(0, 1 - mean jackknife variance / spread)`` (the spread: the moves' mean square), i.e.
+    """Per paired group of ``engine``, (members, E): each emotion's noise in its mean's squared norm (the engine's own
+    estimate, :func:`rsastats.inference.equalize.prompt_noise`, over its number of prompts) less the mean over
+    emotions, times ``max(0, 1 - mean jackknife variance / spread)`` (the spread: the moves' mean square), i.e.
     shrunk toward equal noise by the share of the spread the estimates' sampling variance explains (0 where no emotion
-    has 3 valid prompts); capped at :data:`_MOVE_CAP` of the squared mean norm.  ValueError for ``zscore`` rows."""
+    has 3 valid prompts); capped at :data:`_MOVE_CAP` of the squared mean norm; an emotion with one prompt is not
+    moved.  ValueError for ``zscore`` rows."""
     out = []
     for group in engine.groups:
         if group.post == "zscore":  # not a function of the Gram matrix: no norm to move
             raise ValueError("the equalized world signal needs a normalization that is a function of the Gram matrix "
                              "(not zscore)")
         blocks, n_p = _blocks(engine, group), group.valid.shape[1]
-        grams = _mean_grams(engine, group)
+        counts = group.valid.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            noise = prompt_noise(group.valid, blocks, None, engine.rdm_method) / counts  # (members, E)
         moves = np.zeros((len(group.members), len(group.valid)))
         for k in range(len(group.members)):
-            parts = []
-            for f, slots in enumerate(group.slots):
-                own = blocks[f][k][:, f * n_p:]
-                parts.append(_noise_and_spread(own[np.ix_(slots, slots)]))
-            est, var = (np.array(x) for x in zip(*parts))
+            own = [blocks[f][k][:, f * n_p:][np.ix_(slots, slots)] for f, slots in enumerate(group.slots)]
+            var = np.array([_jackknife_variance(b) for b in own])
+            norms = np.array([b.sum() / max(len(b), 1) ** 2 for b in own])  # |m_f|^2
+            est = noise[k]
             move = np.nan_to_num(est - np.nanmean(est)) if np.isfinite(est).any() else np.zeros_like(est)
-            spread = float((move ** 2).mean())  # an emotion with one prompt is not moved
+            spread = float((move ** 2).mean())
             share = max(0.0, 1.0 - float(np.nanmean(var)) / spread) if spread > 0 and np.isfinite(var).any() else 0.0
-            moves[k] = np.minimum(share * move, _MOVE_CAP * np.diagonal(grams[k]))
+            moves[k] = np.minimum(share * move, _MOVE_CAP * norms)
         out.append(moves)
     return out
 
