@@ -61,7 +61,8 @@ def _type1_section(t1: pd.DataFrame, n_null: int) -> list[str]:
 
 
 # Why rho_corrected's columns were last recomputed on the atlas's data sets (recorded in each design's JSON).
-CORRECTED_RERUN_REASON = "the half RDMs of rho_corrected with noise-equalized squared norms (rsastats/inference/equalize.py)"
+CORRECTED_RERUN_REASON = ("the sign-flip worlds with the equalized signal, median of 80 worlds, none within them "
+                          "(rsastats/inference/worlds.py)")
 
 
 def _corrected_rerun_text(runs: list) -> str:

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.worlds import mapped_engine, summarized, world_errors, world_maps
+from rsastats.inference.worlds import N_WORLDS, mapped_engine, summarized, world_errors, world_maps
 from rsastats.io import atomic_path
 
 from . import fourth_model as fourth
@@ -56,7 +56,7 @@ def _measures(models, seed: int) -> dict:
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, np.random.SeedSequence([seed, 1]))
     ratio, aa = halves.corrected(None, PAIR)
     worlds = np.random.SeedSequence([seed, 2])
-    outer, inner = world_errors(halves, PAIR, worlds)
+    outer, inner = world_errors(halves, PAIR, worlds, N_WORLDS, 1, signal="observed")  # the worlds this study checked
     bias, se = summarized(outer, inner, worlds)
     plain = summarized(outer, inner[:, :0], worlds)[0]  # the same worlds without the worlds within them
     world = halves.renormed(True, mapped_engine(halves.engine, world_maps(halves.engine, np.random.default_rng(seed))))

@@ -1,14 +1,16 @@
 """What would the equalized world signal do to rho_corrected's interval?  (rsastats.inference.worlds; issue 14)
 
 :mod:`.world_signals` found that worlds whose signal has its squared norms equalized (``signal="equalized"``, the
-median of 80 worlds, no worlds within them) estimate the cross-half ratio's bias better than the shipped, iterated
-observed worlds.  The interval of rho_corrected is widened toward the ratio less that bias
-(:func:`rsastats.inference.widening.widened`), so switching would move intervals.  This study runs designs of the second
-generative model (:mod:`.independent`), of the atlas and the fourth model's D4 (in process, its files' float32
-rounding kept) through ``compare_models`` with every default, once as shipped and once with the equalized worlds (a patch of rho_corrected's call of ``world_bias`` inside the worker processes),
-on the data sets of their stored runs (D4: fresh ones, the same for both signals), and reports rho_corrected's
-coverage of the design's noise-free rho with its Clopper-Pearson interval, the misses above and below, the mean width,
-and (second and fourth model) the estimate's mean error against each data set's own noise-free rho.
+median of 80 worlds, no worlds within them) estimate the cross-half ratio's bias better than the iterated observed
+worlds that were shipped until then (they are the default since).  The interval of rho_corrected is widened toward the
+ratio less that bias (:func:`rsastats.inference.widening.widened`), so switching would move intervals.  This study
+runs designs of the second generative model (:mod:`.independent`), of the atlas and the fourth model's D4 (in process,
+its files' float32 rounding kept) through ``compare_models`` with every default, once with the observed iterated
+worlds (shipped until 2026-12-06) and once with the equalized worlds (shipped since; a patch of rho_corrected's call
+of ``world_bias`` inside the worker processes), on the data sets of their stored runs (D4: fresh ones, the same for
+both signals), and reports rho_corrected's coverage of the design's noise-free rho with its Clopper-Pearson interval,
+the misses above and below, the mean width, and (second and fourth model) the estimate's mean error against each data
+set's own noise-free rho.
 
 Run:  python -m analyses.calibration.world_coverage [--sets 400] [--designs ...]   (2 to 5 minutes per design)
 Writes reports/calibration/world_coverage.csv.
@@ -32,6 +34,8 @@ __all__ = ["COVERAGE_DESIGNS", "coverage_rows", "main"]
 ATLAS_FOLDER = "reports/calibration/atlas"
 FOURTH_FOLDER = "reports/calibration/fourth_model"
 FOURTH = ("D4",)
+# worlds within each world: the observed signal as shipped until 2026-12-06 (iterated); the equalized one, shipped since
+SIGNAL_INNER = {"observed": 1, "equalized": 0}
 
 COVERAGE_DESIGNS = ("n30-P20-hetero-common3", "n21-P4-hetero", "n21-P8-hetero", "n21-P3-templ-hetero", "n21-P8-equal",
                     "n21-P8-templ", "n21-P20-r0.5-high-hub-shared0.5", "n8-P20-r0.95-near1-hub",
@@ -40,9 +44,9 @@ COVERAGE_DESIGNS = ("n30-P20-hetero-common3", "n21-P4-hetero", "n21-P8-hetero", 
 
 def _signal_chunk(args: tuple) -> list[dict]:
     """The data sets of :func:`analyses.calibration.independent._chunk` or :func:`analyses.atlas.shipped._chunk`
-    (``compare_models`` with every default) with the worlds of ``signal``: for ``equalized`` rho_corrected's own call
-    of ``world_bias`` is given that signal and no worlds within worlds (the plain median of N_WORLDS worlds; a patch
-    inside this worker process only, so the package's default is what it is measured against)."""
+    (``compare_models`` with every default) with the worlds of ``signal``: rho_corrected's own call of ``world_bias``
+    is given that signal and :data:`SIGNAL_INNER` worlds within each world (a patch inside this worker process
+    only)."""
     from functools import partial
 
     import rsastats.inference.corrected as corrected
@@ -53,9 +57,7 @@ def _signal_chunk(args: tuple) -> list[dict]:
 
     design, seqs, n_boot, signal, kind = args
     chunk = {"atlas": atlas_chunk, "fourth": _fourth_chunk}.get(kind, independent_chunk)
-    if signal == "observed":
-        return chunk((design, seqs, n_boot))
-    corrected.world_bias = partial(worlds.world_bias, signal=signal, n_inner=0)
+    corrected.world_bias = partial(worlds.world_bias, signal=signal, n_inner=SIGNAL_INNER[signal])
     try:
         return chunk((design, seqs, n_boot))
     finally:

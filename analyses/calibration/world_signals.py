@@ -191,7 +191,7 @@ def data_set_row(models: list, truth: float, seed: int, n_worlds: int, modes: tu
     ratio, aa = halves.corrected(None, PAIR)
     row = {"ratio": float(ratio[0, 0]), "truth": truth, "split_half": float(aa[0].mean())}
     seq = np.random.SeedSequence([seed, 2])
-    outer, inner = world_errors(halves, PAIR, seq)
+    outer, inner = world_errors(halves, PAIR, seq, N_WORLDS, 1, signal="observed")  # shipped before 2026-12-06
     bias, se = summarized(outer, inner, seq)
     row["iterated"], row["iterated_se"] = float(bias[0]), float(se[0])
     for mode in [m for m in modes if m in CORE_MODES]:

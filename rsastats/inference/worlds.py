@@ -16,30 +16,28 @@ label (templates), what the two models share (the same texts), heavy tails; it h
 half splits are as disjoint as the data's.  Its noise-free rho is the observed rho; the ratio computed in the world
 with the data's own half splits, minus that rho, is one draw of the ratio's error.
 
-A world's signal is the observed means, which carry noise the truth does not have, so the worlds see less of the
-bias than there is where the bias depends on how noisy the signal is (a common offset with noise both models share:
-+0.140 against a true +0.185 in the fourth generative model's design D4).  So the estimate is iterated (Hall 1992,
-sec. 1.4; Efron and Tibshirani 1993, ch. 10): inside each of the :data:`N_WORLDS` worlds, :data:`N_INNER` worlds are
-built the same way from the world's own prompts, whose truth is the world's observed rho.  With ``b1`` the median
-error of the worlds and ``b2`` that of the worlds within them, ``b1 - b2`` estimates how much ``b1`` itself misses,
-and the bias is ``2 b1 - b2``; its standard error is its spread over resamples of the worlds.  One world inside each
-of 80 costs what three inside each of 40 do, and the estimate's Monte Carlo SD was 0.025 against 0.035 (one D4 data
-set, 16 seeds; 0.022 against 0.025 in an atlas design), since ``2 b1`` carries most of it.  Over 30 fresh data sets
-per design (reports/calibration/world_check.csv) the iterated estimate moved D4 from +0.141 to +0.183 against a true
-+0.185 and kept the designs without such noise about where they were.
+What signal a world carries (``signal``, :func:`world_errors`).  Where emotions differ in noise level the same way in
+both models, the observed means (``"observed"``) carry that difference as row effects (a noisier emotion's cosines
+shrunk more) that the truth does not have, and worlds with that signal misjudge the bias (-0.20 against a true +0.07
+in the second model's common3 design).  With ``"equalized"`` (the default) each squared norm of the signal is moved by
+its emotion's noise inflation less the mean over emotions -- the half RDMs' own treatment
+(:func:`rsastats.inference.equalize.equalized`) -- shrunk toward 0 by the share of that spread over emotions which the
+noise estimates' own sampling variance explains (a jackknife over each emotion's prompts; :func:`equalizing_moves`):
+the world's truth is then the rho of those moved Gram matrices.  At 4 or 8 prompts of real activations the share is 0
+and the world the observed one.  ``zscore`` rows, whose half RDMs are not equalized, keep the observed signal.
+
+Worlds within worlds (``n_inner``, Hall 1992, sec. 1.4; Efron and Tibshirani 1993, ch. 10): inside each world,
+``n_inner`` worlds are built the same way from the world's own prompts, whose truth is the world's own signal; with
+``b1`` the median error of the worlds and ``b2`` that of the worlds within them, the bias is ``2 b1 - b2``.  With the
+observed signal this corrected most of what the worlds missed of a common offset with noise both models share (the
+fourth generative model's design D4: +0.140 plain, +0.183 iterated, against a true +0.185).  With the equalized signal
+the plain median already follows it (+0.168 against a data-set mean error of +0.176) and iterating overshoots (+0.207;
++0.156 against +0.075 in an 8-prompt hub design), so :data:`N_INNER` is 0: the bias is the median error of
+:data:`N_WORLDS` worlds.  Over 14 simulated designs and 8 conditions on real activations, 60 data sets each
+(``analyses.calibration.world_signals``), its root mean square error against each data set's own error of the ratio
+was 0.092 and 0.060, against 0.108 and 0.065 for the observed signal iterated.
 rho_corrected's interval is widened toward the ratio less this bias
 (:func:`rsastats.inference.widening.widened`); the point estimate is not changed.
-
-What signal a world carries (``signal``, :func:`world_errors`).  The shipped world's signal is the observed means
-(``"observed"``).  Where emotions differ in noise level the same way in both models, those means carry that difference
-as row effects (a noisier emotion's cosines shrunk more) that the truth does not have, and the worlds then misjudge
-the bias (-0.20 against a true +0.07 in the second model's common3 design; ``analyses.calibration.world_signals``).
-With ``"equalized"`` each squared norm of the signal is moved by its emotion's noise inflation less the mean over
-emotions -- the half RDMs' own treatment (:func:`rsastats.inference.equalize.equalized`) -- shrunk toward 0 by the
-share of that spread over emotions which the noise estimates' own sampling variance explains (a jackknife over each
-emotion's prompts; :func:`equalizing_moves`): the world's truth is then the rho of those moved Gram matrices.  At 4 or
-8 prompts of real activations the share is 0 and the world the observed one.  Not the default: the calibration
-studies were measured with the observed signal.
 
 The world's prompt rows are a linear map of the data's, ``x*_e = T_e x_e`` per emotion with ``T_e`` a diagonal plus
 a rank-one matrix, so its Gram matrices follow from the engine's at the cost of reading them
@@ -62,7 +60,7 @@ __all__ = ["N_WORLDS", "N_INNER", "SIGNALS", "world_maps", "mapped_engine", "equ
            "world_errors", "world_bias", "summarized"]
 
 N_WORLDS = 80
-N_INNER = 1  # worlds within each world, for the iterated estimate of the bias
+N_INNER = 0  # worlds within each world (the iterated estimate of the bias; none by default: module docstring)
 _SE_RESAMPLES = 200
 SIGNALS = ("observed", "equalized")
 # A move takes at most this share of an emotion's squared mean norm (a squared norm stays > 0).
@@ -244,18 +242,19 @@ def _median(errors: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
-                 n_inner: int = N_INNER, signal: str = "observed") -> tuple[np.ndarray, np.ndarray]:
+                 n_inner: int = N_INNER, signal: str = "equalized") -> tuple[np.ndarray, np.ndarray]:
     """The ratio's errors in ``n_worlds`` sign-flip worlds of ``halves`` (a
     :class:`~rsastats.inference.corrected.CrossHalf`) with the data's half splits, ``ratio - rho`` (n_worlds,
     n_pairs), and in ``n_inner`` worlds built the same way inside each world from the world's own prompts, the inner
     ratio less the world's observed rho (n_worlds, n_inner, n_pairs).  World ``w`` and its inner worlds draw their
     signs from child ``w`` of ``seed``, so the first worlds do not change when more are asked for.  ``signal``
     (module docstring): ``"equalized"`` moves each world's signal by :func:`equalizing_moves` of the data (an inner
-    world's by those of its world), and a world's truth is :func:`signal_rho`."""
+    world's by those of its world), and a world's truth is :func:`signal_rho`; for ``zscore`` rows, whose half RDMs
+    are not equalized, it is the observed signal."""
     if signal not in SIGNALS:
         raise ValueError(f"signal must be one of {', '.join(SIGNALS)}, not {signal!r}")
     base = halves.engine
-    if signal == "observed":
+    if signal == "observed" or any(group.post == "zscore" for group in base.groups):
         moves, rho = None, halves.components(None, pairs)[0][0]
     else:
         base = _with_blocks(base)  # the Gram blocks once, also on the direct route: every world moves them
@@ -283,7 +282,7 @@ def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WO
 
 
 def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,
-               n_inner: int = N_INNER, signal: str = "observed") -> tuple[np.ndarray, np.ndarray]:
+               n_inner: int = N_INNER, signal: str = "equalized") -> tuple[np.ndarray, np.ndarray]:
     """The cross-half ratio's bias for every pair of ``halves`` (a :class:`~rsastats.inference.corrected.CrossHalf`,
     not imported here: that module imports this one) in sign-flip worlds (module docstring; :func:`world_errors`):
     ``(bias, se)`` (n_pairs,).

@@ -110,7 +110,7 @@ def test_world_bias_is_the_median_error_of_rebuilt_worlds():
         mapped = [replace(m, rows=replace(m.rows, values=np.matmul(_matrices(maps[0]), m.rows.values))) for m in models]
         ratio = CrossHalf(mapped, "spearman", "cosine", 4, np.random.SeedSequence(1)).corrected(None, PAIRS)[0][0]
         errors.append(ratio - rho)
-    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(3), n_worlds=9, n_inner=0)
+    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(3), n_worlds=9, n_inner=0, signal="observed")
     np.testing.assert_allclose(bias, np.median(errors, axis=0), rtol=0, atol=1e-12)
     np.testing.assert_allclose(se, 1.2533 * np.std(errors, axis=0, ddof=1) / 3, rtol=1e-12)
 
@@ -141,10 +141,11 @@ def test_inner_worlds_are_sign_flip_worlds_of_the_worlds_prompts():
             x2 = np.matmul(_matrices(world_maps(halves.engine, rng)[0]), x1)
             inside = CrossHalf(_models(x2, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
             inner.append(inside.corrected(None, PAIRS)[0][0] - world_rho)
-    got_outer, got_inner = world_errors(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2)
+    got_outer, got_inner = world_errors(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2,
+                                        signal="observed")
     np.testing.assert_allclose(got_outer, outer, rtol=0, atol=1e-12)
     np.testing.assert_allclose(got_inner.reshape(10, -1), inner, rtol=0, atol=1e-12)
-    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2)
+    bias, se = world_bias(halves, PAIRS, np.random.SeedSequence(8), n_worlds=5, n_inner=2, signal="observed")
     np.testing.assert_allclose(bias, 2 * np.median(outer, axis=0) - np.median(inner, axis=0), rtol=0, atol=1e-12)
     assert np.all(se > 0)
 
@@ -274,14 +275,14 @@ def test_equalized_worlds_see_the_bias_of_emotions_noisy_in_both_models():
         models = _inputs(prompts, valid)
         halves = CrossHalf(models, "spearman", "cosine", 4, np.random.SeedSequence([seed, 1]))
         errors.append(halves.corrected(None, np.array([[0, 1]]))[0][0, 0] - cosine_rho(mu[0], mu[1]))
-        observed.append(world_bias(halves, np.array([[0, 1]]), seed, 20, 0)[0][0])
+        observed.append(world_bias(halves, np.array([[0, 1]]), seed, 20, 0, signal="observed")[0][0])
         equalized.append(world_bias(halves, np.array([[0, 1]]), seed, 20, 0, signal="equalized")[0][0])
     miss_observed = abs(np.mean(observed) - np.mean(errors))
     miss_equalized = abs(np.mean(equalized) - np.mean(errors))
     assert miss_observed > 0.15 and miss_equalized < 0.5 * miss_observed
 
 
-def test_the_equalized_signal_refuses_zscore_rows():
+def test_the_equalized_signal_refuses_zscore_rows_and_the_default_worlds_keep_theirs():
     from rsastats.inference.worlds import equalizing_moves
 
     x, valid = _prompts(6, invalid=False)
@@ -289,3 +290,9 @@ def test_the_equalized_signal_refuses_zscore_rows():
     engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")
     with pytest.raises(ValueError, match="not zscore"):
         equalizing_moves(engine)
+    # the default worlds keep the observed signal for zscore rows (their half RDMs are not equalized either)
+    halves = CrossHalf(models, "spearman", "cosine", 4, np.random.SeedSequence(1))
+    got = world_bias(halves, np.array([[0, 1]]), np.random.SeedSequence(2), n_worlds=6)
+    expected = world_bias(halves, np.array([[0, 1]]), np.random.SeedSequence(2), n_worlds=6, signal="observed")
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert np.isfinite(got[0]).all()
