@@ -267,8 +267,9 @@ def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WO
         engine = mapped_engine(base, world_maps(base, rng), moves)
         if n_inner and moves is None:
             engine = _observed(engine)
-        world = halves.renormed(True, engine)
-        outer[w] = world.corrected(None, pairs)[0][0] - rho
+        with np.errstate(invalid="ignore", divide="ignore"):  # a world without an RDM: NaN, below
+            world = halves.renormed(True, engine)
+            outer[w] = _ratio_or_nan(world, pairs) - rho
         if n_inner:
             if moves is None:
                 world_moves, world_rho = None, world.components(None, pairs)[0][0]
@@ -277,8 +278,20 @@ def world_errors(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WO
                 world_rho = signal_rho(engine, world_moves, pairs)
             for i in range(n_inner):
                 within = mapped_engine(engine, world_maps(engine, rng), world_moves)
-                inner[w, i] = halves.renormed(True, within).corrected(None, pairs)[0][0] - world_rho
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    inner[w, i] = _ratio_or_nan(halves.renormed(True, within), pairs) - world_rho
     return outer, inner
+
+
+def _ratio_or_nan(world, pairs: np.ndarray) -> np.ndarray:
+    """The cross-half ratio of every pair in ``world`` (a CrossHalf), NaN for a pair with a model whose full or half
+    RDMs are not all finite: where a world's moved Gram matrix leaves an emotion a squared norm <= 0 in a half (heavy
+    tailed prompts, a large move), that half has no cosine RDM, and its ranks would be arbitrary."""
+    ratio = world.corrected(None, pairs)[0][0]
+    m, s = world.n_models, world.n_splits
+    finite = np.isfinite(world.rows).all(axis=1)
+    finite = finite[:m] & finite[m:].reshape(2, m, s).all(axis=(0, 2))
+    return np.where(finite[pairs[:, 0]] & finite[pairs[:, 1]], ratio, np.nan)
 
 
 def world_bias(halves, pairs: np.ndarray, seed: SeedLike, n_worlds: int = N_WORLDS,

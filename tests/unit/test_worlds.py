@@ -296,3 +296,17 @@ def test_the_equalized_signal_refuses_zscore_rows_and_the_default_worlds_keep_th
     expected = world_bias(halves, np.array([[0, 1]]), np.random.SeedSequence(2), n_worlds=6, signal="observed")
     np.testing.assert_array_equal(got[0], expected[0])
     assert np.isfinite(got[0]).all()
+
+
+def test_a_world_without_a_finite_rdm_gives_nan_not_arbitrary_ranks():
+    """A half RDM with a NaN entry (a world whose moved Gram matrix leaves an emotion a squared norm <= 0) makes the
+    ratio of every pair with that model NaN; the other pairs keep theirs."""
+    from rsastats.inference.worlds import _ratio_or_nan
+
+    x, valid = _prompts(11)
+    world = CrossHalf(_models(x, valid), "spearman", "cosine", 4, np.random.SeedSequence(1))
+    finite = _ratio_or_nan(world, PAIRS)
+    np.testing.assert_array_equal(finite, world.corrected(None, PAIRS)[0][0])
+    world.rows[world._half(2, 3, 1), 5] = np.nan  # model 2, split 3, second half
+    got = _ratio_or_nan(world, PAIRS)
+    assert got[0] == finite[0] and np.isnan(got[1:]).all()
