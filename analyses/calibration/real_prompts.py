@@ -23,8 +23,8 @@ What the coverage means:
 - drawn without replacement, the two halves of a data set's prompts have errors correlated ``-P / (2N - P)`` (-0.04
   at 4 of 48 prompts, -0.09 at 8) where the split-half correlations assume 0.
 
-Each data set also gets the sign-flip worlds' estimate of the ratio's bias (the shipped, iterated one;
-:func:`analyses.calibration.world_check._measures`) to set beside the mean error.
+Each data set also gets the sign-flip worlds' estimate of the ratio's bias (the shipped one: the equalized signal,
+the median of 80 worlds; :func:`analyses.calibration.world_check._measures`) to set beside the mean error.
 
 Run:  python -m analyses.calibration.real_prompts --pair A.nc:LAYER B.nc:LAYER [--pair ...] [--prompts 4 8]
       [--emotions K] [--sets 100] [--jobs 2]   (about 1 s per data set on 2 cores)
@@ -124,6 +124,8 @@ def _one(args: tuple) -> dict:
     from rsastats.cli import cli
     from rsastats.inputs import load_models
 
+    from rsastats.inference.worlds import N_INNER
+
     from .world_check import _measures
 
     (x_a, x_b), emotions, n_prompts, n_emotions, k, seed = args
@@ -138,7 +140,7 @@ def _one(args: tuple) -> dict:
         result = CliRunner().invoke(cli, ["compare", *paths, "--json", "--seed", str(k)])
         if result.exit_code != 0:
             raise RuntimeError(f"data set {k}: rsastats compare exited {result.exit_code}: {result.output[-300:]}")
-        worlds = _measures(load_models(paths), k)
+        worlds = _measures(load_models(paths), k, "equalized", N_INNER)  # the shipped worlds
     out = json.loads(result.stdout)
     return {"i": k, "labels": " ".join(map(str, labels)), "emotions": " ".join(emotions),
             **{f: out.get(f) for f in FIELDS},

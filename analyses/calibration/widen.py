@@ -117,10 +117,11 @@ def widen_section(designs: list[tuple[str, dict, pd.DataFrame]] | None = None) -
         "",
         f"Where the check does not fire, rho_corrected's interval is widened on the side of the move by the part of it "
         f"beyond {WIDEN_BEYOND_SE:g} of its jackknife standard errors (docs/statistics.md, 'Emotion vectors of "
-        "different lengths'), and toward the ratio less its iterated bias in sign-flip worlds of the data's own "
-        f"prompt residuals by the part of the bias beyond {WORLD_BEYOND_SE:g} of its Monte Carlo standard errors "
-        "(docs/statistics.md, 'Structured prompt noise'); each side grows by the larger of the two (`widened` in "
-        "`rsastats/inference/widening.py`; `corrected_note` says how far). Every coverage of rho_corrected in this "
+        "different lengths'), and toward the ratio less its bias in sign-flip worlds of the data's own prompt "
+        "residuals (the median of 80 worlds with the equalized signal, since 2026-12-06) by the part of the bias "
+        f"beyond {WORLD_BEYOND_SE:g} of its Monte Carlo standard errors (docs/statistics.md, 'Structured prompt "
+        "noise'); each side grows by the larger of the two (`widened` in `rsastats/inference/widening.py`; "
+        "`corrected_note` says how far). Every coverage of rho_corrected in this "
         "document is with both. What other amounts do on the same stored data sets, the check as shipped "
         f"(`python -m analyses.calibration.widen`; {int(summary['designs'].iloc[0])} designs with at least 7 emotions "
         f"where rho_corrected is given in at least {MIN_GIVEN} data sets; one amount varied, the other as shipped):",

@@ -51,12 +51,13 @@ REAL_PAIRS = (("smollm2-135m-instruct/named.nc", "minilm-l6/named.nc"),
 PAIR = np.array([[0, 1]])
 
 
-def _measures(models, seed: int) -> dict:
-    """The shipped ratio, its split-half correlations, the worlds' bias, and one world's split-half correlations."""
+def _measures(models, seed: int, signal: str = "observed", n_inner: int = 1) -> dict:
+    """The shipped ratio, its split-half correlations, the worlds' bias (this study's: the observed signal, one world
+    inside each; :mod:`.real_prompts` asks for the shipped worlds), and one world's split-half correlations."""
     halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, np.random.SeedSequence([seed, 1]))
     ratio, aa = halves.corrected(None, PAIR)
     worlds = np.random.SeedSequence([seed, 2])
-    outer, inner = world_errors(halves, PAIR, worlds, N_WORLDS, 1, signal="observed")  # the worlds this study checked
+    outer, inner = world_errors(halves, PAIR, worlds, N_WORLDS, n_inner, signal=signal)
     bias, se = summarized(outer, inner, worlds)
     plain = summarized(outer, inner[:, :0], worlds)[0]  # the same worlds without the worlds within them
     world = halves.renormed(True, mapped_engine(halves.engine, world_maps(halves.engine, np.random.default_rng(seed))))
