@@ -288,9 +288,9 @@ def _ratio_or_nan(world, pairs: np.ndarray) -> np.ndarray:
     RDMs are not all finite: where a world's moved Gram matrix leaves an emotion a squared norm <= 0 in a half (heavy
     tailed prompts, a large move), that half has no cosine RDM, and its ranks would be arbitrary."""
     ratio = world.corrected(None, pairs)[0][0]
-    m, s = world.n_models, world.n_splits
-    finite = np.isfinite(world.rows).all(axis=1)
-    finite = finite[:m] & finite[m:].reshape(2, m, s).all(axis=(0, 2))
+    rows = np.isfinite(world.rows).all(axis=1)
+    finite = np.array([rows[i] and all(rows[world._half(i, s, h)] for s in range(world.n_splits) for h in (0, 1))
+                       for i in range(world.n_models)])
     return np.where(finite[pairs[:, 0]] & finite[pairs[:, 1]], ratio, np.nan)
 
 
