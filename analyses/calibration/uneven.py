@@ -116,8 +116,9 @@ def _apply(frame: pd.DataFrame, shifts: pd.DataFrame) -> tuple[pd.DataFrame, np.
 def _widen(frame: pd.DataFrame) -> pd.DataFrame:
     """Every given interval (the check not yet applied) widened as the shipped code widens it, toward the check's
     move and the sign-flip worlds' bias (:func:`~rsastats.inference.widening.widened`), its former ends in
-    :data:`UNWIDENED`; an interval whose note says it was widened already (results run with the widening) is left
-    as it is."""
+    :data:`UNWIDENED` (results run with the widening are first rerun without it, :func:`_without_check`, so that
+    their former ends are known and the widening can be redone with other amounts, ``analyses.calibration.widen``);
+    an interval whose note says it was widened already is left as it is."""
     frame = frame.copy()
     notes = frame["corrected_note"].fillna("").astype(str)
     todo = frame["rho_corrected"].notna() & ~notes.str.contains(WIDEN_NOTE, regex=False)
@@ -174,15 +175,17 @@ def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, coun
 
 
 def _without_check(meta: dict, study: str, indices) -> list[dict]:
-    """The study's shipped rows of data sets ``indices`` with the check lifted (for results run with it)."""
-    from rsastats.inference import corrected
+    """The study's shipped rows of data sets ``indices`` with the check and the widening lifted (for results run
+    with them: what the check withheld, and the interval before the widening, which :func:`_widen` then widens)."""
+    from rsastats.inference import corrected, widening
 
     _, worker, design, seqs = _source(meta, study)
-    kept, corrected.MAX_NORM_SHIFT = corrected.MAX_NORM_SHIFT, np.inf
+    kept = corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE
+    corrected.MAX_NORM_SHIFT = widening.WIDEN_BEYOND_SE = widening.WORLD_BEYOND_SE = np.inf
     try:
         return [worker((design, [seqs[i]], meta["n_boot"]))[0] for i in indices]
     finally:
-        corrected.MAX_NORM_SHIFT = kept
+        corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE = kept
 
 
 def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 2, only: list[str] | None = None,
@@ -209,9 +212,12 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
                 frame.loc[was, old] = frame.loc[was, new]
             frame = frame.drop(columns=list(UNCHECKED))
         frame = _unwiden(frame)
-        native = frame["corrected_note"].fillna("").astype(str).str.startswith(NOTE_START) & frame["rho_corrected"].isna()
+        notes = frame["corrected_note"].fillna("").astype(str)
+        native = ((notes.str.startswith(NOTE_START) & frame["rho_corrected"].isna())
+                  | (notes.str.contains(WIDEN_NOTE, regex=False) & frame["rho_corrected"].notna()))
         for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
-            for column in GIVEN:  # run with the check already: what it withheld, from a rerun with the check lifted
+            for column in GIVEN:  # run with the check (or the widening) already: what it withheld, the interval
+                # before the widening, from a rerun with both lifted; _widen widens it again and keeps its ends
                 frame.loc[i, column] = np.nan if row[column] is None else row[column]
         stored = reuse_shifts and set(MOVES) <= set(frame.columns)
         shifts = frame[list(MOVES)] if stored else _shifts(meta, study, jobs)

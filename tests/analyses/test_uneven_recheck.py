@@ -98,3 +98,35 @@ def test_results_run_before_the_widening_are_widened_as_the_shipped_code_widens(
             - 1e-15)[got["rho_corrected"].notna()].all()
     recheck("independent", tmp_path, jobs=1, verify=0, reuse_shifts=True)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tiny-sizes.csv"), got)
+
+
+def test_results_run_with_the_widening_keep_their_former_ends(stored, tmp_path, monkeypatch):
+    """A fresh run through the shipped worker (check and widening on) gets, from the recheck, the interval before
+    the widening in ``UNWIDENED`` -- that of a run with the widening lifted -- so that the widening study redoes the
+    widening from it instead of widening the shipped interval a second time."""
+    from analyses.calibration.uneven import unwidened
+    from analyses.calibration.widen import _widened
+
+    _, _, shipped, after = stored
+    for suffix in (".csv", ".json"):
+        (tmp_path / f"tiny-sizes{suffix}").write_bytes((after / f"tiny-sizes{suffix}").read_bytes())
+    native = shipped["corrected_note"].astype(object).fillna("").str.contains(WIDEN_NOTE) & shipped["rho_corrected"].notna()
+    assert native.any()
+    recheck("independent", tmp_path, jobs=1, verify=1)
+    got = pd.read_csv(tmp_path / "tiny-sizes.csv")
+    assert got.loc[native, UNWIDENED[0]].notna().all()
+    lifted = tmp_path / "lifted"
+    lifted.mkdir()
+    monkeypatch.setattr(widening, "WIDEN_BEYOND_SE", np.inf)
+    monkeypatch.setattr(widening, "WORLD_BEYOND_SE", np.inf)
+    plain = _store(lifted, lifted=False)
+    monkeypatch.undo()
+    given = got["rho_corrected"].notna()
+    before = unwidened(got)
+    for column in ("corrected_ci_low", "corrected_ci_high"):
+        np.testing.assert_allclose(before.loc[given, column], plain.loc[given, column], rtol=0, atol=0)
+        np.testing.assert_allclose(got.loc[given, column], shipped.loc[given, column], rtol=0, atol=1e-15)
+    frame = got.rename(columns={"corrected_ci_low": "low", "corrected_ci_high": "high"})
+    low, high = _widened(frame, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE)
+    np.testing.assert_allclose(low[given], shipped.loc[given, "corrected_ci_low"], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(high[given], shipped.loc[given, "corrected_ci_high"], rtol=0, atol=1e-15)
