@@ -17,7 +17,7 @@ import pandas as pd
 
 from rsastats.inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_PROMPTS, MIN_SPLIT_HALF
 from rsastats.inference.ceiling import DEFAULT_N_SPLITS
-from rsastats.inference.corrected_ci import NEAR_BOUND_NOTE as BCA_NOTE
+from rsastats.inference.corrected_ci import BCA_NOTE_START as BCA_NOTE
 
 from ..atlas.designs import ATLAS
 from ..atlas.model import calibrate_sigma
@@ -69,7 +69,7 @@ def coverage_table(runs: list[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
         above = (g["corrected_ci_low"] > truth["free"]).to_numpy()  # a miss on the high side
         below = (g["corrected_ci_high"] < truth["free"]).to_numpy()
         at_one = (g["corrected_ci_high"] >= 1.0).to_numpy()  # the upper end is the bound (note "clipped at 1")
-        bca = g["corrected_note"].fillna("").str.contains(BCA_NOTE, regex=False).to_numpy()  # near the bound
+        bca = g["corrected_note"].fillna("").str.startswith(BCA_NOTE).to_numpy()  # near the bound, or few emotions
         inside = ((f["ci_low"] <= f["rho"]) & (f["rho"] <= f["ci_high"])).all() and (
             (g["corrected_ci_low"] <= g["rho_corrected"]) & (g["rho_corrected"] <= g["corrected_ci_high"])).all()
         bounded = all(((f[c].dropna() >= -1) & (f[c].dropna() <= 1)).all()

@@ -103,9 +103,9 @@ def _default_section() -> list[str]:
         "(`rsastats/inference/degeneracy.py`). rho_corrected (noise-free) is the cross-half disattenuation of half "
         "RDMs whose emotions carry the same prompt-noise inflation of their squared norms (noise-equalized, "
         "`rsastats/inference/equalize.py`), with a Fisher-z jackknife-t interval over emotions whose variance is "
-        "second-order corrected and adds the variance of the random half splits, and near the bound 1 the BCa interval "
-        "of its emotion-bootstrap replicates (`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere "
-        "before). Why: "
+        "second-order corrected and adds the variance of the random half splits, and near the bound 1 (and with fewer "
+        "than 20 emotions, since 2026-12-06) the BCa interval of its emotion-bootstrap replicates "
+        "(`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere before). Why: "
         "docs/statistics.md, 'Two estimands'; the alternatives above.",
         "",
     ]

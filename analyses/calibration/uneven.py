@@ -11,7 +11,8 @@ it to a stored data set therefore needs only the data set (regenerated from its 
 fewer than 8 emotions, minimums lifted as they were run), stores them (``norm_shift``, ``norm_shift_se``), and
 where the check fires sets rho_corrected and its interval to null with the shipped note, keeping the former
 values in ``*_unchecked`` columns (results run with the check already get those values from a rerun of the
-data sets it withheld with the check lifted).  It also stores the ratio's bias in the shipped sign-flip worlds
+data sets it withheld with the check lifted; so do the rows of designs with fewer than ``MIN_JACKKNIFE_EMOTIONS``
+emotions whose interval came from the jackknife-t route, BCa there since 2026-12-06).  It also stores the ratio's bias in the shipped sign-flip worlds
 (``world_bias``, ``world_bias_se``; :mod:`rsastats.inference.worlds`, the data set's own ``worlds`` seed stream)
 and widens every given interval as the shipped code does (former ends in ``corrected_ci_*_unwidened``).  ``verify`` data sets per design (those where it fired first) are rerun
 through the study's own shipped worker and must agree exactly.
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, MIN_SPLIT_HALF, CrossHalf, norm_shift, uneven_shrinkage
+from rsastats.inference.corrected_ci import BCA_NOTE_START, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE
 from rsastats.inference.widening import WIDEN_NOTE, widened
 from rsastats.inference.worlds import world_bias
 from rsastats.inference.settings import streams
@@ -188,6 +190,18 @@ def _without_check(meta: dict, study: str, indices) -> list[dict]:
         corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE = kept
 
 
+def _former_route(meta: dict, frame: pd.DataFrame) -> pd.Series:
+    """Rows of a design with fewer than ``MIN_JACKKNIFE_EMOTIONS`` emotions whose interval (before the check and the
+    widening) came from the jackknife-t route, which such designs no longer take (since 2026-12-06 their interval is
+    BCa): rerun like the rows run with the check.  The BCa rows' notes get the shipped reason."""
+    notes = frame["corrected_note"].fillna("").astype(str)
+    if meta["design"]["n_emotions"] >= MIN_JACKKNIFE_EMOTIONS:
+        return pd.Series(False, index=frame.index)
+    bca = notes.str.startswith(BCA_NOTE_START)
+    frame.loc[bca, "corrected_note"] = [n.replace(NEAR_BOUND_NOTE, FEW_EMOTIONS_NOTE) for n in notes[bca]]
+    return frame["rho_corrected"].notna() & ~bca
+
+
 def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 2, only: list[str] | None = None,
             verify: int = 2, reuse_shifts: bool = False) -> pd.DataFrame:
     """Apply the check to every design of ``study`` stored in ``folder`` (see the module docstring); per design
@@ -214,7 +228,8 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         frame = _unwiden(frame)
         notes = frame["corrected_note"].fillna("").astype(str)
         native = ((notes.str.startswith(NOTE_START) & frame["rho_corrected"].isna())
-                  | (notes.str.contains(WIDEN_NOTE, regex=False) & frame["rho_corrected"].notna()))
+                  | (notes.str.contains(WIDEN_NOTE, regex=False) & frame["rho_corrected"].notna())
+                  | _former_route(meta, frame))
         for i, row in zip(np.flatnonzero(native), _without_check(meta, study, np.flatnonzero(native))):
             for column in GIVEN:  # run with the check (or the widening) already: what it withheld, the interval
                 # before the widening, from a rerun with both lifted; _widen widens it again and keeps its ends

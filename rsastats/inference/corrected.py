@@ -27,9 +27,9 @@ prompt effects that both models read the same way (the same texts) do not inflat
 the Spearman-Brown disattenuated rho.  Its interval (:mod:`rsastats.inference.corrected_ci`) is a
 jackknife-t interval over emotions on the Fisher-z scale (the half RDMs are fixed; leaving emotions out is a
 weight vector over their cells), its variance corrected for the second-order part the jackknife counts twice and
-widened by the variance of the random half splits; near the bound 1, where that interval fails the ratio, it is
-the BCa interval of 2,000 emotion resamples, the point and the interval clipped to [-1, 1]
-(``corrected_ci_method`` says which).  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
+widened by the variance of the random half splits; near the bound 1, where that interval fails the ratio, and with
+fewer than :data:`~.corrected_ci.MIN_JACKKNIFE_EMOTIONS` emotions, it is the BCa interval of 2,000 emotion resamples,
+the point and the interval clipped to [-1, 1] (``corrected_ci_method`` says which).  It is given only when every emotion has at least :data:`MIN_PROMPTS` valid prompts in both
 inputs, both split-half correlations are at least :data:`MIN_SPLIT_HALF` and there are at least
 :data:`MIN_CORRECTED_EMOTIONS` emotions (the design atlas and the few-emotions study found the interval
 calibrated there, and not below), and when the check of uneven noise shrinkage does not fire: the ratio
@@ -59,7 +59,8 @@ from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
-from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, jackknife_corrected, narrow_at_bound
+from .corrected_ci import (CORRECTED_CI, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_CI, NEAR_BOUND_NOTE,
+                           bca_near_bound, jackknife_corrected, narrow_at_bound)
 from .engine import ResamplingEngine
 from .widening import WIDEN_BEYOND_SE, WIDEN_NOTE, WORLD_BEYOND_SE, widen_toward_shift, widened
 from .worlds import N_WORLDS, world_bias
@@ -375,7 +376,9 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
         counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
         reps = halves.emotion_resamples(counts, sub[need])
-        bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence) for c, q in enumerate(need)}
+        reason = FEW_EMOTIONS_NOTE if halves.n_emotions < MIN_JACKKNIFE_EMOTIONS else NEAR_BOUND_NOTE
+        bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence, reason)
+               for c, q in enumerate(need)}
     for q, k in enumerate(kept):
         out[k] = _pair_result(int(sub[q][0]), int(sub[q][1]), float(point[q]), aa, float(rho[k]), intervals.get(q),
                               bca.get(q), n_splits, (float(shift[q]), float(se[q])),

@@ -31,12 +31,13 @@ def _decompose_conditions() -> list[dict]:
 
 
 def moderate_pair(common: dict) -> None:
-    """Two models that agree moderately (12 emotions x 8 prompts): rho_corrected away from the bound, so its
-    interval is the jackknife-t one (the other inputs agree so well that it is BCa near the bound)."""
-    tv = true_vectors(12, 16, seed=21)
+    """Two models that agree moderately (21 emotions x 8 prompts): rho_corrected away from the bound and enough
+    emotions, so its interval is the jackknife-t one (the other inputs have fewer than 20 emotions, or agree so well
+    that it is BCa near the bound)."""
+    tv = true_vectors(21, 16, seed=21)
     for name, seed, model in (("moderate_a", 7, "ma"), ("moderate_b", 8, "mb")):
         vectors = tv + 0.5 * np.random.default_rng(seed).standard_normal(tv.shape)
-        ds = simulate_activations(12, 8, 2, 16, vectors=vectors, noise=0.6, seed=seed, attrs={**common, "model": model})
+        ds = simulate_activations(21, 8, 2, 16, vectors=vectors, noise=0.6, seed=seed, attrs={**common, "model": model})
         write_dataset(ds, INPUTS / f"{name}.nc")
 
 

@@ -22,8 +22,8 @@ from rsastats.inference import compare_all, compare_models
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
 from rsastats.inference.widening import widened
 from rsastats.inference.worlds import world_bias
-from rsastats.inference.corrected_ci import (CORRECTED_CI, NARROW_AT_BOUND, NEAR_BOUND_CI, jackknife_corrected,
-                                            narrow_at_bound)
+from rsastats.inference.corrected_ci import (CORRECTED_CI, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NARROW_AT_BOUND,
+                                            NEAR_BOUND_CI, NEAR_BOUND_NOTE, jackknife_corrected, narrow_at_bound)
 from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
@@ -34,7 +34,7 @@ from rsastats.io.files import write_dataset
 PAIR = np.array([[0, 1]])
 
 
-def _inputs(seed: int, n_emotions: int = 12, n_prompts: int = 8, as_file: bool = False):
+def _inputs(seed: int, n_emotions: int = 21, n_prompts: int = 8, as_file: bool = False):
     design = cli_model.Design("t", n_emotions, n_prompts, 1.6)
     _, _, x_a, x_b, valid = cli_model.Model(design).draw(np.random.default_rng(seed))
     return cli_model.model_inputs(x_a, x_b, valid, as_file=as_file), (x_a, x_b, valid)
@@ -104,15 +104,15 @@ def test_compare_models_gives_that_interval_and_its_method():
     assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
 
 
-def _read_twice(noise: float):
+def _read_twice(noise: float, n_emotions: int = MIN_JACKKNIFE_EMOTIONS):
     """One set of emotion vectors read twice with independent prompt noise of SD ``noise``: the noise-free rho is 1
     and the ratio scatters around it."""
     rng = np.random.default_rng(3)
-    signal = rng.normal(size=(10, 1, 40))
-    x_a, x_b = (signal + noise * rng.normal(size=(10, 8, 40)) for _ in range(2))
+    signal = rng.normal(size=(n_emotions, 1, 40))
+    x_a, x_b = (signal + noise * rng.normal(size=(n_emotions, 8, 40)) for _ in range(2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return compare_models(*_pair(x_a, x_b, np.ones((10, 8), bool)), seed=1)
+        return compare_models(*_pair(x_a, x_b, np.ones((n_emotions, 8), bool)), seed=1)
 
 
 def test_near_the_bound_it_is_bca_and_says_so():
@@ -120,6 +120,23 @@ def test_near_the_bound_it_is_bca_and_says_so():
     assert res.corrected_ci_method == NEAR_BOUND_CI
     assert "near the bound" in res.corrected_note
     assert -1 <= res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high <= 1
+
+
+def test_with_fewer_than_20_emotions_it_is_bca_and_says_why():
+    """Below MIN_JACKKNIFE_EMOTIONS every pair takes the BCa route, far from the bound too, with the reason in the
+    note; at MIN_JACKKNIFE_EMOTIONS the same kind of data takes the jackknife-t interval."""
+    for n_emotions, method in ((MIN_JACKKNIFE_EMOTIONS - 1, NEAR_BOUND_CI), (MIN_JACKKNIFE_EMOTIONS, CORRECTED_CI)):
+        (a, b), _ = _inputs(2, n_emotions=n_emotions)
+        halves = CrossHalf([a, b], "spearman", "cosine", DEFAULT_N_SPLITS, streams(7).splits)
+        point, jack = halves.corrected(None, PAIR)[0][0], halves.leave_one_out(PAIR)
+        assert (jackknife_corrected(halves, PAIR, point, jack, 0.95)[0] is None) == (method == NEAR_BOUND_CI)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = compare_models(a, b, seed=7)
+        assert res.corrected_ci_method == method and abs(res.rho_corrected) < 0.9  # far from the bound
+        assert res.corrected_note.startswith(FEW_EMOTIONS_NOTE) == (method == NEAR_BOUND_CI)
+        assert NEAR_BOUND_NOTE not in res.corrected_note
+        assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
 
 
 def test_compare_all_gives_each_pair_what_compare_models_gives():

@@ -15,7 +15,7 @@ from ._inference_options import geometry_options, inference_options
 def _corrected_method_text(res) -> str:
     """How rho_corrected's interval was formed, for the table."""
     if res.corrected_ci_method == "bca":
-        return f"BCa over emotions ({res.n_boot} resamples; near the bound 1)"
+        return f"BCa over emotions ({res.n_boot} resamples; near the bound 1, or fewer than 20 emotions)"
     return "Fisher-z jackknife-t over emotions (second-order corrected, plus the half splits' variance)"
 
 
