@@ -144,7 +144,7 @@ def _near_bound(table: pd.DataFrame) -> list[str]:
     cov_bca = t["corrected_hits_bca"].sum() / n_bca if n_bca else np.nan
     cov_jk = (hits.sum() - t["corrected_hits_bca"].sum()) / (n_all - n_bca) if n_all > n_bca else np.nan
     return [f"- rho_corrected's interval is the Fisher-z jackknife-t interval in {_pct(1 - n_bca / n_all)}% of the {n_all} "
-            f"given intervals of these designs and BCa near the bound in {_pct(n_bca / n_all)}% "
+            f"given intervals of these designs and BCa (near the bound, or with fewer than 20 emotions) in {_pct(n_bca / n_all)}% "
             f"(`corrected_ci_method`); they cover the truth in {_pct(cov_jk)}% and {_pct(cov_bca)}% of data sets."]
 
 

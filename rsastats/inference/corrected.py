@@ -77,8 +77,9 @@ MIN_SPLIT_HALF = 0.3
 # Fewer emotions: rho_corrected and the noise ceiling are not given (with the interval of 2026-12-04 it covered
 # 54-93% at 4 emotions, 83-100% at 5, 91-99% at 6 (one design of 9 below 92.5%) and 95-99% at 7; widened toward the
 # worlds' bias 61-94%, 86-100%, 93-99% and 95-99%; with the iterated worlds 61-94%, 86-100%, 93-100% and 96-100%;
-# with the equalized worlds (2026-12-06) 64-94%, 87-100%, 94-99% and 95.5-99%; 7 is kept because the widening's
-# amounts were chosen on designs with 7 or more; docs/calibration.md, "Fewer than 8 emotions").
+# with the equalized worlds (2026-12-06) 64-94%, 87-100%, 94-99% and 95.5-99%, and with the BCa route below 20 emotions
+# (corrected_ci.MIN_JACKKNIFE_EMOTIONS, the same day) 94.3-99.8% at 6 and 95.8-99.7% at 7; 7 is kept because the
+# widening's amounts were chosen on designs with 7 or more; docs/calibration.md, "Fewer than 8 emotions").
 MIN_CORRECTED_EMOTIONS = 7
 # The check of uneven noise shrinkage (:func:`norm_shift`): rho_corrected is not given when it moves by more than
 # MAX_NORM_SHIFT and more than NORM_SHIFT_Z jackknife standard errors (docs/calibration.md, 'Emotion vectors of

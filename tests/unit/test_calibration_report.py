@@ -163,7 +163,7 @@ def test_the_atlas_counts_the_jackknife_and_bca_intervals_of_rho_corrected():
                           "corrected_n_bca": [40, 50, 10], "corrected_hits_bca": [39, 45, 5]})
     line, = _near_bound(table)  # the third design (10 given) is left out, as in the table's other lines
     # jackknife-t: 60 intervals, 95 - 39 = 56 hits; BCa: 90 intervals, 84 hits
-    assert "jackknife-t interval in 40.0% of the 150" in line and "BCa near the bound in 60.0%" in line
+    assert "jackknife-t interval in 40.0% of the 150" in line and "BCa (near the bound, or with fewer than 20 emotions) in 60.0%" in line
     assert f"{100 * 56 / 60:.1f}% and {100 * 84 / 90:.1f}%" in line
     text = REPORT.read_text(encoding="utf-8")
     assert "rho_corrected's interval is the Fisher-z jackknife-t interval in" in text
