@@ -374,7 +374,7 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
         bias[given], bias_se[given] = world_bias(halves, sub[given], world_seed, n_worlds)
     need = [q for q in given if intervals[q] is None]
     bca: dict[int, tuple] = {}
-    if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound)
+    if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound, few emotions)
         counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
         reps = halves.emotion_resamples(counts, sub[need])
         reason = FEW_EMOTIONS_NOTE if halves.n_emotions < MIN_JACKKNIFE_EMOTIONS else NEAR_BOUND_NOTE

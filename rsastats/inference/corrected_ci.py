@@ -46,7 +46,7 @@ _BLOCK = 256
 NARROW_AT_BOUND = 0.02
 # Fewer emotions: the BCa interval for every pair.  The route by the data set's own standard error sent to the jackknife-t
 # interval mostly the data sets whose standard error came out small; measured (2026-12-06, docs/statistics.md), that
-# route covered 69.8-95.7% at 12 emotions (BCa 94.3-99.3%) and 91.5% at 16 in a design with hub emotions and shared
+# route covered 69.8-95.7% at 12 emotions (BCa 94.3-99.2%) and 91.5% at 16 in a design with hub emotions and shared
 # prompt noise, 80.4% at 7 and 81.8% at 6 pooled over the few-emotions study, 82.7% and 90.9% on the real 12-emotion
 # pairs of one model read twice; at 21 emotions 94.5% pooled over the stored designs.
 MIN_JACKKNIFE_EMOTIONS = 20

@@ -20,8 +20,8 @@ DEFAULT_CI_HELP = (
     "and stays inside (-1, 1)]. jackknife-z is the normal interval with the plain jackknife standard error (the "
     "default before; conservative near rho = 0); percentile, basic and bca are bootstrap intervals, kept for "
     "comparison. rho_corrected (noise-free) always has its own interval: Fisher-z jackknife-t with the half splits' "
-    "variance, BCa near the bound 1 and with fewer than 20 emotions, widened toward its check of uneven noise shrinkage and toward the ratio less its "
-    "bias in sign-flip worlds of the prompts."
+    "variance, BCa near the bound 1 and with fewer than 20 emotions, widened toward its check of uneven noise "
+    "shrinkage and toward the ratio less its bias in sign-flip worlds of the prompts."
 )
 
 
