@@ -59,8 +59,8 @@ from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
-from .corrected_ci import (CORRECTED_CI, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_CI, NEAR_BOUND_NOTE,
-                           bca_near_bound, jackknife_corrected, narrow_at_bound)
+from .corrected_ci import (CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, bca_reason, jackknife_corrected,
+                           narrow_at_bound)
 from .engine import ResamplingEngine
 from .widening import WIDEN_BEYOND_SE, WIDEN_NOTE, WORLD_BEYOND_SE, widen_toward_shift, widened
 from .worlds import N_WORLDS, world_bias
@@ -377,7 +377,7 @@ def corrected_rhos(models: Sequence, pairs: np.ndarray, rho: np.ndarray, *, rank
     if need:  # the emotion resamples of the BCa interval, drawn only where it is used (near the bound, few emotions)
         counts, _ = ResamplingEngine(models, rank=rank, scheme="emotions", rdm_method=rdm_method).draws(n_boot, boot_seed)
         reps = halves.emotion_resamples(counts, sub[need])
-        reason = FEW_EMOTIONS_NOTE if halves.n_emotions < MIN_JACKKNIFE_EMOTIONS else NEAR_BOUND_NOTE
+        reason = bca_reason(halves.n_emotions)
         bca = {q: bca_near_bound(float(point[q]), reps[:, c], jack[:, q], confidence, reason)
                for c, q in enumerate(need)}
     for q, k in enumerate(kept):

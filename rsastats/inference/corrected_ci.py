@@ -31,7 +31,8 @@ from ..intervals.jackknife import jackknife_se
 from .degeneracy import leave_two_out_excess, leave_two_out_weights
 
 __all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "BCA_NOTE_START", "NEAR_BOUND_NOTE", "FEW_EMOTIONS_NOTE", "MAX_LEAVE_TWO_OUT",
-           "MIN_JACKKNIFE_EMOTIONS", "NARROW_AT_BOUND", "jackknife_corrected", "bca_near_bound", "narrow_at_bound"]
+           "MIN_JACKKNIFE_EMOTIONS", "NARROW_AT_BOUND", "jackknife_corrected", "bca_reason", "bca_near_bound",
+           "narrow_at_bound"]
 
 CORRECTED_CI = "jackknife-t"
 NEAR_BOUND_CI = "bca"
@@ -97,6 +98,12 @@ def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack:
                                           extra_variance=float(split_var[k] / (1.0 - point[k] ** 2) ** 2))
         out.append((low, high) if np.isfinite(low) and np.isfinite(high) else None)
     return out
+
+
+def bca_reason(n_emotions: int) -> str:
+    """The first part of a BCa interval's note: why :func:`jackknife_corrected` sent the pair there (the same rule,
+    read at call time)."""
+    return FEW_EMOTIONS_NOTE if n_emotions < MIN_JACKKNIFE_EMOTIONS else NEAR_BOUND_NOTE
 
 
 def narrow_at_bound(low: float, high: float) -> str:
