@@ -19,7 +19,8 @@ For each model the Gram matrix of all prompt rows ``K = X X^T`` (``E*P x E*P``) 
 The Gram matrix of the resampled means is ``G[e, f] = c_e^T K[e, f] c_f / (n_e n_f)``; for each
 emotion ``f`` and model one matrix product ``c_f^T K[f, :f+1 blocks]`` serves every resample of a batch
 (only ``e <= f`` is computed; ``G`` is symmetric), and the prompt counts are shared by every model of a paired
-group.  Cosine, correlation (rows centred across hidden first) and Euclidean RDMs follow from ``G``; so do the
+group (:mod:`rsastats.inference.gram_step`).  Cosine, correlation (rows centred across hidden first) and Euclidean
+RDMs follow from ``G``, cell by cell where no mean-vector step across emotions intervenes; so do the
 ``emotion-mean`` and ``unit`` normalizations.  ``zscore`` is not a function of ``G``: it takes the direct route
 (resampled means, then z-scores), as does any model whose Gram blocks would be larger than the direct
 computation.  Spearman ranks of a fixed RDM are sorted once.
@@ -46,6 +47,7 @@ from ..measures.kernels import degenerate, weighted_kendall
 from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
+from .gram_step import cells_from_lower, gram_columns, lower_grams, plain_cells
 from .equalize import equalized, gram_post, noise_free_norms, prompt_noise, shared_prompt_variance, vector_gram
 from ..inputs import ModelInput
 
@@ -170,23 +172,13 @@ class ResamplingEngine:
         n_members = len(group.members)
         totals = counts.sum(axis=-1)  # (B, E)
         equalize = equalize if group.post != "zscore" else False
+        if group.gram_blocks is not None and not equalize and plain_cells(group.post, self.rdm_method):
+            return cells_from_lower(lower_grams(counts, group.gram_blocks), totals, self.iu, self.ju, self.rdm_method)
         if group.gram_blocks is not None:
-            cb = np.ascontiguousarray(counts)  # (B, E, P)
             gram = np.empty((n_b, n_members, n_e, n_e))
-            # One buffer for every product of the batch: a fresh (B, (f+1) P) array each time costs page faults
-            # where malloc hands large blocks straight to mmap (as in dask workers: MALLOC_TRIM_THRESHOLD_).
-            buffer = np.empty(n_b * n_e * n_p)
-            for f in range(n_e):
-                cf = cb[:, f, :]
-                below = cb[:, : f + 1, :]
-                product = buffer[: n_b * (f + 1) * n_p].reshape(n_b, (f + 1) * n_p)
-                for k, block in enumerate(group.gram_blocks[f]):
-                    # (B, P) @ (P, (f+1) P): one model, every resample of the batch, emotions e <= f (one model at a
-                    # time keeps the product small enough to stay in cache for the contraction that follows).
-                    t = np.matmul(cf, block, out=product).reshape(n_b, f + 1, n_p)
-                    gf = np.einsum("bep,bep->be", t, below)
-                    gram[:, k, : f + 1, f] = gf
-                    gram[:, k, f, : f + 1] = gf
+            for f, k, column in gram_columns(counts, group.gram_blocks):
+                gram[:, k, : f + 1, f] = column
+                gram[:, k, f, : f + 1] = column
             gram = gram / (totals[:, None, :, None] * totals[:, None, None, :])
         elif equalize:  # the Gram matrices of the raw means; the normalization's mean step below
             gram = np.stack([vector_gram(values, counts, totals, "none", self.rdm_method) for values in group.rows], axis=1)

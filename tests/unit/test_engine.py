@@ -87,9 +87,10 @@ def test_equals_naive_loop_across_schemes_and_routes(scheme, gram):
 
 @pytest.mark.parametrize("normalization", ["raw", "emotion-mean", "baseline-mean", "neutral-pc", "unit", "zscore"])
 @pytest.mark.parametrize("rdm", ["cosine", "correlation", "euclidean"])
-def test_equals_naive_loop_for_normalizations_and_rdms(normalization, rdm):
+@pytest.mark.parametrize("gram", [None, True])  # None: the cost rule picks the direct route at this size
+def test_equals_naive_loop_for_normalizations_and_rdms(normalization, rdm, gram):
     models = _models(normalization, rdm)
-    engine = ResamplingEngine(models, rank="spearman", scheme="both", rdm_method=rdm)
+    engine = ResamplingEngine(models, rank="spearman", scheme="both", rdm_method=rdm, gram=gram)
     pairs = all_pairs(2)
     got = engine.replicates(pairs, 30, 5)
     np.testing.assert_allclose(got, _naive_replicates(models, engine, 30, 5, "spearman", rdm, pairs), rtol=0, atol=1e-12)
