@@ -9,7 +9,15 @@ the variance used is ``V (1 - D^2 e)`` with ``D = e / e_max``, the estimated deg
 is removed when the two RDMs share nothing, and little of it when the emotions' first-order effects
 dominate, where the jackknife's surplus is what makes up for the variability of its own standard error
 (docs/statistics.md gives the coverage of each choice).  Without the excess (a Kendall measure, fewer
-than 5 emotions, other statistics) it is Tukey's interval on the uncorrected variance."""
+than 5 emotions, other statistics) it is Tukey's interval on the uncorrected variance.
+
+At the bound: where the estimate or a leave-one-out value is a correlation of exactly +-1 (two nearly identical
+RDMs: a rank correlation over few cells reaches 1 once the one emotion that breaks the tie is left out), its
+Fisher-z value is infinite, and the finite stand-in ``atanh(1 - 1e-12)`` made the z-scale standard error, and
+the interval, span [-1, 1] around an estimate of 0.9999.  The Fisher-z methods then take the raw scale
+(:func:`at_bound`): the same jackknife variance of the raw values (its second-order excess and any extra
+variance carried over from the z scale by the delta method, ``(1 - r^2)^2``), ``est -+ q SE``, kept inside
+[-1, 1] and around the estimate."""
 
 from __future__ import annotations
 
@@ -23,7 +31,8 @@ from ..checks import check_confidence, check_finite_array
 from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
-__all__ = ["MIN_UNITS", "fisher_z", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
+__all__ = ["MIN_UNITS", "fisher_z", "at_bound", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval",
+           "jackknife_pvalue"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
@@ -35,6 +44,13 @@ MIN_UNITS = 5
 
 def fisher_z(r: Any) -> np.ndarray:
     return np.arctanh(np.clip(np.asarray(r, dtype=np.float64), -1.0 + _Z_EDGE, 1.0 - _Z_EDGE))
+
+
+def at_bound(estimate: float, leave_one_out: np.ndarray) -> bool:
+    """Whether the estimate or a leave-one-out value is a correlation of +-1, where the Fisher-z scale fails
+    (module docstring): the Fisher-z methods then take the raw scale."""
+    values = np.append(np.asarray(leave_one_out, dtype=np.float64), float(estimate))
+    return bool(np.any(np.abs(values) >= 1.0 - _Z_EDGE))
 
 
 def one_stratum(jackknife: Any) -> np.ndarray:
@@ -69,14 +85,31 @@ def corrected_variance(variance: float, second_order: float | None, n: int) -> f
 
 
 def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_order: float | None,
-                     extra_variance: float = 0.0) -> tuple[float, float]:
+                     extra_variance: float = 0.0, raw_at: float | None = None) -> tuple[float, float]:
+    """The quantile and the standard error of ``method``: on the Fisher-z scale for the Fisher-z methods, unless
+    ``raw_at`` gives the estimate of a correlation at the bound (:func:`at_bound`), whose interval is then on the
+    raw scale, with the Fisher-z variances ``second_order`` and ``extra_variance`` times ``(1 - r^2)^2`` (the delta
+    method: ``d r / d z = 1 - r^2``)."""
     values = one_stratum(leave_one_out)
     n = values.size
+    z_scale = method in FISHER_Z_METHODS and raw_at is None
+    jacobian = 1.0
+    if raw_at is not None:  # values within rounding of +-1 count as +-1, as fisher_z counts them
+        values = np.clip(values, -1.0 + _Z_EDGE, 1.0 - _Z_EDGE)
+        jacobian = (1.0 - raw_at**2) ** 2
+    # all equal: no spread (the mean of equal values near 1 need not round back to them)
+    se = 0.0 if np.ptp(values) == 0 else jackknife_se(values, "fisher-z" if z_scale else "raw")
     if method == "jackknife-t":
-        variance = corrected_variance(jackknife_se(values, "fisher-z") ** 2, second_order, n) + extra_variance
-        return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), float(np.sqrt(variance))
-    q = float(ndtri(0.5 + confidence / 2.0))
-    return q, jackknife_se(values, "fisher-z" if method in FISHER_Z_METHODS else "raw")
+        excess = None if second_order is None else second_order * jacobian
+        variance = corrected_variance(se**2, excess, n)
+        return float(stdtrit(n - 1, 0.5 + confidence / 2.0)), float(np.sqrt(variance + extra_variance * jacobian))
+    return float(ndtri(0.5 + confidence / 2.0)), se
+
+
+def _raw_at(method: str, estimate: float, leave_one_out: Any) -> float | None:
+    """The estimate where a Fisher-z method must take the raw scale (a correlation at the bound), else None."""
+    at = method in FISHER_Z_METHODS and at_bound(estimate, one_stratum(leave_one_out))
+    return float(estimate) if at else None
 
 
 def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-t",
@@ -87,7 +120,9 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     Fisher-z-scale ``second_order`` excess, plus ``extra_variance``: a Fisher-z-scale variance the leave-one-out
     values do not see, e.g. that of random half splits held fixed across them) and ``"jackknife-z"`` (``q`` normal, plain jackknife SE) -- a
     correlation: the estimate always inside, the ends inside (-1, 1) -- or ``est -+ q SE`` for
-    ``"jackknife"`` (``q`` normal).  Returns ``(low, high, SE)`` (SE on the interval's scale)."""
+    ``"jackknife"`` (``q`` normal).  A correlation at the bound (:func:`at_bound`) gets the Fisher-z methods'
+    interval on the raw scale, ``est -+ q SE`` kept inside [-1, 1] (module docstring).  Returns ``(low, high, SE)``
+    (SE on the interval's scale)."""
     method = ci_method_name(method)
     if INTERVAL_METHODS[method].uses != "jackknife":
         raise ValidationError(f"{method} is not a jackknife interval")
@@ -103,16 +138,19 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
         raise ValidationError(f"extra_variance must be a finite variance >= 0; got {extra_variance}")
     if extra_variance and method != "jackknife-t":
         raise ValidationError(f"extra_variance is a term of the jackknife-t interval, not of {method}")
-    q, se = _quantile_and_se(method, leave_one_out, confidence, second_order, extra_variance)
+    raw_at = _raw_at(method, est, leave_one_out)
+    q, se = _quantile_and_se(method, leave_one_out, confidence, second_order, extra_variance, raw_at)
     if se == 0.0:  # no leave-one-out value moves the estimate
         warnings.warn(f"the {method} interval has width 0: every leave-one-out value equals the estimate "
                       f"({est:.3g}), so the jackknife sees no variation here; it says nothing about other emotions",
                       RsaStatsWarning, stacklevel=2)
         return est, est, se
-    if method in FISHER_Z_METHODS:
+    if method in FISHER_Z_METHODS and raw_at is None:
         z = float(fisher_z(est))
         # min/max: an estimate of exactly +-1 sits just outside atanh's clipped range
         return min(float(np.tanh(z - q * se)), est), max(float(np.tanh(z + q * se)), est), se
+    if method in FISHER_Z_METHODS:  # a correlation at the bound, on the raw scale: kept inside [-1, 1]
+        return min(max(est - q * se, -1.0), est), max(min(est + q * se, 1.0), est), se
     return est - q * se, est + q * se, se
 
 
@@ -124,8 +162,9 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     n = one_stratum(leave_one_out).size
     if n < MIN_UNITS:  # no interval to invert (see jackknife_interval)
         return float("nan")
-    _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order)
-    z_scale = method in FISHER_Z_METHODS
+    raw_at = _raw_at(method, float(estimate), leave_one_out)
+    _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order, raw_at=raw_at)
+    z_scale = method in FISHER_Z_METHODS and raw_at is None
     shift = float(fisher_z(estimate) - fisher_z(null)) if z_scale else float(estimate - null)
     if not se > 0:
         return float(shift == 0)

@@ -170,3 +170,71 @@ def test_compare_of_identical_rank_orders_warns_about_its_zero_width_interval():
     with pytest.warns(RsaStatsWarning, match="width 0"):
         res = compare_models(ds, ds, n_boot=50, permutations=19, ceiling=False)
     assert res.rho == pytest.approx(1.0) and res.ci_low == res.ci_high == res.rho
+
+
+def _nearly_identical_rdms(n=12, swaps=1, seed=0):
+    """Two RDMs whose cells have the same rank order but for ``swaps`` adjacent pairs of cells of one emotion's row
+    (as two precisions of one model give): rho just below 1, and exactly 1 once that emotion is left out."""
+    rng = np.random.default_rng(seed)
+    x = _random_rdm(rng, n)
+    y = x.copy()
+    row = x[0, 1:]
+    order = np.argsort(row) + 1
+    for k in range(swaps):  # exchange two of emotion 0's distances that are neighbours in rank
+        i, j = order[2 * k], order[2 * k + 1]
+        y[0, i], y[0, j] = x[0, j], x[0, i]
+        y[i, 0], y[j, 0] = y[0, i], y[0, j]
+    return x, y
+
+
+@pytest.mark.parametrize("method", ["jackknife-t", "jackknife-z"])
+def test_at_the_bound_the_interval_is_on_the_raw_scale(method):
+    """A leave-one-out rho of exactly 1 has no Fisher-z value; with atanh(1 - 1e-12) in its place the z-scale
+    interval spanned [-1, 1] around rho = 0.9999.  The raw scale gives est -+ q SE, inside [-1, 1]."""
+    x, y = _nearly_identical_rdms()
+    iu = np.triu_indices(12, 1)
+    est = stats.spearmanr(x[iu], y[iu])[0]
+    loo = _loo_spearman(x, y)
+    assert 0.99 < est < 1.0 and loo[0] == pytest.approx(1.0, abs=1e-15) and (loo[1:] < 1.0).all()
+    low, high, se = jackknife_interval(est, loo, method=method)
+    n = loo.size
+    raw_se = np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2))
+    q = stats.t.ppf(0.975, n - 1) if method == "jackknife-t" else stats.norm.ppf(0.975)
+    assert se == pytest.approx(raw_se, rel=1e-9)
+    assert low == pytest.approx(est - q * raw_se, rel=1e-9) and high == 1.0  # 1 counted as 1 - 1e-12
+    assert 0.95 < low <= est <= high
+    # the p-value inverts the same interval: far from 0, and exactly where the interval's lower end is
+    assert interval_pvalue(est, None, method=method, jackknife=loo, null=0.0) < 1e-10
+    assert interval_pvalue(est, None, method=method, jackknife=loo, null=low) == pytest.approx(0.05, rel=1e-6)
+
+
+def test_away_from_the_bound_the_fisher_z_interval_is_unchanged():
+    x, y = _nearly_identical_rdms(swaps=3, n=10)
+    y = y + 0.3 * _random_rdm(np.random.default_rng(5), 10)  # no leave-one-out value at 1
+    iu = np.triu_indices(10, 1)
+    est = stats.spearmanr(x[iu], y[iu])[0]
+    loo = _loo_spearman(x, y)
+    assert np.abs(loo).max() < 1.0
+    low, high, se = jackknife_interval(est, loo, method="jackknife-z")
+    z = np.arctanh(loo)
+    se_z = np.sqrt((loo.size - 1) / loo.size * np.sum((z - z.mean()) ** 2))
+    assert se == pytest.approx(se_z, rel=1e-12)
+    assert low == pytest.approx(np.tanh(np.arctanh(est) - stats.norm.ppf(0.975) * se_z), rel=1e-12)
+
+
+def test_compare_of_two_precisions_of_one_model_is_not_minus_one_to_one():
+    """Two files of nearly the same activations (a model read at two precisions), 12 emotions: rho 0.99996, and
+    before the raw scale at the bound its interval was [-1, 1]."""
+    from rsastats.inference import compare_models
+    from rsastats.io import make_activations
+    from rsastats.simulate import true_vectors
+
+    n, p, h = 12, 8, 64
+    rng = np.random.default_rng(2)
+    x = true_vectors(n, h, seed=2)[:, None, :] + 0.5 * rng.standard_normal((n, p, h)) / np.sqrt(h)
+    y = x + 0.01 * rng.standard_normal(x.shape) / np.sqrt(h)
+    files = [make_activations(v[:, :, None, :].astype(np.float32), [f"e{i:02d}" for i in range(n)],
+                              attrs={"model": name}) for v, name in ((x, "fp32"), (y, "bf16"))]
+    res = compare_models(*files, n_boot=200, permutations=99, ceiling=False)
+    assert 0.999 < res.rho < 1.0
+    assert 0.99 < res.ci_low <= res.rho <= res.ci_high <= 1.0
