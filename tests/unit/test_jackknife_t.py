@@ -238,3 +238,20 @@ def test_compare_of_two_precisions_of_one_model_is_not_minus_one_to_one():
     res = compare_models(*files, n_boot=200, permutations=99, ceiling=False)
     assert 0.999 < res.rho < 1.0
     assert 0.99 < res.ci_low <= res.rho <= res.ci_high <= 1.0
+
+
+def test_below_eight_emotions_a_leave_one_out_value_of_one_keeps_the_fisher_z_scale():
+    """With 6 emotions a leave-one-out RDM has 10 cells, and a rank correlation of 1 over them is no sign of two
+    nearly identical RDMs (the raw scale under-covered there: RAW_AT_BOUND_FROM)."""
+    from rsastats.intervals.jackknife import RAW_AT_BOUND_FROM, fisher_z
+
+    x, y = _nearly_identical_rdms(n=6)
+    iu = np.triu_indices(6, 1)
+    est = stats.spearmanr(x[iu], y[iu])[0]
+    loo = _loo_spearman(x, y)
+    assert loo.size < RAW_AT_BOUND_FROM and loo.max() == pytest.approx(1.0, abs=1e-15) and est < 1.0
+    z = fisher_z(loo)
+    se_z = np.sqrt((loo.size - 1) / loo.size * np.sum((z - z.mean()) ** 2))
+    low, high, se = jackknife_interval(est, loo, method="jackknife-t")
+    assert se == pytest.approx(se_z, rel=1e-12)
+    assert low == pytest.approx(min(np.tanh(np.arctanh(est) - stats.t.ppf(0.975, 5) * se_z), est), rel=1e-12)
