@@ -44,7 +44,7 @@ MIN_UNITS = 5
 # leave-one-out RDM has at most 15 cells and a rank correlation of exactly +-1 over them is the discreteness of a few
 # cells, not two nearly identical RDMs: in the few-emotions study (docs/calibration.md) 26-35% of the data sets of two
 # 5-emotion designs had one, and the raw-scale interval covered 85-89% of those (the designs 92.8% and 95.8%, against
-# 97.5% and 98.5% with the Fisher-z interval); from 7 emotions up none of its or the atlas's data sets had one.
+# 97.5% and 98.5% with the Fisher-z interval); at 7 emotions none of its data sets had one, at 8 one of the atlas's 3,200.
 RAW_AT_BOUND_FROM = 8
 
 
