@@ -158,6 +158,9 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
         # min/max: an estimate of exactly +-1 sits just outside atanh's clipped range
         return min(float(np.tanh(z - q * se)), est), max(float(np.tanh(z + q * se)), est), se
     if method in FISHER_Z_METHODS:  # a correlation at the bound, on the raw scale: kept inside [-1, 1]
+        warnings.warn(f"the {method} interval of {est:.6g} is on the raw scale, not Fisher-z: a leave-one-out "
+                      "correlation is +-1 (nearly identical RDMs), whose Fisher-z value is infinite "
+                      "(docs/statistics.md, 'At the bound')", RsaStatsWarning, stacklevel=2)
         return min(max(est - q * se, -1.0), est), max(min(est + q * se, 1.0), est), se
     return est - q * se, est + q * se, se
 

@@ -196,7 +196,10 @@ def test_at_the_bound_the_interval_is_on_the_raw_scale(method):
     est = stats.spearmanr(x[iu], y[iu])[0]
     loo = _loo_spearman(x, y)
     assert 0.99 < est < 1.0 and loo[0] == pytest.approx(1.0, abs=1e-15) and (loo[1:] < 1.0).all()
-    low, high, se = jackknife_interval(est, loo, method=method)
+    from rsastats.exceptions import RsaStatsWarning
+
+    with pytest.warns(RsaStatsWarning, match="on the raw scale, not Fisher-z"):
+        low, high, se = jackknife_interval(est, loo, method=method)
     n = loo.size
     raw_se = np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2))
     q = stats.t.ppf(0.975, n - 1) if method == "jackknife-t" else stats.norm.ppf(0.975)
