@@ -14,10 +14,10 @@ than 5 emotions, other statistics) it is Tukey's interval on the uncorrected var
 At the bound: where the estimate or a leave-one-out value is a correlation of exactly +-1 (two nearly identical
 RDMs: a rank correlation over few cells reaches 1 once the one emotion that breaks the tie is left out), its
 Fisher-z value is infinite, and the finite stand-in ``atanh(1 - 1e-12)`` made the z-scale standard error, and
-the interval, span [-1, 1] around an estimate of 0.9999.  From :data:`RAW_AT_BOUND_FROM` emotions on the Fisher-z
-methods then take the raw scale (:func:`at_bound`): the same jackknife variance of the raw values (its second-order excess and any extra
-variance carried over from the z scale by the delta method, ``(1 - r^2)^2``), ``est -+ q SE``, kept inside
-[-1, 1] and around the estimate."""
+the interval, span [-1, 1] around an estimate of 0.9999.  From :data:`RAW_AT_BOUND_FROM` emotions on the
+Fisher-z methods then take the raw scale (:func:`at_bound`): the same jackknife variance of the raw values (its
+second-order excess and any extra variance carried over from the z scale by the delta method, ``(1 - r^2)^2``),
+``est -+ q SE``, kept inside [-1, 1] and around the estimate."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ from ..checks import check_confidence, check_finite_array
 from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
-__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "at_bound", "one_stratum", "jackknife_se", "corrected_variance", "jackknife_interval",
-           "jackknife_pvalue"]
+__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "at_bound", "one_stratum", "jackknife_se",
+           "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
@@ -44,7 +44,8 @@ MIN_UNITS = 5
 # leave-one-out RDM has at most 15 cells and a rank correlation of exactly +-1 over them is the discreteness of a few
 # cells, not two nearly identical RDMs: in the few-emotions study (docs/calibration.md) 26-35% of the data sets of two
 # 5-emotion designs had one, and the raw-scale interval covered 85-89% of those (the designs 92.8% and 95.8%, against
-# 97.5% and 98.5% with the Fisher-z interval); at 7 emotions none of its data sets had one, at 8 one of the atlas's 3,200.
+# 97.5% and 98.5% with the Fisher-z interval); at 7 emotions none of its data sets had one, at 8 one of the atlas's
+# 3,200.
 RAW_AT_BOUND_FROM = 8
 
 
