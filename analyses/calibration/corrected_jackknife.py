@@ -18,8 +18,11 @@ same half splits:
 same script compared BCa (then shipped everywhere) with ``zjt`` and ``zjtc`` on 200 data sets per design; that
 table is reports/calibration/corrected_jackknife.csv at commit 4ce46b9 (docs/statistics.md cites it).
 
-Run:  python -m analyses.calibration.corrected_jackknife [--sets 400] [--studies cli independent atlas]   (about
-10 min on 2 cores).  Writes reports/calibration/corrected_jackknife.csv.
+Run:  python -m analyses.calibration.corrected_jackknife [--sets 400] [--studies independent atlas]   (about
+12 min on 2 cores).  Writes reports/calibration/corrected_jackknife.csv.  The third model (``cli``) was part of the
+run of 2026-12-04; since its interval is widened (2026-12-04, later) its results, written through the command line,
+keep only the widened ends, so it cannot be taken apart and is not a default study (asked for, it stops with an
+error at its first widened data set).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ def design_row(study: str, path: Path, n_sets: int, jobs: int = 2) -> dict | Non
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=400, help="the first data sets of each design")
-    parser.add_argument("--studies", nargs="*", default=["cli", "independent", "atlas"])
+    parser.add_argument("--studies", nargs="*", default=["independent", "atlas"])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="reports/calibration/corrected_jackknife.csv")
     args = parser.parse_args(argv)
