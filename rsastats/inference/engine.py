@@ -168,7 +168,7 @@ class ResamplingEngine:
     # ------------------------------------------------------------------ RDMs of prompt resamples
     def _group_uppers(self, group: _Group, counts: np.ndarray, equalize: bool | str = False) -> np.ndarray:
         """Upper triangles (n_members, B, m) of the RDMs for prompt counts (B, E, P) (``equalize``: :meth:`rdm_uppers`)."""
-        n_b, n_e, n_p = counts.shape
+        n_b, n_e, _ = counts.shape
         n_members = len(group.members)
         totals = counts.sum(axis=-1)  # (B, E)
         equalize = equalize if group.post != "zscore" else False

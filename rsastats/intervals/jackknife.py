@@ -113,10 +113,9 @@ def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_
     return float(ndtri(0.5 + confidence / 2.0)), se
 
 
-def _raw_at(method: str, estimate: float, leave_one_out: Any) -> float | None:
+def _raw_at(method: str, estimate: float, values: np.ndarray) -> float | None:
     """The estimate where a Fisher-z method takes the raw scale (a correlation at the bound, from
-    :data:`RAW_AT_BOUND_FROM` emotions), else None."""
-    values = one_stratum(leave_one_out)
+    :data:`RAW_AT_BOUND_FROM` leave-one-out ``values``, i.e. emotions), else None."""
     at = method in FISHER_Z_METHODS and values.size >= RAW_AT_BOUND_FROM and at_bound(estimate, values)
     return float(estimate) if at else None
 
@@ -137,7 +136,8 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
         raise ValidationError(f"{method} is not a jackknife interval")
     confidence = check_confidence(confidence)
     est = float(check_finite_array("estimate", estimate, 0))
-    n = one_stratum(leave_one_out).size
+    leave_one_out = one_stratum(leave_one_out)
+    n = leave_one_out.size
     if n < MIN_UNITS:
         warnings.warn(f"no {method} interval: {n} leave-one-out values (emotions), and a jackknife interval needs "
                       f"at least {MIN_UNITS} (with fewer, a leave-one-out RDM has too few cells; docs/calibration.md)",
@@ -171,7 +171,8 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     """Two-sided p-value of ``null`` from the jackknife interval ``method`` inverted: the smallest
     ``1 - confidence`` at which the interval excludes ``null``."""
     method = ci_method_name(method)
-    n = one_stratum(leave_one_out).size
+    leave_one_out = one_stratum(leave_one_out)
+    n = leave_one_out.size
     if n < MIN_UNITS:  # no interval to invert (see jackknife_interval)
         return float("nan")
     raw_at = _raw_at(method, float(estimate), leave_one_out)
