@@ -42,10 +42,9 @@ _Z_EDGE = 1e-12
 MIN_UNITS = 5
 # The raw scale at the bound (module docstring) from this many leave-one-out values (emotions) on.  With fewer, a
 # leave-one-out RDM has at most 15 cells and a rank correlation of exactly +-1 over them is the discreteness of a few
-# cells, not two nearly identical RDMs: in the few-emotions study (docs/calibration.md) 26-35% of the data sets of two
-# 5-emotion designs had one, and the raw-scale interval covered 85-89% of those (the designs 92.8% and 95.8%, against
-# 97.5% and 98.5% with the Fisher-z interval); at 7 emotions none of its data sets had one, at 8 one of the atlas's
-# 3,200.
+# cells, not two nearly identical RDMs: in the few-emotions study's 5-emotion designs 5-35% of the data sets had one,
+# the raw-scale interval covered 70-90% of those, and the designs would fall from 95.5-98.5% to 92.5-96.2%; at 7
+# emotions none had one, at 8 one of 2,000 in the atlas (python -m analyses.calibration.at_bound, docs/statistics.md).
 RAW_AT_BOUND_FROM = 8
 
 
