@@ -29,6 +29,7 @@ import pandas as pd
 
 from rsastats.inference.degeneracy import second_order_variance
 from rsastats.inference.engine import ResamplingEngine, all_pairs
+from rsastats.inference.prompt_jackknife import prompt_strata
 from rsastats.intervals import jackknife as jk
 from rsastats.io import atomic_path
 from rsastats.rng import spawn_sequences
@@ -58,15 +59,19 @@ def interval(a, b) -> dict:
     engine = ResamplingEngine([a, b], rank="spearman", scheme="emotions", rdm_method="cosine", workers=1)
     pairs = all_pairs(2)
     rho = float(engine.point(pairs)[0])
-    loo = engine.jackknife(pairs)[0][:, 0]
+    strata = engine.jackknife(pairs)
+    loo = strata[0][:, 0]
     excess = second_order_variance(engine.fixed[0], engine.fixed[1], np.array([rho]), "spearman")[0]
-    out = {"rho": rho, "at_bound": jk.at_bound(rho, loo)}
+    out = {"rho": rho, "at_bound": jk.at_bound(rho, loo), "no_spread": jk.no_spread(loo)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for kind in ("fisher-z", "raw"):
             with scale(kind):
                 low, high, _ = jk.jackknife_interval(rho, loo, second_order=excess)
             out[f"{kind}_low"], out[f"{kind}_high"] = low, high
+        # the shipped interval: the raw scale from RAW_AT_BOUND_FROM emotions, the prompts where there is no spread
+        prompts = prompt_strata([a, b], pairs, strata, rank="spearman", rdm_method="cosine")[0]
+        out["shipped_low"], out["shipped_high"], _ = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts)
     return out
 
 
@@ -112,8 +117,12 @@ def design_rows(path: Path, n_sets: int, jobs: int = 2) -> pd.DataFrame:
         parts = [_chunk(c) for c in chunks]
     got = pd.DataFrame([r for part in parts for r in part]).sort_values("i").reset_index(drop=True)
     kept = stored.iloc[:count]
-    if not (np.allclose(kept["ci_low"], got["fisher-z_low"], rtol=0, atol=1e-9, equal_nan=True)
-            and np.allclose(kept["ci_high"], got["fisher-z_high"], rtol=0, atol=1e-9, equal_nan=True)):
+    # where no leave-one-out value moved rho the stored interval had width 0 (before 2026-12-06's 'No spread')
+    flat = got["no_spread"].to_numpy(bool)
+    if not (np.allclose(kept["ci_low"][~flat], got["fisher-z_low"][~flat], rtol=0, atol=1e-9, equal_nan=True)
+            and np.allclose(kept["ci_high"][~flat], got["fisher-z_high"][~flat], rtol=0, atol=1e-9, equal_nan=True)
+            and np.allclose(kept["ci_low"][flat], got["rho"][flat], rtol=0, atol=1e-9)
+            and np.allclose(kept["ci_high"][flat], got["rho"][flat], rtol=0, atol=1e-9)):
         raise RuntimeError(f"{path}: the recomputed Fisher-z interval differs from the stored one")
     return got
 
@@ -123,11 +132,17 @@ def _row(path: Path, got: pd.DataFrame, truth: float) -> dict:
     row = {"study": path.parent.name, "design": path.stem, "n_emotions": n_emotions, "sets": len(got), "truth": truth,
            "at_bound": float(got["at_bound"].mean())}
     bound = got["at_bound"].to_numpy(bool)
-    for kind in ("fisher-z", "raw"):
+    flat = got["no_spread"].to_numpy(bool)
+    shown = np.isfinite(got["shipped_low"]).to_numpy()
+    row |= {"no_spread": float(flat.mean()), "shipped_shown": float(shown.mean())}
+    for kind in ("fisher-z", "raw", "shipped"):
+        # an interval of width 0 (before) or none (shipped, where nothing moves rho) counts as a miss
         hit = ((got[f"{kind}_low"] <= truth) & (truth <= got[f"{kind}_high"])).to_numpy()
         low, high = binomial_ci(int(hit.sum()), len(hit))
         row |= {f"{kind}_coverage": float(hit.mean()), f"{kind}_cp_low": low, f"{kind}_cp_high": high,
-                f"{kind}_coverage_at_bound": float(hit[bound].mean()) if bound.any() else np.nan}
+                f"{kind}_coverage_at_bound": float(hit[bound].mean()) if bound.any() else np.nan,
+                f"{kind}_coverage_no_spread": float(hit[flat].mean()) if flat.any() else np.nan}
+    row["shipped_coverage_of_shown"] = float(hit[shown].mean()) if shown.any() else np.nan
     return row
 
 
@@ -139,7 +154,9 @@ def run(paths: list[Path], n_sets: int = 400, jobs: int = 2) -> pd.DataFrame:
         rows.append(row)
         print(f"{row['study']} {row['design']}: at the bound {100 * row['at_bound']:.1f}%; coverage Fisher-z "
               f"{100 * row['fisher-z_coverage']:.1f}%, with the raw scale at the bound "
-              f"{100 * row['raw_coverage']:.1f}%", flush=True)
+              f"{100 * row['raw_coverage']:.1f}%; no spread {100 * row['no_spread']:.1f}%, shipped (prompts there) "
+              f"{100 * row['shipped_coverage']:.1f}% ({100 * row['shipped_coverage_of_shown']:.1f}% of the "
+              f"{100 * row['shipped_shown']:.1f}% shown)", flush=True)
     return pd.DataFrame(rows)
 
 

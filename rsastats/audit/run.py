@@ -25,7 +25,7 @@ from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
 from ..inference.engine import SCHEMES
 from ..inference.pairs import ComparisonResult, compare_models
 from ..inputs import Source, layer_value, open_source, split_file_layer
-from ..intervals import DEFAULT_CI, ci_method_name
+from ..intervals import DEFAULT_CI, INTERVAL_METHODS, ci_method_name
 from ..labels import emotion_difference
 from ..vectors import BASELINE_NORMALIZATIONS, check_one_layer, normalization_name, select_layers
 from .attributes import LayerComparison, check_recipe_recorded, compare_layers, layer_of
@@ -175,7 +175,9 @@ def _reference_range(refs: References, scheme: str, opts: _Options, rdm: str, no
     boot = tuple(bootstrap_rho(refs.datasets_a[ia], refs.datasets_b[ib], scheme=scheme, n_boot=opts.n_boot, ci=opts.ci,
                                confidence=opts.confidence, rdm=rdm, normalization=normalization, seed=seed)
                  for (ia, ib), seed in zip(index, seeds))
-    if all(r.ci_low == r.ci_high for r in boot):
+    # width 0, or no jackknife interval at all (every leave-one-out rho the same: 'No spread', docs/statistics.md)
+    if all(r.ci_low == r.ci_high or (INTERVAL_METHODS[r.ci_method].uses == "jackknife" and r.ci_low != r.ci_low)
+           for r in boot):
         return _uninformative(f"no resample moves the reference rho ({', '.join(f'{r.rho:.3f}' for r in boot)}): the "
                               "two reference extractions have one geometry, so they bound nothing", scheme, opts, refs)
     rho, low, high = reference_range(boot, ci=opts.ci, confidence=opts.confidence)

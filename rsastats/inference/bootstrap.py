@@ -22,6 +22,7 @@ from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_
 from .degeneracy import pair_second_order
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
+from .prompt_jackknife import prompt_strata
 from ..inputs import RDMOptions, load_models
 from .settings import scheme_for
 
@@ -97,9 +98,10 @@ def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
 
 def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, confidence: float,
                          jackknife: Sequence[np.ndarray] | None, bounds: tuple[float, float] | None,
-                         second_order: float | None = None, label: str = "") -> dict[str, Any]:
+                         second_order: float | None = None, label: str = "", prompts: Any = None) -> dict[str, Any]:
     """Interval, standard error, bias and acceleration from replicates that may hold NaN (``second_order``:
-    the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`).  A bootstrap
+    the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`; ``prompts``: the
+    leave-one-prompt-out values a jackknife interval uses where its leave-one-out values have no spread).  A bootstrap
     interval that excludes ``estimate`` is NaN, with a warning naming ``label`` (what it is of)."""
     finite = replicates[np.isfinite(replicates)]
     n_undefined = int(replicates.size - finite.size)
@@ -118,7 +120,7 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
     low, high = confidence_interval(estimate, finite, method=ci, confidence=confidence, bounds=bounds,
                                     acceleration_value=acc if ci == "bca" else None,
                                     jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None,
-                                    second_order=second_order)
+                                    second_order=second_order, prompts=prompts)
     why = excluded_estimate(ci, low, high, estimate, label)
     if why:  # an interval beside an estimate it excludes is not shown (docs/statistics.md)
         warnings.warn(f"{why}: not shown (a jackknife interval is built around the estimate)", RsaStatsWarning,
@@ -167,10 +169,13 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     estimate = float(engine.point(pairs)[0])
     with runner_for(scheduler) as runner:
         reps = bootstrap_replicates(runner, engine, [a, b], models, options, pairs, n_boot, seed, batch_size)[:, 0]
-    jack = [s[:, 0] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
+    strata = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
+    jack = None if strata is None else [s[:, 0] for s in strata]
     second = pair_second_order(engine, pairs, np.array([estimate]), ci)
+    prompts = prompt_strata(models, pairs, strata if INTERVAL_METHODS[ci].uses == "jackknife" else None, rank=rank,
+                            rdm_method=options.rdm)[0]
     summary = summarize_replicates(estimate, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
-                                   second_order=None if second is None else float(second[0]))
+                                   second_order=None if second is None else float(second[0]), prompts=prompts)
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,

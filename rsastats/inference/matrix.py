@@ -24,6 +24,7 @@ from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .partial import load_confounds, partial_pair_columns, partial_rank_name
+from .prompt_jackknife import prompt_strata
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, permutations_iv, pvalue_from_count, run_mantel
 from .settings import check_resample_memory, comparison_settings, layer_text, scheme_for, streams
 
@@ -91,13 +92,14 @@ _PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "co
 
 
 def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
-               second=None) -> list[dict[str, Any]]:
+               second=None, prompts=None) -> list[dict[str, Any]]:
     rows = []
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
                                        jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS,
                                        second_order=None if second is None else float(second[k]),
-                                       label=f"rho of {loaded[i].name} vs {loaded[j].name}")
+                                       label=f"rho of {loaded[i].name} vs {loaded[j].name}",
+                                       prompts=None if prompts is None else prompts[k])
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
@@ -155,7 +157,9 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                                 world_seed=seeds.worlds)
                  if ceiling else None)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
-                                    pair_second_order(engine, pairs, point, ci)))
+                                    pair_second_order(engine, pairs, point, ci),
+                                    prompt_strata(loaded, pairs, jack if INTERVAL_METHODS[ci].uses == "jackknife" else None,
+                                                  rank=rank, rdm_method=options.rdm)))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

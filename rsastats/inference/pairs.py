@@ -27,6 +27,7 @@ from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .matrix import CompareAllResult, compare_all
+from .prompt_jackknife import prompt_strata
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, mantel_pvalue, permutations_iv, run_mantel
 from .settings import check_resample_memory, comparison_settings, layer_text, scheme_for, streams
 
@@ -135,10 +136,13 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
                                     progress)[:, 0]
         permuted = run_mantel(runner, matrices, pairs, rank, alternative, perms, count, seeds.permutations,
                               counts_only=False)[:, 0]
-    jack = [s[:, 0] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
+    strata = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
+    jack = None if strata is None else [s[:, 0] for s in strata]
     second = pair_second_order(engine, pairs, np.array([rho]), ci)
+    prompts = prompt_strata(models, pairs, strata if INTERVAL_METHODS[ci].uses == "jackknife" else None, rank=rank,
+                            rdm_method=options.rdm)[0]
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
-                                   second_order=None if second is None else float(second[0]))
+                                   second_order=None if second is None else float(second[0]), prompts=prompts)
     corrected = (corrected_rhos(models, pairs, np.array([rho]), rank=rank, rdm_method=options.rdm, n_splits=n_splits,
                                 n_boot=n_boot, confidence=confidence, split_seed=seeds.splits,
                                 boot_seed=seeds.corrected, world_seed=seeds.worlds)[0] if ceiling else _not_computed())

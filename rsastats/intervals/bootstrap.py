@@ -104,7 +104,8 @@ def _confidence_interval_iv(estimate, replicates, method, confidence, jackknife,
 
 def confidence_interval(estimate: float, replicates: Any, *, method: str = "percentile", confidence: float = 0.95,
                         jackknife: Any = None, bounds: tuple[float, float] | None = None,
-                        acceleration_value: float | None = None, second_order: float | None = None) -> tuple[float, float]:
+                        acceleration_value: float | None = None, second_order: float | None = None,
+                        prompts: Any = None) -> tuple[float, float]:
     """A two-sided bootstrap (or jackknife) confidence interval.
 
     Parameters
@@ -120,6 +121,8 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     acceleration_value : give BCa's acceleration directly instead of ``jackknife``.
     second_order : for ``jackknife-t``, the jackknife's doubly counted second-order variance on the
         Fisher-z scale (:func:`rsastats.inference.degeneracy.second_order_variance`); None: not corrected.
+    prompts : for the jackknife intervals, leave-one-prompt-out values (one array per stratum), used only where no
+        leave-one-out value differs from the estimate (:func:`rsastats.intervals.jackknife_interval`).
 
     Returns
     -------
@@ -127,7 +130,7 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     """
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
         low, high, _ = jackknife_interval(estimate, one_stratum(jackknife), method=ci_method_name(method),
-                                          confidence=confidence, second_order=second_order)
+                                          confidence=confidence, second_order=second_order, prompts=prompts)
         if bounds is not None:
             low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
         return low, high
@@ -215,12 +218,13 @@ def _from_z(z: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
 
 def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, null: float = 0.0,
                     jackknife: Any = None, acceleration_value: float | None = None,
-                    second_order: float | None = None) -> float:
+                    second_order: float | None = None, prompts: Any = None) -> float:
     """Two-sided p-value obtained by inverting the interval ``method``: the smallest ``1 - confidence``
     at which the interval excludes ``null``.  Counts use ``(k + 1)/(B + 1)`` so p is never 0."""
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
         # The normal (or t) interval inverted: the level at which it just reaches the null.
-        return jackknife_pvalue(estimate, jackknife, method=method, null=null, second_order=second_order)
+        return jackknife_pvalue(estimate, jackknife, method=method, null=null, second_order=second_order,
+                                prompts=prompts)
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]
     n = reps.size

@@ -17,12 +17,19 @@ Fisher-z value is infinite, and the finite stand-in ``atanh(1 - 1e-12)`` made th
 the interval, span [-1, 1] around an estimate of 0.9999.  From :data:`RAW_AT_BOUND_FROM` emotions on the
 Fisher-z methods then take the raw scale (:func:`at_bound`): the same jackknife variance of the raw values (its
 second-order excess and any extra variance carried over from the z scale by the delta method, ``(1 - r^2)^2``),
-``est -+ q SE``, kept inside [-1, 1] and around the estimate."""
+``est -+ q SE``, kept inside [-1, 1] and around the estimate.
+
+No spread: where every leave-one-out value equals the estimate (two RDMs of the same rank order on every subset of
+emotions, e.g. one model read at two precisions), the jackknife over emotions sees no variation, and an interval of
+width 0 misses a truth just below 1 every time.  Given ``prompts``, the leave-one-prompt-out values (the prompts of
+each emotion of each input, one stratum each), the interval is then ``est -+ q SE`` on the raw scale with their
+stratified jackknife SE (:func:`prompt_jackknife_se`), kept inside [-1, 1]; without prompts, or with no spread among
+them either, there is no interval (NaN, and a warning says why)."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.special import ndtr, ndtri, stdtr, stdtrit
@@ -31,8 +38,8 @@ from ..checks import check_confidence, check_finite_array
 from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
-__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "at_bound", "one_stratum", "jackknife_se",
-           "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
+__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "at_bound", "no_spread", "one_stratum", "jackknife_se",
+           "prompt_jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
@@ -59,6 +66,14 @@ def at_bound(estimate: float, leave_one_out: np.ndarray) -> bool:
     return bool(np.any(np.abs(values) >= 1.0 - _Z_EDGE))
 
 
+def no_spread(leave_one_out: Any, scale: str = "fisher-z") -> bool:
+    """Whether every leave-one-out value is the same on ``scale``: ``"fisher-z"`` for a correlation (values within
+    rounding of +-1 count as +-1, as :func:`fisher_z` counts them), ``"raw"`` as given.  The jackknife then sees no
+    variation (module docstring, 'No spread')."""
+    values = np.asarray(leave_one_out, dtype=np.float64)
+    return bool(np.ptp(fisher_z(values) if scale == "fisher-z" else values) == 0)
+
+
 def one_stratum(jackknife: Any) -> np.ndarray:
     """The leave-one-out values of a jackknife interval: one array (a list of one array is accepted)."""
     if jackknife is None:
@@ -77,6 +92,22 @@ def jackknife_se(leave_one_out: Any, scale: str = "fisher-z") -> float:
     t = fisher_z(values) if scale == "fisher-z" else values
     n = t.size
     return float(np.sqrt((n - 1) / n * np.sum((t - t.mean()) ** 2)))
+
+
+def prompt_jackknife_se(strata: Sequence[Any], scale: str = "fisher-z") -> float:
+    """The stratified jackknife SE, on the raw scale, of leave-one-prompt-out values given one array per stratum
+    (the prompts of one emotion of one input, or of a pair of inputs that read the same prompts):
+    ``sqrt(sum_s (n_s - 1)/n_s sum_i (t_si - mean_s)^2)``, strata of one value left out (Efron & Tibshirani 1993,
+    ch. 11, with strata as in Shao & Tu 1995, sec. 6.1); a stratum without spread on ``scale`` (:func:`no_spread`:
+    for a correlation, values within rounding of +-1 are +-1) adds nothing."""
+    total = 0.0
+    for stratum in strata:
+        t = check_finite_array("leave-one-prompt-out values", stratum, 1)
+        if scale == "fisher-z":
+            t = np.clip(t, -1.0 + _Z_EDGE, 1.0 - _Z_EDGE)
+        if t.size >= 2 and not no_spread(t, scale):
+            total += (t.size - 1) / t.size * float(np.sum((t - t.mean()) ** 2))
+    return float(np.sqrt(total))
 
 
 def corrected_variance(variance: float, second_order: float | None, n: int) -> float:
@@ -104,7 +135,8 @@ def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_
         values = np.clip(values, -1.0 + _Z_EDGE, 1.0 - _Z_EDGE)
         jacobian = (1.0 - raw_at**2) ** 2
     # all equal: no spread (the mean of equal values near 1 need not round back to them)
-    se = 0.0 if np.ptp(values) == 0 else jackknife_se(values, "fisher-z" if z_scale else "raw")
+    spread_scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
+    se = 0.0 if no_spread(values, spread_scale) else jackknife_se(values, "fisher-z" if z_scale else "raw")
     if method == "jackknife-t":
         excess = None if second_order is None else second_order * jacobian
         variance = corrected_variance(se**2, excess, n)
@@ -121,15 +153,18 @@ def _raw_at(method: str, estimate: float, values: np.ndarray) -> float | None:
 
 def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "jackknife-t",
                        confidence: float = 0.95, second_order: float | None = None,
-                       extra_variance: float = 0.0) -> tuple[float, float, float]:
+                       extra_variance: float = 0.0, prompts: Sequence[Any] | None = None) -> tuple[float, float, float]:
     """A jackknife interval: ``tanh(atanh(est) -+ q SE_z)`` for ``"jackknife-t"`` (``q`` the Student-t
     quantile with ``n - 1`` degrees of freedom, ``SE_z^2`` from :func:`corrected_variance` with the
     Fisher-z-scale ``second_order`` excess, plus ``extra_variance``: a Fisher-z-scale variance the leave-one-out
     values do not see, e.g. that of random half splits held fixed across them) and ``"jackknife-z"`` (``q`` normal, plain jackknife SE) -- a
     correlation: the estimate always inside, the ends inside (-1, 1) -- or ``est -+ q SE`` for
     ``"jackknife"`` (``q`` normal).  A correlation at the bound (:func:`at_bound`) gets the Fisher-z methods'
-    interval on the raw scale, ``est -+ q SE`` kept inside [-1, 1] (module docstring).  Returns ``(low, high, SE)``
-    (SE on the interval's scale)."""
+    interval on the raw scale, ``est -+ q SE`` kept inside [-1, 1] (module docstring).  Where no leave-one-out
+    value differs from the estimate (:func:`no_spread`), ``prompts`` (leave-one-prompt-out values, one array per
+    stratum) give the raw-scale ``est -+ q SE`` with :func:`prompt_jackknife_se`; without them, or with no spread
+    there either, the interval is NaN (module docstring, 'No spread').  Returns ``(low, high, SE)`` (SE on the
+    interval's scale)."""
     method = ci_method_name(method)
     if INTERVAL_METHODS[method].uses != "jackknife":
         raise ValidationError(f"{method} is not a jackknife interval")
@@ -149,10 +184,7 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     raw_at = _raw_at(method, est, leave_one_out)
     q, se = _quantile_and_se(method, leave_one_out, confidence, second_order, extra_variance, raw_at)
     if se == 0.0:  # no leave-one-out value moves the estimate
-        warnings.warn(f"the {method} interval has width 0: every leave-one-out value equals the estimate "
-                      f"({est:.3g}), so the jackknife sees no variation here; it says nothing about other emotions",
-                      RsaStatsWarning, stacklevel=2)
-        return est, est, se
+        return _no_spread_interval(method, est, q, prompts)
     if method in FISHER_Z_METHODS and raw_at is None:
         z = float(fisher_z(est))
         # min/max: an estimate of exactly +-1 sits just outside atanh's clipped range
@@ -165,10 +197,29 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     return est - q * se, est + q * se, se
 
 
+def _no_spread_interval(method: str, est: float, q: float, prompts: Sequence[Any] | None) -> tuple[float, float, float]:
+    """The interval where no leave-one-out value moves the estimate (module docstring, 'No spread')."""
+    seen = f"every leave-one-out value equals the estimate ({est:.6g}), so the jackknife over emotions sees no variation"
+    scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
+    se = prompt_jackknife_se(prompts, scale) if prompts is not None else 0.0
+    if se > 0:
+        warnings.warn(f"{seen}: the {method} interval is est -+ q SE on the raw scale with the stratified jackknife SE "
+                      f"of the prompts ({se:.3g}; docs/statistics.md, 'No spread')", RsaStatsWarning, stacklevel=3)
+        low, high = est - q * se, est + q * se
+        if method in FISHER_Z_METHODS:  # a correlation: kept inside [-1, 1]
+            low, high = max(low, -1.0), min(high, 1.0)
+        return min(low, est), max(high, est), se
+    why = ("nor does leaving out one prompt at a time" if prompts is not None else
+           "and there are no leave-one-prompt-out values (an input without prompts)")
+    warnings.warn(f"no {method} interval: {seen}, {why}; an interval of width 0 would miss a value just below it "
+                  "(docs/statistics.md, 'No spread')", RsaStatsWarning, stacklevel=3)
+    return float("nan"), float("nan"), float("nan")
+
+
 def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: float = 0.0,
-                     second_order: float | None = None) -> float:
+                     second_order: float | None = None, prompts: Sequence[Any] | None = None) -> float:
     """Two-sided p-value of ``null`` from the jackknife interval ``method`` inverted: the smallest
-    ``1 - confidence`` at which the interval excludes ``null``."""
+    ``1 - confidence`` at which the interval excludes ``null`` (NaN where there is no interval)."""
     method = ci_method_name(method)
     leave_one_out = one_stratum(leave_one_out)
     n = leave_one_out.size
@@ -177,8 +228,12 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     raw_at = _raw_at(method, float(estimate), leave_one_out)
     _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order, raw_at=raw_at)
     z_scale = method in FISHER_Z_METHODS and raw_at is None
+    if se == 0.0:  # no spread: the prompts' interval, on the raw scale, or none
+        scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
+        se = prompt_jackknife_se(prompts, scale) if prompts is not None else 0.0
+        z_scale = False
+        if se == 0.0:
+            return float("nan")
     shift = float(fisher_z(estimate) - fisher_z(null)) if z_scale else float(estimate - null)
-    if not se > 0:
-        return float(shift == 0)
     tail = float(stdtr(n - 1, -abs(shift) / se)) if method == "jackknife-t" else float(ndtr(-abs(shift) / se))
     return float(min(1.0, 2.0 * tail))

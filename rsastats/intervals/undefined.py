@@ -114,6 +114,8 @@ def missing_interval_text(method: str, n_units: int) -> str:
     """Why an interval of ``method`` over ``n_units`` emotions is missing, in words for a table."""
     if INTERVAL_METHODS[method].uses == "jackknife" and n_units < MIN_UNITS:
         return f"the {method} interval needs at least {MIN_UNITS} emotions ({n_units} here)"
+    if INTERVAL_METHODS[method].uses == "jackknife":
+        return "no leave-one-out value differs from the estimate, so the jackknife sees no variation (see the warning)"
     return f"the {method} interval excluded the estimate (see the warning)"
 
 

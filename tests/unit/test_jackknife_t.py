@@ -7,7 +7,7 @@ from scipy import stats
 
 from rsastats.inference.degeneracy import _u_centred_variance, second_order_variance
 from rsastats.intervals import DEFAULT_CI, interval_pvalue, jackknife_interval
-from rsastats.intervals.jackknife import corrected_variance
+from rsastats.intervals.jackknife import corrected_variance, jackknife_pvalue
 
 
 def _loo_spearman(x_mat, y_mat):
@@ -150,26 +150,64 @@ def test_partial_excess_uses_the_residuals_whose_dot_product_is_the_partial_corr
 
 
 @pytest.mark.parametrize("method", ["jackknife-t", "jackknife-z", "jackknife"])
-def test_a_zero_width_interval_is_said_in_words(method):
-    """Every leave-one-out value equal to the estimate (rho = 1 on every subset of a few emotions): the
-    interval is the point, and a warning says the jackknife saw no variation."""
+def test_no_spread_and_no_prompts_gives_no_interval_and_says_why(method):
+    """Every leave-one-out value equal to the estimate (rho = 1 on every subset of a few emotions) and nothing
+    else to go on: no interval (an interval of width 0 would miss a truth just below 1), and a warning says why."""
     from rsastats.exceptions import RsaStatsWarning
 
-    with pytest.warns(RsaStatsWarning, match="width 0: every leave-one-out value equals the estimate"):
-        low, high, se = jackknife_interval(1.0 if method != "jackknife" else 0.0,
-                                           np.full(5, 1.0 if method != "jackknife" else 0.0), method=method)
-    assert low == high and se == 0.0
+    est = 1.0 if method != "jackknife" else 0.0
+    with pytest.warns(RsaStatsWarning, match="no .* interval: every leave-one-out value equals the estimate"):
+        low, high, se = jackknife_interval(est, np.full(5, est), method=method)
+    assert np.isnan(low) and np.isnan(high) and np.isnan(se)
+    with pytest.warns(RsaStatsWarning, match="nor does leaving out one prompt"):
+        low, _, _ = jackknife_interval(est, np.full(5, est), method=method, prompts=[np.full(4, est)] * 5)
+    assert np.isnan(low)
+    assert np.isnan(jackknife_pvalue(est, np.full(5, est), method=method, null=0.5))
 
 
-def test_compare_of_identical_rank_orders_warns_about_its_zero_width_interval():
+def test_no_spread_takes_the_stratified_jackknife_of_the_prompts():
+    """The interval where no leave-one-emotion-out value moves rho: est -+ t SE on the raw scale, SE the stratified
+    jackknife of the leave-one-prompt-out values (strata of one value or no spread add nothing), kept below 1."""
+    from rsastats.exceptions import RsaStatsWarning
+    from rsastats.intervals.jackknife import prompt_jackknife_se
+
+    rng = np.random.default_rng(4)
+    strata = [1.0 - np.abs(rng.normal(0, 1e-4, size=k)) for k in (4, 6, 5)] + [np.ones(3), np.array([0.9])]
+    expected = np.sqrt(sum((t.size - 1) / t.size * np.sum((t - t.mean()) ** 2) for t in strata[:3]))
+    assert prompt_jackknife_se(strata) == pytest.approx(expected, rel=1e-13)
+    loo = np.ones(9)
+    with pytest.warns(RsaStatsWarning, match="stratified jackknife SE of the prompts"):
+        low, high, se = jackknife_interval(1.0, loo, method="jackknife-t", prompts=strata)
+    assert se == pytest.approx(expected, rel=1e-13)
+    assert low == pytest.approx(1.0 - stats.t.ppf(0.975, 8) * expected, rel=1e-13) and high == 1.0
+    p = jackknife_pvalue(1.0, loo, method="jackknife-t", null=low, prompts=strata)
+    assert p == pytest.approx(0.05, rel=1e-9)
+    # with spread among the emotions the prompts are not used
+    spread = np.linspace(0.99, 1.0, 9)
+    assert jackknife_interval(0.995, spread, prompts=strata) == jackknife_interval(0.995, spread)
+
+
+def test_compare_of_identical_rank_orders_uses_the_prompts_or_gives_no_interval():
+    """Two files of the same rank order on every subset of emotions: with prompts that still move rho the interval
+    comes from them (below 1, around rho); a file compared with itself (no spread anywhere) gets no interval."""
     from rsastats.exceptions import RsaStatsWarning
     from rsastats.inference import compare_models
-    from rsastats.simulate import simulate_activations
+    from rsastats.io import make_activations
+    from rsastats.simulate import simulate_activations, true_vectors
 
     ds = simulate_activations(5, 4, 1, 16, noise=0.1, seed=3)
-    with pytest.warns(RsaStatsWarning, match="width 0"):
+    with pytest.warns(RsaStatsWarning, match="nor does leaving out one prompt"):
         res = compare_models(ds, ds, n_boot=50, permutations=19, ceiling=False)
-    assert res.rho == pytest.approx(1.0) and res.ci_low == res.ci_high == res.rho
+    assert res.rho == pytest.approx(1.0) and np.isnan(res.ci_low) and np.isnan(res.ci_high)
+    n, p, h = 12, 8, 64
+    rng = np.random.default_rng(4)
+    x = true_vectors(n, h, seed=2)[:, None, :] + 0.5 * rng.standard_normal((n, p, h)) / np.sqrt(h)
+    y = x + 0.01 * rng.standard_normal(x.shape) / np.sqrt(h)
+    files = [make_activations(v[:, :, None, :].astype(np.float32), [f"e{i:02d}" for i in range(n)],
+                              attrs={"model": name}) for v, name in ((x, "fp32"), (y, "bf16"))]
+    with pytest.warns(RsaStatsWarning, match="stratified jackknife SE of the prompts"):
+        res = compare_models(*files, n_boot=50, permutations=19, ceiling=False)
+    assert res.rho == 1.0 and 0.999 < res.ci_low < 1.0 == res.ci_high
 
 
 def _nearly_identical_rdms(n=12, swaps=1, seed=0):
