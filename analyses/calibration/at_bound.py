@@ -7,7 +7,9 @@ for every data set of the stored designs it regenerates the data set from the st
 default interval (the same leave-one-out values and second-order correction as ``compare_models``) on the Fisher-z
 scale and on the raw scale wherever a value is at the bound, checks the Fisher-z one against the stored interval
 (1e-9), and reports per design the share of data sets at the bound and the coverage of the truth (rho as measured)
-by each.
+by each.  It also gives the shipped interval (``shipped_*``: the raw scale from 8 emotions, and where no leave-one-out
+value moves rho -- ``no_spread``, where the stored interval had width 0 -- the prompts' stratified jackknife or no
+interval; docs/statistics.md, 'No spread').
 
 Run:  python -m analyses.calibration.at_bound [--designs NAME ...] [--sets 400] [--jobs 2]   (about 20 s per design
 on 2 cores).  Designs: the few-emotions study's (reports/calibration/few) and the atlas's with 8 emotions

@@ -98,7 +98,7 @@ def prompt_jackknife_se(strata: Sequence[Any], scale: str = "fisher-z") -> float
     """The stratified jackknife SE, on the raw scale, of leave-one-prompt-out values given one array per stratum
     (the prompts of one emotion of one input, or of a pair of inputs that read the same prompts):
     ``sqrt(sum_s (n_s - 1)/n_s sum_i (t_si - mean_s)^2)``, strata of one value left out (Efron & Tibshirani 1993,
-    ch. 11, with strata as in Shao & Tu 1995, sec. 6.1); a stratum without spread on ``scale`` (:func:`no_spread`:
+    ch. 11; the stratified jackknife of Shao & Tu 1995, ch. 6); a stratum without spread on ``scale`` (:func:`no_spread`:
     for a correlation, values within rounding of +-1 are +-1) adds nothing."""
     total = 0.0
     for stratum in strata:
