@@ -15,6 +15,8 @@ import numpy as np
 __all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "fmt_ci", "NO_CI", "fmt_significant"]
 
 MISSING = "n/a"
+# fmt_ci adds decimals up to this many where two different ends would print alike
+_MAX_CI_DIGITS = 7
 
 
 def is_missing(x: Any) -> bool:
@@ -50,9 +52,13 @@ NO_CI = "(no CI)"  # a table cell for an interval not given (a warning or note s
 def fmt_ci(low: Any, high: Any, digits: int = 3, *, missing: str = MISSING, form: str = "[{low}, {high}]",
            number: Callable[[Any], str] | None = None) -> str:
     """An interval, ``[0.702, 0.893]``: ``form`` places the two ends, each shown by ``number``
-    (default: ``digits`` decimals); ``missing`` when either end is."""
+    (default: ``digits`` decimals, more -- up to ``digits + 4`` -- where two different ends would print alike, so that
+    ``[0.99965, 1.0]`` shows as ``[0.9997, 1.0000]``, not as an interval of width 0); ``missing`` when either end is."""
     if is_missing(low) or is_missing(high):
         return missing
+    if number is None:
+        while digits < _MAX_CI_DIGITS and float(low) != float(high) and f"{float(low):.{digits}f}" == f"{float(high):.{digits}f}":
+            digits += 1
     show = number or (lambda x: f"{float(x):.{digits}f}")
     return form.format(low=show(low), high=show(high))
 

@@ -26,6 +26,15 @@ def test_fixed_decimals_and_p_values(x):
     assert fmt_ci(x, x + 1, 2, form="{low}–{high}") == f"{x:.2f}–{x + 1:.2f}"
 
 
+def test_an_interval_whose_ends_differ_never_prints_as_width_zero():
+    """[0.99965, 1.0] at 3 decimals would read [1.000, 1.000]: decimals are added until the ends differ (at most 7)."""
+    assert fmt_ci(0.99965, 1.0) == "[0.9997, 1.0000]"
+    assert fmt_ci(0.9999996, 1.0, 2) == "[0.9999996, 1.0000000]"
+    assert fmt_ci(0.99999999, 1.0) == "[1.0000000, 1.0000000]"  # stops at 7 decimals
+    assert fmt_ci(1.0, 1.0) == "[1.000, 1.000]" and fmt_ci(0.5, 0.5004) == "[0.5000, 0.5004]"
+    assert fmt_ci(0.99965, 1.0, number=lambda x: f"{x:.1f}") == "[1.0, 1.0]"  # a caller's own format is kept
+
+
 def test_integers_print_whole_and_booleans_as_numbers():
     assert fmt_number(21) == fmt_number(np.int64(21)) == "21"
     assert fmt_number(True) == "1.000"

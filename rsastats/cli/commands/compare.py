@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import fmt_number, fmt_p, is_missing
+from ...formatting import fmt_ci, fmt_number, fmt_p, is_missing
 from ...intervals.methods import interval_text
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
@@ -80,8 +80,8 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table.add_column("")
     table.add_row("rho (as measured)", _rho_text(res))
     if res.rho_corrected is not None:
-        table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  [{fmt_number(res.corrected_ci_low)}, "
-                      f"{fmt_number(res.corrected_ci_high)}] {res.confidence:.0%} CI, cross-half disattenuation over "
+        table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  "
+                      f"{fmt_ci(res.corrected_ci_low, res.corrected_ci_high)} {res.confidence:.0%} CI, cross-half disattenuation over "
                       f"{res.n_splits} noise-equalized half splits, {_corrected_method_text(res)}"
                       + (f"; {res.corrected_note}" if res.corrected_note else ""))
     else:
@@ -97,7 +97,7 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
         table.add_row("noise ceiling", res.ceiling_note)
     if partial is not None:
         interval = ("no interval (see the warning)" if is_missing(partial.ci_low) else
-                    f"[{fmt_number(partial.ci_low)}, {fmt_number(partial.ci_high)}] {partial.confidence:.0%} CI, "
+                    f"{fmt_ci(partial.ci_low, partial.ci_high)} {partial.confidence:.0%} CI, "
                     f"{interval_text(partial.ci_method, partial.bootstrap, partial.n_boot, partial.n_undefined)}")
         table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  {interval}; given "
                       f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
@@ -116,5 +116,5 @@ def _rho_text(res) -> str:
         from ...intervals import missing_interval_text
 
         return f"{fmt_number(res.rho)}  no interval: {missing_interval_text(res.ci_method, res.n_emotions)}"
-    return (f"{fmt_number(res.rho)}  [{fmt_number(res.ci_low)}, {fmt_number(res.ci_high)}] {res.confidence:.0%} CI, "
+    return (f"{fmt_number(res.rho)}  {fmt_ci(res.ci_low, res.ci_high)} {res.confidence:.0%} CI, "
             f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")
