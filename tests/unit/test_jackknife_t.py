@@ -187,26 +187,31 @@ def test_no_spread_takes_the_stratified_jackknife_of_the_prompts():
     assert jackknife_interval(0.995, spread, prompts=strata) == jackknife_interval(0.995, spread)
 
 
+def _two_precisions(seed, n=12, p=8, h=64):
+    """Two activation datasets of nearly the same prompts (a model read at two precisions), 12 emotions."""
+    from rsastats.io import make_activations
+    from rsastats.simulate import true_vectors
+
+    rng = np.random.default_rng(seed)
+    x = true_vectors(n, h, seed=2)[:, None, :] + 0.5 * rng.standard_normal((n, p, h)) / np.sqrt(h)
+    y = x + 0.01 * rng.standard_normal(x.shape) / np.sqrt(h)
+    return [make_activations(v[:, :, None, :].astype(np.float32), [f"e{i:02d}" for i in range(n)],
+                             attrs={"model": name}) for v, name in ((x, "fp32"), (y, "bf16"))]
+
+
 def test_compare_of_identical_rank_orders_uses_the_prompts_or_gives_no_interval():
     """Two files of the same rank order on every subset of emotions: with prompts that still move rho the interval
     comes from them (below 1, around rho); a file compared with itself (no spread anywhere) gets no interval."""
     from rsastats.exceptions import RsaStatsWarning
     from rsastats.inference import compare_models
-    from rsastats.io import make_activations
-    from rsastats.simulate import simulate_activations, true_vectors
+    from rsastats.simulate import simulate_activations
 
     ds = simulate_activations(5, 4, 1, 16, noise=0.1, seed=3)
     with pytest.warns(RsaStatsWarning, match="nor does leaving out one prompt"):
         res = compare_models(ds, ds, n_boot=50, permutations=19, ceiling=False)
     assert res.rho == pytest.approx(1.0) and np.isnan(res.ci_low) and np.isnan(res.ci_high)
-    n, p, h = 12, 8, 64
-    rng = np.random.default_rng(4)
-    x = true_vectors(n, h, seed=2)[:, None, :] + 0.5 * rng.standard_normal((n, p, h)) / np.sqrt(h)
-    y = x + 0.01 * rng.standard_normal(x.shape) / np.sqrt(h)
-    files = [make_activations(v[:, :, None, :].astype(np.float32), [f"e{i:02d}" for i in range(n)],
-                              attrs={"model": name}) for v, name in ((x, "fp32"), (y, "bf16"))]
     with pytest.warns(RsaStatsWarning, match="stratified jackknife SE of the prompts"):
-        res = compare_models(*files, n_boot=50, permutations=19, ceiling=False)
+        res = compare_models(*_two_precisions(seed=4), n_boot=50, permutations=19, ceiling=False)
     assert res.rho == 1.0 and 0.999 < res.ci_low < 1.0 == res.ci_high
 
 
@@ -267,16 +272,8 @@ def test_compare_of_two_precisions_of_one_model_is_not_minus_one_to_one():
     """Two files of nearly the same activations (a model read at two precisions), 12 emotions: rho 0.99996, and
     before the raw scale at the bound its interval was [-1, 1]."""
     from rsastats.inference import compare_models
-    from rsastats.io import make_activations
-    from rsastats.simulate import true_vectors
 
-    n, p, h = 12, 8, 64
-    rng = np.random.default_rng(2)
-    x = true_vectors(n, h, seed=2)[:, None, :] + 0.5 * rng.standard_normal((n, p, h)) / np.sqrt(h)
-    y = x + 0.01 * rng.standard_normal(x.shape) / np.sqrt(h)
-    files = [make_activations(v[:, :, None, :].astype(np.float32), [f"e{i:02d}" for i in range(n)],
-                              attrs={"model": name}) for v, name in ((x, "fp32"), (y, "bf16"))]
-    res = compare_models(*files, n_boot=200, permutations=99, ceiling=False)
+    res = compare_models(*_two_precisions(seed=2), n_boot=200, permutations=99, ceiling=False)
     assert 0.999 < res.rho < 1.0
     assert 0.99 < res.ci_low <= res.rho <= res.ci_high <= 1.0
 
