@@ -41,6 +41,9 @@ Writes reports/calibration/real_prompts/<A>-<B>-P<P>[-E<K>].csv and .json, and s
     python -m analyses.calibration.real_prompts --pair 102/smollm2.nc:20 102/minilm.nc:4 \
         --pair 102/smollm2.nc:10 102/smollm2.nc:25 --pair 102/smollm2.nc:2 102/minilm.nc:6 --emotions 21 --sets 200
     (and again with --emotions 12)
+    rsastats extract --stimuli stimuli.csv --layers 10,20,25 --precision bf16 --out 102/smollm2-bf16.nc   (3.3 min)
+    python -m analyses.calibration.real_prompts --pair 102/smollm2.nc:20 102/smollm2-bf16.nc:20 --emotions 21 --sets 200
+    (and again with --emotions 12: one model at two precisions, 2026-12-06)
 """
 
 from __future__ import annotations
