@@ -1,6 +1,8 @@
 """The default interval of rho, ``jackknife-t``: Tukey's jackknife-t on the Fisher-z scale with the
 jackknife variance corrected for the second-order part it counts twice (rsastats.inference.degeneracy)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -213,6 +215,24 @@ def test_compare_of_identical_rank_orders_uses_the_prompts_or_gives_no_interval(
     with pytest.warns(RsaStatsWarning, match="stratified jackknife SE of the prompts"):
         res = compare_models(*_two_precisions(seed=4), n_boot=50, permutations=19, ceiling=False)
     assert res.rho == 1.0 and 0.999 < res.ci_low < 1.0 == res.ci_high
+
+
+def test_matrix_and_bootstrap_rho_give_the_pair_the_same_prompt_interval_as_compare():
+    """The leave-one-prompt-out values reach every command's interval: a pair without spread among other pairs."""
+    from rsastats.inference import bootstrap_rho, compare_all, compare_models
+    from rsastats.simulate import simulate_activations
+
+    a, b = _two_precisions(seed=4)
+    other = simulate_activations(12, 8, 1, 64, emotions=[f"e{i:02d}" for i in range(12)], seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = compare_models(a, b, n_boot=50, permutations=19, ceiling=False)
+        table = compare_all([a, b, other], n_boot=50, permutations=19, ceiling=False).pairs
+        boot = bootstrap_rho(a, b, n_boot=50)
+    assert single.ci_low < 1.0
+    assert (table["ci_low"][0], table["ci_high"][0]) == pytest.approx((single.ci_low, single.ci_high), abs=1e-15)
+    assert (boot.ci_low, boot.ci_high) == pytest.approx((single.ci_low, single.ci_high), abs=1e-15)
+    assert table["ci_low"][1] < table["rho"][1] < table["ci_high"][1]
 
 
 def _nearly_identical_rdms(n=12, swaps=1, seed=0):
