@@ -57,7 +57,8 @@ def fmt_ci(low: Any, high: Any, digits: int = 3, *, missing: str = MISSING, form
     if is_missing(low) or is_missing(high):
         return missing
     if number is None:
-        while digits < _MAX_CI_DIGITS and float(low) != float(high) and f"{float(low):.{digits}f}" == f"{float(high):.{digits}f}":
+        alike = lambda d: f"{float(low):.{d}f}" == f"{float(high):.{d}f}"  # noqa: E731
+        while digits < _MAX_CI_DIGITS and float(low) != float(high) and alike(digits):
             digits += 1
     show = number or (lambda x: f"{float(x):.{digits}f}")
     return form.format(low=show(low), high=show(high))

@@ -73,7 +73,8 @@ def interval(a, b) -> dict:
             out[f"{kind}_low"], out[f"{kind}_high"] = low, high
         # the shipped interval: the raw scale from RAW_AT_BOUND_FROM emotions, the prompts where there is no spread
         prompts = prompt_strata([a, b], pairs, strata, rank="spearman", rdm_method="cosine")[0]
-        out["shipped_low"], out["shipped_high"], _ = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts)
+        shipped = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts)
+        out["shipped_low"], out["shipped_high"] = shipped[0], shipped[1]
     return out
 
 

@@ -101,7 +101,8 @@ def design_row(n: int, p: int, diff: float, sets: int, n_mc: int, jobs: int = 2)
         cp = binomial_ci(int(hit.sum()), len(hit))
         row |= {f"{kind}_coverage": hit.mean(), f"{kind}_cp_low": cp[0], f"{kind}_cp_high": cp[1]}
     row["shipped_coverage_of_shown"] = hit[shown].mean() if shown.any() else np.nan
-    row["shipped_median_width"] = float(np.median((got["shipped_high"] - got["shipped_low"])[shown])) if shown.any() else np.nan
+    widths = (got["shipped_high"] - got["shipped_low"])[shown]
+    row["shipped_median_width"] = float(np.median(widths)) if shown.any() else np.nan
     return row
 
 

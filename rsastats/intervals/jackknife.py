@@ -98,8 +98,8 @@ def prompt_jackknife_se(strata: Sequence[Any], scale: str = "fisher-z") -> float
     """The stratified jackknife SE, on the raw scale, of leave-one-prompt-out values given one array per stratum
     (the prompts of one emotion of one input, or of a pair of inputs that read the same prompts):
     ``sqrt(sum_s (n_s - 1)/n_s sum_i (t_si - mean_s)^2)``, strata of one value left out (Efron & Tibshirani 1993,
-    ch. 11; the stratified jackknife of Shao & Tu 1995, ch. 6); a stratum without spread on ``scale`` (:func:`no_spread`:
-    for a correlation, values within rounding of +-1 are +-1) adds nothing."""
+    ch. 11; the stratified jackknife of Shao & Tu 1995, ch. 6); a stratum without spread on ``scale``
+    (:func:`no_spread`: for a correlation, values within rounding of +-1 are +-1) adds nothing."""
     total = 0.0
     for stratum in strata:
         t = check_finite_array("leave-one-prompt-out values", stratum, 1)
@@ -199,7 +199,8 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
 
 def _no_spread_interval(method: str, est: float, q: float, prompts: Sequence[Any] | None) -> tuple[float, float, float]:
     """The interval where no leave-one-out value moves the estimate (module docstring, 'No spread')."""
-    seen = f"every leave-one-out value equals the estimate ({est:.6g}), so the jackknife over emotions sees no variation"
+    seen = (f"every leave-one-out value equals the estimate ({est:.6g}), so the jackknife over emotions sees no "
+            "variation")
     scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
     se = prompt_jackknife_se(prompts, scale) if prompts is not None else 0.0
     if se > 0:

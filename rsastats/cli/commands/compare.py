@@ -81,7 +81,8 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table.add_row("rho (as measured)", _rho_text(res))
     if res.rho_corrected is not None:
         table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  "
-                      f"{fmt_ci(res.corrected_ci_low, res.corrected_ci_high)} {res.confidence:.0%} CI, cross-half disattenuation over "
+                      f"{fmt_ci(res.corrected_ci_low, res.corrected_ci_high)} {res.confidence:.0%} CI, "
+                      "cross-half disattenuation over "
                       f"{res.n_splits} noise-equalized half splits, {_corrected_method_text(res)}"
                       + (f"; {res.corrected_note}" if res.corrected_note else ""))
     else:
