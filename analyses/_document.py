@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from rsastats import __version__
-from rsastats.formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from rsastats.formatting import ci_digits, fmt_ci, fmt_estimate, fmt_number, fmt_p, is_missing
 from rsastats.io import atomic_path
 from rsastats.report.figures import ReportFigure, save_figure
 from rsastats.report.tables import ReportTable
@@ -33,7 +33,7 @@ RESULTS_SCHEMA = "rsastats.analysis/1"
 
 def ci_text(value: Any, low: Any, high: Any, digits: int = 2) -> str:
     """``0.81 [0.70, 0.89]``."""
-    return f"{fmt_number(value, digits)} {fmt_ci(low, high, digits)}"
+    return f"{fmt_estimate(value, low, high, digits)} {fmt_ci(low, high, digits)}"
 
 
 def _format_column(values: pd.Series, kind: str) -> list[str]:
@@ -119,6 +119,10 @@ class AnalysisDocument:
                 else:
                     kind = "text"
             display[header] = _format_column(frame[col], kind)
+            for low, high, _ in ci_after.get(col, [])[:1]:  # an estimate beside its interval: the interval's decimals
+                if kind == "num":
+                    display[header] = [fmt_estimate(v, a, b) if ci_digits(a, b) > 3 else shown
+                                       for v, a, b, shown in zip(frame[col], frame[low], frame[high], display[header])]
             for low, high, ci_header in ci_after.get(col, []):
                 display[ci_header] = [fmt_ci(a, b) for a, b in zip(frame[low], frame[high])]
         table = ReportTable(name=name, title=title, caption=caption, frame=frame, display=display.reset_index(drop=True))

@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "fmt_ci", "NO_CI", "fmt_significant"]
+__all__ = ["MISSING", "is_missing", "fmt_number", "fmt_p", "ci_digits", "fmt_ci", "fmt_estimate", "fmt_with_ci",
+           "NO_CI",
+           "fmt_significant"]
 
 MISSING = "n/a"
 # fmt_ci adds decimals up to this many where two different ends would print alike
@@ -49,19 +51,39 @@ def fmt_p(p: Any, digits: int = 4, *, floor: float | None = None, missing: str =
 NO_CI = "(no CI)"  # a table cell for an interval not given (a warning or note says why)
 
 
+def ci_digits(low: Any, high: Any, digits: int = 3) -> int:
+    """The decimals :func:`fmt_ci` shows ``low`` and ``high`` with: ``digits``, more -- up to 7 -- where two different
+    ends would print alike at ``digits``."""
+    if is_missing(low) or is_missing(high):
+        return digits
+    alike = lambda d: f"{float(low):.{d}f}" == f"{float(high):.{d}f}"  # noqa: E731
+    while digits < _MAX_CI_DIGITS and float(low) != float(high) and alike(digits):
+        digits += 1
+    return digits
+
+
 def fmt_ci(low: Any, high: Any, digits: int = 3, *, missing: str = MISSING, form: str = "[{low}, {high}]",
            number: Callable[[Any], str] | None = None) -> str:
     """An interval, ``[0.702, 0.893]``: ``form`` places the two ends, each shown by ``number``
-    (default: ``digits`` decimals, more -- up to ``digits + 4`` -- where two different ends would print alike, so that
+    (default: :func:`ci_digits` decimals -- ``digits``, more where two different ends would print alike, so that
     ``[0.99965, 1.0]`` shows as ``[0.9997, 1.0000]``, not as an interval of width 0); ``missing`` when either end is."""
     if is_missing(low) or is_missing(high):
         return missing
-    if number is None:
-        alike = lambda d: f"{float(low):.{d}f}" == f"{float(high):.{d}f}"  # noqa: E731
-        while digits < _MAX_CI_DIGITS and float(low) != float(high) and alike(digits):
-            digits += 1
-    show = number or (lambda x: f"{float(x):.{digits}f}")
+    places = ci_digits(low, high, digits)
+    show = number or (lambda x: f"{float(x):.{places}f}")
     return form.format(low=show(low), high=show(high))
+
+
+def fmt_estimate(x: Any, low: Any, high: Any, digits: int = 3, *, missing: str = MISSING) -> str:
+    """An estimate printed beside its interval ``[low, high]``, with the interval's decimals (:func:`ci_digits`).
+    Rounding is monotone, so an estimate inside its interval also prints inside it: ``0.99995`` beside
+    ``[0.9996, 0.9999]`` is ``0.9999``/``1.0000`` at 4 decimals, never ``1.000`` beside a printed ``0.9999``."""
+    return fmt_number(x, ci_digits(low, high, digits), missing=missing)
+
+
+def fmt_with_ci(x: Any, low: Any, high: Any, digits: int = 3, *, missing: str = MISSING) -> str:
+    """``0.812 [0.702, 0.893]``: :func:`fmt_estimate` and :func:`fmt_ci` (``missing`` for a missing interval)."""
+    return f"{fmt_estimate(x, low, high, digits)} {fmt_ci(low, high, digits, missing=missing)}"
 
 
 def fmt_significant(x: Any, digits: int = 4, *, missing: str = "-") -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..formatting import fmt_ci, fmt_number
+from ..formatting import fmt_ci, fmt_estimate, fmt_number, fmt_with_ci
 from .analysis import ReportAnalyses
 from ..inference.corrected import MIN_CORRECTED_EMOTIONS, MIN_SPLIT_HALF
 from .captions import CORRECTED_TEXT, SCHEME_TEXT, layer_text
@@ -70,6 +70,11 @@ def _hypothesis_numbers(an: ReportAnalyses) -> dict[str, Any]:
     return out
 
 
+def _with_ci(x: Any, low: Any, high: Any, pct: str, after: str = "") -> str:
+    """``0.812 (95% CI [0.702, 0.893])``: the estimate with its interval's decimals (``after`` between them)."""
+    return f"{fmt_estimate(x, low, high)}{after} ({pct} CI {fmt_ci(low, high)})"
+
+
 def summary_items(an: ReportAnalyses) -> list[str]:
     res = an.comparison
     pairs = an.pairs.sort_values("rho", ascending=False)
@@ -80,8 +85,8 @@ def summary_items(an: ReportAnalyses) -> list[str]:
     items = [
         f"{len(an.models)} models, {res.n_emotions} emotions, {len(pairs)} pairs; {res.rdm} RDMs compared by {res.rank} "
         f"at {layer_text(an)}.",
-        f"Highest rho: {top.a} vs {top.b}, {fmt_number(top.rho)} ({pct} CI {fmt_ci(top.ci_low, top.ci_high)}); "
-        f"lowest: {bottom.a} vs {bottom.b}, {fmt_number(bottom.rho)} ({pct} CI {fmt_ci(bottom.ci_low, bottom.ci_high)}).",
+        f"Highest rho: {top.a} vs {top.b}, {_with_ci(top.rho, top.ci_low, top.ci_high, pct)}; "
+        f"lowest: {bottom.a} vs {bottom.b}, {_with_ci(bottom.rho, bottom.ci_low, bottom.ci_high, pct)}.",
         f"{n_sig} of {len(pairs)} pairs have a {'Holm' if res.adjust == 'holm' else 'Benjamini-Hochberg'}-adjusted Mantel "
         f"p below 0.05.",
     ]
@@ -94,22 +99,23 @@ def summary_items(an: ReportAnalyses) -> list[str]:
         if not g.empty:
             last = g.sort_values("depth").groupby("model").tail(1)
             items.append("Baseline anisotropy at the last layer: " + "; ".join(
-                f"{r.model} {fmt_number(r.estimate)} {fmt_ci(r.ci_low, r.ci_high)}" for r in last.itertuples()) + ".")
+                f"{r.model} {fmt_with_ci(r.estimate, r.ci_low, r.ci_high)}" for r in last.itertuples()) + ".")
     if an.maturity:
         names = {str(m.path): m.name for m in an.models}
         items.append("A-priori maturity rule (base models only): " + "; ".join(
             f"{names.get(str(r.source), r.source)} {r.maturity}" for r in an.maturity) + ".")
     if an.hypotheses is not None:
         best = an.hypotheses.fits.sort_values("rho", ascending=False).iloc[0]
-        items.append(f"Best-fitting hypothesis: {best.hypothesis} with {best.data}, rho {fmt_number(best.rho)} "
-                     f"({pct} CI {fmt_ci(best.ci_low, best.ci_high)}); see the hypotheses section for every file.")
+        items.append(f"Best-fitting hypothesis: {best.hypothesis} with {best.data}, rho "
+                     f"{_with_ci(best.rho, best.ci_low, best.ci_high, pct)}; see the hypotheses section for every "
+                     "file.")
     if an.decomposition is not None:
         layers = an.decomposition.layers_frame()
         method_layers = layers[layers["layer"].str[0].str.isdigit()].dropna(subset=["share"])
         if not method_layers.empty:
             best = method_layers.sort_values("share", ascending=False).iloc[0]
-            items.append(f"Largest layer of method effects: {best.layer}, {fmt_number(best.share)} of the variance "
-                         f"({pct} CI {fmt_ci(best.share_ci_low, best.share_ci_high)}).")
+            items.append(f"Largest layer of method effects: {best.layer}, "
+                         f"{_with_ci(best.share, best.share_ci_low, best.share_ci_high, pct, ' of the variance')}.")
     return items
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from ..formatting import fmt_ci, fmt_number, fmt_with_ci, fmt_p, is_missing
 from .captions import decomposition_caption, geometry_caption, layer_caption, maturity_caption
 from .figures import unique_slugs
 from .tables import ReportTable, display_frame
@@ -190,7 +190,7 @@ def _audit_summary(data: dict[str, Any]) -> list[tuple[str, str, str]]:
             rows.append((side, side.upper(), str(data[side]) + (f" (model {model})" if model else "")))
     if has("rho", "ci_low", "ci_high"):
         level = f"{data['confidence']:.0%} " if has("confidence") else ""
-        rows.append(("rho", "observed rho", f"{fmt_number(data['rho'])} {fmt_ci(data['ci_low'], data['ci_high'])} "
+        rows.append(("rho", "observed rho", f"{fmt_with_ci(data['rho'], data['ci_low'], data['ci_high'])} "
                      f"({level}CI, {data.get('ci_method', '')})"))
     if has("p_value"):
         rows.append(("p_value", "Mantel p", f"{fmt_p(data['p_value'])} ({data.get('n_permutations', '?')} permutations)"))

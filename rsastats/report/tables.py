@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from ..formatting import fmt_ci, fmt_estimate, fmt_number, fmt_p, is_missing
 from .captions import CORRECTED_TEXT, SHARED_NOISE_NOTE, main_caption, prompts_text
 
 __all__ = ["ReportTable", "latex_escape", "display_frame", "inputs_table", "pairs_table", "rho_matrix_table",
@@ -168,7 +168,7 @@ def rho_matrix_table(an) -> ReportTable:
                 row[b] = "1"
             else:
                 lo, hi = ci.get((a, b), ci.get((b, a), (None, None)))
-                row[b] = f"{frame.loc[a, b]:.2f} {fmt_ci(lo, hi, 2)}"
+                row[b] = f"{fmt_estimate(frame.loc[a, b], lo, hi, 2)} {fmt_ci(lo, hi, 2)}"
         cells.append(row)
     display = pd.DataFrame(cells)
     out = frame.copy()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsastats.formatting import MISSING, fmt_ci, fmt_number, fmt_p, fmt_significant, is_missing
+from rsastats.formatting import (MISSING, ci_digits, fmt_ci, fmt_estimate, fmt_number, fmt_p, fmt_significant, fmt_with_ci,
+                                 is_missing)
 
 VALUES = [0.0, 1.0, -1.0, 0.8123456, -0.0005, 0.99999, 12.5, 123456.789, 1e-7, 3.0e-5, 0.5, 7e4]
 
@@ -33,6 +34,21 @@ def test_an_interval_whose_ends_differ_never_prints_as_width_zero():
     assert fmt_ci(0.99999999, 1.0) == "[1.0000000, 1.0000000]"  # stops at 7 decimals
     assert fmt_ci(1.0, 1.0) == "[1.000, 1.000]" and fmt_ci(0.5, 0.5004) == "[0.5000, 0.5004]"
     assert fmt_ci(0.99965, 1.0, number=lambda x: f"{x:.1f}") == "[1.0, 1.0]"  # a caller's own format is kept
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_estimate_inside_its_interval_prints_inside_it(seed):
+    """The estimate takes its interval's decimals: 0.99995 beside [0.9996, 0.99999] is not 1.000 beside 0.99999."""
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        low = 1.0 - 10.0 ** rng.uniform(-7, 0)
+        high = min(1.0, low + 10.0 ** rng.uniform(-8, -1))
+        x = rng.uniform(low, high)
+        shown = float(fmt_estimate(x, low, high)), *map(float, fmt_ci(low, high)[1:-1].split(", "))
+        assert shown[1] <= shown[0] <= shown[2]
+        assert fmt_with_ci(x, low, high) == f"{fmt_estimate(x, low, high)} {fmt_ci(low, high)}"
+    assert fmt_with_ci(0.99982, 0.9996, 0.9999) == "0.9998 [0.9996, 0.9999]" and ci_digits(0.9996, 0.9999) == 4
+    assert fmt_estimate(0.5, float("nan"), 0.6) == "0.500" and fmt_with_ci(0.5, None, None, missing="-") == "0.500 -"
 
 
 def test_integers_print_whole_and_booleans_as_numbers():

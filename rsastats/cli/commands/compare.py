@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import fmt_ci, fmt_number, fmt_p, is_missing
+from ...formatting import fmt_ci, fmt_estimate, fmt_number, fmt_with_ci, fmt_p, is_missing
 from ...intervals.methods import interval_text
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
@@ -80,8 +80,9 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
     table.add_column("")
     table.add_row("rho (as measured)", _rho_text(res))
     if res.rho_corrected is not None:
-        table.add_row("rho_corrected (noise-free)", f"{fmt_number(res.rho_corrected)}  "
-                      f"{fmt_ci(res.corrected_ci_low, res.corrected_ci_high)} {res.confidence:.0%} CI, "
+        corrected = fmt_with_ci(res.rho_corrected, res.corrected_ci_low, res.corrected_ci_high)
+        table.add_row("rho_corrected (noise-free)", f"{corrected} "
+                      f"{res.confidence:.0%} CI, "
                       "cross-half disattenuation over "
                       f"{res.n_splits} noise-equalized half splits, {_corrected_method_text(res)}"
                       + (f"; {res.corrected_note}" if res.corrected_note else ""))
@@ -100,7 +101,8 @@ def compare(a: str, b: str, layer, last_k, normalization, n_pcs, rdm_method, ran
         interval = ("no interval (see the warning)" if is_missing(partial.ci_low) else
                     f"{fmt_ci(partial.ci_low, partial.ci_high)} {partial.confidence:.0%} CI, "
                     f"{interval_text(partial.ci_method, partial.bootstrap, partial.n_boot, partial.n_undefined)}")
-        table.add_row("partial rho", f"{fmt_number(partial.partial_rho)}  {interval}; given "
+        estimate = fmt_estimate(partial.partial_rho, partial.ci_low, partial.ci_high)
+        table.add_row("partial rho", f"{estimate}  {interval}; given "
                       f"{', '.join(partial.confounds)} (partial {partial.rank} correlation of the RDM cells)")
         table.add_row("partial Mantel p", f"{fmt_p(partial.p_value)}  {partial.alternative}, labels of {partial.a} "
                       f"permuted ({partial.n_permutations} permutations{', exact' if partial.permutation_exact else ''})")
@@ -117,5 +119,5 @@ def _rho_text(res) -> str:
         from ...intervals import missing_interval_text
 
         return f"{fmt_number(res.rho)}  no interval: {missing_interval_text(res.ci_method, res.n_emotions)}"
-    return (f"{fmt_number(res.rho)}  {fmt_ci(res.ci_low, res.ci_high)} {res.confidence:.0%} CI, "
+    return (f"{fmt_with_ci(res.rho, res.ci_low, res.ci_high)} {res.confidence:.0%} CI, "
             f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import NO_CI, fmt_ci, fmt_number, fmt_p, is_missing
+from ...formatting import NO_CI, fmt_number, fmt_with_ci, fmt_p, is_missing
 from ..options import json_option, quiet_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -82,10 +82,10 @@ def _print(res) -> None:
     notes: list[str] = []
     for row in res.fits.itertuples():
         ceiling = fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling) else _mark(notes, row.ceiling_note)
-        cells = [row.data, row.hypothesis, f"{fmt_number(row.rho)} {fmt_ci(row.ci_low, row.ci_high, missing=NO_CI)}",
+        cells = [row.data, row.hypothesis, fmt_with_ci(row.rho, row.ci_low, row.ci_high, missing=NO_CI),
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
-            cells += [f"{fmt_number(row.partial_rho)} {fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}",
+            cells += [fmt_with_ci(row.partial_rho, row.partial_ci_low, row.partial_ci_high, missing=NO_CI),
                       fmt_p(row.partial_p_value)]
         fits.add_row(*cells)
     console.print(fits)
@@ -96,7 +96,7 @@ def _print(res) -> None:
             diff.add_column(col, justify="left" if col in ("data", "a", "b") else "right")
         for row in res.differences.itertuples():
             diff.add_row(row.data, row.hypothesis_a, row.hypothesis_b,
-                         f"{fmt_number(row.difference)} {fmt_ci(row.ci_low, row.ci_high, missing=NO_CI)}",
+                         fmt_with_ci(row.difference, row.ci_low, row.ci_high, missing=NO_CI),
                          fmt_p(row.p_value))
         console.print(diff)
     for h in res.hypotheses:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...exceptions import ValidationError
-from ...formatting import NO_CI, fmt_ci, fmt_number, fmt_p, is_missing
+from ...formatting import NO_CI, fmt_ci, fmt_with_ci, fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, scheduler_option, seed_option
 from ..output import emit_json, stdout_console
 from ..progress import progress_bar
@@ -81,7 +81,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
     notes: list[str] = []
     for row in frame.itertuples():
         rho = (f"{fmt_number(row.rho)}{' (no CI: see the warning)' if titled else ''}" if is_missing(row.ci_low)
-               else f"{fmt_number(row.rho)} {fmt_ci(row.ci_low, row.ci_high)}")
+               else fmt_with_ci(row.rho, row.ci_low, row.ci_high))
         cells = [row.a, row.b, rho,
                  fmt_p(row.p_value), fmt_p(row.p_adjusted)]
         if has_corrected:
@@ -131,6 +131,6 @@ def _corrected_cells(row, notes: list[str]) -> list[str]:
     if row.rho_corrected is None or row.rho_corrected != row.rho_corrected:
         corrected = [mark(row.corrected_note)]
     else:
-        corrected = [f"{fmt_number(row.rho_corrected)} {fmt_ci(row.corrected_ci_low, row.corrected_ci_high)}"]
+        corrected = [fmt_with_ci(row.rho_corrected, row.corrected_ci_low, row.corrected_ci_high)]
     ceiling_missing = row.noise_ceiling is None or row.noise_ceiling != row.noise_ceiling
     return corrected + [mark(row.ceiling_note) if ceiling_missing else fmt_number(row.noise_ceiling)]

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ...formatting import fmt_ci, fmt_number, fmt_p
+from ...formatting import fmt_ci, fmt_estimate, fmt_number, fmt_p
 from ..options import LAYER, LAYER_HELP, json_option, quiet_option
 from ..output import emit_json, stdout_console
 from ..progress import step_progress
@@ -158,7 +158,9 @@ def render_summary(result) -> None:
     for col in ["rho", "CI", "p (Holm)", "p (BH)"] + (["ceiling"] if ceiling else []):
         table.add_column(col, justify="right", no_wrap=True)
     for p in k["pairs"]:
-        row = [f"{p['a']} vs {p['b']}", fmt_number(p["rho"]), fmt_ci(p["ci_low"], p["ci_high"]), fmt_p(p["p_holm"]),
+        row = [f"{p['a']} vs {p['b']}", fmt_estimate(p["rho"], p["ci_low"], p["ci_high"]),
+               fmt_ci(p["ci_low"], p["ci_high"]),
+               fmt_p(p["p_holm"]),
                fmt_p(p["p_bh"])]
         if ceiling:
             row.append(fmt_number(p.get("noise_ceiling")))
@@ -171,7 +173,8 @@ def render_summary(result) -> None:
         for col in ("file", "hypothesis", "rho", "CI", "p (adjusted)", "ceiling"):
             fits.add_column(col, justify="left" if col in ("file", "hypothesis") else "right")
         for f in hyp["fits"]:
-            fits.add_row(f["data"], f["hypothesis"], fmt_number(f["rho"]), fmt_ci(f["ci_low"], f["ci_high"]),
+            fits.add_row(f["data"], f["hypothesis"], fmt_estimate(f["rho"], f["ci_low"], f["ci_high"]),
+                         fmt_ci(f["ci_low"], f["ci_high"]),
                          fmt_p(f["p_adjusted"]), fmt_number(f.get("noise_ceiling")))
         console.print(fits)
     for note in result.notes:
