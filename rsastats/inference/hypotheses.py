@@ -35,6 +35,7 @@ from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .partial import partial_fit, partial_rank_name
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, mantel_counts, permutations_iv, pvalue_from_count, draw_permutations
+from .prompt_jackknife import prompt_strata
 from .settings import comparison_settings, layer_text, scheme_for, streams
 
 __all__ = ["HypothesisResult", "compare_hypotheses", "common_emotions_of"]
@@ -214,8 +215,10 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                                else draw_permutations(n, count, seeds.permutations), alternative)
         partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
                                     seeds) if confs else [{}] * len(hyps))
+        prompts = prompt_strata(fit_models, pairs, jack if INTERVAL_METHODS[ci].uses == "jackknife" else None,
+                                rank=rank, rdm_method=options.rdm)
         fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
-                          _pvalues(exceed, count, exact), ci, confidence, partial)
+                          _pvalues(exceed, count, exact), ci, confidence, partial, prompts)
         diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence)  # BCa's acceleration too
         all_reps.append(reps)
     table = pd.DataFrame(fits)
@@ -241,7 +244,7 @@ def _pvalues(exceed: np.ndarray, count: int, exact: bool) -> list[float]:
 
 
 def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, confidence: float,
-              partial) -> list[dict[str, Any]]:
+              partial, prompts=None) -> list[dict[str, Any]]:
     """One row per hypothesis: rho, its interval (``second``: the jackknife's excess, for ``jackknife-t``),
     the Mantel p and the partial columns."""
     rows = []
@@ -249,7 +252,7 @@ def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, conf
         s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
                                  jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS,
                                  second_order=None if second is None else float(second[j]),
-                                 label=f"rho of {name} vs {h.name}")
+                                 label=f"rho of {name} vs {h.name}", prompts=None if prompts is None else prompts[j])
         rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
                      "ci_high": s["ci_high"], "p_value": pvalues[j], "standard_error": s["standard_error"],
                      "n_undefined": s["n_undefined"], **partial[j]})

@@ -211,7 +211,7 @@ def _no_spread_interval(method: str, est: float, q: float, prompts: Sequence[Any
             low, high = max(low, -1.0), min(high, 1.0)
         return min(low, est), max(high, est), se
     why = ("nor does leaving out one prompt at a time" if prompts is not None else
-           "and there are no leave-one-prompt-out values (an input without prompts)")
+           "and there are no leave-one-prompt-out values (no input with prompts)")
     warnings.warn(f"no {method} interval: {seen}, {why}; an interval of width 0 would miss a value just below it "
                   "(docs/statistics.md, 'No spread')", RsaStatsWarning, stacklevel=3)
     return float("nan"), float("nan"), float("nan")

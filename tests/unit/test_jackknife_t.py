@@ -235,6 +235,42 @@ def test_matrix_and_bootstrap_rho_give_the_pair_the_same_prompt_interval_as_comp
     assert table["ci_low"][1] < table["rho"][1] < table["ci_high"][1]
 
 
+def test_one_input_without_prompts_is_held_fixed_while_the_others_prompts_are_left_out():
+    """A hypothesis RDM (or a vector file) of the same rank order as the data on every subset of emotions: the data's
+    prompts are left out one at a time against it, and the interval is the raw-scale one with that SE."""
+    from rsastats.inference import compare_models
+    from rsastats.inference.hypotheses import compare_hypotheses
+    from rsastats.inputs import RDMOptions, load_models
+    from rsastats.intervals.jackknife import prompt_jackknife_se
+    from rsastats.io import make_vectors
+    from rsastats.measures import correlate_rows
+
+    a, b = _two_precisions(seed=4)
+    data, other = load_models([a, b], RDMOptions())
+    emotions = [str(e) for e in b["emotion"].values]
+    vectors = make_vectors(b["activations"].isel(layer=0).mean("prompt").values, emotions, attrs={"model": "bf16v"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = compare_hypotheses([a], [np.asarray(other.rdm.matrix)], n_boot=50, permutations=19, ceiling=False).fits
+        res = compare_models(a, vectors, n_boot=50, permutations=19, ceiling=False)
+    x, fixed = data.rows.values, other.rdm.upper()
+    iu = np.triu_indices(x.shape[0], 1)
+    strata = []
+    for e in range(x.shape[0]):  # the data's RDM with prompt p of emotion e left out, against the fixed RDM
+        values = []
+        for p in range(x.shape[1]):
+            means = x.mean(axis=1)
+            means[e] = np.delete(x[e], p, axis=0).mean(axis=0)
+            unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+            values.append(correlate_rows((1.0 - unit @ unit.T)[iu][None], fixed[None], "spearman")[0])
+        strata.append(np.array(values))
+    se = prompt_jackknife_se(strata)
+    assert fit["rho"][0] == res.rho == 1.0 and se > 0
+    expected = 1.0 - stats.t.ppf(0.975, x.shape[0] - 1) * se
+    assert fit["ci_low"][0] == pytest.approx(expected, abs=1e-9) and fit["ci_high"][0] == 1.0
+    assert (res.ci_low, res.ci_high) == pytest.approx((fit["ci_low"][0], 1.0), abs=1e-12)
+
+
 def _nearly_identical_rdms(n=12, swaps=1, seed=0):
     """Two RDMs whose cells have the same rank order but for ``swaps`` adjacent pairs of cells of one emotion's row
     (as two precisions of one model give): rho just below 1, and exactly 1 once that emotion is left out."""
