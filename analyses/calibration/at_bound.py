@@ -72,7 +72,7 @@ def interval(a, b) -> dict:
                 low, high, _ = jk.jackknife_interval(rho, loo, second_order=excess)
             out[f"{kind}_low"], out[f"{kind}_high"] = low, high
         # the shipped interval: the raw scale from RAW_AT_BOUND_FROM emotions, the prompts where there is no spread
-        prompts = prompt_strata([a, b], pairs, strata, rank="spearman", rdm_method="cosine")[0]
+        prompts = prompt_strata([a, b], pairs, strata, ci="jackknife-t", rank="spearman", rdm_method="cosine")[0]
         shipped = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts)
         out["shipped_low"], out["shipped_high"] = shipped[0], shipped[1]
     return out

@@ -215,8 +215,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                                else draw_permutations(n, count, seeds.permutations), alternative)
         partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
                                     seeds) if confs else [{}] * len(hyps))
-        prompts = prompt_strata(fit_models, pairs, jack if INTERVAL_METHODS[ci].uses == "jackknife" else None,
-                                rank=rank, rdm_method=options.rdm)
+        prompts = prompt_strata(fit_models, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)
         fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
                           _pvalues(exceed, count, exact), ci, confidence, partial, prompts)
         diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence)  # BCa's acceleration too

@@ -158,9 +158,7 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                  if ceiling else None)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
                                     pair_second_order(engine, pairs, point, ci),
-                                    prompt_strata(loaded, pairs,
-                                                  jack if INTERVAL_METHODS[ci].uses == "jackknife" else None,
-                                                  rank=rank, rdm_method=options.rdm)))
+                                    prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

@@ -139,8 +139,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     strata = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
     jack = None if strata is None else [s[:, 0] for s in strata]
     second = pair_second_order(engine, pairs, np.array([rho]), ci)
-    prompts = prompt_strata(models, pairs, strata if INTERVAL_METHODS[ci].uses == "jackknife" else None, rank=rank,
-                            rdm_method=options.rdm)[0]
+    prompts = prompt_strata(models, pairs, strata, ci=ci, rank=rank, rdm_method=options.rdm)[0]
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
                                    second_order=None if second is None else float(second[0]), prompts=prompts)
     corrected = (corrected_rhos(models, pairs, np.array([rho]), rank=rank, rdm_method=options.rdm, n_splits=n_splits,

@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ..inputs import ModelInput
+from ..intervals import INTERVAL_METHODS
 from ..intervals.jackknife import no_spread
 from ..measures import correlate_rows
 from .engine import ResamplingEngine
@@ -40,15 +41,16 @@ def _against_fixed(model: ModelInput, fixed: np.ndarray, rank: str, rdm_method: 
     return strata
 
 
-def prompt_strata(models: Sequence[ModelInput], pairs: np.ndarray, jack: Sequence[np.ndarray] | None, *, rank: str,
-                  rdm_method: str) -> list[list[np.ndarray] | None]:
+def prompt_strata(models: Sequence[ModelInput], pairs: np.ndarray, jack: Sequence[np.ndarray] | None, *, ci: str,
+                  rank: str, rdm_method: str) -> list[list[np.ndarray] | None]:
     """For pair ``k`` of ``pairs`` (i, j) whose leave-one-emotion-out values ``jack[0][:, k]`` are all the same
     (:func:`~rsastats.intervals.jackknife.no_spread`) and of which at least one input holds prompts: rho's
     leave-one-prompt-out values, one array per stratum (both inputs with prompts: the resampling engine's prompt
     jackknife; one: that input's prompts against the other's fixed RDM); None for every other pair (and for all of
-    them without ``jack``, or with the cross-validated RDM, whose prompts are its folds)."""
+    them without ``jack``, for an interval ``ci`` that is not a jackknife interval, or with the cross-validated RDM,
+    whose prompts are its folds)."""
     out: list[list[np.ndarray] | None] = [None] * len(pairs)
-    if jack is None or rdm_method == "crossval-euclidean":
+    if jack is None or INTERVAL_METHODS[ci].uses != "jackknife" or rdm_method == "crossval-euclidean":
         return out
     for k, (i, j) in enumerate(np.asarray(pairs)):
         a, b = models[i], models[j]

@@ -135,8 +135,7 @@ def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_
         values = np.clip(values, -1.0 + _Z_EDGE, 1.0 - _Z_EDGE)
         jacobian = (1.0 - raw_at**2) ** 2
     # all equal: no spread (the mean of equal values near 1 need not round back to them)
-    spread_scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
-    se = 0.0 if no_spread(values, spread_scale) else jackknife_se(values, "fisher-z" if z_scale else "raw")
+    se = 0.0 if no_spread(values, _spread_scale(method)) else jackknife_se(values, "fisher-z" if z_scale else "raw")
     if method == "jackknife-t":
         excess = None if second_order is None else second_order * jacobian
         variance = corrected_variance(se**2, excess, n)
@@ -197,12 +196,21 @@ def jackknife_interval(estimate: float, leave_one_out: Any, *, method: str = "ja
     return est - q * se, est + q * se, se
 
 
+def _spread_scale(method: str) -> str:
+    """The scale on which :func:`no_spread` compares a method's values: a correlation's (Fisher-z methods) or raw."""
+    return "fisher-z" if method in FISHER_Z_METHODS else "raw"
+
+
+def _prompt_se(method: str, prompts: Sequence[Any] | None) -> float:
+    """:func:`prompt_jackknife_se` of ``prompts`` on ``method``'s scale; 0 without them."""
+    return prompt_jackknife_se(prompts, _spread_scale(method)) if prompts is not None else 0.0
+
+
 def _no_spread_interval(method: str, est: float, q: float, prompts: Sequence[Any] | None) -> tuple[float, float, float]:
     """The interval where no leave-one-out value moves the estimate (module docstring, 'No spread')."""
     seen = (f"every leave-one-out value equals the estimate ({est:.6g}), so the jackknife over emotions sees no "
             "variation")
-    scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
-    se = prompt_jackknife_se(prompts, scale) if prompts is not None else 0.0
+    se = _prompt_se(method, prompts)
     if se > 0:
         warnings.warn(f"{seen}: the {method} interval is est -+ q SE on the raw scale with the stratified jackknife SE "
                       f"of the prompts ({se:.3g}; docs/statistics.md, 'No spread')", RsaStatsWarning, stacklevel=3)
@@ -230,8 +238,7 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     _, se = _quantile_and_se(method, leave_one_out, 0.95, second_order, raw_at=raw_at)
     z_scale = method in FISHER_Z_METHODS and raw_at is None
     if se == 0.0:  # no spread: the prompts' interval, on the raw scale, or none
-        scale = "fisher-z" if method in FISHER_Z_METHODS else "raw"
-        se = prompt_jackknife_se(prompts, scale) if prompts is not None else 0.0
+        se = _prompt_se(method, prompts)
         z_scale = False
         if se == 0.0:
             return float("nan")
