@@ -89,7 +89,9 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
             frame[column] = new[column]
         # the check of uneven shrinkage's columns belong to the former run's splits and values: recompute them with
         # ``python -m analyses.calibration.uneven atlas`` (left here, its restart would restore former values)
-        frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se") or c.endswith("_unchecked")])
+        # (the join with rho's interval is in the rerun: its former columns go too)
+        frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se")
+                                    or c.endswith(("_unchecked", "_unjoined"))])
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
         meta["half_split"] = HALF_SPLIT
         write_run(folder, base.name, frame, meta)

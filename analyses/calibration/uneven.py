@@ -14,8 +14,9 @@ values in ``*_unchecked`` columns (results run with the check already get those 
 data sets it withheld with the check lifted; so do the rows of designs with fewer than ``MIN_JACKKNIFE_EMOTIONS``
 emotions whose interval came from the jackknife-t route, BCa there since 2026-12-06).  It also stores the ratio's bias in the shipped sign-flip worlds
 (``world_bias``, ``world_bias_se``; :mod:`rsastats.inference.worlds`, the data set's own ``worlds`` seed stream)
-and widens every given interval as the shipped code does (former ends in ``corrected_ci_*_unwidened``).  ``verify`` data sets per design (those where it fired first) are rerun
-through the study's own shipped worker and must agree exactly.
+and widens every given interval as the shipped code does (former ends in ``corrected_ci_*_unwidened``), then joins a
+narrow interval at the bound with rho's interval (:mod:`analyses.calibration.join_bound`).  ``verify`` data sets per
+design (those where it fired first) are rerun through the study's own shipped worker and must agree exactly.
 
 Run:  python -m analyses.calibration.uneven {atlas,independent,few} [--designs NAME ...] [--reuse-shifts]
 """
@@ -40,6 +41,7 @@ from rsastats.inference.settings import streams
 from rsastats.rng import spawn_sequences
 
 from ..atlas.shipped import run_chunks
+from .join_bound import joined, unjoined
 from .studies import write_run
 
 __all__ = ["FOLDERS", "UNCHECKED", "UNWIDENED", "unwidened", "recheck", "uneven_table", "uneven_section", "main"]
@@ -137,8 +139,9 @@ def _widen(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def unwidened(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with rho_corrected's interval as it was before the widening (:func:`_widen`), for studies that take
-    the shipped interval apart."""
+    """``frame`` with rho_corrected's interval as it was before the widening (:func:`_widen`) and the join with rho's
+    interval (:mod:`analyses.calibration.join_bound`), for studies that take the shipped interval apart."""
+    frame = unjoined(frame)
     if UNWIDENED[0] not in frame:
         return frame
     return frame.assign(corrected_ci_low=frame[UNWIDENED[0]].fillna(frame["corrected_ci_low"]),
@@ -179,15 +182,17 @@ def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, coun
 def _without_check(meta: dict, study: str, indices) -> list[dict]:
     """The study's shipped rows of data sets ``indices`` with the check and the widening lifted (for results run
     with them: what the check withheld, and the interval before the widening, which :func:`_widen` then widens)."""
-    from rsastats.inference import corrected, widening
+    from rsastats.inference import corrected, corrected_ci, widening
 
     _, worker, design, seqs = _source(meta, study)
-    kept = corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE
+    kept = corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE, corrected_ci.NARROW_AT_BOUND
     corrected.MAX_NORM_SHIFT = widening.WIDEN_BEYOND_SE = widening.WORLD_BEYOND_SE = np.inf
+    corrected_ci.NARROW_AT_BOUND = 0.0  # and the join with rho's interval, which comes after the widening
     try:
         return [worker((design, [seqs[i]], meta["n_boot"]))[0] for i in indices]
     finally:
-        corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE = kept
+        (corrected.MAX_NORM_SHIFT, widening.WIDEN_BEYOND_SE, widening.WORLD_BEYOND_SE,
+         corrected_ci.NARROW_AT_BOUND) = kept
 
 
 def _former_route(meta: dict, frame: pd.DataFrame) -> pd.Series:
@@ -225,7 +230,7 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
             for old, new in zip(GIVEN, UNCHECKED):
                 frame.loc[was, old] = frame.loc[was, new]
             frame = frame.drop(columns=list(UNCHECKED))
-        frame = _unwiden(frame)
+        frame = _unwiden(unjoined(frame))
         notes = frame["corrected_note"].fillna("").astype(str)
         native = ((notes.str.startswith(NOTE_START) & frame["rho_corrected"].isna())
                   | (notes.str.contains(WIDEN_NOTE, regex=False) & frame["rho_corrected"].notna())
@@ -239,6 +244,7 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         for column in MOVES:
             frame[column] = shifts[column].to_numpy()
         frame, fired = _apply(_widen(frame), shifts)
+        frame, _ = joined(frame)
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}
         write_run(folder, name, frame, meta)

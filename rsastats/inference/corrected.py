@@ -59,8 +59,7 @@ from ..measures import rank_measure
 from ..results import Record
 from ..rdm import upper_indices
 from .ceiling import DEFAULT_N_SPLITS, split_counts, spearman_brown
-from .corrected_ci import (CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, bca_reason, jackknife_corrected,
-                           narrow_at_bound)
+from .corrected_ci import CORRECTED_CI, NEAR_BOUND_CI, bca_near_bound, bca_reason, jackknife_corrected
 from .engine import ResamplingEngine
 from .widening import WIDEN_BEYOND_SE, WIDEN_NOTE, WORLD_BEYOND_SE, widen_toward_shift, widened
 from .worlds import N_WORLDS, world_bias
@@ -335,7 +334,7 @@ def _pair_result(i: int, j: int, point: float, aa: np.ndarray, rho: float, inter
     if not np.isfinite(low):
         return CorrectedRho(None, None, None, NEAR_BOUND_CI, note, *halves, *rel, ceiling, ceiling_note, n_splits)
     low, high, wide = widened(low, high, shift, world)
-    note = "; ".join(filter(None, (note, wide, narrow_at_bound(low, high))))
+    note = "; ".join(filter(None, (note, wide)))
     return CorrectedRho(float(min(1.0, max(-1.0, point))), low, high, NEAR_BOUND_CI, note, *halves, *rel, ceiling,
                         ceiling_note, n_splits)
 

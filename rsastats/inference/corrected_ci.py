@@ -21,18 +21,20 @@ designs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from scipy.special import stdtrit
 
+from ..formatting import fmt_ci
 from ..intervals import bootstrap_interval, excluded_estimate, jackknife_interval
 from ..intervals.jackknife import jackknife_se
 from .degeneracy import leave_two_out_excess, leave_two_out_weights
 
 __all__ = ["CORRECTED_CI", "NEAR_BOUND_CI", "BCA_NOTE_START", "NEAR_BOUND_NOTE", "FEW_EMOTIONS_NOTE", "MAX_LEAVE_TWO_OUT",
-           "MIN_JACKKNIFE_EMOTIONS", "NARROW_AT_BOUND", "jackknife_corrected", "bca_reason", "bca_near_bound",
-           "narrow_at_bound"]
+           "MIN_JACKKNIFE_EMOTIONS", "NARROW_AT_BOUND", "JOIN_NOTE", "jackknife_corrected", "bca_reason",
+           "bca_near_bound", "narrow_at_bound", "joined_with_rho"]
 
 CORRECTED_CI = "jackknife-t"
 NEAR_BOUND_CI = "bca"
@@ -41,9 +43,11 @@ _EDGE = 1.0 - 1e-9
 # conservative), since the leave-two-out ratios would cost more than the 2,000 resamples of BCa.
 MAX_LEAVE_TWO_OUT = 2016
 _BLOCK = 256
-# A BCa interval that reaches 1 and is narrower than this gets a note: pooled over the calibration studies' designs,
-# such intervals covered 27% (narrower than 0.01) and 76% (0.01-0.02), wider ones 87-100%
-# (python -m analyses.calibration.near_bound; reports/calibration/near_bound_width.csv, docs/statistics.md).
+# An interval of rho_corrected narrower than this within this distance of the bound +-1 is joined with rho's interval
+# (joined_with_rho).  Pooled over the calibration studies' designs, BCa intervals reaching 1 and narrower than 0.01
+# covered 27%, those 0.01-0.02 wide 76%, wider ones 87-100% (python -m analyses.calibration.near_bound;
+# reports/calibration/near_bound_width.csv); joined, the designs of nearly identical models covered 97-100%
+# (python -m analyses.calibration.join_bound; docs/statistics.md, 'Narrow intervals at the bound').
 NARROW_AT_BOUND = 0.02
 # Fewer emotions: the BCa interval for every pair.  The route by the data set's own standard error sent to the jackknife-t
 # interval mostly the data sets whose standard error came out small; measured (2026-12-06, docs/statistics.md), that
@@ -51,6 +55,7 @@ NARROW_AT_BOUND = 0.02
 # prompt noise, 80.4% at 7 and 81.8% at 6 pooled over the few-emotions study, 82.7% and 90.9% on the real 12-emotion
 # pairs of one model read twice; at 21 emotions 94.5% pooled over the stored designs.
 MIN_JACKKNIFE_EMOTIONS = 20
+JOIN_NOTE = "joined with rho's interval"  # the start of the note of a joined interval
 BCA_NOTE_START = "BCa interval over emotion resamples"  # the start of every note of the BCa route
 NEAR_BOUND_NOTE = (f"{BCA_NOTE_START}: the ratio is near the bound 1, where the Fisher-z jackknife "
                    "interval is not calibrated (docs/statistics.md)")
@@ -106,13 +111,43 @@ def bca_reason(n_emotions: int) -> str:
     return FEW_EMOTIONS_NOTE if n_emotions < MIN_JACKKNIFE_EMOTIONS else NEAR_BOUND_NOTE
 
 
-def narrow_at_bound(low: float, high: float) -> str:
-    """The note of an interval that reaches 1 and is narrower than :data:`NARROW_AT_BOUND`, or ""."""
-    if not (high >= 1.0 and high - low < NARROW_AT_BOUND):
-        return ""
-    return (f"narrower than {NARROW_AT_BOUND}: where nearly every resampled ratio reaches 1 the bootstrap piles up at "
-            "the bound, and intervals this narrow covered the noise-free rho far less than 95% in the calibration "
-            "studies, so read its lower end as optimistic (docs/statistics.md)")
+def narrow_at_bound(low: float, high: float) -> bool:
+    """Whether rho_corrected's interval ``(low, high)`` is narrower than :data:`NARROW_AT_BOUND` and has an end within
+    that distance of the bound 1 or -1 (:func:`joined_with_rho`)."""
+    return bool(high - low < NARROW_AT_BOUND and max(abs(low), abs(high)) >= 1.0 - NARROW_AT_BOUND)
+
+
+def _given(x: Any) -> bool:
+    return x is not None and bool(np.isfinite(x))
+
+
+def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | None) -> Any:
+    """``corrected`` (a :class:`~rsastats.inference.corrected.CorrectedRho`) with an interval that is narrow at the
+    bound (:func:`narrow_at_bound`) replaced by its hull with rho's interval ``(rho_low, rho_high)``, or withheld
+    where rho has no interval; other records unchanged.
+
+    Where nearly every resampled ratio reaches 1 the bootstrap piles up at the bound and its interval with it; such
+    intervals covered the noise-free rho far less than 95% (:data:`NARROW_AT_BOUND`).  Data that reliable put the
+    noise-free and the measured rho within about one interval's width of each other, and rho's interval is
+    calibrated there (its spread comes from emotions and, where they move nothing, prompts), so the hull covers
+    wherever either interval does.  The estimate does not move, so it stays inside."""
+    low, high = corrected.corrected_ci_low, corrected.corrected_ci_high
+    if corrected.rho_corrected is None or not (_given(low) and _given(high)) or not narrow_at_bound(low, high):
+        return corrected
+    if not (_given(rho_low) and _given(rho_high)):
+        return replace(corrected, rho_corrected=None, corrected_ci_low=None, corrected_ci_high=None, corrected_note=(
+            f"rho_corrected not given: its interval is narrower than {NARROW_AT_BOUND} at the bound, where the "
+            "resampled ratios pile up and such intervals under-cover, and rho has no interval to join it with "
+            "(docs/statistics.md, 'Narrow intervals at the bound')"))
+    new_low, new_high = float(min(low, rho_low)), float(max(high, rho_high))
+    if (new_low, new_high) == (low, high):
+        return corrected
+    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)}: narrower than {NARROW_AT_BOUND} at the bound, where the "
+            "resampled ratios pile up, it under-covered in the calibration studies; there the noise-free and the "
+            "measured rho are close and rho's interval is calibrated (docs/statistics.md, 'Narrow intervals at the "
+            "bound')")
+    return replace(corrected, corrected_ci_low=new_low, corrected_ci_high=new_high,
+                   corrected_note="; ".join(filter(None, (corrected.corrected_note, note))))
 
 
 def bca_near_bound(point: float, reps: np.ndarray, jack: np.ndarray, confidence: float,

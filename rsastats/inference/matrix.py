@@ -19,6 +19,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
+from .corrected_ci import joined_with_rho
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
@@ -104,7 +105,7 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
                "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
         if corrected is not None:
-            values = asdict(corrected[k])
+            values = asdict(joined_with_rho(corrected[k], summary["ci_low"], summary["ci_high"]))
             row.update({key: values[key] for key in _PAIR_CORRECTED})
         rows.append(row)
     return rows

@@ -12,7 +12,7 @@ from scipy.special import stdtrit
 
 from analyses.calibration.independent import _inputs
 from analyses.calibration.near_bound import near_bound_intervals, width_table
-from rsastats.inference import compare_models
+from rsastats.inference import compare_models, corrected_ci
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
@@ -31,8 +31,9 @@ def _near_one(seed: int):
     return [replace(m, name=f"model{k}") for k, m in enumerate(_inputs(x, np.ones((12, 8), bool)))]
 
 
-def test_its_bca_interval_is_the_shipped_one_and_the_rescaled_ones_are_narrower():
+def test_its_bca_interval_is_the_shipped_one_and_the_rescaled_ones_are_narrower(monkeypatch):
     models = _near_one(3)
+    monkeypatch.setattr(corrected_ci, "NARROW_AT_BOUND", 0.0)  # the study measures the interval before the join
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         shipped = compare_models(*models, seed=5)

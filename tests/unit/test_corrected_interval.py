@@ -19,11 +19,13 @@ from analyses.calibration import cli_model
 from analyses.calibration.independent import _inputs as _independent_inputs
 from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
-from rsastats.inference.corrected import DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CrossHalf, norm_shift, widen_toward_shift
+from rsastats.inference.corrected import (DEFAULT_N_SPLITS, WIDEN_BEYOND_SE, CorrectedRho, CrossHalf, norm_shift,
+                                         widen_toward_shift)
 from rsastats.inference.widening import widened
 from rsastats.inference.worlds import world_bias
 from rsastats.inference.corrected_ci import (CORRECTED_CI, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NARROW_AT_BOUND,
-                                            NEAR_BOUND_CI, NEAR_BOUND_NOTE, jackknife_corrected, narrow_at_bound)
+                                            JOIN_NOTE, NEAR_BOUND_CI, NEAR_BOUND_NOTE, jackknife_corrected,
+                                            joined_with_rho, narrow_at_bound)
 from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
@@ -230,14 +232,55 @@ def test_widen_toward_shift_moves_one_end_by_the_move_beyond_its_noise():
     assert "its standard error is 0" in widen_toward_shift(-0.98, 0.1, -0.3, 0.0)[2]
 
 
-def test_a_bca_interval_narrow_at_the_bound_says_its_lower_end_is_optimistic():
-    assert narrow_at_bound(0.99, 1.0).startswith(f"narrower than {NARROW_AT_BOUND}")
-    assert narrow_at_bound(1.0 - NARROW_AT_BOUND, 1.0) == ""  # not narrower
-    assert narrow_at_bound(0.99, 0.999) == ""  # does not reach 1
+def _record(estimate, low, high, note="BCa interval over emotion resamples"):
+    return CorrectedRho(estimate, low, high, NEAR_BOUND_CI, note, 0.9, 0.9, 0.95, 0.95, 0.95, "", DEFAULT_N_SPLITS)
+
+
+def test_narrow_at_the_bound_means_narrow_and_near_plus_or_minus_one():
+    assert narrow_at_bound(0.99, 1.0) and narrow_at_bound(0.985, 0.999) and narrow_at_bound(-1.0, -0.99)
+    assert not narrow_at_bound(1.0 - NARROW_AT_BOUND, 1.0)  # not narrower
+    assert not narrow_at_bound(0.95, 0.965)  # narrow, but not within NARROW_AT_BOUND of the bound
+    assert not narrow_at_bound(0.0, 0.01)
+
+
+def test_a_narrow_interval_at_the_bound_is_joined_with_rhos_interval():
+    joined = joined_with_rho(_record(0.9995, 0.999, 1.0), 0.990, 0.998)
+    assert (joined.corrected_ci_low, joined.corrected_ci_high, joined.rho_corrected) == (0.990, 1.0, 0.9995)
+    assert joined.corrected_note.startswith("BCa interval over emotion resamples; " + JOIN_NOTE + " [0.990, 0.998]")
+    up = joined_with_rho(_record(0.995, 0.99, 0.998), 0.993, 0.9995)  # the hull moves the upper end too
+    assert (up.corrected_ci_low, up.corrected_ci_high) == (0.99, 0.9995)
+    down = joined_with_rho(_record(-0.9995, -1.0, -0.999), -0.998, -0.99)  # the bound -1 alike
+    assert (down.corrected_ci_low, down.corrected_ci_high) == (-1.0, -0.99)
+    inside = _record(0.9995, 0.985, 1.0)
+    assert joined_with_rho(inside, 0.99, 0.998) == inside  # rho's interval inside: nothing moves, no note
+    wide = _record(0.97, 0.95, 0.99)
+    assert joined_with_rho(wide, 0.5, 0.6) == wide  # not narrow: unchanged
+    assert joined_with_rho(_record(None, None, None, "why"), 0.9, 1.0).corrected_note == "why"
+
+
+def test_without_an_interval_of_rho_a_narrow_interval_at_the_bound_is_withheld():
+    for low, high in ((np.nan, np.nan), (None, None)):
+        res = joined_with_rho(_record(1.0, 1.0, 1.0), low, high)
+        assert (res.rho_corrected, res.corrected_ci_low, res.corrected_ci_high) == (None, None, None)
+        assert res.corrected_note.startswith("rho_corrected not given: its interval is narrower than")
+        assert res.split_half_a == 0.9 and res.noise_ceiling == 0.95  # the rest of the record is kept
+
+
+def test_compare_and_matrix_join_a_narrow_interval_at_the_bound():
+    """One set of vectors read twice with little noise: the BCa interval of the ratio piles up at 1 and is joined
+    with rho's; compare_all gives the pair the same record."""
     res = _read_twice(0.1)
-    assert res.corrected_ci_method == NEAR_BOUND_CI and res.corrected_ci_high == 1.0
-    assert res.corrected_ci_high - res.corrected_ci_low < NARROW_AT_BOUND
-    assert narrow_at_bound(res.corrected_ci_low, res.corrected_ci_high) in res.corrected_note
+    assert JOIN_NOTE in res.corrected_note
+    assert res.corrected_ci_low == res.ci_low and res.corrected_ci_high == 1.0
+    assert res.corrected_ci_low <= res.rho_corrected <= res.corrected_ci_high
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=(MIN_JACKKNIFE_EMOTIONS, 1, 40))
+    x_a, x_b = (signal + 0.1 * rng.normal(size=(MIN_JACKKNIFE_EMOTIONS, 8, 40)) for _ in range(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = compare_all(list(_pair(x_a, x_b, np.ones((MIN_JACKKNIFE_EMOTIONS, 8), bool))), seed=1).pairs.iloc[0]
+    assert (row["corrected_ci_low"], row["corrected_ci_high"], row["corrected_note"]) == (
+        res.corrected_ci_low, res.corrected_ci_high, res.corrected_note)
 
 
 def test_a_tiny_widening_is_not_shown_as_zero():

@@ -1,0 +1,137 @@
+"""rho_corrected's join with rho's interval near the bound, applied to the stored results of the calibration studies.
+
+Since 2026-12-06 an interval of rho_corrected narrower than ``NARROW_AT_BOUND`` with an end within that distance of
+the bound is replaced by its hull with rho's interval, or withheld where rho has no interval
+(:func:`rsastats.inference.corrected_ci.joined_with_rho`).  The join comes last: it reads only the pair's
+rho_corrected record and rho's interval, which the stored results hold per data set.  :func:`joined` applies it to a
+stored frame and keeps the former values in ``*_unjoined`` columns (:func:`unjoined` restores them, for studies that
+take the interval apart and for :mod:`analyses.calibration.uneven`, which reruns the steps before it); ``verify``
+data sets per design where it moved something are rerun through the study's shipped worker and must agree exactly.
+
+Run:  python -m analyses.calibration.join_bound [--studies atlas independent few atlas_2028 real_prompts] [--verify 2]
+(about 5 min on 2 cores, most of it the reruns); then ``python -m analyses.calibration.real_prompts --summary`` and the
+calibration document (docs/calibration.md's first line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rsastats.inference.corrected import CorrectedRho
+from rsastats.inference.corrected_ci import joined_with_rho
+
+from .studies import write_run
+
+__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "joined", "unjoined", "rejoin", "main"]
+
+GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
+UNJOINED = tuple(f"{c}_unjoined" for c in GIVEN)
+# study -> folder; the worker that reran a data set (analyses.calibration.uneven._source) by the study's model
+FOLDERS = {"atlas": "reports/calibration/atlas", "independent": "reports/calibration/independent",
+           "few": "reports/calibration/few", "atlas_2028": "reports/calibration/atlas_2028",
+           "real_prompts": "reports/calibration/real_prompts"}
+# real_prompts: its data sets come from extraction files that are not committed, so none is rerun
+WORKER_STUDY = {"atlas_2028": "atlas", "real_prompts": None}
+
+
+def unjoined(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with rho_corrected's columns as they were before the join (a copy; ``frame`` itself where it was
+    never joined)."""
+    if UNJOINED[0] not in frame:
+        return frame
+    frame = frame.copy()
+    frame["corrected_note"] = frame["corrected_note"].astype(object)
+    was = frame[UNJOINED[1]].notna()  # the join moves only given intervals (their note may be empty)
+    for old, new in zip(GIVEN, UNJOINED):
+        frame.loc[was, old] = frame.loc[was, new]
+    return frame.drop(columns=list(UNJOINED))
+
+
+def _value(x) -> float | None:
+    return None if pd.isna(x) else float(x)
+
+
+def joined(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """``frame`` (its rho_corrected columns and rho's ``ci_low``, ``ci_high`` as shipped before the join) joined as
+    the shipped code joins, the former values in the ``*_unjoined`` columns of the rows it moved; and those rows."""
+    frame = unjoined(frame).copy()
+    frame["corrected_note"] = frame["corrected_note"].astype(object)
+    for column in UNJOINED:
+        frame[column] = pd.Series(np.nan, index=frame.index, dtype=object if column == UNJOINED[-1] else float)
+    fired = np.zeros(len(frame), bool)
+    for i, row in enumerate(frame.itertuples(index=False)):
+        if pd.isna(row.rho_corrected):
+            continue
+        note = "" if pd.isna(row.corrected_note) else str(row.corrected_note)
+        before = CorrectedRho(float(row.rho_corrected), _value(row.corrected_ci_low), _value(row.corrected_ci_high),
+                              "", note, None, None, None, None, None, "", None)
+        after = joined_with_rho(before, _value(row.ci_low), _value(row.ci_high))
+        if after == before:
+            continue
+        fired[i] = True
+        label = frame.index[i]
+        for column, new in zip(GIVEN, UNJOINED):
+            frame.at[label, new] = frame.at[label, column]
+        frame.at[label, "rho_corrected"] = np.nan if after.rho_corrected is None else after.rho_corrected
+        frame.at[label, "corrected_ci_low"] = np.nan if after.corrected_ci_low is None else after.corrected_ci_low
+        frame.at[label, "corrected_ci_high"] = np.nan if after.corrected_ci_high is None else after.corrected_ci_high
+        frame.at[label, "corrected_note"] = after.corrected_note
+    return frame, fired
+
+
+def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, count: int) -> int:
+    """Rerun ``count`` data sets the join moved through the study's shipped worker; their rho_corrected columns must
+    equal the joined frame's.  Returns how many were rerun."""
+    from .uneven import _source
+
+    picks = list(np.flatnonzero(fired)[:count])
+    if not picks or WORKER_STUDY.get(study, study) is None:
+        return 0
+    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
+    for i in picks:
+        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
+        for column in GIVEN[:3]:
+            stored, new = frame.loc[i, column], row[column]
+            if not ((pd.isna(stored) and new is None) or (new is not None and abs(stored - new) <= 1e-12)):
+                raise RuntimeError(f"{meta['design']['name']} data set {i}: {column} is {new} when rerun, {stored} here")
+        if row["corrected_note"] != frame.loc[i, "corrected_note"]:
+            raise RuntimeError(f"{meta['design']['name']} data set {i}: the rerun's note differs")
+    return len(picks)
+
+
+def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.DataFrame:
+    """Join every stored design of ``study`` (from its values before any earlier join); per design the data sets
+    where rho_corrected was given and those the join moved or withheld."""
+    folder = Path(folder or FOLDERS[study])
+    summary = []
+    for path in sorted(folder.glob("*.json")):
+        meta = json.loads(path.read_text())
+        if not path.with_suffix(".csv").exists() or meta.get("design", {}).get("vectors_only"):
+            continue
+        frame = pd.read_csv(path.with_suffix(".csv"))
+        if "corrected_ci_low" not in frame or "ci_low" not in frame:
+            continue
+        frame, fired = joined(frame)
+        checked = _verify(frame, fired, meta, study, verify)
+        meta["join_bound"] = {"moved": int(fired.sum()), "withheld": int((fired & frame["rho_corrected"].isna()).sum())}
+        write_run(folder, path.stem, frame, meta)
+        summary.append({"study": study, "design": path.stem, **meta["join_bound"], "verified": checked})
+        print(f"{study} {path.stem}: joined {int(fired.sum())} intervals ({checked} rerun and equal)", flush=True)
+    return pd.DataFrame(summary)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", nargs="*", default=list(FOLDERS), choices=sorted(FOLDERS))
+    parser.add_argument("--verify", type=int, default=2)
+    args = parser.parse_args(argv)
+    return pd.concat([rejoin(study, verify=args.verify) for study in args.studies], ignore_index=True)
+
+
+if __name__ == "__main__":
+    main()
