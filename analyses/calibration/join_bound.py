@@ -7,6 +7,8 @@ rho_corrected record and rho's interval, which the stored results hold per data 
 stored frame and keeps the former values in ``*_unjoined`` columns (:func:`unjoined` restores them, for studies that
 take the interval apart and for :mod:`analyses.calibration.uneven`, which reruns the steps before it); ``verify``
 data sets per design where it moved something are rerun through the study's shipped worker and must agree exactly.
+Stored intervals of rho of width 0 (from before the 'No spread' rule of 2026-12-06: 369 data sets of the designs with
+4-5 emotions) are rerun first (:func:`refresh_flat`), since the join reads rho's interval.
 
 Run:  python -m analyses.calibration.join_bound [--studies atlas independent few atlas_2028 real_prompts] [--verify 2]
 (about 5 min on 2 cores, most of it the reruns); then ``python -m analyses.calibration.real_prompts --summary`` and the
@@ -23,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import CorrectedRho
-from rsastats.inference.corrected_ci import joined_with_rho
+from rsastats.inference.corrected_ci import FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE, joined_with_rho
 
 from .studies import write_run
 
-__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "joined", "unjoined", "rejoin", "main"]
+__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "join_interval", "joined", "unjoined", "rejoin", "main"]
 
 GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
 UNJOINED = tuple(f"{c}_unjoined" for c in GIVEN)
@@ -52,8 +54,41 @@ def unjoined(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=list(UNJOINED))
 
 
+# the note that a narrow interval at the bound carried before the join (2026-12-04 to 2026-12-06)
+FORMER_NOTE = ("narrower than ", "read its lower end as optimistic")
+
+
+def current_notes(frame: pd.DataFrame, n_emotions: int | None) -> pd.DataFrame:
+    """``frame`` with rho_corrected's notes as the shipped code writes them: without the former note of a narrow
+    interval at the bound, and with fewer than ``MIN_JACKKNIFE_EMOTIONS`` emotions the reason of the BCa route that
+    applies there (results run before 2026-12-06, whose intervals were all BCa, as checked by the reruns)."""
+    frame = frame.copy()
+    notes = frame["corrected_note"].astype(object)
+
+    def clean(note):
+        if pd.isna(note):
+            return note
+        parts = [p for p in str(note).split("; ") if not (p.startswith(FORMER_NOTE[0]) and FORMER_NOTE[1] in p)]
+        text = "; ".join(parts)
+        if n_emotions is not None and n_emotions < MIN_JACKKNIFE_EMOTIONS:
+            text = text.replace(NEAR_BOUND_NOTE, FEW_EMOTIONS_NOTE)
+        return text
+
+    frame["corrected_note"] = notes.map(clean)
+    return frame
+
+
 def _value(x) -> float | None:
     return None if pd.isna(x) else float(x)
+
+
+def join_interval(low: float, high: float, rho_low: float, rho_high: float) -> tuple[float, float]:
+    """The shipped join of one interval ``(low, high)`` of rho_corrected with rho's; NaN ends where it withholds it."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return low, high
+    record = CorrectedRho(0.5 * (low + high), float(low), float(high), "", "", None, None, None, None, None, "", None)
+    out = joined_with_rho(record, _value(rho_low), _value(rho_high))
+    return (np.nan, np.nan) if out.rho_corrected is None else (out.corrected_ci_low, out.corrected_ci_high)
 
 
 def joined(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -104,6 +139,25 @@ def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, coun
     return len(picks)
 
 
+def refresh_flat(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.DataFrame, int]:
+    """``frame`` with rho's interval rerun where it is stored with width 0 (results from before 2026-12-06, when no
+    leave-one-out value moving rho gave the interval ``[rho, rho]``; :func:`rsastats.intervals.jackknife_interval`,
+    'No spread'), through the study's shipped worker; and how many rows.  The join reads rho's interval."""
+    from .uneven import _source
+
+    flat = np.flatnonzero((frame["ci_low"] == frame["ci_high"]).to_numpy())
+    if not len(flat) or WORKER_STUDY.get(study, study) is None:
+        return frame, 0
+    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
+    frame = frame.copy()
+    for i in flat:
+        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
+        if abs(row["rho"] - frame.loc[i, "rho"]) > 1e-12:
+            raise RuntimeError(f"{meta['design']['name']} data set {i}: rho is {row['rho']} when rerun")
+        frame.loc[i, ["ci_low", "ci_high"]] = [np.nan if row[c] is None else row[c] for c in ("ci_low", "ci_high")]
+    return frame, len(flat)
+
+
 def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.DataFrame:
     """Join every stored design of ``study`` (from its values before any earlier join); per design the data sets
     where rho_corrected was given and those the join moved or withheld."""
@@ -116,12 +170,15 @@ def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.
         frame = pd.read_csv(path.with_suffix(".csv"))
         if "corrected_ci_low" not in frame or "ci_low" not in frame:
             continue
+        frame, refreshed = refresh_flat(current_notes(frame, meta.get("design", {}).get("n_emotions")), meta, study)
         frame, fired = joined(frame)
         checked = _verify(frame, fired, meta, study, verify)
-        meta["join_bound"] = {"moved": int(fired.sum()), "withheld": int((fired & frame["rho_corrected"].isna()).sum())}
+        meta["join_bound"] = {"moved": int(fired.sum()), "withheld": int((fired & frame["rho_corrected"].isna()).sum()),
+                              "rho_interval_rerun": refreshed + meta.get("join_bound", {}).get("rho_interval_rerun", 0)}
         write_run(folder, path.stem, frame, meta)
         summary.append({"study": study, "design": path.stem, **meta["join_bound"], "verified": checked})
-        print(f"{study} {path.stem}: joined {int(fired.sum())} intervals ({checked} rerun and equal)", flush=True)
+        print(f"{study} {path.stem}: rho's interval rerun in {refreshed} data sets of width 0; joined "
+              f"{int(fired.sum())} intervals ({checked} rerun and equal)", flush=True)
     return pd.DataFrame(summary)
 
 

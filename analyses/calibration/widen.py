@@ -9,8 +9,9 @@ errors (``WIDEN_BEYOND_SE``), and toward the ratio less its bias in sign-flip wo
 :mod:`rsastats.inference.worlds`).  ``inf`` is no widening; ``0`` is the hull of the interval and its copy moved by
 the whole move.  Every stored data set of the atlas, the second generative model and the few-emotions study carries
 both moves, their standard errors and the interval before widening (``corrected_ci_*_unwidened`` where it was
-widened; ``python -m analyses.calibration.uneven``), so any amount can be applied without a rerun.  Each grid varies
-one amount with the other as shipped.  This script writes:
+widened; ``python -m analyses.calibration.uneven``), so any amount can be applied without a rerun; each amount's
+interval is then joined with rho's where it is narrow at the bound, as shipped (:mod:`analyses.calibration.join_bound`).
+Each grid varies one amount with the other as shipped.  This script writes:
 
 - reports/calibration/widen.csv: per ``(beyond, world_beyond)``, over the designs with at least
   ``MIN_CORRECTED_EMOTIONS`` emotions where rho_corrected is given in at least 20 data sets (the check as shipped):
@@ -32,6 +33,7 @@ from rsastats.inference.corrected import MAX_NORM_SHIFT, NORM_SHIFT_Z
 from rsastats.inference.widening import WIDEN_BEYOND_SE, WORLD_BEYOND_SE, widened
 from rsastats.io import atomic_path
 
+from .join_bound import UNJOINED, join_interval
 from .uneven import UNWIDENED
 from .uneven_threshold import BAND, MIN_GIVEN, _fires, stored
 
@@ -48,14 +50,19 @@ SHIPPED = (WIDEN_BEYOND_SE, WORLD_BEYOND_SE)
 
 def _widened(frame: pd.DataFrame, beyond: float, world_beyond: float) -> tuple[np.ndarray, np.ndarray]:
     """Every data set's interval (before the check) widened with these amounts, from the interval before
-    widening (no worlds' bias stored: widened toward the check's move only)."""
-    low = frame[UNWIDENED[0]].fillna(frame["low"]) if UNWIDENED[0] in frame else frame["low"]
-    high = frame[UNWIDENED[1]].fillna(frame["high"]) if UNWIDENED[1] in frame else frame["high"]
+    widening and the join with rho's interval (no worlds' bias stored: widened toward the check's move only), then
+    joined as shipped (:mod:`analyses.calibration.join_bound`)."""
+    low, high = frame["low"], frame["high"]
+    if UNJOINED[1] in frame:
+        low, high = frame[UNJOINED[1]].fillna(low), frame[UNJOINED[2]].fillna(high)
+    low = frame[UNWIDENED[0]].fillna(low) if UNWIDENED[0] in frame else low
+    high = frame[UNWIDENED[1]].fillna(high) if UNWIDENED[1] in frame else high
     nan = pd.Series(np.nan, index=frame.index)
     bias, bias_se = frame.get("world_bias", nan), frame.get("world_bias_se", nan)
     ends = [widened(lo, hi, (s, e), (b, be), beyond=beyond, world_beyond=world_beyond)[:2] if np.isfinite(lo)
             else (lo, hi) for lo, hi, s, e, b, be in zip(low, high, frame["norm_shift"], frame["norm_shift_se"], bias,
                                                         bias_se)]
+    ends = [join_interval(lo, hi, r_lo, r_hi) for (lo, hi), r_lo, r_hi in zip(ends, frame["ci_low"], frame["ci_high"])]
     return np.array([e[0] for e in ends], float), np.array([e[1] for e in ends], float)
 
 

@@ -34,7 +34,8 @@ def _biased(rng, n, shipped: bool) -> pd.DataFrame:
     bias, bias_se = rng.uniform(-0.12, -0.04, n), np.full(n, 0.02)
     frame = pd.DataFrame({"rho_corrected": est, "corrected_ci_low": est - 0.1, "corrected_ci_high": est + 0.1,
                           "corrected_note": "", "split_half_a": 0.6, "split_half_b": 0.7, "norm_shift": move,
-                          "norm_shift_se": se, "world_bias": bias, "world_bias_se": bias_se})
+                          "norm_shift_se": se, "world_bias": bias, "world_bias_se": bias_se,
+                          "ci_low": est - 0.2, "ci_high": est + 0.05})
     if shipped:
         frame[UNWIDENED[0]], frame[UNWIDENED[1]] = frame["corrected_ci_low"], frame["corrected_ci_high"]
         frame["corrected_ci_high"] += np.maximum(_step(move, se, WIDEN_BEYOND_SE),
@@ -69,3 +70,16 @@ def test_every_amount_is_a_direct_count_from_the_intervals_before_widening(tmp_p
     assert summary.loc[(np.inf, np.inf), "below"] == int(table.loc[(np.inf, np.inf), "coverage"] < 0.925)
     lines = widen_section(stored({"x": str(tmp_path / "raw")}))
     assert any(line.startswith(f"| {WIDEN_BEYOND_SE:g} | {WORLD_BEYOND_SE:g} (shipped) |") for line in lines)
+
+
+def test_every_amount_is_joined_with_rhos_interval_where_narrow_at_the_bound(tmp_path):
+    """Intervals narrow at the bound that miss a truth of 0.99 cover once joined with rho's interval, as shipped, for
+    every amount."""
+    n = 40
+    frame = pd.DataFrame({"rho_corrected": np.full(n, 0.999), "corrected_ci_low": 0.995, "corrected_ci_high": 1.0,
+                          "corrected_note": "", "split_half_a": 0.9, "split_half_b": 0.9, "norm_shift": 0.0,
+                          "norm_shift_se": 0.01, "world_bias": 0.0, "world_bias_se": 0.01, "ci_low": 0.98,
+                          "ci_high": 0.997})
+    _write(tmp_path / "d", "d", 0.99, frame)
+    table = design_table(stored({"x": str(tmp_path / "d")}))
+    assert (table["coverage"] == 1.0).all() and len(table) == len(AMOUNTS)

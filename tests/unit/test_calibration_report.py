@@ -62,27 +62,32 @@ def test_the_atlas_says_on_which_side_rho_corrected_misses():
 
 
 def test_the_few_emotions_section_measures_the_shipped_minimums():
-    """The minimum of rho's interval (none below 5 emotions) is the smallest number of emotions from which no design
-    of the study is below the band; rho_corrected's (7) is one above the measured one since its interval is widened
-    toward the worlds' bias, and the section says why it is kept."""
+    """Both shipped minimums are above the measured ones, and the section says why each is kept: rho's interval (none
+    below 5 emotions) covers at 4 emotions since the 'No spread' rule but is nearly as wide as the scale;
+    rho_corrected's (7) since its interval is widened toward the worlds' bias."""
     text = REPORT.read_text(encoding="utf-8")
     section = text.split("## Fewer than 8 emotions")[1].split("\n## ")[0]
     rows = re.findall(r"^\| (?:atlas|second) \| (n\d+-P\d+-\S+) \|", section, flags=re.M)
     assert len(rows) == 36  # 4 to 7 emotions x (5 atlas + 4 second-model designs)
-    assert section.count("(the shipped minimum agrees)") == 1
+    assert ("no design here is below the band: 4 (the shipped minimum, 5, is higher: at 4 emotions the intervals "
+            "are") in section
     assert "no design here is below the band: 6 (the shipped minimum, 7, is higher: at 6 emotions the lowest" in section
 
 
 def test_the_minimum_text_says_how_the_shipped_minimum_stands():
     import pandas as pd
 
-    from analyses.calibration.few import _minimum_text
+    from analyses.calibration.few import _minimum_text, _rho_minimum_text
 
     t = pd.DataFrame({"n": [6, 6, 7], "corrected_coverage": [0.93, 0.99, 0.95], "n_given": [30, 30, 30]})
     assert _minimum_text(t, 7, 7) == "the shipped minimum agrees"
     assert _minimum_text(t, 6, 7).startswith("the shipped minimum, 7, is higher: at 6 emotions the lowest design "
                                              "covers 93.0%")
     assert _minimum_text(t, 8, 7) == _minimum_text(t, None, 7) == "the shipped minimum differs"
+    rho = pd.DataFrame({"n": [4, 4, 5], "rho_width": [1.75, 1.97, 1.5]})
+    assert _rho_minimum_text(rho, 5, 5) == "the shipped minimum agrees"
+    assert _rho_minimum_text(rho, 4, 5).startswith("the shipped minimum, 5, is higher: at 4 emotions the intervals are "
+                                                   "1.75-1.97 wide on a scale of 2")
 
 
 def test_supported_from_is_the_smallest_n_after_the_last_failure():
