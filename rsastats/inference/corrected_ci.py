@@ -137,15 +137,15 @@ def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | Non
     if not (_given(rho_low) and _given(rho_high)):
         return replace(corrected, rho_corrected=None, corrected_ci_low=None, corrected_ci_high=None, corrected_note=(
             f"rho_corrected not given: its interval is narrower than {NARROW_AT_BOUND} at the bound, where the "
-            "resampled ratios pile up and such intervals under-cover, and rho has no interval to join it with "
-            "(docs/statistics.md, 'Narrow intervals at the bound')"))
+            "ratio's resampled and leave-one-out values pile up at 1 and such intervals under-cover, and rho has no "
+            "interval to join it with (docs/statistics.md, 'Joined with rho's interval')"))
     new_low, new_high = float(min(low, rho_low)), float(max(high, rho_high))
     if (new_low, new_high) == (low, high):
         return corrected
-    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)}: narrower than {NARROW_AT_BOUND} at the bound, where the "
-            "resampled ratios pile up, it under-covered in the calibration studies; there the noise-free and the "
-            "measured rho are close and rho's interval is calibrated (docs/statistics.md, 'Narrow intervals at the "
-            "bound')")
+    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)}: intervals narrower than {NARROW_AT_BOUND} at the bound, "
+            "where the ratio's resampled and leave-one-out values pile up at 1, under-covered in the calibration "
+            "studies; there the noise-free and the measured rho are close and rho's interval is calibrated "
+            "(docs/statistics.md, 'Joined with rho's interval')")
     return replace(corrected, corrected_ci_low=new_low, corrected_ci_high=new_high,
                    corrected_note="; ".join(filter(None, (corrected.corrected_note, note))))
 

@@ -155,6 +155,22 @@ def _replicates(rdms, fitted: FittedModel, pair_idx, response, engine, reml, n_b
     return reps, jack_var, jack_rho
 
 
+def _refuse_duplicates(y: np.ndarray, names, response: str) -> None:
+    """A ValidationError naming two files whose responses are equal in every cell: the model's file-level noise is
+    common to all files, so such a pair drives it to 0, where no fit converges and the bootstrap's shares pile up at
+    the cap of the relative variances (docs/decomposition.md, 'Fitting')."""
+    distinct = np.unique(np.round(y.T, 9), axis=0, return_inverse=True)[1].ravel()
+    if len(set(distinct.tolist())) == len(distinct):
+        return
+    first = next(k for k in range(len(distinct)) if (distinct[:k] == distinct[k]).any())
+    other = int(np.flatnonzero(distinct[:first] == distinct[first])[0])
+    raise ValidationError(
+        f"files {names[other]!r} and {names[first]!r} have the same RDM after the {response} transform (equal in every "
+        "cell): the model's file-level noise, common to all files, would be 0, where no fit converges; give each file "
+        "once, or, if they are distinct conditions whose geometry agrees exactly (two precisions that move no rank), "
+        "drop one of them" + (" or use --response zscore" if response == "rank" else ""))
+
+
 def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot, confidence, ci_method, engine, reml,
                        test, seed, progress, runner=None) -> DecompositionResult:
     """:func:`decompose_rdms` after its inputs were checked."""
@@ -166,6 +182,7 @@ def _decompose_checked(rdms, emotions, conds, names, comps, *, response, n_boot,
     if np.allclose(y, y[:, :1], rtol=0, atol=1e-12):
         raise ValidationError(f"all {n_files} files have the same RDM (after the {response} transform): "
                               "there is no variation between them to decompose")
+    _refuse_duplicates(y, names, response)
     if not any(design.estimable):
         # the fit would have no component: say why instead of failing inside it
         example = next(f"{c.name}: {r}" for c, r in zip(comps, design.reasons) if r)

@@ -129,6 +129,25 @@ def test_identical_files_collapse_the_residual_and_are_refused():
         decompose_rdms(rdms, labels(6), [{"model": m} for m in "abc"], n_boot=0)
 
 
+def test_two_files_with_the_same_rdm_among_others_are_named_and_refused():
+    """A file given twice (or two conditions that move no rank) makes the file-level noise 0: refused with both names,
+    for ranks and for z-scored values; distinct files are fitted."""
+    conds = [{"model": m, "precision": p} for m in "ab" for p in ("fp32", "fp16")]
+    rdms = simulate_condition_rdms(conds, {"model": 0.5}, 8, residual=0.3, seed=3)
+    names = ["a32", "a16", "b32", "b16"]
+    decompose_rdms(rdms, labels(8), conds, names=names, n_boot=0)
+    twice = rdms.copy()
+    twice[3] = twice[2]
+    for response in ("rank", "zscore"):
+        with pytest.raises(ValidationError, match=f"files 'b32' and 'b16' have the same RDM after the {response}"):
+            decompose_rdms(twice, labels(8), conds, names=names, response=response, n_boot=0)
+    monotone = rdms.copy()
+    monotone[1] = monotone[0] ** 2  # the same ranks, other values: a duplicate for ranks only
+    with pytest.raises(ValidationError, match="--response zscore"):
+        decompose_rdms(monotone, labels(8), conds, names=names, n_boot=0)
+    decompose_rdms(monotone, labels(8), conds, names=names, response="zscore", n_boot=0)
+
+
 # --------------------------------------------------------------------------- estimability
 def test_factor_that_does_not_vary_is_named_and_the_rest_is_fitted():
     conds = [c for c in study_conditions() if c["precision"] == "fp32"]
