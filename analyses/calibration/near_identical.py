@@ -22,9 +22,7 @@ Writes reports/calibration/near_identical.csv.
 
 from __future__ import annotations
 
-import argparse
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
@@ -33,13 +31,12 @@ import pandas as pd
 
 from rsastats.inference import compare_models, corrected_ci
 from rsastats.inference.corrected import CorrectedRho
-from rsastats.io import atomic_path
 from rsastats.rng import spawn_sequences
 
 from ..atlas.model import cosine_cells, spearman
 from .independent import _inputs
 from .no_spread import FACTORS, HIDDEN, NOISE, _Population
-from .studies import binomial_ci
+from .studies import binomial_ci, grid_main, map_chunks
 
 __all__ = ["DESIGNS", "draw", "truths", "one", "design_row", "main"]
 
@@ -111,12 +108,7 @@ def _coverage(low, high, truth: float, given: np.ndarray) -> dict:
 def design_row(n: int, p: int, shift: float, diff: float, sets: int, n_mc: int, jobs: int = 2) -> dict:
     """One design's truths and the coverage of rho's interval and of rho_corrected's before and after the join."""
     seqs = spawn_sequences(np.random.SeedSequence([2026, n, p, int(shift * 1000), int(diff * 1000)]), sets)
-    chunks = [(n, p, shift, diff, seqs[k::jobs]) for k in range(jobs)]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            got = pd.DataFrame([r for part in pool.map(_chunk, chunks) for r in part])
-    else:
-        got = pd.DataFrame([r for c in chunks for r in _chunk(c)])
+    got = pd.DataFrame(map_chunks(_chunk, (n, p, shift, diff), seqs, jobs))
     free, measured = truths(n, p, shift, diff, n_mc)
     row = {"n_emotions": n, "n_prompts": p, "shift": shift, "diff": diff, "sets": sets, "free": free,
            "measured": measured, "joined": got["joined"].mean()}
@@ -129,27 +121,16 @@ def design_row(n: int, p: int, shift: float, diff: float, sets: int, n_mc: int, 
     return row
 
 
+def _describe(row: dict) -> str:
+    return (f"n{row['n_emotions']}-P{row['n_prompts']}-shift{row['shift']}-diff{row['diff']}: free {row['free']:.5f}, "
+            f"measured {row['measured']:.5f}; rho {100 * row['rho_coverage']:.1f}%; rho_corrected before "
+            f"{100 * row['before_coverage']:.1f}%, joined in {100 * row['joined']:.0f}%, shipped "
+            f"{100 * row['shipped_coverage']:.1f}% (shown {100 * row['shipped_shown']:.0f}%, median width "
+            f"{row['shipped_median_width']:.4f})")
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=int, default=200)
-    parser.add_argument("--truth", type=int, default=3000)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--designs", type=int, nargs="*", default=None, help="indices into DESIGNS (default: all)")
-    parser.add_argument("--out", default=str(OUT))
-    args = parser.parse_args(argv)
-    rows = []
-    for k in (range(len(DESIGNS)) if args.designs is None else args.designs):
-        row = design_row(*DESIGNS[k], args.sets, args.truth, args.jobs)
-        rows.append(row)
-        print(f"n{row['n_emotions']}-P{row['n_prompts']}-shift{row['shift']}-diff{row['diff']}: free {row['free']:.5f}, "
-              f"measured {row['measured']:.5f}; rho {100 * row['rho_coverage']:.1f}%; rho_corrected before "
-              f"{100 * row['before_coverage']:.1f}%, joined in {100 * row['joined']:.0f}%, shipped "
-              f"{100 * row['shipped_coverage']:.1f}% (shown {100 * row['shipped_shown']:.0f}%, median width "
-              f"{row['shipped_median_width']:.4f})", flush=True)
-    table = pd.DataFrame(rows)
-    with atomic_path(Path(args.out)) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    return table
+    return grid_main(argv, __doc__.splitlines()[0], DESIGNS, design_row, _describe, OUT)
 
 
 if __name__ == "__main__":

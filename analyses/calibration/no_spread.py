@@ -21,21 +21,18 @@ Writes reports/calibration/no_spread.csv.
 
 from __future__ import annotations
 
-import argparse
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rsastats.io import atomic_path
 from rsastats.rng import spawn_sequences
 
 from ..atlas.model import cosine_cells, spearman
 from .at_bound import interval
 from .independent import _inputs
-from .studies import binomial_ci
+from .studies import binomial_ci, grid_main, map_chunks
 
 __all__ = ["DESIGNS", "draw", "truth", "design_row", "main"]
 
@@ -82,13 +79,7 @@ def design_row(n: int, p: int, diff: float, sets: int, n_mc: int, jobs: int = 2)
     """Per design: the truth, the share of data sets without spread, and the coverage before and shipped (a missing
     interval counts as a miss), with Clopper-Pearson bounds."""
     seqs = spawn_sequences(np.random.SeedSequence([2026, n, p, int(diff * 1000)]), sets)
-    chunks = [(n, p, diff, seqs[k::jobs]) for k in range(jobs)]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
-            rows = [r for part in pool.map(_chunk, chunks) for r in part]
-    else:
-        rows = [r for c in chunks for r in _chunk(c)]
-    got, target = pd.DataFrame(rows), truth(n, p, diff, n_mc)
+    got, target = pd.DataFrame(map_chunks(_chunk, (n, p, diff), seqs, jobs)), truth(n, p, diff, n_mc)
     flat = got["no_spread"].to_numpy(bool)
     shown = np.isfinite(got["shipped_low"]).to_numpy()
     row = {"n_emotions": n, "n_prompts": p, "diff": diff, "sets": sets, "truth": target, "no_spread": flat.mean(),
@@ -106,26 +97,15 @@ def design_row(n: int, p: int, diff: float, sets: int, n_mc: int, jobs: int = 2)
     return row
 
 
+def _describe(row: dict) -> str:
+    return (f"n{row['n_emotions']}-P{row['n_prompts']}-diff{row['diff']}: truth {row['truth']:.6f}; no spread "
+            f"{100 * row['no_spread']:.0f}%; coverage before {100 * row['before_coverage']:.1f}%, shipped "
+            f"{100 * row['shipped_coverage']:.1f}% ({100 * row['shipped_coverage_of_shown']:.1f}% of the "
+            f"{100 * row['shown']:.0f}% shown)")
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=int, default=200)
-    parser.add_argument("--truth", type=int, default=3000)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--designs", type=int, nargs="*", default=None, help="indices into DESIGNS (default: all)")
-    parser.add_argument("--out", default=str(OUT))
-    args = parser.parse_args(argv)
-    rows = []
-    for k in (range(len(DESIGNS)) if args.designs is None else args.designs):
-        row = design_row(*DESIGNS[k], args.sets, args.truth, args.jobs)
-        rows.append(row)
-        print(f"n{row['n_emotions']}-P{row['n_prompts']}-diff{row['diff']}: truth {row['truth']:.6f}; no spread "
-              f"{100 * row['no_spread']:.0f}%; coverage before {100 * row['before_coverage']:.1f}%, shipped "
-              f"{100 * row['shipped_coverage']:.1f}% ({100 * row['shipped_coverage_of_shown']:.1f}% of the "
-              f"{100 * row['shown']:.0f}% shown)", flush=True)
-    table = pd.DataFrame(rows)
-    with atomic_path(Path(args.out)) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    return table
+    return grid_main(argv, __doc__.splitlines()[0], DESIGNS, design_row, _describe, OUT)
 
 
 if __name__ == "__main__":

@@ -129,3 +129,36 @@ def design_table(design_rows, designs: Sequence[str], n_sets: int, jobs: int, ou
         table.to_csv(tmp, index=False, float_format="%.4f")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     return table
+
+
+def grid_main(argv: list[str] | None, description: str, designs: Sequence[tuple], design_row, describe,
+              out: str | os.PathLike) -> pd.DataFrame:
+    """The command line of a study over a grid of ``designs`` (tuples): ``--sets``, ``--truth`` (Monte Carlo data
+    sets of the truth), ``--jobs``, ``--designs`` (indices into the grid) and ``--out``; ``design_row(*design, sets,
+    truth, jobs)`` per design, ``describe(row)`` printed after each, the table written to ``out`` (CSV, atomically)."""
+    import argparse
+
+    from rsastats.io import atomic_path
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sets", type=int, default=200)
+    parser.add_argument("--truth", type=int, default=3000)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--designs", type=int, nargs="*", default=None, help="indices into the grid (default: all)")
+    parser.add_argument("--out", default=str(out))
+    args = parser.parse_args(argv)
+    rows = []
+    for k in (range(len(designs)) if args.designs is None else args.designs):
+        rows.append(design_row(*designs[k], args.sets, args.truth, args.jobs))
+        print(describe(rows[-1]), flush=True)
+    table = pd.DataFrame(rows)
+    with atomic_path(Path(args.out)) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    return table
+
+
+def map_chunks(chunk, args: tuple, seqs: list, jobs: int) -> list:
+    """``chunk((*args, seqs[k::jobs]))`` for each of ``jobs`` workers (in processes when ``jobs > 1``), the rows of
+    all in one list."""
+    parts = _map(chunk, [(*args, seqs[k::jobs]) for k in range(jobs)], jobs)
+    return [row for part in parts for row in part]
