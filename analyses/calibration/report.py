@@ -105,8 +105,9 @@ def _default_section() -> list[str]:
         "`rsastats/inference/equalize.py`), with a Fisher-z jackknife-t interval over emotions whose variance is "
         "second-order corrected and adds the variance of the random half splits, and near the bound 1 (and with fewer "
         "than 20 emotions, since 2026-12-06) the BCa interval of its emotion-bootstrap replicates "
-        "(`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere before). Why: "
-        "docs/statistics.md, 'Two estimands'; the alternatives above.",
+        "(`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere before); an interval narrower than "
+        "0.02 within 0.02 of the bound is joined with rho's interval (since 2026-12-06, `joined_with_rho`). Why: "
+        "docs/statistics.md, 'Two estimands' and 'Joined with rho's interval'; the alternatives above.",
         "",
     ]
 
