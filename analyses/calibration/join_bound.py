@@ -8,7 +8,9 @@ stored frame and keeps the former values in ``*_unjoined`` columns (:func:`unjoi
 take the interval apart and for :mod:`analyses.calibration.uneven`, which reruns the steps before it); ``verify``
 data sets per design where it moved something are rerun through the study's shipped worker and must agree exactly.
 Stored intervals of rho of width 0 (from before the 'No spread' rule of 2026-12-06: 369 data sets of the designs with
-4-5 emotions) are rerun first (:func:`refresh_flat`), since the join reads rho's interval.
+4-5 emotions) are rerun first (:func:`refresh_flat`), since the join reads rho's interval, and the notes are brought
+to the shipped wording (:func:`current_notes`: the former note of a narrow interval at the bound dropped, the reason of
+the BCa route below 20 emotions).
 
 Run:  python -m analyses.calibration.join_bound [--studies atlas independent few atlas_2028 real_prompts] [--verify 2]
 (about 5 min on 2 cores, most of it the reruns); then ``python -m analyses.calibration.real_prompts --summary`` and the
@@ -29,7 +31,8 @@ from rsastats.inference.corrected_ci import FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMO
 
 from .studies import write_run
 
-__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "join_interval", "joined", "unjoined", "rejoin", "main"]
+__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "current_notes", "refresh_flat", "join_interval", "joined", "unjoined",
+           "rejoin", "main"]
 
 GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
 UNJOINED = tuple(f"{c}_unjoined" for c in GIVEN)

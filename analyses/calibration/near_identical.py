@@ -16,7 +16,7 @@ Each data set goes through :func:`rsastats.inference.compare_models` with its de
 interval before the join is the same run's with the join lifted, and the shipped one is that joined with rho's
 interval (a test checks it against ``compare_models``).
 
-Run:  python -m analyses.calibration.near_identical [--sets 200] [--truth 3000] [--jobs 2]   (about 12 min on 2 cores).
+Run:  python -m analyses.calibration.near_identical [--sets 200] [--truth 3000] [--jobs 2]   (12 min with one job).
 Writes reports/calibration/near_identical.csv.
 """
 

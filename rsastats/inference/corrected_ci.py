@@ -46,8 +46,8 @@ _BLOCK = 256
 # An interval of rho_corrected narrower than this within this distance of the bound +-1 is joined with rho's interval
 # (joined_with_rho).  Pooled over the calibration studies' designs, BCa intervals reaching 1 and narrower than 0.01
 # covered 27%, those 0.01-0.02 wide 76%, wider ones 87-100% (python -m analyses.calibration.near_bound;
-# reports/calibration/near_bound_width.csv); joined, the designs of nearly identical models covered 97-100%
-# (python -m analyses.calibration.join_bound; docs/statistics.md, 'Narrow intervals at the bound').
+# reports/calibration/near_bound_width.csv); joined, 18 designs of nearly identical models covered 98.5-100%, against
+# 55-100% before (python -m analyses.calibration.near_identical; docs/statistics.md, 'Joined with rho's interval').
 NARROW_AT_BOUND = 0.02
 # Fewer emotions: the BCa interval for every pair.  The route by the data set's own standard error sent to the jackknife-t
 # interval mostly the data sets whose standard error came out small; measured (2026-12-06, docs/statistics.md), that

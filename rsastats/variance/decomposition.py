@@ -158,7 +158,7 @@ def _replicates(rdms, fitted: FittedModel, pair_idx, response, engine, reml, n_b
 def _refuse_duplicates(y: np.ndarray, names, response: str) -> None:
     """A ValidationError naming two files whose responses are equal in every cell: the model's file-level noise is
     common to all files, so such a pair drives it to 0, where no fit converges and the bootstrap's shares pile up at
-    the cap of the relative variances (docs/decomposition.md, 'Fitting')."""
+    the cap of the relative variances (docs/decomposition.md, 'What can be estimated')."""
     distinct = np.unique(np.round(y.T, 9), axis=0, return_inverse=True)[1].ravel()
     if len(set(distinct.tolist())) == len(distinct):
         return
