@@ -159,11 +159,12 @@ def _refuse_duplicates(y: np.ndarray, names, response: str) -> None:
     """A ValidationError naming two files whose responses are equal in every cell: the model's file-level noise is
     common to all files, so such a pair drives it to 0, where no fit converges and the bootstrap's shares pile up at
     the cap of the relative variances (docs/decomposition.md, 'What can be estimated')."""
-    distinct = np.unique(np.round(y.T, 9), axis=0, return_inverse=True)[1].ravel()
-    if len(set(distinct.tolist())) == len(distinct):
+    _, first_of, inverse = np.unique(np.round(y.T, 9), axis=0, return_index=True, return_inverse=True)
+    repeats = np.flatnonzero(first_of[inverse.ravel()] != np.arange(y.shape[1]))
+    if not repeats.size:
         return
-    first = next(k for k in range(len(distinct)) if (distinct[:k] == distinct[k]).any())
-    other = int(np.flatnonzero(distinct[:first] == distinct[first])[0])
+    first = int(repeats[0])
+    other = int(first_of[inverse.ravel()[first]])
     raise ValidationError(
         f"files {names[other]!r} and {names[first]!r} have the same RDM after the {response} transform (equal in every "
         "cell): the model's file-level noise, common to all files, would be 0, where no fit converges; give each file "
