@@ -123,14 +123,16 @@ def _given(x: Any) -> bool:
 
 def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | None) -> Any:
     """``corrected`` (a :class:`~rsastats.inference.corrected.CorrectedRho`) with an interval that is narrow at the
-    bound (:func:`narrow_at_bound`) replaced by its hull with rho's interval ``(rho_low, rho_high)``, or withheld
-    where rho has no interval; other records unchanged.
+    bound (:func:`narrow_at_bound`) replaced by its hull with rho's interval ``(rho_low, rho_high)`` and that bound, or
+    withheld where rho has no interval; other records unchanged.
 
     Where nearly every resampled ratio reaches 1 the bootstrap piles up at the bound and its interval with it; such
-    intervals covered the noise-free rho far less than 95% (:data:`NARROW_AT_BOUND`).  Data that reliable put the
-    noise-free and the measured rho within about one interval's width of each other, and rho's interval is
-    calibrated there (its spread comes from emotions and, where they move nothing, prompts), so the hull covers
-    wherever either interval does.  The estimate does not move, so it stays inside."""
+    intervals covered the noise-free rho far less than 95% (:data:`NARROW_AT_BOUND`), lying above it, or, with few
+    prompts per half (where the ratio is biased away from the bound), below it.  Prompt noise attenuates rho, so the
+    noise-free rho lies between the measured rho's expectation and the bound: rho's interval, which is calibrated
+    there (its spread comes from emotions and, where they move nothing, prompts), extended to the bound covers it
+    wherever rho's interval does, and the hull with the ratio's own interval cannot cover less.  The estimate does
+    not move, so it stays inside."""
     low, high = corrected.corrected_ci_low, corrected.corrected_ci_high
     if corrected.rho_corrected is None or not (_given(low) and _given(high)) or not narrow_at_bound(low, high):
         return corrected
@@ -139,13 +141,14 @@ def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | Non
             f"rho_corrected not given: its interval is narrower than {NARROW_AT_BOUND} at the bound, where the "
             "ratio's resampled and leave-one-out values pile up at 1 and such intervals under-cover, and rho has no "
             "interval to join it with (docs/statistics.md, 'Joined with rho's interval')"))
-    new_low, new_high = float(min(low, rho_low)), float(max(high, rho_high))
+    bound = 1.0 if high >= -low else -1.0  # the bound the interval is near
+    new_low, new_high = float(min(low, rho_low, bound)), float(max(high, rho_high, bound))
     if (new_low, new_high) == (low, high):
         return corrected
-    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)}: intervals narrower than {NARROW_AT_BOUND} at the bound, "
-            "where the ratio's resampled and leave-one-out values pile up at 1, under-covered in the calibration "
-            "studies; there the noise-free and the measured rho are close and rho's interval is calibrated "
-            "(docs/statistics.md, 'Joined with rho's interval')")
+    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)} and the bound {bound:+.0f}: intervals narrower than "
+            f"{NARROW_AT_BOUND} at the bound, where the ratio's resampled and leave-one-out values pile up at 1, "
+            "under-covered in the calibration studies; prompt noise attenuates rho, so the noise-free rho lies "
+            "between rho and the bound (docs/statistics.md, 'Joined with rho's interval')")
     return replace(corrected, corrected_ci_low=new_low, corrected_ci_high=new_high,
                    corrected_note="; ".join(filter(None, (corrected.corrected_note, note))))
 

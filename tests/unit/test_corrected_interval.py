@@ -247,10 +247,14 @@ def test_a_narrow_interval_at_the_bound_is_joined_with_rhos_interval():
     joined = joined_with_rho(_record(0.9995, 0.999, 1.0), 0.990, 0.998)
     assert (joined.corrected_ci_low, joined.corrected_ci_high, joined.rho_corrected) == (0.990, 1.0, 0.9995)
     assert joined.corrected_note.startswith("BCa interval over emotion resamples; " + JOIN_NOTE + " [0.990, 0.998]")
-    up = joined_with_rho(_record(0.995, 0.99, 0.998), 0.993, 0.9995)  # the hull moves the upper end too
-    assert (up.corrected_ci_low, up.corrected_ci_high) == (0.99, 0.9995)
+    up = joined_with_rho(_record(0.995, 0.99, 0.998), 0.993, 0.9995)  # the bound is taken in: the upper end moves
+    assert (up.corrected_ci_low, up.corrected_ci_high) == (0.99, 1.0)
+    assert "and the bound +1: " in up.corrected_note
+    below = joined_with_rho(_record(0.997, 0.996, 0.9992), 0.995, 0.998)  # with rho's interval inside it, too
+    assert (below.corrected_ci_low, below.corrected_ci_high, below.rho_corrected) == (0.995, 1.0, 0.997)
     down = joined_with_rho(_record(-0.9995, -1.0, -0.999), -0.998, -0.99)  # the bound -1 alike
     assert (down.corrected_ci_low, down.corrected_ci_high) == (-1.0, -0.99)
+    assert "and the bound -1: " in down.corrected_note
     inside = _record(0.9995, 0.985, 1.0)
     assert joined_with_rho(inside, 0.99, 0.998) == inside  # rho's interval inside: nothing moves, no note
     wide = _record(0.97, 0.95, 0.99)
