@@ -106,7 +106,8 @@ def _default_section() -> list[str]:
         "second-order corrected and adds the variance of the random half splits, and near the bound 1 (and with fewer "
         "than 20 emotions, since 2026-12-06) the BCa interval of its emotion-bootstrap replicates "
         "(`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere before); an interval narrower than "
-        "0.02 within 0.02 of the bound is joined with rho's interval (since 2026-12-06, `joined_with_rho`). Why: "
+        "0.02 within 0.02 of the bound is joined with rho's interval (since 2026-12-06, `joined_with_rho`) and the "
+        "bound (since 2026-12-06, later the same day). Why: "
         "docs/statistics.md, 'Two estimands' and 'Joined with rho's interval'; the alternatives above.",
         "",
     ]
