@@ -159,8 +159,8 @@ def _at_bound(table: pd.DataFrame) -> list[str]:
     cov_rest = t["corrected_hits_below_one"].sum() / (n_all - n_one) if n_all > n_one else np.nan
     above = t[t["corrected_coverage"] > TOLERANCE[1]]
     mostly = above[above["corrected_at_one"] >= 0.9]
-    return [f"- Intervals whose upper end is 1 (their note says 'clipped at 1', or 'the bound +1' where joined with rho's "
-            f"interval): {_pct(n_one / n_all)}% of the "
+    return [f"- Intervals whose upper end is 1 (their note says 'clipped at 1', or 'the bound +1' where joined with "
+            f"rho's interval): {_pct(n_one / n_all)}% of the "
             f"{n_all} given intervals of these designs; they cover the truth in {_pct(cov_one)}% of data sets, the "
             f"others in {_pct(cov_rest)}%. Such an interval cannot miss below the truth (1 is above it), so only its "
             f"lower end can miss. Of the {len(above)} designs above the band, {len(mostly)} have at least 90% of their "

@@ -1,16 +1,16 @@
 """rho_corrected's join with rho's interval near the bound, applied to the stored results of the calibration studies.
 
 Since 2026-12-06 an interval of rho_corrected narrower than ``NARROW_AT_BOUND`` with an end within that distance of
-the bound is replaced by its hull with rho's interval, or withheld where rho has no interval
-(:func:`rsastats.inference.corrected_ci.joined_with_rho`).  The join comes last: it reads only the pair's
-rho_corrected record and rho's interval, which the stored results hold per data set.  :func:`joined` applies it to a
-stored frame and keeps the former values in ``*_unjoined`` columns (:func:`unjoined` restores them, for studies that
-take the interval apart and for :mod:`analyses.calibration.uneven`, which reruns the steps before it); ``verify``
+the bound is replaced by its hull with rho's interval (and, since later that day, the bound), or withheld where rho
+has no interval (:func:`rsastats.inference.corrected_ci.joined_with_rho`). The join comes last: it reads only the
+pair's rho_corrected record and rho's interval, which the stored results hold per data set. :func:`joined` applies it
+to a stored frame and keeps the former values in ``*_unjoined`` columns (:func:`unjoined` restores them, for studies
+that take the interval apart and for :mod:`analyses.calibration.uneven`, which reruns the steps before it); ``verify``
 data sets per design where it moved something are rerun through the study's shipped worker and must agree exactly.
 Stored intervals of rho of width 0 (from before the 'No spread' rule of 2026-12-06: 369 data sets of the designs with
 4-5 emotions) are rerun first (:func:`refresh_flat`), since the join reads rho's interval, and the notes are brought
-to the shipped wording (:func:`current_notes`: the former note of a narrow interval at the bound dropped, the reason of
-the BCa route below 20 emotions).
+to the shipped wording (:func:`current_notes`: the former note of a narrow interval at the bound dropped, the reason
+of the BCa route below 20 emotions).
 
 Run:  python -m analyses.calibration.join_bound [--studies atlas independent few atlas_2028 real_prompts] [--verify 2]
 (about 5 min on 2 cores, most of it the reruns); then ``python -m analyses.calibration.real_prompts --summary`` and the

@@ -3,7 +3,7 @@
 One model at two precisions, or a base and an instruct model that differ a little, have a noise-free rho just below 1.
 The cross-half ratio's resamples then pile up at 1, and its interval with them: narrow intervals that reach the bound
 covered 27-76% in the calibration studies (docs/statistics.md, 'Narrow intervals at the bound').  Since 2026-12-06 an
-interval of rho_corrected narrower than ``NARROW_AT_BOUND`` near the bound is joined with rho's interval
+interval of rho_corrected narrower than ``NARROW_AT_BOUND`` near the bound is joined with rho's interval and the bound
 (:func:`rsastats.inference.corrected_ci.joined_with_rho`).  This study measures both.
 
 The model: emotions ``mu`` as in :mod:`analyses.calibration.no_spread` (3 latent factors, 64 dimensions, fresh per

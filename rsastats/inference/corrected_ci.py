@@ -44,8 +44,8 @@ _EDGE = 1.0 - 1e-9
 MAX_LEAVE_TWO_OUT = 2016
 _BLOCK = 256
 # An interval of rho_corrected narrower than this within this distance of the bound +-1 is joined with rho's interval
-# (joined_with_rho).  Pooled over the calibration studies' designs, BCa intervals reaching 1 and narrower than 0.01
-# covered 27%, those 0.01-0.02 wide 76%, wider ones 87-100% (python -m analyses.calibration.near_bound;
+# and the bound (joined_with_rho).  Pooled over the calibration studies' designs, BCa intervals reaching 1 and narrower
+# than 0.01 covered 27%, those 0.01-0.02 wide 76%, wider ones 87-100% (python -m analyses.calibration.near_bound;
 # reports/calibration/near_bound_width.csv); joined, 18 designs of nearly identical models covered 98.5-100%, against
 # 55-100% before (python -m analyses.calibration.near_identical; docs/statistics.md, 'Joined with rho's interval').
 NARROW_AT_BOUND = 0.02
