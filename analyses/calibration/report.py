@@ -16,7 +16,6 @@ from rsastats.intervals import DEFAULT_CI
 from rsastats.io import atomic_path
 
 from ..atlas.designs import WEAK
-from . import cli_model
 from .atlas import TOLERANCE, atlas_section, coverage_table, load_atlas, run_atlas
 from .rho import WEAK_FOLDER, rerun_atlas_corrected, rerun_atlas_rho, rho_table, run_weak, weak_section
 from .methods import methods_section
@@ -188,9 +187,12 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
     if independent_runs:
         lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
+    from . import cli_model, many_emotions  # here, so that `python -m` of either finds it not yet imported
+
     third = cli_model.coverage_table()
     if len(third):  # run on its own (python -m analyses.calibration.cli_model); always reused here
         lines += cli_model.coverage_markdown(third, heading="##").split("\n")
+    lines += many_emotions.section()  # run on its own (python -m analyses.calibration.many_emotions); reused here
     checked = uneven_table({"atlas": runs, "second model": independent_runs, "fewer than 8 emotions": few_runs})
     if len(checked):
         lines += uneven_section(checked, TOLERANCE)

@@ -1,0 +1,114 @@
+"""The shipped defaults with many emotions: 64 and 100, beyond the atlas's 40 (issue 14).
+
+A user may compare every emotion word of a large list (the 102 words of :mod:`analyses.calibration.real_prompts`).
+Two things change there: rho_corrected's jackknife-t interval loses its second-order correction above
+:data:`~rsastats.inference.corrected_ci.MAX_LEAVE_TWO_OUT` pairs of emotions (65 emotions and up: the plain jackknife
+variance, which counts the second-order part twice, so wider), and the intervals narrow, so a bias of the estimator
+that is small next to an interval at 21 emotions weighs more.  Designs of the atlas's model
+(:mod:`analyses.atlas.model`, :func:`analyses.atlas.designs.design`) with 64 and 100 emotions, every data set through
+:func:`rsastats.inference.compare_models` with its defaults (:func:`analyses.atlas.shipped.run_shipped`), truths as
+the atlas's; the table is :func:`analyses.calibration.atlas.coverage_table`'s.
+
+Run:  python -m analyses.calibration.many_emotions [--sets 200] [--designs NAME ...] [--jobs 2]
+(3-15 min per design on 2 cores; the BCa route near the bound is the slow one).  Writes
+reports/calibration/many_emotions/<design>.csv and .json, and prints the table (``--table`` only prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+import pandas as pd
+
+from rsastats.inference.corrected_ci import MAX_LEAVE_TWO_OUT
+
+from ..atlas.designs import design
+from ..atlas.model import calibrate_sigma
+from ..atlas.shipped import run_shipped
+from .atlas import TOLERANCE, coverage_table
+from .studies import HALF_SPLIT, load_runs, write_run
+
+__all__ = ["DESIGNS", "FOLDER", "run", "table", "section", "main"]
+
+FOLDER = "reports/calibration/many_emotions"
+DESIGNS = (
+    design(100, 8, 0.8, "high", "clustered", "strong"),  # n21- and n40- variants in the atlas: 96.6%, 92.1%
+    design(100, 20, 0.8, "mid", "hub", "strong"),  # hub emotions: the estimator's known upward bias
+    design(100, 4, 0.95, "near1"),  # near the bound: the BCa route
+    design(64, 8, 0.8, "high", "clustered", "strong"),  # the most emotions with the second-order correction
+)
+
+
+def run(names: list[str] | None, n_sets: int, *, n_boot: int = 2000, n_mc: int = 4000, seed: int = 2026,
+        jobs: int = 2) -> None:
+    """Run the designs (those named, or all) and write each design's CSV and JSON."""
+    for d in DESIGNS:
+        if names and d.name not in names:
+            continue
+        frame, truth = run_shipped(calibrate_sigma(d), n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
+        write_run(FOLDER, d.name, frame, {"design": asdict(d), "truth": truth, "n_sets": n_sets, "n_boot": n_boot,
+                                          "n_mc": n_mc, "seed": seed, "half_split": HALF_SPLIT})
+        print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
+
+
+def table() -> pd.DataFrame:
+    """The coverage table of the stored designs."""
+    return coverage_table(load_runs(FOLDER, DESIGNS))
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:.1f}"
+
+
+def section(got: pd.DataFrame | None = None) -> list[str]:
+    """The Markdown of docs/calibration.md's section on the stored designs (none stored: no lines)."""
+    got = table() if got is None else got
+    if not len(got):
+        return []
+    band = lambda c: (c >= TOLERANCE[0]) & (c <= TOLERANCE[1])  # noqa: E731
+    with_corr = got[got["n_given"] >= 20]
+    lines = ["## Many emotions", "",
+             f"{len(got)} designs of the atlas's model with {' and '.join(map(str, sorted(set(got['n']))))} emotions x "
+             f"{int(got['n_sets'].min())} data sets (`python -m analyses.calibration.many_emotions`, whose docstring "
+             "says why; per data set in `reports/calibration/many_emotions/`), every data set through "
+             "`compare_models` with its defaults; truths and columns as in the atlas's table. Above "
+             f"{MAX_LEAVE_TWO_OUT} pairs of emotions (65 emotions and up) rho_corrected's jackknife-t interval has no "
+             "second-order correction.", "",
+             "| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | "
+             "corrected coverage % [CP 95%] | width | misses high / low % | reaches 1 % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in got.itertuples():
+        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
+                     f"{_pct(r.rho_cp_high)}] | {r.rho_width:.3f} | {_pct(r.given)}% | {r.rho_free:.3f} | "
+                     f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}] | "
+                     f"{r.corrected_width:.3f} | {_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)} | "
+                     f"{_pct(r.corrected_at_one)} |")
+    cor = with_corr["corrected_coverage"]
+    lines += ["", f"- rho: {int(band(got['rho_coverage']).sum())} of {len(got)} designs within [92.5%, 97.5%]; "
+              f"rho_corrected, where given in at least 20 data sets: {int(band(cor).sum())} of {len(with_corr)} "
+              f"({int((cor > TOLERANCE[1]).sum())} above, {int((cor < TOLERANCE[0]).sum())} below).",
+              f"- Every estimate inside its own interval: {bool(got['inside'].all())}; every rho, rho_corrected, interval "
+              f"end and noise ceiling in [-1, 1]: {bool(got['bounded'].all())}.", ""]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=int, default=200)
+    parser.add_argument("--designs", nargs="*")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--table", action="store_true", help="only print the table of the stored designs")
+    args = parser.parse_args(argv)
+    if not args.table:
+        run(args.designs, args.sets, jobs=args.jobs)
+    out = table()
+    cols = ["design", "rho_true", "rho_coverage", "rho_cp_low", "rho_cp_high", "rho_width", "given", "rho_free",
+            "corrected_coverage", "corrected_cp_low", "corrected_cp_high", "corrected_width", "corrected_miss_high",
+            "corrected_miss_low", "corrected_at_one", "inside", "bounded"]
+    print(out[cols].round(3).to_string(index=False))
+    return out
+
+
+if __name__ == "__main__":
+    main()
