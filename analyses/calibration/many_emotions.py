@@ -88,8 +88,8 @@ def section(got: pd.DataFrame | None = None) -> list[str]:
     lines += ["", f"- rho: {int(band(got['rho_coverage']).sum())} of {len(got)} designs within [92.5%, 97.5%]; "
               f"rho_corrected, where given in at least 20 data sets: {int(band(cor).sum())} of {len(with_corr)} "
               f"({int((cor > TOLERANCE[1]).sum())} above, {int((cor < TOLERANCE[0]).sum())} below).",
-              f"- Every estimate inside its own interval: {bool(got['inside'].all())}; every rho, rho_corrected, interval "
-              f"end and noise ceiling in [-1, 1]: {bool(got['bounded'].all())}.", ""]
+              f"- Every estimate inside its own interval: {bool(got['inside'].all())}; every rho, rho_corrected, "
+              f"interval end and noise ceiling in [-1, 1]: {bool(got['bounded'].all())}.", ""]
     return lines
 
 
