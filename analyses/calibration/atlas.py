@@ -24,17 +24,18 @@ from ..atlas.model import calibrate_sigma
 from ..atlas.shipped import run_shipped
 from .studies import HALF_SPLIT, binomial_ci, load_runs, write_run
 
-__all__ = ["run_atlas", "load_atlas", "coverage_table", "atlas_section", "TOLERANCE"]
+__all__ = ["run_atlas", "load_atlas", "coverage_table", "table_lines", "atlas_section", "TOLERANCE"]
 
 TOLERANCE = (0.925, 0.975)
 
 
 def run_atlas(folder: str | os.PathLike, *, n_sets: int = 400, n_boot: int = 2000, n_mc: int = 6000, seed: int = 2026,
-              jobs: int = 2, only: list[str] | None = None) -> None:
-    """Run the designs (all, or those named in ``only``) and write ``<design>.csv`` and ``<design>.json``."""
+              jobs: int = 2, only: list[str] | None = None, designs=ATLAS) -> None:
+    """Run the designs (all of ``designs``, or those named in ``only``) and write ``<design>.csv`` and
+    ``<design>.json``."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    for design in ATLAS:
+    for design in designs:
         if only and design.name not in only:
             continue
         frame, truth = run_shipped(calibrate_sigma(design), n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
@@ -169,6 +170,22 @@ def _at_bound(table: pd.DataFrame) -> list[str]:
             + ": their excess coverage is that of intervals cut by the bound, whose upper end misses almost never."]
 
 
+def table_lines(table: pd.DataFrame) -> list[str]:
+    """The Markdown table of :func:`coverage_table`'s rows: header, separator and a line per design."""
+    lines = ["| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | "
+             "corrected coverage % [CP 95%] | width | misses high / low % | reaches 1 % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        corrected = ("null (no prompts)" if r.vectors else
+                     f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}]")
+        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
+                     f"{_pct(r.rho_cp_high)}] | {r.rho_width:.3f} | {_pct(r.given)}% | {r.rho_free:.3f} | {corrected} | "
+                     f"{'' if r.corrected_width != r.corrected_width else f'{r.corrected_width:.3f}'} | "
+                     f"{'' if r.vectors else f'{_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)}'} | "
+                     f"{'' if r.vectors else _pct(r.corrected_at_one)} |")
+    return lines
+
+
 def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) -> list[str]:
     """The Markdown of the atlas: designs, coverage of both estimands, what is and is not supported."""
     meta = runs[0][0]
@@ -190,17 +207,8 @@ def atlas_section(table: pd.DataFrame, runs: list[tuple[dict, pd.DataFrame]]) ->
         "same size. Code: `analyses/atlas/` (model, designs) and `analyses/calibration/atlas.py`; per-data-set "
         "results in `reports/calibration/atlas/`.",
         "",
-        "| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | corrected coverage % [CP 95%] | width | misses high / low % | reaches 1 % |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
-        corrected = ("null (no prompts)" if r.vectors else
-                     f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}]")
-        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
-                     f"{_pct(r.rho_cp_high)}] | {r.rho_width:.3f} | {_pct(r.given)}% | {r.rho_free:.3f} | {corrected} | "
-                     f"{'' if r.corrected_width != r.corrected_width else f'{r.corrected_width:.3f}'} | "
-                     f"{'' if r.vectors else f'{_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)}'} | "
-                     f"{'' if r.vectors else _pct(r.corrected_at_one)} |")
+    lines += table_lines(table)
     lines += [
         "",
         f"- rho: **{len(rho_ok)} of {len(table)} designs** within [{100 * TOLERANCE[0]:g}%, {100 * TOLERANCE[1]:g}%]; "

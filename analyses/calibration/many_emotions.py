@@ -17,17 +17,14 @@ reports/calibration/many_emotions/<design>.csv and .json, and prints the table (
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 
 import pandas as pd
 
 from rsastats.inference.corrected_ci import MAX_LEAVE_TWO_OUT
 
 from ..atlas.designs import design
-from ..atlas.model import calibrate_sigma
-from ..atlas.shipped import run_shipped
-from .atlas import TOLERANCE, coverage_table
-from .studies import HALF_SPLIT, load_runs, write_run
+from .atlas import TOLERANCE, _within, coverage_table, run_atlas, table_lines
+from .studies import load_runs
 
 __all__ = ["DESIGNS", "FOLDER", "run", "table", "section", "main"]
 
@@ -42,14 +39,8 @@ DESIGNS = (
 
 def run(names: list[str] | None, n_sets: int, *, n_boot: int = 2000, n_mc: int = 4000, seed: int = 2026,
         jobs: int = 2) -> None:
-    """Run the designs (those named, or all) and write each design's CSV and JSON."""
-    for d in DESIGNS:
-        if names and d.name not in names:
-            continue
-        frame, truth = run_shipped(calibrate_sigma(d), n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs)
-        write_run(FOLDER, d.name, frame, {"design": asdict(d), "truth": truth, "n_sets": n_sets, "n_boot": n_boot,
-                                          "n_mc": n_mc, "seed": seed, "half_split": HALF_SPLIT})
-        print(f"{d.name}: {truth['seconds']:.0f} s", flush=True)
+    """Run the designs (those named, or all) and write each design's CSV and JSON (as the atlas's)."""
+    run_atlas(FOLDER, n_sets=n_sets, n_boot=n_boot, n_mc=n_mc, seed=seed, jobs=jobs, only=names, designs=DESIGNS)
 
 
 def table() -> pd.DataFrame:
@@ -57,16 +48,11 @@ def table() -> pd.DataFrame:
     return coverage_table(load_runs(FOLDER, DESIGNS))
 
 
-def _pct(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.1f}"
-
-
 def section(got: pd.DataFrame | None = None) -> list[str]:
     """The Markdown of docs/calibration.md's section on the stored designs (none stored: no lines)."""
     got = table() if got is None else got
     if not len(got):
         return []
-    band = lambda c: (c >= TOLERANCE[0]) & (c <= TOLERANCE[1])  # noqa: E731
     with_corr = got[got["n_given"] >= 20]
     lines = ["## Many emotions", "",
              f"{len(got)} designs of the atlas's model with {' and '.join(map(str, sorted(set(got['n']))))} emotions x "
@@ -75,18 +61,11 @@ def section(got: pd.DataFrame | None = None) -> list[str]:
              "`compare_models` with its defaults; truths and columns as in the atlas's table. Above "
              f"{MAX_LEAVE_TWO_OUT} pairs of emotions (65 emotions and up) rho_corrected's jackknife-t interval has no "
              "second-order correction.", "",
-             "| design | true rho | rho coverage % [CP 95%] | width | corrected given | noise-free rho | "
-             "corrected coverage % [CP 95%] | width | misses high / low % | reaches 1 % |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in got.itertuples():
-        lines.append(f"| {r.design} | {r.rho_true:.3f} | {_pct(r.rho_coverage)} [{_pct(r.rho_cp_low)}, "
-                     f"{_pct(r.rho_cp_high)}] | {r.rho_width:.3f} | {_pct(r.given)}% | {r.rho_free:.3f} | "
-                     f"{_pct(r.corrected_coverage)} [{_pct(r.corrected_cp_low)}, {_pct(r.corrected_cp_high)}] | "
-                     f"{r.corrected_width:.3f} | {_pct(r.corrected_miss_high)} / {_pct(r.corrected_miss_low)} | "
-                     f"{_pct(r.corrected_at_one)} |")
+             *table_lines(got)]
     cor = with_corr["corrected_coverage"]
-    lines += ["", f"- rho: {int(band(got['rho_coverage']).sum())} of {len(got)} designs within [92.5%, 97.5%]; "
-              f"rho_corrected, where given in at least 20 data sets: {int(band(cor).sum())} of {len(with_corr)} "
+    lines += ["", f"- rho: {int(got['rho_coverage'].map(_within).sum())} of {len(got)} designs within "
+              f"[{100 * TOLERANCE[0]:g}%, {100 * TOLERANCE[1]:g}%]; rho_corrected, where given in at least 20 data "
+              f"sets: {int(cor.map(_within).sum())} of {len(with_corr)} "
               f"({int((cor > TOLERANCE[1]).sum())} above, {int((cor < TOLERANCE[0]).sum())} below).",
               f"- Every estimate inside its own interval: {bool(got['inside'].all())}; every rho, rho_corrected, "
               f"interval end and noise ceiling in [-1, 1]: {bool(got['bounded'].all())}.", ""]
