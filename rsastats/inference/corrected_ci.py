@@ -121,10 +121,11 @@ def _given(x: Any) -> bool:
     return x is not None and bool(np.isfinite(x))
 
 
-def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | None) -> Any:
+def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | None, which: str = "") -> Any:
     """``corrected`` (a :class:`~rsastats.inference.corrected.CorrectedRho`) with an interval that is narrow at the
     bound (:func:`narrow_at_bound`) replaced by its hull with rho's interval ``(rho_low, rho_high)`` and that bound, or
-    withheld where rho has no interval; other records unchanged.
+    withheld where rho has no interval; other records unchanged.  ``which``, if given, says in the note which interval
+    of rho that is (:func:`rsastats.inference.join.joined_records`: the default one, where another is shown).
 
     Where nearly every resampled ratio reaches 1 the bootstrap piles up at the bound and its interval with it; such
     intervals covered the noise-free rho far less than 95% (:data:`NARROW_AT_BOUND`), lying above it, or, with few
@@ -145,7 +146,8 @@ def joined_with_rho(corrected: Any, rho_low: float | None, rho_high: float | Non
     new_low, new_high = float(min(low, rho_low, bound)), float(max(high, rho_high, bound))
     if (new_low, new_high) == (low, high):
         return corrected
-    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)} and the bound {bound:+.0f}: intervals narrower than "
+    which = f" ({which})" if which else ""
+    note = (f"{JOIN_NOTE} {fmt_ci(rho_low, rho_high)}{which} and the bound {bound:+.0f}: intervals narrower than "
             f"{NARROW_AT_BOUND} at the bound, where the ratio's resampled and leave-one-out values pile up at 1, "
             "under-covered in the calibration studies; prompt noise attenuates rho, so the noise-free rho lies "
             "between rho and the bound (docs/statistics.md, 'Joined with rho's interval')")

@@ -19,7 +19,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
-from .corrected_ci import joined_with_rho
+from .join import joined_records
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
@@ -93,7 +93,7 @@ _PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "co
 
 
 def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
-               second=None, prompts=None) -> list[dict[str, Any]]:
+               second=None, prompts=None, *, scheme: str, rank: str, rdm_method: str) -> list[dict[str, Any]]:
     rows = []
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
@@ -104,10 +104,14 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
-        if corrected is not None:
-            values = asdict(joined_with_rho(corrected[k], summary["ci_low"], summary["ci_high"]))
-            row.update({key: values[key] for key in _PAIR_CORRECTED})
         rows.append(row)
+    if corrected is not None:
+        joined = joined_records(corrected, [(r["ci_low"], r["ci_high"]) for r in rows], models=loaded, pairs=pairs,
+                                point=point, ci=ci, scheme=scheme, confidence=confidence, rank=rank,
+                                rdm_method=rdm_method)
+        for row, record in zip(rows, joined):
+            values = asdict(record)
+            row.update({key: values[key] for key in _PAIR_CORRECTED})
     return rows
 
 
@@ -159,7 +163,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                  if ceiling else None)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
                                     pair_second_order(engine, pairs, point, ci),
-                                    prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)))
+                                    prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm),
+                                    scheme=scheme, rank=rank, rdm_method=options.rdm))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

@@ -22,11 +22,11 @@ from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .corrected import DEFAULT_N_SPLITS, CorrectedRho, corrected_rhos
-from .corrected_ci import joined_with_rho
 from .difference import DifferenceResult, compare_difference
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
+from .join import joined_records
 from .matrix import CompareAllResult, compare_all
 from .prompt_jackknife import prompt_strata
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, MantelKernel, mantel_pvalue, permutations_iv, run_mantel
@@ -146,7 +146,9 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     corrected = (corrected_rhos(models, pairs, np.array([rho]), rank=rank, rdm_method=options.rdm, n_splits=n_splits,
                                 n_boot=n_boot, confidence=confidence, split_seed=seeds.splits,
                                 boot_seed=seeds.corrected, world_seed=seeds.worlds)[0] if ceiling else _not_computed())
-    corrected = joined_with_rho(corrected, summary["ci_low"], summary["ci_high"])
+    corrected = joined_records([corrected], [(summary["ci_low"], summary["ci_high"])], models=models, pairs=pairs,
+                               point=np.array([rho]), ci=ci, scheme=scheme, confidence=confidence, rank=rank,
+                               rdm_method=options.rdm)[0]
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     summary.pop("acceleration")

@@ -3,6 +3,7 @@ inference options, the resampling scheme, the interval, and the seed streams."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from ..checks import check_choice, check_confidence, check_count
 from ..limits import check_count_fits
-from ..exceptions import ValidationError
+from ..exceptions import RsaStatsWarning, ValidationError
 from ..inputs import ModelInput, RDMOptions
 from ..intervals import INTERVAL_METHODS, ci_method_name
 from ..measures import rank_method_name
@@ -22,6 +23,16 @@ __all__ = ["Streams", "streams", "comparison_settings", "check_resample_memory",
 # Emotions are the sampling unit: each emotion's prompt rows travel with it, so resampling emotions
 # carries both sources of variation of rho as measured (docs/statistics.md, "Two estimands").
 DEFAULT_SCHEME = "emotions"
+# What the other schemes' intervals of rho are, said wherever one is asked for (measured: docs/calibration.md,
+# 'The other bootstrap schemes', analyses/calibration/schemes.py)
+SCHEME_WARNINGS = {
+    "prompts": "--bootstrap prompts keeps these emotions and resamples their prompts: rho's interval leaves out the "
+               "variance a new sample of emotions brings, and its resamples, which repeat prompts, lie below rho, so "
+               "the interval is calibrated neither for rho as measured nor for rho given these emotions and often "
+               "excludes rho (then it is not shown)",
+    "both": "--bootstrap both resamples the prompts within the resampled emotions: its resamples, which repeat "
+            "prompts, lie below rho and count the prompts' noise a second time, so rho's interval is not calibrated",
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,8 @@ def check_resample_memory(models: Sequence[ModelInput], n_pairs: int, n_boot: in
 
 def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str:
     """The resampling scheme: ``emotions`` unless asked; prompt schemes need activations, and the
-    jackknife intervals leave out emotions, so they go with the emotion scheme only."""
+    jackknife intervals leave out emotions, so they go with the emotion scheme only.  A prompt scheme warns what its
+    interval of rho is (:data:`SCHEME_WARNINGS`)."""
     chosen = scheme or DEFAULT_SCHEME
     if chosen in ("prompts", "both"):
         missing = [m for m in models if not m.has_prompts]
@@ -80,6 +92,8 @@ def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str
         if INTERVAL_METHODS[ci].uses == "jackknife":
             raise ValidationError(f"--ci {ci} leaves out one emotion at a time (emotions are the sampling unit); "
                                   f"with --bootstrap {chosen} use --ci percentile, basic or bca")
+        warnings.warn(f"{SCHEME_WARNINGS[chosen]} (docs/calibration.md, 'The other bootstrap schemes'); the default, "
+                      "--bootstrap emotions, is calibrated over the design atlas", RsaStatsWarning, stacklevel=3)
     return chosen
 
 

@@ -64,10 +64,12 @@ def ci_method_name(method: Any, allowed: tuple[str, ...] = CI_METHODS) -> str:
 
 def interval_text(ci_method: str, bootstrap: str, n_boot: int | None = None, n_undefined: int = 0) -> str:
     """How an interval was formed, in words: a jackknife interval's label (it draws no resamples), else the
-    bootstrap scheme with its resamples (and how many were undefined)."""
+    bootstrap scheme with its resamples (and how many were undefined); a scheme that resamples prompts is said to be
+    uncalibrated (docs/calibration.md, 'The other bootstrap schemes')."""
     label = INTERVAL_METHODS[ci_method].label
     if label:
         return label
     undefined = f", {n_undefined} undefined" if n_undefined else ""
     counts = "" if n_boot is None else f" ({n_boot} resamples{undefined})"
-    return f"{ci_method}, bootstrap over {bootstrap}{counts}"
+    calibrated = "; not calibrated (see the warning)" if bootstrap in ("prompts", "both") else ""
+    return f"{ci_method}, bootstrap over {bootstrap}{counts}{calibrated}"

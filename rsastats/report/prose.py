@@ -174,4 +174,6 @@ def _ci_item(res) -> str:
                 "docs/statistics.md and docs/calibration.md.")
     return (f"CIs of rho (as measured): {res.ci_method} bootstrap over {SCHEME_TEXT.get(res.bootstrap, res.bootstrap)} "
             f"({res.n_boot} resamples, one joint bootstrap for all pairs; duplicated emotions' self-pairs dropped); "
-            "intervals for a correlation are clipped to [-1, 1]. See docs/statistics.md and docs/calibration.md.")
+            "intervals for a correlation are clipped to [-1, 1]. See docs/statistics.md and docs/calibration.md."
+            + (" A scheme that resamples prompts is not calibrated for rho (docs/calibration.md, 'The other bootstrap "
+               "schemes')." if res.bootstrap in ("prompts", "both") else ""))

@@ -168,3 +168,18 @@ def test_a_bootstrap_interval_that_excludes_rho_is_replaced_by_words(tmp_path):
         assert out["ci_low"] is None and out["ci_high"] is None and f"the {ci} interval came out as" in res.stderr
         text = CliRunner().invoke(cli, args + ["--ci", ci])
         assert f"no interval: the {ci} interval excluded the estimate" in " ".join(text.stdout.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("command", ["compare", "matrix"])
+def test_a_scheme_that_resamples_prompts_says_it_is_not_calibrated(runner, files, command):
+    """--bootstrap prompts and both: a warning says what rho's interval is not, and the table's interval text says it
+    too; the default scheme says nothing of the kind (docs/calibration.md, 'The other bootstrap schemes')."""
+    base = [command, str(files["a"]), str(files["b"]), "--n-boot", "50", "--permutations", "19", "--no-ceiling"]
+    for scheme, start in (("prompts", "--bootstrap prompts keeps these emotions"),
+                          ("both", "--bootstrap both resamples the prompts within the resampled emotions")):
+        res = runner.invoke(cli, base + ["--bootstrap", scheme, "--ci", "percentile"])
+        assert res.exit_code == 0, res.output
+        assert f"warning: {start}" in res.stderr and "'The other bootstrap schemes'" in res.stderr
+        assert "not calibrated (see the warning)" in " ".join(res.stdout.replace("│", " ").split())
+    res = runner.invoke(cli, base + ["--ci", "percentile"])
+    assert "bootstrap schemes" not in res.stderr and "not calibrated" not in res.stdout

@@ -287,6 +287,27 @@ def test_compare_and_matrix_join_a_narrow_interval_at_the_bound():
         res.corrected_ci_low, res.corrected_ci_high, res.corrected_note)
 
 
+def test_the_join_uses_rhos_default_interval_whatever_interval_of_rho_is_shown():
+    """rho_corrected's interval does not depend on --ci or --bootstrap: where another interval of rho is shown, the
+    join computes rho's default (jackknife-t) interval, and its note says so; compare_all gives the same record."""
+    default = _read_twice(0.1)
+    rng = np.random.default_rng(3)
+    signal = rng.normal(size=(MIN_JACKKNIFE_EMOTIONS, 1, 40))
+    x_a, x_b = (signal + 0.1 * rng.normal(size=(MIN_JACKKNIFE_EMOTIONS, 8, 40)) for _ in range(2))
+    pair = _pair(x_a, x_b, np.ones((MIN_JACKKNIFE_EMOTIONS, 8), bool))
+    for bootstrap, ci in (("emotions", "percentile"), ("prompts", "percentile"), ("both", "basic")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = compare_models(*pair, bootstrap=bootstrap, ci=ci, seed=1)
+            row = compare_all(list(pair), bootstrap=bootstrap, ci=ci, seed=1).pairs.iloc[0]
+        assert (res.ci_low, res.ci_high) != (default.ci_low, default.ci_high)  # another interval of rho is shown
+        assert (res.corrected_ci_low, res.corrected_ci_high) == (default.corrected_ci_low, default.corrected_ci_high)
+        which = f" (its default, jackknife-t, interval; the interval of rho shown is --bootstrap {bootstrap} --ci {ci})"
+        assert which in res.corrected_note and res.corrected_note.replace(which, "") == default.corrected_note
+        assert (row["corrected_ci_low"], row["corrected_ci_high"], row["corrected_note"]) == (
+            res.corrected_ci_low, res.corrected_ci_high, res.corrected_note)
+
+
 def test_a_tiny_widening_is_not_shown_as_zero():
     low, high, note = widen_toward_shift(0.9, 0.99, -4e-4, 3e-4)
     assert low == pytest.approx(0.9 - 2.5e-4) and high == 0.99

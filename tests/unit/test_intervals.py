@@ -206,7 +206,8 @@ def test_interval_text_names_a_jackknife_by_its_label_and_a_bootstrap_by_its_res
 
     assert interval_text("jackknife-t", "emotions", 2000) == INTERVAL_METHODS["jackknife-t"].label
     assert "resamples" not in interval_text("jackknife-t", "emotions", 2000)
-    assert interval_text("bca", "both", 500, 3) == "bca, bootstrap over both (500 resamples, 3 undefined)"
+    assert interval_text("bca", "both", 500, 3) == (
+        "bca, bootstrap over both (500 resamples, 3 undefined); not calibrated (see the warning)")
     assert interval_text("percentile", "emotions") == "percentile, bootstrap over emotions"
 
 
