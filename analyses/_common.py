@@ -26,6 +26,7 @@ from rsastats.exceptions import RsaStatsError
 from ._cache import ExtractionCache
 from ._config import ModelSet, load_model_set
 from ._document import AnalysisDocument
+from rsastats.inference.difference import DIFFERENCE_CI
 from rsastats.inference.pairs import compare_all
 from rsastats.report.captions import inference_caption
 from ._cache import COMPREHENSION
@@ -178,8 +179,12 @@ _SCHEME_WORDS = {"emotions": "emotions", "prompts": "prompts", "both": "emotions
 def difference_phrase(d, over: str | None = None) -> str:
     """How the interval of a paired difference (``compare_difference``) was made, in words: a jackknife leaves
     the same emotion out of both correlations, a bootstrap draws the same resamples for both."""
-    return (f"{ci_phrase(d.ci_method, d.confidence, d.n_boot, over or _SCHEME_WORDS.get(d.bootstrap, d.bootstrap))}, "
-            f"{paired_words(d.ci_method)}")
+    if d.ci_method == DIFFERENCE_CI:  # not rho's Fisher-z interval: a difference has no Fisher-z transform
+        phrase = (f"{100 * d.confidence:g}% jackknife-t CI over emotions on the raw scale (leave one emotion out; "
+                  "variance less the jackknife's second-order excess)")
+    else:
+        phrase = ci_phrase(d.ci_method, d.confidence, d.n_boot, over or _SCHEME_WORDS.get(d.bootstrap, d.bootstrap))
+    return f"{phrase}, {paired_words(d.ci_method)}"
 
 
 def paired_words(ci_method: str) -> str:

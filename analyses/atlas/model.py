@@ -83,8 +83,8 @@ class Population:
     """Model-level parameters of a design (fixed across its data sets)."""
 
     design: Design
-    w: np.ndarray  # (2, H, LATENT)
-    common: np.ndarray  # (2, H)
+    w: np.ndarray  # (M, H, LATENT): the models' read-outs (M = 2 but for :meth:`with_third`)
+    common: np.ndarray  # (M, H)
     centres: np.ndarray  # (N_CLUSTERS, LATENT)
 
     @classmethod
@@ -97,6 +97,24 @@ class Population:
         c = design.common * np.sqrt(LATENT) * c / np.linalg.norm(c, axis=1, keepdims=True)
         centres = 1.2 * rng.standard_normal((N_CLUSTERS, LATENT))
         return cls(design, np.stack([w_a, w_b]), c, centres)
+
+    def with_third(self, tau: float | None, seed: int) -> "Population":
+        """The same population read by a third model C: its read-out ``W_C = W_A + tau D_C`` (``D_C`` drawn from
+        ``seed`` as ``D`` is) and its own common direction of the design's size, or, with ``tau`` None, model B's
+        read-out and common direction (C and B then differ only in their own emotion directions ``u`` and prompt
+        noise, which the methods draw per model: rho(A, B) and rho(A, C) have the same distribution).  Not for an
+        ``unrelated`` design (two models only)."""
+        if self.design.unrelated:
+            raise ValueError("an unrelated design has two models")
+        if tau is None:
+            w_c, c = self.w[1], self.common[1]
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence([self.design.seed, 7919, seed]))
+            h = self.design.hidden
+            w_c = self.w[0] + tau * rng.standard_normal((h, LATENT)) / np.sqrt(h)
+            c = rng.standard_normal(h)
+            c = self.design.common * np.sqrt(LATENT) * c / np.linalg.norm(c)
+        return replace(self, w=np.concatenate([self.w, w_c[None]]), common=np.concatenate([self.common, c[None]]))
 
     # ------------------------------------------------------------------ emotions
     def emotions(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -116,24 +134,24 @@ class Population:
             z = rng.standard_normal((n, LATENT))
         a = np.exp(0.8 * rng.standard_normal(n)) if d.structure == "hub" else np.ones(n)
         v = d.shared_specific * rng.standard_normal((n, h)) / np.sqrt(h)
-        u = d.specific * rng.standard_normal((2, n, h)) / np.sqrt(h)
+        u = d.specific * rng.standard_normal((len(self.w), n, h)) / np.sqrt(h)
         mu = a[None, :, None] * np.einsum("mhk,nk->mnh", self.w, z) + v[None] + u + self.common[:, None, :]
         return mu, a
 
     # ------------------------------------------------------------------ prompts
     def noise(self, n: int, p: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
-        """Prompt deviations (2, n, p, H) including template effects."""
+        """Prompt deviations (M, n, p, H) including template effects."""
         d = self.design
         h = d.hidden
         g = d.shared_prompts
-        eta = rng.standard_normal((2, n, p, h)) / np.sqrt(h)
+        eta = rng.standard_normal((len(self.w), n, p, h)) / np.sqrt(h)
         out = sigma * np.sqrt(1.0 - g) * eta
         if g > 0:
             shared = rng.standard_normal((n, p, LATENT)) / np.sqrt(LATENT)
             out += sigma * np.sqrt(g) * np.einsum("mhk,npk->mnph", self.w, shared)
         if d.templates > 0:
             f = rng.standard_normal((p, LATENT)) / np.sqrt(LATENT)
-            own = rng.standard_normal((2, p, h)) / np.sqrt(h)
+            own = rng.standard_normal((len(self.w), p, h)) / np.sqrt(h)
             t = np.sqrt(0.5) * np.einsum("mhk,pk->mph", self.w, f) + np.sqrt(0.5) * own
             out += d.templates * sigma * t[:, None, :, :]
         return out
@@ -147,7 +165,7 @@ class Population:
         return DataSet(mu=mu, prompts=x, vectors_only=d.vectors_only)
 
     def draw_means(self, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-        """Prompt means (2, n, H) of one data set without materialising the prompts (for the
+        """Prompt means (M, n, H) of one data set without materialising the prompts (for the
         Monte Carlo truth of the as-measured estimand; same distribution as ``draw(...).means``)."""
         d = self.design
         n = d.n_emotions if n is None else n
@@ -156,7 +174,7 @@ class Population:
         if d.templates > 0:  # template means are shared by all emotions: draw the prompts' effect
             return mu + self.noise(n, p, d.sigma, rng).mean(axis=2)
         h, g = d.hidden, d.shared_prompts
-        eta = rng.standard_normal((2, n, h)) / np.sqrt(h * p)
+        eta = rng.standard_normal((len(self.w), n, h)) / np.sqrt(h * p)
         out = mu + d.sigma * np.sqrt(1.0 - g) * eta
         if g > 0:
             shared = rng.standard_normal((n, LATENT)) / np.sqrt(LATENT * p)
@@ -168,8 +186,8 @@ class Population:
 class DataSet:
     """One simulated pair of models: noise-free vectors and prompt rows."""
 
-    mu: np.ndarray  # (2, n, H)
-    prompts: np.ndarray  # (2, n, P, H)
+    mu: np.ndarray  # (M, n, H)
+    prompts: np.ndarray  # (M, n, P, H)
     vectors_only: bool = False
     _cache: dict = field(default_factory=dict, repr=False)
 

@@ -38,11 +38,12 @@ FIELDS = ("rho", "ci_low", "ci_high", "rho_corrected", "corrected_ci_low", "corr
 
 
 def model_inputs(ds: DataSet, design: Design) -> list[ModelInput]:
-    """The two models of a data set as the package's loader would hand them to a comparison."""
+    """The models of a data set (two; three from :meth:`Population.with_third`) as the package's loader would hand
+    them to a comparison."""
     n, p = design.n_emotions, design.n_prompts
     labels = tuple(f"e{i:02d}" for i in range(n))
     out = []
-    for m in (0, 1):
+    for m in range(len(ds.mu)):
         if design.vectors_only:
             rdm = RDM(rdm_matrix(ds.means[m], "cosine"), labels, "cosine", f"model{m}")
             out.append(ModelInput(f"model{m}", "vectors", rdm, None, "as stored"))

@@ -98,11 +98,13 @@ def _bootstrap_iv(scheme, n_boot, ci, confidence, rank, batch_size):
 
 def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, confidence: float,
                          jackknife: Sequence[np.ndarray] | None, bounds: tuple[float, float] | None,
-                         second_order: float | None = None, label: str = "", prompts: Any = None) -> dict[str, Any]:
+                         second_order: float | None = None, label: str = "", prompts: Any = None,
+                         interval: bool = True) -> dict[str, Any]:
     """Interval, standard error, bias and acceleration from replicates that may hold NaN (``second_order``:
     the jackknife's excess variance for ``jackknife-t``, :mod:`rsastats.inference.degeneracy`; ``prompts``: the
     leave-one-prompt-out values a jackknife interval uses where its leave-one-out values have no spread).  A bootstrap
-    interval that excludes ``estimate`` is NaN, with a warning naming ``label`` (what it is of)."""
+    interval that excludes ``estimate`` is NaN, with a warning naming ``label`` (what it is of).  Without
+    ``interval`` its ends are NaN (for a caller that forms the interval itself)."""
     finite = replicates[np.isfinite(replicates)]
     n_undefined = int(replicates.size - finite.size)
     if finite.size < 2:
@@ -117,6 +119,10 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
     if jackknife is not None:
         jk = [j[np.isfinite(j)] for j in jackknife]
     acc = acceleration(jk) if (ci == "bca" and jk is not None) else None
+    if not interval:
+        return {"ci_low": float("nan"), "ci_high": float("nan"), "n_undefined": n_undefined,
+                "standard_error": float(finite.std(ddof=1)), "bias": float(finite.mean()) - estimate,
+                "acceleration": acc, "distribution": finite}
     low, high = confidence_interval(estimate, finite, method=ci, confidence=confidence, bounds=bounds,
                                     acceleration_value=acc if ci == "bca" else None,
                                     jackknife=jk if INTERVAL_METHODS[ci].uses == "jackknife" else None,

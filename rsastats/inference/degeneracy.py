@@ -26,7 +26,8 @@ import numpy as np
 
 from ..measures import rank_measure
 
-__all__ = ["second_order_variance", "partial_second_order", "pair_second_order", "leave_two_out_weights",
+__all__ = ["second_order_variance", "partial_second_order", "difference_second_order", "pair_second_order",
+           "leave_two_out_weights",
            "leave_two_out_excess"]
 
 
@@ -66,20 +67,50 @@ def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray) -> floa
     return 2.0 * max(float(_u_centred_variance(kernel[None])[0]), 0.0) / ((n - 1) * (n - 2))
 
 
-def _excess(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:
-    """The excess of rows ``zx``, ``zy`` (K, m) whose dot product is the correlation ``r`` (K,)."""
+def _kernel_cells(zx: np.ndarray, zy: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The kernel ``k`` (module docstring) at each cell of rows ``zx``, ``zy`` (K, m) whose dot product, once scaled
+    to unit norm, is the correlation ``r`` (K,)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         zx = zx / np.linalg.norm(zx, axis=-1, keepdims=True)
         zy = zy / np.linalg.norm(zy, axis=-1, keepdims=True)
-        cells = zx.shape[-1] * (zx * zy - 0.5 * r[:, None] * (zx**2 + zy**2))
+        return zx.shape[-1] * (zx * zy - 0.5 * r[:, None] * (zx**2 + zy**2))
+
+
+def _raw_excess(cells: np.ndarray, n: int) -> np.ndarray:
+    """``2 delta_2 / ((n-1)(n-2))`` of kernel values ``cells`` (K, m) at the cells i < j of ``n`` emotions."""
     iu, ju = np.triu_indices(n, 1)
-    kernel = np.zeros((r.size, n, n))
+    kernel = np.zeros((cells.shape[0], n, n))
     kernel[:, iu, ju] = cells
     kernel[:, ju, iu] = cells
-    delta2 = _u_centred_variance(kernel)
+    return 2.0 * np.maximum(_u_centred_variance(kernel), 0.0) / ((n - 1) * (n - 2))
+
+
+def _excess(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int) -> np.ndarray:
+    """The excess, on the Fisher-z scale, of rows ``zx``, ``zy`` (K, m) whose dot product is the correlation ``r``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        excess = 2.0 * np.maximum(delta2, 0.0) / ((n - 1) * (n - 2)) / (1.0 - r**2) ** 2
+        excess = _raw_excess(_kernel_cells(zx, zy, r), n) / (1.0 - r**2) ** 2
     return np.where(np.isfinite(excess) & (np.abs(r) < 1.0), excess, np.nan)
+
+
+def difference_second_order(a: np.ndarray, b: np.ndarray, c: np.ndarray, r_ab: float, r_ac: float,
+                            rank: str) -> float:
+    """The jackknife's excess variance of the difference ``r_ab - r_ac`` of two correlations of RDM upper triangles
+    that share ``a`` (each (m,)), on the raw scale: the kernel of a difference is the difference of the two kernels,
+    and its degenerate part is what the jackknife counts twice (module docstring).  NaN where
+    :func:`second_order_variance` would be (a measure that is not a linear correlation of cells, fewer than 5
+    emotions, a constant row)."""
+    uppers = np.stack([np.asarray(x, dtype=np.float64) for x in (a, b, c)])
+    measure = rank_measure(rank)
+    n = _n_emotions(uppers.shape[-1])
+    if measure.family != "linear" or n is None:
+        return float("nan")
+    z, ok = measure.standardized(uppers)
+    if not ok.all():
+        return float("nan")
+    cells = (_kernel_cells(z[:1], z[1:2], np.array([float(r_ab)]))
+             - _kernel_cells(z[:1], z[2:], np.array([float(r_ac)])))
+    excess = float(_raw_excess(cells, n)[0])
+    return excess if np.isfinite(excess) else float("nan")
 
 
 def _n_emotions(m: int) -> int | None:

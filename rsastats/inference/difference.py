@@ -11,18 +11,22 @@ import numpy as np
 from ..checks import check_count
 from ..inputs import RDMOptions, load_models
 from ..intervals import INTERVAL_METHODS, interval_pvalue
+from ..intervals.jackknife import difference_interval
 from ..parallel import runner_for
 from ..results import Record
 from ..rng import SeedLike, seed_to_int, spawn_sequences
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
+from .degeneracy import difference_second_order
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .settings import comparison_settings, scheme_for
 
-__all__ = ["DIFFERENCE_CI", "DifferenceResult", "compare_difference"]
+__all__ = ["DIFFERENCE_CI", "DifferenceResult", "compare_difference", "difference_summary"]
 
-# A difference is not bounded to [-1, 1]: the jackknife normal interval on the raw scale.
-DIFFERENCE_CI = "jackknife"
+# A difference is not bounded to [-1, 1]: Tukey's jackknife-t on the raw scale, the variance less the second-order
+# excess (rsastats.intervals.jackknife.difference_interval; calibrated in docs/calibration.md, 'The difference of two
+# correlations').  "jackknife", the plain normal interval on the raw scale, was the default before 2026-12-06.
+DIFFERENCE_CI = "jackknife-t"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,30 @@ class DifferenceResult(Record):
     bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
 
 
+def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: np.ndarray, uppers: np.ndarray,
+                       models: tuple[int, int, int], *, ci: str, confidence: float, rank: str,
+                       label: str) -> dict[str, Any]:
+    """The interval, p-value (``p_value``) and replicate summaries of ``rho(A, B) - rho(A, C)`` from the replicates
+    ``reps`` (B, 2) and leave-one-out values ``jack`` (one array (n, 2) per stratum) of the pairs (A, B), (A, C), their
+    estimates ``point`` (2,), and the RDM upper triangles ``uppers[models]`` of A, B and C: the default
+    (:data:`DIFFERENCE_CI`) from :func:`~rsastats.intervals.jackknife.difference_interval` with the second-order
+    excess, the others as rho's (:func:`~rsastats.inference.bootstrap.summarize_replicates`), p their inversion."""
+    diff = float(point[0] - point[1])
+    dj = None if jack is None else [s[:, 0] - s[:, 1] for s in jack]
+    own = ci == DIFFERENCE_CI  # the raw-scale jackknife-t of a difference, not rho's Fisher-z one
+    summary = summarize_replicates(diff, reps[:, 0] - reps[:, 1], ci=ci, confidence=confidence, jackknife=dj,
+                                   bounds=None, label=label, interval=not own)
+    if own:
+        excess = difference_second_order(*(uppers[k] for k in models), float(point[0]), float(point[1]), rank)
+        summary["ci_low"], summary["ci_high"], _, summary["p_value"] = difference_interval(
+            diff, dj[0], confidence=confidence, second_order=excess)
+    else:
+        summary["p_value"] = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
+                                                   acceleration_value=summary["acceleration"],
+                                                   jackknife=None if dj is None else dj[0]))
+    return summary
+
+
 def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, n_boot: int = DEFAULT_N_BOOT,
                        ci: str = DIFFERENCE_CI, confidence: float = 0.95, rank: str = "spearman", rdm: str = "cosine",
                        layer: int | None = None, last_k: int | None = None, normalization: str = "raw", n_pcs: int = 3,
@@ -59,9 +87,13 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
 
     Every resample of emotions (or prompts) and every left-out emotion applies to all three models at
     once, so the dependence between the two correlations (they share ``A``) is kept.  The default
-    interval is the jackknife normal interval on the raw scale (``"jackknife"``); ``percentile``,
-    ``basic`` and ``bca`` use the paired bootstrap.  The p-value (H0: the difference is 0) inverts the
-    chosen interval.  ``scheduler``: as in :func:`~rsastats.inference.compare_models`.
+    interval (``"jackknife-t"``) is Tukey's jackknife-t on the raw scale with the jackknife variance less the
+    second-order part it counts twice (:func:`~rsastats.intervals.jackknife.difference_interval`; the first-order
+    effects of the two correlations largely cancel in their difference, where the plain jackknife normal interval,
+    ``"jackknife"``, the default before 2026-12-06, over-covers: docs/calibration.md, 'The difference of two
+    correlations that share a model'); ``percentile``, ``basic`` and ``bca`` use the paired
+    bootstrap.  The p-value (H0: the difference is 0) inverts the chosen interval.  ``scheduler``: as in
+    :func:`~rsastats.inference.compare_models`.
     """
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
@@ -76,13 +108,11 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
     with runner_for(scheduler) as runner:
         reps = bootstrap_replicates(runner, engine, [a, b, c], models, options, pairs, n_boot, spawn_sequences(seed, 1)[0],
                                     batch_size)
-    d = reps[:, 0] - reps[:, 1]
-    jack = [s[:, 0] - s[:, 1] for s in engine.jackknife(pairs)] if INTERVAL_METHODS[ci].needs_jackknife else None
-    summary = summarize_replicates(diff, d, ci=ci, confidence=confidence, jackknife=jack, bounds=None,
-                                   label="the difference of the two rhos")
+    jack = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
+    summary = difference_summary(reps, jack, point, engine.fixed, (0, 1, 2), ci=ci, confidence=confidence, rank=rank,
+                                 label="the difference of the two rhos")
     dist = summary.pop("distribution")
-    p = float(interval_pvalue(diff, dist, method=ci, null=0.0, acceleration_value=summary["acceleration"],
-                              jackknife=None if jack is None else jack[0]))
+    p = summary.pop("p_value")
     dist.setflags(write=False)
     return DifferenceResult(a=models[0].name, b=models[1].name, c=models[2].name, rho_ab=float(point[0]),
                             rho_ac=float(point[1]), difference=diff, ci_low=summary["ci_low"], ci_high=summary["ci_high"],

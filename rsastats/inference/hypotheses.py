@@ -23,13 +23,13 @@ from ..checks import MIN_EMOTIONS, check_choice, check_count
 from ..exceptions import LabelError
 from ..hypotheses import Hypothesis, hypothesis_emotions, load_hypotheses
 from ..inputs import RDMOptions, load_model, load_models
-from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_pvalue
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for
 from .corrected import ceiling_withheld, screen_ceilings
-from .difference import DIFFERENCE_CI
+from .difference import DIFFERENCE_CI, difference_summary
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
@@ -104,19 +104,20 @@ def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarr
 
 
 def _differences(name: str, hyps: Sequence[Hypothesis], point: np.ndarray, reps: np.ndarray,
-                 jack: list[np.ndarray] | None, ci: str, confidence: float) -> list[dict[str, Any]]:
+                 jack: list[np.ndarray] | None, ci: str, confidence: float, uppers: np.ndarray,
+                 rank: str) -> list[dict[str, Any]]:
+    """The data's rho with hypothesis j less that with hypothesis k, for every j < k: pairs (0, j + 1) and (0, k + 1)
+    of the engine whose RDM upper triangles are ``uppers`` (:func:`~rsastats.inference.difference.difference_summary`,
+    as ``compare_difference`` forms them)."""
     rows = []
     for j in range(len(hyps)):
         for k in range(j + 1, len(hyps)):
-            diff = float(point[j] - point[k])
-            dj = None if jack is None else [s[:, j] - s[:, k] for s in jack]
-            summary = summarize_replicates(diff, reps[:, j] - reps[:, k], ci=ci, confidence=confidence, jackknife=dj,
-                                           bounds=None, label=f"{name}: {hyps[j].name} - {hyps[k].name}")
-            p = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
-                                      acceleration_value=summary["acceleration"], jackknife=None if dj is None else dj[0]))
+            summary = difference_summary(reps[:, [j, k]], None if jack is None else [s[:, [j, k]] for s in jack],
+                                         point[[j, k]], uppers, (0, j + 1, k + 1), ci=ci, confidence=confidence,
+                                         rank=rank, label=f"{name}: {hyps[j].name} - {hyps[k].name}")
             rows.append({"data": name, "hypothesis_a": hyps[j].name, "hypothesis_b": hyps[k].name,
-                         "rho_a": float(point[j]), "rho_b": float(point[k]), "difference": diff,
-                         "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "p_value": p,
+                         "rho_a": float(point[j]), "rho_b": float(point[k]), "difference": float(point[j] - point[k]),
+                         "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "p_value": summary["p_value"],
                          "standard_error": summary["standard_error"]})
     return rows
 
@@ -170,7 +171,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
     """Each of ``data`` (paths, datasets, RDMs; the same emotions) against each of ``hypotheses``
     (feature tables or RDM files, :func:`rsastats.hypotheses.load_hypothesis`).
 
-    ``ci`` is rho's interval (as ``compare``); the differences use the jackknife normal interval when
+    ``ci`` is rho's interval (as ``compare``); the differences use the raw-scale jackknife-t interval when
     ``ci`` is a jackknife interval (as ``compare_difference``), else the same bootstrap interval.  The
     Mantel p-values of all (data, hypothesis) pairs are adjusted together (``holm`` or ``bh``).
     ``confounds`` (feature tables or RDM files) add the partial Mantel test of every pair (``rank``
@@ -218,7 +219,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         prompts = prompt_strata(fit_models, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)
         fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
                           _pvalues(exceed, count, exact), ci, confidence, partial, prompts)
-        diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence)  # BCa's acceleration too
+        diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence, engine.fixed, rank)
         all_reps.append(reps)
     table = pd.DataFrame(fits)
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))

@@ -39,7 +39,7 @@ from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
 __all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "at_bound", "no_spread", "one_stratum", "jackknife_se",
-           "prompt_jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue"]
+           "prompt_jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue", "difference_interval"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12
@@ -245,3 +245,39 @@ def jackknife_pvalue(estimate: float, leave_one_out: Any, *, method: str, null: 
     shift = float(fisher_z(estimate) - fisher_z(null)) if z_scale else float(estimate - null)
     tail = float(stdtr(n - 1, -abs(shift) / se)) if method == "jackknife-t" else float(ndtr(-abs(shift) / se))
     return float(min(1.0, 2.0 * tail))
+
+
+def difference_interval(estimate: float, leave_one_out: Any, *, confidence: float = 0.95,
+                        second_order: float | None = None) -> tuple[float, float, float, float]:
+    """The interval of a difference of two correlations that share a model (``jackknife-t`` of
+    :func:`rsastats.inference.compare_difference`): Tukey's ``est -+ t_(n-1) SE`` on the raw scale (a difference
+    lives in [-2, 2] and has no Fisher-z transform), ``SE^2`` the jackknife variance ``V`` less the whole
+    second-order excess ``second_order`` (:func:`rsastats.inference.degeneracy.difference_second_order`), its share
+    of ``V`` kept in ``[0, e_max]`` as in :func:`corrected_variance`.  The whole excess, not the part weighted by
+    the degeneracy that rho's interval takes: the first-order effects of the two correlations largely cancel in
+    their difference, and on the difference designs of docs/calibration.md ('The difference of two correlations
+    that share a model') the weighted part left more designs above the band, the plain jackknife most.  Returns
+    ``(low, high, SE, p)``, ``p`` the two-sided p of 0 (the interval inverted); NaN, with a warning, with fewer than
+    :data:`MIN_UNITS` emotions or where no leave-one-out value differs from the estimate."""
+    confidence = check_confidence(confidence)
+    est = float(check_finite_array("estimate", estimate, 0))
+    values = one_stratum(leave_one_out)
+    n = values.size
+    nan = float("nan")
+    if n < MIN_UNITS:
+        warnings.warn(f"no jackknife-t interval of the difference: {n} leave-one-out values (emotions), and a "
+                      f"jackknife interval needs at least {MIN_UNITS}", RsaStatsWarning, stacklevel=2)
+        return nan, nan, nan, nan
+    if no_spread(values, "raw"):
+        warnings.warn(f"no jackknife-t interval of the difference: every leave-one-out value equals the estimate "
+                      f"({est:.6g}), so the jackknife over emotions sees no variation (docs/statistics.md, "
+                      "'No spread')", RsaStatsWarning, stacklevel=2)
+        return nan, nan, nan, nan
+    variance = jackknife_se(values, "raw") ** 2
+    if second_order is not None and np.isfinite(second_order):
+        e_max = n / (2.0 * (n - 1))
+        variance *= 1.0 - min(max(float(second_order) / variance, 0.0), e_max)
+    se = float(np.sqrt(variance))
+    q = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
+    p = float(min(1.0, 2.0 * stdtr(n - 1, -abs(est) / se)))
+    return est - q * se, est + q * se, se, p
