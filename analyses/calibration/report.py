@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rsastats.inference.difference import DIFFERENCE_CI
 from rsastats.intervals import DEFAULT_CI
 from rsastats.io import atomic_path
 
@@ -106,8 +107,13 @@ def _default_section() -> list[str]:
         "than 20 emotions, since 2026-12-06) the BCa interval of its emotion-bootstrap replicates "
         "(`rsastats/inference/corrected_ci.py`; since 2026-12-04, BCa everywhere before); an interval narrower than "
         "0.02 within 0.02 of the bound is joined with rho's interval (since 2026-12-06, `joined_with_rho`) and the "
-        "bound (since 2026-12-06, later the same day). Why: "
-        "docs/statistics.md, 'Two estimands' and 'Joined with rho's interval'; the alternatives above.",
+        "bound (since 2026-12-06, later the same day), always rho's default interval whatever interval of rho is "
+        "shown (`rsastats/inference/join.py`). Why: "
+        "docs/statistics.md, 'Two estimands' and 'Joined with rho's interval'; the alternatives above. "
+        f"`DIFFERENCE_CI = \"{DIFFERENCE_CI}\"` (`rsastats/inference/difference.py`, since 2026-12-06; "
+        "`jackknife`, the plain normal interval, before): the difference of two correlations that share a model "
+        "gets Tukey's jackknife-t on the raw scale with the jackknife variance less its whole second-order excess "
+        "(section 'The difference of two correlations that share a model'; docs/statistics.md, section 6).",
         "",
     ]
 
@@ -187,7 +193,7 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
     if independent_runs:
         lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
-    from . import cli_model, many_emotions  # here, so that `python -m` of either finds it not yet imported
+    from . import cli_model, difference, many_emotions, schemes  # here: `python -m` of each finds it not yet imported
 
     third = cli_model.coverage_table()
     if len(third):  # run on its own (python -m analyses.calibration.cli_model); always reused here
@@ -199,6 +205,8 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += widen_section()
     lines += _default_section()
     lines += methods_section(TOLERANCE)
+    lines += schemes.section()  # run on its own (python -m analyses.calibration.schemes); reused here
+    lines += difference.section()  # likewise (python -m analyses.calibration.difference)
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with atomic_path(os.path.join(atlas_folder, "coverage.csv")) as tmp:
