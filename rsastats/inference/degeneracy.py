@@ -99,14 +99,10 @@ def difference_second_order(a: np.ndarray, b: np.ndarray, c: np.ndarray, r_ab: f
     and its degenerate part is what the jackknife counts twice (module docstring).  NaN where
     :func:`second_order_variance` would be (a measure that is not a linear correlation of cells, fewer than 5
     emotions, a constant row)."""
-    uppers = np.stack([np.asarray(x, dtype=np.float64) for x in (a, b, c)])
-    measure = rank_measure(rank)
-    n = _n_emotions(uppers.shape[-1])
-    if measure.family != "linear" or n is None:
+    rows = _standardized_rows(np.stack([np.asarray(x, dtype=np.float64) for x in (a, b, c)]), rank)
+    if rows is None:
         return float("nan")
-    z, ok = measure.standardized(uppers)
-    if not ok.all():
-        return float("nan")
+    z, n = rows
     cells = (_kernel_cells(z[:1], z[1:2], np.array([float(r_ab)]))
              - _kernel_cells(z[:1], z[2:], np.array([float(r_ac)])))
     excess = float(_raw_excess(cells, n)[0])
@@ -137,19 +133,27 @@ def second_order_variance(x: np.ndarray, y: np.ndarray, estimate: np.ndarray, ra
     return np.where(okx & oky, _excess(zx, zy, r, n), np.nan)
 
 
+def _standardized_rows(uppers: np.ndarray, rank: str) -> tuple[np.ndarray, int] | None:
+    """Rows of ``uppers`` (K, m) standardized as the measure ``rank`` does, and the number of emotions; None where the
+    excess is not defined (a measure that is not a linear correlation of cells, fewer than 5 emotions, a constant
+    row)."""
+    measure = rank_measure(rank)
+    n = _n_emotions(uppers.shape[-1])
+    if measure.family != "linear" or n is None:
+        return None
+    z, ok = measure.standardized(uppers)
+    return (z, n) if ok.all() else None
+
+
 def partial_second_order(uppers: np.ndarray, estimate: float, rank: str) -> float:
     """The same excess for the partial correlation of rows 0 and 1 of ``uppers`` (K, m) given rows 2..K-1:
     the correlation of the two rows' residuals after the confounds (standardized as the measure does),
     whose dot product is the partial correlation; the confounds' own estimation is left out (a
     lower-order term).  NaN where :func:`second_order_variance` would be."""
-    uppers = np.asarray(uppers, dtype=np.float64)
-    measure = rank_measure(rank)
-    n = _n_emotions(uppers.shape[-1])
-    if measure.family != "linear" or n is None:
+    rows = _standardized_rows(np.asarray(uppers, dtype=np.float64), rank)
+    if rows is None:
         return float("nan")
-    z, ok = measure.standardized(uppers)
-    if not ok.all():
-        return float("nan")
+    z, n = rows
     confounds = z[2:].T
     coef, *_ = np.linalg.lstsq(confounds, z[:2].T, rcond=None)
     resid = z[:2] - (confounds @ coef).T
