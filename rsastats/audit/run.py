@@ -222,8 +222,9 @@ def audit(a: str | os.PathLike | xr.Dataset, b: str | os.PathLike | xr.Dataset, 
         check that needs no extraction.
     reference_runs : runs of each sampled (stochastic) recipe, asked of ``make_references``.
     common_emotions : audit the emotions both files hold when their sets differ (otherwise an error).
-    bootstrap : ``emotions``, ``prompts`` or ``both`` (default: both when A and B hold prompts, else
-        emotions); the reference uses the same scheme (emotions if its files hold no prompts).
+    bootstrap : ``emotions`` (default, as ``compare``), ``prompts`` or ``both`` (which need a bootstrap ``ci`` and are
+        not calibrated: docs/calibration.md, 'The other bootstrap schemes'); the reference uses the same scheme
+        (emotions if its files hold no prompts).
     n_boot, ci, confidence : bootstrap of the observed rho and of the reference pair(s).
     rdm, normalization : how vectors become RDMs (as in ``rsastats compare``).
     layer : the layer of A and B (a label, a negative position, or ``"last"``; default: each file's last);

@@ -9,8 +9,8 @@ An analysis file::
       - {path: runs/qwen.nc, name: qwen}
       - runs/llama.nc
     reference: qwen               # orders emotions, anchors MDS and the layer curves (default: first)
-    compare: {layer: -1, rdm: cosine, rank: spearman, normalization: raw, bootstrap: both,
-              ci: basic, n_boot: 2000, permutations: 9999, confidence: 0.95, adjust: holm}
+    compare: {layer: -1, rdm: cosine, rank: spearman, normalization: raw, bootstrap: emotions,
+              ci: jackknife-t, n_boot: 2000, permutations: 9999, confidence: 0.95, adjust: holm}
     layers: {points: 8, n_boot: 500, last_k: 4}   # false: no layer-sensitivity section
     geometry: {layers: 8, n_boot: 500}           # false: no anisotropy section
     decompose: {mode: auto, n_boot: 500}         # mode auto (when the files allow it), yes (required), no

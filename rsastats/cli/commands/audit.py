@@ -52,8 +52,8 @@ def _reference_extractor(model: str, reference_dir, limit, baseline_limit, threa
 @click.option("--common-emotions", is_flag=True,
               help="When A and B hold different emotion sets, audit the emotions both hold (otherwise an error).")
 @click.option("--bootstrap", default=None,
-              help="Resample emotions, prompts or both [default: both when A and B hold prompts, else emotions]; "
-                   "the reference pair is resampled the same way.")
+              help="Resample emotions, prompts or both [default: emotions; prompts and both are not calibrated, "
+                   "docs/calibration.md]; the reference pair is resampled the same way.")
 @click.option("--n-boot", type=int, default=DEFAULT_N_BOOT, show_default=True, help="Bootstrap resamples.")
 @click.option("--ci", default=DEFAULT_CI, show_default=True, help="Interval: jackknife-t, jackknife-z, basic, percentile or bca.")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level, in (0, 1).")

@@ -36,7 +36,8 @@ def report_options(func):
                      help="Dissimilarity: cosine, correlation, euclidean, crossval-euclidean [default: cosine]."),
         click.option("--rank", default=None, help="RDM comparison: spearman, pearson, kendall-b, kendall-a, rho-a, cosine [default: spearman]."),
         click.option("--bootstrap", "scheme", default=None,
-                     help="Resample emotions, prompts or both [default: both when every file has prompts, else emotions]."),
+                     help="Resample emotions, prompts or both [default: emotions; prompts and both are not "
+                          "calibrated, docs/calibration.md]."),
         click.option("--ci", default=None, help=DEFAULT_CI_HELP),
         click.option("--n-boot", type=int, default=None, help="Bootstrap resamples of the main comparison [default: 2000]."),
         click.option("--permutations", type=int, default=None, help="Mantel permutations [default: 9999]."),
