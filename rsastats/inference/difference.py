@@ -21,12 +21,15 @@ from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .settings import comparison_settings, scheme_for
 
-__all__ = ["DIFFERENCE_CI", "DifferenceResult", "compare_difference", "difference_summary"]
+__all__ = ["DIFFERENCE_CI", "DIFFERENCE_BOUNDS", "DifferenceResult", "compare_difference", "difference_summary"]
 
 # A difference is not bounded to [-1, 1]: Tukey's jackknife-t on the raw scale, the variance less the second-order
 # excess (rsastats.intervals.jackknife.difference_interval; calibrated in docs/calibration.md, 'The difference of two
 # correlations').  "jackknife", the plain normal interval on the raw scale, was the default before 2026-12-06.
 DIFFERENCE_CI = "jackknife-t"
+# A difference of two correlations lies in [-2, 2]: its intervals are kept there (a t interval from few emotions, or a
+# basic one, can reach past it).
+DIFFERENCE_BOUNDS = (-2.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,11 @@ def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: n
     dj = None if jack is None else [s[:, 0] - s[:, 1] for s in jack]
     own = ci == DIFFERENCE_CI  # the raw-scale jackknife-t of a difference, not rho's Fisher-z one
     summary = summarize_replicates(diff, reps[:, 0] - reps[:, 1], ci=ci, confidence=confidence, jackknife=dj,
-                                   bounds=None, label=label, interval=not own)
+                                   bounds=DIFFERENCE_BOUNDS, label=label, interval=not own)
     if own:
         excess = difference_second_order(*(uppers[k] for k in models), float(point[0]), float(point[1]), rank)
-        summary["ci_low"], summary["ci_high"], _, summary["p_value"] = difference_interval(
-            diff, dj[0], confidence=confidence, second_order=excess)
+        low, high, _, summary["p_value"] = difference_interval(diff, dj[0], confidence=confidence, second_order=excess)
+        summary["ci_low"], summary["ci_high"] = max(low, DIFFERENCE_BOUNDS[0]), min(high, DIFFERENCE_BOUNDS[1])
     else:
         summary["p_value"] = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
                                                    acceleration_value=summary["acceleration"],
