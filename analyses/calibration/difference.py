@@ -32,14 +32,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri, stdtr, stdtrit
+from scipy.special import stdtr, stdtrit
 from scipy.stats import spearmanr
 
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.inference import compare_difference
 from rsastats.inference.degeneracy import difference_second_order
 from rsastats.inputs import RDMOptions, load_models
-from rsastats.intervals.jackknife import corrected_variance
+from rsastats.inference.engine import ResamplingEngine
+from rsastats.intervals.jackknife import corrected_variance, jackknife_se
 from rsastats.io import atomic_path
 from rsastats.rdm import RDM, rdm_matrix
 from rsastats.rng import spawn_sequences
@@ -128,11 +129,13 @@ def _chunk(args: tuple) -> list[dict]:
                 res = compare_difference(a, b, c, ci=method, n_boot=n_boot, confidence=confidence, seed=seq)
                 row.update({"difference": res.difference, f"{method}_low": res.ci_low, f"{method}_high": res.ci_high,
                             f"{method}_p": res.p_value})
-        # the excess weighted by the degeneracy (rho's rule), from the plain interval's jackknife variance
+        # the excess weighted by the degeneracy (rho's rule), on the jackknife variance of the leave-one-out differences
         n = design.n_emotions
-        z = float(ndtri(0.5 + confidence / 2.0))
-        variance = ((row["jackknife_high"] - row["jackknife_low"]) / (2.0 * z)) ** 2
-        uppers = [m.rdm.upper() for m in load_models([a, b, c], RDMOptions())]
+        models = load_models([a, b, c], RDMOptions())
+        loo = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").jackknife(
+            np.array([[0, 1], [0, 2]]))[0]
+        variance = jackknife_se(loo[:, 0] - loo[:, 1], "raw") ** 2
+        uppers = [m.rdm.upper() for m in models]
         r_ab, r_ac = spearmanr(uppers[0], uppers[1])[0], spearmanr(uppers[0], uppers[2])[0]
         excess = difference_second_order(*uppers, r_ab, r_ac, "spearman")
         se = float(np.sqrt(corrected_variance(variance, excess, n)))
