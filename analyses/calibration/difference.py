@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import stdtr, stdtrit
-from scipy.stats import spearmanr
 
 from rsastats.exceptions import RsaStatsWarning
 from rsastats.inference import compare_difference
@@ -131,13 +130,12 @@ def _chunk(args: tuple) -> list[dict]:
                             f"{method}_p": res.p_value})
         # the excess weighted by the degeneracy (rho's rule), on the jackknife variance of the leave-one-out differences
         n = design.n_emotions
-        models = load_models([a, b, c], RDMOptions())
-        loo = ResamplingEngine(models, rank="spearman", scheme="emotions", rdm_method="cosine").jackknife(
-            np.array([[0, 1], [0, 2]]))[0]
+        engine = ResamplingEngine(load_models([a, b, c], RDMOptions()), rank="spearman", scheme="emotions",
+                                  rdm_method="cosine")
+        pairs = np.array([[0, 1], [0, 2]])
+        loo = engine.jackknife(pairs)[0]
         variance = jackknife_se(loo[:, 0] - loo[:, 1], "raw") ** 2
-        uppers = [m.rdm.upper() for m in models]
-        r_ab, r_ac = spearmanr(uppers[0], uppers[1])[0], spearmanr(uppers[0], uppers[2])[0]
-        excess = difference_second_order(*uppers, r_ab, r_ac, "spearman")
+        excess = difference_second_order(*engine.fixed, *engine.point(pairs), "spearman")
         se = float(np.sqrt(corrected_variance(variance, excess, n)))
         q = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
         d = row["difference"]

@@ -110,15 +110,16 @@ def prompt_jackknife_se(strata: Sequence[Any], scale: str = "fisher-z") -> float
     return float(np.sqrt(total))
 
 
-def corrected_variance(variance: float, second_order: float | None, n: int) -> float:
+def corrected_variance(variance: float, second_order: float | None, n: int, whole: bool = False) -> float:
     """``jackknife-t``'s variance: the jackknife variance ``V`` less ``D^2 e V`` (module docstring), ``e``
-    the share of ``V`` that is the doubly counted second-order excess ``second_order``; ``V`` itself when
+    the share of ``V`` that is the doubly counted second-order excess ``second_order``, or with ``whole`` less
+    ``e V`` (the difference of two correlations, :func:`difference_interval`); ``V`` itself when
     ``second_order`` is None or not finite, or ``n < 3``."""
     if second_order is None or not np.isfinite(second_order) or n < 3 or not variance > 0:
         return float(variance)
     e_max = n / (2.0 * (n - 1))
     e = min(max(float(second_order) / float(variance), 0.0), e_max)
-    return float(variance * (1.0 - e**3 / e_max**2))
+    return float(variance * (1.0 - (e if whole else e**3 / e_max**2)))
 
 
 def _quantile_and_se(method: str, leave_one_out: Any, confidence: float, second_order: float | None,
@@ -273,11 +274,7 @@ def difference_interval(estimate: float, leave_one_out: Any, *, confidence: floa
                       f"({est:.6g}), so the jackknife over emotions sees no variation (docs/statistics.md, "
                       "'No spread')", RsaStatsWarning, stacklevel=2)
         return nan, nan, nan, nan
-    variance = jackknife_se(values, "raw") ** 2
-    if second_order is not None and np.isfinite(second_order):
-        e_max = n / (2.0 * (n - 1))
-        variance *= 1.0 - min(max(float(second_order) / variance, 0.0), e_max)
-    se = float(np.sqrt(variance))
+    se = float(np.sqrt(corrected_variance(jackknife_se(values, "raw") ** 2, second_order, n, whole=True)))
     q = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
     p = float(min(1.0, 2.0 * stdtr(n - 1, -abs(est) / se)))
     return est - q * se, est + q * se, se, p

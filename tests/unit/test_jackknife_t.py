@@ -68,6 +68,10 @@ def test_corrected_variance_between_the_degenerate_floor_and_the_jackknife():
     assert corrected_variance(v, 10 * v, n) == pytest.approx(floor, rel=1e-12)
     values = [corrected_variance(v, s, n) for s in np.linspace(0, v, 30)]
     assert all(floor - 1e-15 <= a <= v for a in values) and np.all(np.diff(values) <= 1e-15)
+    # the whole excess (a difference of two correlations): V (1 - e), e kept in [0, e_max]
+    assert corrected_variance(v, 0.3 * v, n, whole=True) == pytest.approx(0.7 * v, rel=1e-12)
+    assert corrected_variance(v, 10 * v, n, whole=True) == pytest.approx(floor, rel=1e-12)
+    assert corrected_variance(v, -v, n, whole=True) == v
 
 
 def test_jackknife_t_by_hand_and_its_inversion():
