@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..intervals import bootstrap_interval
+from ..intervals import Expansion, bootstrap_interval
 from . import kernels
 from .descriptors import Descriptor
 from .resampling import ResamplingSettings
@@ -85,13 +85,15 @@ def _joined(*notes: str) -> str:
 
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
-                        bounds: tuple[float, float] | None = None, unsupported: str = "") -> DescriptorInterval:
+                        bounds: tuple[float, float] | None = None, unsupported: str = "",
+                        expansion: Expansion | None = None) -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
     ``jackknife``: leave-one-out values per stratum (BCa only).  ``bounds`` default to the
     descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
-    descriptor gets no interval from these prompts (``""``: it gets one).
+    descriptor gets no interval from these prompts (``""``: it gets one).  ``expansion``: the small-sample
+    expansion of the resampling design (:func:`rsastats.intervals.small_sample_expansion` of the groups' sizes).
     """
     if not descriptor.has_ci:
         return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci)
@@ -99,7 +101,8 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
         return DescriptorInterval(estimate, math.nan, math.nan, 0, unsupported)
     bounds = descriptor.bounds if bounds is None else bounds
     interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
-                                  jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False)
+                                  jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False,
+                                  expansion=expansion)
     undefined = (f"{interval.n_undefined} of {replicates.size} resamples undefined (too few distinct texts drawn) "
                  "and left out" if interval.n_undefined else "")
     if not np.isfinite(interval.low):

@@ -92,17 +92,47 @@ def _pair_weight(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return m * m - self_weight, self_weight
 
 
-def mean_pairwise_cosine(weights: np.ndarray, unit: np.ndarray) -> np.ndarray:
+def mean_pairwise_cosine(weights: np.ndarray, unit: np.ndarray,
+                         groups: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """Mean cosine over pairs of distinct rows, from the weighted sum of unit vectors.
 
     ``sum_{i != j} w_i w_j u_i.u_j = |sum_i w_i u_i|^2 - sum_i w_i^2`` (``|u_i| = 1``), divided by
     the pair weight ``(sum w)^2 - sum w^2``.  With unit weights this is the exact mean over the
     ``n (n-1) / 2`` distinct pairs, in O(n h) instead of O(n^2 h).
+
+    ``groups`` (index arrays of rows resampled within groups, e.g. the prompts of each emotion): the pairs
+    within a group and the pairs across groups are averaged apart and combined with the shares they have
+    in the data (unit weights).  A resample's copies are all within a group, so leaving them out shrinks
+    the within-group pairs only; without this weighting a resample would move the mean toward the
+    across-group cosines (by as much as several standard errors where the two differ much and the noise is
+    small), and a bootstrap interval would take that shift for a bias.  With unit weights the value is the
+    plain mean over the distinct pairs either way.
     """
     summed = weights @ unit
     pairs, self_weight = _pair_weight(weights)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.einsum("bh,bh->b", summed, summed) - self_weight) / pairs
+        plain = (np.einsum("bh,bh->b", summed, summed) - self_weight) / pairs
+        if groups is None or len(groups) < 2:
+            return plain
+        within = np.zeros(len(weights))
+        within_pairs = np.zeros(len(weights))
+        group_squares = np.zeros(len(weights))  # sum over groups of (sum of the group's weights)^2
+        for g in groups:
+            part = weights[:, g]
+            s = part @ unit[g]
+            m = part.sum(axis=1)
+            own = np.einsum("bi,bi->b", part, part)
+            within += np.einsum("bh,bh->b", s, s) - own
+            within_pairs += m * m - own
+            group_squares += m * m
+        sizes = np.array([len(g) for g in groups], dtype=np.float64)
+        share = float(np.sum(sizes * (sizes - 1)) / (sizes.sum() ** 2 - sizes.sum()))  # within pairs / all pairs
+        if share <= 0.0 or share >= 1.0:
+            return plain
+        total = weights.sum(axis=1)
+        across = np.einsum("bh,bh->b", summed, summed) - self_weight - within
+        across_pairs = total * total - group_squares
+        return share * within / within_pairs + (1.0 - share) * across / across_pairs
 
 
 def dimension_contributions(weights: np.ndarray, unit: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import xarray as xr
 from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inputs import open_source
+from ..intervals import small_sample_expansion
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
 from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
@@ -164,13 +165,14 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
     """Estimate and interval of each descriptor, resampling the groups of ``rows``."""
     reps = group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
     unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else ""
+    expansion = small_sample_expansion(rows.group_sizes)
     identical = _identical_rows(rows)
     out = []
     for d in entries:
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
                                        None if reps.jackknife is None else reps.jackknife[d.name], settings,
-                                       unsupported=unsupported)
+                                       unsupported=unsupported, expansion=expansion)
         note = interval.note
         if identical and (not np.isfinite(value) or "undefined" in note):
             note = IDENTICAL_ROWS_NOTE  # the true reason, not "too few distinct texts drawn"

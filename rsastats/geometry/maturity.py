@@ -37,6 +37,7 @@ import xarray as xr
 from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inputs import open_source
+from ..intervals import small_sample_expansion
 from ..results import Record
 from .descriptors import descriptor, evaluate_descriptors
 from .intervals import descriptor_interval
@@ -222,7 +223,8 @@ def _anisotropy_input(data: LayerData, stream: np.random.SeedSequence, settings:
     reps = group_replicates(lambda w: evaluate_descriptors((anisotropy,), rows, w), rows.group_sizes, stream, settings)
     estimate = reps.point[anisotropy.name]
     interval = descriptor_interval(anisotropy, estimate, reps.resamples[anisotropy.name],
-                                   None if reps.jackknife is None else reps.jackknife[anisotropy.name], settings)
+                                   None if reps.jackknife is None else reps.jackknife[anisotropy.name], settings,
+                                   expansion=small_sample_expansion(rows.group_sizes))
     return MaturityInput("baseline_anisotropy", interval.estimate, interval.low, interval.high, threshold, "below",
                          _side(interval.low, interval.high, threshold, "below"), interval.note)
 

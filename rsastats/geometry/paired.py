@@ -14,6 +14,7 @@ from ..rng import SeedLike, seed_to_int
 from ..exceptions import ValidationError
 from ..inference.bootstrap import bootstrap_rho
 from ..inputs import check_same_emotions, open_source
+from ..intervals import Expansion, small_sample_expansion
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
 from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
@@ -174,7 +175,8 @@ def _group_changes(group: str, data_b: LayerData, data_i: LayerData, stream_b: n
     unsupported = ""
     if any(d.noise_free for d in entries):  # the change of a noise-free descriptor needs both files reliable
         unsupported = noise_free_support(rows_b) or noise_free_support(rows_i)
-    return {d.name: _change(d, reps_b, reps_i, paired, settings, unsupported) for d in entries}
+    expansions = (small_sample_expansion(rows_b.group_sizes), small_sample_expansion(rows_i.group_sizes))
+    return {d.name: _change(d, reps_b, reps_i, paired, settings, unsupported, expansions) for d in entries}
 
 
 def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random.SeedSequence,
@@ -183,9 +185,17 @@ def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.rando
 
 
 def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool, settings: ResamplingSettings,
-            unsupported: str = "") -> DescriptorChange:
+            unsupported: str = "",
+            expansions: tuple[Expansion | None, Expansion | None] = (None, None)) -> DescriptorChange:
+    """Instruct minus base of ``d``.  Each file's replicates are widened about its own estimate by its small-sample
+    expansion (``expansions``: base, instruct), and the level of the difference takes the smaller of their degrees of
+    freedom."""
     point_b, point_i = reps_b.point[d.name], reps_i.point[d.name]
     diff = point_i - point_b
+    scaled = [p + (1.0 if e is None else e.scale) * (r.resamples[d.name] - p)
+              for p, r, e in ((point_b, reps_b, expansions[0]), (point_i, reps_i, expansions[1]))]
+    dfs = [e.df for e in expansions if e is not None]
+    expansion = Expansion(1.0, min(dfs)) if dfs else None
     jack = None
     if reps_b.jackknife is not None:
         jack_b, jack_i = reps_b.jackknife[d.name], reps_i.jackknife[d.name]
@@ -193,8 +203,8 @@ def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool,
         jack = ([ji - jb for ji, jb in zip(jack_i, jack_b)] if paired else
                 [point_i - jb for jb in jack_b] + [ji - point_b for ji in jack_i])
     width = d.high - d.low
-    interval = descriptor_interval(d, diff, reps_i.resamples[d.name] - reps_b.resamples[d.name], jack, settings,
-                                   (-width, width), unsupported)
+    interval = descriptor_interval(d, diff, scaled[1] - scaled[0], jack, settings, (-width, width), unsupported,
+                                   expansion)
     return DescriptorChange(d.name, point_b, point_i, interval.estimate, diff, interval.low, interval.high,
                             interval.n_used, interval.status, interval.note)
 

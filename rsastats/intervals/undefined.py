@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
+from scipy import stats
+from scipy.special import ndtr
 
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..results import Record
@@ -15,7 +17,39 @@ from .bootstrap import confidence_interval, interval_estimate
 from .jackknife import MIN_UNITS
 from .methods import INTERVAL_METHODS
 
-__all__ = ["Interval", "bootstrap_interval", "excluded_estimate", "missing_interval_text"]
+__all__ = ["Interval", "Expansion", "small_sample_expansion", "bootstrap_interval", "excluded_estimate",
+           "missing_interval_text"]
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """How a bootstrap interval is widened for a small sample: the replicates' deviations from the estimate
+    are multiplied by ``scale``, and the level is raised so that its normal quantile is Student's t quantile
+    with ``df`` degrees of freedom (:func:`small_sample_expansion`)."""
+
+    scale: float
+    df: float
+
+    def confidence(self, confidence: float) -> float:
+        """The level whose normal quantile is t_df's at ``confidence`` (below 1 by at least 1e-12: with one or two
+        degrees of freedom it can round to 1, and the interval then spans the replicates)."""
+        return float(min(2.0 * ndtr(stats.t.ppf((1.0 + confidence) / 2.0, self.df)) - 1.0, 1.0 - 1e-12))
+
+
+def small_sample_expansion(group_sizes: Sequence[int]) -> Expansion | None:
+    """The expansion of a bootstrap that resamples rows with replacement within groups of ``group_sizes``.
+
+    Within a group of ``n`` rows such a bootstrap gives the variance of a mean ``(n - 1)/n`` times its
+    unbiased estimate, and so the linear part of any smooth statistic: with ``N`` rows in ``S`` groups whose rows
+    contribute alike, ``(N - S)/N`` of it (Davison & Hinkley 1997, sec. 3.7, on stratified resampling with small
+    strata).  The expansion undoes that, ``scale = sqrt(N / (N - S))``, and takes the t quantile with ``N - S``
+    degrees of freedom for the normal one; with one group it is Hesterberg's (2015) expanded percentile interval.
+    Groups of one row are not resampled (they add to ``S`` and ``N`` alike).  None where ``N - S < 1``."""
+    sizes = [int(n) for n in group_sizes]
+    n_rows, n_groups = sum(sizes), len(sizes)
+    if n_rows - n_groups < 1:
+        return None
+    return Expansion(float(np.sqrt(n_rows / (n_rows - n_groups))), float(n_rows - n_groups))
 
 
 @dataclass(frozen=True)
@@ -42,7 +76,7 @@ class Interval(Record):
 def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confidence: float, jackknife: Any = None,
                        bounds: tuple[float, float] | None = None, clip_to_bounds: bool = False,
                        bca_fallback: str | None = None, min_replicates: int = 2,
-                       warnings_as_notes: bool = True) -> Interval:
+                       warnings_as_notes: bool = True, expansion: Expansion | None = None) -> Interval:
     """An interval from replicates that may hold NaN (resamples whose statistic is undefined).
 
     Undefined replicates (and undefined jackknife values) are left out and counted.  With
@@ -52,10 +86,15 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     ``bca_fallback`` names the method used instead (a note says so); without it the interval is
     NaN with a note.  Warnings of :func:`confidence_interval` (too few replicates for the level)
     become notes, or with ``warnings_as_notes=False`` reach the caller as warnings.  Never raises for
-    undefined data: ``low``/``high`` are NaN and ``notes`` say why.
+    undefined data: ``low``/``high`` are NaN and ``notes`` say why.  ``expansion``
+    (:func:`small_sample_expansion`) scales the replicates' deviations from the estimate and raises the level
+    before the interval is formed (the replicates kept in the result are the scaled ones).
     """
     reps = np.asarray(replicates, dtype=np.float64)
     finite = reps[np.isfinite(reps)]
+    if expansion is not None and np.isfinite(estimate):
+        finite = estimate + expansion.scale * (finite - estimate)
+        confidence = expansion.confidence(confidence)
     n_undefined = int(reps.size - finite.size)
     notes: list[str] = []
     nan = float("nan")

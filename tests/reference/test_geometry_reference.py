@@ -265,3 +265,52 @@ def test_emotion_noise_fraction_equals_a_direct_computation():
                 / sum(np.sum(x.mean(axis=0) ** 2) for x in groups_rows))
     assert kernels.emotion_noise_fraction(rows @ rows.T, groups) == pytest.approx(expected, rel=1e-12)
     assert np.isnan(kernels.emotion_noise_fraction(rows @ rows.T, [groups[0], np.array([17])]))
+
+
+def _layout_mean_cosine(x, idx, groups):
+    """Brute force: the mean cosine over pairs of different original rows within a group and over pairs across
+    groups, each averaged over the resample's positions, combined with the shares of such pairs in the data."""
+    group_of = np.empty(len(x), dtype=int)
+    for k, g in enumerate(groups):
+        group_of[g] = k
+    within, across = [], []
+    for a, b in itertools.combinations(range(len(idx)), 2):
+        if idx[a] == idx[b]:
+            continue
+        cos = 1 - pdist(x[[idx[a], idx[b]]], "cosine")[0]
+        (within if group_of[idx[a]] == group_of[idx[b]] else across).append(cos)
+    sizes = np.array([len(g) for g in groups])
+    share = np.sum(sizes * (sizes - 1)) / (sizes.sum() ** 2 - sizes.sum())
+    return share * np.mean(within) + (1 - share) * np.mean(across)
+
+
+def test_mean_pairwise_cosine_of_a_resample_within_groups_keeps_the_layout(rows):
+    """Rows resampled within groups (the prompts of each emotion): pairs within and across groups keep the shares
+    they have in the data, whatever copies the resample holds; with unit weights the plain mean over pairs."""
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    groups = [np.arange(0, 3), np.arange(3, 7), np.arange(7, 9)]
+    ones = np.ones((1, len(rows)))
+    assert kernels.mean_pairwise_cosine(ones, unit, groups)[0] == pytest.approx(np.mean(1 - pdist(rows, "cosine")),
+                                                                                 abs=1e-13)
+    idx = np.array([0, 0, 2, 4, 4, 4, 5, 8, 8])  # 3 rows from each group, with copies
+    ours = kernels.mean_pairwise_cosine(_resample_weights(idx, len(rows)), unit, groups)[0]
+    assert ours == pytest.approx(_layout_mean_cosine(rows, idx, groups), abs=1e-13)
+
+
+def test_prompt_anisotropy_resamples_centre_on_the_estimate():
+    """Prompts of an emotion nearly alike, emotions far apart: a resample's copies are pairs within an emotion, and
+    leaving them out used to move the replicates toward the across-emotion cosines (about 2 of their standard
+    deviations here), which the basic interval took for a bias.  Within groups they stay centred."""
+    rng = np.random.default_rng(3)
+    emotions = rng.standard_normal((10, 100)) + 1.0
+    x = (emotions[:, None, :] + 0.3 * rng.standard_normal((10, 10, 100))).reshape(100, 100)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    groups = [np.arange(10 * e, 10 * e + 10) for e in range(10)]
+    w = np.concatenate(list(kernels.resampling_weights(5, 1024, [10] * 10)))
+    shifts = {}
+    for name, g in (("plain", None), ("groups", groups)):
+        est = kernels.mean_pairwise_cosine(np.ones((1, 100)), unit, g)[0]
+        reps = kernels.mean_pairwise_cosine(w, unit, g)
+        shifts[name] = (reps.mean() - est) / reps.std()
+    assert shifts["plain"] < -1.0  # what the kernel without the groups does
+    assert abs(shifts["groups"]) < 0.15
