@@ -1,6 +1,6 @@
 """Coverage of the geometry intervals on planted designs with known population values.
 
-    python analyses/geometry_coverage.py [--n-sims 200] [--n-boot 400] [--seed 0] [--out reports/geometry_coverage]
+    python analyses/geometry_coverage.py [--n-sims 200] [--n-boot 400] [--seed 0] [--jobs 2] [--out reports/geometry_coverage]
 
 The planted model (Gaussian vectors with a chosen covariance): baseline texts
 ``x = mu + Sigma^(1/2) z`` with a power-law spectrum ``lambda_k ~ k^(-1/2)`` in a random basis and an
@@ -27,6 +27,7 @@ import json
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,11 @@ DESIGNS = {
     "high anisotropy, n < hidden": (96, 40, 3.0, 1.0, 12, 16),
     "study-sized: 21 emotions x 8 prompts, hidden 128": (128, 100, 1.0, 1.5, 21, 8),
     "thin: 8 emotions x 4 prompts, noisy": (64, 20, 1.0, 3.0, 8, 4),
+    # added 2026-12-06 with the small-sample expansion, to check it on designs it was not first seen on
+    "6 emotions x 6 prompts, strong anisotropy, noisy": (48, 30, 2.0, 2.0, 6, 6),
+    "3 prompts per emotion, hidden 256": (256, 50, 0.5, 0.5, 16, 3),
+    "little prompt noise: 10 emotions x 10 prompts": (100, 25, 1.5, 0.3, 10, 10),
+    "many texts, hidden 16: 30 emotions x 5 prompts": (16, 200, 1.0, 1.0, 30, 5),
 }
 # Descriptors with an interval (the others say in words why they have none).
 CHECKED = tuple(d.name for d in DESCRIPTORS if d.has_ci)
@@ -178,7 +184,9 @@ def summary_table(rows: list[dict], designs: list[str]) -> str:
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"Simulated with `python analyses/geometry_coverage.py --n-sims {meta['n_sims']} --n-boot "
              f"{meta['n_boot']} --seed {meta['seed']}` ({meta['seconds']:.0f} s); interval `{meta['ci_method']}` at "
-             f"{meta['confidence']:.0%}; brackets: Clopper-Pearson 95% intervals of the coverage. \"estimate inside\" "
+             f"{meta['confidence']:.0%} with the small-sample expansion of a within-group bootstrap "
+             "(`rsastats.intervals.small_sample_expansion`); brackets: Clopper-Pearson 95% intervals of the coverage. "
+             "\"estimate inside\" "
              "and \"plug-in inside\" count the data sets whose printed estimate (the interval's own point) and "
              "plug-in value lie inside the interval.", "",
              "Coverage by design (columns: emotions x prompts, hidden size, baseline texts; noise: the prompt noise "
@@ -200,25 +208,35 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines)
 
 
+def _design_rows(job: tuple) -> list[dict]:
+    """The rows of one design (in a worker process: each design has its own seed, so the result does not depend
+    on ``--jobs``)."""
+    design, n_sims, n_boot, seed = job
+    warnings.simplefilter("ignore", RsaStatsWarning)
+    model = PlantedModel(*DESIGNS[design])
+    return rows_of(design, model, simulate(model, n_sims, n_boot, seed))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-sims", type=int, default=200)
     parser.add_argument("--n-boot", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--designs", nargs="*", default=list(DESIGNS), help="a subset of the designs, by name")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes (one design each)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "geometry_coverage")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.designs) - set(DESIGNS))
     if unknown:
         print(f"error: unknown design {unknown[0]!r}; the designs are {', '.join(DESIGNS)}", file=sys.stderr)
         return 2
-    warnings.simplefilter("ignore", RsaStatsWarning)
     start = time.time()
     rows: list[dict] = []
-    for i, design in enumerate(args.designs):
-        model = PlantedModel(*DESIGNS[design])
-        rows += rows_of(design, model, simulate(model, args.n_sims, args.n_boot, args.seed + i))
-        print(f"{design}: done after {time.time() - start:.0f} s", file=sys.stderr)
+    jobs = [(design, args.n_sims, args.n_boot, args.seed + i) for i, design in enumerate(args.designs)]
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for design, part in zip(args.designs, pool.map(_design_rows, jobs)):
+            rows += part
+            print(f"{design}: done after {time.time() - start:.0f} s", file=sys.stderr)
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start,
             "ci_method": DEFAULT_CI_METHOD, "confidence": 0.95, "designs": {d: DESIGNS[d] for d in args.designs}}
     args.out.mkdir(parents=True, exist_ok=True)
