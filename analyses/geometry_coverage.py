@@ -1,6 +1,7 @@
 """Coverage of the geometry intervals on planted designs with known population values.
 
-    python analyses/geometry_coverage.py [--n-sims 200] [--n-boot 400] [--seed 0] [--jobs 2] [--out reports/geometry_coverage]
+    python analyses/geometry_coverage.py [--n-sims 200] [--n-boot 400] [--seed 0] [--jobs 2]
+        [--out reports/geometry_coverage]
 
 The planted model (Gaussian vectors with a chosen covariance): baseline texts
 ``x = mu + Sigma^(1/2) z`` with a power-law spectrum ``lambda_k ~ k^(-1/2)`` in a random basis and an
