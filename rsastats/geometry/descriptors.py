@@ -120,7 +120,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     Descriptor("prompt_norm_mean", "emotion", "norm mean (prompts)", 0, _INF, "mean activation norm",
                per_prompt=True, kernel=_norms, output="norm_mean"),
     Descriptor("prompt_norm_sd", "emotion", "norm sd (prompts)", 0, _INF, "standard deviation of activation norms",
-               per_prompt=True, kernel=_norms, output="norm_sd"),
+               per_prompt=True, kernel=_norms, output="norm_sd", undercovers=True),
     Descriptor("prompt_norm_max_median", "emotion", "norm max/median (prompts)", 1, _INF,
                "largest norm over median norm (outlier prompts)", no_ci=_MAXIMUM, per_prompt=True, kernel=_norms,
                output="norm_max_median"),
