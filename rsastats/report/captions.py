@@ -93,7 +93,8 @@ def geometry_caption(an) -> str:
     return (f"Baseline anisotropy: mean cosine between distinct emotion-free baseline texts "
             f"(n = {texts.get('baseline_anisotropy', 'n/a')} texts per model, resampled); emotion-vector mean cosine: "
             f"mean cosine between the {an.comparison.n_emotions} emotion vectors (1 - mean cell of the raw cosine RDM; "
-            f"prompts resampled within emotions). {100 * s['confidence']:g}% {s['ci_method']} bootstrap CIs, "
+            f"prompts resampled within emotions). {100 * s['confidence']:g}% {s['ci_method']} bootstrap CIs widened for "
+            f"small samples (rsastats.intervals.small_sample_expansion), "
             f"{s['n_boot']} resamples; seed {s['seed']}.")
 
 
@@ -113,7 +114,8 @@ def maturity_caption(an) -> str:
     prompts = prompts_text([m for m in an.models if str(m.path) in classified])
     return (f"The rule, fixed before any base x instruct result (docs/maturity.md; fingerprint {rule.fingerprint()}): "
             f"{rule.statement()} n = {an.comparison.n_emotions} emotions, {prompts}. Intervals: anisotropy, "
-            f"{100 * rule.confidence:g}% {rule.ci_method} bootstrap over the baseline texts, {first.n_boot} resamples; "
+            f"{100 * rule.confidence:g}% {rule.ci_method} bootstrap over the baseline texts widened for small samples, "
+            f"{first.n_boot} resamples; "
             f"reliability, {rule.reliability_interval}, {rule.n_splits} random half splits; seed {first.seed}.")
 
 

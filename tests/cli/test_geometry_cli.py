@@ -36,7 +36,7 @@ def test_table_for_each_model_and_the_base_instruct_comparison(runner, pair):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "fam-base (base), layer 2" in out and "fam-instruct (instruct), layer 2" in out
-    assert "anisotropy (baseline)" in out and "95% CI (basic)" in out
+    assert "anisotropy (baseline)" in out and "95% CI (basic, small-sample expanded)" in out
     assert "base x instruct: fam-base vs fam-instruct, layer 2" in out and "RDM Spearman rho" in out
     assert "prompts paired (same texts)" in out
 

@@ -130,7 +130,8 @@ def _comparison_layers(layers: Any, ds_b: Any, ds_i: Any, resolve: Any, src_b: s
 def _render(results: Sequence[Any], comparisons: Sequence[Any], maturity: Sequence[Any], confidence: float,
             ci_method: str) -> None:
     console = stdout_console()
-    pct = f"{100 * confidence:g}% CI ({ci_method})"
+    # the interval's name and its widening for small samples (rsastats.intervals.small_sample_expansion)
+    pct = f"{100 * confidence:g}% CI ({ci_method}, small-sample expanded)"
     render_files([result for result, _attrs in results], pct, console)
     render_comparisons(comparisons, pct, console)
     if maturity:
