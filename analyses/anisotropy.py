@@ -60,7 +60,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                 rows.append({"model": name, "layer": lg.layer, "depth": lg.layer / top if top else 0.0, "descriptor": d,
                              "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "note": e.note})
     frame = pd.DataFrame(rows)
-    caption = (f"{100 * confidence:g}% {ci_method} bootstrap CIs, {s.geometry_n_boot} resamples (baseline texts for "
+    caption = (f"{100 * confidence:g}% {ci_method} bootstrap CIs widened for small samples, {s.geometry_n_boot} "
+               "resamples (baseline texts for "
                f"baseline descriptors, prompts within each emotion for emotion descriptors); {s.baseline} baseline texts, "
                f"{s.prompts} prompts per emotion; up to {s.geometry_layers} evenly spaced layers per model; seed {ctx.seed}.")
     doc.text(f"{sizes_text(ms)} Baseline anisotropy is the mean cosine over pairs of distinct emotion-free texts; the "

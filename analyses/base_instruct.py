@@ -69,7 +69,7 @@ def _own_ci(d) -> str:
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms, s = ctx.model_set, ctx.sizes
     doc.text(f"Each base and instruct model reads the named stimuli (recipe `named`). {sizes_text(ms)} rho compares the "
-             "two cosine RDMs at each model's last layer; the CI resamples emotions and prompts; when the two files "
+             "two cosine RDMs at each model's last layer; its CI leaves out one emotion at a time, with its prompts; when the two files "
              "hold the same prompts (they do here) the descriptor changes are paired.")
     if not ms.base_instruct:
         doc.text("This model set lists no base x instruct pairs.")
@@ -84,8 +84,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         rows.append({"base": base, "instruct": instruct, "pair_kind": role_of(ms, base, instruct), "rho": res.rho,
                      "ci_low": res.ci_low, "ci_high": res.ci_high, "p_value": res.p_value,
                      "rho_corrected": res.rho_corrected, "corrected_ci_low": res.corrected_ci_low,
-                     "corrected_ci_high": res.corrected_ci_high, "noise_ceiling": res.noise_ceiling,
-                     "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
+                     "corrected_ci_high": res.corrected_ci_high, "corrected_ci_method": res.corrected_ci_method or "",
+                     "noise_ceiling": res.noise_ceiling, "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
         changes += geo
         ci_method, conf, scheme = res.ci_method, res.confidence, res.bootstrap
     for entry in ms.trained:
@@ -96,12 +96,15 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                      "pair_kind": "same model, fresh stimuli", "rho": res.rho, "ci_low": res.ci_low,
                      "ci_high": res.ci_high, "p_value": res.p_value, "rho_corrected": res.rho_corrected,
                      "corrected_ci_low": res.corrected_ci_low, "corrected_ci_high": res.corrected_ci_high,
-                     "noise_ceiling": res.noise_ceiling, "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
+                     "corrected_ci_method": res.corrected_ci_method or "", "noise_ceiling": res.noise_ceiling,
+                     "ci_excludes_study_floor": bool(res.ci_high < STUDY_FLOOR)})
     frame = pd.DataFrame(rows)
     frame["ci_excludes_study_floor"] = frame["ci_excludes_study_floor"].map({True: "yes", False: "no"})
     caption = (f"n = 21 emotions ({s.prompts} prompts per emotion); {100 * conf:g}% CI of rho as measured: {ci_method} over "
                f"{SCHEME_TEXT.get(scheme, scheme)}; rho_corrected: noise-free (cross-half disattenuation over {s.n_splits} "
-               f"half splits, BCa over {s.n_boot} emotion resamples; empty where not given); Mantel p from "
+               f"half splits; its interval the Fisher-z jackknife-t over emotions, or BCa over {s.n_boot} emotion "
+               "resamples near the bound 1 or with fewer than 20 emotions, as the column 'corrected CI' says; empty "
+               "where not given); Mantel p from "
                f"{s.permutations} permutations; seed {ctx.seed}. 'below 0.92': the whole CI of rho lies below the study's floor. Rows "
                "'same model, fresh stimuli' are a positive control: one model read twice with different stimuli of the "
                "same set (identical geometry, new prompt noise): the rho that identical geometry reaches at these sizes.")
@@ -109,10 +112,11 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     doc.table("pairs", "Base x instruct rho", caption, frame,
               columns={"base": "base", "instruct": "instruct", "pair_kind": "pair", "rho": "rho", "ci_low": "",
                        "ci_high": "", "p_value": "Mantel p", "rho_corrected": "rho_corrected", "corrected_ci_low": "",
-                       "corrected_ci_high": "", "noise_ceiling": "noise ceiling", "ci_excludes_study_floor": "below 0.92"},
+                       "corrected_ci_high": "", "corrected_ci_method": "corrected CI", "noise_ceiling": "noise ceiling",
+                       "ci_excludes_study_floor": "below 0.92"},
               cis=[("ci_low", "ci_high", f"{100 * conf:g}% CI"),
                    ("corrected_ci_low", "corrected_ci_high", f"{100 * conf:g}% CI (noise-free)")],
-              kinds={"ci_excludes_study_floor": "text"})
+              kinds={"ci_excludes_study_floor": "text", "corrected_ci_method": "text"})
     ch = pd.DataFrame(changes)
     doc.heading("How the geometry descriptors change")
     paired = sorted({m for m in ch.get("ci_method", pd.Series(dtype=str)) if m})
