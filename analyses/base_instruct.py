@@ -69,8 +69,8 @@ def _own_ci(d) -> str:
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms, s = ctx.model_set, ctx.sizes
     doc.text(f"Each base and instruct model reads the named stimuli (recipe `named`). {sizes_text(ms)} rho compares the "
-             "two cosine RDMs at each model's last layer; its CI leaves out one emotion at a time, with its prompts; when the two files "
-             "hold the same prompts (they do here) the descriptor changes are paired.")
+             "two cosine RDMs at each model's last layer; its CI leaves out one emotion at a time, with its "
+             "prompts; when the two files hold the same prompts (they do here) the descriptor changes are paired.")
     if not ms.base_instruct:
         doc.text("This model set lists no base x instruct pairs.")
         doc.summary.append("No base x instruct pairs in this model set.")

@@ -209,6 +209,24 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines)
 
 
+def run_designs(worker, jobs: list[tuple], n_workers: int, start: float) -> list[dict]:
+    """The rows of ``worker`` over ``jobs`` (one design each, its name first), in the order of ``jobs``, from
+    ``n_workers`` processes; each design's progress to stderr."""
+    rows: list[dict] = []
+    with ProcessPoolExecutor(max_workers=max(1, n_workers)) as pool:
+        for job, part in zip(jobs, pool.map(worker, jobs)):
+            rows += part
+            print(f"{job[0]}: done after {time.time() - start:.0f} s", file=sys.stderr)
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _design_rows(job: tuple) -> list[dict]:
     """The rows of one design (in a worker process: each design has its own seed, so the result does not depend
     on ``--jobs``)."""
@@ -218,11 +236,13 @@ def _design_rows(job: tuple) -> list[dict]:
     return rows_of(design, model, simulate(model, n_sims, n_boot, seed))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n-sims", type=int, default=200)
+def design_arguments(argv: list[str] | None, doc: str, n_sims: int, seed: int) -> argparse.Namespace | None:
+    """The options of a study over :data:`DESIGNS` (``--n-sims``, ``--n-boot``, ``--seed``, ``--designs``,
+    ``--jobs``, ``--out``); None, with a one-line error, for an unknown design."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-sims", type=int, default=n_sims)
     parser.add_argument("--n-boot", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--designs", nargs="*", default=list(DESIGNS), help="a subset of the designs, by name")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one design each)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "geometry_coverage")
@@ -230,22 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.designs) - set(DESIGNS))
     if unknown:
         print(f"error: unknown design {unknown[0]!r}; the designs are {', '.join(DESIGNS)}", file=sys.stderr)
+        return None
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = design_arguments(argv, __doc__, n_sims=200, seed=0)
+    if args is None:
         return 2
     start = time.time()
-    rows: list[dict] = []
     jobs = [(design, args.n_sims, args.n_boot, args.seed + i) for i, design in enumerate(args.designs)]
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for design, part in zip(args.designs, pool.map(_design_rows, jobs)):
-            rows += part
-            print(f"{design}: done after {time.time() - start:.0f} s", file=sys.stderr)
+    rows = run_designs(_design_rows, jobs, args.jobs, start)
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start,
             "ci_method": DEFAULT_CI_METHOD, "confidence": 0.95, "designs": {d: DESIGNS[d] for d in args.designs}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    with open(args.out / "coverage.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(args.out / "coverage.csv", rows)
     (args.out / "coverage.md").write_text(markdown(rows, meta) + "\n")
     return 0
 

@@ -22,12 +22,9 @@ gives the descriptor an interval (noise-free descriptors only below its prompt-n
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyses.calibration import binomial_ci  # noqa: E402
-from analyses.geometry_coverage import CHECKED, DESIGNS, PlantedModel  # noqa: E402
+from analyses.geometry_coverage import (CHECKED, DESIGNS, PlantedModel, design_arguments, run_designs,  # noqa: E402
+                                        write_rows)
 from rsastats.geometry import kernels  # noqa: E402
 from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors  # noqa: E402
 from rsastats.geometry.intervals import MAX_NOISE_FRACTION  # noqa: E402
@@ -127,8 +125,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"Written by `python analyses/geometry_methods.py --n-sims {meta['n_sims']} --n-boot {meta['n_boot']} "
              f"--seed {meta['seed']}` ({meta['seconds']:.0f} s): every method formed from the same replicates of "
              "each data set (the module docstring says how). Coverage of the planted value where the package gives an "
-             "interval; '(below)': its Clopper-Pearson 95% interval lies below 95%. Counts per method use the cells with at "
-             "least 20 intervals.", "",
+             "interval; '(below)': its Clopper-Pearson 95% interval lies below 95%. Counts per method use the cells "
+             "with at least 20 intervals.", "",
              f"Cells (design x descriptor) within [{BAND[0]}, {BAND[1]}] and below it, per method:", "",
              "| method | within | below | above | cells |", "|---|---|---|---|---|"]
     for method in METHODS:
@@ -140,7 +138,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
         sub = [r for r in rows if r["method"] == method]
         if not sub:
             continue
-        lines += [f"**{method}**", "", "| descriptor | " + " | ".join(designs) + " |", "|---" * (len(designs) + 1) + "|"]
+        lines += [f"**{method}**", "", "| descriptor | " + " | ".join(designs) + " |",
+                  "|---" * (len(designs) + 1) + "|"]
         for name in CHECKED:
             cells = []
             for design in designs:
@@ -158,31 +157,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n-sims", type=int, default=400)
-    parser.add_argument("--n-boot", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--designs", nargs="*", default=list(DESIGNS), help="a subset of the designs, by name")
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "geometry_coverage")
-    args = parser.parse_args(argv)
-    unknown = sorted(set(args.designs) - set(DESIGNS))
-    if unknown:
-        print(f"error: unknown design {unknown[0]!r}; the designs are {', '.join(DESIGNS)}", file=sys.stderr)
+    args = design_arguments(argv, __doc__, n_sims=400, seed=100)
+    if args is None:
         return 2
     start = time.time()
     jobs = [(d, args.n_sims, args.n_boot, args.seed + list(DESIGNS).index(d)) for d in args.designs]
-    rows: list[dict] = []
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for design, part in zip(args.designs, pool.map(design_counts, jobs)):
-            rows += part
-            print(f"{design}: done after {time.time() - start:.0f} s", file=sys.stderr)
+    rows = run_designs(design_counts, jobs, args.jobs, start)
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start}
     args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "methods.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(args.out / "methods.csv", rows)
     (args.out / "methods.md").write_text(markdown(rows, meta) + "\n")
     return 0
 

@@ -93,8 +93,8 @@ def geometry_caption(an) -> str:
     return (f"Baseline anisotropy: mean cosine between distinct emotion-free baseline texts "
             f"(n = {texts.get('baseline_anisotropy', 'n/a')} texts per model, resampled); emotion-vector mean cosine: "
             f"mean cosine between the {an.comparison.n_emotions} emotion vectors (1 - mean cell of the raw cosine RDM; "
-            f"prompts resampled within emotions). {100 * s['confidence']:g}% {s['ci_method']} bootstrap CIs widened for "
-            f"small samples (rsastats.intervals.small_sample_expansion), "
+            f"prompts resampled within emotions). {100 * s['confidence']:g}% {s['ci_method']} bootstrap CIs "
+            f"widened for small samples (rsastats.intervals.small_sample_expansion), "
             f"{s['n_boot']} resamples; seed {s['seed']}.")
 
 
