@@ -111,7 +111,8 @@ def mean_pairwise_cosine(weights: np.ndarray, unit: np.ndarray,
     summed = weights @ unit
     pairs, self_weight = _pair_weight(weights)
     with np.errstate(invalid="ignore", divide="ignore"):
-        plain = (np.einsum("bh,bh->b", summed, summed) - self_weight) / pairs
+        all_pairs = np.einsum("bh,bh->b", summed, summed) - self_weight  # weighted sum over pairs of distinct rows
+        plain = all_pairs / pairs
         if groups is None or len(groups) < 2:
             return plain
         within = np.zeros(len(weights))
@@ -130,7 +131,7 @@ def mean_pairwise_cosine(weights: np.ndarray, unit: np.ndarray,
         if share <= 0.0 or share >= 1.0:
             return plain
         total = weights.sum(axis=1)
-        across = np.einsum("bh,bh->b", summed, summed) - self_weight - within
+        across = all_pairs - within
         across_pairs = total * total - group_squares
         return share * within / within_pairs + (1.0 - share) * across / across_pairs
 
