@@ -220,3 +220,21 @@ def test_a_resample_without_cells_is_undefined_without_numpy_warnings(kwargs):
         warnings.simplefilter("error", RuntimeWarning)
         z, ok = scale_rows(values, weights, **kwargs) if kwargs else standardize(values, weights)
     assert not ok.any() and np.isnan(z).all()
+
+
+@pytest.mark.parametrize("rank", ["spearman", "pearson", "kendall-b", "rho-a"])
+@pytest.mark.parametrize("normalization,rdm", [("raw", "cosine"), ("raw", "euclidean"), ("emotion-mean", "cosine")])
+def test_both_scheme_skips_emotions_not_drawn_without_changing_a_bit(rank, normalization, rdm):
+    """The cells of emotions a resample did not draw are not computed (stand-ins of weight 0): every correlation is
+    the one with every cell computed, bit for bit, for each measure and for the routes with and without the skip."""
+    models = _models(normalization=normalization, rdm=rdm, k=3)
+    engine = ResamplingEngine(models, rank=rank, scheme="both", rdm_method=rdm, gram=True)
+    pairs = all_pairs(3)
+    ec, pc = engine.draws(100, 11)
+    assert (ec == 0).any(axis=1).mean() > 0.9  # nearly every resample leaves an emotion out
+    weights = (ec[:, engine.iu] * ec[:, engine.ju])[None]
+    every_cell = engine._correlate(engine.rdm_uppers(pc), weights, pairs, None)
+    assert np.array_equal(engine.evaluate(pairs, ec, pc), every_cell, equal_nan=True)
+    skipped = engine.replicates(pairs, 130, 3)
+    engine.skip_absent = False  # the former route, as benchmarks/bench_inference.py times it
+    assert np.array_equal(engine.replicates(pairs, 130, 3), skipped, equal_nan=True)

@@ -4,7 +4,7 @@ and the Gram matrices are those of the count-weighted prompt sums."""
 import numpy as np
 import pytest
 
-from rsastats.inference.gram_step import cells_from_lower, gram_columns, lower_grams, plain_cells
+from rsastats.inference.gram_step import cells_from_lower, gram_columns, lower_grams, plain_cells, stand_in_cells
 from rsastats.rdm import rdm_from_gram, upper_indices
 
 
@@ -62,3 +62,48 @@ def test_plain_cells_only_where_the_rdm_is_a_function_of_the_gram_matrix():
     assert not plain_cells("unit", "euclidean")  # unit length changes Euclidean distances
     assert not plain_cells("emotion-mean", "cosine")  # centring across emotions needs the whole matrix
     assert not plain_cells("zscore", "cosine")
+
+
+def _present(n_b, n_e, seed):
+    """Emotion-bootstrap draws as ``present`` flags: which emotions each resample drew."""
+    counts = np.random.default_rng(seed).multinomial(n_e, np.full(n_e, 1.0 / n_e), size=n_b)
+    return counts > 0, counts
+
+
+@pytest.mark.parametrize("method", ["cosine", "correlation", "euclidean"])
+def test_rows_of_emotions_not_drawn_are_skipped_and_the_rest_are_the_same_bits(method):
+    _, blocks, counts, _ = _grams(n_b=40, seed=3, centre=method == "correlation")
+    present, _ = _present(40, counts.shape[1], 4)
+    present[0] = True  # one resample that drew every emotion (the whole column is then computed as without)
+    assert 0 < present.mean() < 1
+    full = lower_grams(counts, blocks)
+    skipped = lower_grams(counts, blocks, present)
+    n_e = counts.shape[1]
+    for b in range(counts.shape[0]):
+        for f in range(n_e):
+            if present[b, f]:
+                assert np.array_equal(skipped[:, b, f, : f + 1], full[:, b, f, : f + 1])
+            else:  # a stand-in: the Gram row of an orthonormal vector
+                assert np.array_equal(skipped[:, b, f, : f + 1], np.broadcast_to(np.eye(n_e)[f, : f + 1],
+                                                                                 (len(blocks[0]), f + 1)))
+    totals = counts.sum(axis=-1)
+    iu, ju = upper_indices(n_e)
+    cells = cells_from_lower(skipped, totals, iu, ju, method)
+    assert np.isfinite(cells).all()
+    both = present[:, iu] & present[:, ju]
+    assert np.array_equal(cells[:, both], cells_from_lower(full, totals, iu, ju, method)[:, both])
+
+
+def test_stand_in_cells_are_distinct_above_the_row_and_leave_weighted_cells_alone():
+    rng = np.random.default_rng(5)
+    values = rng.random((3, 4, 10))
+    values[..., 5:] = 1.0  # ties among the cells to be stood in for, as lower_grams' stand-ins make them
+    weights = np.ones((4, 10))
+    weights[:, 5:] = 0.0
+    weights[1, 0] = 0.0
+    got = stand_in_cells(values, weights)
+    assert np.array_equal(got[..., weights > 0], values[..., weights > 0])
+    stood = got[:, weights == 0]
+    assert (stood > values.max(axis=-1)[:, np.nonzero(weights == 0)[0]]).all()
+    for row in got.reshape(-1, 10):
+        assert len(np.unique(row)) == 10
