@@ -117,21 +117,33 @@ def gram_step_rate(engine, n_res: int, workers: int, batch: int = 256) -> float:
     return n_res / best
 
 
-def skip_ratio(engine, pairs, n_res: int, rounds: int = 3) -> dict:
+def skip_ratio(engine, pairs, n_res: int, rounds: int = 5) -> dict:
     """Two-factor resamples/s with the cells of emotions a resample did not draw skipped (the shipped route) and
-    with every cell computed (``skip_absent = False``, the route before 2026-12-06), alternated ``rounds`` times on
-    the same engine, data and seed; each rate the best of its rounds.  The replicates are the same bits."""
+    with every cell computed (``skip_absent = False``, the route before 2026-12-06), on the same engine, data and
+    seed, with the engine's threads and with one.  The two routes alternate (which goes first alternates too) for
+    ``rounds`` rounds; each rate is the best of its rounds and the ratio the median of the rounds' ratios (this
+    shared machine's speed drifts by up to 2x within a minute, and adjacent runs drift together).  The replicates are
+    the same bits."""
     import copy
 
-    every = copy.copy(engine)  # shares the Gram blocks
-    every.skip_absent = False
-    rates = {"skipped": [], "every_cell": []}
-    for _ in range(rounds):
-        for name, eng in (("skipped", engine), ("every_cell", every)):
-            t = time.perf_counter()
-            eng.replicates(pairs, n_res, 1)
-            rates[name].append(n_res / (time.perf_counter() - t))
-    return {name: max(r) for name, r in rates.items()}
+    out = {}
+    for threads in sorted({engine.workers, 1}, reverse=True):
+        routes = {}
+        for skip in (True, False):
+            eng = copy.copy(engine)  # shares the Gram blocks
+            eng.workers, eng.skip_absent = threads, skip
+            routes[skip] = eng
+        n = n_res if threads > 1 else n_res // 2
+        got = {True: [], False: []}
+        for k in range(rounds):
+            for skip in ((True, False) if k % 2 == 0 else (False, True)):
+                t = time.perf_counter()
+                routes[skip].replicates(pairs, n, 1)
+                got[skip].append(n / (time.perf_counter() - t))
+        out[f"skipped_{threads}_threads"] = max(got[True])
+        out[f"every_cell_{threads}_threads"] = max(got[False])
+        out[f"ratio_{threads}_threads"] = float(np.median(np.array(got[True]) / np.array(got[False])))
+    return out
 
 
 def naive_check(models, engine, pairs, n=3):
@@ -246,10 +258,11 @@ def render(r: dict) -> str:
         f"counts and drawn emotions, the same threads; no RDMs, ranks or correlations) | "
         f"{r['gram_step_resamples_per_s']:,.0f} resamples/s, {r['gram_step_share_of_gemm_floor']:.0%} of the floor: "
         "the most the engine could reach | |",
-        f"| the engine with the cells of emotions not drawn skipped, against every cell computed (the route before "
-        f"2026-12-06), alternated in this run, best of 3 each | {r['skip_absent']['skipped']:,.0f} against "
-        f"{r['skip_absent']['every_cell']:,.0f} resamples/s: "
-        f"{r['skip_absent']['skipped'] / r['skip_absent']['every_cell']:.2f}x | |",
+        *[f"| the engine with the cells of emotions not drawn skipped, against every cell computed (the route before "
+          f"2026-12-06), {t} thread{'s' if t > 1 else ''}, 5 alternated rounds in this run | best "
+          f"{r['skip_absent'][f'skipped_{t}_threads']:,.0f} against {r['skip_absent'][f'every_cell_{t}_threads']:,.0f} "
+          f"resamples/s; the rounds' median ratio {r['skip_absent'][f'ratio_{t}_threads']:.2f}x | |"
+          for t in sorted({r['workers'], 1}, reverse=True)],
         f"| emotion-only bootstrap, same data, {r['shape']['pairs']} pairs | "
         f"{r['emotion_scheme_resamples_per_s']:,.0f} resamples/s | |",
         f"| naive loop (means -> cosine -> scipy `spearmanr`), first 3 resamples x {r['shape']['pairs']} pairs | "
@@ -319,8 +332,11 @@ def main(argv=None) -> dict:
           f"resamples/s ({gram_rate / floor:.0%} of the floor)", flush=True)
 
     skip = skip_ratio(engine, pairs, n_res)
-    print(f"emotions not drawn skipped: {skip['skipped']:.0f} resamples/s against {skip['every_cell']:.0f} with every "
-          f"cell computed ({skip['skipped'] / skip['every_cell']:.2f}x; alternated, best of 3 each)", flush=True)
+    for threads in (workers, 1):
+        on, off = skip[f"skipped_{threads}_threads"], skip[f"every_cell_{threads}_threads"]
+        print(f"emotions not drawn skipped, {threads} thread(s): {on:.0f} resamples/s against {off:.0f} with every "
+              f"cell computed (best of 5 alternated rounds each); median ratio of the rounds "
+              f"{skip[f'ratio_{threads}_threads']:.2f}x", flush=True)
 
     worst = naive_check(models, engine, pairs)
     print(f"naive loop (means -> cosine -> scipy spearmanr), first 3 resamples x 66 pairs: max |diff| = {worst:.1e}", flush=True)
