@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..checks import check_choice, check_count
 from ..inputs import RDMOptions, load_models
-from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_note
 from ..parallel import runner_for
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
@@ -36,7 +36,7 @@ __all__ = ["CompareAllResult", "compare_all"]
 class CompareAllResult(Record):
     """Every pair of a set of models.
 
-    ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, p_value, p_adjusted,
+    ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, ci_note, p_value, p_adjusted,
     standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
     corrected_ci_high, corrected_ci_method`` (``jackknife-t``, or ``bca`` near the bound), ``corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
     :class:`~rsastats.inference.ComparisonResult`; with ``confounds``, the partial Mantel test of every pair
@@ -102,7 +102,9 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
                                        label=f"rho of {loaded[i].name} vs {loaded[j].name}",
                                        prompts=None if prompts is None else prompts[k])
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
-               "ci_high": summary["ci_high"], "p_value": pvalue_from_count(int(exceed[k]), count, exact),
+               "ci_high": summary["ci_high"],
+               "ci_note": interval_note(ci, loaded[0].rdm.n_emotions, summary["ci_low"], summary["ci_high"]),
+               "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
         rows.append(row)
     if corrected is not None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..checks import check_choice, check_count
 from ..inputs import RDMOptions, load_models
-from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_note
 from ..parallel import runner_for
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
@@ -45,7 +45,8 @@ class ComparisonResult(Record):
     and prompts of the same design.  ``rho_corrected`` is noise-free (unlimited prompts per emotion),
     with ``corrected_ci_low``/``corrected_ci_high``; None with ``corrected_note`` saying why when the
     inputs have no prompts or too few, or are too noisy.  ``noise_ceiling`` likewise with ``ceiling_note``.
-    ``standard_error`` and ``bias`` describe the bootstrap replicates (``bootstrap_distribution``).
+    ``standard_error`` and ``bias`` describe the bootstrap replicates (``bootstrap_distribution``).  ``ci_note`` says
+    why rho has no interval where ``ci_low``/``ci_high`` are None ("" where it has one).
     """
 
     a: str
@@ -54,6 +55,7 @@ class ComparisonResult(Record):
     ci_low: float
     ci_high: float
     ci_method: str
+    ci_note: str
     confidence: float
     p_value: float
     n_permutations: int
@@ -154,6 +156,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     summary.pop("acceleration")
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
+        ci_note=interval_note(ci, n, summary["ci_low"], summary["ci_high"]),
         p_value=mantel_pvalue(observed, permuted, alternative, exact), n_permutations=count, permutation_exact=exact,
         alternative=alternative, rank=rank, rdm=options.rdm, layer=layer_text(models),
         normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed), bootstrap_distribution=dist,

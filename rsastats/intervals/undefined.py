@@ -18,7 +18,7 @@ from .jackknife import MIN_UNITS
 from .methods import INTERVAL_METHODS
 
 __all__ = ["Interval", "Expansion", "small_sample_expansion", "bootstrap_interval", "excluded_estimate",
-           "missing_interval_text"]
+           "missing_interval_text", "interval_note"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,13 @@ def excluded_estimate(method: str, low: float, high: float, estimate: float, lab
     of = f" of {label}" if label else ""
     return (f"the {method} interval{of} came out as [{low:.3f}, {high:.3f}], which excludes the estimate "
             f"{estimate:.3f} (its resamples are shifted from the estimate)")
+
+
+def interval_note(method: str, n_units: int, low: float | None, high: float | None) -> str:
+    """``ci_note`` of a result: "" where the interval ``(low, high)`` was given, else why not
+    (:func:`missing_interval_text`)."""
+    given = low is not None and high is not None and np.isfinite(low) and np.isfinite(high)
+    return "" if given else missing_interval_text(method, n_units)
 
 
 def missing_interval_text(method: str, n_units: int) -> str:

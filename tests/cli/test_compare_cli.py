@@ -166,6 +166,7 @@ def test_a_bootstrap_interval_that_excludes_rho_is_replaced_by_words(tmp_path):
         assert res.exit_code == 0, res.output
         out = json.loads(res.stdout)
         assert out["ci_low"] is None and out["ci_high"] is None and f"the {ci} interval came out as" in res.stderr
+        assert out["ci_note"].startswith(f"the {ci} interval excluded the estimate")
         text = CliRunner().invoke(cli, args + ["--ci", ci])
         assert f"no interval: the {ci} interval excluded the estimate" in " ".join(text.stdout.replace("│", " ").split())
 
@@ -183,3 +184,17 @@ def test_a_scheme_that_resamples_prompts_says_it_is_not_calibrated(runner, files
         assert "not calibrated (see the warning)" in " ".join(res.stdout.replace("│", " ").split())
     res = runner.invoke(cli, base + ["--ci", "percentile"])
     assert "bootstrap schemes" not in res.stderr and "not calibrated" not in res.stdout
+
+
+def test_a_file_compared_with_itself_has_no_interval_and_the_json_says_why(tmp_path):
+    """rho = 1 on every subset of emotions and of prompts: no interval (docs/statistics.md, 'No spread'); the JSON's
+    ci_note gives the reason the table gives, and a compared pair with an interval has an empty ci_note."""
+    v = true_vectors(9, 16, seed=4)
+    one = str(write_dataset(simulate_activations(9, 4, 1, 16, noise=1.0, vectors=v, seed=7, attrs={"model": "m"}),
+                            tmp_path / "m.nc"))
+    res = CliRunner().invoke(cli, ["compare", one, one, "--json", "--n-boot", "50", "--no-ceiling"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ci_low"] is None and out["ci_note"].startswith("no leave-one-out value differs from the estimate")
+    text = CliRunner().invoke(cli, ["compare", one, one, "--n-boot", "50", "--no-ceiling"])
+    assert f"no interval: {out['ci_note'][:40]}" in " ".join(text.stdout.replace("│", " ").split())

@@ -36,6 +36,7 @@ def test_compare_gives_the_mantel_p_and_no_interval(four):
     assert out["ci_low"] is None and out["ci_high"] is None and np.isfinite(out["rho"])
     assert out["n_permutations"] == 24 and out["permutation_exact"] is True and 0 < out["p_value"] <= 1
     assert "no jackknife-t interval" in res.stderr
+    assert out["ci_note"] == "the jackknife-t interval needs at least 5 emotions (4 here)"  # the JSON says why too
     text = _run(["compare", four[0], four[1], "--n-boot", "50"])
     words = " ".join(text.stdout.replace("│", " ").split())  # the table may wrap the cell at the console's width
     assert text.exit_code == 0 and "no interval: the jackknife-t interval needs at least 5 emotions (4 here)" in words
@@ -45,14 +46,14 @@ def test_a_bootstrap_interval_is_still_given_when_asked_for(four):
     res = _run(["compare", four[0], four[1], "--json", "--n-boot", "200", "--ci", "percentile"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["ci_low"] <= out["rho"] <= out["ci_high"]
+    assert out["ci_low"] <= out["rho"] <= out["ci_high"] and out["ci_note"] == ""
 
 
 def test_matrix_and_report_run_without_the_interval(four, tmp_path):
     res = _run(["matrix", *four, "--json", "--n-boot", "50"])
     assert res.exit_code == 0, res.output
     pairs = json.loads(res.stdout)["pairs"]
-    assert all(p["ci_low"] is None for p in pairs)
+    assert all(p["ci_low"] is None and "needs at least 5 emotions" in p["ci_note"] for p in pairs)
     text = _run(["matrix", *four, "--n-boot", "50"])
     assert text.exit_code == 0 and "without a CI (the jackknife-t interval needs at least 5" in " ".join(text.stdout.split())
     rep = _run(["report", *four, "--out", str(tmp_path / "rep"), "--n-boot", "50"])

@@ -217,7 +217,7 @@ def test_a_bootstrap_interval_that_excludes_its_estimate_is_not_given(method):
     is reflected above it (clipped to [1, 1] here), BCa's bias correction is infinite; none is shown beside the
     estimate, and a warning says why.  A jackknife interval is never withheld this way."""
     from rsastats.inference.bootstrap import summarize_replicates
-    from rsastats.intervals import excluded_estimate, missing_interval_text
+    from rsastats.intervals import excluded_estimate, interval_note, missing_interval_text
 
     reps = 0.6 + 0.01 * np.random.default_rng(0).standard_normal(500)
     if method == "bca":
@@ -229,3 +229,5 @@ def test_a_bootstrap_interval_that_excludes_its_estimate_is_not_given(method):
     assert excluded_estimate(method, 0.5, 0.7, 0.6) == "" and excluded_estimate("jackknife-t", 0.1, 0.2, 0.9) == ""
     assert "excluded the estimate" in missing_interval_text(method, 30)
     assert "needs at least 5 emotions (4 here)" in missing_interval_text("jackknife-t", 4)
+    assert interval_note(method, 30, out["ci_low"], out["ci_high"]) == missing_interval_text(method, 30)
+    assert interval_note(method, 30, 0.5, 0.7) == "" and interval_note(method, 30, None, 0.7) != ""

@@ -116,8 +116,6 @@ def _rho_text(res) -> str:
     """rho with its interval, or why it has none (a jackknife interval needs MIN_UNITS emotions; a bootstrap
     interval that excludes rho is not shown)."""
     if is_missing(res.ci_low):
-        from ...intervals import missing_interval_text
-
-        return f"{fmt_number(res.rho)}  no interval: {missing_interval_text(res.ci_method, res.n_emotions)}"
+        return f"{fmt_number(res.rho)}  no interval: {res.ci_note}"
     return (f"{fmt_with_ci(res.rho, res.ci_low, res.ci_high)} {res.confidence:.0%} CI, "
             f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")
