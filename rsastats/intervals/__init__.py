@@ -42,8 +42,8 @@ from .bootstrap import acceleration, basic_interval, confidence_interval, interv
 from .jackknife import fisher_z, jackknife_interval, jackknife_se
 from .methods import (BASIC_BOUNDED, BOOTSTRAP_CI_METHODS, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, IntervalMethod,
                       ci_method_name)
-from .undefined import (Expansion, Interval, bootstrap_interval, excluded_estimate, interval_note, missing_interval_text,
-                        small_sample_expansion)
+from .undefined import (Expansion, Interval, bootstrap_interval, excluded_estimate, interval_note,
+                        missing_interval_text, small_sample_expansion)
 
 __all__ = ["IntervalMethod", "INTERVAL_METHODS", "CI_METHODS", "BOOTSTRAP_CI_METHODS", "DEFAULT_CI", "BASIC_BOUNDED", "CORRELATION_BOUNDS",
            "ci_method_name", "confidence_interval", "interval_estimate", "basic_interval", "acceleration", "fisher_z", "jackknife_se",
