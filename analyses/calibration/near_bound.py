@@ -15,13 +15,19 @@ recomputes on the same half splits and the same resamples (the stored BCa interv
 - ``rescaled_c``: the same with the second-order-corrected jackknife variance (as the shipped jackknife-t);
 - ``hull``: BCa with its lower end lowered to the raw-scale jackknife-t end ``r - t sqrt(V_c + split variance)``
   where that is lower (``t`` of ``n - 1`` degrees of freedom, ``V_c`` the second-order-corrected variance), for
-  BCa intervals that collapse onto the bound when most resampled ratios reach 1.
+  BCa intervals that collapse onto the bound when most resampled ratios reach 1;
+- ``bca_final`` and ``rescaled_final``: ``bca`` (the shipped interval) and ``rescaled`` finished as shipped --
+  widened toward the check's move and the sign-flip worlds' bias with each data set's stored amounts
+  (:func:`rsastats.inference.widening.widened`), then joined with rho's interval where narrow at the bound
+  (:func:`analyses.calibration.join_bound.join_interval`): does the shipped widening make up for the narrower
+  rescaled interval where the estimator is biased (added 2026-12-06)?
 
 Besides the table per design, reports/calibration/near_bound_width.csv gives the coverage of the BCa intervals
 pooled over the designs by their width, those that reach 1 apart.
 
 Run:  python -m analyses.calibration.near_bound [--sets 200] [--min-share 0.3]   (about 7 min on 2 cores).
-Writes reports/calibration/near_bound.csv (one row per design) and near_bound_width.csv.
+Writes reports/calibration/near_bound.csv (one row per design) and near_bound_width.csv.  With ``--worlds`` it writes
+instead reports/calibration/world_bias_error.csv (:func:`world_bias_table`, from the stored results, seconds).
 """
 
 from __future__ import annotations
@@ -38,17 +44,19 @@ from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
 from rsastats.inference.corrected_ci import bca_near_bound
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
+from rsastats.inference.widening import widened
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
 from .corrected_jackknife import _rate
+from .join_bound import join_interval
 from .uneven import FOLDERS, _source, unwidened
 
 __all__ = ["VARIANTS", "WIDTH_BINS", "near_bound_intervals", "design_row", "width_table", "main"]
 
-VARIANTS = ("bca", "rescaled", "rescaled_c", "hull")
+VARIANTS = ("bca", "rescaled", "rescaled_c", "hull", "bca_final", "rescaled_final")
 WIDTH_BINS = (0.0, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 2.0)
 PAIR = np.array([[0, 1]])
 
@@ -84,6 +92,16 @@ def _chunk(args: tuple) -> list[dict]:
     return [{"i": i, **near_bound_intervals(draw(seqs[i]), seqs[i], meta["n_boot"])} for i in indices]
 
 
+def _finished(low: pd.Series, high: pd.Series, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals widened and joined as shipped, with each data set's stored moves and rho's interval."""
+    nan = pd.Series(np.nan, index=stored.index)
+    moves = zip(low, high, stored["norm_shift"], stored["norm_shift_se"], stored.get("world_bias", nan),
+                stored.get("world_bias_se", nan), stored["ci_low"], stored["ci_high"])
+    ends = [join_interval(*widened(lo, hi, (s, e), (b, be))[:2], r_lo, r_hi) if np.isfinite(lo) else (lo, hi)
+            for lo, hi, s, e, b, be, r_lo, r_hi in moves]
+    return np.array([e[0] for e in ends], float), np.array([e[1] for e in ends], float)
+
+
 def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int = 2) -> dict | None:
     """One design's row (its data sets' BCa intervals and truth under ``"sets"``), or None where fewer than
     ``min_share`` of the given intervals (or 20) are BCa."""
@@ -100,6 +118,8 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
     if not (np.allclose(stored["corrected_ci_low"], got["bca_low"], rtol=0, atol=1e-9)
             and np.allclose(stored["corrected_ci_high"], got["bca_high"], rtol=0, atol=1e-9)):
         raise RuntimeError(f"{path}: the recomputed BCa interval differs from the stored one (rerun the study first)")
+    for name in ("bca", "rescaled"):
+        got[f"{name}_final_low"], got[f"{name}_final_high"] = _finished(got[f"{name}_low"], got[f"{name}_high"], stored)
     truth = meta["truth"]["free"]
     row = {"study": study, "design": meta["design"]["name"], "n_bca": len(got), "truth": truth,
            "bca_share": float(bca.sum() / frame["rho_corrected"].notna().sum()),
@@ -126,6 +146,31 @@ def width_table(sets: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
+def world_bias_table(folder: str = FOLDERS["atlas"]) -> pd.DataFrame:
+    """Per stored design with rho_corrected given in at least 20 data sets: the median bias the sign-flip worlds read
+    (``world_bias``, the amount the shipped widening moves the interval toward) against rho_corrected's mean error
+    (the unchecked value less the noise-free truth): is the worlds' reading right near the bound?  Seconds: reads
+    the stored results only."""
+    rows = []
+    for path in sorted(Path(folder).glob("*.json")):
+        meta = json.loads(path.read_text())
+        frame = pd.read_csv(path.with_suffix(".csv"))
+        if "world_bias" not in frame:
+            continue
+        value = frame["rho_corrected"]
+        if "rho_corrected_unchecked" in frame:
+            value = frame["rho_corrected_unchecked"].fillna(value)
+        given = value.notna()
+        if given.sum() < 20:
+            continue
+        truth = meta["truth"]["free"]
+        rows.append({"design": meta["design"]["name"], "given": int(given.sum()), "truth": truth,
+                     "mean_error": float(value[given].mean() - truth),
+                     "world_bias_median": float(frame.loc[given, "world_bias"].median()),
+                     "world_bias_se_median": float(frame.loc[given, "world_bias_se"].median())})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=200, help="at most this many BCa data sets per design")
@@ -133,7 +178,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--studies", nargs="*", default=["atlas", "independent"])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="reports/calibration/near_bound.csv")
+    parser.add_argument("--worlds", action="store_true", help="only the worlds' bias against the error "
+                        "(reports/calibration/world_bias_error.csv; seconds)")
     args = parser.parse_args(argv)
+    if args.worlds:
+        table = world_bias_table()
+        with atomic_path(Path(args.out).with_name("world_bias_error.csv")) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.4f")
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        return table
     rows = [row for study in args.studies for path in sorted(Path(FOLDERS[study]).glob("*.json"))
             if (row := design_row(study, path, args.sets, args.min_share, args.jobs)) is not None]
     widths = width_table(pd.concat([row.pop("sets") for row in rows], ignore_index=True))
