@@ -12,8 +12,10 @@ of rho_corrected, ``equalize_bias`` how the half RDMs' squared norms move it, ``
 schemes, ``uneven``, ``uneven_se`` and ``uneven_threshold`` the check of uneven shrinkage on stored results,
 ``widen`` how far the interval is widened toward that check's move and the sign-flip worlds' bias, ``world_check``
 whether those worlds see the ratio's bias, ``world_signals`` what signal a world should carry (emotions noisier than
-others in both models) and ``world_coverage`` what the equalized one does to the interval, ``near_bound`` BCa near the bound against the
-jackknife's width, ``fourth_model`` a fourth generative model written blind (run through the CLI), ``real_prompts``
+others in both models) and ``world_coverage`` what the equalized one does to the interval, ``near_bound`` BCa near the
+bound against the jackknife's width (finished as shipped; ``--worlds``: the worlds' bias against the error),
+``fourth_model`` and ``fifth_model`` a fourth and a fifth generative model written blind (run through the CLI; the
+fifth imitates language-model residual streams), ``real_prompts``
 the intervals on real activations (prompts and emotions drawn from larger real files, through the CLI), ``debias``
 what subtracting the worlds' bias would do to the estimate, ``lengths`` how much emotion vectors differ in length
 (real models against the simulated designs), ``methods`` the summary of the methods studied and not chosen,

@@ -83,6 +83,8 @@ import numpy as np
 from scipy import stats
 from scipy.special import erf
 
+from .studies import binomial_ci  # Clopper-Pearson, as every calibration study
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "calibration" / "fifth_model"
 CLI = str(ROOT / ".venv" / "bin" / "rsastats")
@@ -553,13 +555,6 @@ def _f(x):
         return None
 
 
-def clopper_pearson(k, n, conf=0.95):
-    a = (1 - conf) / 2
-    lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
-    hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
-    return lo, hi
-
-
 def cmd_report(args):
     truth = json.loads((OUT / "truth.json").read_text())
     with open(OUT / "runs.csv") as fh:
@@ -628,14 +623,14 @@ def cmd_report(args):
             if vals["noise_ceiling"] is not None:
                 ceil_n += 1
         n_ci = n - no_ci
-        lo_cp, hi_cp = clopper_pearson(cover, n_ci)
+        lo_cp, hi_cp = binomial_ci(cover, n_ci)
         row = {"design": d.name, "E": d.E, "P": d.P, "n": n, "true_rho": tr, "true_rho_se": truth[d.name]["mc_se"],
                "mean_rho": float(np.mean([_f(r["rho"]) for r in rs])),
                "rho_cov": 100 * cover / n_ci if n_ci else float("nan"), "rho_cp": (100 * lo_cp, 100 * hi_cp),
                "rho_miss_truth_below_lo": miss_lo, "rho_miss_truth_above_hi": miss_hi, "rho_no_ci": no_ci,
                "rho_width": float(np.mean(widths)) if widths else float("nan"),
                "rc_given": rc_n, "rc_cov": 100 * rc_cov / rc_n if rc_n else float("nan"),
-               "rc_cp": tuple(100 * x for x in clopper_pearson(rc_cov, rc_n)) if rc_n else (float("nan"),) * 2,
+               "rc_cp": tuple(100 * x for x in binomial_ci(rc_cov, rc_n)) if rc_n else (float("nan"),) * 2,
                "rc_above": rc_above, "rc_below": rc_below,
                "rc_width": float(np.mean(rc_w)) if rc_w else float("nan"),
                "rc_bias": float(np.mean(rc_bias)) if rc_bias else float("nan"),

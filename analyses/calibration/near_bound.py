@@ -18,9 +18,8 @@ recomputes on the same half splits and the same resamples (the stored BCa interv
   BCa intervals that collapse onto the bound when most resampled ratios reach 1;
 - ``bca_final`` and ``rescaled_final``: ``bca`` (the shipped interval) and ``rescaled`` finished as shipped --
   widened toward the check's move and the sign-flip worlds' bias with each data set's stored amounts
-  (:func:`rsastats.inference.widening.widened`), then joined with rho's interval where narrow at the bound
-  (:func:`analyses.calibration.join_bound.join_interval`): does the shipped widening make up for the narrower
-  rescaled interval where the estimator is biased (added 2026-12-06)?
+  and then joined with rho's interval where narrow at the bound (:func:`analyses.calibration.widen.finished`): does
+  the shipped widening make up for the narrower rescaled interval where the estimator is biased (added 2026-12-06)?
 
 Besides the table per design, reports/calibration/near_bound_width.csv gives the coverage of the BCa intervals
 pooled over the designs by their width, those that reach 1 apart.
@@ -44,15 +43,15 @@ from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
 from rsastats.inference.corrected_ci import bca_near_bound
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
-from rsastats.inference.widening import widened
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
 from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
 from .corrected_jackknife import _rate
-from .join_bound import join_interval
 from .uneven import FOLDERS, _source, unwidened
+from .uneven_threshold import stored
+from .widen import finished
 
 __all__ = ["VARIANTS", "WIDTH_BINS", "near_bound_intervals", "design_row", "width_table", "main"]
 
@@ -92,16 +91,6 @@ def _chunk(args: tuple) -> list[dict]:
     return [{"i": i, **near_bound_intervals(draw(seqs[i]), seqs[i], meta["n_boot"])} for i in indices]
 
 
-def _finished(low: pd.Series, high: pd.Series, stored: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Intervals widened and joined as shipped, with each data set's stored moves and rho's interval."""
-    nan = pd.Series(np.nan, index=stored.index)
-    moves = zip(low, high, stored["norm_shift"], stored["norm_shift_se"], stored.get("world_bias", nan),
-                stored.get("world_bias_se", nan), stored["ci_low"], stored["ci_high"])
-    ends = [join_interval(*widened(lo, hi, (s, e), (b, be))[:2], r_lo, r_hi) if np.isfinite(lo) else (lo, hi)
-            for lo, hi, s, e, b, be, r_lo, r_hi in moves]
-    return np.array([e[0] for e in ends], float), np.array([e[1] for e in ends], float)
-
-
 def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int = 2) -> dict | None:
     """One design's row (its data sets' BCa intervals and truth under ``"sets"``), or None where fewer than
     ``min_share`` of the given intervals (or 20) are BCa."""
@@ -119,7 +108,7 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
             and np.allclose(stored["corrected_ci_high"], got["bca_high"], rtol=0, atol=1e-9)):
         raise RuntimeError(f"{path}: the recomputed BCa interval differs from the stored one (rerun the study first)")
     for name in ("bca", "rescaled"):
-        got[f"{name}_final_low"], got[f"{name}_final_high"] = _finished(got[f"{name}_low"], got[f"{name}_high"], stored)
+        got[f"{name}_final_low"], got[f"{name}_final_high"] = finished(got[f"{name}_low"], got[f"{name}_high"], stored)
     truth = meta["truth"]["free"]
     row = {"study": study, "design": meta["design"]["name"], "n_bca": len(got), "truth": truth,
            "bca_share": float(bca.sum() / frame["rho_corrected"].notna().sum()),
@@ -150,22 +139,15 @@ def world_bias_table(folder: str = FOLDERS["atlas"]) -> pd.DataFrame:
     """Per stored design with rho_corrected given in at least 20 data sets: the median bias the sign-flip worlds read
     (``world_bias``, the amount the shipped widening moves the interval toward) against rho_corrected's mean error
     (the unchecked value less the noise-free truth): is the worlds' reading right near the bound?  Seconds: reads
-    the stored results only."""
+    the stored results only (:func:`~analyses.calibration.uneven_threshold.stored`)."""
     rows = []
-    for path in sorted(Path(folder).glob("*.json")):
-        meta = json.loads(path.read_text())
-        frame = pd.read_csv(path.with_suffix(".csv"))
-        if "world_bias" not in frame:
-            continue
-        value = frame["rho_corrected"]
-        if "rho_corrected_unchecked" in frame:
-            value = frame["rho_corrected_unchecked"].fillna(value)
-        given = value.notna()
-        if given.sum() < 20:
+    for _, meta, frame in stored({"atlas": folder}):
+        given = frame["given"]
+        if "world_bias" not in frame or given.sum() < 20:
             continue
         truth = meta["truth"]["free"]
         rows.append({"design": meta["design"]["name"], "given": int(given.sum()), "truth": truth,
-                     "mean_error": float(value[given].mean() - truth),
+                     "mean_error": float(frame.loc[given, "value"].mean() - truth),
                      "world_bias_median": float(frame.loc[given, "world_bias"].median()),
                      "world_bias_se_median": float(frame.loc[given, "world_bias_se"].median())})
     return pd.DataFrame(rows)

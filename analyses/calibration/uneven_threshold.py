@@ -52,7 +52,8 @@ MIN_GIVEN = 20
 
 def stored(folders: dict[str, str] = FOLDERS) -> list[tuple[str, dict, pd.DataFrame]]:
     """``(study, meta, frame)`` of every stored design that carries the check's columns, with
-    ``n_emotions >= MIN_CORRECTED_EMOTIONS``, prompts, and the unchecked interval in ``low``/``high``/``given``."""
+    ``n_emotions >= MIN_CORRECTED_EMOTIONS``, prompts, and the unchecked estimate and interval in
+    ``value``/``given``/``low``/``high``."""
     out = []
     for study, folder in folders.items():
         for path in sorted(Path(folder).glob("*.json")):
@@ -65,8 +66,8 @@ def stored(folders: dict[str, str] = FOLDERS) -> list[tuple[str, dict, pd.DataFr
                 continue
             unchecked = "rho_corrected_unchecked" in frame
             pick = lambda col: frame[col].fillna(frame[f"{col}_unchecked"]) if unchecked else frame[col]  # noqa: E731
-            frame = frame.assign(given=pick("rho_corrected").notna(), low=pick("corrected_ci_low"),
-                                 high=pick("corrected_ci_high"))
+            frame = frame.assign(value=pick("rho_corrected"), given=pick("rho_corrected").notna(),
+                                 low=pick("corrected_ci_low"), high=pick("corrected_ci_high"))
             out.append((study, meta, frame))
     return out
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ from .join_bound import UNJOINED, join_interval
 from .uneven import UNWIDENED
 from .uneven_threshold import BAND, MIN_GIVEN, _fires, stored
 
-__all__ = ["BEYOND_GRID", "WORLD_GRID", "AMOUNTS", "design_table", "summary_table", "widen_section", "main"]
+__all__ = ["finished", "BEYOND_GRID", "WORLD_GRID", "AMOUNTS", "design_table", "summary_table", "widen_section", "main"]
 
 BEYOND_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, np.inf)
 WORLD_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, np.inf)
@@ -57,6 +58,14 @@ def _widened(frame: pd.DataFrame, beyond: float, world_beyond: float) -> tuple[n
         low, high = frame[UNJOINED[1]].fillna(low), frame[UNJOINED[2]].fillna(high)
     low = frame[UNWIDENED[0]].fillna(low) if UNWIDENED[0] in frame else low
     high = frame[UNWIDENED[1]].fillna(high) if UNWIDENED[1] in frame else high
+    return finished(low, high, frame, beyond=beyond, world_beyond=world_beyond)
+
+
+def finished(low: Any, high: Any, frame: pd.DataFrame, *, beyond: float = WIDEN_BEYOND_SE,
+             world_beyond: float = WORLD_BEYOND_SE) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals ``(low, high)`` before the widening (one per row of ``frame``), widened toward each row's stored
+    moves (``norm_shift``, ``world_bias`` and their standard errors) with these amounts, then joined with rho's
+    interval (``ci_low``, ``ci_high``) as shipped; a missing interval stays missing."""
     nan = pd.Series(np.nan, index=frame.index)
     bias, bias_se = frame.get("world_bias", nan), frame.get("world_bias_se", nan)
     ends = [widened(lo, hi, (s, e), (b, be), beyond=beyond, world_beyond=world_beyond)[:2] if np.isfinite(lo)

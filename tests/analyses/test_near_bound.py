@@ -82,24 +82,25 @@ def test_width_table_pools_the_bca_intervals_by_width():
 
 
 def test_finished_intervals_are_widened_then_joined_as_shipped():
-    """``_finished`` applies each data set's stored moves (the check's and the worlds') and then the join with rho's
-    interval: the same ends as rsastats' widened() and the join, one data set at a time; a missing interval stays."""
+    """``finished`` (analyses/calibration/widen.py, which near_bound uses) applies each data set's stored moves (the
+    check's and the worlds') and then the join with rho's interval: the same ends as rsastats' widened() and the
+    join, one data set at a time; a missing interval stays."""
     from analyses.calibration.join_bound import join_interval
-    from analyses.calibration.near_bound import _finished
+    from analyses.calibration.widen import finished
     from rsastats.inference.widening import widened
 
     stored = pd.DataFrame({"norm_shift": [0.0, -0.2, np.nan, 0.01], "norm_shift_se": [0.05, 0.05, np.nan, 0.05],
                            "world_bias": [0.0, 0.0, 0.1, np.nan], "world_bias_se": [0.01, 0.01, 0.01, np.nan],
                            "ci_low": [0.5, 0.5, 0.6, 0.9], "ci_high": [0.8, 0.8, 0.9, 0.99]})
     low, high = pd.Series([0.6, 0.6, 0.7, 0.991]), pd.Series([0.9, 0.9, 0.95, 1.0])
-    got_low, got_high = _finished(low, high, stored)
+    got_low, got_high = finished(low, high, stored)
     for k in range(4):
         widened_k = widened(low[k], high[k], (stored.norm_shift[k], stored.norm_shift_se[k]),
                             (stored.world_bias[k], stored.world_bias_se[k]))[:2]
         assert (got_low[k], got_high[k]) == join_interval(*widened_k, stored.ci_low[k], stored.ci_high[k])
     assert got_low[1] < low[1] and got_low[2] < low[2]  # widened down toward the move and the ratio less its bias
     assert got_low[3] == 0.9 and got_high[3] == 1.0  # narrow at the bound: joined with rho's interval and the bound
-    nan_low, nan_high = _finished(pd.Series([np.nan]), pd.Series([np.nan]), stored.iloc[:1])
+    nan_low, nan_high = finished(pd.Series([np.nan]), pd.Series([np.nan]), stored.iloc[:1])
     assert np.isnan(nan_low[0]) and np.isnan(nan_high[0])
 
 
@@ -112,12 +113,14 @@ def test_world_bias_table_sets_the_worlds_reading_against_the_error(tmp_path):
 
     value = np.r_[np.full(20, 0.95), np.nan]
     frame = pd.DataFrame({"rho_corrected": value, "rho_corrected_unchecked": np.r_[np.full(20, np.nan), 0.99],
-                          "world_bias": np.r_[np.full(10, 0.02), np.full(11, 0.04)], "world_bias_se": 0.01})
+                          "world_bias": np.r_[np.full(10, 0.02), np.full(11, 0.04)], "world_bias_se": 0.01,
+                          "corrected_ci_low": 0.8, "corrected_ci_high": 1.0, "norm_shift": 0.0,
+                          "corrected_ci_low_unchecked": np.nan, "corrected_ci_high_unchecked": np.nan})
     frame.loc[0, "rho_corrected"] = 0.97
     frame.to_csv(tmp_path / "d1.csv", index=False)
-    (tmp_path / "d1.json").write_text(json.dumps({"design": {"name": "d1"}, "truth": {"free": 0.9}}))
+    (tmp_path / "d1.json").write_text(json.dumps({"design": {"name": "d1", "n_emotions": 21}, "truth": {"free": 0.9}}))
     frame.iloc[:10].to_csv(tmp_path / "d2.csv", index=False)
-    (tmp_path / "d2.json").write_text(json.dumps({"design": {"name": "d2"}, "truth": {"free": 0.9}}))
+    (tmp_path / "d2.json").write_text(json.dumps({"design": {"name": "d2", "n_emotions": 21}, "truth": {"free": 0.9}}))
     table = world_bias_table(str(tmp_path))
     assert list(table["design"]) == ["d1"] and table["given"][0] == 21
     assert table["mean_error"][0] == pytest.approx((0.97 + 19 * 0.95 + 0.99) / 21 - 0.9)
