@@ -71,9 +71,11 @@ def interval(a, b) -> dict:
             with scale(kind):
                 low, high, _ = jk.jackknife_interval(rho, loo, second_order=excess)
             out[f"{kind}_low"], out[f"{kind}_high"] = low, high
-        # the shipped interval: the raw scale from RAW_AT_BOUND_FROM emotions, the prompts where there is no spread
+        # the shipped interval: the raw scale from RAW_AT_BOUND_FROM emotions, the prompts where there is no spread,
+        # and (since 2026-12-06, after reports/calibration/at_bound.csv was written) the Fisher-z ends mapped to the
+        # mean on the correlation scale; the fisher-z and raw columns above are without that map, as stored
         prompts = prompt_strata([a, b], pairs, strata, ci="jackknife-t", rank="spearman", rdm_method="cosine")[0]
-        shipped = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts)
+        shipped = jk.jackknife_interval(rho, loo, second_order=excess, prompts=prompts, mean_scale=True)
         out["shipped_low"], out["shipped_high"] = shipped[0], shipped[1]
     return out
 

@@ -130,7 +130,8 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
     """
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
         low, high, _ = jackknife_interval(estimate, one_stratum(jackknife), method=ci_method_name(method),
-                                          confidence=confidence, second_order=second_order, prompts=prompts)
+                                          confidence=confidence, second_order=second_order, prompts=prompts,
+                                          mean_scale=True)
         if bounds is not None:
             low, high = min(max(low, bounds[0]), bounds[1]), min(max(high, bounds[0]), bounds[1])
         return low, high
@@ -224,7 +225,7 @@ def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, nul
     if INTERVAL_METHODS[ci_method_name(method)].uses == "jackknife":
         # The normal (or t) interval inverted: the level at which it just reaches the null.
         return jackknife_pvalue(estimate, jackknife, method=method, null=null, second_order=second_order,
-                                prompts=prompts)
+                                prompts=prompts, mean_scale=True)
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]
     n = reps.size

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analyses.calibration import cli_model
 from analyses.calibration.at_bound import _inputs, interval, scale
 from rsastats.inference import compare_models
 from rsastats.intervals import jackknife as jk
+from rsastats.intervals.jackknife import mean_of_tanh
 
 FEW = Path(__file__).resolve().parents[2] / "reports/calibration/few/n5-P8-shared0.95.json"
 
@@ -38,8 +40,13 @@ def test_its_fisher_z_interval_is_compare_models_interval():
         res = compare_models(a, b, seed=1, permutations=99, ceiling=False)
     assert not got["at_bound"]  # away from the bound both scales are the Fisher-z interval
     assert got["rho"] == pytest.approx(res.rho, abs=1e-12)
-    for kind in ("fisher-z", "raw"):
-        assert (got[f"{kind}_low"], got[f"{kind}_high"]) == pytest.approx((res.ci_low, res.ci_high), abs=1e-12)
+    assert (got["shipped_low"], got["shipped_high"]) == pytest.approx((res.ci_low, res.ci_high), abs=1e-12)
+    # the stored studies' interval: tanh of the Fisher-z ends, before the map to the mean on the correlation scale
+    n = a.rdm.n_emotions
+    se = (np.arctanh(got["fisher-z_high"]) - np.arctanh(got["fisher-z_low"])) / (2 * stats.t.ppf(0.975, n - 1))
+    ends = np.arctanh([got["fisher-z_low"], got["fisher-z_high"]])
+    assert tuple(mean_of_tanh(ends, se)) == pytest.approx((res.ci_low, res.ci_high), abs=1e-12)
+    assert (got["raw_low"], got["raw_high"]) == pytest.approx((got["fisher-z_low"], got["fisher-z_high"]), abs=1e-15)
 
 
 def test_a_stored_five_emotion_data_set_at_the_bound_is_reproduced():

@@ -140,8 +140,15 @@ def test_fit_by_hand(case):
     e = min(max(second_order_variance(upper, h, row.rho, "spearman")[0] / v, 0.0), e_max)
     se = np.sqrt(v * (1 - e**3 / e_max**2))
     q = student_t.ppf(0.975, n - 1)
-    assert (row.ci_low, row.ci_high) == pytest.approx((np.tanh(np.arctanh(row.rho) - q * se),
-                                                       np.tanh(np.arctanh(row.rho) + q * se)), abs=1e-10)
+    # Fisher-z ends mapped to the mean on the correlation scale, E[tanh(z_end + se eps)] (by adaptive quadrature here)
+    from scipy import integrate
+    from scipy.stats import norm
+
+    def mean_tanh(z_end):
+        return integrate.quad(lambda x: np.tanh(z_end + se * x) * norm.pdf(x), -12, 12, epsabs=1e-13, limit=200)[0]
+
+    ends = np.arctanh(row.rho) + np.array([-q, q]) * se
+    assert (row.ci_low, row.ci_high) == pytest.approx((mean_tanh(ends[0]), mean_tanh(ends[1])), abs=1e-10)
     # The ceiling: sqrt of the split-half reliability (same half splits as the comparison's seed).
     rel = noise_ceiling(data, n_splits=FAST["n_splits"], seed=streams(FAST["seed"]).splits).reliability[0]
     assert row.noise_ceiling == pytest.approx(np.sqrt(rel), abs=1e-12)

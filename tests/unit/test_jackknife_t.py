@@ -353,3 +353,50 @@ def test_below_eight_emotions_a_leave_one_out_value_of_one_keeps_the_fisher_z_sc
     low, high, se = jackknife_interval(est, loo, method="jackknife-t")
     assert se == pytest.approx(se_z, rel=1e-12)
     assert low == pytest.approx(min(np.tanh(np.arctanh(est) - stats.t.ppf(0.975, 5) * se_z), est), rel=1e-12)
+
+
+@pytest.mark.parametrize("z", [-3.0, -0.5, 0.0, 0.3, 1.0, 2.6, 5.0])
+@pytest.mark.parametrize("s", [0.01, 0.2, 0.5, 1.0, 2.0])
+def test_mean_of_tanh_is_the_normal_expectation_by_adaptive_quadrature(z, s):
+    from scipy import integrate
+
+    from rsastats.intervals.jackknife import mean_of_tanh
+
+    def f(e):
+        return np.tanh(z + s * e) * stats.norm.pdf(e)
+
+    centre = -z / s  # where the integrand changes fastest
+    cuts = (-40.0, centre - 1.0, centre + 1.0, 40.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        ref = sum(integrate.quad(f, a, b, epsabs=1e-15, epsrel=1e-14, limit=400)[0] for a, b in zip(cuts, cuts[1:]))
+    assert float(mean_of_tanh(z, s)) == pytest.approx(ref, abs=1e-12)
+
+
+def test_rho_interval_targets_the_mean_on_the_correlation_scale():
+    """rho's interval (confidence_interval, interval_pvalue) maps the Fisher-z ends to E[tanh(z_end + SE eps)];
+    jackknife_interval keeps tanh of the ends unless asked; p of 0 is unchanged, and p of another null inverts the
+    mapped interval."""
+    from rsastats.intervals import confidence_interval
+    from rsastats.intervals.jackknife import mean_of_tanh
+
+    loo = np.array([0.981, 0.975, 0.990, 0.984, 0.978, 0.986, 0.972, 0.983, 0.979, 0.977, 0.988, 0.98])
+    est, n = 0.981, loo.size
+    plain_low, plain_high, se = jackknife_interval(est, loo, method="jackknife-t")
+    q = stats.t.ppf(0.975, n - 1)
+    ends = np.arctanh(est) + np.array([-q, q]) * se
+    assert (plain_low, plain_high) == pytest.approx(tuple(np.tanh(ends)), rel=1e-13)
+    low, high = confidence_interval(est, None, method="jackknife-t", jackknife=loo)
+    sample = np.tanh(ends[:, None] + se * np.random.default_rng(3).standard_normal(1_000_000))  # Monte Carlo check
+    mc_se = sample.std(axis=1) / np.sqrt(sample.shape[1])
+    assert np.all(np.abs(np.array([low, high]) - sample.mean(axis=1)) < 5 * mc_se)
+    assert (low, high) == pytest.approx(tuple(mean_of_tanh(ends, se)), rel=1e-14)
+    assert low < plain_low and high < plain_high and low < est < high  # lowered, most at the lower end
+    assert plain_low - low > 3 * (plain_high - high)
+    p0 = interval_pvalue(est, None, method="jackknife-t", jackknife=loo)
+    assert p0 == pytest.approx(jackknife_pvalue(est, loo, method="jackknife-t"), rel=1e-14)
+    p = interval_pvalue(est, None, method="jackknife-t", jackknife=loo, null=0.95)
+    edge, _ = confidence_interval(est, None, method="jackknife-t", jackknife=loo, confidence=1 - p)
+    assert edge == pytest.approx(0.95, abs=1e-10)
+    neg = confidence_interval(-est, None, method="jackknife-t", jackknife=-loo)  # odd: the mirror image
+    assert neg == pytest.approx((-high, -low), rel=1e-12)
