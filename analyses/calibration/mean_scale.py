@@ -5,8 +5,7 @@ rho's estimand is its expectation on the correlation scale, ``E[rho_hat]``; ``ta
 Fisher-z end ``z_e`` to ``E[tanh(z_e + SE eps)]`` (:func:`rsastats.intervals.jackknife.mean_of_tanh`; docs/statistics.md,
 'The mean on the correlation scale').  The map is a function of the stored interval alone: with ``n`` emotions and
 ``q = t_(n-1), 0.975``, ``SE = (atanh(high) - atanh(low)) / (2 q)``.  So this script applies it to every stored data set
-whose interval is on the Fisher-z scale (symmetric about ``atanh(rho)`` there; the raw-scale intervals at the bound and
-without spread are left as they are, as the package leaves them) and counts, per design, how often the interval holds
+whose interval is on the Fisher-z scale (:func:`mapped` says which are not) and counts, per design, how often the interval holds
 the truth (rho's Monte Carlo expectation, the studies' ``truth.measured``) before and after, and on which side it
 misses.  The stored intervals are those each study wrote with the code of its day.
 
@@ -37,7 +36,13 @@ FOURTH_EMOTIONS = {"D1": 21, "D2": 10, "D3": 30, "D4": 21, "D5": 30, "D6": 10}  
 
 
 def mapped(rho: np.ndarray, low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The intervals with their Fisher-z ends mapped to the mean on the correlation scale, and which were mapped."""
+    """The intervals with their Fisher-z ends mapped to the mean on the correlation scale, and which were mapped: those
+    symmetric about ``atanh(rho)`` on the Fisher-z scale.  Not mapped: the raw-scale intervals at the bound and
+    without spread (the package does not map them either), and, below
+    :data:`~rsastats.intervals.jackknife.RAW_AT_BOUND_FROM` emotions, Fisher-z intervals with an end that rounded to
+    +-1 (a leave-one-out rho of 1 there keeps the Fisher-z scale with the stand-in ``atanh(1 - 1e-12)``, and the
+    standard error becomes so large that both ends round to +-1 and cannot be inverted; the package maps them, which
+    brings such an end just inside +-1)."""
     rho, low, high = (np.asarray(a, dtype=np.float64) for a in (rho, low, high))
     z = [np.arctanh(np.clip(a, -1 + 1e-12, 1 - 1e-12)) for a in (rho, low, high)]
     fisher = np.isfinite(low) & (np.abs((z[2] - z[0]) - (z[0] - z[1])) < 1e-6 * np.maximum(1.0, z[2] - z[1]))

@@ -30,10 +30,12 @@ class IntervalMethod:
 INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
     IntervalMethod("jackknife-t", True, "Tukey's jackknife-t interval (n - 1 df) on the Fisher-z scale, the jackknife "
                    "variance corrected for the second-order part it counts twice, by the estimated degeneracy "
-                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife",
+                   "(correlations; each end mapped to the mean on the correlation scale; estimate always inside, never "
+                   "outside (-1, 1))", uses="jackknife",
                    label="Fisher-z jackknife-t over emotions, corrected for degeneracy"),
     IntervalMethod("jackknife-z", True, "normal interval on the Fisher-z scale, jackknife standard error "
-                   "(correlations; estimate always inside, never outside (-1, 1))", uses="jackknife",
+                   "(correlations; each end mapped to the mean on the correlation scale; estimate always inside, never "
+                   "outside (-1, 1))", uses="jackknife",
                    label="Fisher-z normal jackknife over emotions"),
     IntervalMethod("jackknife", True, "normal interval on the raw scale, jackknife standard error", uses="jackknife",
                    label="normal jackknife over emotions"),

@@ -29,3 +29,13 @@ def test_raw_scale_and_missing_intervals_are_left_as_they_are():
     assert not fisher.any() and new_low[0] == 0.995 and new_high[0] == 1.0 and np.isnan(new_low[1])
     s = score(0.99, low, high)
     assert s["n"] == 1 and s["coverage"] == 0.0 and s["interval_above"] == 1.0
+
+
+
+def test_an_interval_of_minus_one_to_one_is_not_mapped():
+    loo = np.array([1.0, 0.9, 0.95, 0.97, 0.92])  # below 8 emotions a leave-one-out rho of 1 keeps the Fisher-z scale
+    low, high, _ = jackknife_interval(0.95, loo)
+    assert (low, high) == (-1.0, 1.0)  # its stand-in makes the SE so large that both ends round to +-1
+    assert not mapped(np.array([0.95]), np.array([low]), np.array([high]), loo.size)[2].any()
+    shipped = confidence_interval(0.95, None, method="jackknife-t", jackknife=loo)
+    assert -1.0 < shipped[0] < 0.95 < shipped[1] < 1.0  # the package maps it: both ends just inside +-1
