@@ -276,7 +276,8 @@ def render(r: dict) -> str:
         f"resamples/s; the engine reaches {r['share_of_gemm_floor']:.0%} | >= 60%: "
         f"{_yes(targets['share_of_gemm_floor>=0.6'])} |",
         f"| the same share from {r['paired_floor_shares']['rounds']} rounds that each time "
-        f"{r['resamples_timed'] // 2:,} resamples of the engine and then the GEMM (a round's two timings seconds apart) | "
+        f"{r['resamples_timed'] // 2:,} resamples of the engine and then the GEMM (a round's two timings seconds "
+        "apart) | "
         f"median {r['paired_floor_shares']['median_share']:.0%} (rounds {min(r['paired_floor_shares']['shares']):.0%} "
         f"to {max(r['paired_floor_shares']['shares']):.0%}) | >= 60%: {_yes(targets['paired_median_share>=0.6'])} |",
         f"| the engine's Gram step alone (its matrix products and the contraction with the counts, on its own blocks, "

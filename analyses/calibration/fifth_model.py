@@ -639,8 +639,10 @@ def cmd_report(args):
                "rc_cp": tuple(100 * x for x in binomial_ci(rc_cov, rc_n)) if rc_n else (float("nan"),) * 2,
                "rc_above": rc_above, "rc_below": rc_below,
                "rc_cov_pop": 100 * rc_cov_pop / len(pop_ends) if pop_ends else float("nan"),
-               "rc_cp_pop": tuple(100 * x for x in binomial_ci(rc_cov_pop, len(pop_ends))) if pop_ends else (float("nan"),) * 2,
-               "nf_pop_se": float(np.std(nf_vals, ddof=1) / math.sqrt(len(nf_vals))) if len(nf_vals) > 1 else float("nan"),
+               "rc_cp_pop": (tuple(100 * x for x in binomial_ci(rc_cov_pop, len(pop_ends))) if pop_ends
+                             else (float("nan"),) * 2),
+               "nf_pop_se": (float(np.std(nf_vals, ddof=1) / math.sqrt(len(nf_vals))) if len(nf_vals) > 1
+                             else float("nan")),
                "rc_width": float(np.mean(rc_w)) if rc_w else float("nan"),
                "rc_bias": float(np.mean(rc_bias)) if rc_bias else float("nan"),
                "rc_bias_se": float(np.std(rc_bias, ddof=1) / math.sqrt(len(rc_bias))) if len(rc_bias) > 1 else float("nan"),
@@ -681,22 +683,26 @@ def cmd_report(args):
     md += ["", "## Results", "",
            "true rho: mean numpy rho over fresh data sets (MC SE); rho cov: % of data sets whose interval holds the true rho "
            "[Clopper-Pearson 95%] (misses: truth below the interval / above); rc: rho_corrected; its coverage is of the data "
-           "set's own noise-free rho (misses: truth above / below the interval); bias: mean(rho_corrected - own noise-free rho) (SE); "
-           "rc cov of the mean: % of rho_corrected's intervals that hold the design's noise-free rho averaged over its data sets "
-           "(the estimand the package documents for rho_corrected, 'averaged over emotion samples of the same size', which "
-           "the atlas's truth is; its Monte Carlo SE in brackets after the mean). The data set's own value is a narrower "
+           "set's own noise-free rho (misses: truth above / below the interval); bias: mean(rho_corrected - own "
+           "noise-free rho) (SE); rc cov of the mean: % of rho_corrected's intervals that hold the design's noise-free "
+           "rho averaged over its data sets (the estimand the package documents for rho_corrected, 'averaged over "
+           "emotion samples of the same size', which the atlas's truth is; its Monte Carlo SE in brackets after the "
+           "mean). The data set's own value is a narrower "
            "target: it leaves out how much the noise-free rho varies with the emotions drawn, which an interval over "
            "emotions includes, so the interval covers it more often.",
            "",
-           "| design | n | true rho (SE) | mean rho | rho cov % [CP] | misses lo/hi | rho width | rc given | rc cov % [CP] | rc misses above/below | rc width | rc bias (SE) | noise-free rho mean (sd) [SE] | rc cov of the mean % [CP] | ceiling given |",
+           "| design | n | true rho (SE) | mean rho | rho cov % [CP] | misses lo/hi | rho width | rc given | "
+           "rc cov % [CP] | rc misses above/below | rc width | rc bias (SE) | noise-free rho mean (sd) [SE] | "
+           "rc cov of the mean % [CP] | ceiling given |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table:
         md.append(f"| {r['design']} | {r['n']} | {r['true_rho']:.4f} ({r['true_rho_se']:.4f}) | {r['mean_rho']:.4f} | "
                   f"{r['rho_cov']:.1f} [{r['rho_cp'][0]:.1f}, {r['rho_cp'][1]:.1f}] | {r['rho_miss_truth_below_lo']}/{r['rho_miss_truth_above_hi']}"
                   f"{' (no CI: ' + str(r['rho_no_ci']) + ')' if r['rho_no_ci'] else ''} | {r['rho_width']:.3f} | {r['rc_given']}/{r['n']} | "
                   f"{r['rc_cov']:.1f} [{r['rc_cp'][0]:.1f}, {r['rc_cp'][1]:.1f}] | {r['rc_above']}/{r['rc_below']} | {r['rc_width']:.3f} | "
-                  f"{r['rc_bias']:+.4f} ({r['rc_bias_se']:.4f}) | {r['nf_mean']:.3f} ({r['nf_sd']:.3f}) [{r['nf_pop_se']:.4f}] | "
-                  f"{r['rc_cov_pop']:.1f} [{r['rc_cp_pop'][0]:.1f}, {r['rc_cp_pop'][1]:.1f}] | {r['ceiling_given']}/{r['n']} |")
+                  f"{r['rc_bias']:+.4f} ({r['rc_bias_se']:.4f}) | {r['nf_mean']:.3f} ({r['nf_sd']:.3f}) "
+                  f"[{r['nf_pop_se']:.4f}] | {r['rc_cov_pop']:.1f} [{r['rc_cp_pop'][0]:.1f}, {r['rc_cp_pop'][1]:.1f}] | "
+                  f"{r['ceiling_given']}/{r['n']} |")
     c = checks
     md += ["", "## Checks over all data sets", "",
            f"- data sets compared (exit 0): {c['n']}; failed commands: {len(failed)}",

@@ -48,8 +48,9 @@ from ..checks import check_confidence, check_finite_array
 from ..exceptions import RsaStatsWarning, ValidationError
 from .methods import FISHER_Z_METHODS, INTERVAL_METHODS, ci_method_name
 
-__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "mean_of_tanh", "at_bound", "no_spread", "one_stratum", "jackknife_se",
-           "prompt_jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue", "difference_interval"]
+__all__ = ["MIN_UNITS", "RAW_AT_BOUND_FROM", "fisher_z", "mean_of_tanh", "at_bound", "no_spread", "one_stratum",
+           "jackknife_se", "prompt_jackknife_se", "corrected_variance", "jackknife_interval", "jackknife_pvalue",
+           "difference_interval"]
 
 # atanh of a correlation of exactly +-1 (identical RDMs) is infinite: stay this far inside.
 _Z_EDGE = 1e-12

@@ -36,7 +36,8 @@ def test_the_report_scores_rho_corrected_against_both_truths(tmp_path, monkeypat
 
     monkeypatch.setattr(F, "OUT", tmp_path)
     name = F.DESIGNS[0].name
-    truth = {"true_rho": 0.5, "mc_se": 0.001, "median_cos_A": 0.9, "median_cos_B": 0.9, "median_cos_A_ordinary_dims": 0.9}
+    truth = {"true_rho": 0.5, "mc_se": 0.001, "median_cos_A": 0.9, "median_cos_B": 0.9,
+             "median_cos_A_ordinary_dims": 0.9}
     (tmp_path / "truth.json").write_text(json.dumps({d.name: truth for d in F.DESIGNS}))
     rows = [  # noise-free 0.3 and 0.7: their mean 0.5
         dict(noise_free=0.3, rho_corrected=0.5, corrected_ci_low=0.45, corrected_ci_high=0.55),
