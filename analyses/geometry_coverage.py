@@ -131,7 +131,7 @@ class PlantedModel:
                                 baseline=base[:, None, :], attrs={"model": "planted"})
 
 
-def simulate(model: PlantedModel, n_sims: int, n_boot: int, seed: int, ci_method: str = DEFAULT_CI_METHOD) -> dict:
+def simulate(model: PlantedModel, n_sims: int, n_boot: int, seed: int, ci_method: str | None = None) -> dict:
     """Per descriptor over ``n_sims`` data sets: ``hits`` (interval contains the estimand), ``inside``
     (estimate inside its interval), ``plugin_inside``, ``with_ci`` (data sets with an interval), mean
     estimate and plug-in value."""
@@ -184,7 +184,7 @@ def summary_table(rows: list[dict], designs: list[str]) -> str:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = [f"Simulated with `python analyses/geometry_coverage.py --n-sims {meta['n_sims']} --n-boot "
-             f"{meta['n_boot']} --seed {meta['seed']}` ({meta['seconds']:.0f} s); interval `{meta['ci_method']}` at "
+             f"{meta['n_boot']} --seed {meta['seed']}` ({meta['seconds']:.0f} s); interval {meta['ci_method']} at "
              f"{meta['confidence']:.0%} with the small-sample expansion of a within-group bootstrap "
              "(`rsastats.intervals.small_sample_expansion`); brackets: Clopper-Pearson 95% intervals of the coverage. "
              "\"estimate inside\" "
@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(design, args.n_sims, args.n_boot, args.seed + i) for i, design in enumerate(args.designs)]
     rows = run_designs(_design_rows, jobs, args.jobs, start)
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start,
-            "ci_method": DEFAULT_CI_METHOD, "confidence": 0.95, "designs": {d: DESIGNS[d] for d in args.designs}}
+            "ci_method": f"`{DEFAULT_CI_METHOD}` (`normal` for baseline_pc1_share)",
+            "confidence": 0.95, "designs": {d: DESIGNS[d] for d in args.designs}}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "coverage.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     write_rows(args.out / "coverage.csv", rows)

@@ -10,6 +10,9 @@ this module adds what is particular to descriptors:
   rounding are clipped, half-open ranges (norms, participation ratios) bound the endpoints only;
 * a descriptor whose default interval covered below nominal on planted designs
   (``Descriptor.undercovers``) gets :data:`UNDERCOVERS_NOTE` beside its basic interval;
+* where the default is asked for (no method named), a descriptor that names its own method
+  (``Descriptor.ci_method``: measured to cover better than the basic interval on planted designs, docs/geometry.md)
+  takes that one, and says so (``DescriptorInterval.method``);
 * a noise-free descriptor (``Descriptor.noise_free``) gets none when the prompts are too noisy for
   the bootstrap's bias correction (:func:`noise_free_support`, :data:`MAX_NOISE_FRACTION`), and
   the note says so;
@@ -33,13 +36,11 @@ import numpy as np
 from ..intervals import Expansion, bootstrap_interval
 from . import kernels
 from .descriptors import Descriptor
-from .resampling import ResamplingSettings
+from .resampling import DEFAULT_CI_METHOD, ResamplingSettings
 
 __all__ = ["DEFAULT_CI_METHOD", "MAX_NOISE_FRACTION", "UNDERCOVERS_NOTE", "noise_free_support", "DescriptorInterval",
            "descriptor_interval"]
 
-# Chosen from the coverage simulation in analyses/geometry_coverage.py (docs/geometry.md).
-DEFAULT_CI_METHOD = "basic"
 # The prompt noise (share of the emotion vectors' squared norm, kernels.emotion_noise_fraction) up to which
 # the intervals of noise-free descriptors are given: measured in analyses/geometry_coverage.py (designs at
 # 3% cover, designs at 14% and more do not; reports/geometry_coverage, docs/geometry.md).
@@ -72,6 +73,7 @@ class DescriptorInterval:
     high: float
     n_used: int
     note: str
+    method: str = ""  # the interval method that formed it
 
     @property
     def status(self) -> str:
@@ -86,7 +88,7 @@ def _joined(*notes: str) -> str:
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
                         bounds: tuple[float, float] | None = None, unsupported: str = "",
-                        expansion: Expansion | None = None) -> DescriptorInterval:
+                        expansion: Expansion | None = None, own_method: bool = False) -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
@@ -94,22 +96,29 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
     descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
     descriptor gets no interval from these prompts (``""``: it gets one).  ``expansion``: the small-sample
     expansion of the resampling design (:func:`rsastats.intervals.small_sample_expansion` of the groups' sizes).
+    ``own_method``: where ``settings`` ask for the default (``settings.own_methods``), the descriptor's own method
+    (``Descriptor.ci_method``) forms the interval (a descriptor's estimate; its change between two models keeps the
+    method asked for).
     """
+    method = settings.ci_method
+    if own_method and settings.own_methods and descriptor.ci_method:
+        method = descriptor.ci_method
     if not descriptor.has_ci:
-        return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci)
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci, method)
     if descriptor.noise_free and unsupported:
-        return DescriptorInterval(estimate, math.nan, math.nan, 0, unsupported)
+        return DescriptorInterval(estimate, math.nan, math.nan, 0, unsupported, method)
     bounds = descriptor.bounds if bounds is None else bounds
-    interval = bootstrap_interval(estimate, replicates, method=settings.ci_method, confidence=settings.confidence,
+    interval = bootstrap_interval(estimate, replicates, method=method, confidence=settings.confidence,
                                   jackknife=jackknife, bounds=bounds, clip_to_bounds=True, warnings_as_notes=False,
                                   expansion=expansion)
     undefined = (f"{interval.n_undefined} of {replicates.size} resamples undefined (too few distinct texts drawn) "
                  "and left out" if interval.n_undefined else "")
     if not np.isfinite(interval.low):
         return DescriptorInterval(estimate, math.nan, math.nan, interval.n_used,
-                                  _failure_note(estimate, interval, undefined))
-    caveat = UNDERCOVERS_NOTE if descriptor.undercovers and settings.ci_method == DEFAULT_CI_METHOD else ""
-    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used, _joined(undefined, caveat))
+                                  _failure_note(estimate, interval, undefined), method)
+    caveat = UNDERCOVERS_NOTE if descriptor.undercovers and method == DEFAULT_CI_METHOD else ""
+    return DescriptorInterval(interval.estimate, interval.low, interval.high, interval.n_used,
+                              _joined(undefined, caveat), interval.method)
 
 
 def _failure_note(estimate: float, interval: Any, undefined: str) -> str:

@@ -24,7 +24,7 @@ from ..inputs import open_source
 from ..intervals import small_sample_expansion
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
+from .intervals import descriptor_interval, noise_free_support
 from .resampling import ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorEstimate, GeometryResult, LayerGeometry
 
@@ -172,12 +172,12 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
                                        None if reps.jackknife is None else reps.jackknife[d.name], settings,
-                                       unsupported=unsupported, expansion=expansion)
+                                       unsupported=unsupported, expansion=expansion, own_method=True)
         note = interval.note
         if identical and (not np.isfinite(value) or "undefined" in note):
             note = IDENTICAL_ROWS_NOTE  # the true reason, not "too few distinct texts drawn"
         out.append(DescriptorEstimate(d.name, d.group, interval.estimate, value, interval.low, interval.high,
-                                      interval.n_used, interval.status, note))
+                                      interval.n_used, interval.status, note, interval.method))
     return out
 
 
@@ -238,7 +238,7 @@ def geometry(
     layers: Any = None,
     n_boot: int = 1000,
     confidence: float = 0.95,
-    ci_method: str = DEFAULT_CI_METHOD,
+    ci_method: str | None = None,
     seed: SeedLike = 0,
 ) -> GeometryResult:
     """Every geometry descriptor of one file at each layer, with bootstrap CIs.
@@ -251,8 +251,10 @@ def geometry(
     n_boot : bootstrap resamples (>= 2).  Baseline descriptors resample baseline texts; emotion
         descriptors resample prompts within each emotion.
     confidence : two-sided confidence level of the intervals.
-    ci_method : a name of :data:`rsastats.intervals.CI_METHODS`: ``"percentile"``, ``"basic"`` or
-        ``"bca"`` (jackknife acceleration).
+    ci_method : a name of :data:`rsastats.intervals.BOOTSTRAP_CI_METHODS` (``"percentile"``, ``"basic"``, ``"normal"``
+        or ``"bca"``, with the jackknife acceleration) for every descriptor; None (the default): ``"basic"``, and for
+        a descriptor that names its own (``Descriptor.ci_method``: ``baseline_pc1_share``) that one (docs/geometry.md,
+        'Per-descriptor intervals').
     seed : int, ``SeedSequence`` or ``Generator``.  Each block of resamples has its own child
         stream and is evaluated on its own, so results depend only on ``seed`` (not on which
         layers or other files are analysed) and the first k resamples are bit-identical

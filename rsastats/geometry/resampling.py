@@ -20,12 +20,15 @@ from ..limits import check_count_fits
 from . import kernels
 from .descriptors import DESCRIPTORS
 
-__all__ = ["ResamplingSettings", "resampling_settings", "replicate_bytes", "STREAMS", "resampling_streams", "evaluate_blocks",
-           "Replicates", "group_replicates"]
+__all__ = ["DEFAULT_CI_METHOD", "ResamplingSettings", "resampling_settings", "replicate_bytes", "STREAMS",
+           "resampling_streams", "evaluate_blocks", "Replicates", "group_replicates"]
 
 Evaluate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 # One child stream per resampling plan, in this order (part of the seed -> result map).
 STREAMS = ("baseline", "prompts", "reliability", "partner", "rho")
+# Chosen from the coverage simulation in analyses/geometry_coverage.py (docs/geometry.md); a descriptor may name its
+# own (``Descriptor.ci_method``), taken where the default is asked for.
+DEFAULT_CI_METHOD = "basic"
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,17 @@ class ResamplingSettings:
     n_boot: int
     confidence: float
     ci_method: str
+    own_methods: bool = False  # the default was asked for: descriptors that name their own method take it
 
 
 def resampling_settings(n_boot: Any, confidence: Any, ci_method: Any, n_emotions: int = 0) -> ResamplingSettings:
     """Checked settings: ``n_boot`` an integer >= 2 whose replicates fit the memory limit
     (:func:`replicate_bytes` for ``n_emotions``), ``confidence`` in (0, 1), ``ci_method`` a name
-    of :data:`rsastats.intervals.CI_METHODS`."""
+    of :data:`rsastats.intervals.CI_METHODS`, or None for the default (``basic``, with a descriptor's own method
+    where it names one: ``Descriptor.ci_method``)."""
     n_boot = check_count_fits("--n-boot", check_count("n_boot", n_boot, 2), replicate_bytes(n_emotions))
+    if ci_method is None:
+        return ResamplingSettings(n_boot, check_confidence(confidence), DEFAULT_CI_METHOD, own_methods=True)
     return ResamplingSettings(n_boot, check_confidence(confidence), ci_method_name(ci_method, BOOTSTRAP_CI_METHODS))
 
 

@@ -44,6 +44,8 @@ class DescriptorEstimate(Record):
     ``plugin`` is the descriptor computed from the texts at hand (as measured; the estimate when there
     is no interval).  ``status`` is ``"ok"``, ``"no-ci"`` (estimate without interval) or ``"missing"``
     (not computable from this file); ``note`` says why, and reports resamples left out as undefined.
+    ``ci_method`` names the interval method (with the default, one descriptor takes its own: docs/geometry.md,
+    'Per-descriptor intervals'); "" where nothing was resampled.
     """
 
     descriptor: str
@@ -55,6 +57,7 @@ class DescriptorEstimate(Record):
     n_boot: int
     status: str
     note: str = ""
+    ci_method: str = ""
 
 
 @dataclass(frozen=True)

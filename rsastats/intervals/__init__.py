@@ -7,12 +7,18 @@ Methods (:data:`INTERVAL_METHODS`; Davison & Hinkley 1997, ch. 5; Efron & Tibshi
                 second-order part the jackknife counts twice (by the estimated degeneracy;
                 :mod:`rsastats.inference.degeneracy` estimates it from the two RDMs): the default
                 interval of rho (docs/statistics.md, docs/calibration.md); it always contains its
-                estimate and stays inside (-1, 1).
+                estimate and stays inside (-1, 1).  As rho's interval (:func:`confidence_interval`), each
+                end ``z_e`` is then mapped to ``E[tanh(z_e + SE eps)]``, the mean on the correlation scale
+                that rho's interval targets (:func:`rsastats.intervals.jackknife.mean_of_tanh`).
 ``jackknife-z`` ``tanh(atanh(est) -+ q SE)``, SE the plain jackknife standard error of ``atanh`` of the
-                leave-one-out estimates, ``q`` normal (the default before; conservative near rho = 0).
+                leave-one-out estimates, ``q`` normal (the default before; conservative near rho = 0); mapped
+                as ``jackknife-t``.
 ``jackknife``   ``est -+ q SE`` on the raw scale (unbounded statistics, e.g. a difference of two rhos).
 ``percentile``  the ``(1-c)/2`` and ``(1+c)/2`` quantiles of the replicates.
 ``basic``       ``2*est - q_hi, 2*est - q_lo`` (reflects the bootstrap bias back onto the estimate).
+``normal``      ``(2*est - median) -+ z SD``: the basic interval's point with the replicates' standard deviation
+                (Davison & Hinkley 1997, eq. 5.5, the bias taken as the median's); the geometry default of
+                ``baseline_pc1_share`` (docs/geometry.md).
 ``bca``         percentile at levels shifted by the bias correction ``z0`` and the acceleration
                 ``a`` estimated by the jackknife.
 

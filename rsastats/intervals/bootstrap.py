@@ -142,6 +142,9 @@ def confidence_interval(estimate: float, replicates: Any, *, method: str = "perc
         q, extreme = _norm_inter(t, alpha)
     elif method == "basic":
         q, extreme = basic_interval(est, t, alpha, bounds, BASIC_BOUNDED if bounds is not None else "none")
+    elif method == "normal":  # the basic interval's point -+ the normal quantile times the replicates' SD
+        point = interval_estimate(est, t, method="basic", bounds=bounds)
+        q, extreme = point + ndtri(alpha) * float(np.std(t, ddof=1)), False
     else:
         a = acceleration(jackknife) if acceleration_value is None else float(acceleration_value)
         z0 = _z0(est, t)
@@ -163,8 +166,8 @@ def interval_estimate(estimate: float, replicates: Any, *, method: str = "percen
     confidence level goes to 0 (the median of its confidence distribution; Xie & Singh 2013), so it
     lies inside the interval at every level.
 
-    ``percentile``: the median of the replicates; ``basic``: ``2 est - median`` (the estimate corrected
-    by the bootstrap's median bias, clipped to ``bounds``); ``bca``: the replicate quantile at
+    ``percentile``: the median of the replicates; ``basic`` and ``normal``: ``2 est - median`` (the estimate
+    corrected by the bootstrap's median bias, clipped to ``bounds``); ``bca``: the replicate quantile at
     ``Phi(z0 + z0 / (1 - a z0))``; the jackknife methods: ``estimate`` itself.  The arguments are
     those of :func:`confidence_interval`, and the quantiles are interpolated as there.
     """
@@ -175,7 +178,7 @@ def interval_estimate(estimate: float, replicates: Any, *, method: str = "percen
                                                        acceleration_value)
     if method == "percentile":
         point = _norm_inter(t, np.array([0.5]))[0][0]
-    elif method == "basic":
+    elif method in ("basic", "normal"):
         point = basic_interval(est, t, np.array([0.5, 0.5]), bounds, BASIC_BOUNDED if bounds is not None else "none")[0][0]
     else:
         a = acceleration(jackknife) if acceleration_value is None else float(acceleration_value)
@@ -239,6 +242,10 @@ def interval_pvalue(estimate: float, replicates: np.ndarray, *, method: str, nul
         return tail_p(null)
     if method == "basic":
         return tail_p(2.0 * estimate - null)
+    if method == "normal":  # the normal interval inverted
+        point = interval_estimate(estimate, reps, method="basic")
+        spread = float(np.std(reps, ddof=1))
+        return float(min(1.0, 2.0 * ndtr(-abs(point - null) / spread))) if spread > 0 else float("nan")
     a = acceleration(jackknife) if acceleration_value is None else float(acceleration_value)
     z0 = _z0(estimate, reps)
     # Quantile level of the null among the replicates (mid-rank, kept inside (0, 1)).

@@ -42,6 +42,10 @@ INTERVAL_METHODS: dict[str, IntervalMethod] = {m.name: m for m in (
     IntervalMethod("percentile", False, "quantiles of the replicates", point="the median of the replicates"),
     IntervalMethod("basic", False, "quantiles reflected about the estimate (bounded statistics: clipped)",
                    point="2 estimate - median of the replicates (the bootstrap median-bias-corrected estimate)"),
+    IntervalMethod("normal", False, "normal interval about the basic interval's point: the estimate less the "
+                   "bootstrap's median bias -+ the normal quantile times the replicates' standard deviation (bounded "
+                   "statistics: clipped)",
+                   point="2 estimate - median of the replicates (the bootstrap median-bias-corrected estimate)"),
     IntervalMethod("bca", True, "bias-corrected and accelerated percentile (acceleration from the jackknife)",
                    point="the replicate quantile at level Phi(z0 + z0 / (1 - a z0))"),
 )}

@@ -90,7 +90,7 @@ BAD = [
     (["@a", "@other_labels"], "only in"),
     (["@a", "@missing"], "missing.nc"),
     (["@a", "@truncated"], "truncated.nc"),
-    (["@a", "@b", "--ci", "normal"], "interval method"),
+    (["@a", "@b", "--ci", "studentized"], "interval method"),
     (["@a", "@b", "--bootstrap", "texts"], "bootstrap scheme"),
     (["@a", "@b", "--confidence", "1.5"], "confidence"),
     (["@a", "@b", "--max-width", "3"], "max_interval_width"),

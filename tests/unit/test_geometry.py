@@ -165,7 +165,7 @@ def test_invalid_prompts_are_ignored_even_if_zero():
     ({"n_boot": 1}, "n_boot must be >= 2"),
     ({"n_boot": 2.5}, "n_boot must be an integer >= 2"),
     ({"confidence": 1.0}, "confidence must be between 0 and 1"),
-    ({"ci_method": "studentized"}, "interval method must be one of percentile, basic, bca; got 'studentized'"),
+    ({"ci_method": "studentized"}, "interval method must be one of percentile, basic, normal, bca; got 'studentized'"),
     ({"layers": [7]}, "no layer 7"),
     ({"layers": [-9]}, "counts back past"),
     ({"layers": ["x"]}, "not an integer"),
@@ -275,3 +275,27 @@ def test_interval_methods_relate_as_they_should():
     # a BCa interval that cannot be formed is reported, not faked
     est = bca["emotion_mean_cosine"]
     assert np.isfinite(est.ci_low) or (est.status == "no-ci" and est.note)
+
+
+def test_with_the_default_the_baseline_pc1_share_takes_its_own_interval_and_says_so():
+    """baseline_pc1_share takes the normal interval where the default is asked for (docs/geometry.md,
+    'Per-descriptor intervals'); every other descriptor keeps basic; an explicit method applies to every descriptor."""
+    from rsastats.geometry.descriptors import descriptor
+    from rsastats.intervals import BOOTSTRAP_CI_METHODS
+
+    assert all(d.ci_method in ("",) + BOOTSTRAP_CI_METHODS for d in DESCRIPTORS)
+    assert [d.name for d in DESCRIPTORS if d.ci_method] == ["baseline_pc1_share"]
+    ds = _acts()
+    default = geometry(ds, layers="last", n_boot=100, seed=1).layers[0]
+    normal = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="normal").layers[0]
+    basic = geometry(ds, layers="last", n_boot=100, seed=1, ci_method="basic").layers[0]
+    others = [d.name for d in DESCRIPTORS if not d.ci_method and d.has_ci]
+    assert {default[n].ci_method for n in others if default[n].status == "ok"} == {"basic"}
+    assert all(default[n] == basic[n] for n in others)
+    got, want = default["baseline_pc1_share"], normal["baseline_pc1_share"]
+    assert got.ci_method == descriptor("baseline_pc1_share").ci_method == "normal"
+    assert (got.estimate, got.ci_low, got.ci_high) == (want.estimate, want.ci_low, want.ci_high)
+    assert got.ci_low <= got.estimate <= got.ci_high and "read it as narrower" not in got.note
+    assert basic["baseline_pc1_share"].ci_method == "basic"  # asked for by name: every descriptor
+    assert "read it as narrower" in default["emotion_pc1_share"].note or default["emotion_pc1_share"].status != "ok"
+    assert default.to_dict()["descriptors"]["baseline_pc1_share"]["ci_method"] == "normal"

@@ -67,7 +67,7 @@ def test_too_few_replicates_warn():
         confidence_interval(0.5, _reps(n=20), confidence=0.99)
 
 
-@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+@pytest.mark.parametrize("method", ["percentile", "basic", "normal", "bca"])
 def test_pvalue_inverts_the_interval(method):
     rng = np.random.default_rng(9)
     for est, loc in ((0.1, 0.08), (0.25, 0.2), (0.02, 0.0)):
@@ -88,7 +88,8 @@ def test_interval_methods_are_one_table_and_unknown_names_are_errors():
 
     assert CI_METHODS == tuple(INTERVAL_METHODS) and INTERVAL_METHODS["bca"].needs_jackknife
     assert ci_method_name(" BCa ") == "bca"
-    with pytest.raises(ValidationError, match="interval method must be one of jackknife-t, jackknife-z, jackknife, percentile, basic, bca"):
+    with pytest.raises(ValidationError, match="interval method must be one of jackknife-t, jackknife-z, jackknife, "
+                                              "percentile, basic, normal, bca"):
         ci_method_name("studentised")
 
 
@@ -178,7 +179,7 @@ def test_interval_estimate_is_the_point_each_method_is_built_around():
     assert interval_estimate(0.01, np.full(50, 0.3) + np.linspace(0, 0.01, 50), method="basic", bounds=(0, 1)) == 0.0
 
 
-@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
+@pytest.mark.parametrize("method", ["percentile", "basic", "normal", "bca"])
 def test_interval_estimate_lies_inside_the_interval_at_every_level(method):
     from rsastats.intervals import interval_estimate
 
@@ -231,3 +232,24 @@ def test_a_bootstrap_interval_that_excludes_its_estimate_is_not_given(method):
     assert "needs at least 5 emotions (4 here)" in missing_interval_text("jackknife-t", 4)
     assert interval_note(method, 30, out["ci_low"], out["ci_high"]) == missing_interval_text(method, 30)
     assert interval_note(method, 30, 0.5, 0.7) == "" and interval_note(method, 30, None, 0.7) != ""
+
+
+def test_normal_interval_by_hand():
+    """The basic interval's point (2 est - median) -+ the normal quantile times the replicates' SD (numpy and scipy by
+    hand); clipped to bounds; its p-value is the normal tail of the point's distance from the null."""
+    from scipy import stats
+
+    from rsastats.intervals import interval_estimate
+
+    reps = np.random.default_rng(8).gamma(3.0, 0.05, 999)
+    point = 2 * 0.2 - np.median(reps)
+    sd = np.std(reps, ddof=1)
+    low, high = confidence_interval(0.2, reps, method="normal", confidence=0.9)
+    q = stats.norm.ppf(0.95)
+    assert (low, high) == pytest.approx((point - q * sd, point + q * sd), rel=1e-12)
+    assert interval_estimate(0.2, reps, method="normal") == pytest.approx(point, rel=1e-12)
+    assert interval_pvalue(0.2, reps, method="normal", null=0.05) == pytest.approx(
+        2 * stats.norm.sf(abs(point - 0.05) / sd), rel=1e-12)
+    near_zero = np.clip(reps - 0.1, 0.0, 1.0)
+    clipped = confidence_interval(0.02, near_zero, method="normal", bounds=(0.0, 1.0))
+    assert clipped[0] == 0.0 and 0.0 < clipped[1] < 1.0

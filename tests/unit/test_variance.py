@@ -478,7 +478,7 @@ def test_other_bad_inputs(design_files, tmp_path):
         decompose(few, n_boot=0)
     with pytest.raises(ValidationError, match="unknown factor"):
         decompose(paths, components=["model", "colour"], n_boot=0)
-    with pytest.raises(ValidationError, match="interval method must be one of percentile, basic, bca"):
+    with pytest.raises(ValidationError, match="interval method must be one of percentile, basic, normal, bca"):
         decompose(paths, ci_method="studentized", n_boot=0)
     with pytest.raises(ValidationError, match="n_boot"):
         decompose(paths, n_boot=-1)

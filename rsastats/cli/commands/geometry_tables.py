@@ -63,8 +63,13 @@ def render_files(results: Sequence[Any], pct: str, console: Any) -> None:
                         shown_group.add(est.group)
                         table.add_row(f"{est.group} descriptors", "-", "-", notes.mark(f"not computed: {est.note}"))
                     continue
+                note = est.note
+                if est.status == "ok" and est.ci_method and est.ci_method != result.ci_method:
+                    own = (f"{est.ci_method} interval: for this descriptor it covered better than {result.ci_method} "
+                           "on planted designs (docs/geometry.md, 'Per-descriptor intervals')")
+                    note = "; ".join(filter(None, (own, note)))
                 table.add_row(labels[est.descriptor], fmt(est.estimate), fmt_ci(est.ci_low, est.ci_high),
-                              notes.mark(est.note))
+                              notes.mark(note))
             console.print(table)
             console.print(f"  file: {result.source}", highlight=False)
             notes.print(console)
