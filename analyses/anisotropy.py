@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from rsastats.geometry import geometry
+from rsastats.geometry.descriptors import descriptor
 from rsastats.report.figures import anisotropy_figure
 
 from ._cache import COMPREHENSION
@@ -46,6 +47,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
     ms, s = ctx.model_set, ctx.sizes
     rows, notes = [], []
     ci_method = confidence = None
+    own: set[tuple[str, str]] = set()  # descriptors whose interval is their own method, not the default's
     for name in ms.names:
         path = ctx.file(name, COMPREHENSION)
         with xr.open_dataset(path, engine="netcdf4") as ds:
@@ -57,6 +59,8 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         for lg in res.layers:
             for d in DESCRIPTORS:
                 e = lg[d]
+                if e.status == "ok" and e.ci_method and e.ci_method != ci_method:
+                    own.add((d, e.ci_method))
                 rows.append({"model": name, "layer": lg.layer, "depth": lg.layer / top if top else 0.0, "descriptor": d,
                              "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "note": e.note})
     frame = pd.DataFrame(rows)
@@ -64,6 +68,9 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
                "resamples (baseline texts for "
                f"baseline descriptors, prompts within each emotion for emotion descriptors); {s.baseline} baseline texts, "
                f"{s.prompts} prompts per emotion; up to {s.geometry_layers} evenly spaced layers per model; seed {ctx.seed}.")
+    if own:
+        caption += " " + "; ".join(f"{descriptor(d).label}: the {m} interval" for d, m in sorted(own)) + \
+            " (it covered better for that descriptor: docs/geometry.md, 'Per-descriptor intervals')."
     doc.text(f"{sizes_text(ms)} Baseline anisotropy is the mean cosine over pairs of distinct emotion-free texts; the "
              "emotion vectors' mean cosine is 1 minus the mean off-diagonal cell of the raw cosine RDM (how much of the "
              "emotion vectors is one shared direction). Definitions: docs/geometry.md.")
