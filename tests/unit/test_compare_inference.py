@@ -68,7 +68,7 @@ def test_bootstrap_rho_runs_and_is_reproducible(trio, scheme, ci):
 def test_bootstrap_bad_input(trio, vectors_ds):
     a, b, _ = trio
     for kwargs, match in [({"n_boot": 0}, "n_boot must be >= 2"), ({"n_boot": 1}, "n_boot must be >= 2"), ({"confidence": 1.0}, "confidence"),
-                          ({"confidence": 0}, "confidence"), ({"ci": "normal"}, "interval method"),
+                          ({"confidence": 0}, "confidence"), ({"ci": "studentized"}, "interval method"),
                           ({"scheme": "subjects"}, "bootstrap scheme")]:
         with pytest.raises(ValidationError, match=match):
             bootstrap_rho(a, b, **kwargs)
