@@ -88,7 +88,7 @@ def _joined(*notes: str) -> str:
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
                         bounds: tuple[float, float] | None = None, unsupported: str = "",
-                        expansion: Expansion | None = None, own_method: bool = False) -> DescriptorInterval:
+                        expansion: Expansion | None = None) -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
@@ -96,13 +96,10 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
     descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
     descriptor gets no interval from these prompts (``""``: it gets one).  ``expansion``: the small-sample
     expansion of the resampling design (:func:`rsastats.intervals.small_sample_expansion` of the groups' sizes).
-    ``own_method``: where ``settings`` ask for the default (``settings.own_methods``), the descriptor's own method
-    (``Descriptor.ci_method``) forms the interval (a descriptor's estimate; its change between two models keeps the
-    method asked for).
+    Where ``settings`` ask for the default (``settings.own_methods``), the descriptor's own method
+    (``Descriptor.ci_method``) forms the interval.
     """
-    method = settings.ci_method
-    if own_method and settings.own_methods and descriptor.ci_method:
-        method = descriptor.ci_method
+    method = descriptor.ci_method if settings.own_methods and descriptor.ci_method else settings.ci_method
     if not descriptor.has_ci:
         return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci, method)
     if descriptor.noise_free and unsupported:

@@ -172,7 +172,7 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
         value = reps.point[d.name]
         interval = descriptor_interval(d, value, reps.resamples[d.name],
                                        None if reps.jackknife is None else reps.jackknife[d.name], settings,
-                                       unsupported=unsupported, expansion=expansion, own_method=True)
+                                       unsupported=unsupported, expansion=expansion)
         note = interval.note
         if identical and (not np.isfinite(value) or "undefined" in note):
             note = IDENTICAL_ROWS_NOTE  # the true reason, not "too few distinct texts drawn"

@@ -108,8 +108,10 @@ def _compare_iv(base: Any, instruct: Any, layer: Any, n_boot: Any, confidence: A
     layer_i = resolve_layers(ds_i, layer, src_i)
     if len(layer_b) != 1 or len(layer_i) != 1:
         raise ValidationError(f"compare one layer at a time, got {layer!r}")
-    return ds_b, src_b, ds_i, src_i, layer_b[0], layer_i[0], resampling_settings(n_boot, confidence, ci_method,
-                                                                                        len(emotions_b))
+    # a change keeps one method for every descriptor: the default (None) is basic, without a descriptor's own
+    settings = resampling_settings(n_boot, confidence, DEFAULT_CI_METHOD if ci_method is None else ci_method,
+                                   len(emotions_b))
+    return ds_b, src_b, ds_i, src_i, layer_b[0], layer_i[0], settings
 
 
 def compare_geometry(
@@ -119,7 +121,7 @@ def compare_geometry(
     layer: Any = "last",
     n_boot: int = 1000,
     confidence: float = 0.95,
-    ci_method: str = DEFAULT_CI_METHOD,
+    ci_method: str | None = DEFAULT_CI_METHOD,
     seed: SeedLike = 0,
 ) -> GeometryComparison:
     """Base x instruct at one layer: RDM Spearman rho with a CI and the change of every descriptor.
@@ -131,7 +133,8 @@ def compare_geometry(
     paired likewise.  Emotions are aligned by label; the sets must match.
 
     Parameters are as in :func:`rsastats.geometry.geometry`; ``layer`` is one layer label, a negative
-    position, or ``"last"`` (each file's last layer).  Changes are ``instruct - base``.
+    position, or ``"last"`` (each file's last layer).  Changes are ``instruct - base``; every change takes the one
+    method asked for (None: ``basic``; a descriptor's own method is for its estimate, where it was measured).
     """
     ds_b, src_b, ds_i, src_i, layer_b, layer_i, settings = _compare_iv(base, instruct, layer, n_boot, confidence,
                                                                        ci_method)

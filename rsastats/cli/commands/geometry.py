@@ -97,8 +97,8 @@ def geometry_command(files: tuple[str, ...], layer_text: str, n_boot: int, confi
             for layer in _comparison_layers(layers, ds_b, ds_i, resolve_layers, files[b], files[i], warnings):
                 comparisons.append(compare_geometry(ds_b.assign_attrs(source_path=files[b]),
                                                     ds_i.assign_attrs(source_path=files[i]), layer=layer,
-                                                    n_boot=n_boot, confidence=confidence,
-                                                    ci_method=ci_method or DEFAULT_CI_METHOD, seed=seed))
+                                                    n_boot=n_boot, confidence=confidence, ci_method=ci_method,
+                                                    seed=seed))
     maturity = []
     if with_maturity:
         single = layers if layers == "last" else layers[0] if isinstance(layers, list) and len(layers) == 1 else None
@@ -109,13 +109,14 @@ def geometry_command(files: tuple[str, ...], layer_text: str, n_boot: int, confi
                 maturity.append(classify_maturity(ds.assign_attrs(source_path=path), layer=single, seed=seed))
     for line in warnings:
         click.echo(f"warning: {line}", err=True)
+    named = ci_method or DEFAULT_CI_METHOD  # the caption's method (a descriptor may take its own: see its row)
     if as_json:
         emit_json({"settings": {"layer": layer_text, "n_boot": n_boot, "confidence": confidence,
-                                "ci_method": ci_method or DEFAULT_CI_METHOD, "seed": seed},
+                                "ci_method": named, "seed": seed},
                    "files": [r.to_dict() for r, _ in results], "comparisons": [c.to_dict() for c in comparisons],
                    "maturity": [m.to_dict() for m in maturity], "warnings": warnings})
         return
-    _render(results, comparisons, maturity, confidence, ci_method or DEFAULT_CI_METHOD)
+    _render(results, comparisons, maturity, confidence, named)
 
 
 def _comparison_layers(layers: Any, ds_b: Any, ds_i: Any, resolve: Any, src_b: str, src_i: str,
