@@ -11,6 +11,7 @@ import numpy as np
 from ..checks import check_count
 from ..inputs import RDMOptions, load_models
 from ..intervals import INTERVAL_METHODS, interval_pvalue
+from ..intervals.methods import FISHER_Z_METHODS
 from ..intervals.jackknife import difference_interval
 from ..parallel import runner_for
 from ..results import Record
@@ -95,13 +96,18 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
     effects of the two correlations largely cancel in their difference, where the plain jackknife normal interval,
     ``"jackknife"``, the default before 2026-12-06, over-covers: docs/calibration.md, 'The difference of two
     correlations that share a model'); ``percentile``, ``basic`` and ``bca`` use the paired
-    bootstrap.  The p-value (H0: the difference is 0) inverts the chosen interval.  ``scheduler``: as in
+    bootstrap.  ``jackknife-z`` (a Fisher-z interval, for one correlation) is refused.  The p-value (H0: the
+    difference is 0) inverts the chosen interval.  ``scheduler``: as in
     :func:`~rsastats.inference.compare_models`.
     """
     options = RDMOptions(rdm=rdm, layer=layer, last_k=last_k, normalization=normalization, n_pcs=n_pcs)
     n_boot, ci, confidence, rank, bootstrap, options = comparison_settings(n_boot, ci, confidence, rank, bootstrap,
                                                                            options)
     batch_size = check_count("batch_size", batch_size, 1)
+    if ci in FISHER_Z_METHODS and ci != DIFFERENCE_CI:  # the default's t interval is on the raw scale
+        raise ValueError(f"ci {ci!r} forms a correlation's interval on the Fisher-z scale; a difference of two "
+                         "correlations lies in [-2, 2] and has none: use 'jackknife-t' (the default) or 'jackknife' "
+                         "(the normal interval on the raw scale)")
     models = load_models([a, b, c], options)
     scheme = scheme_for(models, bootstrap, ci)
     engine = ResamplingEngine(models, rank=rank, scheme=scheme, rdm_method=options.rdm)

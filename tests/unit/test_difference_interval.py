@@ -156,3 +156,16 @@ def test_a_difference_interval_stays_inside_minus_2_2(ci):
     assert -2.0 <= res.ci_low <= res.difference <= res.ci_high <= 2.0
     if ci == "jackknife-t":
         assert res.ci_high == 2.0  # clipped
+
+
+def test_a_difference_refuses_the_fisher_z_interval():
+    """``jackknife-z`` is a correlation's interval on the Fisher-z scale; a difference of 1.01 got [0.72, 1.01]
+    from it (the Fisher-z of a value beyond 1 is clipped), an interval ending at its own estimate."""
+    rng = np.random.default_rng(0)
+    n = 8
+    labels = tuple(f"e{i}" for i in range(n))
+    mats = [_rdm(rng, n) for _ in range(3)]
+    rdms = [RDM(m, labels, "cosine", k) for m, k in zip(mats, "abc")]
+    with pytest.raises(ValueError, match="jackknife-z.*Fisher-z.*\\[-2, 2\\]"):
+        compare_difference(*rdms, n_boot=20, ci="jackknife-z")
+    assert np.isfinite(compare_difference(*rdms, n_boot=20, ci="jackknife").ci_low)
