@@ -76,7 +76,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
              "emotion vectors is one shared direction). Definitions: docs/geometry.md.")
     doc.figure(anisotropy_figure(frame, LABELS), "anisotropy", "Anisotropy against relative depth", caption)
     wide = frame.pivot_table(index=["model", "layer", "depth"], columns="descriptor",
-                             values=["estimate", "ci_low", "ci_high"], aggfunc="first")
+                             values=["estimate", "ci_low", "ci_high"], aggfunc="first", dropna=False)
     table = pd.DataFrame({"model": [i[0] for i in wide.index], "layer": [i[1] for i in wide.index],
                           "depth": [i[2] for i in wide.index]})
     for d in DESCRIPTORS:

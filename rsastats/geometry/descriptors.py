@@ -54,6 +54,7 @@ class Descriptor:
     kernel: RowKernel = field(default=None, repr=False, compare=False)
     output: str | None = None  # the key of the kernel's dict that is this descriptor (None: an array)
     noise_free: bool = False  # True: the estimand is the value of noise-free emotion vectors (unlimited prompts)
+    centred: bool = False  # True: of the emotion vectors centred on their mean (their noise is measured against that)
     undercovers: bool = False  # True: its default interval covered below nominal on planted designs (a note says so)
     # the interval it takes where the default (basic) is asked for, measured to cover better on planted designs
     # (docs/geometry.md, 'Per-descriptor intervals'); "" for the default
@@ -135,10 +136,10 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                kernel=_emotion_vectors, output="emotion_rdm_spread", noise_free=True),
     Descriptor("emotion_participation_ratio", "emotion", "participation ratio (emotions)", 1, _INF,
                "of the emotion vectors centred on their mean", kernel=_emotion_vectors,
-               output="emotion_participation_ratio", noise_free=True),
+               output="emotion_participation_ratio", noise_free=True, centred=True),
     Descriptor("emotion_pc1_share", "emotion", "PC1 share (emotions)", 0, 1,
                "share of between-emotion variance on the first principal component", kernel=_emotion_vectors,
-               output="emotion_pc1_share", noise_free=True, undercovers=True),
+               output="emotion_pc1_share", noise_free=True, centred=True, undercovers=True),
 )
 
 

@@ -24,7 +24,7 @@ from ..inputs import open_source
 from ..intervals import small_sample_expansion
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import descriptor_interval, noise_free_support
+from .intervals import NoiseSupport, descriptor_interval, noise_free_support
 from .resampling import ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorEstimate, GeometryResult, LayerGeometry
 
@@ -164,7 +164,7 @@ def _estimates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.random
                settings: ResamplingSettings) -> list[DescriptorEstimate]:
     """Estimate and interval of each descriptor, resampling the groups of ``rows``."""
     reps = group_replicates(lambda w: evaluate_descriptors(entries, rows, w), rows.group_sizes, stream, settings)
-    unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else ""
+    unsupported = noise_free_support(rows) if any(d.noise_free for d in entries) else NoiseSupport()
     expansion = small_sample_expansion(rows.group_sizes)
     identical = _identical_rows(rows)
     out = []

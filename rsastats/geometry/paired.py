@@ -17,7 +17,7 @@ from ..inputs import check_same_emotions, open_source
 from ..intervals import Expansion, small_sample_expansion
 from . import descriptors
 from .descriptors import Descriptor, evaluate_descriptors, group_descriptors
-from .intervals import DEFAULT_CI_METHOD, descriptor_interval, noise_free_support
+from .intervals import DEFAULT_CI_METHOD, NoiseSupport, descriptor_interval, noise_free_support
 from .layers import LayerData, LayerRows, layer_data, resolve_layers
 from .resampling import Replicates, ResamplingSettings, group_replicates, resampling_settings, resampling_streams
 from .results import DescriptorChange, GeometryComparison
@@ -175,9 +175,9 @@ def _group_changes(group: str, data_b: LayerData, data_i: LayerData, stream_b: n
                 for d in entries}
     reps_b = _replicates(entries, rows_b, stream_b, settings)
     reps_i = _replicates(entries, rows_i, stream_i, settings)
-    unsupported = ""
+    unsupported = NoiseSupport()
     if any(d.noise_free for d in entries):  # the change of a noise-free descriptor needs both files reliable
-        unsupported = noise_free_support(rows_b) or noise_free_support(rows_i)
+        unsupported = noise_free_support(rows_b) | noise_free_support(rows_i)
     expansions = (small_sample_expansion(rows_b.group_sizes), small_sample_expansion(rows_i.group_sizes))
     return {d.name: _change(d, reps_b, reps_i, paired, settings, unsupported, expansions) for d in entries}
 
@@ -188,7 +188,7 @@ def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.rando
 
 
 def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool, settings: ResamplingSettings,
-            unsupported: str = "",
+            unsupported: NoiseSupport | str = "",
             expansions: tuple[Expansion | None, Expansion | None] = (None, None)) -> DescriptorChange:
     """Instruct minus base of ``d``.  Each file's replicates are widened about its own estimate by its small-sample
     expansion (``expansions``: base, instruct), and the level of the difference takes the smaller of their degrees of

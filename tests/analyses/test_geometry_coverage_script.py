@@ -7,7 +7,7 @@ from analyses import geometry_coverage as gc
 
 
 def test_script_writes_rates_that_match_its_records(tmp_path):
-    design = "moderate anisotropy, n > hidden"
+    design = "little prompt noise: 10 emotions x 10 prompts"  # every noise-free descriptor has its interval here
     assert gc.main(["--n-sims", "3", "--n-boot", "40", "--designs", design, "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "coverage.json").read_text())
     rows = data["rows"]

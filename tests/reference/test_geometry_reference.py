@@ -265,6 +265,27 @@ def test_emotion_noise_fraction_equals_a_direct_computation():
                 / sum(np.sum(x.mean(axis=0) ** 2) for x in groups_rows))
     assert kernels.emotion_noise_fraction(rows @ rows.T, groups) == pytest.approx(expected, rel=1e-12)
     assert np.isnan(kernels.emotion_noise_fraction(rows @ rows.T, [groups[0], np.array([17])]))
+    means = np.stack([x.mean(axis=0) for x in groups_rows])
+    centred = ((1 - 1 / len(sizes)) * sum(x.var(axis=0, ddof=1).sum() / len(x) for x in groups_rows)
+               / np.sum((means - means.mean(axis=0)) ** 2))
+    assert kernels.emotion_noise_fraction(rows @ rows.T, groups, centred=True) == pytest.approx(centred, rel=1e-12)
+    assert centred > expected  # the common mean (rng.standard_normal(7) each) is in the plain norm, not the centred one
+
+
+def test_centred_noise_fraction_is_the_noise_in_the_centred_vectors():
+    """The numerator is the expected squared norm that the prompt noise adds to the centred emotion vectors: over
+    many draws of the prompts, sum_e |vbar_e - mean|^2 exceeds its noise-free value by it on average."""
+    rng = np.random.default_rng(4)
+    sizes, hidden = [3, 5, 4], 6
+    truth = rng.standard_normal((3, hidden)) + 2.0
+    sds = [0.5, 1.0, 0.7]
+    excess, predicted = [], []
+    for _ in range(4000):
+        groups_rows = [mu + sd * rng.standard_normal((k, hidden)) for mu, sd, k in zip(truth, sds, sizes)]
+        means = np.stack([x.mean(axis=0) for x in groups_rows])
+        excess.append(np.sum((means - means.mean(axis=0)) ** 2) - np.sum((truth - truth.mean(axis=0)) ** 2))
+    predicted = (1 - 1 / 3) * sum(sd**2 * hidden / k for sd, k in zip(sds, sizes))
+    assert np.mean(excess) == pytest.approx(predicted, rel=0.05)
 
 
 def _layout_mean_cosine(x, idx, groups):
