@@ -12,8 +12,8 @@ the noise distorts there is the spread of the emotions about their mean, which i
 where the emotions share a large common direction (as language models' do).  This script draws data sets from
 designs that cross the size of the common direction, the rank of the emotions' differences and the prompt noise,
 forms every interval whatever the noise (the rule lifted), and scores each rule: the plain share, and the centred
-share (``centred=True``) for the two centred descriptors.  Writes ``centred_noise.csv`` (one row per data set and
-descriptor) and ``centred_noise.md``.
+share (``centred=True``) for the two centred descriptors.  Writes ``centred_noise.csv`` (per design, descriptor and
+rule: data sets given an interval and covering) and ``centred_noise.md``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ class CommonDirectionModel:
 def design_rows(job: tuple) -> list[dict]:
     name, n_sims, n_boot, seed = job
     model = CommonDirectionModel(*DESIGNS[name])
-    intervals.MAX_NOISE_FRACTION = np.inf  # every interval formed; the rules are scored below
+    # every interval formed (in this worker process); the rules are scored below
+    intervals.MAX_NOISE_FRACTION = intervals.MAX_CENTRED_NOISE_FRACTION = np.inf
     groups = [np.arange(e * model.n_prompts, (e + 1) * model.n_prompts) for e in range(model.n_emotions)]
     rows = []
     with warnings.catch_warnings():
@@ -127,6 +128,27 @@ def _cov(hits: np.ndarray) -> str:
         return "–"
     low, high = binomial_ci(int(hits.sum()), len(hits))
     return f"{hits.mean():.3f} [{low:.2f}, {high:.2f}] ({len(hits)})"
+
+
+def summary(rows: list[dict]):
+    """Per design, descriptor and rule (``every``, ``plain``, ``centred<=t``): data sets given an interval and the
+    number of them that cover, with the design's median plain and centred shares."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    out = []
+    for (design, d), g in df.groupby(["design", "descriptor"], sort=False):
+        hit = g["covered"].to_numpy()
+        plain_ok = (g["plain_fraction"] <= 0.05).to_numpy()
+        rules = {"every": np.ones(len(g), bool), "plain<=0.05": plain_ok}
+        for t in THRESHOLDS:
+            rules[f"plain<=0.05,centred<={t:g}"] = plain_ok & ((g["centred_fraction"] <= t).to_numpy()
+                                                                if d in CENTRED else True)
+        for rule, keep in rules.items():
+            out.append({"design": design, "descriptor": d, "rule": rule, "truth": g["truth"].iloc[0],
+                        "plain_fraction": g["plain_fraction"].median(), "centred_fraction": g["centred_fraction"].median(),
+                        "given": int(keep.sum()), "covered": int(hit[keep].sum())})
+    return pd.DataFrame(out)
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
@@ -193,7 +215,7 @@ def main(argv=None) -> None:
     meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.perf_counter() - start}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(out / "centred_noise.csv", index=False, float_format="%.6g")
+    summary(rows).to_csv(out / "centred_noise.csv", index=False, float_format="%.6g")
     text = markdown(rows, meta)
     (out / "centred_noise.md").write_text(text)
     print(text)

@@ -72,9 +72,16 @@ class PlantedModel:
         self.mu = np.zeros(hidden)
         self.mu[0] = offset * np.sqrt(hidden)
         self.vectors = rng.standard_normal((n_emotions, hidden)) + 1.0
-        # expected prompt noise in the emotion vectors over their squared norm (what noise_free_support measures)
-        self.noise_fraction = float(noise**2 * hidden / n_prompts / np.mean(np.sum(self.vectors**2, axis=1)))
+        self.set_noise_fractions()
         self.truth = self._truth(np.random.default_rng(seed + 1))
+
+    def set_noise_fractions(self) -> None:
+        """The expected prompt noise in the emotion vectors over their squared norm, and in the centred vectors over
+        their squared distance from their mean (what noise_free_support measures, plain and centred)."""
+        v, n_e = self.vectors, self.n_emotions
+        noise = self.noise**2 * self.hidden / self.n_prompts * n_e
+        self.noise_fraction = float(noise / np.sum(v**2))
+        self.centred_noise_fraction = float(noise * (1 - 1 / n_e) / np.sum((v - v.mean(axis=0)) ** 2))
 
     def baseline(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.mu + (rng.standard_normal((n, self.hidden)) * np.sqrt(self.lam)) @ self.basis.T
@@ -157,7 +164,8 @@ def rows_of(design: str, model: PlantedModel, counts: dict) -> list[dict]:
     for name in CHECKED:
         c = counts[name]
         low, high = binomial_ci(c["hits"], c["with_ci"]) if c["with_ci"] else (float("nan"), float("nan"))
-        rows.append({"design": design, "noise_fraction": model.noise_fraction, "descriptor": name,
+        rows.append({"design": design, "noise_fraction": model.noise_fraction,
+                     "centred_noise_fraction": model.centred_noise_fraction, "descriptor": name,
                      "estimand": model.truth[name],
                      "mean_estimate": c["estimate"], "mean_plugin": c["plugin"], "n": c["with_ci"],
                      "coverage": c["hits"] / c["with_ci"] if c["with_ci"] else float("nan"),
@@ -169,8 +177,9 @@ def rows_of(design: str, model: PlantedModel, counts: dict) -> list[dict]:
 def summary_table(rows: list[dict], designs: list[str]) -> str:
     """Coverage of every descriptor (rows) in every design (columns): the table docs/geometry.md quotes."""
     short = {d: f"{DESIGNS[d][4]}x{DESIGNS[d][5]}, hidden {DESIGNS[d][0]}, n {DESIGNS[d][1]}" for d in designs}
-    noise = {r["design"]: r["noise_fraction"] for r in rows}
-    lines = ["| descriptor | " + " | ".join(f"{short[d]} (noise {noise[d]:.0%})" for d in designs) + " |",
+    noise = {r["design"]: (r["noise_fraction"], r["centred_noise_fraction"]) for r in rows}
+    lines = ["| descriptor | " + " | ".join(f"{short[d]} (noise {noise[d][0]:.0%}, centred {noise[d][1]:.0%})"
+                                            for d in designs) + " |",
              "|---|" + "---|" * len(designs)]
     for name in CHECKED:
         cells = []
@@ -191,13 +200,16 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "and \"plug-in inside\" count the data sets whose printed estimate (the interval's own point) and "
              "plug-in value lie inside the interval.", "",
              "Coverage by design (columns: emotions x prompts, hidden size, baseline texts; noise: the prompt noise "
-             "in the emotion vectors as a share of their squared norm):", "", summary_table(rows, meta["designs"]), ""]
+             "in the emotion vectors as a share of their squared norm; centred: in the centred vectors as a share of "
+             "their squared distance from their mean, which decides the intervals of the participation ratio and PC1 "
+             "share of the emotions):", "", summary_table(rows, meta["designs"]), ""]
     for design in meta["designs"]:
         hidden, n_base, _, noise, n_emo, n_prompts = DESIGNS[design]
         design_rows = [r for r in rows if r["design"] == design]
         lines += [f"**{design}** (hidden {hidden}, {n_base} baseline texts, {n_emo} emotions x {n_prompts} prompts, "
                   f"prompt noise sd {noise}: noise is {design_rows[0]['noise_fraction']:.0%} of the emotion vectors' "
-                  "squared norm)", "",
+                  f"squared norm, {design_rows[0]['centred_noise_fraction']:.0%} of the centred vectors' squared "
+                  "distance from their mean)", "",
                   "| descriptor | estimand | mean estimate | mean plug-in | coverage | estimate inside | plug-in inside |",
                   "|---|---|---|---|---|---|---|"]
         for r in design_rows:

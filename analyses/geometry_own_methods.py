@@ -58,7 +58,7 @@ class OtherModel(PlantedModel):
             directions = np.linalg.qr(rng.standard_normal((hidden, rank)))[0].T * np.sqrt(hidden)
             sizes = 1.0 / np.arange(1, rank + 1)
             self.vectors = 1.0 + (rng.standard_normal((n_emotions, rank)) * sizes) @ directions / np.sqrt(rank)
-        self.noise_fraction = float(noise**2 * hidden / n_prompts / np.mean(np.sum(self.vectors**2, axis=1)))
+        self.set_noise_fractions()
         self.truth = self._truth(np.random.default_rng(seed + 1))
 
 
@@ -86,7 +86,8 @@ def design_counts(job: tuple) -> list[dict]:
         low, high = binomial_ci(hit, n) if n else (float("nan"), float("nan"))
         rows.append({"design": name, "descriptor": d, "interval": label, "truth": model.truth[d], "n": n,
                      "coverage": hit / n if n else float("nan"), "cp_low": low, "cp_high": high,
-                     "width": widths[d, label] / n if n else float("nan"), "noise_fraction": model.noise_fraction})
+                     "width": widths[d, label] / n if n else float("nan"), "noise_fraction": model.noise_fraction,
+                     "centred_noise_fraction": model.centred_noise_fraction})
     return rows
 
 

@@ -14,7 +14,7 @@ def test_the_designs_have_other_spectra_and_emotion_structure():
     for name in ("steep spectrum k^-1, emotions of rank 3", "spiked spectrum (PC1 x 6), emotions of rank 2, little noise"):
         model = OtherModel(*DESIGNS[name])  # (the two larger designs take longer to set up)
         assert model.truth["baseline_pc1_share"] == model.lam.max() / model.lam.sum()
-        assert model.noise_fraction <= 0.05  # the noise-free descriptors get intervals
+        assert model.noise_fraction <= 0.05  # the plain rule passes (the centred one: docs/geometry.md)
     steep = OtherModel(*DESIGNS["steep spectrum k^-1, emotions of rank 3"])
     planted = OtherModel(*CHOSEN_ON["moderate anisotropy, n > hidden"], 0.5, 1.0, 0)  # the chosen-on spectrum
     assert steep.truth["baseline_pc1_share"] > planted.truth["baseline_pc1_share"]

@@ -104,3 +104,29 @@ def test_noise_free_descriptors_get_an_interval_only_from_reliable_prompts(noise
             assert est.status == "no-ci" and est.estimate == est.plugin and np.isnan(est.ci_low)
             assert f"above {MAX_NOISE_FRACTION:.0%}" in est.note
     assert layer["prompt_anisotropy"].status == "ok"  # describes the prompts themselves: always an interval
+
+
+def test_the_centred_descriptors_measure_the_noise_against_the_emotions_spread():
+    """Emotion vectors with a large common direction: the prompt noise is a small share of their squared norm (the
+    cosine descriptors keep their interval) but a large share of their squared distance from their mean, which the
+    participation ratio and PC1 share read (MAX_CENTRED_NOISE_FRACTION): those two say so instead."""
+    from rsastats.geometry import kernels
+    from rsastats.geometry.intervals import MAX_CENTRED_NOISE_FRACTION, MAX_NOISE_FRACTION
+
+    rng = np.random.default_rng(5)
+    n_e, n_p, hidden = 10, 8, 48
+    vectors = 4.0 * np.ones(hidden) + rng.standard_normal((n_e, hidden))
+    acts = vectors[:, None, :] + 0.8 * rng.standard_normal((n_e, n_p, hidden))
+    flat = acts.reshape(-1, hidden)
+    groups = [np.arange(e * n_p, (e + 1) * n_p) for e in range(n_e)]
+    plain = kernels.emotion_noise_fraction(flat @ flat.T, groups)
+    centred = kernels.emotion_noise_fraction(flat @ flat.T, groups, centred=True)
+    assert plain < MAX_NOISE_FRACTION and centred > MAX_CENTRED_NOISE_FRACTION
+    ds = make_activations(acts[:, :, None, :], [f"e{i}" for i in range(n_e)], attrs={"model": "common"})
+    layer = geometry(ds, n_boot=60, seed=0).layers[0]
+    for name in ("emotion_mean_cosine", "emotion_rdm_spread"):
+        assert layer[name].status == "ok", name
+    for name in ("emotion_participation_ratio", "emotion_pc1_share"):
+        est = layer[name]
+        assert est.status == "no-ci" and est.estimate == est.plugin, name
+        assert f"prompt noise is {centred:.0%} of the emotion vectors' squared distance from their mean" in est.note
