@@ -88,7 +88,8 @@ class CommonDirectionModel:
                       "emotion_pc1_share": float(sv2.max() / sv2.sum())}
 
     def prompts(self, rng: np.random.Generator) -> np.ndarray:
-        return self.vectors[:, None, :] + self.noise * rng.standard_normal((self.n_emotions, self.n_prompts, self.hidden))
+        shape = (self.n_emotions, self.n_prompts, self.hidden)
+        return self.vectors[:, None, :] + self.noise * rng.standard_normal(shape)
 
 
 def design_rows(job: tuple) -> list[dict]:
@@ -146,7 +147,8 @@ def summary(rows: list[dict]):
                                                                 if d in CENTRED else True)
         for rule, keep in rules.items():
             out.append({"design": design, "descriptor": d, "rule": rule, "truth": g["truth"].iloc[0],
-                        "plain_fraction": g["plain_fraction"].median(), "centred_fraction": g["centred_fraction"].median(),
+                        "plain_fraction": g["plain_fraction"].median(),
+                        "centred_fraction": g["centred_fraction"].median(),
                         "given": int(keep.sum()), "covered": int(hit[keep].sum())})
     return pd.DataFrame(out)
 
@@ -157,7 +159,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    lines = [f"Written by `python analyses/geometry_centred_noise.py --n-sims {meta['n_sims']} --n-boot {meta['n_boot']} "
+    lines = [f"Written by `python analyses/geometry_centred_noise.py --n-sims {meta['n_sims']} "
+             f"--n-boot {meta['n_boot']} "
              f"--seed {meta['seed']}` ({meta['seconds']:.0f} s). Every interval formed whatever the noise, the default "
              "method, with the small-sample expansion; coverage of the noise-free value (Clopper-Pearson 95%; data "
              "sets in brackets). `plain`: the prompt noise's share of the emotion vectors' squared norm (median over "
@@ -197,7 +200,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-sims", type=int, default=200)
     parser.add_argument("--n-boot", type=int, default=400)
@@ -206,8 +209,10 @@ def main(argv=None) -> None:
     parser.add_argument("--designs", nargs="*", default=list(DESIGNS))
     parser.add_argument("--out", default=str(ROOT / "reports" / "geometry_coverage"))
     args = parser.parse_args(argv)
-    import pandas as pd
-
+    unknown = sorted(set(args.designs) - set(DESIGNS))
+    if unknown:
+        print(f"error: unknown design {unknown[0]!r}; the designs are {', '.join(DESIGNS)}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     jobs = [(name, args.n_sims, args.n_boot, args.seed + k) for k, name in enumerate(DESIGNS) if name in args.designs]
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -219,7 +224,8 @@ def main(argv=None) -> None:
     text = markdown(rows, meta)
     (out / "centred_noise.md").write_text(text)
     print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ from ..inputs import RDMOptions, load_models
 from ..intervals import INTERVAL_METHODS, interval_pvalue
 from ..intervals.methods import FISHER_Z_METHODS
 from ..intervals.jackknife import difference_interval
+from ..intervals.undefined import interval_note
 from ..parallel import runner_for
 from ..results import Record
 from ..rng import SeedLike, seed_to_int, spawn_sequences
@@ -46,6 +47,7 @@ class DifferenceResult(Record):
     ci_low: float
     ci_high: float
     ci_method: str
+    ci_note: str  # why there is no interval ("" with one)
     confidence: float
     p_value: float
     bootstrap: str
@@ -61,12 +63,13 @@ class DifferenceResult(Record):
 
 def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: np.ndarray, uppers: np.ndarray,
                        models: tuple[int, int, int], *, ci: str, confidence: float, rank: str,
-                       label: str) -> dict[str, Any]:
+                       label: str, n_units: int) -> dict[str, Any]:
     """The interval, p-value (``p_value``) and replicate summaries of ``rho(A, B) - rho(A, C)`` from the replicates
     ``reps`` (B, 2) and leave-one-out values ``jack`` (one array (n, 2) per stratum) of the pairs (A, B), (A, C), their
     estimates ``point`` (2,), and the RDM upper triangles ``uppers[models]`` of A, B and C: the default
     (:data:`DIFFERENCE_CI`) from :func:`~rsastats.intervals.jackknife.difference_interval` with the second-order
-    excess, the others as rho's (:func:`~rsastats.inference.bootstrap.summarize_replicates`), p their inversion."""
+    excess, the others as rho's (:func:`~rsastats.inference.bootstrap.summarize_replicates`), p their inversion;
+    ``ci_note`` says why there is no interval (``n_units``: the emotions)."""
     diff = float(point[0] - point[1])
     dj = None if jack is None else [s[:, 0] - s[:, 1] for s in jack]
     own = ci == DIFFERENCE_CI  # the raw-scale jackknife-t of a difference, not rho's Fisher-z one
@@ -80,6 +83,7 @@ def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: n
         summary["p_value"] = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
                                                    acceleration_value=summary["acceleration"],
                                                    jackknife=None if dj is None else dj[0]))
+    summary["ci_note"] = interval_note(ci, n_units, summary["ci_low"], summary["ci_high"])
     return summary
 
 
@@ -119,13 +123,14 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
                                     batch_size)
     jack = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
     summary = difference_summary(reps, jack, point, engine.fixed, (0, 1, 2), ci=ci, confidence=confidence, rank=rank,
-                                 label="the difference of the two rhos")
+                                 label="the difference of the two rhos", n_units=models[0].rdm.n_emotions)
     dist = summary.pop("distribution")
     p = summary.pop("p_value")
     dist.setflags(write=False)
     return DifferenceResult(a=models[0].name, b=models[1].name, c=models[2].name, rho_ab=float(point[0]),
                             rho_ac=float(point[1]), difference=diff, ci_low=summary["ci_low"], ci_high=summary["ci_high"],
-                            ci_method=ci, confidence=confidence, p_value=p, bootstrap=scheme, n_boot=n_boot,
-                            n_undefined=summary["n_undefined"], standard_error=summary["standard_error"], rank=rank,
+                            ci_method=ci, ci_note=summary["ci_note"], confidence=confidence, p_value=p, bootstrap=scheme,
+                            n_boot=n_boot, n_undefined=summary["n_undefined"], standard_error=summary["standard_error"],
+                            rank=rank,
                             rdm=options.rdm, n_emotions=models[0].rdm.n_emotions, seed=seed_to_int(seed),
                             bootstrap_distribution=dist)

@@ -24,6 +24,7 @@ from ..exceptions import LabelError
 from ..hypotheses import Hypothesis, hypothesis_emotions, load_hypotheses
 from ..inputs import RDMOptions, load_model, load_models
 from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
+from ..intervals.undefined import interval_note
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
@@ -45,10 +46,11 @@ __all__ = ["HypothesisResult", "compare_hypotheses", "common_emotions_of"]
 class HypothesisResult(Record):
     """Every data input against every hypothesis.
 
-    ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, p_value, p_adjusted, standard_error,
+    ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, ci_note, p_value, p_adjusted, standard_error,
     n_undefined, noise_ceiling, ceiling_note`` and, with confounds, ``partial_rho, partial_ci_low,
     partial_ci_high, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
-    ``difference = rho_a - rho_b`` with ``ci_low, ci_high, p_value`` (``difference_ci_method``).
+    ``difference = rho_a - rho_b`` with ``ci_low, ci_high, ci_note, p_value`` (``difference_ci_method``).
+    ``ci_note`` says why an interval is missing (``""`` where there is one).
     ``noise_ceiling``: the data inputs' split-half reliabilities and, for >= 3, the group bounds.
     ``left_out``: the data's emotions left out because a hypothesis or confound lacks them
     (``common_emotions``).
@@ -105,7 +107,7 @@ def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarr
 
 def _differences(name: str, hyps: Sequence[Hypothesis], point: np.ndarray, reps: np.ndarray,
                  jack: list[np.ndarray] | None, ci: str, confidence: float, uppers: np.ndarray,
-                 rank: str) -> list[dict[str, Any]]:
+                 rank: str, n_units: int) -> list[dict[str, Any]]:
     """The data's rho with hypothesis j less that with hypothesis k, for every j < k: pairs (0, j + 1) and (0, k + 1)
     of the engine whose RDM upper triangles are ``uppers`` (:func:`~rsastats.inference.difference.difference_summary`,
     as ``compare_difference`` forms them)."""
@@ -114,11 +116,12 @@ def _differences(name: str, hyps: Sequence[Hypothesis], point: np.ndarray, reps:
         for k in range(j + 1, len(hyps)):
             summary = difference_summary(reps[:, [j, k]], None if jack is None else [s[:, [j, k]] for s in jack],
                                          point[[j, k]], uppers, (0, j + 1, k + 1), ci=ci, confidence=confidence,
-                                         rank=rank, label=f"{name}: {hyps[j].name} - {hyps[k].name}")
+                                         rank=rank, label=f"{name}: {hyps[j].name} - {hyps[k].name}",
+                                         n_units=n_units)
             rows.append({"data": name, "hypothesis_a": hyps[j].name, "hypothesis_b": hyps[k].name,
                          "rho_a": float(point[j]), "rho_b": float(point[k]), "difference": float(point[j] - point[k]),
-                         "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "p_value": summary["p_value"],
-                         "standard_error": summary["standard_error"]})
+                         "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "ci_note": summary["ci_note"],
+                         "p_value": summary["p_value"], "standard_error": summary["standard_error"]})
     return rows
 
 
@@ -218,8 +221,8 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
                                     seeds) if confs else [{}] * len(hyps))
         prompts = prompt_strata(fit_models, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)
         fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
-                          _pvalues(exceed, count, exact), ci, confidence, partial, prompts)
-        diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence, engine.fixed, rank)
+                          _pvalues(exceed, count, exact), ci, confidence, partial, prompts, n)
+        diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence, engine.fixed, rank, n)
         all_reps.append(reps)
     table = pd.DataFrame(fits)
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
@@ -228,8 +231,8 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         table["noise_ceiling"], table["ceiling_note"] = None, "not computed (--no-ceiling)"
     dist = np.stack(all_reps, axis=1)
     dist.setflags(write=False)
-    columns = ["data", "hypothesis_a", "hypothesis_b", "rho_a", "rho_b", "difference", "ci_low", "ci_high", "p_value",
-               "standard_error"]
+    columns = ["data", "hypothesis_a", "hypothesis_b", "rho_a", "rho_b", "difference", "ci_low", "ci_high", "ci_note",
+               "p_value", "standard_error"]
     return HypothesisResult(
         data=tuple(m.name for m in loaded), hypotheses=tuple(h.to_dict() for h in hyps),
         confounds=tuple(c.to_dict() for c in confs), fits=table, differences=pd.DataFrame(diffs, columns=columns),
@@ -244,7 +247,7 @@ def _pvalues(exceed: np.ndarray, count: int, exact: bool) -> list[float]:
 
 
 def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, confidence: float,
-              partial, prompts=None) -> list[dict[str, Any]]:
+              partial, prompts=None, n_units: int = 0) -> list[dict[str, Any]]:
     """One row per hypothesis: rho, its interval (``second``: the jackknife's excess, for ``jackknife-t``),
     the Mantel p and the partial columns."""
     rows = []
@@ -254,7 +257,8 @@ def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, conf
                                  second_order=None if second is None else float(second[j]),
                                  label=f"rho of {name} vs {h.name}", prompts=None if prompts is None else prompts[j])
         rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
-                     "ci_high": s["ci_high"], "p_value": pvalues[j], "standard_error": s["standard_error"],
+                     "ci_high": s["ci_high"], "ci_note": interval_note(ci, n_units, s["ci_low"], s["ci_high"]),
+                     "p_value": pvalues[j], "standard_error": s["standard_error"],
                      "n_undefined": s["n_undefined"], **partial[j]})
     return rows
 

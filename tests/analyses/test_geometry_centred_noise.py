@@ -25,7 +25,7 @@ def test_the_designs_vary_the_centred_share_under_the_plain_limit():
 
 def test_every_interval_is_formed_and_the_summary_counts_the_records(tmp_path):
     name = "rank 3, common 2, noise 1.3"  # centred share 16%: the shipped rule would withhold two descriptors
-    assert cn.main(["--n-sims", "3", "--n-boot", "40", "--designs", name, "--out", str(tmp_path), "--jobs", "1"]) is None
+    assert cn.main(["--n-sims", "3", "--n-boot", "40", "--designs", name, "--out", str(tmp_path), "--jobs", "1"]) == 0
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "centred_noise.csv")
@@ -35,3 +35,8 @@ def test_every_interval_is_formed_and_the_summary_counts_the_records(tmp_path):
     assert (centred["given"] == 0).all()  # what the shipped rule does here
     assert (table["covered"] <= table["given"]).all()
     assert name in (tmp_path / "centred_noise.md").read_text()
+
+
+def test_an_unknown_design_is_one_error_line(capsys):
+    assert cn.main(["--designs", "no such design"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown design 'no such design'")

@@ -236,3 +236,44 @@ def test_bca_differences_use_the_jackknife_acceleration_as_compare_difference_do
     row = res.differences.iloc[0]
     assert res.difference_ci_method == "bca" and np.isfinite(row["ci_low"])
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((ref.ci_low, ref.ci_high), abs=1e-12)
+
+
+def test_a_missing_interval_says_why_in_the_json_and_the_table(tmp_path):
+    """A hypothesis that is the data's own RDM: every leave-one-out rho is 1, so the jackknife interval is missing;
+    ``ci_note`` says why (as compare's does), the other rows have ``""``, and the table marks the cell."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from rsastats.cli import cli
+    from rsastats.rdm import RDM
+
+    rng = np.random.default_rng(0)
+    n = 8
+    labels = tuple(f"e{i}" for i in range(n))
+    mats = []
+    for _ in range(2):
+        v = rng.standard_normal((n, 5))
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        mats.append(1 - v @ v.T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = compare_hypotheses([RDM(mats[0], labels, "cosine", "data")],
+                                 [RDM(mats[0], labels, "cosine", "same"), RDM(mats[1], labels, "cosine", "other")],
+                                 n_boot=50, permutations=99)
+    same, other = res.fits.iloc[0], res.fits.iloc[1]
+    assert np.isnan(same["ci_low"]) and "no leave-one-out value differs" in same["ci_note"]
+    assert np.isfinite(other["ci_low"]) and other["ci_note"] == ""
+    assert list(res.differences["ci_note"]) == [""]
+    paths = []
+    for name, m in (("data", mats[0]), ("same", mats[0])):
+        path = tmp_path / f"{name}.nc"
+        write_dataset(make_rdm(m, list(labels), attrs={"model": name}), path)
+        paths.append(str(path))
+    out = CliRunner().invoke(cli, ["hypotheses", paths[0], "--models", paths[1], "--n-boot", "50",
+                                    "--permutations", "99"])
+    assert out.exit_code == 0, out.output
+    import re
+
+    mark = re.search(r"\[(\d+)\] no leave-one-out value differs", out.output)
+    assert mark and f"(no CI) [{mark.group(1)}]" in out.output  # the cell points to the note

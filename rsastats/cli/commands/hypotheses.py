@@ -82,7 +82,7 @@ def _print(res) -> None:
     notes: list[str] = []
     for row in res.fits.itertuples():
         ceiling = fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling) else _mark(notes, row.ceiling_note)
-        cells = [row.data, row.hypothesis, fmt_with_ci(row.rho, row.ci_low, row.ci_high, missing=NO_CI),
+        cells = [row.data, row.hypothesis, _with_ci(notes, row.rho, row.ci_low, row.ci_high, row.ci_note),
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
             cells += [fmt_with_ci(row.partial_rho, row.partial_ci_low, row.partial_ci_high, missing=NO_CI),
@@ -96,7 +96,7 @@ def _print(res) -> None:
             diff.add_column(col, justify="left" if col in ("data", "a", "b") else "right")
         for row in res.differences.itertuples():
             diff.add_row(row.data, row.hypothesis_a, row.hypothesis_b,
-                         fmt_with_ci(row.difference, row.ci_low, row.ci_high, missing=NO_CI),
+                         _with_ci(notes, row.difference, row.ci_low, row.ci_high, row.ci_note),
                          fmt_p(row.p_value))
         console.print(diff)
     for h in res.hypotheses:
@@ -112,6 +112,12 @@ def _print(res) -> None:
                       f"upper {fmt_number(res.noise_ceiling['upper'])}")
     for k, note in enumerate(notes, 1):
         console.print(f"[{k}] {note}")
+
+
+def _with_ci(notes: list[str], value, low, high, note: str) -> str:
+    """The value with its interval; where the interval is missing, a footnote mark for why."""
+    text = fmt_with_ci(value, low, high, missing=NO_CI)
+    return f"{text} {_mark(notes, note)}" if note and (is_missing(low) or is_missing(high)) else text
 
 
 def _mark(notes: list[str], note: str) -> str:
