@@ -10,6 +10,8 @@ Run:  python -m analyses.anisotropy --models analyses/configs/offline.yaml
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -41,6 +43,25 @@ def layer_grid(labels, count: int) -> list[int]:
     labels = sorted(int(x) for x in labels)
     idx = np.unique(np.round(np.linspace(0, len(labels) - 1, min(count, len(labels)))).astype(int))
     return [labels[i] for i in idx]
+
+
+def missing_intervals(frame: pd.DataFrame) -> list[str]:
+    """One line per descriptor whose interval is missing at some layers: at how many, and why (the notes, with the
+    percentages of prompt noise they quote given as a range)."""
+    lines = []
+    for d in DESCRIPTORS:
+        rows = frame[(frame["descriptor"] == d) & frame["ci_low"].isna()]
+        if rows.empty:
+            continue
+        shares: dict[str, list[int]] = {}  # each note with its percentage taken out, and the percentages
+        for note in rows["note"]:
+            template = re.sub(r"prompt noise is \d+%", "prompt noise is \0%", note)
+            shares.setdefault(template, []).extend(int(x) for x in re.findall(r"prompt noise is (\d+)%", note))
+        why = "; ".join(t.replace("\0", f"{min(v)}-{max(v)}" if min(v) != max(v) else str(v[0])) if v else t
+                        for t, v in sorted(shares.items()))
+        lines.append(f"{descriptor(d).label}: no interval at {len(rows)} of {(frame['descriptor'] == d).sum()} model "
+                     f"layers: {why}")
+    return lines
 
 
 def analyse(ctx: Context, doc: AnalysisDocument) -> None:
@@ -76,7 +97,9 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
              "emotion vectors is one shared direction). Definitions: docs/geometry.md.")
     doc.figure(anisotropy_figure(frame, LABELS), "anisotropy", "Anisotropy against relative depth", caption)
     wide = frame.pivot_table(index=["model", "layer", "depth"], columns="descriptor",
-                             values=["estimate", "ci_low", "ci_high"], aggfunc="first", dropna=False)
+                             values=["estimate", "ci_low", "ci_high"], aggfunc="first")
+    # a column every row of which is NaN (an interval withheld at every layer) is dropped by pivot_table: back in
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([["estimate", "ci_low", "ci_high"], DESCRIPTORS]))
     table = pd.DataFrame({"model": [i[0] for i in wide.index], "layer": [i[1] for i in wide.index],
                           "depth": [i[2] for i in wide.index]})
     for d in DESCRIPTORS:
@@ -93,7 +116,7 @@ def analyse(ctx: Context, doc: AnalysisDocument) -> None:
         cis.append((f"{d}_ci_low", f"{d}_ci_high", f"{header} CI"))
     doc.table("per_layer", "Geometry descriptors per model and layer", caption, table, columns=columns, cis=cis,
               kinds={"layer": "int"})
-    doc.bullets(notes)
+    doc.bullets(notes + missing_intervals(frame))
     last = table.sort_values("layer").groupby("model", sort=False).tail(1).set_index("model")
     key = {}
     for name in ms.names:
