@@ -153,6 +153,21 @@ def summary(rows: list[dict]):
     return pd.DataFrame(out)
 
 
+def _pooled(df, column: str, title: str) -> list[str]:
+    """The coverage of each descriptor pooled over designs, by bins of ``column`` (a noise share)."""
+    lines = ["", title, "",
+             "| descriptor | " + " | ".join(f"{lo:.1%}-{hi:.1%}" for lo, hi in zip(BINS[:-1], BINS[1:])) + " |",
+             "|---|" + "---|" * (len(BINS) - 1)]
+    for d in NAMES:
+        g = df[df["descriptor"] == d]
+        cells = [d]
+        for lo, hi in zip(BINS[:-1], BINS[1:]):
+            inside = ((g[column] > lo) & (g[column] <= hi)).to_numpy()
+            cells.append(_cov(g["covered"].to_numpy()[inside]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(rows: list[dict], meta: dict) -> str:
     """Per design and descriptor: the coverage with every interval formed, and under the plain rule (<= 5%) and the
     centred rule at each threshold; then the coverage pooled over designs by the centred share."""
@@ -177,26 +192,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
             keep = plain_ok & ((g["centred_fraction"] <= t).to_numpy() if d in CENTRED else True)
             cells.append(_cov(hit[keep]))
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Pooled over the designs, by the centred share (every interval formed):", "",
-              "| descriptor | " + " | ".join(f"{lo:.1%}-{hi:.1%}" for lo, hi in zip(BINS[:-1], BINS[1:])) + " |",
-              "|---|" + "---|" * (len(BINS) - 1)]
-    for d in NAMES:
-        g = df[df["descriptor"] == d]
-        cells = [d]
-        for lo, hi in zip(BINS[:-1], BINS[1:]):
-            inside = ((g["centred_fraction"] > lo) & (g["centred_fraction"] <= hi)).to_numpy()
-            cells.append(_cov(g["covered"].to_numpy()[inside]))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Pooled over the designs, by the plain share:", "",
-              "| descriptor | " + " | ".join(f"{lo:.1%}-{hi:.1%}" for lo, hi in zip(BINS[:-1], BINS[1:])) + " |",
-              "|---|" + "---|" * (len(BINS) - 1)]
-    for d in NAMES:
-        g = df[df["descriptor"] == d]
-        cells = [d]
-        for lo, hi in zip(BINS[:-1], BINS[1:]):
-            inside = ((g["plain_fraction"] > lo) & (g["plain_fraction"] <= hi)).to_numpy()
-            cells.append(_cov(g["covered"].to_numpy()[inside]))
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += _pooled(df, "centred_fraction", "Pooled over the designs, by the centred share (every interval formed):")
+    lines += _pooled(df, "plain_fraction", "Pooled over the designs, by the plain share:")
     return "\n".join(lines) + "\n"
 
 
