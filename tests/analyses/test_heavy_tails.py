@@ -1,0 +1,56 @@
+"""analyses/calibration/heavy_tails.py: its generator, its plain ratio, and a summary that counts its rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kurtosis
+
+from analyses.calibration import heavy_tails as ht
+
+
+def test_the_noise_has_heavy_tailed_coordinates_or_is_normal():
+    rng = np.random.default_rng(0)
+    for name, heavy in (("21x12-t3", True), ("21x12-gauss", False)):
+        gen = ht.HeavyTails(*ht.DESIGNS[name])
+        a, _, pa, _, valid = gen.draw(rng)
+        eps = ((pa - a[:, None, :]) / gen.noise).ravel()
+        assert abs(eps.var() - 1.0) < 0.1  # unit variance either way
+        assert (kurtosis(eps) > 3.0) == heavy  # t with 3 df: infinite excess kurtosis; normal: about 0
+        assert valid[:, :3].all() and 0.0 < (~valid).mean() < 0.2
+
+
+def test_the_ratios_without_noise_are_the_noise_free_rho():
+    gen = ht.HeavyTails(*ht.DESIGNS["12x8-t3"])
+    gen.noise = 0.0
+    a, b, pa, pb, valid = gen.draw(np.random.default_rng(1))
+    for mode in ht.RATIOS:  # no noise: the halves are the noise-free vectors, and every inflation is 0
+        assert abs(ht.ratio(pa, pb, valid, np.random.default_rng(2), mode) - ht.noise_free_rho(a, b)) < 1e-12, mode
+
+
+def test_the_summary_counts_its_rows():
+    rows = pd.DataFrame(ht.design_rows(("12x8-t3", 4, 5, 0, 1)))
+    assert len(rows) == 4 and rows["rho"].between(-1, 1).all()
+    table = ht.summary(rows, {"12x8-t3": (0.8, 0.87)})
+    given = rows[rows["rho_corrected"].notna()]
+    hit = ((given["corrected_ci_low"] <= 0.87) & (0.87 <= given["corrected_ci_high"])).mean()
+    assert table.loc[0, "corrected_given"] == len(given) and table.loc[0, "corrected_coverage"] == hit
+    assert table.loc[0, "corrected_bias"] == (given["rho_corrected"] - given["noise_free"]).mean()
+
+
+def test_the_equalized_ratio_matches_the_shipped_half_rdms():
+    """``all`` reproduces the shipped equalization (rsastats.inference.equalize.equalized) on one half."""
+    from rsastats.inference.equalize import equalized
+
+    gen = ht.HeavyTails(*ht.DESIGNS["12x8-t3"])
+    _, _, pa, _, valid = gen.draw(np.random.default_rng(3))
+    mask = valid.copy()
+    mask[:, 4:] = False
+    means = ht._means(pa, mask)
+    counts = mask.astype(float)[None]
+    noise = ht._noise(pa, valid)
+    ours = ht._equalized_gram(means, noise / mask.sum(axis=1))
+    sums = np.einsum("ep,eph->eh", mask, pa)
+    shipped = equalized((sums @ sums.T)[None, None] / np.outer(mask.sum(1), mask.sum(1)), noise[None], counts,
+                        mask.sum(axis=1)[None].astype(float))[0, 0]
+    assert np.allclose(ours, shipped, rtol=1e-12, atol=1e-12)
