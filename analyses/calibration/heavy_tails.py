@@ -13,7 +13,8 @@ truths: rho's, the mean of rho over ``--n-mc`` fresh data sets; rho_corrected's,
 Spearman correlation of the noise-free vectors' cosine RDMs) over as many emotion samples.  Beside the shipped
 estimate, three half-level ratios on 4 random splits (:func:`ratio`): of plain half means, of half means whose squared
 norms are equalized with each emotion's noise estimated from all its prompts (as the shipped estimator's half RDMs),
-and from the half's own prompts -- whether the bias is the ratio's or the equalization's.  Writes ``reports/calibration/heavy_tails.csv`` and ``.md``.
+and from the half's own prompts -- whether the bias is the ratio's or the equalization's.  Writes
+``reports/calibration/heavy_tails.csv`` and ``.md``.
 
     python -m analyses.calibration.heavy_tails [--sets 300] [--n-mc 3000] [--jobs 2]
 """
