@@ -5,8 +5,9 @@ affect space (sizes 1, 0.8, 0.5, 0.3) plus ``D_LAT - 4`` idiosyncratic factors o
 through ``tanh`` of one random map, model B through a softplus of another (``HID`` = 192 dimensions each, with a
 common offset); every prompt adds noise whose coordinates are *independent* Student t with 3 degrees of freedom,
 scaled to unit variance (``noise`` times that; the fifth model's t noise has one heavy-tailed scale per text, which is
-another thing), and 10% of the prompts beyond the third of each emotion are missing.  ``--gaussian`` designs are the
-same with normal noise.
+another thing), and 10% of the prompts beyond the third of each emotion are missing.  ``gauss`` designs are the same
+with normal noise; ``levels`` designs give each emotion a noise level ``exp(0.6 N(0, 1))`` that both models share (the
+case the equalization is for).
 
 Every data set goes through :func:`rsastats.inference.compare_models` with its defaults (``n_boot`` 1000).  The
 truths: rho's, the mean of rho over ``--n-mc`` fresh data sets; rho_corrected's, the mean noise-free rho (the
@@ -37,23 +38,28 @@ from .studies import binomial_ci
 ROOT = Path(__file__).resolve().parents[2]
 D_LAT, HID = 24, 192
 MODEL_SEED = 77
-RATIOS = ("plain", "all", "half")  # the half-level ratios of :func:`ratio`
-# name: (emotions, prompts per emotion, noise scale, idiosyncratic size, Gaussian noise)
+RATIOS = ("plain", "all", "half", "hybrid")  # the half-level ratios of :func:`ratio`
+HYBRID_MIN = 3  # ``hybrid``: a half's own noise estimate from at least this many prompts, else all the prompts' 
+# name: (emotions, prompts per emotion, noise scale, idiosyncratic size, Gaussian noise, SD of the log noise level of
+# an emotion, the same in both models: where the equalization is needed)
 DESIGNS = {
-    "21x6-t3": (21, 6, 0.5, 0.3, False),
-    "21x12-t3": (21, 12, 0.8, 0.15, False),
-    "21x12-gauss": (21, 12, 0.8, 0.15, True),
-    "30x4-t3": (30, 4, 0.35, 0.5, False),
-    "12x8-t3": (12, 8, 0.5, 0.3, False),
+    "21x6-t3": (21, 6, 0.5, 0.3, False, 0.0),
+    "21x12-t3": (21, 12, 0.8, 0.15, False, 0.0),
+    "21x12-gauss": (21, 12, 0.8, 0.15, True, 0.0),
+    "30x4-t3": (30, 4, 0.35, 0.5, False, 0.0),
+    "12x8-t3": (12, 8, 0.5, 0.3, False, 0.0),
+    "21x6-gauss-levels": (21, 6, 0.5, 0.3, True, 0.6),
+    "21x8-gauss-levels": (21, 8, 0.5, 0.3, True, 0.6),
+    "21x8-t3-levels": (21, 8, 0.5, 0.3, False, 0.6),
 }
 
 
 class HeavyTails:
     """The two fixed read-outs and the draws of one design."""
 
-    def __init__(self, n_emotions: int, n_prompts: int, noise: float, idio: float, gaussian: bool):
+    def __init__(self, n_emotions: int, n_prompts: int, noise: float, idio: float, gaussian: bool, levels: float = 0.0):
         rng = np.random.default_rng(MODEL_SEED)
-        self.n_e, self.n_p, self.noise, self.gaussian = n_emotions, n_prompts, noise, gaussian
+        self.n_e, self.n_p, self.noise, self.gaussian, self.levels = n_emotions, n_prompts, noise, gaussian, levels
         self.w_a = rng.standard_normal((D_LAT, HID)) / np.sqrt(D_LAT)
         self.w_b = rng.standard_normal((D_LAT, HID)) / np.sqrt(D_LAT)
         self.m_a, self.m_b = 0.8 * rng.standard_normal(HID), 1.5 * rng.standard_normal(HID)
@@ -63,15 +69,16 @@ class HeavyTails:
         z = rng.standard_normal((self.n_e, D_LAT)) * self.scales
         return np.tanh(1.5 * z @ self.w_a) + self.m_a, np.logaddexp(0.0, 2.0 * z @ self.w_b) + self.m_b
 
-    def prompts(self, rng: np.random.Generator, vectors: np.ndarray) -> np.ndarray:
+    def prompts(self, rng: np.random.Generator, vectors: np.ndarray, level: np.ndarray | float = 1.0) -> np.ndarray:
         shape = (self.n_e, self.n_p, HID)
         eps = rng.standard_normal(shape) if self.gaussian else rng.standard_t(3, size=shape) / np.sqrt(3.0)
-        return vectors[:, None, :] + self.noise * eps
+        return vectors[:, None, :] + self.noise * np.reshape(level, (-1, 1, 1)) * eps
 
     def draw(self, rng: np.random.Generator):
         """Noise-free vectors of A and B, their prompts, and the valid-prompt mask."""
         a, b = self.emotions(rng)
-        pa, pb = self.prompts(rng, a), self.prompts(rng, b)
+        level = np.exp(self.levels * rng.standard_normal(self.n_e)) if self.levels else 1.0
+        pa, pb = self.prompts(rng, a, level), self.prompts(rng, b, level)
         missing = rng.random((self.n_e, self.n_p)) < 0.1
         missing[:, :3] = False
         return a, b, pa, pb, ~missing
@@ -111,7 +118,8 @@ def ratio(pa, pb, valid, rng: np.random.Generator, mode: str = "plain", n_splits
     """Cross-half over split-half correlations of half RDMs (A1 x B2 and A2 x B1 over A1 x A2 and B1 x B2), on
     ``n_splits`` random splits of each emotion's valid prompts: ``plain`` half means; ``all`` -- the half's squared
     norms equalized with each emotion's noise from all its prompts, as the shipped estimator does; ``half`` -- with
-    the noise of the half's own prompts (that of all its prompts where the half has fewer than 2)."""
+    the noise of the half's own prompts (that of all its prompts where the half has fewer than 2); ``hybrid`` -- the
+    half's own where it has at least :data:`HYBRID_MIN` prompts, else all its prompts'."""
     out = []
     for _ in range(n_splits):
         half = np.zeros(valid.shape, bool)
@@ -126,12 +134,15 @@ def ratio(pa, pb, valid, rng: np.random.Generator, mode: str = "plain", n_splits
                 if mode == "plain":
                     gram = means @ means.T
                 else:
-                    own = _noise(p, mask) if mode == "half" else whole
+                    own = _noise(p, mask) if mode in ("half", "hybrid") else whole
+                    if mode == "hybrid":
+                        own = np.where(mask.sum(axis=1) >= HYBRID_MIN, own, whole)
                     gram = _equalized_gram(means, np.where(np.isfinite(own), own, whole) / mask.sum(axis=1))
                 rd[m, h] = _cosine_cells(gram)
         sp = lambda x, y: spearmanr(rd[x], rd[y]).statistic  # noqa: E731
         cross = (sp(("a", 0), ("b", 1)) + sp(("a", 1), ("b", 0))) / 2
-        out.append(cross / np.sqrt(sp(("a", 0), ("a", 1)) * sp(("b", 0), ("b", 1))))
+        product = sp(("a", 0), ("a", 1)) * sp(("b", 0), ("b", 1))
+        out.append(cross / np.sqrt(product) if product > 0 else np.nan)  # no ratio without positive reliabilities
     return float(np.mean(out))
 
 
@@ -192,7 +203,8 @@ def summary(rows: pd.DataFrame, truth: dict[str, tuple[float, float]]) -> pd.Dat
                     "corrected_cp_low": binomial_ci(int(hit.sum()), len(given))[0],
                     "corrected_cp_high": binomial_ci(int(hit.sum()), len(given))[1],
                     "corrected_bias": (given["rho_corrected"] - given["noise_free"]).mean(),
-                    **{f"{mode}_ratio_bias": (g[f"{mode}_ratio"] - g["noise_free"]).mean() for mode in RATIOS}})
+                    **{f"{mode}_ratio_bias": (g[f"{mode}_ratio"] - g["noise_free"]).mean() for mode in RATIOS},
+                    **{f"{mode}_ratio_sd": (g[f"{mode}_ratio"] - g["noise_free"]).std() for mode in RATIOS}})
     return pd.DataFrame(out)
 
 
@@ -202,15 +214,18 @@ def markdown(table: pd.DataFrame, meta: dict) -> str:
              "Coverage of rho's truth (its mean) and of rho_corrected's (the mean noise-free rho) by the shipped "
              "defaults; bias: the mean of the estimate less the data set's own noise-free rho (rho_corrected where "
              "given; the half-level ratios over every data set: of plain half means, of half means equalized with "
-             "each emotion's noise from all its prompts as shipped, and from the half's own prompts).", "",
+             "each emotion's noise from all its prompts as shipped, from the half's own prompts, and from the half's "
+             f"own where it has at least {HYBRID_MIN} prompts; in brackets the SD of the ratio's error; a data set "
+             "where a split had a split-half correlation <= 0 has no ratio and is left out of that column).", "",
              "| design | sets | true rho | rho coverage | noise-free rho | corrected given | corrected coverage "
-             "[CP 95%] | corrected bias | ratio bias: plain | equalized (all prompts) | equalized (the half's) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "[CP 95%] | corrected bias | ratio bias: plain | equalized (all prompts) | equalized (the half's) | "
+             "hybrid |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         lines.append(f"| {r.design} | {r.sets} | {r.true_rho:.3f} | {100 * r.rho_coverage:.1f}% | "
                      f"{r.noise_free_rho:.3f} | {r.corrected_given} | {100 * r.corrected_coverage:.1f}% "
                      f"[{100 * r.corrected_cp_low:.1f}, {100 * r.corrected_cp_high:.1f}] | {r.corrected_bias:+.3f} | "
-                     f"{r.plain_ratio_bias:+.3f} | {r.all_ratio_bias:+.3f} | {r.half_ratio_bias:+.3f} |")
+                     + " | ".join(f"{getattr(r, f'{m}_ratio_bias'):+.3f} ({getattr(r, f'{m}_ratio_sd'):.3f})"
+                                  for m in RATIOS) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -54,3 +54,24 @@ def test_the_equalized_ratio_matches_the_shipped_half_rdms():
     shipped = equalized((sums @ sums.T)[None, None] / np.outer(mask.sum(1), mask.sum(1)), noise[None], counts,
                         mask.sum(axis=1)[None].astype(float))[0, 0]
     assert np.allclose(ours, shipped, rtol=1e-12, atol=1e-12)
+
+
+def test_the_hybrid_takes_all_prompts_below_its_minimum_and_the_half_above():
+    gen = ht.HeavyTails(*ht.DESIGNS["30x4-t3"])  # 4 prompts: halves of 2, below HYBRID_MIN
+    _, _, pa, pb, valid = gen.draw(np.random.default_rng(4))
+    valid[:] = True
+    same = [ht.ratio(pa, pb, valid, np.random.default_rng(5), m) for m in ("hybrid", "all")]
+    assert same[0] == same[1]
+    gen = ht.HeavyTails(*ht.DESIGNS["21x12-t3"])  # halves of 6
+    _, _, pa, pb, valid = gen.draw(np.random.default_rng(4))
+    valid[:] = True
+    assert ht.ratio(pa, pb, valid, np.random.default_rng(5), "hybrid") == ht.ratio(pa, pb, valid,
+                                                                                   np.random.default_rng(5), "half")
+
+
+def test_levels_scale_each_emotions_noise_alike_in_both_models():
+    gen = ht.HeavyTails(*ht.DESIGNS["21x8-gauss-levels"])
+    a, b, pa, pb, _ = gen.draw(np.random.default_rng(6))
+    sd_a = (pa - a[:, None, :]).std(axis=(1, 2))
+    sd_b = (pb - b[:, None, :]).std(axis=(1, 2))
+    assert np.corrcoef(np.log(sd_a), np.log(sd_b))[0, 1] > 0.9 and sd_a.max() / sd_a.min() > 2
