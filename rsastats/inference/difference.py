@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import check_count
+from ..exceptions import ValidationError
 from ..inputs import RDMOptions, load_models
 from ..intervals import INTERVAL_METHODS, interval_pvalue
 from ..intervals.methods import FISHER_Z_METHODS
@@ -109,7 +110,7 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
                                                                            options)
     batch_size = check_count("batch_size", batch_size, 1)
     if ci in FISHER_Z_METHODS and ci != DIFFERENCE_CI:  # the default's t interval is on the raw scale
-        raise ValueError(f"ci {ci!r} forms a correlation's interval on the Fisher-z scale; a difference of two "
+        raise ValidationError(f"ci {ci!r} forms a correlation's interval on the Fisher-z scale; a difference of two "
                          "correlations lies in [-2, 2] and has none: use 'jackknife-t' (the default) or 'jackknife' "
                          "(the normal interval on the raw scale)")
     models = load_models([a, b, c], options)
@@ -131,6 +132,5 @@ def compare_difference(a: Any, b: Any, c: Any, *, bootstrap: str | None = None, 
                             rho_ac=float(point[1]), difference=diff, ci_low=summary["ci_low"], ci_high=summary["ci_high"],
                             ci_method=ci, ci_note=summary["ci_note"], confidence=confidence, p_value=p, bootstrap=scheme,
                             n_boot=n_boot, n_undefined=summary["n_undefined"], standard_error=summary["standard_error"],
-                            rank=rank,
-                            rdm=options.rdm, n_emotions=models[0].rdm.n_emotions, seed=seed_to_int(seed),
+                            rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions, seed=seed_to_int(seed),
                             bootstrap_distribution=dist)
