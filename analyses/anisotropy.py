@@ -45,6 +45,13 @@ def layer_grid(labels, count: int) -> list[int]:
     return [labels[i] for i in idx]
 
 
+def _span(values: list[int]) -> str:
+    """``"a-b"`` for the range of ``values``, one value as itself ("" for none: a note without a percentage)."""
+    if not values:
+        return ""
+    return f"{min(values)}-{max(values)}" if min(values) != max(values) else str(values[0])
+
+
 def missing_intervals(frame: pd.DataFrame) -> list[str]:
     """One line per descriptor whose interval is missing at some layers: at how many, and why (the notes, with the
     percentages of prompt noise they quote given as a range)."""
@@ -53,12 +60,12 @@ def missing_intervals(frame: pd.DataFrame) -> list[str]:
         rows = frame[(frame["descriptor"] == d) & frame["ci_low"].isna()]
         if rows.empty:
             continue
-        shares: dict[str, list[int]] = {}  # each note with its percentage taken out, and the percentages
+        shares: dict[str, list[int]] = {}  # each note split around its percentage, and the percentages
         for note in rows["note"]:
-            template = re.sub(r"prompt noise is \d+%", "prompt noise is \0%", note)
-            shares.setdefault(template, []).extend(int(x) for x in re.findall(r"prompt noise is (\d+)%", note))
-        why = "; ".join(t.replace("\0", f"{min(v)}-{max(v)}" if min(v) != max(v) else str(v[0])) if v else t
-                        for t, v in sorted(shares.items()))
+            parts = re.split(r"(?<=prompt noise is )\d+(?=%)", note, maxsplit=1)
+            found = re.search(r"prompt noise is (\d+)%", note)
+            shares.setdefault(tuple(parts), []).extend([int(found.group(1))] if found else [])
+        why = "; ".join(_span(v).join(parts) for parts, v in sorted(shares.items()))
         lines.append(f"{descriptor(d).label}: no interval at {len(rows)} of {(frame['descriptor'] == d).sum()} model "
                      f"layers: {why}")
     return lines

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyses.calibration import binomial_ci  # noqa: E402
+from analyses.geometry_coverage import expected_noise_fractions  # noqa: E402
 from rsastats.exceptions import RsaStatsWarning  # noqa: E402
 from rsastats.geometry import geometry, intervals, kernels  # noqa: E402
 from rsastats.io import make_activations  # noqa: E402
@@ -77,9 +78,7 @@ class CommonDirectionModel:
         diff *= np.sqrt(hidden / np.mean(np.sum(diff**2, axis=1)))
         self.vectors = u + diff
         v = self.vectors
-        noise_sq = noise**2 * hidden / n_prompts * n_emotions
-        self.plain_fraction = float(noise_sq / np.sum(v**2))
-        self.centred_fraction = float(noise_sq * (1 - 1 / n_emotions) / np.sum((v - v.mean(axis=0)) ** 2))
+        self.plain_fraction, self.centred_fraction = expected_noise_fractions(v, noise, n_prompts)
         unit = v / np.linalg.norm(v, axis=1, keepdims=True)
         cos = (unit @ unit.T)[np.triu_indices(n_emotions, k=1)]
         sv2 = np.linalg.svd(v - v.mean(axis=0), compute_uv=False) ** 2

@@ -58,6 +58,16 @@ DESIGNS = {
 CHECKED = tuple(d.name for d in DESCRIPTORS if d.has_ci)
 
 
+def expected_noise_fractions(vectors: np.ndarray, noise: float, n_prompts: int) -> tuple[float, float]:
+    """The expected prompt noise (isotropic, SD ``noise`` per dimension, ``n_prompts`` per emotion) in the emotion
+    vectors over their squared norm, and in the centred vectors over their squared distance from their mean: the
+    plain and centred shares of ``rsastats.geometry.kernels.emotion_noise_fractions`` in expectation."""
+    n_e, hidden = vectors.shape
+    total = noise**2 * hidden / n_prompts * n_e
+    return (float(total / np.sum(vectors**2)),
+            float(total * (1 - 1 / n_e) / np.sum((vectors - vectors.mean(axis=0)) ** 2)))
+
+
 class PlantedModel:
     """One planted design: draws data sets and knows its population descriptors."""
 
@@ -76,12 +86,9 @@ class PlantedModel:
         self.truth = self._truth(np.random.default_rng(seed + 1))
 
     def set_noise_fractions(self) -> None:
-        """The expected prompt noise in the emotion vectors over their squared norm, and in the centred vectors over
-        their squared distance from their mean (what noise_free_support measures, plain and centred)."""
-        v, n_e = self.vectors, self.n_emotions
-        noise = self.noise**2 * self.hidden / self.n_prompts * n_e
-        self.noise_fraction = float(noise / np.sum(v**2))
-        self.centred_noise_fraction = float(noise * (1 - 1 / n_e) / np.sum((v - v.mean(axis=0)) ** 2))
+        """The expected noise shares of :func:`expected_noise_fractions` (what noise_free_support measures)."""
+        self.noise_fraction, self.centred_noise_fraction = expected_noise_fractions(self.vectors, self.noise,
+                                                                                    self.n_prompts)
 
     def baseline(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.mu + (rng.standard_normal((n, self.hidden)) * np.sqrt(self.lam)) @ self.basis.T

@@ -86,12 +86,11 @@ def _too_noisy(fraction: float, limit: float, of_what: str, which: str) -> str:
 def noise_free_support(rows: Any) -> NoiseSupport:
     """Whether the prompts of ``rows`` (a layer's :class:`~rsastats.geometry.layers.LayerRows`) are reliable enough
     for the intervals of the noise-free descriptors (``Descriptor.noise_free``), and if not the note that says why."""
-    fraction = kernels.emotion_noise_fraction(rows.gram, rows.groups)
+    fraction, centred = kernels.emotion_noise_fractions(rows.gram, rows.groups)
     if not np.isfinite(fraction):
         return NoiseSupport("no CI: an emotion has fewer than 2 prompts, so the prompt noise in the emotion vectors "
                             "cannot be measured")
     plain = _too_noisy(fraction, MAX_NOISE_FRACTION, "the emotion vectors' squared norm", "")
-    centred = kernels.emotion_noise_fraction(rows.gram, rows.groups, centred=True)
     if not np.isfinite(centred):  # every emotion vector the same: nothing to centre
         return NoiseSupport(plain, "no CI: the emotion vectors do not differ, so the prompt noise cannot be measured "
                                    "against their spread")
@@ -124,14 +123,14 @@ def _joined(*notes: str) -> str:
 
 def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.ndarray,
                         jackknife: Sequence[np.ndarray] | None, settings: ResamplingSettings,
-                        bounds: tuple[float, float] | None = None, unsupported: NoiseSupport | str = "",
+                        bounds: tuple[float, float] | None = None, unsupported: NoiseSupport = NoiseSupport(),
                         expansion: Expansion | None = None) -> DescriptorInterval:
     """The interval of ``descriptor`` (or of a change in it, with ``bounds`` of the change) from
     replicates that may be undefined (NaN).
 
     ``jackknife``: leave-one-out values per stratum (BCa only).  ``bounds`` default to the
-    descriptor's range.  ``unsupported`` (from :func:`noise_free_support`, or its note): why a noise-free
-    descriptor gets no interval from these prompts (``""``: it gets one).  ``expansion``: the small-sample
+    descriptor's range.  ``unsupported`` (from :func:`noise_free_support`): why a noise-free
+    descriptor gets no interval from these prompts (its note ``""``: it gets one).  ``expansion``: the small-sample
     expansion of the resampling design (:func:`rsastats.intervals.small_sample_expansion` of the groups' sizes).
     Where ``settings`` ask for the default (``settings.own_methods``), the descriptor's own method
     (``Descriptor.ci_method``) forms the interval.
@@ -139,8 +138,8 @@ def descriptor_interval(descriptor: Descriptor, estimate: float, replicates: np.
     method = descriptor.ci_method if settings.own_methods and descriptor.ci_method else settings.ci_method
     if not descriptor.has_ci:
         return DescriptorInterval(estimate, math.nan, math.nan, 0, descriptor.no_ci, method)
-    why = unsupported.note(descriptor) if isinstance(unsupported, NoiseSupport) else unsupported
-    if descriptor.noise_free and why:
+    why = unsupported.note(descriptor)
+    if why:
         return DescriptorInterval(estimate, math.nan, math.nan, 0, why, method)
     bounds = descriptor.bounds if bounds is None else bounds
     interval = bootstrap_interval(estimate, replicates, method=method, confidence=settings.confidence,

@@ -308,15 +308,15 @@ def group_gram(weights: np.ndarray, gram: np.ndarray, groups: Sequence[np.ndarra
         return out / (sizes[:, :, None] * sizes[:, None, :])
 
 
-def emotion_noise_fraction(gram: np.ndarray, groups: Sequence[np.ndarray], centred: bool = False) -> float:
-    """Prompt noise in the emotion vectors: ``sum_e tr(S_e) / n_e`` over ``sum_e |v_e|^2``.
+def emotion_noise_fractions(gram: np.ndarray, groups: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Prompt noise in the emotion vectors, plain and centred.
 
-    ``S_e`` is the (unbiased) covariance of emotion ``e``'s prompts and ``v_e`` their mean, so the
-    numerator is the expected squared norm the noise of ``n_e`` prompts adds to the emotion vectors.
-    ``centred``: the noise in the vectors centred on their (unweighted) mean over their squared distance from it,
-    ``(1 - 1/E) sum_e tr(S_e) / n_e`` over ``sum_e |v_e - mean|^2`` -- what the descriptors of the centred vectors
-    see, much larger than the plain share where the emotions share a large common direction.
-    NaN when an emotion has fewer than 2 prompts (its noise cannot be measured).
+    Plain: ``sum_e tr(S_e) / n_e`` over ``sum_e |v_e|^2``.  ``S_e`` is the (unbiased) covariance of emotion ``e``'s
+    prompts and ``v_e`` their mean, so the numerator is the expected squared norm the noise of ``n_e`` prompts adds
+    to the emotion vectors.  Centred: the noise in the vectors centred on their (unweighted) mean over their squared
+    distance from it, ``(1 - 1/E) sum_e tr(S_e) / n_e`` over ``sum_e |v_e - mean|^2`` -- what the descriptors of the
+    centred vectors see, much larger than the plain share where the emotions share a large common direction.
+    NaN when an emotion has fewer than 2 prompts (its noise cannot be measured), or a denominator is not positive.
     """
     noise = signal = 0.0
     n_e = len(groups)
@@ -324,17 +324,21 @@ def emotion_noise_fraction(gram: np.ndarray, groups: Sequence[np.ndarray], centr
     for e, rows in enumerate(groups):
         k = len(rows)
         if k < 2:
-            return float("nan")
+            return float("nan"), float("nan")
         block = gram[np.ix_(rows, rows)]
         mean_sq = block.sum() / (k * k)  # |v_e|^2
         noise += (np.trace(block) - k * mean_sq) / (k - 1) / k
         signal += mean_sq
         means[e, rows] = 1.0 / k
-    if centred:
-        grand = means.mean(axis=0)
-        signal -= n_e * float(grand @ gram @ grand)  # sum_e |v_e - mean|^2 = sum_e |v_e|^2 - E |mean|^2
-        noise *= 1.0 - 1.0 / n_e
-    return float(noise / signal) if signal > 0 else float("nan")
+    grand = means.mean(axis=0)
+    spread = signal - n_e * float(grand @ gram @ grand)  # sum_e |v_e - mean|^2 = sum_e |v_e|^2 - E |mean|^2
+    plain = float(noise / signal) if signal > 0 else float("nan")
+    return plain, (float(noise * (1.0 - 1.0 / n_e) / spread) if spread > 0 else float("nan"))
+
+
+def emotion_noise_fraction(gram: np.ndarray, groups: Sequence[np.ndarray], centred: bool = False) -> float:
+    """One of :func:`emotion_noise_fractions`: the plain share, or with ``centred`` the centred one."""
+    return emotion_noise_fractions(gram, groups)[int(centred)]
 
 
 def emotion_statistics(gram: np.ndarray) -> dict[str, np.ndarray]:

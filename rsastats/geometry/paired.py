@@ -188,7 +188,7 @@ def _replicates(entries: Sequence[Descriptor], rows: LayerRows, stream: np.rando
 
 
 def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool, settings: ResamplingSettings,
-            unsupported: NoiseSupport | str = "",
+            unsupported: NoiseSupport = NoiseSupport(),
             expansions: tuple[Expansion | None, Expansion | None] = (None, None)) -> DescriptorChange:
     """Instruct minus base of ``d``.  Each file's replicates are widened about its own estimate by its small-sample
     expansion (``expansions``: base, instruct), and the level of the difference takes the smaller of their degrees of

@@ -247,7 +247,7 @@ def _pvalues(exceed: np.ndarray, count: int, exact: bool) -> list[float]:
 
 
 def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, confidence: float,
-              partial, prompts=None, n_units: int = 0) -> list[dict[str, Any]]:
+              partial, prompts, n_units: int) -> list[dict[str, Any]]:
     """One row per hypothesis: rho, its interval (``second``: the jackknife's excess, for ``jackknife-t``),
     the Mantel p and the partial columns."""
     rows = []
