@@ -1,4 +1,4 @@
-"""rho_corrected under prompt noise with heavy-tailed coordinates: a finding, not a fix (issue 14).
+"""rho_corrected under prompt noise with heavy-tailed coordinates (issue 14): found here, fixed by the half's own noise.
 
 A generator the calibration studies did not use: each data set draws 21 (or 12, 30) emotions from a four-factor
 affect space (sizes 1, 0.8, 0.5, 0.3) plus ``D_LAT - 4`` idiosyncratic factors of size ``idio``; model A reads them
@@ -12,10 +12,11 @@ case the equalization is for).
 Every data set goes through :func:`rsastats.inference.compare_models` with its defaults (``n_boot`` 1000).  The
 truths: rho's, the mean of rho over ``--n-mc`` fresh data sets; rho_corrected's, the mean noise-free rho (the
 Spearman correlation of the noise-free vectors' cosine RDMs) over as many emotion samples.  Beside the shipped
-estimate, three half-level ratios on 4 random splits (:func:`ratio`): of plain half means, of half means whose squared
-norms are equalized with each emotion's noise estimated from all its prompts (as the shipped estimator's half RDMs),
-and from the half's own prompts -- whether the bias is the ratio's or the equalization's.  Writes
-``reports/calibration/heavy_tails.csv`` and ``.md``.
+estimate, four half-level ratios on 4 random splits (:func:`ratio`): of plain half means, of half means whose squared
+norms are equalized with each emotion's noise estimated from all its prompts (the shipped half RDMs until
+2026-12-07, whose bias this study found), from the half's own prompts, and ``hybrid`` (the half's own where it has at
+least :data:`HYBRID_MIN` prompts, else all; shipped since: :func:`rsastats.inference.equalize.half_noise`) -- whether
+the bias is the ratio's or the equalization's.  Writes ``reports/calibration/heavy_tails.csv`` and ``.md``.
 
     python -m analyses.calibration.heavy_tails [--sets 300] [--n-mc 3000] [--jobs 2]
 """
@@ -214,8 +215,8 @@ def markdown(table: pd.DataFrame, meta: dict) -> str:
              "Coverage of rho's truth (its mean) and of rho_corrected's (the mean noise-free rho) by the shipped "
              "defaults; bias: the mean of the estimate less the data set's own noise-free rho (rho_corrected where "
              "given; the half-level ratios over every data set: of plain half means, of half means equalized with "
-             "each emotion's noise from all its prompts as shipped, from the half's own prompts, and from the half's "
-             f"own where it has at least {HYBRID_MIN} prompts; in brackets the SD of the ratio's error; a data set "
+             "each emotion's noise from all its prompts (shipped until 2026-12-07), from the half's own prompts, and "
+             f"from the half's own where it has at least {HYBRID_MIN} prompts (hybrid, shipped since); in brackets the SD of the ratio's error; a data set "
              "where a split had a split-half correlation <= 0 has no ratio and is left out of that column).", "",
              "| design | sets | true rho | rho coverage | noise-free rho | corrected given | corrected coverage "
              "[CP 95%] | corrected bias | ratio bias: plain | equalized (all prompts) | equalized (the half's) | "

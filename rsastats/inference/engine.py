@@ -49,7 +49,8 @@ from ..rng import SeedLike, seed_sequence, spawn_sequences
 from ..exceptions import ValidationError
 from ..rdm import rdm_from_gram, upper_indices
 from .gram_step import cells_from_lower, gram_columns, lower_grams, plain_cells, stand_in_cells
-from .equalize import equalized, gram_post, noise_free_norms, prompt_noise, shared_prompt_variance, vector_gram
+from .equalize import (equalized, gram_post, half_noise, noise_free_norms, prompt_noise, prompt_squares,
+                       shared_prompt_variance, vector_gram)
 from ..inputs import ModelInput
 
 __all__ = ["DRAW_BLOCK", "SCHEMES", "ResamplingEngine", "all_pairs"]
@@ -75,6 +76,7 @@ class _Group:
     gram_blocks: list[list[np.ndarray]] | None  # [emotion f][member]: (P, (f+1) * P)
     rows: list[np.ndarray] | None  # direct route: per member (E, P, H)
     noise: np.ndarray | None = None  # per member and emotion, the prompt noise variance (once asked for)
+    squares: np.ndarray | None = None  # per member, emotion and prompt, the row's squared norm (with ``noise``)
     shared: np.ndarray | None = None  # per member, the prompt variance emotions share at a label (once asked for)
 
 
@@ -189,16 +191,18 @@ class ResamplingEngine:
             grams = [vector_gram(values, counts, totals, group.post, self.rdm_method) for values in group.rows]
             return rdm_from_gram(np.stack(grams), self.rdm_method)[..., self.iu, self.ju]
         if equalize:
-            if group.noise is None:
+            if group.noise is None:  # all the prompts' estimate, and the rows' squared norms for a resample's own
                 group.noise = prompt_noise(group.valid, group.gram_blocks, group.rows, self.rdm_method)
+                group.squares = prompt_squares(group.gram_blocks, group.rows, self.rdm_method)
+            noise = half_noise(gram, counts, totals, group.squares, group.noise)  # (B, members, E)
             if equalize == "noise-free":  # the mean step inside: the floor applies to the vectors' final norms
                 if group.shared is None:  # a template's share of the prompt variance is not the emotion's own
                     group.shared = np.maximum(shared_prompt_variance(group.valid, group.gram_blocks, group.rows,
                                                                      self.rdm_method), 0.0)  # a variance: >= 0
-                own = np.maximum(group.noise - group.shared[:, None], 0.0)
+                own = np.maximum(noise - group.shared[:, None], 0.0)
                 gram = noise_free_norms(gram, own, counts, totals, group.post, self.rdm_method)
                 return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
-            gram = equalized(gram, group.noise, counts, totals)
+            gram = equalized(gram, noise, counts, totals)
         gram = gram_post(gram, group.post, self.rdm_method)
         return np.ascontiguousarray(rdm_from_gram(gram, self.rdm_method)[..., self.iu, self.ju].transpose(1, 0, 2))
 
@@ -208,7 +212,9 @@ class ResamplingEngine:
 
         ``equalize``: ``True`` -- every emotion's squared norm carries the same prompt-noise inflation (the
         half RDMs of rho_corrected); ``"noise-free"`` -- each squared norm less its whole inflation (the
-        check of rho_corrected); :mod:`rsastats.inference.equalize`.  Not for ``zscore`` vectors.
+        check of rho_corrected); the noise as each resample's own prompts estimate it where they are enough
+        (:func:`~rsastats.inference.equalize.half_noise`); :mod:`rsastats.inference.equalize`.  Not for ``zscore``
+        vectors.
 
         ``present`` (B, E) bool, the emotions each resample drew: the cells of the others may hold finite stand-ins
         (they have weight 0; :func:`~rsastats.inference.gram_step.lower_grams`); the rest are the same numbers."""
@@ -328,18 +334,12 @@ class ResamplingEngine:
             for lo_abs in range(start, stop, batch_size):
                 hi_abs = min(lo_abs + batch_size, stop)
                 needed = range(lo_abs // DRAW_BLOCK, (hi_abs - 1) // DRAW_BLOCK + 1)
-                for b in list(cache):
-                    if b not in needed:
-                        del cache[b]
-                for b in needed:
-                    if b not in cache:
-                        cache[b] = self._draw_block(seqs[b])
+                cache = {b: cache[b] if b in cache else self._draw_block(seqs[b]) for b in needed}
                 lo = lo_abs - needed[0] * DRAW_BLOCK
                 hi = lo + (hi_abs - lo_abs)
-                ec = None if cache[needed[0]][0] is None else np.concatenate([cache[b][0] for b in needed])[lo:hi]
-                pc = None
-                if cache[needed[0]][1] is not None:
-                    pc = [np.concatenate([cache[b][1][g] for b in needed])[lo:hi] for g in range(len(self.groups))]
+                parts = [cache[b] for b in needed]
+                ec = None if parts[0][0] is None else np.concatenate([p[0] for p in parts])[lo:hi]
+                pc = None if parts[0][1] is None else [np.concatenate(c)[lo:hi] for c in zip(*(p[1] for p in parts))]
                 out[lo_abs - start:hi_abs - start] = run(pairs, ec, pc)
                 if progress is not None:
                     progress(hi_abs - lo_abs)

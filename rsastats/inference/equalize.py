@@ -14,6 +14,15 @@ cosines of weak emotions by a small, noisy number: at low signal-to-noise rho_co
 in most data sets (measured; docs/statistics.md).  It serves as rho_corrected's check instead
 (:func:`noise_free_norms`; :func:`rsastats.inference.corrected.norm_shift`): where emotion vectors differ
 much in length, the common inflation that equalizing keeps shrinks the short ones' cosines more.
+
+Whose noise: a half's squared norm carries the noise of the prompts it holds, ``sum_p |x_p - mu|^2 / k^2`` and
+cross terms, and with heavy-tailed prompt noise (a few prompts far out) that realized amount strays far from its
+expectation ``s_e / k``.  The half's own estimate of ``s_e`` moves with it; the estimate from all the emotion's
+prompts does not, so it left most of a half's stray inflation in place, which the two models share (the same
+texts) and the ratio counted as shared geometry (rho_corrected +0.04 to +0.07 with t(3) coordinates,
+reports/calibration/heavy_tails.md).  :func:`half_noise` takes the half's own estimate where the half has at least
+:data:`HALF_NOISE_MIN` prompts and all the prompts' below (from 2 prompts the own estimate's error was 4-5x that of
+plain halves).
 """
 
 from __future__ import annotations
@@ -22,13 +31,28 @@ import numpy as np
 
 from ..vectors import apply_post
 
-__all__ = ["prompt_noise", "shared_prompt_variance", "equalized", "noise_free_norms", "NORM_FLOOR", "gram_post",
-           "vector_gram"]
+__all__ = ["prompt_noise", "prompt_squares", "half_noise", "HALF_NOISE_MIN", "shared_prompt_variance", "equalized",
+           "noise_free_norms", "NORM_FLOOR", "gram_post", "vector_gram"]
 
 # The floor of a noise-corrected squared norm, as a share of the mean noise inflation over emotions: a
 # noise-free squared norm is >= 0, and the floor keeps the cosines of an emotion whose estimate falls to or
 # below 0 (its prompts carry no measurable signal) defined.
 NORM_FLOOR = 0.1
+# A half's prompt noise is estimated from its own prompts where it holds at least this many, else from all the
+# emotion's prompts (:func:`half_noise`).
+HALF_NOISE_MIN = 3
+
+
+def prompt_squares(gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
+    """Per model, emotion and prompt the squared norm ``|x_p|^2`` of the prompt's row (centred across hidden first for
+    the correlation RDM), from a paired group's Gram blocks (``[emotion f][model]: (P, (f+1) P)``) or its rows (per
+    model ``(E, P, H)``): ``(n_models, E, P)``."""
+    if gram_blocks is not None:
+        n_p = gram_blocks[0][0].shape[0]
+        return np.stack([np.stack([np.diagonal(gram_blocks[f][m][:, f * n_p:]) for f in range(len(gram_blocks))])
+                         for m in range(len(gram_blocks[0]))])
+    centred = [v - v.mean(axis=-1, keepdims=True) if rdm_method == "correlation" else v for v in rows]
+    return np.stack([np.einsum("eph,eph->ep", v, v) for v in centred])
 
 
 def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None, rdm_method: str) -> np.ndarray:
@@ -39,23 +63,39 @@ def prompt_noise(valid: np.ndarray, gram_blocks: list | None, rows: list | None,
     weights = valid.astype(np.float64)  # (E, P)
     k = weights.sum(axis=1)
     n_p = weights.shape[1]
-    n_models = len(gram_blocks[0]) if gram_blocks is not None else len(rows)
+    squares = prompt_squares(gram_blocks, rows, rdm_method)
+    n_models = len(squares)
     out = np.empty((n_models, len(k)))
     for m in range(n_models):
         if gram_blocks is not None:
-            own = [gram_blocks[f][m][:, f * n_p:] for f in range(len(k))]  # (P, P): emotion f with itself
-            sq = np.stack([np.diagonal(b) for b in own])  # |x_p|^2
-            total = np.array([w @ b @ w for w, b in zip(weights, own)])  # |sum_p x_p|^2
+            total = np.array([w @ gram_blocks[f][m][:, f * n_p:] @ w for f, w in enumerate(weights)])  # |sum_p x_p|^2
         else:
             values = rows[m]
             if rdm_method == "correlation":
                 values = values - values.mean(axis=-1, keepdims=True)
-            sq = np.einsum("eph,eph->ep", values, values)
             sums = np.einsum("ep,eph->eh", weights, values)
             total = np.einsum("eh,eh->e", sums, sums)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[m] = ((weights * sq).sum(axis=1) - total / k) / (k - 1)
+            out[m] = ((weights * squares[m]).sum(axis=1) - total / k) / (k - 1)
     return out
+
+
+def half_noise(gram: np.ndarray, counts: np.ndarray, totals: np.ndarray, squares: np.ndarray,
+               whole: np.ndarray) -> np.ndarray:
+    """The prompt noise variance of each emotion as a resample's prompts estimate it: ``(B, models, E)``.
+
+    ``gram`` (B, models, E, E) of the count-weighted prompt means (counts (B, E, P), their sums ``totals`` (B, E)),
+    ``squares`` the rows' squared norms (:func:`prompt_squares`), ``whole`` the estimate from all the prompts
+    (:func:`prompt_noise`).  Where a resample holds at least :data:`HALF_NOISE_MIN` distinct prompts of an emotion,
+    ``(sum_p c_p |x_p|^2 - T |m|^2) / (T - 1)`` with ``T`` the count total and ``m`` the mean (each copy of a prompt
+    counted as a row; for 0/1 counts the unbiased estimate from those prompts); below, ``whole``."""
+    idx = np.arange(gram.shape[-1])
+    summed = np.einsum("bep,mep->bme", counts, squares)  # the rows of invalid prompts are 0 and have count 0
+    t = totals[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = (summed - t * gram[..., idx, idx]) / (t - 1)
+    enough = ((counts > 0).sum(axis=-1) >= HALF_NOISE_MIN)[:, None, :]
+    return np.where(enough, own, whole[None])
 
 
 def shared_prompt_variance(valid: np.ndarray, gram_blocks: list | None, rows: list | None,
@@ -97,9 +137,10 @@ def equalized(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, totals: n
     """``gram`` (B, models, E, E) of count-weighted prompt means (counts (B, E, P), their sums ``totals``
     (B, E)) with each diagonal entry moved by its emotion's noise inflation ``s_e sum_p c_p^2 / T_e^2``
     less the mean inflation over emotions; floored at that mean (a noise-free squared norm is >= 0), or
-    at the entry itself where it is smaller.  Modifies and returns ``gram``."""
+    at the entry itself where it is smaller; ``noise`` (models, E), or (B, models, E) per resample (:func:`half_noise`).
+    Modifies and returns ``gram``."""
     spread = (counts ** 2).sum(axis=-1) / totals ** 2  # (B, E): variance factor of the weighted mean
-    inflation = noise[None, :, :] * spread[:, None, :]  # (B, models, E)
+    inflation = np.broadcast_to(noise, gram.shape[:-1]) * spread[:, None, :]  # (B, models, E)
     mean = inflation.mean(axis=-1, keepdims=True)
     idx = np.arange(gram.shape[-1])
     diag = gram[..., idx, idx]
@@ -118,7 +159,7 @@ def noise_free_norms(gram: np.ndarray, noise: np.ndarray, counts: np.ndarray, to
     (:func:`gram_post`; ``emotion-mean`` centring is linear in the Gram matrix, so still unbiased), each squared
     norm floored at :data:`NORM_FLOOR` times the mean inflation over emotions before and after that step.
     Modifies ``gram``; returns the result."""
-    inflation = noise[None, :, :] * ((counts ** 2).sum(axis=-1) / totals ** 2)[:, None, :]  # (B, models, E)
+    inflation = np.broadcast_to(noise, gram.shape[:-1]) * ((counts ** 2).sum(axis=-1) / totals ** 2)[:, None, :]
     floor = NORM_FLOOR * inflation.mean(axis=-1, keepdims=True)
     idx = np.arange(gram.shape[-1])
     gram[..., idx, idx] = np.maximum(gram[..., idx, idx] - inflation, floor)  # before ``unit`` divides by the norms

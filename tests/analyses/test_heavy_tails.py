@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.stats import kurtosis
 
 from analyses.calibration import heavy_tails as ht
@@ -39,7 +40,7 @@ def test_the_summary_counts_its_rows():
 
 
 def test_the_equalized_ratio_matches_the_shipped_half_rdms():
-    """``all`` reproduces the shipped equalization (rsastats.inference.equalize.equalized) on one half."""
+    """``all`` reproduces rsastats.inference.equalize.equalized with all the prompts' noise on one half."""
     from rsastats.inference.equalize import equalized
 
     gen = ht.HeavyTails(*ht.DESIGNS["12x8-t3"])
@@ -54,6 +55,32 @@ def test_the_equalized_ratio_matches_the_shipped_half_rdms():
     shipped = equalized((sums @ sums.T)[None, None] / np.outer(mask.sum(1), mask.sum(1)), noise[None], counts,
                         mask.sum(axis=1)[None].astype(float))[0, 0]
     assert np.allclose(ours, shipped, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("design", ["21x12-t3", "30x4-t3", "21x6-gauss-levels"])
+def test_the_shipped_half_rdms_are_the_hybrid(design):
+    """The engine's equalized half RDMs (rsastats.inference.equalize.half_noise) are the study's ``hybrid`` ones, with
+    halves above and below HYBRID_MIN prompts."""
+    from analyses.calibration.independent import _inputs
+    from rsastats.inference.engine import ResamplingEngine
+    from rsastats.inference.equalize import HALF_NOISE_MIN
+
+    assert HALF_NOISE_MIN == ht.HYBRID_MIN
+    gen = ht.HeavyTails(*ht.DESIGNS[design])
+    _, _, pa, pb, valid = gen.draw(np.random.default_rng(7))
+    engine = ResamplingEngine(_inputs(np.stack([pa, pb]), valid), rank="spearman", scheme="prompts", rdm_method="cosine")
+    rng = np.random.default_rng(8)
+    first = np.zeros(valid.shape, bool)
+    for e in range(gen.n_e):
+        idx = rng.permutation(np.flatnonzero(valid[e]))
+        first[e, idx[: len(idx) // 2]] = True
+    for mask in (valid & first, valid & ~first):
+        uppers = engine.rdm_uppers([mask[None].astype(float)], equalize=True)[:, 0]
+        for upper, p in zip(uppers, (pa, pb)):
+            whole, own = ht._noise(p, valid), ht._noise(p, mask)
+            own = np.where(mask.sum(axis=1) >= ht.HYBRID_MIN, own, whole)
+            want = ht._cosine_cells(ht._equalized_gram(ht._means(p, mask), own / mask.sum(axis=1)))
+            np.testing.assert_allclose(upper, want, rtol=1e-9, atol=1e-12)
 
 
 def test_the_hybrid_takes_all_prompts_below_its_minimum_and_the_half_above():

@@ -12,7 +12,7 @@ import pytest
 from analyses.calibration.independent import DESIGNS, Model, _inputs, cosine_rho
 from rsastats.inference.corrected import CrossHalf
 from rsastats.inference.engine import ResamplingEngine
-from rsastats.inference.equalize import equalized, prompt_noise
+from rsastats.inference.equalize import HALF_NOISE_MIN, equalized, half_noise, prompt_noise, prompt_squares
 from rsastats.inputs import ModelInput
 from rsastats.rdm import RDM, rdm_matrix
 from rsastats.vectors import PromptRows, apply_post
@@ -84,6 +84,36 @@ def test_equal_noise_levels_leave_the_rdm_unchanged_and_zscore_is_not_equalized(
     engine = ResamplingEngine(models, rank="spearman", scheme="prompts", rdm_method="cosine")
     counts = valid[None].astype(float)
     np.testing.assert_array_equal(engine.rdm_uppers([counts], equalize=True), engine.rdm_uppers([counts]))
+
+
+@pytest.mark.parametrize("gram", [True, False])
+def test_a_resamples_noise_is_its_own_prompts_estimate_where_they_are_enough(gram):
+    """half_noise against the sample variance of the rows a resample holds (a copy of a prompt counted as a row):
+    its own where it holds >= HALF_NOISE_MIN distinct prompts of the emotion, all the prompts' below."""
+    prompts, valid = _data(5, n=6, p=8)
+    valid[:] = True
+    engine = ResamplingEngine(_models(prompts, valid), rank="spearman", scheme="prompts", rdm_method="correlation",
+                              gram=gram)
+    group = engine.groups[0]
+    whole = prompt_noise(group.valid, group.gram_blocks, group.rows, "correlation")
+    rng = np.random.default_rng(6)
+    counts = rng.integers(0, 3, (4, 6, 8)).astype(float)
+    counts[:, :, :2] = 1.0
+    counts[0, 0, 2:] = 0.0  # 2 distinct prompts: below the minimum
+    counts[1, 1, 2:] = [3, 0, 0, 0, 0, 0]  # 3 distinct prompts, one of them 3 times
+    centred = prompts - prompts.mean(axis=-1, keepdims=True)
+    means = np.einsum("bep,meph->bmeh", counts, centred) / counts.sum(-1)[:, None, :, None]
+    gram_means = np.einsum("bmeh,bmfh->bmef", means, means)
+    got = half_noise(gram_means, counts, counts.sum(-1), prompt_squares(group.gram_blocks, group.rows, "correlation"),
+                     whole)
+    for b in range(4):
+        for e in range(6):
+            rows = np.repeat(np.arange(8), counts[b, e].astype(int))
+            want = [centred[m, e, rows].var(axis=0, ddof=1).sum() for m in range(2)]
+            if (counts[b, e] > 0).sum() < HALF_NOISE_MIN:
+                want = whole[:, e]
+            np.testing.assert_allclose(got[b, :, e], want, rtol=1e-10)
+    assert (counts[0, 0] > 0).sum() < HALF_NOISE_MIN <= (counts[1, 1] > 0).sum()
 
 
 LEVELS = np.array([0.3, 0.5, 1.0, 1.5, 2.0, 3.0])  # the noise SD of each of 6 emotions
