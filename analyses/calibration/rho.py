@@ -68,8 +68,11 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
                           reason: str = "") -> None:
     """Recompute rho_corrected, its interval and note, the split-half correlations and the noise ceiling of
     every atlas design with prompts found in ``folder``, on its own data sets with the shipped
-    ``compare_models`` and the stored number of resamples (checked: the rerun's rho and rho's interval
-    equal the stored ones); the truths are kept.  ``reason`` is recorded in the design's JSON."""
+    ``compare_models`` and the stored number of resamples (checked: the rerun's rho equals the stored one, and
+    rho's interval the stored one as the package forms it since the mean map, :func:`.mean_scale.mapped`; the
+    stored rho columns are kept); the truths are kept.  ``reason`` is recorded in the design's JSON."""
+    from .mean_scale import mapped
+
     folder = Path(folder)
     for base in ATLAS:
         path = folder / f"{base.name}.csv"
@@ -80,8 +83,9 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         frame = pd.read_csv(path, keep_default_na=True)
         design = Design(**{**meta["design"], "sigma": meta["truth"]["sigma"]})
         new = shipped_rows(design, meta["n_sets"], n_boot=meta["n_boot"], seed=meta["seed"], jobs=jobs)
-        same = [np.allclose(frame[c].to_numpy(), new[c].to_numpy(dtype=float), rtol=0, atol=1e-12)
-                for c in ("rho", "ci_low", "ci_high")]
+        shipped = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], design.n_emotions)[:2]
+        same = [np.allclose(old, new[c].to_numpy(dtype=float), rtol=0, atol=1e-12)
+                for old, c in ((frame["rho"].to_numpy(), "rho"), (shipped[0], "ci_low"), (shipped[1], "ci_high"))]
         if len(frame) != len(new) or not all(same):
             raise RuntimeError(f"{path}: the rerun's rho or rho's interval differs from the stored one (not the same "
                                "data sets, or rho's interval changed: rerun it first with rerun_atlas_rho)")
@@ -90,8 +94,9 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         # the check of uneven shrinkage's columns belong to the former run's splits and values: recompute them with
         # ``python -m analyses.calibration.uneven atlas`` (left here, its restart would restore former values)
         # (the join with rho's interval is in the rerun: its former columns go too)
-        frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se")
-                                    or c.endswith(("_unchecked", "_unjoined"))])
+        # (and the worlds' bias and the ends before the widening: a recheck would widen the former ends again)
+        frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se", "world_bias", "world_bias_se")
+                                    or c.endswith(("_unchecked", "_unjoined", "_unwidened"))])
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
         meta["half_split"] = HALF_SPLIT
         write_run(folder, base.name, frame, meta)
