@@ -216,7 +216,8 @@ def markdown(table: pd.DataFrame, meta: dict) -> str:
              "defaults; bias: the mean of the estimate less the data set's own noise-free rho (rho_corrected where "
              "given; the half-level ratios over every data set: of plain half means, of half means equalized with "
              "each emotion's noise from all its prompts (shipped until 2026-12-07), from the half's own prompts, and "
-             f"from the half's own where it has at least {HYBRID_MIN} prompts (hybrid, shipped since); in brackets the SD of the ratio's error; a data set "
+             f"from the half's own where it has at least {HYBRID_MIN} prompts (hybrid, shipped since); in brackets the "
+             "SD of the ratio's error; a data set "
              "where a split had a split-half correlation <= 0 has no ratio and is left out of that column).", "",
              "| design | sets | true rho | rho coverage | noise-free rho | corrected given | corrected coverage "
              "[CP 95%] | corrected bias | ratio bias: plain | equalized (all prompts) | equalized (the half's) | "

@@ -95,8 +95,9 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         # ``python -m analyses.calibration.uneven atlas`` (left here, its restart would restore former values)
         # (the join with rho's interval is in the rerun: its former columns go too)
         # (and the worlds' bias and the ends before the widening: a recheck would widen the former ends again)
-        frame = frame.drop(columns=[c for c in frame if c in ("norm_shift", "norm_shift_se", "world_bias", "world_bias_se")
-                                    or c.endswith(("_unchecked", "_unjoined", "_unwidened"))])
+        stale = ("norm_shift", "norm_shift_se", "world_bias", "world_bias_se")
+        former = ("_unchecked", "_unjoined", "_unwidened")
+        frame = frame.drop(columns=[c for c in frame if c in stale or c.endswith(former)])
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
         meta["half_split"] = HALF_SPLIT
         write_run(folder, base.name, frame, meta)
