@@ -94,10 +94,17 @@ def join_interval(low: float, high: float, rho_low: float, rho_high: float) -> t
     return (np.nan, np.nan) if out.rho_corrected is None else (out.corrected_ci_low, out.corrected_ci_high)
 
 
-def joined(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def joined(frame: pd.DataFrame, n_emotions: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """``frame`` (its rho_corrected columns and rho's ``ci_low``, ``ci_high`` as shipped before the join) joined as
-    the shipped code joins, the former values in the ``*_unjoined`` columns of the rows it moved; and those rows."""
+    the shipped code joins, the former values in the ``*_unjoined`` columns of the rows it moved; and those rows.
+    With ``n_emotions``, rho's interval is first taken as the package forms it since the mean map
+    (:func:`.mean_scale.mapped`; stored studies keep rho's columns from before it): what a rerun joins with."""
+    from .mean_scale import mapped
+
     frame = unjoined(frame).copy()
+    rho_ends = frame[["ci_low", "ci_high"]].to_numpy(float)
+    if n_emotions is not None:
+        rho_ends = np.column_stack(mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n_emotions)[:2])
     frame["corrected_note"] = frame["corrected_note"].astype(object)
     for column in UNJOINED:
         frame[column] = pd.Series(np.nan, index=frame.index, dtype=object if column == UNJOINED[-1] else float)
@@ -108,7 +115,7 @@ def joined(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         note = "" if pd.isna(row.corrected_note) else str(row.corrected_note)
         before = CorrectedRho(float(row.rho_corrected), _value(row.corrected_ci_low), _value(row.corrected_ci_high),
                               "", note, None, None, None, None, None, "", None)
-        after = joined_with_rho(before, _value(row.ci_low), _value(row.ci_high))
+        after = joined_with_rho(before, _value(rho_ends[i, 0]), _value(rho_ends[i, 1]))
         if after == before:
             continue
         fired[i] = True
@@ -173,8 +180,9 @@ def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.
         frame = pd.read_csv(path.with_suffix(".csv"))
         if "corrected_ci_low" not in frame or "ci_low" not in frame:
             continue
-        frame, refreshed = refresh_flat(current_notes(frame, meta.get("design", {}).get("n_emotions")), meta, study)
-        frame, fired = joined(frame)
+        n_emotions = meta.get("design", {}).get("n_emotions")
+        frame, refreshed = refresh_flat(current_notes(frame, n_emotions), meta, study)
+        frame, fired = joined(frame, n_emotions)  # with rho's interval as the package forms it since the mean map
         checked = _verify(frame, fired, meta, study, verify)
         meta["join_bound"] = {"moved": int(fired.sum()), "withheld": int((fired & frame["rho_corrected"].isna()).sum()),
                               "rho_interval_rerun": refreshed + meta.get("join_bound", {}).get("rho_interval_rerun", 0)}

@@ -244,7 +244,7 @@ def recheck(study: str, folder: str | os.PathLike | None = None, *, jobs: int = 
         for column in MOVES:
             frame[column] = shifts[column].to_numpy()
         frame, fired = _apply(_widen(frame), shifts)
-        frame, _ = joined(frame)
+        frame, _ = joined(frame, meta["design"]["n_emotions"])  # with rho's interval as a rerun forms it
         _verify(frame, fired, meta, study, verify)
         meta["uneven_check"] = {"withheld": int(fired.sum()), "seconds": time.time() - started}
         write_run(folder, name, frame, meta)

@@ -58,3 +58,23 @@ def test_the_near_identical_study_gives_what_compare_models_gives():
     assert (got["corrected_ci_low"], got["corrected_ci_high"]) == (res.corrected_ci_low, res.corrected_ci_high)
     assert got["corrected_ci_low"] == min(got["before_low"], res.ci_low)
     assert got["before_high"] - got["before_low"] < 0.02 and got["rho_corrected"] == got["before"] == res.rho_corrected
+
+
+def test_joined_takes_rho_interval_as_a_rerun_forms_it_since_the_mean_map():
+    """Stored studies keep rho's Fisher-z interval from before the mean map; the package joins with the mapped one,
+    so ``joined(frame, n_emotions)`` must too (a recheck's verify rerun caught the difference near the bound)."""
+    from scipy import stats
+
+    from analyses.calibration.mean_scale import as_shipped
+
+    n, rho = 21, 0.99
+    z, half = np.arctanh(rho), 0.3 * stats.t.ppf(0.975, n - 1)
+    frame = pd.DataFrame({"rho": [rho], "ci_low": [np.tanh(z - half)], "ci_high": [np.tanh(z + half)],
+                          "rho_corrected": [0.9995], "corrected_ci_low": [0.999], "corrected_ci_high": [1.0],
+                          "corrected_note": [np.nan]})
+    low, _ = as_shipped(rho, frame.loc[0, "ci_low"], frame.loc[0, "ci_high"], n)
+    assert abs(low - frame.loc[0, "ci_low"]) > 1e-3  # the map moves this end
+    stored, _ = joined(frame)
+    out, fired = joined(frame, n)
+    assert fired.tolist() == [True] and stored.loc[0, "corrected_ci_low"] == frame.loc[0, "ci_low"]
+    assert out.loc[0, "corrected_ci_low"] == low and out.loc[0, "corrected_ci_high"] == 1.0
