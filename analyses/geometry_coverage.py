@@ -273,6 +273,20 @@ def design_arguments(argv: list[str] | None, doc: str, n_sims: int, seed: int) -
     return args
 
 
+def run_study(argv: list[str] | None, doc: str, worker, n_sims: int, seed: int):
+    """A study over :data:`DESIGNS` from its command line (:func:`design_arguments`): ``worker`` run on each chosen
+    design with its own seed (``seed`` + the design's index), in ``--jobs`` processes.  Returns the options, the
+    rows and the run's metadata (with ``--out`` created); None after a one-line error."""
+    args = design_arguments(argv, doc, n_sims=n_sims, seed=seed)
+    if args is None:
+        return None
+    start = time.time()
+    jobs = [(d, args.n_sims, args.n_boot, args.seed + list(DESIGNS).index(d)) for d in args.designs]
+    rows = run_designs(worker, jobs, args.jobs, start)
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args, rows, {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = design_arguments(argv, __doc__, n_sims=200, seed=0)
     if args is None:

@@ -23,7 +23,6 @@ gives the descriptor an interval (noise-free descriptors only below its prompt-n
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -34,8 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyses.calibration import binomial_ci  # noqa: E402
-from analyses.geometry_coverage import (CHECKED, DESIGNS, PlantedModel, design_arguments, run_designs,  # noqa: E402
-                                        write_rows)
+from analyses.geometry_coverage import CHECKED, DESIGNS, PlantedModel, run_study, write_rows  # noqa: E402
 from rsastats.geometry import kernels  # noqa: E402
 from rsastats.geometry.descriptors import evaluate_descriptors, group_descriptors  # noqa: E402
 from rsastats.geometry.intervals import MAX_NOISE_FRACTION  # noqa: E402
@@ -157,14 +155,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = design_arguments(argv, __doc__, n_sims=400, seed=100)
-    if args is None:
+    study = run_study(argv, __doc__, design_counts, n_sims=400, seed=100)
+    if study is None:
         return 2
-    start = time.time()
-    jobs = [(d, args.n_sims, args.n_boot, args.seed + list(DESIGNS).index(d)) for d in args.designs]
-    rows = run_designs(design_counts, jobs, args.jobs, start)
-    meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start}
-    args.out.mkdir(parents=True, exist_ok=True)
+    args, rows, meta = study
     write_rows(args.out / "methods.csv", rows)
     (args.out / "methods.md").write_text(markdown(rows, meta) + "\n")
     return 0

@@ -1,7 +1,8 @@
 """Intervals for the SD of the baseline's activation norms (``baseline_norm_sd``), which the shipped expanded basic
 interval under-covers (docs/geometry.md): four methods on the planted designs' baselines.
 
-    python analyses/geometry_norm_sd.py [--n-sims 1000] [--n-boot 400] [--seed 8] [--out reports/geometry_coverage]
+    python analyses/geometry_norm_sd.py [--n-sims 1000] [--n-boot 400] [--seed 8] [--designs ...] [--jobs 1]
+        [--out reports/geometry_coverage]
 
 Each data set draws the design's baseline texts (``analyses.geometry_coverage.PlantedModel``), takes the SD of their
 norms (ddof 1, as ``rsastats.geometry.kernels.norm_statistics``) and ``n-boot`` resamples of the texts with
@@ -19,9 +20,7 @@ The estimand is the planted population's SD of the norms (``PlantedModel.truth``
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyses.calibration import binomial_ci  # noqa: E402
-from analyses.geometry_coverage import DESIGNS, PlantedModel  # noqa: E402
+from analyses.geometry_coverage import DESIGNS, PlantedModel, run_study  # noqa: E402
 from rsastats.intervals import bootstrap_interval, small_sample_expansion  # noqa: E402
 
 METHODS = ("basic-expanded", "log basic-expanded", "bca-expanded", "bootstrap-t, log")
@@ -63,7 +62,10 @@ def intervals(norms: np.ndarray, resampled: np.ndarray) -> dict[str, tuple[float
             "bootstrap-t, log": (float(np.exp(log0 - high_t * se0)), float(np.exp(log0 - low_t * se0)))}
 
 
-def design_rows(name: str, n_sims: int, n_boot: int, seed: int) -> list[dict]:
+def design_rows(job: tuple) -> list[dict]:
+    """The counts of one design, ``job = (name, n_sims, n_boot, seed)`` (its own seed: the result does not depend on
+    ``--jobs``)."""
+    name, n_sims, n_boot, seed = job
     model = PlantedModel(*DESIGNS[name])
     truth, n = model.truth["baseline_norm_sd"], model.n_baseline
     rng = np.random.default_rng(seed)
@@ -104,19 +106,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n-sims", type=int, default=1000)
-    parser.add_argument("--n-boot", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "geometry_coverage")
-    args = parser.parse_args(argv)
-    start = time.time()
-    rows = []
-    for i, name in enumerate(DESIGNS):
-        rows += design_rows(name, args.n_sims, args.n_boot, args.seed + i)
-        print(f"{name}: done after {time.time() - start:.0f} s", file=sys.stderr)
-    meta = {"n_sims": args.n_sims, "n_boot": args.n_boot, "seed": args.seed, "seconds": time.time() - start}
-    args.out.mkdir(parents=True, exist_ok=True)
+    study = run_study(argv, __doc__, design_rows, n_sims=1000, seed=8)
+    if study is None:
+        return 2
+    args, rows, meta = study
     (args.out / "norm_sd.md").write_text(markdown(rows, meta))
     return 0
 

@@ -39,7 +39,7 @@ def test_the_intervals_are_the_package_s_and_their_transforms():
 
 
 def test_a_design_s_counts():
-    rows = g.design_rows("many texts, hidden 16: 30 emotions x 5 prompts", n_sims=5, n_boot=50, seed=3)
+    rows = g.design_rows(("many texts, hidden 16: 30 emotions x 5 prompts", 5, 50, 3))
     assert [r["method"] for r in rows] == list(g.METHODS)
     assert all(0 <= r["hits"] + r["above"] <= r["n"] == 5 and r["width"] > 0 for r in rows)
     assert "| all designs |" in g.markdown(rows, {"n_sims": 5, "n_boot": 50, "seed": 3, "seconds": 1.0})
