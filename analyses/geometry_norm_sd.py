@@ -88,15 +88,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "norms [Clopper-Pearson 95%], misses with the truth above / below the interval, and mean width; every "
              "method formed from the same resamples of each data set (the module docstring says how).", "",
              "| design (baseline texts) | " + " | ".join(METHODS) + " |", "|---|" + "---|" * len(METHODS)]
+    keyed = {(r["design"], r["method"]): r for r in rows}
     for name in dict.fromkeys(r["design"] for r in rows):
         cells = []
         for method in METHODS:
-            r = next(r for r in rows if r["design"] == name and r["method"] == method)
+            r = keyed[name, method]
             low, high = binomial_ci(r["hits"], r["n"])
             cells.append(f"{100 * r['hits'] / r['n']:.1f} [{100 * low:.1f}, {100 * high:.1f}] "
                          f"({r['above']}/{r['n'] - r['hits'] - r['above']}) {r['width']:.3f}")
-        lines.append(f"| {name} ({rows[[r['design'] for r in rows].index(name)]['texts']}) | " + " | ".join(cells)
-                     + " |")
+        lines.append(f"| {name} ({r['texts']}) | " + " | ".join(cells) + " |")
     pooled = ["| all designs |"]
     for method in METHODS:
         hits = sum(r["hits"] for r in rows if r["method"] == method)

@@ -29,6 +29,7 @@ import pandas as pd
 from rsastats.inference.corrected import CorrectedRho
 from rsastats.inference.corrected_ci import FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE, joined_with_rho
 
+from .mean_scale import shipped_ends
 from .studies import write_run
 
 __all__ = ["FOLDERS", "GIVEN", "UNJOINED", "current_notes", "refresh_flat", "join_interval", "joined", "unjoined",
@@ -98,13 +99,11 @@ def joined(frame: pd.DataFrame, n_emotions: int | None = None) -> tuple[pd.DataF
     """``frame`` (its rho_corrected columns and rho's ``ci_low``, ``ci_high`` as shipped before the join) joined as
     the shipped code joins, the former values in the ``*_unjoined`` columns of the rows it moved; and those rows.
     With ``n_emotions``, rho's interval is first taken as the package forms it since the mean map
-    (:func:`.mean_scale.mapped`; stored studies keep rho's columns from before it): what a rerun joins with."""
-    from .mean_scale import mapped
-
+    (:func:`.mean_scale.shipped_ends`; stored studies keep rho's columns from before it): what a rerun joins with."""
     frame = unjoined(frame).copy()
     rho_ends = frame[["ci_low", "ci_high"]].to_numpy(float)
     if n_emotions is not None:
-        rho_ends = np.column_stack(mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n_emotions)[:2])
+        rho_ends = np.column_stack(shipped_ends(frame, n_emotions))
     frame["corrected_note"] = frame["corrected_note"].astype(object)
     for column in UNJOINED:
         frame[column] = pd.Series(np.nan, index=frame.index, dtype=object if column == UNJOINED[-1] else float)

@@ -53,6 +53,13 @@ def mapped(rho: np.ndarray, low: np.ndarray, high: np.ndarray, n: int) -> tuple[
     return np.minimum(new_low, rho), np.maximum(new_high, rho), fisher
 
 
+def shipped_ends(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ends of the stored intervals of rho in ``frame`` (columns ``rho``, ``ci_low``, ``ci_high``) as the package
+    forms them since the map (:func:`mapped`): what a rerun of a stored data set gives, and joins with."""
+    low, high, _ = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n)
+    return low, high
+
+
 def as_shipped(rho: float, low: float, high: float, n: int) -> tuple[float, float]:
     """A stored interval of rho as the package forms it since the map (:func:`mapped` of one data set): what the tests
     that rerun a stored data set with the shipped code compare against."""

@@ -25,6 +25,7 @@ from ..atlas.designs import ATLAS, WEAK
 from ..atlas.model import Design, calibrate_sigma
 from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
 from ..atlas.study import truths
+from .mean_scale import shipped_ends
 from .studies import HALF_SPLIT, binomial_ci, write_run
 
 __all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section",
@@ -69,10 +70,8 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
     """Recompute rho_corrected, its interval and note, the split-half correlations and the noise ceiling of
     every atlas design with prompts found in ``folder``, on its own data sets with the shipped
     ``compare_models`` and the stored number of resamples (checked: the rerun's rho equals the stored one, and
-    rho's interval the stored one as the package forms it since the mean map, :func:`.mean_scale.mapped`; the
+    rho's interval the stored one as the package forms it since the mean map, :func:`.mean_scale.shipped_ends`; the
     stored rho columns are kept); the truths are kept.  ``reason`` is recorded in the design's JSON."""
-    from .mean_scale import mapped
-
     folder = Path(folder)
     for base in ATLAS:
         path = folder / f"{base.name}.csv"
@@ -83,7 +82,7 @@ def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: lis
         frame = pd.read_csv(path, keep_default_na=True)
         design = Design(**{**meta["design"], "sigma": meta["truth"]["sigma"]})
         new = shipped_rows(design, meta["n_sets"], n_boot=meta["n_boot"], seed=meta["seed"], jobs=jobs)
-        shipped = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], design.n_emotions)[:2]
+        shipped = shipped_ends(frame, design.n_emotions)
         same = [np.allclose(old, new[c].to_numpy(dtype=float), rtol=0, atol=1e-12)
                 for old, c in ((frame["rho"].to_numpy(), "rho"), (shipped[0], "ci_low"), (shipped[1], "ci_high"))]
         if len(frame) != len(new) or not all(same):

@@ -39,3 +39,16 @@ def test_an_interval_of_minus_one_to_one_is_not_mapped():
     assert not mapped(np.array([0.95]), np.array([low]), np.array([high]), loo.size)[2].any()
     shipped = confidence_interval(0.95, None, method="jackknife-t", jackknife=loo)
     assert -1.0 < shipped[0] < 0.95 < shipped[1] < 1.0  # the package maps it: both ends just inside +-1
+
+
+def test_shipped_ends_is_as_shipped_row_by_row():
+    import pandas as pd
+
+    from analyses.calibration.mean_scale import as_shipped, shipped_ends
+
+    frame = pd.DataFrame({"rho": [0.5, 0.9, 0.2], "ci_low": [np.tanh(np.arctanh(0.5) - 0.3), 0.85, np.nan],
+                          "ci_high": [np.tanh(np.arctanh(0.5) + 0.3), 0.99, np.nan]})
+    low, high = shipped_ends(frame, 21)
+    for i in range(2):
+        assert (low[i], high[i]) == as_shipped(frame.rho[i], frame.ci_low[i], frame.ci_high[i], 21)
+    assert low[0] != frame.ci_low[0] and np.isnan(low[2])
