@@ -10,7 +10,9 @@ data sets per design where it moved something are rerun through the study's ship
 Stored intervals of rho of width 0 (from before the 'No spread' rule of 2026-12-06: 369 data sets of the designs with
 4-5 emotions) are rerun first (:func:`refresh_flat`), since the join reads rho's interval, and the notes are brought
 to the shipped wording (:func:`current_notes`: the former note of a narrow interval at the bound dropped, the reason
-of the BCa route below 20 emotions).
+of the BCa route below 20 emotions).  Below 8 emotions a stored Fisher-z end of rho's interval that rounded to +-1
+before the map cannot be mapped back; where the join reads it, the data set is rerun for rho's shipped ends
+(:func:`refresh_unmappable`, kept beside the stored ends).
 
 Run:  python -m analyses.calibration.join_bound [--studies atlas independent few atlas_2028 real_prompts] [--verify 2]
 (about 5 min on 2 cores, most of it the reruns); then ``python -m analyses.calibration.real_prompts --summary`` and the
@@ -27,13 +29,15 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import CorrectedRho
-from rsastats.inference.corrected_ci import FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE, joined_with_rho
+from rsastats.inference.corrected_ci import (FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE, joined_with_rho,
+                                             narrow_at_bound)
+from rsastats.intervals.jackknife import RAW_AT_BOUND_FROM
 
-from .mean_scale import shipped_ends
+from .mean_scale import RERUN_ENDS, shipped_ends
 from .studies import write_run
 
-__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "current_notes", "refresh_flat", "join_interval", "joined", "unjoined",
-           "rejoin", "main"]
+__all__ = ["FOLDERS", "GIVEN", "UNJOINED", "current_notes", "refresh_flat", "refresh_unmappable", "join_interval",
+           "joined", "unjoined", "rejoin", "main"]
 
 GIVEN = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note")
 UNJOINED = tuple(f"{c}_unjoined" for c in GIVEN)
@@ -167,6 +171,36 @@ def refresh_flat(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.DataFr
     return frame, len(flat)
 
 
+def refresh_unmappable(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.DataFrame, int]:
+    """``frame`` with rho's interval rerun through the study's shipped worker where the join could read it and its
+    stored ends cannot be mapped as the package maps them (below ``RAW_AT_BOUND_FROM`` emotions, a Fisher-z end that
+    rounded to +-1 before the map, :func:`.mean_scale.mapped`), the rerun's ends in :data:`.mean_scale.RERUN_ENDS`
+    (the stored pre-map columns are kept, as elsewhere); and how many rows were rerun.  The join can read rho's
+    interval only where rho_corrected's interval before it is narrow at the bound."""
+    from .uneven import _source
+
+    n = meta.get("design", {}).get("n_emotions")
+    before = unjoined(frame)
+    narrow = np.array([np.isfinite(lo) and np.isfinite(hi) and narrow_at_bound(lo, hi)
+                       for lo, hi in zip(before["corrected_ci_low"], before["corrected_ci_high"])], bool)
+    at_one = ((frame["ci_low"] <= -1) | (frame["ci_high"] >= 1)).to_numpy()
+    done = frame[RERUN_ENDS[0]].notna().to_numpy() if RERUN_ENDS[0] in frame else np.zeros(len(frame), bool)
+    rows = np.flatnonzero(narrow & at_one & ~done)
+    if n is None or n >= RAW_AT_BOUND_FROM or not len(rows) or WORKER_STUDY.get(study, study) is None:
+        return frame, 0
+    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
+    frame = frame.copy()
+    for column in RERUN_ENDS:
+        if column not in frame:
+            frame[column] = np.nan
+    for i in rows:
+        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
+        if abs(row["rho"] - frame.loc[i, "rho"]) > 1e-12:
+            raise RuntimeError(f"{meta['design']['name']} data set {i}: rho is {row['rho']} when rerun")
+        frame.loc[i, list(RERUN_ENDS)] = [np.nan if row[c] is None else row[c] for c in ("ci_low", "ci_high")]
+    return frame, len(rows)
+
+
 def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.DataFrame:
     """Join every stored design of ``study`` (from its values before any earlier join); per design the data sets
     where rho_corrected was given and those the join moved or withheld."""
@@ -181,14 +215,17 @@ def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.
             continue
         n_emotions = meta.get("design", {}).get("n_emotions")
         frame, refreshed = refresh_flat(current_notes(frame, n_emotions), meta, study)
+        frame, unmappable = refresh_unmappable(frame, meta, study)
         frame, fired = joined(frame, n_emotions)  # with rho's interval as the package forms it since the mean map
         checked = _verify(frame, fired, meta, study, verify)
+        former = meta.get("join_bound", {})
         meta["join_bound"] = {"moved": int(fired.sum()), "withheld": int((fired & frame["rho_corrected"].isna()).sum()),
-                              "rho_interval_rerun": refreshed + meta.get("join_bound", {}).get("rho_interval_rerun", 0)}
+                              "rho_interval_rerun": refreshed + former.get("rho_interval_rerun", 0),
+                              "unmappable_rerun": unmappable + former.get("unmappable_rerun", 0)}
         write_run(folder, path.stem, frame, meta)
         summary.append({"study": study, "design": path.stem, **meta["join_bound"], "verified": checked})
-        print(f"{study} {path.stem}: rho's interval rerun in {refreshed} data sets of width 0; joined "
-              f"{int(fired.sum())} intervals ({checked} rerun and equal)", flush=True)
+        print(f"{study} {path.stem}: rho's interval rerun in {refreshed} data sets of width 0 and {unmappable} whose "
+              f"ends the map cannot invert; joined {int(fired.sum())} intervals ({checked} rerun and equal)", flush=True)
     return pd.DataFrame(summary)
 
 

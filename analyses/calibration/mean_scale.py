@@ -53,10 +53,22 @@ def mapped(rho: np.ndarray, low: np.ndarray, high: np.ndarray, n: int) -> tuple[
     return np.minimum(new_low, rho), np.maximum(new_high, rho), fisher
 
 
+# rho's interval rerun through the shipped code where stored ends at +-1 are not what the package gives now: Fisher-z
+# ends that rounded to +-1 below RAW_AT_BOUND_FROM emotions, which the map cannot invert (:func:`mapped`), or an interval
+# stored before a later rule at the bound; written by analyses.calibration.join_bound.refresh_unmappable and
+# analyses.calibration.rho.rerun_corrected
+RERUN_ENDS = ("ci_low_shipped", "ci_high_shipped")
+
+
 def shipped_ends(frame: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ends of the stored intervals of rho in ``frame`` (columns ``rho``, ``ci_low``, ``ci_high``) as the package
-    forms them since the map (:func:`mapped`): what a rerun of a stored data set gives, and joins with."""
+    forms them since the map (:func:`mapped`): what a rerun of a stored data set gives, and joins with.  Where a row
+    holds the ends of such a rerun (:data:`RERUN_ENDS`), those."""
     low, high, _ = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n)
+    if RERUN_ENDS[0] in frame:
+        rerun = frame[RERUN_ENDS[0]].notna().to_numpy()
+        low = np.where(rerun, frame[RERUN_ENDS[0]].to_numpy(float), low)
+        high = np.where(rerun, frame[RERUN_ENDS[1]].to_numpy(float), high)
     return low, high
 
 
@@ -78,7 +90,8 @@ def score(truth: float, low: np.ndarray, high: np.ndarray) -> dict:
 
 
 def design_row(study: str, design: str, n: int, truth: float, frame: pd.DataFrame) -> dict:
-    low, high, fisher = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n)
+    _, _, fisher = mapped(frame["rho"], frame["ci_low"], frame["ci_high"], n)
+    low, high = shipped_ends(frame, n)
     before = score(truth, frame["ci_low"].to_numpy(float), frame["ci_high"].to_numpy(float))
     after = score(truth, low, high)
     row = {"study": study, "design": design, "n_emotions": n, "truth": truth, "n_sets": len(frame),

@@ -5,9 +5,9 @@ rho's interval is formed from the leave-one-emotion-out jackknife only, so a cha
 bootstrap of rho_corrected (the costly part of the atlas, about 107 min): :func:`rerun_atlas_rho`
 recomputes rho's interval with every method of :data:`analyses.atlas.shipped.RHO_METHODS` on the very data
 sets of ``reports/calibration/atlas`` (checked: the rerun's rho equals the stored one) and rewrites those
-columns.  :func:`rerun_atlas_corrected` does the same for rho_corrected's columns (with the bootstrap:
-about 50 min on 2 cores) when its estimator changes.  :func:`run_weak` runs the weak and unrelated designs
-from scratch (Monte Carlo truths included) into ``reports/calibration/weak``.
+columns.  :func:`rerun_corrected` does the same for rho_corrected's columns of any study's stored designs (with the
+bootstrap: about 50 min on 2 cores for the atlas) when its estimator changes.  :func:`run_weak` runs the weak and
+unrelated designs from scratch (Monte Carlo truths included) into ``reports/calibration/weak``.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import pandas as pd
 
 from ..atlas.designs import ATLAS, WEAK
 from ..atlas.model import Design, calibrate_sigma
-from ..atlas.shipped import RHO_METHODS, chunk_order, run_rho, shipped_rows
+from ..atlas.shipped import RHO_METHODS, chunk_order, run_chunks, run_rho
 from ..atlas.study import truths
-from .mean_scale import shipped_ends
+from .mean_scale import RERUN_ENDS, shipped_ends
 from .studies import HALF_SPLIT, binomial_ci, write_run
 
-__all__ = ["rerun_atlas_rho", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table", "weak_section",
-           "WEAK_FOLDER"]
+__all__ = ["rerun_atlas_rho", "rerun_corrected", "rerun_atlas_corrected", "CORRECTED_COLUMNS", "run_weak", "rho_table",
+           "weak_section", "WEAK_FOLDER"]
 
 WEAK_FOLDER = "reports/calibration/weak"
 
@@ -65,42 +65,75 @@ CORRECTED_COLUMNS = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "
                      "split_half_b", "noise_ceiling", "ceiling_note")
 
 
-def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: list[str] | None = None,
-                          reason: str = "") -> None:
-    """Recompute rho_corrected, its interval and note, the split-half correlations and the noise ceiling of
-    every atlas design with prompts found in ``folder``, on its own data sets with the shipped
-    ``compare_models`` and the stored number of resamples (checked: the rerun's rho equals the stored one, and
-    rho's interval the stored one as the package forms it since the mean map, :func:`.mean_scale.shipped_ends`; the
-    stored rho columns are kept); the truths are kept.  ``reason`` is recorded in the design's JSON."""
-    folder = Path(folder)
-    for base in ATLAS:
-        path = folder / f"{base.name}.csv"
-        if (only and base.name not in only) or not path.exists() or base.vectors_only:
+def rerun_corrected(folder: str | os.PathLike, study: str = "atlas", *, jobs: int = 2, only: list[str] | None = None,
+                    reason: str = "") -> list[str]:
+    """Recompute rho_corrected, its interval and note, the split-half correlations and the noise ceiling of every
+    design with prompts stored in ``folder``, on its own data sets through the study's shipped worker
+    (:func:`.uneven._source`: ``"atlas"`` for the atlas, its seed-2028 replication and the many-emotions study, whose
+    designs are the atlas model's; ``"few"``, with the package's minimums lifted; ``"independent"``) and the stored
+    number of resamples; the truths and the stored rho columns are kept.  Checked: the rerun's rho equals the stored
+    one, and rho's interval the stored one as the package forms it since the mean map
+    (:func:`.mean_scale.shipped_ends`), except where stored ends at +-1 are not what the package gives now (Fisher-z
+    ends that rounded to +-1 below ``RAW_AT_BOUND_FROM`` emotions, which the map cannot invert, or an interval stored
+    before a later rule at the bound): there the rerun's ends go to :data:`.mean_scale.RERUN_ENDS`.  The
+    columns of the check of uneven shrinkage and of the worlds go (``python -m analyses.calibration.uneven``
+    recomputes them where a study keeps them).  ``reason`` is recorded in the design's JSON; returns the designs
+    rerun."""
+    from .uneven import _source
+
+    folder, done = Path(folder), []
+    for path in sorted(folder.glob("*.json")):
+        meta = json.loads(path.read_text())
+        csv = path.with_suffix(".csv")
+        if (only and path.stem not in only) or not csv.exists() or meta["design"].get("vectors_only"):
             continue
-        started = time.time()
-        meta = json.loads(path.with_suffix(".json").read_text())
-        frame = pd.read_csv(path, keep_default_na=True)
-        design = Design(**{**meta["design"], "sigma": meta["truth"]["sigma"]})
-        new = shipped_rows(design, meta["n_sets"], n_boot=meta["n_boot"], seed=meta["seed"], jobs=jobs)
-        shipped = shipped_ends(frame, design.n_emotions)
-        same = [np.allclose(old, new[c].to_numpy(dtype=float), rtol=0, atol=1e-12)
-                for old, c in ((frame["rho"].to_numpy(), "rho"), (shipped[0], "ci_low"), (shipped[1], "ci_high"))]
-        if len(frame) != len(new) or not all(same):
-            raise RuntimeError(f"{path}: the rerun's rho or rho's interval differs from the stored one (not the same "
+        frame = pd.read_csv(csv, keep_default_na=True)
+        if "split_half_a" not in frame:
+            continue
+        started, n = time.time(), meta["design"]["n_emotions"]
+        _, worker, design, seqs = _source(meta, study)
+        new = pd.DataFrame(run_chunks(worker, design, seqs, jobs, meta["n_boot"]))
+        same = lambda a, b: (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= 1e-12)  # noqa: E731
+        ends = zip(shipped_ends(frame, n), (new[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high")))
+        ends_same = np.logical_and.reduce([same(old, rerun) for old, rerun in ends])
+        # stored ends at +-1 that the map cannot invert (below RAW_AT_BOUND_FROM emotions), or that a later rule at the
+        # bound changed (seed-2028 atlas, n8-P20-r0.95-near1-hub #359: [-1, 1] stored, [0.991, 1] now)
+        at_bound = ~ends_same & ((frame["ci_low"] <= -1) | (frame["ci_high"] >= 1)).to_numpy()
+        if len(frame) != len(new) or not same(frame["rho"].to_numpy(float), new["rho"].to_numpy(float)).all() or not (
+                ends_same | at_bound).all():
+            raise RuntimeError(f"{csv}: the rerun's rho or rho's interval differs from the stored one (not the same "
                                "data sets, or rho's interval changed: rerun it first with rerun_atlas_rho)")
-        for column in CORRECTED_COLUMNS:
-            frame[column] = new[column]
-        # the check of uneven shrinkage's columns belong to the former run's splits and values: recompute them with
-        # ``python -m analyses.calibration.uneven atlas`` (left here, its restart would restore former values)
-        # (the join with rho's interval is in the rerun: its former columns go too)
-        # (and the worlds' bias and the ends before the widening: a recheck would widen the former ends again)
+        for column, rerun in zip(RERUN_ENDS, ("ci_low", "ci_high")):
+            if at_bound.any() or column in frame:
+                kept = frame[column] if column in frame else np.nan
+                frame[column] = np.where(at_bound, new[rerun].to_numpy(dtype=float), kept)
+        for column in CORRECTED_COLUMNS:  # those the study's worker gives (the second model's has no ceiling note)
+            if column in new:
+                frame[column] = new[column]
+            elif column in frame:
+                raise RuntimeError(f"{csv}: the study's worker gives no {column}")
+        # the check's columns belong to the former run's splits and values, and the join's and the widening's former
+        # values too (a recheck would otherwise restore or widen them again): recompute them with
+        # ``python -m analyses.calibration.uneven``
         stale = ("norm_shift", "norm_shift_se", "world_bias", "world_bias_se")
         former = ("_unchecked", "_unjoined", "_unwidened")
         frame = frame.drop(columns=[c for c in frame if c in stale or c.endswith(former)])
         meta["corrected_rerun"] = {"reason": reason, "seconds": time.time() - started}
+        if "join_bound" in meta:  # the rerun is joined as shipped: what the join moved goes, what it reran stays
+            meta["join_bound"] = {k: v for k, v in meta["join_bound"].items() if k.endswith("_rerun")}
         meta["half_split"] = HALF_SPLIT
-        write_run(folder, base.name, frame, meta)
-        print(f"{base.name}: rho_corrected rerun in {time.time() - started:.0f} s", flush=True)
+        write_run(folder, path.stem, frame, meta)
+        done.append(path.stem)
+        print(f"{path.stem}: rho_corrected rerun in {time.time() - started:.0f} s", flush=True)
+    return done
+
+
+def rerun_atlas_corrected(folder: str | os.PathLike, *, jobs: int = 2, only: list[str] | None = None,
+                          reason: str = "", designs=ATLAS) -> list[str]:
+    """:func:`rerun_corrected` of the atlas model's ``designs`` (the atlas's; the many-emotions study's are
+    :data:`analyses.calibration.many_emotions.DESIGNS`) stored in ``folder``, or of those named in ``only``."""
+    names = [d.name for d in designs if not only or d.name in only]
+    return rerun_corrected(folder, "atlas", jobs=jobs, only=names, reason=reason) if names else []
 
 
 def run_weak(folder: str | os.PathLike = WEAK_FOLDER, *, n_sets: int = 400, n_mc: int = 6000, seed: int = 2026,
