@@ -14,7 +14,7 @@ Run:  python -m analyses.calibration.many_emotions [--sets 200] [--designs NAME 
 reports/calibration/many_emotions/<design>.csv and .json, and prints the table (``--table`` only prints it).
 rho_corrected's columns of the designs with 8 or 20 prompts were rerun on their data sets on 2026-12-07, when each
 half took its own noise estimate (:func:`analyses.calibration.rho.rerun_atlas_corrected` with ``designs=DESIGNS``;
-8-25 min per design on 2 cores).
+12-25 min per design on 2 cores).
 """
 
 from __future__ import annotations
