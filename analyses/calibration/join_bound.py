@@ -152,23 +152,32 @@ def _verify(frame: pd.DataFrame, fired: np.ndarray, meta: dict, study: str, coun
     return len(picks)
 
 
+def _rerun_ends(frame: pd.DataFrame, meta: dict, study: str, rows: np.ndarray, columns: tuple[str, str]) -> pd.DataFrame:
+    """``frame`` (a copy) with the ends of rho's interval of data sets ``rows`` rerun through the study's shipped worker
+    written to ``columns`` (checked: the rerun's rho is the stored one)."""
+    from .uneven import _source
+
+    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
+    frame = frame.copy()
+    for column in columns:
+        if column not in frame:
+            frame[column] = np.nan
+    for i in rows:
+        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
+        if abs(row["rho"] - frame.loc[i, "rho"]) > 1e-12:
+            raise RuntimeError(f"{meta['design']['name']} data set {i}: rho is {row['rho']} when rerun")
+        frame.loc[i, list(columns)] = [np.nan if row[c] is None else row[c] for c in ("ci_low", "ci_high")]
+    return frame
+
+
 def refresh_flat(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.DataFrame, int]:
     """``frame`` with rho's interval rerun where it is stored with width 0 (results from before 2026-12-06, when no
     leave-one-out value moving rho gave the interval ``[rho, rho]``; :func:`rsastats.intervals.jackknife_interval`,
     'No spread'), through the study's shipped worker; and how many rows.  The join reads rho's interval."""
-    from .uneven import _source
-
     flat = np.flatnonzero((frame["ci_low"] == frame["ci_high"]).to_numpy())
     if not len(flat) or WORKER_STUDY.get(study, study) is None:
         return frame, 0
-    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
-    frame = frame.copy()
-    for i in flat:
-        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
-        if abs(row["rho"] - frame.loc[i, "rho"]) > 1e-12:
-            raise RuntimeError(f"{meta['design']['name']} data set {i}: rho is {row['rho']} when rerun")
-        frame.loc[i, ["ci_low", "ci_high"]] = [np.nan if row[c] is None else row[c] for c in ("ci_low", "ci_high")]
-    return frame, len(flat)
+    return _rerun_ends(frame, meta, study, flat, ("ci_low", "ci_high")), len(flat)
 
 
 def refresh_unmappable(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.DataFrame, int]:
@@ -177,28 +186,18 @@ def refresh_unmappable(frame: pd.DataFrame, meta: dict, study: str) -> tuple[pd.
     rounded to +-1 before the map, :func:`.mean_scale.mapped`), the rerun's ends in :data:`.mean_scale.RERUN_ENDS`
     (the stored pre-map columns are kept, as elsewhere); and how many rows were rerun.  The join can read rho's
     interval only where rho_corrected's interval before it is narrow at the bound."""
-    from .uneven import _source
-
     n = meta.get("design", {}).get("n_emotions")
+    if n is None or n >= RAW_AT_BOUND_FROM or WORKER_STUDY.get(study, study) is None:
+        return frame, 0
     before = unjoined(frame)
     narrow = np.array([np.isfinite(lo) and np.isfinite(hi) and narrow_at_bound(lo, hi)
                        for lo, hi in zip(before["corrected_ci_low"], before["corrected_ci_high"])], bool)
     at_one = ((frame["ci_low"] <= -1) | (frame["ci_high"] >= 1)).to_numpy()
     done = frame[RERUN_ENDS[0]].notna().to_numpy() if RERUN_ENDS[0] in frame else np.zeros(len(frame), bool)
     rows = np.flatnonzero(narrow & at_one & ~done)
-    if n is None or n >= RAW_AT_BOUND_FROM or not len(rows) or WORKER_STUDY.get(study, study) is None:
+    if not len(rows):
         return frame, 0
-    _, worker, design, seqs = _source(meta, WORKER_STUDY.get(study, study))
-    frame = frame.copy()
-    for column in RERUN_ENDS:
-        if column not in frame:
-            frame[column] = np.nan
-    for i in rows:
-        row = worker((design, [seqs[i]], meta["n_boot"]))[0]
-        if abs(row["rho"] - frame.loc[i, "rho"]) > 1e-12:
-            raise RuntimeError(f"{meta['design']['name']} data set {i}: rho is {row['rho']} when rerun")
-        frame.loc[i, list(RERUN_ENDS)] = [np.nan if row[c] is None else row[c] for c in ("ci_low", "ci_high")]
-    return frame, len(rows)
+    return _rerun_ends(frame, meta, study, rows, RERUN_ENDS), len(rows)
 
 
 def rejoin(study: str, folder: str | Path | None = None, verify: int = 2) -> pd.DataFrame:
