@@ -79,8 +79,11 @@ def rdm_from_gram(gram: np.ndarray, method: str) -> np.ndarray:
     """
     diag = np.diagonal(gram, axis1=-2, axis2=-1)
     if method in ("cosine", "correlation"):
-        inv = 1.0 / np.sqrt(diag)
-        d = 1.0 - gram * inv[..., :, None] * inv[..., None, :]
+        # a squared norm <= 0 (a noise-corrected Gram matrix of half the prompts, a prompt left out of a constant
+        # vector) gives NaN cells, which the callers treat as undefined
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inv = 1.0 / np.sqrt(diag)
+            d = 1.0 - gram * inv[..., :, None] * inv[..., None, :]
     else:  # euclidean
         sq = diag[..., :, None] + diag[..., None, :] - 2.0 * gram
         d = np.sqrt(np.maximum(sq, 0.0))

@@ -37,7 +37,7 @@ from .engine import ResamplingEngine
 from ..inputs import ModelInput, RDMOptions, load_models
 
 __all__ = ["DEFAULT_N_SPLITS", "NoiseCeilingResult", "noise_ceiling", "split_counts", "split_half_reliability", "spearman_brown",
-           "group_bounds", "disattenuate"]
+           "group_bounds", "disattenuate", "unsplittable"]
 
 # Random half splits; the design atlas calibrated the noise-free rho with 4 (docs/calibration.md).
 DEFAULT_N_SPLITS = 4
@@ -157,9 +157,19 @@ def _opt(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
-def ceilings_for(models: Sequence[ModelInput], *, rank: str, rdm_method: str, n_splits: int, seed: SeedLike) -> NoiseCeilingResult:
-    """:func:`noise_ceiling` on models that are already loaded and aligned."""
-    with_prompts = [i for i, m in enumerate(models) if m.has_prompts]
+def unsplittable(models: Sequence[ModelInput]) -> set[str]:
+    """Names of the models with prompts that have an emotion of fewer than 2 valid prompts: no split half."""
+    return {m.name for m in models if m.has_prompts and int(np.min(m.rows.n_valid)) < 2}
+
+
+def ceilings_for(models: Sequence[ModelInput], *, rank: str, rdm_method: str, n_splits: int, seed: SeedLike,
+                 strict: bool = True) -> NoiseCeilingResult:
+    """:func:`noise_ceiling` on models that are already loaded and aligned.  With ``strict=False`` (``matrix``,
+    ``hypotheses``: the ceilings beside other results) the models of :func:`unsplittable` have no split-half
+    reliability (None, as a model without prompts) instead of stopping everything with an error; the split keys are
+    drawn per prompt label, so the other models' splits are those they would have without them."""
+    thin = set() if strict else unsplittable(models)
+    with_prompts = [i for i, m in enumerate(models) if m.has_prompts and m.name not in thin]
     half: list[float | None] = [None] * len(models)
     rel: list[float | None] = [None] * len(models)
     if with_prompts and rdm_method != "crossval-euclidean":

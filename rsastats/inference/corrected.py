@@ -50,7 +50,7 @@ observed rho means the split-half model does not hold, e.g. prompt effects share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -116,10 +116,13 @@ def stepped_up(split_half: float | None) -> float | None:
     return float(spearman_brown(split_half)) if split_half is not None and split_half > 0 else None
 
 
-def ceiling_withheld(split_half: float | None, n_emotions: int) -> str:
+def ceiling_withheld(split_half: float | None, n_emotions: int, thin: bool = False) -> str:
     """Why a reliability or noise ceiling from this split-half correlation is not given (the rule of
     ``rho_corrected``: at least :data:`MIN_CORRECTED_EMOTIONS` emotions and a split-half correlation of at
-    least :data:`MIN_SPLIT_HALF`), or ""."""
+    least :data:`MIN_SPLIT_HALF`; ``thin``: the model has an emotion with fewer than 2 valid prompts, so no split
+    half), or ""."""
+    if thin:
+        return "no split-half reliability: an emotion has fewer than 2 valid prompts, so its prompts cannot be split"
     if split_half is None:
         return "no split-half reliability (no prompts to split, or a cross-validated RDM)"
     if n_emotions < MIN_CORRECTED_EMOTIONS:
@@ -130,12 +133,13 @@ def ceiling_withheld(split_half: float | None, n_emotions: int) -> str:
     return ""
 
 
-def screen_ceilings(nc: dict, n_emotions: int, rhos: dict | None = None) -> dict:
+def screen_ceilings(nc: dict, n_emotions: int, rhos: dict | None = None, thin: Collection[str] = ()) -> dict:
     """A :meth:`NoiseCeilingResult.to_dict` with each model's ``reliability`` and each ``pair_ceiling`` that
     :func:`ceiling_withheld` rules out set to None, and a ``note`` saying why; a pair ceiling below the pair's
     ``|rho|`` (``rhos``: ``(a, b) -> rho``) is withheld too, as in ``compare`` (the leave-one-out group bounds
-    are correlations between RDMs, kept)."""
-    notes = {m["name"]: ceiling_withheld(m["split_half"], n_emotions) for m in nc["models"]}
+    are correlations between RDMs, kept); ``thin``: the names of models whose prompts cannot be split
+    (:func:`~rsastats.inference.ceiling.unsplittable`)."""
+    notes = {m["name"]: ceiling_withheld(m["split_half"], n_emotions, m["name"] in thin) for m in nc["models"]}
     models = [{**m, "reliability": None if notes[m["name"]] else m["reliability"], "note": notes[m["name"]]}
               for m in nc["models"]]
     pairs = []
@@ -300,6 +304,9 @@ def uneven_shrinkage(shift: float, se: float) -> str:
 
 
 def _split_half_rule(aa: np.ndarray, i: int, j: int) -> str:
+    if not (np.isfinite(aa[i]) and np.isfinite(aa[j])):  # min() would pass over a NaN
+        return ("rho_corrected and the noise ceiling not given: a split-half correlation is undefined (an RDM of half "
+                "the prompts is constant, or its noise-equalized squared norms are not positive)")
     worst = min(float(aa[i]), float(aa[j]))
     if worst >= MIN_SPLIT_HALF:
         return ""

@@ -176,8 +176,9 @@ def gram_post(gram: np.ndarray, post: str, rdm_method: str) -> np.ndarray:
         return (gram - gram.mean(axis=-1, keepdims=True) - gram.mean(axis=-2, keepdims=True)
                 + gram.mean(axis=(-2, -1), keepdims=True))
     if post == "unit" and rdm_method == "euclidean":
-        inv = 1.0 / np.sqrt(np.diagonal(gram, axis1=-2, axis2=-1))
-        return gram * inv[..., :, None] * inv[..., None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a half's or resample's squared norm <= 0: NaN cells,
+            inv = 1.0 / np.sqrt(np.diagonal(gram, axis1=-2, axis2=-1))  # which the callers treat as undefined
+            return gram * inv[..., :, None] * inv[..., None, :]
     return gram
 
 
@@ -186,7 +187,11 @@ def vector_gram(values: np.ndarray, counts: np.ndarray, totals: np.ndarray, post
     normalization's mean-vector step (any ``post``, ``zscore`` included; rows centred across hidden
     after it for the correlation RDM)."""
     means = np.matmul(counts.transpose(1, 0, 2), values).transpose(1, 0, 2) / totals[..., None]  # (B, E, H)
-    vectors = apply_post(means, post)
+    if post == "unit":  # a half's or resample's mean of length 0 gives NaN cells (undefined), not an input error
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vectors = means / np.linalg.norm(means, axis=-1, keepdims=True)
+    else:
+        vectors = apply_post(means, post)
     if rdm_method == "correlation":
         vectors = vectors - vectors.mean(axis=-1, keepdims=True)
     return np.matmul(vectors, vectors.transpose(0, 2, 1))

@@ -28,7 +28,7 @@ from ..intervals.undefined import interval_note
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
-from .ceiling import DEFAULT_N_SPLITS, ceilings_for
+from .ceiling import DEFAULT_N_SPLITS, ceilings_for, unsplittable
 from .corrected import ceiling_withheld, screen_ceilings
 from .difference import DIFFERENCE_CI, difference_summary
 from .degeneracy import pair_second_order
@@ -91,11 +91,11 @@ class HypothesisResult(Record):
 
 
 def _ceiling(split_half: float | None, reliability: float | None, rhos: np.ndarray,
-             n_emotions: int) -> tuple[float | None, str]:
+             n_emotions: int, thin: bool = False) -> tuple[float | None, str]:
     """``sqrt(r_D)`` and a note; withheld (as in ``compare``: :func:`~.corrected.ceiling_withheld`) when the
     reliability is missing, there are fewer than :data:`~.corrected.MIN_CORRECTED_EMOTIONS` emotions, the
     split-half correlation is below :data:`~.corrected.MIN_SPLIT_HALF`, or the bound is below an observed fit."""
-    why = ceiling_withheld(split_half, n_emotions) or ("" if reliability is not None else "no reliability")
+    why = ceiling_withheld(split_half, n_emotions, thin) or ("" if reliability is not None else "no reliability")
     if why:
         return None, why
     bound = float(np.sqrt(reliability))
@@ -269,13 +269,14 @@ def _add_ceilings(table: pd.DataFrame, loaded, rank: str, rdm_method: str, n_spl
         table["noise_ceiling"] = None
         table["ceiling_note"] = ceiling_withheld(None, 0)
         return None
-    nc = ceilings_for(loaded, rank=rank, rdm_method=rdm_method, n_splits=n_splits, seed=seed)
+    nc = ceilings_for(loaded, rank=rank, rdm_method=rdm_method, n_splits=n_splits, seed=seed, strict=False)
+    thin = unsplittable(loaded)
     bounds, notes = [], []
     for m in loaded:
         rhos = table.loc[table["data"] == m.name, "rho"].to_numpy()
         i = nc.names.index(m.name)
-        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos, m.rdm.n_emotions)
+        b, note = _ceiling(nc.split_half[i], nc.reliability[i], rhos, m.rdm.n_emotions, m.name in thin)
         bounds += [b] * len(rhos)
         notes += [note] * len(rhos)
     table["noise_ceiling"], table["ceiling_note"] = bounds, notes
-    return screen_ceilings(nc.to_dict(), loaded[0].rdm.n_emotions)
+    return screen_ceilings(nc.to_dict(), loaded[0].rdm.n_emotions, thin=thin)

@@ -17,7 +17,7 @@ from ..parallel import runner_for
 from ..results import Record
 from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
-from .ceiling import ceilings_for
+from .ceiling import ceilings_for, unsplittable
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
 from .join import joined_records
 from .degeneracy import pair_second_order
@@ -177,8 +177,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     nc = None
     if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):
         nc = screen_ceilings(ceilings_for(loaded, rank=rank, rdm_method=options.rdm, n_splits=n_splits,
-                                          seed=seeds.splits).to_dict(), n,
-                             {(a, b): r for a, b, r in zip(table["a"], table["b"], table["rho"])})
+                                          seed=seeds.splits, strict=False).to_dict(), n,
+                             {(a, b): r for a, b, r in zip(table["a"], table["b"], table["rho"])}, unsplittable(loaded))
     reps.setflags(write=False)
     return CompareAllResult(names=tuple(m.name for m in loaded), pairs=table, ci_method=ci, confidence=confidence,
                             bootstrap=scheme, n_boot=n_boot, n_permutations=count, permutation_exact=exact, adjust=adjust,

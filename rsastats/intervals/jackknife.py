@@ -242,6 +242,11 @@ def _no_spread_interval(method: str, est: float, q: float, prompts: Sequence[Any
     """The interval where no leave-one-out value moves the estimate (module docstring, 'No spread')."""
     seen = (f"every leave-one-out value equals the estimate ({est:.6g}), so the jackknife over emotions sees no "
             "variation")
+    if prompts is not None and not all(np.isfinite(np.asarray(s, dtype=np.float64)).all() for s in prompts):
+        warnings.warn(f"no {method} interval: {seen}, and leaving out one prompt at a time makes the correlation "
+                      "undefined (an RDM without that prompt is constant); an interval of width 0 would miss a value "
+                      "just below it (docs/statistics.md, 'No spread')", RsaStatsWarning, stacklevel=3)
+        return float("nan"), float("nan"), float("nan")
     se = _prompt_se(method, prompts)
     if se > 0:
         warnings.warn(f"{seen}: the {method} interval is est -+ q SE on the raw scale with the stratified jackknife SE "
