@@ -107,6 +107,8 @@ def group_replicates(evaluate: Evaluate, sizes: Sequence[int], stream: np.random
     jack = None
     if settings.ci_method == "bca":
         weights = kernels.jackknife_weights(sizes)
+        if not len(weights):  # every group holds one row: nothing can be left out
+            return Replicates(point, reps, {name: [] for name in point})
         step = kernels.DRAW_BLOCK
         values = evaluate_blocks(evaluate, [weights[i : i + step] for i in range(0, len(weights), step)])
         bounds = np.cumsum([0] + [size for size in sizes if size > 1])

@@ -94,12 +94,13 @@ def cells_from_lower(lower: np.ndarray, totals: np.ndarray, iu: np.ndarray, ju: 
     diag = lower[..., idx, idx] / (totals * totals)
     del lower  # the caller's temporary: freed here, before the cell-sized arrays below
     if method in ("cosine", "correlation"):
-        inv = 1.0 / np.sqrt(diag)
-        a, b = inv[..., iu], inv[..., ju]
-        left = np.multiply(g, a)
-        left *= b  # (G_ij inv_i) inv_j, as rdm_from_gram's cell (i, j)
-        g *= b
-        g *= a  # (G_ij inv_j) inv_i, its cell (j, i)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a squared norm of 0 (a prompt left out of a
+            inv = 1.0 / np.sqrt(diag)  # constant vector): NaN cells, which the callers treat as undefined
+            a, b = inv[..., iu], inv[..., ju]
+            left = np.multiply(g, a)
+            left *= b  # (G_ij inv_i) inv_j, as rdm_from_gram's cell (i, j)
+            g *= b
+            g *= a  # (G_ij inv_j) inv_i, its cell (j, i)
         np.subtract(1.0, left, out=left)
         np.subtract(1.0, g, out=g)
         left += g
