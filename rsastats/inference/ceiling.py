@@ -100,8 +100,8 @@ def split_half_reliability(models: Sequence[ModelInput], *, rank: str, rdm_metho
     u1 = engine.rdm_uppers([h[0] for h in halves])
     u2 = engine.rdm_uppers([h[1] for h in halves])
     rho = correlate_rows(u1, u2, rank)  # (M, S)
-    with np.errstate(invalid="ignore"):
-        half = np.nanmean(rho, axis=1) if np.isfinite(rho).any() else np.full(len(models), np.nan)
+    defined = np.isfinite(rho).sum(axis=1)  # a model whose every split is undefined (a constant half RDM): NaN
+    half = np.where(defined > 0, np.where(np.isfinite(rho), rho, 0.0).sum(axis=1) / np.maximum(defined, 1), np.nan)
     return half, spearman_brown(half)
 
 

@@ -76,6 +76,11 @@ def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: n
     own = ci == DIFFERENCE_CI  # the raw-scale jackknife-t of a difference, not rho's Fisher-z one
     summary = summarize_replicates(diff, reps[:, 0] - reps[:, 1], ci=ci, confidence=confidence, jackknife=dj,
                                    bounds=DIFFERENCE_BOUNDS, label=label, interval=not own)
+    if own and not np.isfinite(dj[0]).all():  # an RDM without one emotion is constant: that jackknife value is undefined
+        summary.update(ci_low=float("nan"), ci_high=float("nan"), p_value=float("nan"),
+                       ci_note=("no jackknife interval: a leave-one-out correlation is undefined (an RDM without one "
+                                "of the emotions is constant)"))
+        return summary
     if own:
         excess = difference_second_order(*(uppers[k] for k in models), float(point[0]), float(point[1]), rank)
         low, high, _, summary["p_value"] = difference_interval(diff, dj[0], confidence=confidence, second_order=excess)

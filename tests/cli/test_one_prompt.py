@@ -80,7 +80,8 @@ def test_hypotheses_and_report_run(files, tmp_path):
     out = _json(["hypotheses", files["thin"], files["full"], "--models", files["features"], "--n-boot", "100",
                  "--permutations", "99"])
     fits = {r["data"]: r for r in out["fits"]}
-    assert fits["thin"]["noise_ceiling"] is None and "fewer than 2 valid prompts, so its prompts cannot be split" in fits["thin"]["ceiling_note"]
+    assert fits["thin"]["noise_ceiling"] is None
+    assert "fewer than 2 valid prompts, so its prompts cannot be split" in fits["thin"]["ceiling_note"]
     assert fits["full"]["noise_ceiling"] is not None and fits["thin"]["ci_low"] <= fits["thin"]["rho"]
     res = CliRunner().invoke(cli, ["report", files["thin"], files["full"], files["other"], "--out", str(tmp_path / "r"),
                                    "--n-boot", "100"])

@@ -122,8 +122,8 @@ def _check_record(out, *, noise_free_possible=True):
         assert out["rho_corrected"] is None
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs, options)
 @example(*FOUND_SPLIT_HALF)
@@ -139,8 +139,8 @@ def test_compare_keeps_its_promises_on_odd_inputs(d, o):
     _check_record(to_jsonable(result.to_dict()), noise_free_possible=not d["b_vectors"])  # as `--json` prints it
 
 
-@pytest.mark.filterwarnings("ignore")
 @pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.filterwarnings("ignore")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs)
 def test_matrix_keeps_its_promises_on_odd_inputs(d):

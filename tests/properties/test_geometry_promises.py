@@ -65,8 +65,8 @@ def _inside_range(value, name):
     return low - tol <= value <= high + tol
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(files)
 @example(ONE_PROMPT_BCA)
