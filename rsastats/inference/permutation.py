@@ -13,8 +13,11 @@ one RDM, rows and columns together, and recomputes the correlation (Mantel 1967;
 
 Ranks are computed once: permuting the labels of a rank matrix is a gather, so each permutation
 costs one indexed read of ``n(n-1)/2`` cells and one dot product, for a whole batch at a time.
-Comparisons allow a relative tolerance of ``100 eps`` (as ``scipy.stats.permutation_test``) so
-that permutations that reproduce the observed statistic up to rounding count as ties.
+Comparisons allow a tolerance of ``100 eps`` (as ``scipy.stats.permutation_test``) so that permutations that
+reproduce the observed statistic up to rounding count as ties; scaled by ``max(|r|, 1)`` rather than ``|r|``,
+since a correlation's rounding error scales with 1, not with its value: where every permutation of tied RDMs gives
+0 in exact arithmetic, a relative tolerance is none, and the observed value's rounding noise decided the count
+(``matrix`` gave p = 0 of an exact enumeration, which holds the identity, where ``compare`` gave 1).
 """
 
 from __future__ import annotations
@@ -122,8 +125,8 @@ class MantelKernel:
 
 def mantel_exceedances(observed: float, permuted: np.ndarray, alternative: str) -> int:
     """``k``: how many permuted statistics are at least as extreme as ``observed`` (with the
-    ``100 eps`` tie tolerance).  Counts of disjoint sets of permutations add up."""
-    gamma = abs(observed) * 100 * np.finfo(np.float64).eps
+    ``100 eps`` tie tolerance, on the scale of a correlation).  Counts of disjoint sets of permutations add up."""
+    gamma = max(abs(observed), 1.0) * 100 * np.finfo(np.float64).eps
     if alternative == "two-sided":
         return int(np.count_nonzero(np.abs(permuted) >= abs(observed) - gamma))
     if alternative == "greater":
@@ -133,7 +136,7 @@ def mantel_exceedances(observed: float, permuted: np.ndarray, alternative: str) 
 
 def _exceedances_by_column(observed: np.ndarray, permuted: np.ndarray, alternative: str) -> np.ndarray:
     """:func:`mantel_exceedances` for each column of ``permuted`` (B, J) against ``observed`` (J,)."""
-    gamma = np.abs(observed) * 100 * np.finfo(np.float64).eps
+    gamma = np.maximum(np.abs(observed), 1.0) * 100 * np.finfo(np.float64).eps
     if alternative == "two-sided":
         return np.count_nonzero(np.abs(permuted) >= np.abs(observed) - gamma, axis=0)
     if alternative == "greater":

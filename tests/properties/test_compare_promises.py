@@ -143,9 +143,12 @@ def test_compare_keeps_its_promises_on_odd_inputs(d, o):
 @pytest.mark.filterwarnings("ignore")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs)
+@example({"seed": 4, "n": 4, "prompts": 4, "hidden": 1, "noise": 0.0, "relation": "unrelated", "scale": 1e15,
+          "offset": 0.0, "decimals": None, "duplicate": False, "masked": False, "b_vectors": False})  # p = 0 (2026-12-07)
 def test_matrix_keeps_its_promises_on_odd_inputs(d):
     """Three models (the pair above and a noisy copy of the first): every pair's record as `matrix --json` gives it;
-    and `matrix` refuses only what `compare` refuses for one of its pairs."""
+    `matrix` refuses only what `compare` refuses for one of its pairs, and its first pair has `compare`'s rho and
+    Mantel p (the same permutations)."""
     try:
         a, b = _activations(d)
     except RsaStatsError:
@@ -167,3 +170,5 @@ def test_matrix_keeps_its_promises_on_odd_inputs(d):
     for record in records:
         _check_record(record, noise_free_possible=not (d["b_vectors"] and "b" in (record["a"], record["b"])))
         assert record["p_value"] <= record["p_adjusted"] <= 1
+    single = compare_models(models[0], models[1], n_boot=200, permutations=99, n_splits=2, seed=d["seed"])
+    assert records[0]["p_value"] == single.p_value and records[0]["rho"] == single.rho  # the same test either way

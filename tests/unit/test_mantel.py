@@ -118,3 +118,17 @@ def test_gather_of_permuted_cells_equals_fancy_indexing(n):
     for perms in (draw_permutations(n, 50, 1), draw_permutations(n, 50, 2).astype(np.int32)):
         got = _gather_upper(square, perms, iu, ju)
         assert got.flags.c_contiguous and np.array_equal(got, square[perms[:, iu], perms[:, ju]])
+
+
+
+def test_the_tie_tolerance_is_on_a_correlations_scale():
+    """A statistic that is 0 in exact arithmetic under every relabelling (tied RDMs: vectors of one dimension, whose
+    cosine RDMs hold only 0s and 2s) comes out as +-1e-17 in floating point.  With a tolerance relative to |r| the
+    rounding noise decided the count, and `matrix` gave p = 0 of an exact enumeration, which holds the identity,
+    where `compare` gave 2/3 (2026-12-07; the case is an example of tests/properties/test_compare_promises.py)."""
+    from rsastats.inference.permutation import mantel_exceedances
+
+    assert mantel_exceedances(1.1e-17, np.array([0.9e-17, -1e-17, 0.0]), "two-sided") == 3
+    assert mantel_exceedances(1.1e-17, np.array([0.9e-17, -1e-17, 0.0]), "greater") == 3
+    assert mantel_exceedances(0.5, np.array([0.5 * (1 - 1e-15), 0.4]), "two-sided") == 1  # ties up to rounding only
+    assert mantel_exceedances(0.5, np.array([0.5 - 1e-12, 0.4]), "two-sided") == 0
