@@ -40,7 +40,7 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.corrected_ci import bca_near_bound
+from rsastats.inference.corrected_ci import JOIN_NOTE, bca_near_bound
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.settings import streams
@@ -104,8 +104,11 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
     picks = list(np.flatnonzero(bca.to_numpy())[:n_sets])
     got = pd.DataFrame(run_chunks(_chunk, (meta, study), picks, jobs))
     stored = frame.iloc[picks].reset_index(drop=True)
-    if not (np.allclose(stored["corrected_ci_low"], got["bca_low"], rtol=0, atol=1e-9)
-            and np.allclose(stored["corrected_ci_high"], got["bca_high"], rtol=0, atol=1e-9)):
+    # a data set rerun through the shipped worker after the join was shipped holds only its joined interval (no
+    # pre-join columns): its BCa interval is recomputed here but cannot be checked against a stored one
+    check = ~stored["corrected_note"].astype(str).str.contains(JOIN_NOTE, regex=False).to_numpy()
+    if not (np.allclose(stored["corrected_ci_low"][check], got["bca_low"][check], rtol=0, atol=1e-9)
+            and np.allclose(stored["corrected_ci_high"][check], got["bca_high"][check], rtol=0, atol=1e-9)):
         raise RuntimeError(f"{path}: the recomputed BCa interval differs from the stored one (rerun the study first)")
     for name in ("bca", "rescaled"):
         got[f"{name}_final_low"], got[f"{name}_final_high"] = finished(got[f"{name}_low"], got[f"{name}_high"], stored)
