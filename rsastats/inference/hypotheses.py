@@ -48,7 +48,7 @@ class HypothesisResult(Record):
 
     ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, ci_note, p_value, p_adjusted, standard_error,
     n_undefined, noise_ceiling, ceiling_note`` and, with confounds, ``partial_rho, partial_ci_low,
-    partial_ci_high, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
+    partial_ci_high, partial_ci_note, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
     ``difference = rho_a - rho_b`` with ``ci_low, ci_high, ci_note, p_value`` (``difference_ci_method``).
     ``ci_note`` says why an interval is missing (``""`` where there is one).
     ``noise_ceiling``: the data inputs' split-half reliabilities and, for >= 3, the group bounds.
@@ -135,7 +135,7 @@ def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, 
                         perms=perm_args[0], count=perm_args[1], exact=perm_args[2], alternative=alternative,
                         boot_seed=seeds.bootstrap, perm_seed=seeds.permutations)
         out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
-                    "partial_p_value": v["p_value"]})
+                    "partial_ci_note": v["ci_note"], "partial_p_value": v["p_value"]})
     return out
 
 

@@ -40,7 +40,8 @@ class CompareAllResult(Record):
     standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
     corrected_ci_high, corrected_ci_method`` (``jackknife-t``, or ``bca`` near the bound), ``corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
     :class:`~rsastats.inference.ComparisonResult`; with ``confounds``, the partial Mantel test of every pair
-    given them: ``partial_rho, partial_ci_low, partial_ci_high, partial_p_value, partial_p_adjusted``.  ``noise_ceiling`` holds the split-half reliabilities
+    given them: ``partial_rho, partial_ci_low, partial_ci_high, partial_ci_note, partial_p_value, partial_p_adjusted``.
+    ``noise_ceiling`` holds the split-half reliabilities
     and, for >= 3 models, the leave-one-out group bounds; ``bootstrap_distribution`` is (n_boot, n_pairs).
     """
 

@@ -34,7 +34,8 @@ from ..checks import check_choice, check_count
 from ..exceptions import EstimationError, RsaStatsWarning, ValidationError
 from ..hypotheses import load_hypothesis
 from ..inputs import ModelInput, RDMOptions, load_models
-from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS
+from ..intervals import CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, interval_note
+from ..intervals.jackknife import MIN_UNITS
 from ..measures import rank_measure
 from ..rdm import upper_indices
 from ..results import Record
@@ -74,6 +75,7 @@ class PartialMantelResult(Record):
     ci_low: float
     ci_high: float
     ci_method: str
+    ci_note: str  # why there is no interval ("" with one)
     confidence: float
     p_value: float
     n_permutations: int
@@ -189,7 +191,8 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
         warnings.warn(f"no interval for the partial rho: {undefined} of {reps.size} emotion resamples left it undefined "
                       "(the RDMs collinear in every resample, e.g. A and B the same RDM)", RsaStatsWarning, stacklevel=3)
         summary = {"ci_low": float("nan"), "ci_high": float("nan"), "standard_error": float("nan"),
-                   "distribution": reps[np.isfinite(reps)]}
+                   "distribution": reps[np.isfinite(reps)],
+                   "ci_note": "the partial rho is undefined in the emotion resamples (the RDMs collinear in each)"}
         return _fit_result(observed, uppers, rank, summary, undefined, permuted, alternative, exact)
     if undefined:  # said here: summarize_replicates would blame a constant RDM, not a singular correlation matrix
         warnings.warn(f"{undefined} of {reps.size} emotion resamples left the partial correlation undefined (an RDM "
@@ -201,7 +204,17 @@ def partial_fit(models: Sequence[ModelInput], a: int, b: int, confounds: Sequenc
     second = partial_second_order(uppers, observed, rank) if ci == "jackknife-t" else None
     summary = summarize_replicates(observed, reps[np.isfinite(reps)], ci=ci, confidence=confidence, jackknife=jack,
                                    bounds=CORRELATION_BOUNDS, second_order=second, label="the partial rho")
+    summary["ci_note"] = _partial_note(ci, n, summary, jack)
     return _fit_result(observed, uppers, rank, summary, undefined, permuted, alternative, exact)
+
+
+def _partial_note(ci: str, n: int, summary: dict[str, Any], jack: list[np.ndarray] | None) -> str:
+    """Why the partial rho has no interval, or "" (as ``ci_note`` of ``compare``)."""
+    if np.isfinite(summary["ci_low"]) and np.isfinite(summary["ci_high"]):
+        return ""
+    if jack is not None and n >= MIN_UNITS and not np.isfinite(jack[0]).all():
+        return "leaving out an emotion leaves the partial rho undefined (an RDM constant, or the RDMs collinear)"
+    return interval_note(ci, n, summary["ci_low"], summary["ci_high"])
 
 
 def _fit_result(observed: float, uppers: np.ndarray, rank: str, summary: dict[str, Any], undefined: int,
@@ -211,7 +224,7 @@ def _fit_result(observed: float, uppers: np.ndarray, rank: str, summary: dict[st
     permuted.setflags(write=False)
     rho = float(rank_measure(rank).correlate(uppers[0], uppers[1]))
     return {"partial_rho": observed, "rho": rho, "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
-            "n_undefined": undefined, "standard_error": summary["standard_error"],
+            "ci_note": summary["ci_note"], "n_undefined": undefined, "standard_error": summary["standard_error"],
             "p_value": mantel_pvalue(observed, permuted, alternative, exact), "permutation_distribution": permuted,
             "bootstrap_distribution": dist}
 
@@ -232,9 +245,9 @@ def load_confounds(first: ModelInput, confounds: Sequence[Any], rdm_method: str)
 def partial_pair_columns(models: Sequence[ModelInput], pairs: Sequence[Sequence[int]], confounds: Sequence[ModelInput], *,
                          rank: str, ci: str, confidence: float, n_boot: int, permutations: Any, alternative: str,
                          seed: SeedLike) -> list[dict[str, Any]]:
-    """For each pair ``(i, j)`` of ``models``: ``partial_rho, partial_ci_low, partial_ci_high, partial_p_value``
-    given ``confounds`` (from :func:`load_confounds`), the numbers of :func:`partial_mantel` of the pair
-    with the same settings and ``seed`` (the same emotion resamples and permutations for every pair)."""
+    """For each pair ``(i, j)`` of ``models``: ``partial_rho, partial_ci_low, partial_ci_high, partial_ci_note,
+    partial_p_value`` given ``confounds`` (from :func:`load_confounds`), the numbers of :func:`partial_mantel` of the
+    pair with the same settings and ``seed`` (the same emotion resamples and permutations for every pair)."""
     everything = list(models) + list(confounds)
     extra = list(range(len(models), len(everything)))
     perms, count, exact = permutations_iv(permutations, models[0].rdm.n_emotions)
@@ -245,7 +258,7 @@ def partial_pair_columns(models: Sequence[ModelInput], pairs: Sequence[Sequence[
                         perms=perms, count=count, exact=exact, alternative=alternative, boot_seed=seeds.bootstrap,
                         perm_seed=seeds.permutations)
         out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
-                    "partial_p_value": v["p_value"]})
+                    "partial_ci_note": v["ci_note"], "partial_p_value": v["p_value"]})
     return out
 
 

@@ -1,8 +1,9 @@
 """What ``hypotheses`` promises on any input it accepts (hypothesis): the odd activations of
 test_compare_promises.py against feature tables that are random, tied, binary or hold a constant feature, with and
 without a confound.  Either the package refuses with its own error, or every fit's rho is a correlation inside its
-own interval (or has a note saying why there is none), every ceiling is in [0, 1] or has a note, every difference of
-two fits lies inside its own interval, and no numpy warning escapes."""
+own interval (or has a note saying why there is none), and so does each partial rho given the confound, every
+ceiling is in [0, 1] or has a note, every difference of two fits lies inside its own interval, and no numpy warning
+escapes."""
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ FOUND_DIFFERENCE = ({"seed": 1, "n": 7, "noise": 0.0, "relation": "noisy copy", 
 # ... and a model whose every split-half correlation is undefined raised numpy's "mean of empty slice" warning
 FOUND_SPLIT_HALF = ({"seed": 0, "n": 4, "noise": 0.05, "relation": "noisy copy", **_ODD},
                     {"k": 1, "kind": "random", "confound": False})
+# ... and a partial rho without an interval (4 emotions) had no note saying why
+FOUND_PARTIAL_NOTE = ({"seed": 0, "n": 4, "noise": 0.0, "relation": "noisy copy", **_ODD, "scale": 1e-15,
+                       "offset": 0.0, "prompts": 1}, {"k": 1, "kind": "random", "confound": True})
 
 
 def _inside(value, low, high):
@@ -42,6 +46,7 @@ def _inside(value, low, high):
 @given(designs, tables)
 @example(*FOUND_DIFFERENCE)
 @example(*FOUND_SPLIT_HALF)
+@example(*FOUND_PARTIAL_NOTE)
 def test_hypotheses_keep_their_promises_on_odd_inputs(d, t):
     rng = np.random.default_rng(d["seed"] + 1)
     labels = [f"e{i}" for i in range(d["n"])]
@@ -70,6 +75,12 @@ def test_hypotheses_keep_their_promises_on_odd_inputs(d, t):
         ceiling = fit["noise_ceiling"]
         assert (0 <= ceiling <= 1 + 1e-12) if ceiling is not None else fit["ceiling_note"], fit
         assert 0 < fit["p_value"] <= fit["p_adjusted"] <= 1, fit
+        if t["confound"]:  # the partial Mantel test: the same promises, its note in `partial_ci_note`
+            partial, low, high = fit["partial_rho"], fit["partial_ci_low"], fit["partial_ci_high"]
+            assert partial is not None and -1 - 1e-12 <= partial <= 1 + 1e-12, fit
+            assert (low is None) == (high is None) and (_inside(partial, low, high) if low is not None
+                                                        else fit["partial_ci_note"]), fit
+            assert 0 < fit["partial_p_value"] <= 1, fit
     for diff in out["differences"]:
         assert -2 - 1e-12 <= diff["difference"] <= 2 + 1e-12, diff
         if diff["ci_low"] is None:
