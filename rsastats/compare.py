@@ -83,14 +83,23 @@ def check_emotion_count(n: int, source: str | None = None) -> None:
         raise ValidationError(f"need at least {MIN_EMOTIONS} emotions to compare geometries; got {n}", path=source)
 
 
+# Cosine and correlation distances lie in [0, 2] and are computed to about 1e-16; those of float32 vectors that
+# differ at all in direction differ by far more than this, so an RDM whose cells span less is constant up to
+# rounding, and a correlation of its cells would rank rounding noise.
+ROUNDING_SPREAD = 1e-12
+
+
 def check_not_constant(rdm: RDM, layer: str = "") -> None:
-    """A one-line error when every off-diagonal cell of ``rdm`` is equal; ``layer`` (e.g. ``"layer 0"``)
-    says which layer it was made from."""
-    if degenerate(rdm.upper()):
+    """A one-line error when every off-diagonal cell of ``rdm`` is equal (for a cosine or correlation RDM, within
+    :data:`ROUNDING_SPREAD`); ``layer`` (e.g. ``"layer 0"``) says which layer it was made from."""
+    cells = rdm.upper()
+    rounding = rdm.method in ("cosine", "correlation") and float(np.ptp(cells)) <= ROUNDING_SPREAD
+    if degenerate(cells) or rounding:
         at = f" at {layer}" if layer else ""
         why = "; e.g. every text ends on the same template token at this layer" if layer.startswith("layer") else ""
-        raise ValidationError(f"RDM is constant{at} (all off-diagonal dissimilarities equal{why}): its rank correlation "
-                              "is undefined", path=rdm.source or None)
+        equal = "equal up to rounding" if rounding and not degenerate(cells) else "equal"
+        raise ValidationError(f"RDM is constant{at} (all off-diagonal dissimilarities {equal}{why}): its rank "
+                              "correlation is undefined", path=rdm.source or None)
 
 
 def compare_rdms(a: Any, b: Any, method: str = "spearman") -> float:

@@ -85,3 +85,24 @@ def test_a_float16_dataset_is_written_as_float32_with_the_same_values(tmp_path):
             if half[name].dtype == np.float16:
                 assert back[name].dtype == np.float32
                 np.testing.assert_array_equal(back[name].values, half[name].values.astype(np.float32))
+
+
+def test_an_rdm_constant_up_to_rounding_is_refused():
+    """Vectors of one dimension, all positive: every cosine distance is 0 in exact arithmetic and +-1e-16 in floating
+    point. Its rank correlation ranked rounding noise (compare printed rho = -0.167 from such a pair, 2026-12-07)."""
+    from rsastats.compare import ROUNDING_SPREAD, check_not_constant
+    from rsastats.exceptions import ValidationError
+    from rsastats.rdm import RDM, rdm_matrix
+
+    values = np.array([[10.345584], [10.821618], [10.330437], [8.696843], [10.905355], [10.446375], [9.463047]],
+                      dtype=np.float32).astype(np.float64)
+    matrix = rdm_matrix(values, "cosine")
+    cells = matrix[np.triu_indices(7, 1)]
+    assert np.ptp(cells) <= ROUNDING_SPREAD and np.unique(cells).size > 1  # not equal bit for bit
+    with pytest.raises(ValidationError, match="equal"):
+        check_not_constant(RDM(matrix, tuple(f"e{i}" for i in range(7)), "cosine", "a"), "layer 0")
+    spread = matrix.copy()
+    spread[0, 1] = spread[1, 0] = 1e-9  # a real difference, however small, is kept
+    check_not_constant(RDM(spread, tuple(f"e{i}" for i in range(7)), "cosine", "a"))
+    euclid = rdm_matrix(values, "euclidean")  # parallel vectors of different lengths: distinct Euclidean distances
+    check_not_constant(RDM(euclid, tuple(f"e{i}" for i in range(7)), "euclidean", "a"))
