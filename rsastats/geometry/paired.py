@@ -194,20 +194,22 @@ def _change(d: Descriptor, reps_b: Replicates, reps_i: Replicates, paired: bool,
     expansion (``expansions``: base, instruct), and the level of the difference takes the smaller of their degrees of
     freedom."""
     point_b, point_i = reps_b.point[d.name], reps_i.point[d.name]
-    diff = point_i - point_b
-    scaled = [p + (1.0 if e is None else e.scale) * (r.resamples[d.name] - p)
-              for p, r, e in ((point_b, reps_b, expansions[0]), (point_i, reps_i, expansions[1]))]
+    with np.errstate(invalid="ignore"):  # an undefined (infinite) value or replicate gives NaN: left out, counted
+        diff = point_i - point_b
+        scaled = [p + (1.0 if e is None else e.scale) * (r.resamples[d.name] - p)
+                  for p, r, e in ((point_b, reps_b, expansions[0]), (point_i, reps_i, expansions[1]))]
+        changes = scaled[1] - scaled[0]
     dfs = [e.df for e in expansions if e is not None]
     expansion = Expansion(1.0, min(dfs)) if dfs else None
     jack = None
     if reps_b.jackknife is not None:
         jack_b, jack_i = reps_b.jackknife[d.name], reps_i.jackknife[d.name]
         # paired: leave the same text out of both files; unpaired: the strata of both files
-        jack = ([ji - jb for ji, jb in zip(jack_i, jack_b)] if paired else
-                [point_i - jb for jb in jack_b] + [ji - point_b for ji in jack_i])
+        with np.errstate(invalid="ignore"):
+            jack = ([ji - jb for ji, jb in zip(jack_i, jack_b)] if paired else
+                    [point_i - jb for jb in jack_b] + [ji - point_b for ji in jack_i])
     width = d.high - d.low
-    interval = descriptor_interval(d, diff, scaled[1] - scaled[0], jack, settings, (-width, width), unsupported,
-                                   expansion)
+    interval = descriptor_interval(d, diff, changes, jack, settings, (-width, width), unsupported, expansion)
     return DescriptorChange(d.name, point_b, point_i, interval.estimate, diff, interval.low, interval.high,
                             interval.n_used, interval.status, interval.note)
 
