@@ -144,7 +144,8 @@ def test_compare_keeps_its_promises_on_odd_inputs(d, o):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(designs)
 @example({"seed": 4, "n": 4, "prompts": 4, "hidden": 1, "noise": 0.0, "relation": "unrelated", "scale": 1e15,
-          "offset": 0.0, "decimals": None, "duplicate": False, "masked": False, "b_vectors": False})  # p = 0 (2026-12-07)
+          "offset": 0.0, "decimals": None, "duplicate": False, "masked": False,
+          "b_vectors": False})  # matrix gave p = 0 (2026-12-07)
 def test_matrix_keeps_its_promises_on_odd_inputs(d):
     """Three models (the pair above and a noisy copy of the first): every pair's record as `matrix --json` gives it;
     `matrix` refuses only what `compare` refuses for one of its pairs, and its first pair has `compare`'s rho and
