@@ -13,14 +13,15 @@ where a number that cannot be estimated is null), and no numpy warning escapes.
 import math
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st_h
 
 from rsastats.exceptions import RsaStatsError
 from rsastats.inference import compare_all, compare_models
 from rsastats.io.construct import make_activations, make_vectors
 from rsastats.results import to_jsonable
+
+from .odd_inputs import mask_prompts, promises
 
 RELATIONS = ("noisy copy", "shared prompts", "copy", "negated", "unrelated", "dims reversed")
 CORRELATIONS = ("rho", "ci_low", "ci_high", "rho_corrected", "corrected_ci_low", "corrected_ci_high",
@@ -86,9 +87,7 @@ def _activations(d):
         b[1] = b[0]
     valid = None
     if d["masked"] and p > 1:
-        valid = (rng.random((n, p)) < 0.7).astype(np.int8)
-        valid[np.arange(n), rng.integers(0, p, n)] = 1  # every emotion keeps at least one prompt
-        a = np.where(valid[:, :, None, None] == 1, a, np.nan)
+        a, valid = mask_prompts(rng, a)
     labels = [f"e{i}" for i in range(n)]
     a = make_activations(a, labels, valid=valid, attrs={"model": "a"})
     if d["b_vectors"]:  # a vector-set file: the prompt means only, so no noise-free rho
@@ -122,9 +121,7 @@ def _check_record(out, *, noise_free_possible=True):
         assert out["rho_corrected"] is None
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=150)
 @given(designs, options)
 @example(*FOUND_SPLIT_HALF)
 @example(*FOUND_PROMPT_OUT)
@@ -139,9 +136,7 @@ def test_compare_keeps_its_promises_on_odd_inputs(d, o):
     _check_record(to_jsonable(result.to_dict()), noise_free_possible=not d["b_vectors"])  # as `--json` prints it
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=40)
 @given(designs)
 @example({"seed": 4, "n": 4, "prompts": 4, "hidden": 1, "noise": 0.0, "relation": "unrelated", "scale": 1e15,
           "offset": 0.0, "decimals": None, "duplicate": False, "masked": False,

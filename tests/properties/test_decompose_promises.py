@@ -8,13 +8,14 @@ the package refuses with its own error (e.g. two files with the same RDM), or ev
 import itertools
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st_h
 
 from rsastats.exceptions import RsaStatsError
 from rsastats.rdm import rdm_matrix
 from rsastats.results import to_jsonable
+
+from .odd_inputs import promises
 from rsastats.variance.decomposition import decompose_rdms
 
 studies = st_h.fixed_dictionaries({
@@ -35,9 +36,7 @@ def _within(value, low, high):
     return value is None or low - 1e-12 <= value <= high + 1e-12
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=40)
 @given(studies)
 def test_decompose_keeps_its_promises_on_odd_studies(d):
     rng = np.random.default_rng(d["seed"])

@@ -10,14 +10,15 @@ without one (``no-ci``, ``missing``) a note says why; and no numpy warning escap
 import math
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st_h
 
 from rsastats.exceptions import RsaStatsError
 from rsastats.geometry import DESCRIPTORS, compare_geometry, geometry
 from rsastats.io.construct import make_activations
 from rsastats.results import to_jsonable
+
+from .odd_inputs import mask_prompts, promises
 
 RANGES = {d.name: (d.low, d.high) for d in DESCRIPTORS}
 
@@ -53,9 +54,7 @@ def _activations(d):
         x[1] = x[0]
     valid = None
     if d["masked"] and p > 1:
-        valid = (rng.random((n, p)) < 0.7).astype(np.int8)
-        valid[np.arange(n), rng.integers(0, p, n)] = 1  # every emotion keeps at least one prompt
-        x = np.where(valid[:, :, None, None] == 1, x, np.nan)
+        x, valid = mask_prompts(rng, x)
     return make_activations(x * d["scale"], [f"e{i}" for i in range(n)], valid=valid,
                             baseline=None if base is None else base * d["scale"], attrs={"model": "m"})
 
@@ -66,9 +65,7 @@ def _inside_range(value, name):
     return low - tol <= value <= high + tol
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=80)
 @given(files)
 @example(ONE_PROMPT_BCA)
 def test_geometry_keeps_its_promises_on_odd_files(d):
@@ -94,9 +91,7 @@ INFINITE_CHANGE = {"seed": 0, "n": 4, "prompts": 1, "hidden": 2, "baseline": 2, 
                    "decimals": None, "duplicate": False, "masked": False, "scale": 1e-15, "ci": None}
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=40)
 @given(files, st_h.sampled_from(("the same file", "a noisy copy", "another draw")))
 @example(INFINITE_CHANGE, "the same file")
 def test_geometry_changes_keep_their_promises(d, instruct):

@@ -7,14 +7,14 @@ escapes."""
 
 import numpy as np
 import pandas as pd
-import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st_h
 
 from rsastats.exceptions import RsaStatsError
 from rsastats.inference.hypotheses import compare_hypotheses
 from rsastats.results import to_jsonable
 
+from .odd_inputs import promises
 from .test_compare_promises import _activations, designs
 
 tables = st_h.fixed_dictionaries({
@@ -40,9 +40,7 @@ def _inside(value, low, high):
     return low - 1e-12 <= value <= high + 1e-12
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's warnings must not reach the user (the top mark wins)
-@pytest.mark.filterwarnings("ignore")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@promises(max_examples=40)
 @given(designs, tables)
 @example(*FOUND_DIFFERENCE)
 @example(*FOUND_SPLIT_HALF)
