@@ -34,7 +34,7 @@ from .difference import DIFFERENCE_CI, difference_summary
 from .degeneracy import pair_second_order
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
-from .partial import partial_fit, partial_rank_name
+from .partial import partial_rank_name, partial_row
 from .permutation import ALTERNATIVES, DEFAULT_PERMUTATIONS, mantel_counts, permutations_iv, pvalue_from_count, draw_permutations
 from .prompt_jackknife import prompt_strata
 from .settings import comparison_settings, layer_text, scheme_for, streams
@@ -129,14 +129,9 @@ def _partial_columns(models, n_hyp: int, rank: str, ci: str, confidence: float, 
                      alternative: str, seeds) -> list[dict[str, Any]]:
     """Partial rho of the data (model 0) with each hypothesis (1 .. n_hyp) given the rest (the confounds)."""
     confounds = list(range(1 + n_hyp, len(models)))
-    out = []
-    for j in range(1, 1 + n_hyp):
-        v = partial_fit(models, 0, j, confounds, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
+    return [partial_row(models, 0, j, confounds, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
                         perms=perm_args[0], count=perm_args[1], exact=perm_args[2], alternative=alternative,
-                        boot_seed=seeds.bootstrap, perm_seed=seeds.permutations)
-        out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
-                    "partial_ci_note": v["ci_note"], "partial_p_value": v["p_value"]})
-    return out
+                        boot_seed=seeds.bootstrap, perm_seed=seeds.permutations) for j in range(1, 1 + n_hyp)]
 
 
 def common_emotions_of(labels: Sequence[str], others: Sequence[Any], path: str | None = None) -> tuple[list[str], tuple[str, ...]]:

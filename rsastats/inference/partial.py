@@ -252,14 +252,24 @@ def partial_pair_columns(models: Sequence[ModelInput], pairs: Sequence[Sequence[
     extra = list(range(len(models), len(everything)))
     perms, count, exact = permutations_iv(permutations, models[0].rdm.n_emotions)
     seeds = streams(seed)
-    out = []
-    for i, j in pairs:
-        v = partial_fit(everything, int(i), int(j), extra, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
+    return [partial_row(everything, int(i), int(j), extra, rank=rank, ci=ci, confidence=confidence, n_boot=n_boot,
                         perms=perms, count=count, exact=exact, alternative=alternative, boot_seed=seeds.bootstrap,
-                        perm_seed=seeds.permutations)
-        out.append({"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
-                    "partial_ci_note": v["ci_note"], "partial_p_value": v["p_value"]})
-    return out
+                        perm_seed=seeds.permutations) for i, j in pairs]
+
+
+def partial_row(models: Sequence[ModelInput], a: int, b: int, confounds: Sequence[int],
+                **settings: Any) -> dict[str, Any]:
+    """The ``partial_*`` columns of one row of a table (``matrix``, ``hypotheses``): :func:`partial_fit`'s numbers, or
+    nulls and the reason in ``partial_ci_note`` where the partial rho is undefined for this row alone (the confounds
+    explain one of its RDMs completely), so that one such row does not stop the whole table."""
+    try:
+        v = partial_fit(models, a, b, confounds, **settings)
+    except EstimationError as exc:
+        nan = float("nan")
+        return {"partial_rho": nan, "partial_ci_low": nan, "partial_ci_high": nan,
+                "partial_ci_note": f"no partial rho: {exc}", "partial_p_value": nan}
+    return {"partial_rho": v["partial_rho"], "partial_ci_low": v["ci_low"], "partial_ci_high": v["ci_high"],
+            "partial_ci_note": v["ci_note"], "partial_p_value": v["p_value"]}
 
 
 def partial_mantel(a: Any, b: Any, confounds: Any, *, rank: str = "spearman", permutations: Any = DEFAULT_PERMUTATIONS,

@@ -277,3 +277,19 @@ def test_a_missing_interval_says_why_in_the_json_and_the_table(tmp_path):
 
     mark = re.search(r"\[(\d+)\] no leave-one-out value differs", out.output)
     assert mark and f"(no CI) [{mark.group(1)}]" in out.output  # the cell points to the note
+
+
+def test_a_hypothesis_that_is_also_a_confound_gets_no_partial_rho_and_says_why(case):
+    """Given itself, a hypothesis has no partial rho: that row's partial columns are null with the reason, the other
+    rows keep theirs (until 2026-12-07 the whole command stopped with an error)."""
+    res = compare_hypotheses([case["files"][0], case["files"][1]], [case["va"], case["tokens"]],
+                             confounds=[case["tokens"]], n_boot=100, permutations=99, seed=0)
+    fits = res.fits.set_index(["data", "hypothesis"])
+    alone = partial_mantel(case["files"][0], load_hypothesis(case["va"], case["labels"]).rdm, [case["tokens"]],
+                           n_boot=100, permutations=99, seed=0)
+    for data in fits.index.get_level_values(0).unique():
+        itself = fits.loc[(data, "tokens")]
+        assert np.isnan(itself["partial_rho"]) and np.isnan(itself["partial_p_value"])
+        assert "no partial rho: the confounds explain" in itself["partial_ci_note"]
+        assert np.isfinite(fits.loc[(data, "va"), "partial_rho"])
+    assert fits.loc[("m0", "va"), "partial_rho"] == pytest.approx(alone.partial_rho, abs=1e-12)

@@ -85,7 +85,7 @@ def _print(res) -> None:
         cells = [row.data, row.hypothesis, _with_ci(notes, row.rho, row.ci_low, row.ci_high, row.ci_note),
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
-            cells += [fmt_with_ci(row.partial_rho, row.partial_ci_low, row.partial_ci_high, missing=NO_CI),
+            cells += [_with_ci(notes, row.partial_rho, row.partial_ci_low, row.partial_ci_high, row.partial_ci_note),
                       fmt_p(row.partial_p_value)]
         fits.add_row(*cells)
     console.print(fits)

@@ -87,8 +87,11 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         if has_corrected:
             cells += _corrected_cells(row, notes)
         if partial:
+            why = ""
+            if (is_missing(row.partial_ci_low) or is_missing(row.partial_ci_high)) and row.partial_ci_note:
+                why = f" [{_note_number(notes, row.partial_ci_note)}]"  # why the interval (or the value) is missing
             cells += [f"{fmt_number(row.partial_rho)} "
-                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}",
+                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}{why}",
                       fmt_p(row.partial_p_value), fmt_p(row.partial_p_adjusted)]
         table.add_row(*cells)
     console = stdout_console()
@@ -121,12 +124,17 @@ def _title(res, has_interval: bool) -> str:
             f"{res.adjust}")
 
 
+def _note_number(notes: list[str], note: str) -> int:
+    """The number of ``note`` among the notes printed below the table (added if new)."""
+    if note not in notes:
+        notes.append(note)
+    return notes.index(note) + 1
+
+
 def _corrected_cells(row, notes: list[str]) -> list[str]:
     """rho_corrected, its CI and the pair's ceiling; a withheld number points to its note below the table."""
     def mark(note: str) -> str:
-        if note not in notes:
-            notes.append(note)
-        return f"[{notes.index(note) + 1}]"
+        return f"[{_note_number(notes, note)}]"
 
     if row.rho_corrected is None or row.rho_corrected != row.rho_corrected:
         corrected = [mark(row.corrected_note)]
