@@ -118,6 +118,15 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
     jk = None
     if jackknife is not None:
         jk = [j[np.isfinite(j)] for j in jackknife]
+        missing = sum(j.size for j in jackknife) - sum(j.size for j in jk)
+        if missing and interval and INTERVAL_METHODS[ci].uses == "jackknife":  # the left-out units are the ones the
+            # estimate depends on most; a jackknife without them would be too narrow
+            note = (f"leaving out {missing} of the {sum(j.size for j in jackknife)} emotions one at a time leaves the "
+                    "correlation undefined (an RDM without it is constant), so the jackknife is incomplete")
+            warnings.warn(f"no {ci} interval{f' of {label}' if label else ''}: {note}", RsaStatsWarning, stacklevel=3)
+            return {"ci_low": float("nan"), "ci_high": float("nan"), "n_undefined": n_undefined,
+                    "standard_error": float(finite.std(ddof=1)), "bias": float(finite.mean()) - estimate,
+                    "acceleration": None, "distribution": finite, "ci_note": note}
     acc = acceleration(jk) if (ci == "bca" and jk is not None) else None
     if not interval:
         return {"ci_low": float("nan"), "ci_high": float("nan"), "n_undefined": n_undefined,
@@ -183,6 +192,7 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
                                    second_order=None if second is None else float(second[0]), prompts=prompts)
     dist = summary.pop("distribution")
     dist.setflags(write=False)
+    summary.pop("ci_note", None)  # this result has no note field: the warning says why its interval is missing
     return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
                            bootstrap=scheme, n_boot=n_boot, rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions,
                            seed=seed_to_int(seed), bootstrap_distribution=dist, **summary)

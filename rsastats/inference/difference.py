@@ -76,10 +76,11 @@ def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: n
     own = ci == DIFFERENCE_CI  # the raw-scale jackknife-t of a difference, not rho's Fisher-z one
     summary = summarize_replicates(diff, reps[:, 0] - reps[:, 1], ci=ci, confidence=confidence, jackknife=dj,
                                    bounds=DIFFERENCE_BOUNDS, label=label, interval=not own)
-    if own and not np.isfinite(dj[0]).all():  # an RDM without one emotion is constant: that jackknife value is undefined
+    jackknifed = own or INTERVAL_METHODS[ci].uses == "jackknife"
+    if jackknifed and not np.isfinite(dj[0]).all():  # an RDM without one emotion is constant: that value is undefined
         summary.update(ci_low=float("nan"), ci_high=float("nan"), p_value=float("nan"),
-                       ci_note=("no jackknife interval: a leave-one-out correlation is undefined (an RDM without one "
-                                "of the emotions is constant)"))
+                       ci_note=summary.get("ci_note") or ("no jackknife interval: a leave-one-out correlation is "
+                                                          "undefined (an RDM without one of the emotions is constant)"))
         return summary
     if own:
         excess = difference_second_order(*(uppers[k] for k in models), float(point[0]), float(point[1]), rank)
@@ -89,7 +90,7 @@ def difference_summary(reps: np.ndarray, jack: list[np.ndarray] | None, point: n
         summary["p_value"] = float(interval_pvalue(diff, summary["distribution"], method=ci, null=0.0,
                                                    acceleration_value=summary["acceleration"],
                                                    jackknife=None if dj is None else dj[0]))
-    summary["ci_note"] = interval_note(ci, n_units, summary["ci_low"], summary["ci_high"])
+    summary["ci_note"] = summary.get("ci_note") or interval_note(ci, n_units, summary["ci_low"], summary["ci_high"])
     return summary
 
 

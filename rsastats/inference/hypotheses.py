@@ -252,7 +252,8 @@ def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, conf
                                  second_order=None if second is None else float(second[j]),
                                  label=f"rho of {name} vs {h.name}", prompts=None if prompts is None else prompts[j])
         rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
-                     "ci_high": s["ci_high"], "ci_note": interval_note(ci, n_units, s["ci_low"], s["ci_high"]),
+                     "ci_high": s["ci_high"],
+                     "ci_note": s.get("ci_note") or interval_note(ci, n_units, s["ci_low"], s["ci_high"]),
                      "p_value": pvalues[j], "standard_error": s["standard_error"],
                      "n_undefined": s["n_undefined"], **partial[j]})
     return rows

@@ -104,7 +104,8 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
                                        prompts=None if prompts is None else prompts[k])
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"],
-               "ci_note": interval_note(ci, loaded[0].rdm.n_emotions, summary["ci_low"], summary["ci_high"]),
+               "ci_note": summary.get("ci_note") or interval_note(ci, loaded[0].rdm.n_emotions, summary["ci_low"],
+                                                                  summary["ci_high"]),
                "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
         rows.append(row)

@@ -154,9 +154,10 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     dist = summary.pop("distribution")
     dist.setflags(write=False)
     summary.pop("acceleration")
+    note = summary.pop("ci_note", "") or interval_note(ci, n, summary["ci_low"], summary["ci_high"])
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
-        ci_note=interval_note(ci, n, summary["ci_low"], summary["ci_high"]),
+        ci_note=note,
         p_value=mantel_pvalue(observed, permuted, alternative, exact), n_permutations=count, permutation_exact=exact,
         alternative=alternative, rank=rank, rdm=options.rdm, layer=layer_text(models),
         normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed), bootstrap_distribution=dist,

@@ -293,3 +293,29 @@ def test_a_hypothesis_that_is_also_a_confound_gets_no_partial_rho_and_says_why(c
         assert "no partial rho: the confounds explain" in itself["partial_ci_note"]
         assert np.isfinite(fits.loc[(data, "va"), "partial_rho"])
     assert fits.loc[("m0", "va"), "partial_rho"] == pytest.approx(alone.partial_rho, abs=1e-12)
+
+
+def test_an_incomplete_jackknife_gives_no_interval_and_says_why():
+    """A binary hypothesis with one emotion alone in its category: without that emotion its RDM is constant, so that
+    leave-one-out rho is undefined.  It is the emotion rho depends on most; until 2026-12-07 the jackknife dropped it
+    and formed the interval from the other n - 1 values (too narrow).  Now rho has no jackknife interval and the
+    note says why, in `compare`, `hypotheses` and the difference of two fits; a bootstrap interval is still given."""
+    from rsastats.rdm import RDM, rdm_matrix
+
+    labels = tuple(f"e{i}" for i in range(10))
+    x = np.random.default_rng(0).standard_normal((10, 3))
+    data = RDM(rdm_matrix(x, "euclidean"), labels, "euclidean", "data")
+    alone = np.array([1.0] + [0.0] * 9)[:, None]
+    binary = RDM(np.abs(alone - alone.T), labels, "euclidean", "binary")
+    with pytest.warns(Warning, match="jackknife is incomplete"):
+        res = compare_models(data, binary, n_boot=100, permutations=99, ceiling=False)
+    assert np.isnan(res.ci_low) and np.isnan(res.ci_high) and "1 of the 10 emotions" in res.ci_note
+    assert np.isfinite(compare_models(data, binary, n_boot=200, permutations=99, ceiling=False, ci="percentile").ci_low)
+    features = pd.DataFrame({"emotion": labels, "group": alone[:, 0], "other": x[:, 0]})
+    fits = compare_hypotheses([data], [features[["emotion", "group"]], features[["emotion", "other"]]], n_boot=100,
+                              permutations=99, ceiling=False).fits.set_index("hypothesis")
+    assert np.isnan(fits.loc["features", "ci_low"]) and "jackknife is incomplete" in fits.loc["features", "ci_note"]
+    assert np.isfinite(fits.loc["features#2", "ci_low"])
+    diff = compare_difference(data, binary, RDM(rdm_matrix(x[:, ::-1] ** 2, "euclidean"), labels, "euclidean", "c"),
+                              n_boot=100)
+    assert np.isnan(diff.ci_low) and diff.ci_note
