@@ -93,11 +93,11 @@ def check_not_constant(rdm: RDM, layer: str = "") -> None:
     """A one-line error when every off-diagonal cell of ``rdm`` is equal (for a cosine or correlation RDM, within
     :data:`ROUNDING_SPREAD`); ``layer`` (e.g. ``"layer 0"``) says which layer it was made from."""
     cells = rdm.upper()
-    rounding = rdm.method in ("cosine", "correlation") and float(np.ptp(cells)) <= ROUNDING_SPREAD
-    if degenerate(cells) or rounding:
+    exact = bool(degenerate(cells))
+    if exact or (rdm.method in ("cosine", "correlation") and float(np.ptp(cells)) <= ROUNDING_SPREAD):
         at = f" at {layer}" if layer else ""
         why = "; e.g. every text ends on the same template token at this layer" if layer.startswith("layer") else ""
-        equal = "equal up to rounding" if rounding and not degenerate(cells) else "equal"
+        equal = "equal" if exact else "equal up to rounding"
         raise ValidationError(f"RDM is constant{at} (all off-diagonal dissimilarities {equal}{why}): its rank "
                               "correlation is undefined", path=rdm.source or None)
 

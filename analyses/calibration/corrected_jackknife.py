@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.corrected_ci import JOIN_NOTE, jackknife_corrected
+from rsastats.inference.corrected_ci import jackknife_corrected
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance
@@ -45,6 +45,7 @@ from rsastats.io import atomic_path
 
 from . import cli_model
 from .studies import binomial_ci
+from .join_bound import joined_unrecorded
 from .uneven import FOLDERS, _source, unwidened
 
 __all__ = ["METHODS", "jackknife_intervals", "design_row", "main"]
@@ -126,10 +127,7 @@ def design_row(study: str, path: Path, n_sets: int, jobs: int = 2) -> dict | Non
     columns = [f"{m}_{end}" for m in ("zjt", "zjtc", "noswitch", "shipped") for end in ("low", "high")]
     got = got.reindex(columns=list(dict.fromkeys([*got.columns, *columns])))  # a design may lack one kind
     stored = frame.iloc[got["i"].to_numpy()].reset_index(drop=True)
-    # a data set rerun through the shipped worker after the join was shipped holds only its joined interval (no
-    # pre-join columns): its interval is recomputed here but cannot be checked against a stored one
-    joined = stored["corrected_note"].astype(str).str.contains(JOIN_NOTE, regex=False).to_numpy()
-    jk = ~got["near_bound"].to_numpy(bool) & ~joined
+    jk = ~got["near_bound"].to_numpy(bool) & ~joined_unrecorded(stored)  # those are recomputed, not checked
     if not (np.allclose(stored["rho_corrected"], np.clip(got["point"], -1, 1), rtol=0, atol=1e-9)
             and np.allclose(stored["corrected_ci_low"][jk], got["shipped_low"][jk], rtol=0, atol=1e-9)
             and np.allclose(stored["corrected_ci_high"][jk], got["shipped_high"][jk], rtol=0, atol=1e-9)):

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from rsastats.inference.corrected import CorrectedRho
-from rsastats.inference.corrected_ci import (FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE, joined_with_rho,
-                                             narrow_at_bound)
+from rsastats.inference.corrected_ci import (FEW_EMOTIONS_NOTE, JOIN_NOTE, MIN_JACKKNIFE_EMOTIONS, NEAR_BOUND_NOTE,
+                                             joined_with_rho, narrow_at_bound)
 from rsastats.intervals.jackknife import RAW_AT_BOUND_FROM
 
 from .mean_scale import RERUN_ENDS, shipped_ends
@@ -47,6 +47,13 @@ FOLDERS = {"atlas": "reports/calibration/atlas", "independent": "reports/calibra
            "real_prompts": "reports/calibration/real_prompts"}
 # real_prompts: its data sets come from extraction files that are not committed, so none is rerun
 WORKER_STUDY = {"atlas_2028": "atlas", "real_prompts": None}
+
+
+def joined_unrecorded(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` (after :func:`unjoined`) whose interval is still joined with rho's: data sets rerun through
+    the shipped worker after the join was shipped, which hold no pre-join columns.  A study that takes the interval
+    apart recomputes them but cannot check them against a stored pre-join interval."""
+    return frame["corrected_note"].astype(str).str.contains(JOIN_NOTE, regex=False).to_numpy()
 
 
 def unjoined(frame: pd.DataFrame) -> pd.DataFrame:

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy.special import stdtrit
 
 from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
-from rsastats.inference.corrected_ci import JOIN_NOTE, bca_near_bound
+from rsastats.inference.corrected_ci import bca_near_bound
 from rsastats.inference.degeneracy import leave_two_out_excess, leave_two_out_weights
 from rsastats.inference.engine import ResamplingEngine
 from rsastats.inference.settings import streams
@@ -49,6 +49,7 @@ from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
 from .corrected_jackknife import _rate
+from .join_bound import joined_unrecorded
 from .uneven import FOLDERS, _source, unwidened
 from .uneven_threshold import stored
 from .widen import finished
@@ -104,9 +105,7 @@ def design_row(study: str, path: Path, n_sets: int, min_share: float, jobs: int 
     picks = list(np.flatnonzero(bca.to_numpy())[:n_sets])
     got = pd.DataFrame(run_chunks(_chunk, (meta, study), picks, jobs))
     stored = frame.iloc[picks].reset_index(drop=True)
-    # a data set rerun through the shipped worker after the join was shipped holds only its joined interval (no
-    # pre-join columns): its BCa interval is recomputed here but cannot be checked against a stored one
-    check = ~stored["corrected_note"].astype(str).str.contains(JOIN_NOTE, regex=False).to_numpy()
+    check = ~joined_unrecorded(stored)  # recomputed, but no pre-join interval is stored to check them against
     if not (np.allclose(stored["corrected_ci_low"][check], got["bca_low"][check], rtol=0, atol=1e-9)
             and np.allclose(stored["corrected_ci_high"][check], got["bca_high"][check], rtol=0, atol=1e-9)):
         raise RuntimeError(f"{path}: the recomputed BCa interval differs from the stored one (rerun the study first)")

@@ -33,3 +33,18 @@ def stdout_console():
 
     piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
     return Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH if piped else None)
+
+
+def note_mark(notes: list[str], note: str) -> str:
+    """``[k]``: the number of ``note`` among the notes a table prints below itself (``notes``, added if new)."""
+    if note not in notes:
+        notes.append(note)
+    return f"[{notes.index(note) + 1}]"
+
+
+def with_ci_note(notes: list[str], value, low, high, note: str) -> str:
+    """The value with its interval; where the interval is missing, a footnote mark (:func:`note_mark`) for why."""
+    from ..formatting import NO_CI, fmt_with_ci, is_missing
+
+    text = fmt_with_ci(value, low, high, missing=NO_CI)
+    return f"{text} {note_mark(notes, note)}" if note and (is_missing(low) or is_missing(high)) else text

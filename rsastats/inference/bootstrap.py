@@ -118,11 +118,12 @@ def summarize_replicates(estimate: float, replicates: np.ndarray, *, ci: str, co
     jk = None
     if jackknife is not None:
         jk = [j[np.isfinite(j)] for j in jackknife]
-        missing = sum(j.size for j in jackknife) - sum(j.size for j in jk)
+        total = sum(j.size for j in jackknife)
+        missing = total - sum(j.size for j in jk)
         if missing and interval and INTERVAL_METHODS[ci].uses == "jackknife":  # the left-out units are the ones the
             # estimate depends on most; a jackknife without them would be too narrow
-            note = (f"leaving out {missing} of the {sum(j.size for j in jackknife)} emotions one at a time leaves the "
-                    "correlation undefined (an RDM without it is constant), so the jackknife is incomplete")
+            note = (f"leaving out {missing} of the {total} emotions one at a time leaves the correlation undefined (an "
+                    "RDM without it is constant), so the jackknife is incomplete")
             warnings.warn(f"no {ci} interval{f' of {label}' if label else ''}: {note}", RsaStatsWarning, stacklevel=3)
             return {"ci_low": float("nan"), "ci_high": float("nan"), "n_undefined": n_undefined,
                     "standard_error": float(finite.std(ddof=1)), "bias": float(finite.mean()) - estimate,

@@ -176,8 +176,10 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                                                     seed=seed))
         p = partial["partial_p_value"].to_numpy(dtype=np.float64)
         given = np.isfinite(p)  # a pair whose partial rho is undefined has no test, so it is not in the family
-        partial["partial_p_adjusted"] = np.where(given, 0.0, np.nan)
-        partial.loc[given, "partial_p_adjusted"] = adjust_pvalues(p[given], adjust) if given.any() else []
+        adjusted = np.full(p.shape, np.nan)
+        if given.any():
+            adjusted[given] = adjust_pvalues(p[given], adjust)
+        partial["partial_p_adjusted"] = adjusted
         table = pd.concat([table, partial], axis=1)
     nc = None
     if ceiling and (len(loaded) >= 3 or all(m.has_prompts for m in loaded)):

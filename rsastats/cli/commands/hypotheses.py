@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ...formatting import NO_CI, fmt_number, fmt_with_ci, fmt_p, is_missing
+from ...formatting import fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, seed_option
-from ..output import emit_json, stdout_console
+from ..output import emit_json, note_mark, stdout_console, with_ci_note
 from ..progress import progress_bar
 from ._inference_options import geometry_options, inference_options
 
@@ -81,11 +81,12 @@ def _print(res) -> None:
         fits.add_column(col, justify="left" if col in ("data", "hypothesis") else "right")
     notes: list[str] = []
     for row in res.fits.itertuples():
-        ceiling = fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling) else _mark(notes, row.ceiling_note)
-        cells = [row.data, row.hypothesis, _with_ci(notes, row.rho, row.ci_low, row.ci_high, row.ci_note),
+        ceiling = (fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling)
+                   else note_mark(notes, row.ceiling_note))
+        cells = [row.data, row.hypothesis, with_ci_note(notes, row.rho, row.ci_low, row.ci_high, row.ci_note),
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
-            cells += [_with_ci(notes, row.partial_rho, row.partial_ci_low, row.partial_ci_high, row.partial_ci_note),
+            cells += [with_ci_note(notes, row.partial_rho, row.partial_ci_low, row.partial_ci_high, row.partial_ci_note),
                       fmt_p(row.partial_p_value)]
         fits.add_row(*cells)
     console.print(fits)
@@ -96,7 +97,7 @@ def _print(res) -> None:
             diff.add_column(col, justify="left" if col in ("data", "a", "b") else "right")
         for row in res.differences.itertuples():
             diff.add_row(row.data, row.hypothesis_a, row.hypothesis_b,
-                         _with_ci(notes, row.difference, row.ci_low, row.ci_high, row.ci_note),
+                         with_ci_note(notes, row.difference, row.ci_low, row.ci_high, row.ci_note),
                          fmt_p(row.p_value))
         console.print(diff)
     for h in res.hypotheses:
@@ -113,14 +114,3 @@ def _print(res) -> None:
     for k, note in enumerate(notes, 1):
         console.print(f"[{k}] {note}")
 
-
-def _with_ci(notes: list[str], value, low, high, note: str) -> str:
-    """The value with its interval; where the interval is missing, a footnote mark for why."""
-    text = fmt_with_ci(value, low, high, missing=NO_CI)
-    return f"{text} {_mark(notes, note)}" if note and (is_missing(low) or is_missing(high)) else text
-
-
-def _mark(notes: list[str], note: str) -> str:
-    if note not in notes:
-        notes.append(note)
-    return f"[{notes.index(note) + 1}]"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ...exceptions import ValidationError
-from ...formatting import NO_CI, fmt_ci, fmt_with_ci, fmt_number, fmt_p, is_missing
+from ...formatting import fmt_with_ci, fmt_number, fmt_p, is_missing
 from ..options import json_option, quiet_option, scheduler_option, seed_option
-from ..output import emit_json, stdout_console
+from ..output import emit_json, note_mark, stdout_console, with_ci_note
 from ..progress import progress_bar
 from ._inference_options import geometry_options, inference_options
 
@@ -87,12 +87,8 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
         if has_corrected:
             cells += _corrected_cells(row, notes)
         if partial:
-            why = ""
-            if (is_missing(row.partial_ci_low) or is_missing(row.partial_ci_high)) and row.partial_ci_note:
-                why = f" [{_note_number(notes, row.partial_ci_note)}]"  # why the interval (or the value) is missing
-            cells += [f"{fmt_number(row.partial_rho)} "
-                      f"{fmt_ci(row.partial_ci_low, row.partial_ci_high, missing=NO_CI)}{why}",
-                      fmt_p(row.partial_p_value), fmt_p(row.partial_p_adjusted)]
+            cells += [with_ci_note(notes, row.partial_rho, row.partial_ci_low, row.partial_ci_high,
+                                   row.partial_ci_note), fmt_p(row.partial_p_value), fmt_p(row.partial_p_adjusted)]
         table.add_row(*cells)
     console = stdout_console()
     console.print(table)
@@ -124,21 +120,11 @@ def _title(res, has_interval: bool) -> str:
             f"{res.adjust}")
 
 
-def _note_number(notes: list[str], note: str) -> int:
-    """The number of ``note`` among the notes printed below the table (added if new)."""
-    if note not in notes:
-        notes.append(note)
-    return notes.index(note) + 1
-
-
 def _corrected_cells(row, notes: list[str]) -> list[str]:
     """rho_corrected, its CI and the pair's ceiling; a withheld number points to its note below the table."""
-    def mark(note: str) -> str:
-        return f"[{_note_number(notes, note)}]"
-
     if row.rho_corrected is None or row.rho_corrected != row.rho_corrected:
-        corrected = [mark(row.corrected_note)]
+        corrected = [note_mark(notes, row.corrected_note)]
     else:
         corrected = [fmt_with_ci(row.rho_corrected, row.corrected_ci_low, row.corrected_ci_high)]
     ceiling_missing = row.noise_ceiling is None or row.noise_ceiling != row.noise_ceiling
-    return corrected + [mark(row.ceiling_note) if ceiling_missing else fmt_number(row.noise_ceiling)]
+    return corrected + [note_mark(notes, row.ceiling_note) if ceiling_missing else fmt_number(row.noise_ceiling)]
