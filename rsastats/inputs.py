@@ -61,8 +61,13 @@ class Source:
         """The path, or a description of an in-memory dataset, for messages and tables."""
         if self.path is not None:
             return self.path
-        given = str(self.attrs.get("source_path", "") or "")
-        return given or f"<dataset {self.attrs.get('model', '')}>".replace(" >", ">")
+        return _given_path(self) or f"<dataset {self.attrs.get('model', '')}>".replace(" >", ">")
+
+
+def _given_path(source: Source) -> str | None:
+    """Where an in-memory dataset says it came from (its ``source_path`` attribute, set by a caller that opened a
+    file and cut it), for messages; ``None`` if it does not say."""
+    return str(source.attrs.get("source_path", "") or "") or None
 
 
 _KIND_TEXT = {"activations": "an activations file", "vectors": "a vector-set file", "rdm": "an RDM file"}
@@ -195,7 +200,7 @@ class ModelInput:
 
 def _geometry(source: Source, options: RDMOptions) -> tuple[RDM, PromptRows | None, str, tuple[int, ...] | None]:
     """The RDM (and prompt rows) of a source, each built once, and the layer labels used."""
-    ds, path = source.dataset, source.path
+    ds, path = source.dataset, source.path or _given_path(source)
     if source.kind == "rdm":
         _check_rdm_options(ds, options, path)
         return RDM.from_dataset(ds, path), None, "", recorded_layers(ds.attrs)
@@ -278,7 +283,7 @@ def load_model(obj: Any, options: RDMOptions | None = None, name: str | None = N
     if name is None and file_layer is not None:
         label = f"{label}@{os.fspath(given).rpartition('@')[2].strip()}"
     rdm, rows, description, used = _geometry(source, options)
-    rdm = replace(rdm, source=source.path or rdm.source or label)
+    rdm = replace(rdm, source=source.path or _given_path(source) or rdm.source or label)
     layer_text = str(rdm.attrs.get("layer_selection", "")) if source.kind == "rdm" else description
     offset = layer_offset(source.attrs) if source.kind != "rdm" else 0
     physical = None if used is None or offset is None else tuple(x + offset for x in used)

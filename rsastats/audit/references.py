@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..io import file_kind
 from ..exceptions import LabelError, ValidationError
-from ..inputs import open_source, split_file_layer
+from ..inputs import Source, open_source, split_file_layer
 from ..results import Record
 from ..vectors import select_layers
 from .attributes import compare_layers
@@ -145,11 +145,18 @@ def select_emotions(ds: xr.Dataset, emotions: Sequence[str]) -> xr.Dataset:
     return ds if emotions_of(ds) == list(emotions) else ds.sel(emotion=list(emotions))
 
 
+def labelled(source: Source, name: str) -> xr.Dataset:
+    """The dataset of ``source`` with a ``source_path`` attribute saying where it came from (its path; for an
+    in-memory dataset, its own ``source_path`` or ``name``), so that an error in it names it once it is cut."""
+    return source.dataset.assign_attrs(source_path=source.path or str(source.attrs.get("source_path", "") or name))
+
+
 def _open_reference(obj: Any, side: str, emotions: Sequence[str], notes: list[str]) -> tuple[str, xr.Dataset]:
     name = str(obj) if not isinstance(obj, xr.Dataset) else f"reference {side}"
     obj, own = split_file_layer(obj)  # FILE@LAYER: that layer, else the last
     layers = last_layer if own is None else (lambda labels: select_layers(labels, own, None, name)[0])
-    ds = open_source(obj, name=name, layers=layers, kinds=("activations", "vectors"), what="a reference").dataset
+    source = open_source(obj, name=name, layers=layers, kinds=("activations", "vectors"), what="a reference")
+    ds = labelled(source, name)
     have = emotions_of(ds)
     missing = [e for e in emotions if e not in set(have)]
     if missing:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
@@ -21,7 +22,7 @@ import xarray as xr
 from ..rng import SeedLike, seed_to_int, spawn_sequences
 from ..checks import check_choice, check_confidence, check_count
 from ..exceptions import LabelError, ValidationError
-from ..inference.bootstrap import DEFAULT_N_BOOT, bootstrap_rho
+from ..inference.bootstrap import DEFAULT_N_BOOT, BootstrapResult, bootstrap_rho
 from ..inference.engine import SCHEMES
 from ..inference.pairs import ComparisonResult, compare_models
 from ..inputs import Source, layer_value, open_source, split_file_layer
@@ -29,8 +30,8 @@ from ..intervals import DEFAULT_CI, INTERVAL_METHODS, ci_method_name
 from ..labels import emotion_difference
 from ..vectors import BASELINE_NORMALIZATIONS, check_one_layer, normalization_name, select_layers
 from .attributes import LayerComparison, check_recipe_recorded, compare_layers, layer_of
-from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, last_layer,
-                         made_references, references_hold_prompts, select_emotions)
+from .references import (ReferenceMaker, ReferenceRequest, References, emotions_of, given_references, labelled,
+                         last_layer, made_references, references_hold_prompts, select_emotions)
 from .results import AuditResult, ReferenceRange
 from .verdict import MAX_INTERVAL_WIDTH, MIN_AUDIT_EMOTIONS, audit_verdict, check_max_width, reference_range
 
@@ -141,12 +142,12 @@ def _audited_pair(a: Any, b: Any, common_emotions: bool, layer: Any = None) -> _
         name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
     source_a = _open_audited(a, name_a, layer)
     source_b = _open_audited(b, name_b, layer)
-    kind_a, ds_a, kind_b, ds_b = source_a.kind, source_a.dataset, source_b.kind, source_b.dataset
-    emotions, left_out = _audited_emotions(name_a, name_b, ds_a, ds_b, common_emotions)
-    ds_a, ds_b = select_emotions(ds_a, emotions), select_emotions(ds_b, emotions)
+    emotions, left_out = _audited_emotions(name_a, name_b, source_a.dataset, source_b.dataset, common_emotions)
+    # cut to the audited emotions; each says where it came from, so that an error in it names its file
+    ds_a, ds_b = (select_emotions(labelled(s, n), emotions) for s, n in ((source_a, name_a), (source_b, name_b)))
     for name, ds in ((name_a, ds_a), (name_b, ds_b)):
         check_recipe_recorded(name, ds.attrs)
-    return _AuditedPair(name_a, name_b, kind_a, kind_b, ds_a, ds_b, tuple(emotions), left_out)
+    return _AuditedPair(name_a, name_b, source_a.kind, source_b.kind, ds_a, ds_b, tuple(emotions), left_out)
 
 
 def _references(pair: _AuditedPair, reference_files: Sequence[Any] | None, make_references: ReferenceMaker | None,
@@ -172,9 +173,10 @@ def _reference_range(refs: References, scheme: str, opts: _Options, rdm: str, no
         return _uninformative(f"A's and B's recipes came out as one and the same reference extraction "
                               f"({', '.join(sorted(set(files_a)))}): rho would be 1 by construction", scheme, opts,
                               refs)
-    boot = tuple(bootstrap_rho(refs.datasets_a[ia], refs.datasets_b[ib], scheme=scheme, n_boot=opts.n_boot, ci=opts.ci,
-                               confidence=opts.confidence, rdm=rdm, normalization=normalization, seed=seed)
-                 for (ia, ib), seed in zip(index, seeds))
+    boot = tuple(_reference_boot(refs.datasets_a[ia], refs.datasets_b[ib], f"reference {fa} vs {fb}", scheme=scheme,
+                                 n_boot=opts.n_boot, ci=opts.ci, confidence=opts.confidence, rdm=rdm,
+                                 normalization=normalization, seed=seed)
+                 for (ia, ib), fa, fb, seed in zip(index, files_a, files_b, seeds))
     # width 0, or no jackknife interval at all (every leave-one-out rho the same: 'No spread', docs/statistics.md)
     if all(r.ci_low == r.ci_high or (INTERVAL_METHODS[r.ci_method].uses == "jackknife" and r.ci_low != r.ci_low)
            for r in boot):
@@ -183,6 +185,17 @@ def _reference_range(refs: References, scheme: str, opts: _Options, rdm: str, no
     rho, low, high = reference_range(boot, ci=opts.ci, confidence=opts.confidence)
     return ReferenceRange(refs.model, files_a, files_b, rho, low, high, scheme, opts.ci, opts.confidence, boot,
                           refs.plans, refs.assumptions)
+
+
+def _reference_boot(a: xr.Dataset, b: xr.Dataset, pair: str, **options: Any) -> BootstrapResult:
+    """:func:`bootstrap_rho` of one reference pair; a warning it gives names the pair (the observed pair's
+    warnings do not: they are the audit's own)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = bootstrap_rho(a, b, **options)
+    for w in caught:  # shown, or filtered, as the caller's filters say, once back outside
+        warnings.warn(f"{pair}: {w.message}", w.category, stacklevel=3)
+    return result
 
 
 def _uninformative(why: str, scheme: str, opts: _Options, refs: References | None = None) -> ReferenceRange:

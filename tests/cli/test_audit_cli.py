@@ -32,6 +32,15 @@ def files(tmp_path_factory):
     unknown = {k: v for k, v in datasets[0].attrs.items() if k != "precision"}
     out["no_precision"] = write_dataset(make_vectors(vectors, labels, attrs=unknown), tmp / "no_precision.nc")
     out["other_labels"] = write_dataset(make_vectors(vectors, labels[:-1] + ["zesty"], attrs=unknown), tmp / "other.nc")
+    for name in ("a", "ref_b"):  # one emotion's every prompt all zeros: its cosine with anything is undefined
+        ds = datasets[("a", "b", "ref_a", "ref_b").index(name)]
+        values = ds["activations"].values.copy()
+        values[2] = 0.0
+        out[f"zero_{name}"] = write_dataset(ds.assign(activations=(ds["activations"].dims, values)),
+                                            tmp / f"zero_{name}.nc")
+    ref_a, ref_b = datasets[2:]  # B's recipe, read with A's geometry (twice its length): one geometry for both
+    out["ref_a_scaled"] = write_dataset(ref_a.assign(activations=2 * ref_a["activations"]).assign_attrs(ref_b.attrs),
+                                        tmp / "ref_a_scaled.nc")
     out["truncated"] = tmp / "truncated.nc"
     out["truncated"].write_bytes(out["a"].read_bytes()[:500])
     return out
@@ -110,6 +119,28 @@ def test_bad_input_gives_one_error_line_and_exit_2(runner, files, args, message)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args,culprit", [(("zero_a", "b", "ref_a", "ref_b"), "zero_a"),
+                                          (("a", "b", "ref_a", "zero_ref_b"), "zero_ref_b")])
+def test_an_unusable_vector_names_its_file_audited_or_reference(runner, files, args, culprit):
+    """Found by the audit's property test (2026-12-07): the error said 'emotion vector ... has zero norm' without
+    naming the file, for an audited file and for a reference file alike."""
+    result = _run(runner, files, args[0], args[1], ref=args[2:])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {files[culprit]}: ") and "zero norm" in lines[0], lines
+
+
+def test_a_warning_about_the_reference_pair_names_it(runner, files):
+    """A reference pair with one geometry has no jackknife interval; the warning says which pair it is about, not only
+    that some interval is missing."""
+    result = _run(runner, files, "a", "b", ref=("ref_a", "ref_a_scaled"))
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warned and all(line.startswith(f"warning: reference {files['ref_a']} vs {files['ref_a_scaled']}: ")
+                          for line in warned), warned
+    assert "uninformative" in result.stdout
 
 
 def test_missing_reference_model_is_one_line(runner, files, tmp_path):
