@@ -92,6 +92,7 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     """
     reps = np.asarray(replicates, dtype=np.float64)
     finite = reps[np.isfinite(reps)]
+    asked = confidence
     if expansion is not None and np.isfinite(estimate):
         finite = estimate + expansion.scale * (finite - estimate)
         confidence = expansion.confidence(confidence)
@@ -115,7 +116,7 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
         finite = np.clip(finite, *finite_bounds)
         estimate = float(np.clip(estimate, *finite_bounds))
     used = method
-    with _recorded_warnings(warnings_as_notes) as caught:
+    with _recorded_warnings() as caught:
         try:
             low, high = confidence_interval(float(estimate), finite, method=method, confidence=confidence,
                                             jackknife=jack, bounds=finite_bounds)
@@ -126,7 +127,16 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
             notes.append(f"BCa interval undefined (every replicate on one side of the estimate); {used} interval given")
             low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
                                             bounds=finite_bounds)
-    notes.extend(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, RsaStatsWarning))
+    level = f"a {confidence:.0%} {used} interval"
+    said = [(" ".join(str(w.message).split()), w.category) for w in caught]
+    if confidence != asked:  # a note or warning names the level asked for, not the expansion's own
+        said = [(x.replace(level, f"a {asked:.0%} {used} interval (formed at {confidence:.1%} by the small-sample "
+                                  "expansion)"), category) for x, category in said]
+    if warnings_as_notes:
+        notes.extend(x for x, category in said if issubclass(category, RsaStatsWarning))
+    else:
+        for x, category in said:
+            warnings.warn(x, category, stacklevel=2)
     point = interval_estimate(float(estimate), finite, method=used, jackknife=jack, bounds=finite_bounds)
     if bounds is not None:
         low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
@@ -166,11 +176,8 @@ def missing_interval_text(method: str, n_units: int) -> str:
 
 
 @contextlib.contextmanager
-def _recorded_warnings(record: bool) -> Iterator[list[warnings.WarningMessage]]:
-    """Record the warnings raised in the block (``record``), or let them through."""
-    if not record:
-        yield []
-        return
+def _recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Record the warnings raised in the block (the package's own always, however the caller filters them)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RsaStatsWarning)
         yield caught

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,15 +77,20 @@ def layer_sensitivity(config: ReportConfig, models: Sequence[ModelInput], summar
     progress.step("layer sensitivity", len(points) + int(with_last_k))
     rows = []
     for labels in points:
-        inputs = [load_model(m.path, rdm_options(config, layer=label, last_k=None), s.name)
-                  for (m, s), label in zip(eligible, labels)]
+        where = ", ".join(f"{s.name} layer {label}" for (_, s), label in zip(eligible, labels))
+        try:
+            inputs = [load_model(m.path, rdm_options(config, layer=label, last_k=None), s.name)
+                      for (m, s), label in zip(eligible, labels)]
+        except ValidationError as exc:  # e.g. an emotion vector of length 0 at this layer only
+            notes.append(f"layer curves: the point at {where} is left out: {exc}")
+            progress.advance(1)
+            continue
         if main is not None and all(m.layers == (label,) for (m, _), label in zip(eligible, labels)):
             result = main  # the main comparison's own layers: its numbers, not a second interval
         else:
             result = None
         flat = [] if result is not None else _constant_rdms(inputs)
         if flat:
-            where = ", ".join(f"{s.name} layer {label}" for (_, s), label in zip(eligible, labels))
             notes.append(f"layer curves: the point at {where} is left out: the RDM of {', '.join(flat)} is constant "
                          "there (all off-diagonal dissimilarities equal; e.g. every text ends on the same template token "
                          "at that layer), so no rank correlation is defined")
@@ -157,23 +162,57 @@ def geometry_table(config: ReportConfig, models: Sequence[ModelInput], summaries
     rows = []
     for m, s in targets:
         layers = _geometry_layers(s.layers, config.geometry_layers)
-        result = geometry(m.path, layers=layers, n_boot=config.geometry_n_boot, confidence=config.confidence,
-                          ci_method=DEFAULT_CI_METHOD, seed=config.seed)
-        for item in result.layers:
+        options = dict(n_boot=config.geometry_n_boot, confidence=config.confidence, ci_method=DEFAULT_CI_METHOD,
+                       seed=config.seed)
+        try:
+            items, result_notes = _geometry_items(geometry, m.path, layers, options)
+        except (InputError, EstimationError):
+            items, result_notes = _geometry_by_layer(geometry, m.path, layers, options, f"{s.name}: ", notes)
+        for item in items:
             for name in GEOMETRY_DESCRIPTORS:
                 est = item[name]
                 rows.append({"model": s.name, "layer": item.layer, "depth": s.depth(item.layer), "descriptor": name,
                              "estimate": est.estimate, "ci_low": est.ci_low, "ci_high": est.ci_high,
                              "n_texts": item.n_baseline if name.startswith("baseline") else item.n_prompts,
                              "status": est.status, "note": est.note})
-        for note in result.notes:
+        for note in result_notes:
             notes.append(f"{s.name}: {note}")
         progress.advance(1)
+    if not rows:
+        return None, settings
     frame = pd.DataFrame(rows)
     if not has_layer_curve(frame):
         notes.append("no anisotropy figure: every file gives one layer, so there is no curve over depth (the table has "
                      "the numbers)")
     return frame, settings
+
+
+def _geometry_items(geometry: Callable[..., Any], path: str, layers: Sequence[int],
+                    options: dict[str, Any]) -> tuple[list[Any], list[str]]:
+    result = geometry(path, layers=list(layers), **options)
+    return list(result.layers), list(result.notes)
+
+
+def _geometry_by_layer(geometry: Callable[..., Any], path: str, layers: Sequence[int], options: dict[str, Any],
+                       name: str, notes: list[str]) -> tuple[list[Any], list[str]]:
+    """Where the layers of a file together cannot be described (e.g. an all-zero text vector at one layer), each layer
+    on its own: the others are kept, and each layer left out gets a note saying why."""
+    items: list[Any] = []
+    result_notes: list[str] = []
+    failed: dict[int, str] = {}
+    for layer in layers:
+        try:
+            got, said = _geometry_items(geometry, path, [layer], options)
+        except (InputError, EstimationError) as exc:
+            failed[layer] = exc.problem
+            continue
+        items += got
+        result_notes += [x for x in said if x not in result_notes]
+    if not items and len(set(failed.values())) == 1:  # one reason for the whole file: said once
+        notes.append(f"{name}no anisotropy: {next(iter(failed.values()))}")
+    else:
+        notes.extend(f"{name}no anisotropy at layer {layer}: {why}" for layer, why in failed.items())
+    return items, result_notes
 
 
 def has_layer_curve(frame: pd.DataFrame) -> bool:

@@ -127,6 +127,28 @@ def test_small_sample_expansion_of_one_group_is_hesterbergs():
     assert small_sample_expansion([2]).confidence(0.95) < 1.0  # one degree of freedom: t_1 is 12.7
 
 
+def test_a_note_about_too_few_replicates_names_the_level_asked_for():
+    """The expansion forms the interval at a higher level (96.1% for 95% with 8 groups of 4 rows); the note about
+    too few replicates said "a 96% basic interval" where the user had asked for 95% (2026-12-07)."""
+    import warnings
+
+    from rsastats.intervals import bootstrap_interval, small_sample_expansion
+
+    reps = np.random.default_rng(1).standard_normal(20)
+    expansion = small_sample_expansion([4] * 8)
+    level = expansion.confidence(0.95)
+    iv = bootstrap_interval(0.0, reps, method="basic", confidence=0.95, expansion=expansion)
+    assert [n for n in iv.notes if "too few" in n] == [
+        f"20 replicates are too few for a 95% basic interval (formed at {level:.1%} by the small-sample expansion): an "
+        "extreme order statistic was used as an endpoint (increase n_boot)"]
+    with warnings.catch_warnings(record=True) as caught:  # the same words where they reach the caller as a warning
+        warnings.simplefilter("always")
+        bootstrap_interval(0.0, reps, method="basic", confidence=0.95, expansion=expansion, warnings_as_notes=False)
+    assert [str(w.message) for w in caught] == list(iv.notes)
+    assert bootstrap_interval(0.0, reps, method="basic", confidence=0.95).notes[0].startswith(
+        "20 replicates are too few for a 95% basic interval: ")
+
+
 def test_expanded_basic_interval_covers_a_stratified_mean_with_small_strata():
     """8 groups of 4 rows, resampled within groups: the bootstrap sees 3/4 of the variance of the mean, so the basic
     interval covers about 91%; expanded, about 95% (Davison & Hinkley 1997, sec. 3.7)."""

@@ -104,3 +104,29 @@ def test_one_layer_files_get_no_anisotropy_figure(files, tmp_path):
     assert "anisotropy" in manifest["tables"]
     assert "anisotropy" not in {f["name"] for f in manifest["figures"]}
     assert "no anisotropy figure: every file gives one layer" in md
+
+
+def test_a_layer_no_statistic_can_use_leaves_its_points_out_not_the_report(files, tmp_path):
+    """One emotion's texts all zero at layer 0 only (found by the report's property test, 2026-12-07): the report
+    stopped with an error about that layer although its main comparison (the last layer) was fine.  Now the layer
+    curve's point and the anisotropy at that layer are left out, each with a note saying why, and the rest is
+    as before."""
+    import xarray as xr
+
+    with xr.open_dataset(files["acts0"]) as opened:  # closed before the report opens the same file
+        ds = opened.load()
+    values = ds["activations"].values.copy()
+    values[2, :, 0, :] = 0.0
+    bad = str(write_dataset(ds.assign(activations=(ds["activations"].dims, values)), tmp_path / "zero_at_0.nc"))
+    settings = dict(layer_points=3, geometry_layers=3, last_k_check=0)
+    md, manifest = _report(tmp_path, [bad, files["acts1"]], **settings)
+    notes = " ".join(" ".join(manifest["notes"]).split())
+    emotion = str(ds["emotion"].values[2])
+    assert f"the point at zero_at_0 layer 0, acts1 layer 0 is left out: {bad}: emotion vector {emotion}" in notes
+    assert f"zero_at_0: no anisotropy at layer 0: emotion '{emotion}', prompt 0 at layer 0 is an all-zero" in notes
+    curve, geometry = manifest["tables"]["layers"]["records"], manifest["tables"]["anisotropy"]["records"]
+    assert sorted({r["layer_a"] for r in curve}) == ["layer 1", "layer 2"]
+    assert sorted({r["layer"] for r in geometry if r["model"] == "zero_at_0"}) == [1, 2]
+    assert sorted({r["layer"] for r in geometry if r["model"] == "acts1"}) == [0, 1, 2]
+    _, clean = _report(tmp_path / "clean", [files["acts0"], files["acts1"]], **settings)
+    assert manifest["tables"]["pairs"]["records"][0]["rho"] == pytest.approx(clean["tables"]["pairs"]["records"][0]["rho"])
