@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from rsastats.exceptions import ValidationError
-from rsastats.io import NETCDF_LOCK, make_activations, make_vectors, output_lock, write_dataset
+from rsastats.io import NETCDF_LOCK, make_activations, make_vectors, open_netcdf, output_lock, write_dataset
 
 from .config import PAIRED_METHODS, READ_METHODS, ExtractionConfig, _config_iv
 from .models import LoadedModel
@@ -85,7 +85,7 @@ def _run_stage(config: ExtractionConfig, out: Path, overwrite: bool, restart: bo
         reading.unlink()  # a finished reading whose stage did not finish: read again rather than trust it
     result = extract(replace(config, method="comprehension"), reading, restart=restart, progress=progress,
                      loaded=loaded)
-    with NETCDF_LOCK, xr.open_dataset(reading, engine="netcdf4") as handle:
+    with NETCDF_LOCK, open_netcdf(reading) as handle:
         ds = handle.load()
     write_dataset(_stage_dataset(config, ds), out)
     ds.close()

@@ -198,11 +198,9 @@ def run_reference(plans: Sequence[ReferencePlan], reference_dir: str | os.PathLi
 
 
 def _file_used_chat(path: Path) -> bool:
-    import xarray as xr
+    from rsastats.io import NETCDF_LOCK, open_netcdf
 
-    from rsastats.io import NETCDF_LOCK
-
-    with NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4") as handle:
+    with NETCDF_LOCK, open_netcdf(path) as handle:
         return str(handle.attrs.get("chat_template", "0")) in ("1", "1.0")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .files import NETCDF_LOCK
+from .files import NETCDF_LOCK, open_netcdf
 
 __all__ = ["PROVENANCE_ATTRS", "content_sha256"]
 
@@ -45,7 +45,7 @@ def content_sha256(data: str | os.PathLike | xr.Dataset) -> str:
     every attribute except :data:`PROVENANCE_ATTRS`."""
     if isinstance(data, xr.Dataset):
         return _dataset_sha256(data)
-    with NETCDF_LOCK, xr.open_dataset(data, engine="netcdf4", decode_times=False) as ds:
+    with NETCDF_LOCK, open_netcdf(data, decode_times=False) as ds:
         return _dataset_sha256(ds)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import xarray as xr
@@ -25,7 +26,7 @@ from .outputs import atomic_path, output_lock
 from .validate import VALIDATORS, check_schema, validate_dataset
 
 __all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path", "NETCDF_LOCK",
-           "netcdf_encoding", "file_sha256"]
+           "open_netcdf", "netcdf_encoding", "file_sha256"]
 
 
 # --------------------------------------------------------------------------- reading
@@ -34,6 +35,37 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # one process (a dask worker running two extraction tasks) from writing at once: that crashed the process
 # (a segmentation fault in a test run). Every NetCDF read and write of rsastats holds this lock.
 NETCDF_LOCK = threading.RLock()
+
+
+@contextmanager
+def open_netcdf(path: str | os.PathLike, *, check_header: bool = False, **options: Any) -> Iterator[xr.Dataset]:
+    """A NetCDF file opened lazily by xarray on one netCDF4 handle of our own, closed on leaving the block; hold
+    :data:`NETCDF_LOCK` around it.  ``check_header``: first refuse a file whose header declares more than memory
+    allows (:func:`_check_header`), on the same handle.
+
+    One handle per reading, not ``xr.open_dataset(path)`` after a header check of its own: with the same file open
+    elsewhere in the process (a dataset the user opened with xarray or netCDF4 and has not closed), a second opening
+    followed by a read of its strings (the emotion labels) crashed the process in HDF5 (a segmentation fault;
+    Unidata/netcdf4-python#1444, netCDF4 1.7.5.1; tests/unit/test_io_open_elsewhere.py)."""
+    import netCDF4
+
+    try:
+        nc = netCDF4.Dataset(path, "r")
+    except Exception as exc:  # netCDF4 raises OSError, RuntimeError, AttributeError, ... on corrupt bytes
+        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {_reason(exc)}", path=path) from None
+    try:
+        if check_header:
+            _check_header(nc, Path(path))
+        opened = xr.open_dataset(xr.backends.NetCDF4DataStore(nc), **options)
+    except BaseException:
+        nc.close()
+        raise
+    with opened as ds:  # closing it closes the handle
+        yield ds
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def _check_readable(path: Path) -> None:
@@ -55,19 +87,15 @@ def _declared_bytes(variables: Any) -> int:
     return sum(int(np.prod(v.shape, dtype=object)) * max(int(getattr(v.dtype, "itemsize", 8)), 1) for v in variables)
 
 
-def _check_header(path: Path) -> None:
+def _check_header(nc: Any, path: Path) -> None:
     """Refuse a file whose header declares more data than memory allows, or than its size can hold
     compressed, before xarray reads anything (it loads index coordinates as it opens)."""
-    import netCDF4
-
     try:
-        with NETCDF_LOCK, netCDF4.Dataset(path, "r") as nc:
-            variables = list(nc.variables.values())
-            indexes = [v for name, v in nc.variables.items() if v.dimensions == (name,)]
-            declared, eager = _declared_bytes(variables), _declared_bytes(indexes)
-    except Exception as exc:  # netCDF4 raises OSError, RuntimeError, AttributeError, ... on corrupt bytes
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=path) from None
+        variables = list(nc.variables.values())
+        indexes = [v for name, v in nc.variables.items() if v.dimensions == (name,)]
+        declared, eager = _declared_bytes(variables), _declared_bytes(indexes)
+    except Exception as exc:  # corrupt bytes in the header
+        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {_reason(exc)}", path=path) from None
     check_declared_size("its coordinates", eager, None, path)
     check_declared_size("its arrays", declared, path.stat().st_size, path)
 
@@ -94,9 +122,8 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
     """
     p = Path(path)
     _check_readable(p)
-    _check_header(p)
     try:
-        with NETCDF_LOCK, xr.open_dataset(p, engine="netcdf4", decode_times=False, mask_and_scale=False) as handle:
+        with NETCDF_LOCK, open_netcdf(p, check_header=True, decode_times=False, mask_and_scale=False) as handle:
             if callable(layers):
                 layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
             if layers is not None and "layer" in handle.dims:
@@ -113,8 +140,7 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
         raise FileFormatError("does not fit in memory (raise the limit with RSASTATS_MAX_MEMORY only if the machine "
                               "has the memory)", path=p) from None
     except Exception as exc:  # any failure of the NetCDF/HDF5 libraries on a corrupt file
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {reason}", path=p) from None
+        raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {_reason(exc)}", path=p) from None
 
 
 def open_dataset(path: str | os.PathLike, *, layers: Any = None) -> tuple[str, xr.Dataset]:

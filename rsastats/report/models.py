@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import xarray as xr
 
-from ..io import NETCDF_LOCK
+from ..io import NETCDF_LOCK, open_netcdf
 from ..inputs import ModelInput, RDMOptions
 from .config import ReportConfig
 
@@ -47,7 +46,7 @@ class ModelSummary:
 
 def _file_layers(path: str) -> tuple[tuple[int, ...], int | None]:
     """Layer labels of a file and the depth of its last block (``n_blocks`` attribute when present)."""
-    with NETCDF_LOCK, xr.open_dataset(path, engine="netcdf4", decode_times=False) as handle:
+    with NETCDF_LOCK, open_netcdf(path, decode_times=False) as handle:
         labels = tuple(int(x) for x in handle["layer"].values) if "layer" in handle.coords else ()
         blocks = handle.attrs.get("n_blocks", "")
     try:

@@ -12,9 +12,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from ..io import NETCDF_LOCK
+from ..io import NETCDF_LOCK, open_netcdf
 from ..compare import check_not_constant
 from ..exceptions import EstimationError, FileFormatError, InputError, ValidationError
 from ..inputs import ModelInput, load_model, split_file_layer
@@ -249,7 +248,7 @@ def _known_components(models: Sequence[ModelInput], notes: list[str]) -> tuple[l
 def _file_attrs(model: ModelInput) -> Any:
     if model.attrs or not model.path:
         return model.attrs
-    with NETCDF_LOCK, xr.open_dataset(model.path, engine="netcdf4", decode_times=False) as handle:
+    with NETCDF_LOCK, open_netcdf(model.path, decode_times=False) as handle:
         return dict(handle.attrs)
 
 
