@@ -88,7 +88,8 @@ def scheme_for(models: Sequence[ModelInput], scheme: str | None, ci: str) -> str
         missing = [m for m in models if not m.has_prompts]
         if missing:
             raise ValidationError(f"--bootstrap {chosen} resamples prompts and needs activations files; "
-                                  f"{missing[0].name} is a {missing[0].kind} file (use --bootstrap emotions)")
+                                  f"{missing[0].name} is a {missing[0].kind} file (use --bootstrap emotions)",
+                                  path=missing[0].path or missing[0].rdm.source or None)
         if INTERVAL_METHODS[ci].uses == "jackknife":
             raise ValidationError(f"--ci {ci} leaves out one emotion at a time (emotions are the sampling unit); "
                                   f"with --bootstrap {chosen} use --ci percentile, basic or bca")

@@ -14,6 +14,46 @@ from .validate import validate_activations, validate_rdm, validate_vectors
 
 __all__ = ["make_activations", "make_vectors", "make_rdm"]
 
+_FLOAT32 = np.finfo(np.float32)
+CAST_TOLERANCE = 1e-6  # a vector's relative change in float32: rounding alone is below 6e-8 per value
+
+
+def _float32(values: np.ndarray, what: str, dims: Sequence[str], emotions: Sequence[str] | None = None) -> np.ndarray:
+    """``values`` as the float32 the file format stores, refusing what that would change: finite values beyond its
+    range (they would become infinite) and vectors (the last axis) so small that float32 would flush them toward 0
+    (their relative change above :data:`CAST_TOLERANCE`).  A single tiny entry beside larger ones changes nothing
+    and passes.  An array that is float32 already, or an integer one, is cast as it is.  ``dims`` name the axes and
+    ``emotions`` label the first one, for the message."""
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4:
+        return values.astype(np.float32, copy=False)
+    out = values.astype(np.float32)
+    finite = np.isfinite(values)
+    beyond = finite & ~np.isfinite(out)
+    if beyond.any():
+        first = _where(np.argwhere(beyond)[0], dims, emotions)
+        raise ValidationError(f"{int(beyond.sum())} value(s) of {what}, first at {first}, lie beyond the range of "
+                              f"float32, which the file format stores ({_FLOAT32.max:.3g}): "
+                              f"{float(values[beyond].flat[0]):.3g}; rescale them (a common factor changes no cosine or "
+                              "rank statistic)")
+    small = finite & (values != 0) & (np.abs(values) < _FLOAT32.tiny)
+    for index in np.unique(np.argwhere(small)[:, :-1], axis=0) if small.any() else ():
+        row = tuple(int(i) for i in index)
+        exact, stored = values[row].astype(np.float64), out[row].astype(np.float64)
+        scale = float(np.linalg.norm(exact))
+        if scale > 0 and float(np.linalg.norm(stored - exact)) > CAST_TOLERANCE * scale:
+            at = _where(row, dims, emotions)
+            raise ValidationError(f"{what} at {at}: a vector of length {scale:.3g} is too small "
+                                  f"for float32, which the file format stores (normal values from {_FLOAT32.tiny:.3g}): "
+                                  "it would lose its precision or become 0; rescale the values (a common factor changes "
+                                  "no cosine or rank statistic)")
+    return out
+
+
+def _where(index: Sequence[int], dims: Sequence[str], emotions: Sequence[str] | None) -> str:
+    parts = [f"{dim} {emotions[int(i)]!r}" if dim == "emotion" and emotions is not None else f"{dim} {int(i)}"
+             for dim, i in zip(dims, index)]
+    return ", ".join(parts)
+
 
 def make_activations(
     activations: Any,
@@ -52,14 +92,16 @@ def make_activations(
     }
     if len(coords["emotion"]) != n_e:
         raise LabelError(f"{len(coords['emotion'])} emotion labels for {n_e} rows of activations")
-    data_vars: dict[str, Any] = {"activations": (("emotion", "prompt", "layer", "hidden"), values.astype(np.float32, copy=False))}
+    dims = ("emotion", "prompt", "layer", "hidden")
+    data_vars: dict[str, Any] = {"activations": (dims, _float32(values, "activations", dims, coords["emotion"]))}
     if text is not None:
         coords["text"] = (("emotion", "prompt"), np.asarray(text, dtype=object))
     if valid is not None:
         data_vars["valid"] = (("emotion", "prompt"), np.asarray(valid).astype(np.int8))
     if baseline is not None:
         base = np.asarray(baseline)
-        data_vars["baseline"] = (("sample", "layer", "hidden"), base.astype(np.float32, copy=False))
+        base_dims = ("sample", "layer", "hidden")
+        data_vars["baseline"] = (base_dims, _float32(base, "baseline", base_dims))
         if baseline_text is not None:
             coords["baseline_text"] = (("sample",), np.asarray(list(baseline_text), dtype=object))
     all_attrs = make_attrs("activations", **{"hidden_size": n_h, **dict(attrs or {})})
@@ -92,8 +134,9 @@ def make_vectors(
     if values.ndim == 3:
         coords["layer"] = np.arange(values.shape[1]) if layers is None else np.asarray(layers, dtype=np.int64)
     all_attrs = make_attrs("vectors", **{"hidden_size": values.shape[-1], **dict(attrs or {})})
+    stored = _float32(values, "vectors", dims, coords["emotion"])
     try:
-        ds = xr.Dataset({"vectors": (dims, values.astype(np.float32, copy=False))}, coords=coords, attrs=all_attrs)
+        ds = xr.Dataset({"vectors": (dims, stored)}, coords=coords, attrs=all_attrs)
     except ValueError as exc:
         raise ValidationError(f"arrays do not fit together: {exc}") from None
     return validate_vectors(ds)

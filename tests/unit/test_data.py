@@ -334,3 +334,26 @@ def test_file_sha256_reads_the_bytes(tmp_path):
                                          (["a", 2.50], "a, 2.5"), (np.array([1.0, 2.0]), "1, 2")])
 def test_attribute_text_spells_numbers_one_way(value, text):
     assert rsio.attribute_text(value) == text
+
+
+def test_values_float32_cannot_hold_are_refused_not_stored_changed():
+    """The file format stores float32.  Finite float64 values beyond its range became infinite and were reported as
+    "NaN or Inf" the user's array did not hold; vectors below its normal range became 0 (or lost their precision)
+    and were reported as "all-zero vectors" (found 2026-12-07 importing vectors scaled by 1e300 and 1e-50)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 6))
+    labels = ["a", "b", "c", "d"]
+    with pytest.raises(ValidationError, match=r"6 value\(s\) of vectors, first at emotion 'a', hidden 0, lie beyond "
+                                              r"the range of float32"):
+        make_vectors(np.vstack([x[:1] * 1e300, x[1:]]), labels)
+    with pytest.raises(ValidationError, match=r"vectors at emotion 'd': a vector of length .* is too small for float32"):
+        make_vectors(np.vstack([x[:3], x[3:] * 1e-50]), labels)
+    acts = rng.standard_normal((4, 3, 2, 6))
+    acts[2, 1, 0] *= 1e-45
+    with pytest.raises(ValidationError, match=r"activations at emotion 'c', prompt 1, layer 0: a vector of length"):
+        make_activations(acts, labels)
+    kept = x.copy()
+    kept[0, 0] = 1e-40  # one tiny entry beside ordinary ones: float32 changes the vector by far less than 1e-6
+    assert make_vectors(kept, labels)["vectors"].dtype == np.float32
+    scaled = make_vectors(x * 1e-30, labels)["vectors"].values  # small, but inside float32's normal range
+    np.testing.assert_allclose(scaled, x * 1e-30, rtol=1e-6)

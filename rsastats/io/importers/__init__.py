@@ -182,7 +182,7 @@ def import_vectors(
                                     path=where)
         provenance = {"hidden_size": values.shape[-1], **dict(table.attrs or {}), **_provenance(paths, fmt, attrs),
                       **layer_attrs}
-        return make_vectors(values.astype(np.float32), table.labels, layers=layer_coords, attrs=provenance)
+        return make_vectors(values, table.labels, layers=layer_coords, attrs=provenance)
     except InputError as exc:
         if exc.path is None:  # errors from make_vectors: attach the source file
             raise type(exc)(exc.problem, path=where) from None
