@@ -95,5 +95,5 @@ def rdm_reliability(ds: xr.Dataset, layer: int, rows: Any, stream: np.random.See
 
 
 def _stepped_up(r: float) -> float:
-    """The Spearman-Brown reliability of a split-half correlation ``r``, floored at -1 (where ``r < -1/3``)."""
-    return float(max(-1.0, spearman_brown(r)))
+    """The Spearman-Brown reliability of a split-half correlation ``r`` (floored at -1 where ``r < -1/3``)."""
+    return float(spearman_brown(r))

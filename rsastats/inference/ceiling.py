@@ -45,10 +45,12 @@ _SPLIT_BLOCK = 32
 
 
 def spearman_brown(r: Any, factor: float = 2.0) -> np.ndarray:
-    """Reliability of a measurement ``factor`` times as long: ``k r / (1 + (k - 1) r)``."""
+    """Reliability of a measurement ``factor`` times as long: ``k r / (1 + (k - 1) r)``, floored at -1 (a reliability
+    is a correlation; for ``k = 2`` the formula falls below -1 where ``r < -1/3``: -2 at ``r = -0.5``).  NaN stays
+    NaN."""
     r = np.asarray(r, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return factor * r / (1.0 + (factor - 1.0) * r)
+        return np.fmax(factor * r / (1.0 + (factor - 1.0) * r), np.where(np.isnan(r), np.nan, -1.0))
 
 
 def disattenuate(rho: float, reliability_a: float | None, reliability_b: float | None) -> float | None:

@@ -80,6 +80,9 @@ def test_bootstrap_bad_input(trio, vectors_ds):
 def test_spearman_brown():
     assert spearman_brown(0.5) == pytest.approx(2 / 3)
     assert spearman_brown(0.0) == 0.0 and spearman_brown(1.0) == 1.0
+    # a reliability is a correlation: below r = -1/3 the formula leaves [-1, 1] (-2 at -0.5) and is floored at -1
+    assert spearman_brown(-0.25) == pytest.approx(-2 / 3) and spearman_brown(-0.5) == -1.0
+    assert spearman_brown(-1.0) == -1.0 and np.isnan(spearman_brown(float("nan")))
 
 
 def test_split_half_reliability_equals_naive(trio):
