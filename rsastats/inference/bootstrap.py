@@ -18,7 +18,7 @@ from ..parallel import runner_for
 from ..results import Record
 from ..exceptions import EstimationError, RsaStatsWarning
 from ..intervals import (BASIC_BOUNDED, CI_METHODS, CORRELATION_BOUNDS, DEFAULT_CI, INTERVAL_METHODS, acceleration,
-                         basic_interval, confidence_interval, excluded_estimate, interval_pvalue)
+                         basic_interval, confidence_interval, excluded_estimate, interval_note, interval_pvalue)
 from .degeneracy import pair_second_order
 from .engine import SCHEMES, ResamplingEngine
 from .engine_tasks import bootstrap_replicates
@@ -72,6 +72,7 @@ class BootstrapResult(Record):
     n_emotions: int
     seed: int | None
     bootstrap_distribution: np.ndarray = field(repr=False, metadata={"json": False})
+    ci_note: str = ""  # why there is no interval ("" where there is one), as compare_models' ci_note
 
     @property
     def estimate(self) -> float:
@@ -193,8 +194,9 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
                                    second_order=None if second is None else float(second[0]), prompts=prompts)
     dist = summary.pop("distribution")
     dist.setflags(write=False)
-    summary.pop("ci_note", None)  # this result has no note field: the warning says why its interval is missing
-    return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
+    note = summary.pop("ci_note", "") or interval_note(ci, models[0].rdm.n_emotions, summary["ci_low"],
+                                                       summary["ci_high"])
+    return BootstrapResult(ci_note=note, a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
                            bootstrap=scheme, n_boot=n_boot, rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions,
                            seed=seed_to_int(seed), bootstrap_distribution=dist, **summary)
 

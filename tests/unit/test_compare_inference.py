@@ -254,3 +254,20 @@ def test_rho_corrected_is_withheld_when_its_bca_interval_excludes_it():
     given = _pair_result(0, 1, 0.8, aa, 0.4, (0.7, 0.88), None, 4)
     assert (given.rho_corrected, given.corrected_ci_low, given.corrected_ci_high) == (0.8, 0.7, 0.88)
     assert given.corrected_ci_method == "jackknife-t" and given.corrected_note == ""
+
+
+def test_bootstrap_rho_says_why_it_has_no_interval():
+    """``bootstrap_rho`` had no ``ci_note``: where its interval was null only a warning said why (2026-12-07)."""
+    import warnings
+
+    from rsastats.io import make_activations
+
+    rng = np.random.default_rng(0)
+    few = [make_activations(rng.standard_normal((4, 3, 1, 5)), list("abcd")) for _ in range(2)]
+    enough = [make_activations(rng.standard_normal((8, 3, 1, 5)), list("abcdefgh")) for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        thin = bootstrap_rho(*few, n_boot=50, seed=0)
+    assert np.isnan(thin.ci_low) and thin.ci_note == "the jackknife-t interval needs at least 5 emotions (4 here)"
+    given = bootstrap_rho(*enough, n_boot=50, seed=0)
+    assert np.isfinite(given.ci_low) and given.ci_note == "" and given.to_dict()["ci_note"] == ""
