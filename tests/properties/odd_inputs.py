@@ -7,9 +7,12 @@ from hypothesis import HealthCheck, settings
 
 def promises(max_examples: int):
     """Hypothesis settings for such a test, with numpy's warnings turned into errors (they must not reach the user)
-    and the package's own warnings ignored.  Put it above ``@given``."""
+    and the package's own warnings ignored.  Put it above ``@given``.  Derandomized, so that every run (CI's too) tries
+    the same examples: a new search for odd inputs is a script that runs the test's ``hypothesis.inner_test`` with
+    random settings and many more examples (CHANGELOG, 'odd but legal inputs')."""
     def wrap(test):
-        test = settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])(test)
+        test = settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                        derandomize=True, database=None)(test)
         test = pytest.mark.filterwarnings("ignore")(test)
         return pytest.mark.filterwarnings("error::RuntimeWarning")(test)  # applied last: takes precedence
     return wrap
