@@ -146,6 +146,7 @@ def _group(rows: Sequence[tuple[Any, Mapping[str, str]]], path: Path | None) -> 
     """Group validated rows by emotion; raise one error naming every empty or duplicated text."""
     empty: list[str] = []
     duplicates: list[str] = []
+    nul: list[str] = []
     seen: dict[str, tuple[Any, str]] = {}
     emotions: list[str] = []
     grouped: dict[str, list[str]] = {}
@@ -153,6 +154,9 @@ def _group(rows: Sequence[tuple[Any, Mapping[str, str]]], path: Path | None) -> 
         emotion, text = row["emotion"].strip(), row["text"].strip()
         if not emotion:
             raise LabelError(f"{_where(where)}: empty emotion label", path=path)
+        if "\x00" in emotion or "\x00" in text:  # NetCDF ends a string there: the rest would be lost
+            nul.append(f"{_where(where)} ({emotion.replace(chr(0), '')})")
+            continue
         if not text:
             empty.append(f"{_where(where)} ({emotion})")
             continue
@@ -168,6 +172,9 @@ def _group(rows: Sequence[tuple[Any, Mapping[str, str]]], path: Path | None) -> 
             grouped[emotion] = []
         grouped[emotion].append(text)
     problems = []
+    if nul:
+        problems.append(f"{len(nul)} text(s) or label(s) holding a NUL byte, which NetCDF cannot store (it would cut the "
+                        f"text there), at {', '.join(nul[:3])}{' ...' if len(nul) > 3 else ''}")
     if empty:
         problems.append(f"{len(empty)} empty text(s) at {', '.join(empty[:3])}{' ...' if len(empty) > 3 else ''}")
     if duplicates:

@@ -140,3 +140,16 @@ def test_prompt_template_stimuli():
     assert stim.texts == (("Write about feeling happy:",) * 3, ("Write about feeling sad:",) * 3)
     with pytest.raises(ValidationError, match="must contain"):
         prompt_template_stimuli("no placeholder", ["happy", "sad"], 1)
+
+
+def test_a_nul_byte_in_a_text_is_refused_before_the_model_runs(tmp_path):
+    """NetCDF ends a string at a NUL byte: such a text was read by the model and then stopped the write with an error
+    about an attribute, after the whole run (found 2026-12-07); the stimulus and baseline readers now refuse it."""
+    stimuli = tmp_path / "s.json"
+    stimuli.write_text(json.dumps([{"emotion": "happy", "text": "a\x00b"}, {"emotion": "sad", "text": "b"}]))
+    with pytest.raises(ValidationError, match=r"1 text\(s\) or label\(s\) holding a NUL byte.* at record 0 \(happy\)"):
+        load_stimuli(stimuli)
+    baseline = tmp_path / "b.txt"
+    baseline.write_text("calm weather\nrain\x00 later\n")
+    with pytest.raises(ValidationError, match=r"NUL byte.* at line 2 \(baseline\)"):
+        load_baseline(baseline)
