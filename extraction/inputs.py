@@ -16,7 +16,7 @@ import torch
 
 from rsastats.exceptions import ModelLoadError, ValidationError
 
-__all__ = ["EncodedText", "encode_texts", "render", "pool_range", "right_padded_batch"]
+__all__ = ["EncodedText", "encode_texts", "checked_example", "render", "pool_range", "right_padded_batch"]
 
 _MARK = "@@RSASTATS-STIMULUS@@"
 
@@ -81,6 +81,20 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], *, template: str = "{text
             raise ValidationError(f"the stimulus {text[:50]!r} needs {len(ids)} tokens; the model reads at most {max_length}")
         encoded.append(EncodedText(tuple(ids), (positions[0], positions[-1] + 1), rendered))
     return encoded
+
+
+def checked_example(tokenizer: Any, texts: Sequence[Sequence[str]], baseline: Sequence[str], *, template: str,
+                    chat: bool, max_length: int | None, sources: tuple[str | None, str | None]) -> str:
+    """Check, before the model runs, that every stimulus text (``texts``, one list per emotion) and baseline text has
+    a token of its own and fits ``max_length``; an error names the file it came from (``sources``: the stimuli's and
+    the baseline's, None for built-in texts).  Returns the model input of the first stimulus (the file's example).
+    Checked one emotion at a time otherwise, a text too long for the model stopped a run halfway."""
+    for group, source in [*((t, sources[0]) for t in texts), (baseline, sources[1])]:
+        try:
+            encode_texts(tokenizer, group, template=template, chat=chat, max_length=max_length)
+        except ValidationError as exc:
+            raise ValidationError(exc.problem, path=source) from None
+    return encode_texts(tokenizer, [texts[0][0]], template=template, chat=chat)[0].rendered
 
 
 def pool_range(pooling: str, length: int, span: tuple[int, int], *, skip_first_token: bool = False) -> tuple[int, int]:

@@ -28,11 +28,11 @@ from rsastats.exceptions import ModelLoadError, ValidationError
 from .capture import CaptureMismatch, NonFiniteActivation, ResidualCapture
 from .config import READ_METHODS, ExtractionConfig, _config_iv, parse_layers
 from .generate import prompt_generator, sample_continuations
-from .inputs import encode_texts, pool_range, right_padded_batch
+from .inputs import checked_example, encode_texts, pool_range, right_padded_batch
 from .models import LoadedModel, load_model
 from .parts import WorkParts, assemble, check_output, work_folder
 from .precision import PrecisionInfo, apply_precision, weight_dtype
-from .stimuli import STUDY_EMOTIONS, StimulusSet, load_stimuli, prompt_template_stimuli
+from .stimuli import STUDY_EMOTIONS, StimulusSet, load_stimuli, prompt_template_stimuli, text_sources
 
 __all__ = ["ExtractionResult", "extract", "build_stimuli", "work_folder", "SAMPLER"]
 
@@ -365,7 +365,8 @@ def _extract(config: ExtractionConfig, out: Path, overwrite: bool, restart: bool
     layers = parse_layers(config.layers, loaded.n_blocks)
     baseline_pooling = config.pooling if config.method == "comprehension" else "mean"
     with torch.no_grad(), ResidualCapture(loaded.model, layers, config.final_norm) as capture:
-        example = encode_texts(loaded.tokenizer, [stim.texts[0][0]], template=config.template, chat=chat)[0].rendered
+        example = checked_example(loaded.tokenizer, stim.texts, stim.baseline, template=config.template, chat=chat,
+                                  max_length=_max_length(loaded.model), sources=text_sources(stim, config.baseline))
         attrs = _attrs(config, loaded, info, capture, stim, chat, example, baseline_pooling)
         fingerprint = {**attrs, "layers": list(layers), "emotions": list(stim.emotions),
                        "counts": [len(t) for t in stim.texts], "baseline_texts": len(stim.baseline),

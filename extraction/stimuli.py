@@ -211,6 +211,13 @@ def _from_rows(name: str, rows, path: Path | None, source: str, baseline: Sequen
                        baseline=tuple(baseline), source=source, problems=tuple(problems))
 
 
+def text_sources(stim: StimulusSet, baseline: Any) -> tuple[str | None, str | None]:
+    """Where a set's texts and its baseline texts came from, for messages: each a file's path, or None (built in)."""
+    def as_file(spec: Any) -> str | None:
+        return str(spec) if spec is not None and Path(str(spec)).is_file() else None
+    return as_file(stim.source), None if stim.paired else as_file(baseline)
+
+
 def load_baseline(spec: str | Path | None = "builtin") -> tuple[str, ...]:
     """Baseline texts: ``"builtin"`` (the shipped 150), ``None``/``"none"`` (no baseline), or a
     file: CSV/TSV with a ``text`` column, JSON list of strings, or plain text with one per line."""

@@ -9,7 +9,7 @@ from .conftest import make_tokenizer
 pytest.importorskip("torch")
 pytestmark = pytest.mark.extraction
 
-from extraction.inputs import encode_texts, pool_range, render, right_padded_batch  # noqa: E402
+from extraction.inputs import checked_example, encode_texts, pool_range, render, right_padded_batch  # noqa: E402
 from rsastats.exceptions import ValidationError  # noqa: E402
 
 
@@ -52,6 +52,20 @@ def test_too_long_input_is_refused():
     tok = make_tokenizer()
     with pytest.raises(ValidationError, match="needs 6 tokens; the model reads at most 4"):
         encode_texts(tok, ["I feel happy today ."], max_length=4)
+
+
+def test_every_text_is_checked_before_the_run_and_the_error_names_its_file():
+    """A text too long for the model was found only when its emotion's turn came, halfway through a run, and the
+    error named no file (2026-12-07): every stimulus and baseline text is now checked first."""
+    tok = make_tokenizer()
+    texts = [["I feel happy"], ["I feel", "I feel happy today ."]]
+    with pytest.raises(ValidationError, match=r"^s\.csv: the stimulus 'I feel happy today \.' needs 6 tokens"):
+        checked_example(tok, texts, [], template="{text}", chat=False, max_length=5, sources=("s.csv", "b.txt"))
+    with pytest.raises(ValidationError, match=r"^b\.txt: the stimulus 'I feel happy today \.' needs 6 tokens"):
+        checked_example(tok, texts[:1], ["I feel happy today ."], template="{text}", chat=False, max_length=5,
+                        sources=("s.csv", "b.txt"))
+    assert checked_example(tok, texts, ["today ."], template="{text}", chat=False, max_length=6,
+                           sources=("s.csv", None)) == "I feel happy"
 
 
 def test_pool_ranges():
