@@ -23,7 +23,7 @@ import xarray as xr
 from ..exceptions import FileFormatError, InputError, ValidationError
 from ..limits import check_declared_size
 from .outputs import atomic_path, output_lock
-from .validate import VALIDATORS, check_schema, validate_dataset
+from .validate import VALIDATORS, check_int_coord, check_schema, validate_dataset
 
 __all__ = ["open_activations", "open_vectors", "open_rdm", "open_dataset", "write_dataset", "atomic_path", "NETCDF_LOCK",
            "open_netcdf", "netcdf_encoding", "file_sha256"]
@@ -124,6 +124,8 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
     _check_readable(p)
     try:
         with NETCDF_LOCK, open_netcdf(p, check_header=True, decode_times=False, mask_and_scale=False) as handle:
+            if "layer" in handle.coords:  # before a selection by label: a float or repeated label is said as such
+                check_int_coord(handle, "layer", str(p))
             if callable(layers):
                 layers = layers([int(x) for x in handle["layer"].values]) if "layer" in handle.coords else None
             if layers is not None and "layer" in handle.dims:

@@ -16,8 +16,8 @@ import xarray as xr
 from ..exceptions import LabelError, SchemaError, ValidationError
 from .schema import ALLOWED_VALUES, KIND_OF_SCHEMA, RDM_REQUIRED_ATTRS, REQUIRED_ATTRS, check_labels
 
-__all__ = ["file_kind", "check_schema", "validate_activations", "validate_vectors", "validate_rdm", "validate_dataset",
-           "VALIDATORS"]
+__all__ = ["file_kind", "check_schema", "check_int_coord", "validate_activations", "validate_vectors", "validate_rdm",
+           "validate_dataset", "VALIDATORS"]
 
 
 def file_kind(ds: xr.Dataset, source: str | None = None) -> str:
@@ -84,14 +84,16 @@ def _check_label_coord(ds: xr.Dataset, dim: str, source: str | None) -> xr.Datas
     return ds
 
 
-def _check_int_coord(ds: xr.Dataset, dim: str, source: str | None) -> None:
+def check_int_coord(ds: xr.Dataset, dim: str, source: str | None) -> None:
+    """A one-line error unless ``ds`` has a coordinate ``dim`` of distinct integers."""
     if dim not in ds.coords:
         raise SchemaError(f"no '{dim}' coordinate", path=source)
     values = ds[dim].values
     if values.dtype.kind not in "iu":
         raise SchemaError(f"'{dim}' coordinate must hold integers, found {values.dtype}", path=source)
-    if len(np.unique(values)) != len(values):
-        raise LabelError(f"duplicated '{dim}' values", path=source)
+    labels, counts = np.unique(values, return_counts=True)
+    if len(labels) != len(values):
+        raise LabelError(f"duplicated '{dim}' values: {', '.join(str(v) for v in labels[counts > 1][:5])}", path=source)
 
 
 def _scalar(value: Any) -> Any:
@@ -149,8 +151,8 @@ def validate_activations(ds: xr.Dataset, source: str | os.PathLike | None = None
             ds = ds.assign({name: ds[name].transpose(*dims)}) if name in ds.data_vars else ds.assign_coords({name: ds[name].transpose(*dims)})
     _check_variable(ds, "activations", [dims4], src)
     ds = _check_label_coord(ds, "emotion", src)
-    _check_int_coord(ds, "prompt", src)
-    _check_int_coord(ds, "layer", src)
+    check_int_coord(ds, "prompt", src)
+    check_int_coord(ds, "layer", src)
     if "text" in ds.variables:
         if ds["text"].dims != ("emotion", "prompt"):
             raise SchemaError(f"'text' has dimensions ({', '.join(ds['text'].dims)}) {tuple(ds['text'].shape)}, expected (emotion, prompt) {(ds.sizes['emotion'], ds.sizes['prompt'])}", path=src)
@@ -182,7 +184,7 @@ def validate_vectors(ds: xr.Dataset, source: str | os.PathLike | None = None) ->
     var = _check_variable(ds, "vectors", [("emotion", "hidden"), ("emotion", "layer", "hidden")], src)
     ds = _check_label_coord(ds, "emotion", src)
     if "layer" in var.dims:
-        _check_int_coord(ds, "layer", src)
+        check_int_coord(ds, "layer", src)
     _check_finite(ds, "vectors", src)
     values = np.asarray(var.values)
     zero = ~np.any(values != 0, axis=-1)

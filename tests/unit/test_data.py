@@ -357,3 +357,17 @@ def test_values_float32_cannot_hold_are_refused_not_stored_changed():
     assert make_vectors(kept, labels)["vectors"].dtype == np.float32
     scaled = make_vectors(x * 1e-30, labels)["vectors"].values  # small, but inside float32's normal range
     np.testing.assert_allclose(scaled, x * 1e-30, rtol=1e-6)
+
+
+@pytest.mark.parametrize("layers,error,match", [([0.5, 1.5], SchemaError, "'layer' coordinate must hold integers, found "
+                                                  "float64"),
+                                                 ([3, 3], LabelError, "duplicated 'layer' values: 3")])
+@pytest.mark.parametrize("selected", [None, [-1], lambda labels: labels[-1:]])
+def test_a_bad_layer_coordinate_is_named_not_called_corrupt(tmp_path, activations_ds, layers, error, match, selected):
+    """A float or repeated layer label was reported as "cannot be read as NetCDF (truncated or corrupt?)" with
+    pandas' words, where a layer was selected before the file was validated (found 2026-12-07)."""
+    p = tmp_path / "a.nc"
+    _raw_write(activations_ds.assign_coords(layer=layers), p)
+    with pytest.raises(error, match=match) as exc:
+        open_dataset(p, layers=selected)
+    _assert_one_line(exc, p)
