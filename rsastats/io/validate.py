@@ -203,15 +203,22 @@ def validate_rdm(ds: xr.Dataset, source: str | os.PathLike | None = None, *, ato
     ds = _check_label_coord(ds, "emotion", src)
     ds = _check_label_coord(ds, "emotion_", src)
     if list(ds["emotion"].values) != list(ds["emotion_"].values):
-        raise LabelError("row and column labels of the RDM differ", path=src)
+        order = "in another order" if sorted(map(str, ds["emotion"].values)) == sorted(map(str, ds["emotion_"].values)) \
+            else "not the same labels"
+        raise LabelError(f"row and column labels of the RDM differ ({order}; 'emotion' and 'emotion_' must list the "
+                         "same labels in the same order)", path=src)
     _check_finite(ds, "rdm", src)
     m = np.asarray(var.values)
     scale = max(1.0, float(np.abs(m).max()))
     if not np.allclose(m, m.T, rtol=0, atol=atol * scale):
         i, j = np.unravel_index(np.argmax(np.abs(m - m.T)), m.shape)
-        raise ValidationError(f"RDM is not symmetric (cell {ds['emotion'].values[i]!r},{ds['emotion'].values[j]!r})", path=src)
+        a, b = str(ds["emotion"].values[i]), str(ds["emotion"].values[j])
+        raise ValidationError(f"RDM is not symmetric: cell ({a!r}, {b!r}) holds {m[i, j]:.6g}, cell ({b!r}, {a!r}) "
+                              f"{m[j, i]:.6g}", path=src)
     if np.abs(np.diag(m)).max() > atol * scale:
-        raise ValidationError("RDM has a non-zero diagonal", path=src)
+        k = int(np.argmax(np.abs(np.diag(m))))
+        raise ValidationError(f"RDM has a non-zero diagonal: cell ({str(ds['emotion'].values[k])!r}, "
+                              f"{str(ds['emotion'].values[k])!r}) holds {m[k, k]:.6g}", path=src)
     return ds
 
 

@@ -246,9 +246,10 @@ def test_valid_mask_values():
 
 def test_rdm_checks():
     good = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0.0]])
-    with pytest.raises(ValidationError, match="not symmetric"):
+    # the cell named in plain quotes with both values (it read "cell np.str_('a'),np.str_('b')")
+    with pytest.raises(ValidationError, match=r"not symmetric: cell \('a', 'b'\) holds 2, cell \('b', 'a'\) 1$"):
         make_rdm(good + np.triu(np.ones((3, 3)), 1), list("abc"))
-    with pytest.raises(ValidationError, match="non-zero diagonal"):
+    with pytest.raises(ValidationError, match=r"non-zero diagonal: cell \('a', 'a'\) holds 1$"):
         make_rdm(good + np.eye(3), list("abc"))
     with pytest.raises(LabelError, match="2 emotion labels for an RDM with 3 rows"):
         make_rdm(good, list("ab"))
@@ -257,7 +258,10 @@ def test_rdm_checks():
 def test_rdm_with_different_row_and_column_labels(tmp_path, rdm_ds):
     p = tmp_path / "r.nc"
     _raw_write(rdm_ds.assign_coords(emotion_=["z", "y", "x", "w", "v"]), p)
-    with pytest.raises(LabelError, match="row and column labels of the RDM differ"):
+    with pytest.raises(LabelError, match=r"row and column labels of the RDM differ \(not the same labels;"):
+        open_rdm(p)
+    _raw_write(rdm_ds.assign_coords(emotion_=list(rdm_ds["emotion"].values[::-1])), p)
+    with pytest.raises(LabelError, match=r"row and column labels of the RDM differ \(in another order;"):
         open_rdm(p)
 
 
