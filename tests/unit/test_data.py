@@ -257,7 +257,7 @@ def test_rdm_checks():
 
 def test_rdm_with_different_row_and_column_labels(tmp_path, rdm_ds):
     p = tmp_path / "r.nc"
-    _raw_write(rdm_ds.assign_coords(emotion_=["z", "y", "x", "w", "v"]), p)
+    _raw_write(rdm_ds.assign_coords(emotion_=["z", "y", "x", "w", "q"]), p)
     with pytest.raises(LabelError, match=r"row and column labels of the RDM differ \(not the same labels;"):
         open_rdm(p)
     _raw_write(rdm_ds.assign_coords(emotion_=list(rdm_ds["emotion"].values[::-1])), p)
