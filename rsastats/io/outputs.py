@@ -153,6 +153,20 @@ def _refuse_existing(final: Path) -> None:
 
 
 @contextlib.contextmanager
+def _naming(final: Path, tmp: Path) -> Iterator[None]:
+    """An OSError met while writing ``tmp`` names the output, ``final``, not the temporary name (which is removed)
+    nor nothing at all (a full disk met by a library writing to an open file object: "No space left on device")."""
+    try:
+        yield
+    except OSError as exc:
+        name = None if exc.filename is None else str(exc.filename)
+        if exc.errno is None or (name is not None and not name.startswith(str(tmp))):
+            raise
+        shown = str(final) if name is None else str(final) + name[len(str(tmp)):]
+        raise OSError(exc.errno, exc.strerror or str(exc), shown) from exc
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
@@ -165,7 +179,8 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(final)
     try:
-        yield tmp
+        with _naming(final, tmp):
+            yield tmp
         if overwrite:
             os.replace(tmp, final)
         else:
@@ -194,7 +209,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     tmp = _temporary(final)
     tmp.mkdir()
     try:
-        yield tmp
+        with _naming(final, tmp):
+            yield tmp
         if final.exists():
             old = _temporary(final, "old")
             os.rename(final, old)

@@ -191,3 +191,32 @@ def test_a_folder_moved_aside_by_a_killed_run_is_put_back(tmp_path):
     assert (tmp_path / "report" / "index.html").read_text() == "the earlier report"
     assert removed == [half] and not half.exists() and not aside.exists()
 
+
+
+def test_a_write_error_names_the_output_not_a_temporary_name_or_nothing(tmp_path):
+    """A full disk met by a library writing to an open file object (PIL saving a report's figure) raised "No space left
+    on device" with no file name, and a file in the temporary folder named a path that is removed (found 2026-12-07
+    on a 200 kB tmpfs); the error now names the output."""
+    import errno
+
+    def full_disk(filename=None):
+        raise OSError(errno.ENOSPC, "No space left on device", *([filename] if filename else []))
+
+    with pytest.raises(OSError) as info:
+        with atomic_path(tmp_path / "v.nc"):
+            full_disk()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "v.nc")
+    out = tmp_path / "report"
+    with pytest.raises(OSError) as info:
+        with atomic_folder(out) as work:
+            full_disk(str(work / "figures" / "a.png"))
+    assert info.value.filename == str(out / "figures" / "a.png")
+    with pytest.raises(OSError) as info:
+        with atomic_folder(out):
+            full_disk()
+    assert info.value.filename == str(out) and not out.exists()
+    with pytest.raises(PermissionError) as info:  # a file outside the output keeps its own name and type
+        with atomic_folder(out):
+            raise PermissionError(errno.EACCES, "Permission denied", "/etc/elsewhere")
+    assert info.value.filename == "/etc/elsewhere"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
