@@ -346,4 +346,22 @@ def load_models(objs: Sequence[Any], options: RDMOptions | None = None, names: S
         check_not_constant(aligned, m.layer_selection)
         rows = m.rows if m.rows is None or m.rows.emotions == aligned.labels else _reorder_rows(m.rows, aligned.labels)
         out.append(replace(m, rdm=aligned, rows=rows))
+    _warn_unlike_producers(out, (options or RDMOptions()).normalization)
     return out
+
+
+def _warn_unlike_producers(models: Sequence[ModelInput], normalization: str) -> None:
+    """A warning where imported vectors were made unlike the others in a way their RDMs show by themselves: centred
+    on their mean over emotions by their producer (emotion-probes), or linear-probe directions (concept-probes)."""
+    def those(key: str, start: str) -> list[str]:
+        return [m.name for m in models if str((m.attrs or {}).get(key, "")).startswith(start)]
+
+    centred, probes = those("producer_centring", "emotion-mean"), those("producer_method", "linear probe")
+    if centred and len(centred) < len(models) and normalization == "raw":
+        warnings.warn(f"{', '.join(centred)}: the producer centred these vectors on their mean over emotions and the "
+                      "others' are not centred, so their cosine RDMs differ by that alone; --normalization emotion-mean "
+                      "centres every input alike", RsaStatsWarning, stacklevel=3)
+    if probes and len(probes) < len(models):
+        warnings.warn(f"{', '.join(probes)}: linear-probe directions compared with vectors that are not (mean "
+                      "activations): rho says how alike the two kinds of vectors are arranged, which is a question of "
+                      "method as much as of geometry", RsaStatsWarning, stacklevel=3)

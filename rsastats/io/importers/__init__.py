@@ -37,7 +37,8 @@ from ..text import read_text_file
 from .arrays import ARRAY_FORMATS, read_array_file
 from .controlvector import read_control_vector
 from .entries import VectorTable, shape_text
-from .folders import PER_EMOTION_SUFFIXES, folder_files, read_per_emotion_files
+from .folders import PER_EMOTION_SUFFIXES, folder_files, layer_named, read_layer_named_files, read_per_emotion_files
+from .probes import is_concept_probe_root, read_concept_probes
 from .rdms import RDM_FORMATS, read_rdm_file
 
 __all__ = ["IMPORT_FORMATS", "RDM_FORMATS", "import_vectors", "import_rdm", "read_labels"]
@@ -68,8 +69,13 @@ def _sources_sha256(paths: Sequence[Path]) -> str:
 
 def _read_table(paths: list[Path], given: list[str] | None, key: str | None, emotion_column: str) -> tuple[VectorTable, str]:
     """The vector table of the sources and their format name."""
+    if len(paths) == 1 and paths[0].is_dir() and is_concept_probe_root(paths[0]):
+        return read_concept_probes(paths[0], given, key), "concept-probes"
     if len(paths) > 1 or paths[0].is_dir():
         members = folder_files(paths[0]) if paths[0].is_dir() else paths
+        if layer_named(members):
+            table = read_layer_named_files(members, given, paths[0])
+            return table, "emotion-probes" if table.convention == "block" else "npy-layer-named"
         kind = "npy-folder" if members[0].is_dir() else members[0].suffix.lower().lstrip(".").replace("pth", "pt")
         return read_per_emotion_files(members, given, paths[0]), f"{kind}-per-emotion"
     p = paths[0]

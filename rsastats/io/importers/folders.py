@@ -6,6 +6,11 @@
                                    ``layer_activations``) per emotion;
 ``happy/12.npy happy/13.npy ...``  a folder per emotion with one (hidden,) vector per layer, the
                                    layer the last number in the file name (``layer_12.npy``).
+``layer_12_happy.npy ...``         one (hidden,) vector per layer and emotion, named ``layer_<L>_<emotion>``: the
+                                   probe folder of emotion-probes (``EmotionExtractor.extract_all``), whose
+                                   ``layer_<L>_mean.npy`` is the mean over emotions it subtracted from every vector
+                                   (not an emotion), ``<L>`` the index of ``model.model.layers`` whose output it hooked
+                                   (the block convention), and ``checkpoints/`` the vectors before that subtraction.
 """
 
 from __future__ import annotations
@@ -21,9 +26,18 @@ from .arrays import load_npy, load_torch
 from .controlvector import read_control_vector
 from .entries import VectorTable, stack_entries
 
-__all__ = ["PER_EMOTION_SUFFIXES", "read_per_emotion_files", "folder_files"]
+__all__ = ["PER_EMOTION_SUFFIXES", "read_per_emotion_files", "folder_files", "layer_named", "read_layer_named_files"]
 
 PER_EMOTION_SUFFIXES = (".gguf", ".npy", ".pt", ".pth")
+LAYER_NAMED = re.compile(r"layer_(\d+)_(.+)")
+PROBE_MEAN = "mean"  # emotion-probes' layer_<L>_mean.npy: the mean it subtracted, not an emotion
+PROBE_CHECKPOINTS = "checkpoints"  # emotion-probes' copies of the vectors before that subtraction
+
+
+def layer_named(paths: Sequence[Path]) -> bool:
+    """Whether ``paths`` are .npy files all named ``layer_<L>_<emotion>`` (the layout of emotion-probes)."""
+    return bool(paths) and all(p.is_file() and p.suffix.lower() == ".npy" and LAYER_NAMED.fullmatch(p.stem)
+                               for p in paths)
 
 
 def _layer_files(folder: Path) -> dict[int, np.ndarray]:
@@ -48,6 +62,8 @@ def folder_files(folder: Path) -> list[Path]:
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     subfolders = [p for p in entries if p.is_dir()]
     files = [p for p in entries if p.is_file() and p.suffix.lower() in PER_EMOTION_SUFFIXES]
+    if layer_named(files) and [p.name for p in subfolders] in ([], [PROBE_CHECKPOINTS]):
+        return files  # an emotion-probes probe folder (its checkpoints are read by no one: see the docstring)
     if subfolders and files:
         raise ImportFormatError(f"mixes per-emotion files ({files[0].name}, ...) with per-emotion folders "
                                 f"({subfolders[0].name}, ...); keep one layout", path=folder)
@@ -88,3 +104,33 @@ def read_per_emotion_files(paths: Sequence[Path], labels: list[str] | None, wher
     hints = sorted({i["model_hint"] for i in infos if i.get("model_hint")})
     attrs = {"model_hint": ", ".join(hints)} if hints else {}
     return VectorTable(values, order, layers, convention, attrs)
+
+
+def read_layer_named_files(paths: Sequence[Path], labels: list[str] | None, where: Path) -> VectorTable:
+    """One vector set from ``layer_<L>_<emotion>.npy`` files (see the module docstring); with ``layer_<L>_mean.npy``
+    (emotion-probes) the layers are in the block convention and the file records that the vectors are centred."""
+    entries: dict[str, dict[int, Any]] = {}
+    means: list[int] = []
+    for p in paths:
+        match = LAYER_NAMED.fullmatch(p.stem)
+        layer, name = int(match.group(1)), match.group(2)
+        if name == PROBE_MEAN:
+            means.append(layer)
+            continue
+        if layer in entries.setdefault(name, {}):
+            raise ImportFormatError(f"is a second file for emotion {name!r} at layer {layer}", path=p)
+        entries[name][layer] = load_npy(p)
+    if not entries:
+        raise ImportFormatError(f"holds only the means over emotions ({PROBE_MEAN}), no emotion's vector", path=where)
+    names = sorted(entries)
+    values, order, layers = stack_entries({n: entries[n] for n in names}, where, labels,
+                                          what="emotions named by the files (layer_<L>_<emotion>.npy)")
+    if not means:
+        return VectorTable(values, order, layers, None, {})
+    if sorted(means) != sorted(layers or []):
+        raise ImportFormatError(f"has the mean over emotions ({PROBE_MEAN}) for layer(s) {sorted(means)} but vectors "
+                                f"for layer(s) {layers}", path=where)
+    attrs = {"producer_centring": "emotion-mean: at every layer the producer subtracted the mean over these emotions "
+                                  "(layer_<L>_mean.npy) from each vector",
+             "source_layer_hook": "output of model.model.layers[L] (a forward hook): the block convention"}
+    return VectorTable(values, order, layers, "block", attrs)
