@@ -115,18 +115,21 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     if clip_to_bounds and finite_bounds is not None:
         finite = np.clip(finite, *finite_bounds)
         estimate = float(np.clip(estimate, *finite_bounds))
-    used = method
+    used, failed = method, ""
     with _recorded_warnings() as caught:
         try:
             low, high = confidence_interval(float(estimate), finite, method=method, confidence=confidence,
                                             jackknife=jack, bounds=finite_bounds)
         except EstimationError as exc:
             if method != "bca" or bca_fallback is None:
-                return Interval(nan, nan, method, int(finite.size), n_undefined, (f"no CI: {exc.problem}",), finite)
-            used = bca_fallback
-            notes.append(f"BCa interval undefined (every replicate on one side of the estimate); {used} interval given")
-            low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
-                                            bounds=finite_bounds)
+                low = high = nan
+                failed = f"no CI: {exc.problem}"
+            else:
+                used = bca_fallback
+                notes.append(f"BCa interval undefined (every replicate on one side of the estimate); {used} interval "
+                             "given")
+                low, high = confidence_interval(float(estimate), finite, method=used, confidence=confidence,
+                                                bounds=finite_bounds)
     level = f"a {confidence:.0%} {used} interval"
     said = [(" ".join(str(w.message).split()), w.category) for w in caught]
     if confidence != asked:  # a note or warning names the level asked for, not the expansion's own
@@ -137,6 +140,8 @@ def bootstrap_interval(estimate: float, replicates: Any, *, method: str, confide
     else:
         for x, category in said:
             warnings.warn(x, category, stacklevel=2)
+    if failed:  # its notes say only why there is no interval
+        return Interval(nan, nan, method, int(finite.size), n_undefined, (failed,), finite)
     point = interval_estimate(float(estimate), finite, method=used, jackknife=jack, bounds=finite_bounds)
     if bounds is not None:
         low, high = float(np.clip(low, *bounds)), float(np.clip(high, *bounds))
