@@ -2,8 +2,8 @@
 ``ROOT/<concept>/<model>/layer_<L>/weights.npy`` beside ``bias.json`` and ``meta.json``; ``L`` indexes
 ``hidden_states``.  Before 2026-12-07 ``rsastats import ROOT`` read each concept folder as "a folder per emotion
 with one file per layer" and stopped: it holds a model folder, not layer files.  The root is written here as
-``save_probe`` writes it (its lines quoted); where the package can be imported (``pip install --no-deps
---ignore-requires-python concept-probes==0.1.0``: it asks for Python 3.12), one more test uses its own code."""
+``save_probe`` writes it (its lines quoted); where the package can be imported (it asks for Python 3.12; ``make
+install`` puts it beside this Python with ``--no-deps --ignore-requires-python``), one more test uses its own code."""
 
 from __future__ import annotations
 

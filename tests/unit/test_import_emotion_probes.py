@@ -5,8 +5,8 @@ was subtracted; ``L`` indexes ``model.model.layers``, whose output a forward hoo
 Before 2026-12-07 ``rsastats import`` refused the folder (files beside a sub-folder) and, given the files, imported
 each file as an emotion named by its stem: ``layer_20_happy``, and the mean as an emotion ``layer_20_mean``.  The
 folder is written here as ``EmotionExtractor._save_layer`` and ``extract_all`` write it (their lines quoted); where
-the package itself can be imported (it asks for Python 3.12: ``pip install --no-deps --ignore-requires-python
-emotion-probes==0.1.0`` puts it beside this Python), one more test makes the folder with its own code."""
+the package itself can be imported (it asks for Python 3.12; ``make install`` puts it beside this Python with
+``--no-deps --ignore-requires-python``), one more test makes the folder with its own code."""
 
 from __future__ import annotations
 
