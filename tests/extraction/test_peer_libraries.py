@@ -3,8 +3,8 @@
 compared at the matching layer with the rho scipy gives; steering-vectors' layer i is hidden_states[i+1].
 
 Neither library is a dependency of rsastats (repeng 0.4 does not import under numpy 2 without the
-``np.float_`` alias set below): this module is skipped unless both are importable, e.g. with their
-wheels unpacked on PYTHONPATH (``pip download --no-deps repeng==0.4.0 steering-vectors==0.12.2``)."""
+``np.float_`` alias set below); ``make install`` puts both beside this Python with ``--no-deps`` (their pins of
+old numpy and transformers left out), and this module is skipped where they are not importable."""
 
 from __future__ import annotations
 
