@@ -173,8 +173,8 @@ def _group(rows: Sequence[tuple[Any, Mapping[str, str]]], path: Path | None) -> 
         grouped[emotion].append(text)
     problems = []
     if nul:
-        problems.append(f"{len(nul)} text(s) or label(s) holding a NUL byte, which NetCDF cannot store (it would cut the "
-                        f"text there), at {', '.join(nul[:3])}{' ...' if len(nul) > 3 else ''}")
+        problems.append(f"{len(nul)} text(s) or label(s) holding a NUL byte, which NetCDF cannot store (it would cut "
+                        f"the text there), at {', '.join(nul[:3])}{' ...' if len(nul) > 3 else ''}")
     if empty:
         problems.append(f"{len(empty)} empty text(s) at {', '.join(empty[:3])}{' ...' if len(empty) > 3 else ''}")
     if duplicates:

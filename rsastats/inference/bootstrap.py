@@ -196,7 +196,7 @@ def bootstrap_rho(a: Any, b: Any, *, scheme: str | None = None, n_boot: int = DE
     dist.setflags(write=False)
     note = summary.pop("ci_note", "") or interval_note(ci, models[0].rdm.n_emotions, summary["ci_low"],
                                                        summary["ci_high"])
-    return BootstrapResult(ci_note=note, a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
+    return BootstrapResult(a=models[0].name, b=models[1].name, rho=estimate, ci_method=ci, confidence=confidence,
                            bootstrap=scheme, n_boot=n_boot, rank=rank, rdm=options.rdm, n_emotions=models[0].rdm.n_emotions,
-                           seed=seed_to_int(seed), bootstrap_distribution=dist, **summary)
+                           seed=seed_to_int(seed), bootstrap_distribution=dist, ci_note=note, **summary)
 
