@@ -35,14 +35,16 @@ def _float32(values: np.ndarray, what: str, dims: Sequence[str], emotions: Seque
                               f"float32, which the file format stores ({_FLOAT32.max:.3g}): "
                               f"{float(values[beyond].flat[0]):.3g}; rescale them (a common factor changes no cosine or "
                               "rank statistic)")
-    small = finite & (values != 0) & (np.abs(values) < _FLOAT32.tiny)
-    for index in np.unique(np.argwhere(small)[:, :-1], axis=0) if small.any() else ():
-        row = tuple(int(i) for i in index)
-        exact, stored = values[row].astype(np.float64), out[row].astype(np.float64)
-        scale = float(np.linalg.norm(exact))
-        if scale > 0 and float(np.linalg.norm(stored - exact)) > CAST_TOLERANCE * scale:
-            at = _where(row, dims, emotions)
-            raise ValidationError(f"{what} at {at}: a vector of length {scale:.3g} is too small "
+    rows = (finite & (values != 0) & (np.abs(values) < _FLOAT32.tiny)).any(axis=-1)  # vectors with a tiny entry
+    if rows.any():
+        exact, stored = values[rows].astype(np.float64), out[rows].astype(np.float64)
+        scale = np.linalg.norm(np.where(np.isfinite(exact), exact, 0.0), axis=-1)
+        change = np.linalg.norm(np.where(np.isfinite(exact), stored - exact, 0.0), axis=-1)
+        lost = (scale > 0) & (change > CAST_TOLERANCE * scale)
+        if lost.any():
+            k = int(np.argmax(lost))
+            at = _where(np.argwhere(rows)[k], dims, emotions)
+            raise ValidationError(f"{what} at {at}: a vector of length {scale[k]:.3g} is too small "
                                   f"for float32, which the file format stores (normal values from {_FLOAT32.tiny:.3g}): "
                                   "it would lose its precision or become 0; rescale the values (a common factor changes "
                                   "no cosine or rank statistic)")
