@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -269,6 +270,9 @@ def _save_cache(target: Path, model, tokenizer, meta: dict) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def load_model(name_or_path: str, *, dtype: "torch.dtype | None" = None, use_cache: bool = True) -> LoadedModel:
     """Load a model and its tokenizer from this machine.
 
@@ -286,10 +290,14 @@ def load_model(name_or_path: str, *, dtype: "torch.dtype | None" = None, use_cac
     dtype = dtype or torch.float32
     spec = resolve_model_spec(name_or_path)
     folder, gguf, revision = _locate(spec)
-    from transformers import AutoConfig, AutoTokenizer
-
     try:
-        with _quiet_transformers():
+        # One load at a time in a process: transformers builds a model under torch's process-wide default dtype,
+        # which it sets and restores around the load, so two loads in threads (dask workers in one process) mixed
+        # their dtypes (an fp32 model with bf16 weights) and left the default changed; and its lazy imports failed
+        # when first run from two threads at once (tests/extraction/test_load_threads.py).
+        with _LOAD_LOCK, _quiet_transformers():
+            from transformers import AutoConfig, AutoTokenizer
+
             if gguf:
                 tokenizer, model = _load_gguf(spec, folder, gguf, revision, dtype, use_cache)
             else:
