@@ -124,6 +124,8 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
     _check_readable(p)
     try:
         with NETCDF_LOCK, open_netcdf(p, check_header=True, decode_times=False, mask_and_scale=False) as handle:
+            if "layer" in handle.coords and "layer" not in handle.dims:  # one layer kept as a scalar (ds.sel(layer=k))
+                handle = _scalar_layer(handle, p)
             if "layer" in handle.coords:  # before a selection by label: a float or repeated label is said as such
                 check_int_coord(handle, "layer", str(p))
             if callable(layers):
@@ -143,6 +145,19 @@ def _read(path: str | os.PathLike, layers: Sequence[int] | Callable[[list[int]],
                               "has the memory)", path=p) from None
     except Exception as exc:  # any failure of the NetCDF/HDF5 libraries on a corrupt file
         raise FileFormatError(f"cannot be read as NetCDF (truncated or corrupt?): {_reason(exc)}", path=p) from None
+
+
+def _scalar_layer(handle: xr.Dataset, path: Path) -> xr.Dataset:
+    """A file with a scalar ``layer`` coordinate (written after ``ds.sel(layer=k)``) holds that one layer: the label
+    becomes the ``layers`` attribute a file without a layer axis records (it read as a corrupt file before)."""
+    value = handle["layer"].values
+    if value.dtype.kind not in "iu":
+        raise ValidationError(f"'layer' coordinate must hold integers, found {value.dtype}", path=path)
+    recorded = str(handle.attrs.get("layers", "") or "").strip()
+    if recorded and recorded != str(int(value)):
+        raise ValidationError(f"its scalar 'layer' coordinate ({int(value)}) and its 'layers' attribute ({recorded}) "
+                              "disagree", path=path)
+    return handle.drop_vars("layer").assign_attrs(layers=str(int(value)))
 
 
 def open_dataset(path: str | os.PathLike, *, layers: Any = None) -> tuple[str, xr.Dataset]:

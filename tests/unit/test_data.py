@@ -375,3 +375,21 @@ def test_a_bad_layer_coordinate_is_named_not_called_corrupt(tmp_path, activation
     with pytest.raises(error, match=match) as exc:
         open_dataset(p, layers=selected)
     _assert_one_line(exc, p)
+
+
+def test_a_file_written_after_selecting_one_layer_reads_as_that_layer(tmp_path):
+    """``ds.sel(layer=7).to_netcdf(...)`` keeps ``layer`` as a scalar coordinate; such a file read as "cannot be read as
+    NetCDF (truncated or corrupt?): len() of unsized object" (found 2026-12-07).  It now holds layer 7, recorded as a
+    file without a layer axis records its layer."""
+    from rsastats.vectors import recorded_layers
+
+    rng = np.random.default_rng(0)
+    layered = make_vectors(rng.standard_normal((5, 2, 4)), list("abcde"), layers=[3, 7], attrs={"model": "v"})
+    p = tmp_path / "one.nc"
+    _raw_write(layered.sel(layer=7), p)
+    kind, ds = open_dataset(p)
+    assert kind == "vectors" and "layer" not in ds.coords and recorded_layers(ds.attrs) == (7,)
+    np.testing.assert_array_equal(ds["vectors"].values, layered["vectors"].sel(layer=7).values)
+    _raw_write(layered.sel(layer=7).assign_attrs(layers="3"), p)
+    with pytest.raises(ValidationError, match=r"scalar 'layer' coordinate \(7\) and its 'layers' attribute \(3\)"):
+        open_dataset(p)
