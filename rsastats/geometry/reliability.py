@@ -79,7 +79,7 @@ def rdm_reliability(ds: xr.Dataset, layer: int, rows: Any, stream: np.random.See
     for start, size in zip(np.cumsum([0, *sizes[:-1]]), sizes):
         leave_out[np.arange(size), start + np.arange(size)] = 0.0
     r_jack = split_half_rho(rows, leave_out, masks)
-    estimate = _stepped_up(r_full)
+    estimate = float(spearman_brown(r_full))  # floored at -1 where r < -1/3
     # below r = -1/3 the step-up leaves [-1, 1] (r = -0.5 gives -2): a reliability is a correlation, so -1 is shown
     floored = (f"the split-half correlation {r_full:.3f} is below -1/3, where the Spearman-Brown step-up falls below "
                "-1; the reliability is shown as -1" if r_full < -1.0 / 3.0 else "")
@@ -91,9 +91,5 @@ def rdm_reliability(ds: xr.Dataset, layer: int, rows: Any, stream: np.random.See
     se = float(np.sqrt((n_groups - 1) / n_groups * np.sum((z_jack - z_jack.mean()) ** 2)))
     q = float(stats.t.ppf(0.5 + confidence / 2, df=n_groups - 1))
     low, high = np.tanh(z_full - q * se), np.tanh(z_full + q * se)
-    return estimate, _stepped_up(low), _stepped_up(high), floored
+    return estimate, float(spearman_brown(low)), float(spearman_brown(high)), floored
 
-
-def _stepped_up(r: float) -> float:
-    """The Spearman-Brown reliability of a split-half correlation ``r`` (floored at -1 where ``r < -1/3``)."""
-    return float(spearman_brown(r))
