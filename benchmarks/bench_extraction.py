@@ -114,7 +114,6 @@ def main() -> None:
         model = load_model("default", dtype=weight_dtype(precision))
         info = apply_precision(model.model, precision)
         size = 1 if info.one_sequence_per_pass else args.batch_size
-        runs = _batches(model, texts, size)
         few = _batches(model, texts[:args.precision_texts], size)
         few_tokens = int(sum(int(mask.sum()) for _, mask, _ in few))
         with ResidualCapture(model.model, layers) as capture:

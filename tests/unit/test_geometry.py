@@ -137,7 +137,7 @@ def test_undefined_resamples_are_counted_not_hidden():
     ds = _acts(n_baseline=30).isel(sample=[0, 1])  # a resample of 2 texts is often one text twice
     est = geometry(ds, layers="last", n_boot=200, seed=0).layers[0]["baseline_anisotropy"]
     assert 0 < est.n_boot < 200
-    assert f"of 200 resamples undefined" in est.note
+    assert "of 200 resamples undefined" in est.note
 
 
 def test_zero_vector_is_a_one_line_error_naming_where():
