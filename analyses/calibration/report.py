@@ -99,8 +99,10 @@ def _default_section() -> list[str]:
         f"`DEFAULT_CI = \"{DEFAULT_CI}\"` (`rsastats/intervals/methods.py`): the interval of rho as measured is "
         "Tukey's jackknife-t interval on the Fisher-z scale (n - 1 degrees of freedom) over emotions (the sampling "
         "unit; each emotion's prompts travel with it), its leave-one-emotion-out jackknife variance corrected for the "
-        "second-order part the jackknife counts twice, in proportion to the estimated degeneracy "
-        "(`rsastats/inference/degeneracy.py`). rho_corrected (noise-free) is the cross-half disattenuation of half "
+        "second-order part the jackknife counts twice, in proportion to the estimated degeneracy and (since "
+        "2026-12-07) to the kernel's effective rank as a share of the emotions "
+        "(`rsastats/inference/degeneracy.py`; section 'rho's interval in low-rank designs'). rho_corrected "
+        "(noise-free) is the cross-half disattenuation of half "
         "RDMs whose emotions carry the same prompt-noise inflation of their squared norms (noise-equalized, "
         "`rsastats/inference/equalize.py`), with a Fisher-z jackknife-t interval over emotions whose variance is "
         "second-order corrected and adds the variance of the random half splits, and near the bound 1 (and with fewer "
@@ -191,6 +193,9 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += few_section(few_table(few_runs), few_runs[0][0], TOLERANCE)
     if weak_runs:
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
+    from . import low_rank  # run on its own (python -m analyses.calibration.low_rank); reused here
+
+    lines += low_rank.section()
     if independent_runs:
         lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
     from . import cli_model, difference, many_emotions, schemes  # here: `python -m` of each finds it not yet imported

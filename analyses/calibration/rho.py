@@ -226,7 +226,9 @@ def weak_section(weak: pd.DataFrame, atlas: pd.DataFrame, tolerance: tuple[float
         "- Why the plain jackknife over-covers here: near rho = 0 the RDM correlation is a degenerate U-statistic "
         "of the emotions, and the jackknife counts its second-order variance twice (Efron & Stein 1981), so its "
         "variance is about twice the true one. `jackknife-t` removes that excess in proportion to the estimated "
-        "degeneracy and uses Student's t with n - 1 degrees of freedom (docs/statistics.md).",
+        "degeneracy and uses Student's t with n - 1 degrees of freedom (docs/statistics.md). The intervals in this "
+        "table are those before 2026-12-07, when the excess removed was also scaled by the kernel's effective rank; "
+        "on the same data sets that changes them as section 'rho's interval in low-rank designs' shows.",
         "",
     ]
     return lines
