@@ -30,7 +30,8 @@ with seed 52), on which it was checked.  The atlas and its weak designs (docs/ca
 choice too; their rerun is `python -m analyses.calibration --reuse-atlas --rerun-rho`.
 
 The stored studies (``--stored``): every data set of the atlas, its seed-2028 replication, the weak designs, the
-second generative model and the few-emotions study (5 to 7 emotions: below 5 no interval is shipped) is regenerated
+second generative model, the few-emotions study (5 to 7 emotions: below 5 no interval is shipped) and the many-emotions
+designs (64 and 100) is regenerated
 (:func:`analyses.calibration.uneven._source`), and rho's interval formed before the weight and shipped; the one
 before must equal the stored interval as the package formed it (:func:`.mean_scale.shipped_ends`), which checks the
 regeneration.  Their coverage, before and shipped, per design: reports/calibration/low_rank_stored.csv.
@@ -221,20 +222,20 @@ def _stored_job(args: tuple) -> dict:
     return out
 
 
-STORED = ("atlas", "atlas_2028", "weak", "independent", "few")
+STORED = ("atlas", "atlas_2028", "weak", "independent", "few", "many_emotions")
 
 
 def run_stored(jobs: int = 2) -> pd.DataFrame:
     """Coverage of rho's interval before the weight and shipped on every stored study's data sets (module docstring)."""
     folders = {"atlas": "reports/calibration/atlas", "atlas_2028": "reports/calibration/atlas_2028",
                "weak": "reports/calibration/weak", "independent": "reports/calibration/independent",
-               "few": "reports/calibration/few"}
+               "few": "reports/calibration/few", "many_emotions": "reports/calibration/many_emotions"}
     tasks = []
     for study in STORED:
         for path in sorted(Path(folders[study]).glob("*.json")):
             meta = json.loads(path.read_text())
             if path.with_suffix(".csv").exists() and "truth" in meta and meta["design"].get("n_emotions", 0) >= 5:
-                tasks.append(("atlas" if study in ("atlas_2028", "weak") else study, str(path)))
+                tasks.append(("atlas" if study in ("atlas_2028", "weak", "many_emotions") else study, str(path)))
     with ProcessPoolExecutor(jobs) as pool:
         frame = pd.DataFrame(list(pool.map(_stored_job, tasks)))
     frame["study"] = [Path(path).parent.name for _, path in tasks]
