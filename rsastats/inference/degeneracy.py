@@ -22,7 +22,7 @@ U-centring of partial distance covariance): ``sum_{i != j} K~_ij^2 / (n (n-3))``
 Low-rank kernels (since 2026-12-07).  The correction treats the degenerate part as a sum of many small terms.
 Where the U-centred kernel has a few large eigenvalues -- emotions that vary along one or two directions
 (valence, arousal) in both models -- the degenerate part is a skewed quadratic form in a few components, and the
-jackknife variance moves with the estimate (correlation 0.6-0.9 across data sets in such designs): the data sets
+jackknife variance moves with the estimate (correlation 0.45-0.9 across data sets in such designs): the data sets
 with a low rho also have a small variance, and removing the excess from it narrows exactly the intervals that miss.
 So for a correlation of two RDMs (and a partial correlation) the excess is scaled by :func:`low_rank_weight` of the
 kernel's effective rank (the participation ratio of its eigenvalues, ``(sum l^2)^2 / sum l^4``) as a share of the
