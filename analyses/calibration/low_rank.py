@@ -3,8 +3,9 @@ kernel's effective rank (docs/statistics.md, 'Low-rank emotion spaces').
 
 Found on 2026-12-07 by a random sweep of designs through `compare_models` with a generator written for it (below):
 in designs whose emotions vary mainly along one, two or three latent directions (valence, arousal) and whose two
-models share little of them, rho's `jackknife-t` interval covered E[rho_hat] in only 84-90% of data sets, missing on
-one side: rho_hat is skewed there and its jackknife variance moves with it (correlation 0.6-0.9 across data sets), so
+models share little of them, rho's `jackknife-t` interval covered E[rho_hat] in only 83-90% of data sets, missing
+mostly on one side: rho_hat is skewed there and its jackknife SE moves with it (correlation 0.45-0.9 across data
+sets), so
 the data sets with a low rho also have a narrow interval, and removing the jackknife's doubly counted second-order
 variance narrowed them further.  :func:`rsastats.inference.degeneracy.low_rank_weight` now scales that correction by
 the U-centred kernel's effective rank as a share of the emotions.
