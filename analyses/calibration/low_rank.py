@@ -54,12 +54,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata, skew
+from scipy.stats import skew
 
 from rsastats.inference import degeneracy
 from rsastats.intervals.jackknife import jackknife_interval, jackknife_se
 from rsastats.io import atomic_path
 
+from ..atlas.model import cosine_cells, spearman
 from .studies import binomial_ci
 
 __all__ = ["Generator", "draw_design", "designs", "data_set_rows", "run", "table", "STORED", "run_stored",
@@ -149,14 +150,8 @@ class Generator:
         return [(x * w).sum(1) / w.sum(1) for x in prompts], valid
 
 
-def _cosine_cells(m: np.ndarray) -> np.ndarray:
-    u = m / np.linalg.norm(m, axis=1, keepdims=True)
-    i, j = np.triu_indices(len(m), 1)
-    return (1.0 - u @ u.T)[i, j]
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    return float(spearman(x, y))
 
 
 def data_set_rows(design: dict, seed: int, n_sets: int, n_mc: int) -> tuple[float, list[dict]]:
@@ -164,19 +159,19 @@ def data_set_rows(design: dict, seed: int, n_sets: int, n_mc: int) -> tuple[floa
     rank share and the weight."""
     gen = Generator(design, seed)
     mc = np.random.default_rng([seed, 1])
-    truth = float(np.mean([_spearman(*map(_cosine_cells, gen.draw(mc)[0])) for _ in range(n_mc)]))
+    truth = float(np.mean([_rho(*map(cosine_cells, gen.draw(mc)[0])) for _ in range(n_mc)]))
     rows = []
     for s in range(n_sets):
         means, _ = gen.draw(np.random.default_rng([seed, 7, s]))
-        rows.append(_intervals(*map(_cosine_cells, means), design["E"]))
+        rows.append(_intervals(*map(cosine_cells, means), design["E"]))
     return truth, rows
 
 
 def _intervals(x: np.ndarray, y: np.ndarray, n: int) -> dict:
     """rho of two RDM upper triangles, the kernel's rank share and rho's interval before the weight and shipped."""
     iu, ju = np.triu_indices(n, 1)
-    r = _spearman(x, y)
-    loo = np.array([_spearman(x[(iu != i) & (ju != i)], y[(iu != i) & (ju != i)]) for i in range(n)])
+    r = _rho(x, y)
+    loo = np.array([_rho(x[(iu != i) & (ju != i)], y[(iu != i) & (ju != i)]) for i in range(n)])
     args = (x[None], y[None], np.array([r]), "spearman")
     share = float(degeneracy.pair_rank_share(*args)[0])
     row = {"rho": r, "rank_share": share, "weight": float(degeneracy.low_rank_weight(share))}

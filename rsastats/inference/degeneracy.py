@@ -131,7 +131,7 @@ def _centred_kernels(cells: np.ndarray, n: int) -> np.ndarray:
     return _u_centred(kernel)
 
 
-def _raw_excess(cells: np.ndarray, n: int, low_rank: bool = False) -> np.ndarray:
+def _raw_excess(cells: np.ndarray, n: int, *, low_rank: bool) -> np.ndarray:
     """``2 delta_2 / ((n-1)(n-2))`` of kernel values ``cells`` (K, m) at the cells i < j of ``n`` emotions; with
     ``low_rank``, times :func:`low_rank_weight` of the kernel's rank share (module docstring)."""
     centred = _centred_kernels(cells, n)
@@ -160,7 +160,7 @@ def difference_second_order(a: np.ndarray, b: np.ndarray, c: np.ndarray, r_ab: f
     z, n = rows
     cells = (_kernel_cells(z[:1], z[1:2], np.array([float(r_ab)]))
              - _kernel_cells(z[:1], z[2:], np.array([float(r_ac)])))
-    excess = float(_raw_excess(cells, n)[0])
+    excess = float(_raw_excess(cells, n, low_rank=False)[0])  # the difference keeps its whole excess
     return excess if np.isfinite(excess) else float("nan")
 
 
