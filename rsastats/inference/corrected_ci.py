@@ -6,7 +6,9 @@ variability but not that of the random splits; and, as for rho (:mod:`rsastats.i
 the second-order part of the variance twice.  :func:`jackknife_corrected` therefore uses Tukey's jackknife-t
 interval on the Fisher-z scale (``n - 1`` degrees of freedom) with the variance of
 :func:`~rsastats.intervals.jackknife.corrected_variance` -- the excess estimated from the leave-two-out ratios
-(:func:`~rsastats.inference.degeneracy.leave_two_out_excess`) -- plus the split variance
+(:func:`~rsastats.inference.degeneracy.leave_two_out_excess`) and, as rho's, scaled down where that kernel has a low
+effective rank (:func:`~rsastats.inference.degeneracy.low_rank_weight`; docs/statistics.md, 'Low-rank emotion
+spaces') -- plus the split variance
 (:meth:`~rsastats.inference.corrected.CrossHalf.split_variance`, on the z scale by the delta method).
 Near the bound the z scale fails the ratio, which can exceed 1: where the raw-scale interval
 ``|ratio| +- t sqrt(SE^2 + split variance)`` reaches 1 (``SE`` the plain jackknife standard error), or the ratio or
@@ -70,11 +72,11 @@ def _blocks(count: int) -> list[range]:
 
 
 def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack: np.ndarray,
-                        confidence: float) -> list[tuple[float, float] | None]:
+                        confidence: float, *, low_rank: bool = True) -> list[tuple[float, float] | None]:
     """rho_corrected's interval for each pair (``point`` (n_pairs,), ``jack`` (n, n_pairs): the ratio and its
     leave-one-emotion-out values): ``jackknife-t`` on the Fisher-z scale, the variance corrected for the
-    second-order part the jackknife counts twice (estimated from the leave-two-out ratios; not made above
-    :data:`MAX_LEAVE_TWO_OUT` pairs of emotions) plus the variance of
+    second-order part the jackknife counts twice (estimated from the leave-two-out ratios, with ``low_rank`` scaled by
+    the low-rank weight of their kernel; not made above :data:`MAX_LEAVE_TWO_OUT` pairs of emotions) plus the variance of
     the random half splits (:meth:`~rsastats.inference.corrected.CrossHalf.split_variance`); None where the pair is near the bound and the
     BCa interval is used (the ratio, a leave-one- or leave-two-out ratio or the split variance undefined or
     not inside (-1, 1), or ``|ratio| + t sqrt(SE^2 + split variance) >= 1`` on the raw scale, ``SE`` the plain
@@ -98,8 +100,9 @@ def jackknife_corrected(halves: Any, pairs: np.ndarray, point: np.ndarray, jack:
             out.append(None)
             continue
         z = np.arctanh(values)
+        excess = leave_two_out_excess(z[0], z[1:n + 1], z[n + 1:], low_rank=low_rank) if with_two else None
         low, high, _ = jackknife_interval(float(point[k]), loo, method="jackknife-t", confidence=confidence,
-                                          second_order=leave_two_out_excess(z[0], z[1:n + 1], z[n + 1:]) if with_two else None,
+                                          second_order=excess,
                                           extra_variance=float(split_var[k] / (1.0 - point[k] ** 2) ** 2))
         out.append((low, high) if np.isfinite(low) and np.isfinite(high) else None)
     return out

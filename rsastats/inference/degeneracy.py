@@ -27,8 +27,9 @@ with a low rho also have a small variance, and removing the excess from it narro
 So for a correlation of two RDMs (and a partial correlation) the excess is scaled by :func:`low_rank_weight` of the
 kernel's effective rank (the participation ratio of its eigenvalues, ``(sum l^2)^2 / sum l^4``) as a share of the
 emotions: 0 below :data:`LOW_RANK_FROM`, 1 from :data:`LOW_RANK_TO`, linear between (docs/statistics.md,
-'Low-rank emotion spaces').  The difference of two correlations keeps the whole excess (its interval was calibrated
-with it).
+'Low-rank emotion spaces').  So does rho_corrected's excess, estimated from leave-two-out values
+(:func:`leave_two_out_excess` with ``low_rank``, the rank share of its own kernel ``D``; since the evening of
+2026-12-07).  The difference of two correlations keeps the whole excess (its interval was calibrated with it).
 """
 
 from __future__ import annotations
@@ -100,16 +101,19 @@ def leave_two_out_weights(n: int, rows: range | None = None) -> np.ndarray:
     return keep[:, a] * keep[:, b]
 
 
-def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray) -> float:
+def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray, *, low_rank: bool = False) -> float:
     """The second-order variance the jackknife counts twice (module docstring), of any statistic of the
     emotions, from its value, its leave-one-out values ``loo`` (n,) and its leave-two-out values ``l2o`` (pairs
     ``i < j`` row-major): the U-centred kernel ``D_ij = value - loo_i - loo_j + l2o_ij``, scaled so that for a
-    statistic linear in the cells it is the kernel of the cell mean; ``2 delta_2 / ((n-1)(n-2))`` as for rho."""
+    statistic linear in the cells it is the kernel of the cell mean; ``2 delta_2 / ((n-1)(n-2))`` as for rho, with
+    ``low_rank`` times :func:`low_rank_weight` of that kernel's rank share."""
     n = loo.size
     a, b = np.triu_indices(n, 1)
-    kernel = np.zeros((n, n))
-    kernel[a, b] = kernel[b, a] = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
-    return 2.0 * max(float(_u_centred_variance(kernel[None])[0]), 0.0) / ((n - 1) * (n - 2))
+    kernel = np.zeros((1, n, n))
+    kernel[0, a, b] = kernel[0, b, a] = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
+    centred = _u_centred(kernel)
+    excess = 2.0 * max(float((centred**2).sum()) / (n * (n - 3)), 0.0) / ((n - 1) * (n - 2))
+    return excess * float(low_rank_weight(kernel_rank_share(centred))[0]) if low_rank else excess
 
 
 def _kernel_cells(zx: np.ndarray, zy: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -26,12 +26,12 @@ from rsastats.inference.worlds import world_bias
 from rsastats.inference.corrected_ci import (CORRECTED_CI, FEW_EMOTIONS_NOTE, MIN_JACKKNIFE_EMOTIONS, NARROW_AT_BOUND,
                                             JOIN_NOTE, NEAR_BOUND_CI, NEAR_BOUND_NOTE, jackknife_corrected,
                                             joined_with_rho, narrow_at_bound)
-from rsastats.inference.degeneracy import leave_two_out_excess
 from rsastats.inference.settings import streams
 from rsastats.intervals.jackknife import corrected_variance, jackknife_interval
 from rsastats.exceptions import ValidationError
 from rsastats.io.construct import make_activations
 from rsastats.io.files import write_dataset
+from tests.unit.test_low_rank_weight import _by_hand_weighted_excess
 
 PAIR = np.array([[0, 1]])
 
@@ -72,7 +72,8 @@ def test_the_jackknife_interval_rebuilt_from_scipy():
     lin = [(x[1] - ab) / np.sqrt(aa * bb) - point / 2 * ((x[2] - aa) / aa + (x[3] - bb) / bb) for x in per_split]
     split_var = np.var(lin, ddof=1) / halves.n_splits
     z, zl, z2 = np.arctanh(point), np.arctanh(loo), np.arctanh(two)
-    variance = corrected_variance((n - 1) / n * ((zl - zl.mean()) ** 2).sum(), leave_two_out_excess(z, zl, z2), n)
+    excess = _by_hand_weighted_excess(z, zl, z2)[0]  # the low-rank weight from numpy's eigenvalues
+    variance = corrected_variance((n - 1) / n * ((zl - zl.mean()) ** 2).sum(), excess, n)
     se = np.sqrt(variance + split_var / (1 - point**2) ** 2)
     t = stdtrit(n - 1, 0.975)
     expected = (np.tanh(z - t * se), np.tanh(z + t * se))

@@ -3,6 +3,7 @@ emotion spaces'; rsastats/inference/degeneracy.py)."""
 
 import numpy as np
 import pytest
+from scipy.special import stdtrit
 
 from rsastats.inference import compare_models
 from rsastats.inference.degeneracy import (LOW_RANK_FROM, LOW_RANK_TO, kernel_rank_share, low_rank_weight,
@@ -105,3 +106,74 @@ def test_the_committed_study_reproduces_the_stored_intervals_and_the_report_coun
     frame = pd.read_csv("reports/calibration/low_rank.csv")
     within = int(frame["coverage_shipped"].between(0.925, 0.975).sum())
     assert f"shipped: {within} of {len(frame)} designs within" in "\n".join(section())
+
+
+def _by_hand_weighted_excess(value, loo, l2o):
+    """The leave-two-out excess times the weight, the kernel U-centred by hand and its rank share from numpy's
+    eigenvalues (independent of degeneracy's Frobenius identity and centring)."""
+    from rsastats.inference.degeneracy import leave_two_out_excess
+
+    n = loo.size
+    iu, ju = np.triu_indices(n, 1)
+    k = np.zeros((n, n))
+    k[iu, ju] = k[ju, iu] = value - loo[iu] - loo[ju] + l2o
+    rows, total = k.sum(axis=1), k.sum()
+    centred = k - rows[:, None] / (n - 2) - rows[None, :] / (n - 2) + total / ((n - 1) * (n - 2))
+    np.fill_diagonal(centred, 0.0)
+    lam = np.linalg.eigvalsh(centred)
+    share = (lam @ lam) ** 2 / np.sum(lam**4) / n
+    weight = min(max((share - LOW_RANK_FROM) / (LOW_RANK_TO - LOW_RANK_FROM), 0.0), 1.0)
+    return leave_two_out_excess(value, loo, l2o, low_rank=False) * weight, share
+
+
+def test_leave_two_out_excess_takes_the_weight_of_its_own_kernel():
+    from rsastats.inference.degeneracy import leave_two_out_excess
+
+    rng = np.random.default_rng(11)
+    n = 24
+    iu, ju = np.triu_indices(n, 1)
+    for rank in (1, 2, 60):  # a statistic's leave-two-out values with a kernel of that many directions
+        u = rng.standard_normal((n, rank)) * np.linspace(1.0, 0.5, rank)
+        loo = 0.3 + 0.01 * rng.standard_normal(n)
+        l2o = -0.3 + loo[iu] + loo[ju] + 0.002 * np.einsum("pk,pk->p", u[iu], u[ju])
+        expected, share = _by_hand_weighted_excess(0.3, loo, l2o)
+        whole = leave_two_out_excess(0.3, loo, l2o)  # the default: the whole excess
+        assert whole > 0
+        assert leave_two_out_excess(0.3, loo, l2o, low_rank=True) == pytest.approx(expected, rel=1e-10, abs=1e-300)
+        if rank <= 2:
+            assert share < LOW_RANK_FROM and leave_two_out_excess(0.3, loo, l2o, low_rank=True) == 0.0
+        else:
+            assert share >= LOW_RANK_TO and leave_two_out_excess(0.3, loo, l2o, low_rank=True) == whole
+
+
+def test_rho_corrected_interval_takes_the_weighted_excess_in_a_low_rank_design():
+    # Emotions along one direction, the second model sharing half of it (analyses/calibration/low_rank.py's grid1):
+    # the interval compare_models forms is the jackknife-t with the weighted leave-two-out excess, wider than with
+    # the whole one.
+    from analyses.calibration.low_rank import _BASE, Generator
+    from analyses.calibration.low_rank_corrected import _inputs
+    from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
+    from rsastats.inference.corrected_ci import jackknife_corrected
+    from rsastats.inference.degeneracy import leave_two_out_weights
+    from rsastats.inference.settings import streams
+    from rsastats.intervals.jackknife import corrected_variance
+
+    pair = np.array([[0, 1]])
+    gen = Generator(dict(_BASE, own=0.2, k=1, E=24, share=0.5, P=8, offset=0.0), 93004)
+    models = _inputs(*gen.prompts(np.random.default_rng(3)))
+    halves = CrossHalf(models, "spearman", "cosine", DEFAULT_N_SPLITS, streams(9).splits)
+    point = halves.corrected(None, pair)[0][0]
+    jack = halves.leave_one_out(pair)
+    n = halves.n_emotions
+    two = halves.batched(leave_two_out_weights(n), pair)[:, 0]
+    z, zl, z2 = np.arctanh(point[0]), np.arctanh(jack[:, 0]), np.arctanh(two)
+    excess, share = _by_hand_weighted_excess(z, zl, z2)
+    assert share < LOW_RANK_TO  # a data set this test is about
+    variance = corrected_variance((n - 1) / n * ((zl - zl.mean()) ** 2).sum(), excess, n)
+    variance += halves.split_variance(pair)[0] / (1 - point[0] ** 2) ** 2
+    t = stdtrit(n - 1, 0.975)
+    expected = np.tanh([z - t * np.sqrt(variance), z + t * np.sqrt(variance)])
+    got = jackknife_corrected(halves, pair, point, jack, 0.95)[0]
+    whole = jackknife_corrected(halves, pair, point, jack, 0.95, low_rank=False)[0]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert got[1] - got[0] > whole[1] - whole[0]
