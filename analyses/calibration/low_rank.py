@@ -131,6 +131,12 @@ class Generator:
 
     def draw(self, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
         """The two models' prompt means (valid prompts only) and the valid mask."""
+        prompts, valid = self.prompts(rng)
+        w = valid[..., None]
+        return [(x * w).sum(1) / w.sum(1) for x in prompts], valid
+
+    def prompts(self, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+        """The two models' prompt vectors (emotions x prompts x units; invalid ones too) and the valid mask."""
         d, n, p = self.d, self.d["E"], self.d["P"]
         mu = self.means(rng)
         level = d["noise"] * np.exp(d["hetero"] * rng.standard_normal(n))[:, None, None]
@@ -146,8 +152,7 @@ class Generator:
             miss = rng.random((n, p)) < d["missing"]
             miss[:, :3] = False
             valid &= ~miss
-        w = valid[..., None]
-        return [(x * w).sum(1) / w.sum(1) for x in prompts], valid
+        return prompts, valid
 
 
 def _rho(x: np.ndarray, y: np.ndarray) -> float:
