@@ -352,11 +352,15 @@ def _summary(frame: pd.DataFrame, before: str, after: str, labels: tuple[str, st
 def section(folder: str | Path = FOLDER) -> list[str]:
     """docs/calibration.md's section on the study (run on its own; no stored results: no lines)."""
     folder = Path(folder)
-    lines: list[str] = []
-    if (folder / "low_rank_corrected.csv").exists():
+    if not any((folder / f).exists() for f in ("low_rank_corrected.csv", "low_rank_corrected_stored.csv")):
+        return []
+    lines = ["## rho_corrected's interval in low-rank designs", ""]
+    if not (folder / "low_rank_corrected.csv").exists():
+        lines += ["The study's generator part (`python -m analyses.calibration.low_rank_corrected generator`) has no "
+                  "committed results yet (docs/statistics.md, 'Low-rank emotion spaces', gives a scratch run's).", ""]
+    else:
         frame = pd.read_csv(folder / "low_rank_corrected.csv")
-        lines += ["## rho_corrected's interval in low-rank designs", "",
-                  f"The {len(frame)} designs of the low-rank study with 20 or more emotions (below, rho_corrected's "
+        lines += [f"The {len(frame)} designs of the low-rank study with 20 or more emotions (below, rho_corrected's "
                   f"interval is BCa), {int(frame['sets'].min())} data sets each, through `compare_models`' defaults "
                   "twice: the leave-two-out excess whole (the default before the evening of 2026-12-07) and weighted "
                   "by its kernel's effective rank as rho's is (shipped); truth: the noise-free rho "
