@@ -12,7 +12,7 @@ import pandas as pd
 from analyses.calibration.low_rank_corrected import _shipped, coverage_row, generator_table, reweight_design, section
 
 ATLAS = Path(__file__).resolve().parents[2] / "reports" / "calibration" / "atlas"
-DESIGN = "n21-P8-r0.8-mid-lowrank-shared0.5"  # a third of its jackknife-t intervals moved
+DESIGN = "n21-P8-r0.8-mid-lowrank-shared0.5"  # the weight moved a third of its jackknife-t intervals
 COLUMNS = ("rho_corrected", "corrected_ci_low", "corrected_ci_high")
 
 
@@ -30,8 +30,10 @@ def test_the_rewritten_rows_are_those_the_shipped_code_gives(tmp_path):
         a, b = got[column].to_numpy(float), rerun[column].to_numpy(float)
         assert np.all((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= 1e-12)), column
     assert (got["corrected_note"].fillna("") == rerun["corrected_note"].fillna("")).all()
-    moved = ~np.isclose(got["corrected_ci_low"], stored["corrected_ci_low"].iloc[:n], rtol=0, atol=1e-12)
-    assert moved.sum() >= 1
+    # the committed rows are rewritten already: a second rewrite finds them so and changes nothing
+    for column in COLUMNS:
+        a, b = got[column].to_numpy(float), stored[column].iloc[:n].to_numpy(float)
+        assert np.all((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= 1e-12)), column
     assert (got["rho"] == stored["rho"].iloc[:n]).all() and (got["ci_low"] == stored["ci_low"].iloc[:n]).all()
 
 
