@@ -36,12 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
 from rsastats.inference import corrected_ci
 from rsastats.inference.corrected_ci import (BCA_NOTE_START, JOIN_NOTE, MAX_LEAVE_TWO_OUT, MIN_JACKKNIFE_EMOTIONS,
                                             jackknife_corrected)
 from rsastats.inference.widening import WIDEN_NOTE
-from rsastats.inference.settings import streams
 from rsastats.io import atomic_path
 
 from ..atlas.shipped import run_chunks
@@ -180,14 +178,11 @@ def generator_table(sets: pd.DataFrame) -> pd.DataFrame:
 
 def _intervals_job(args: tuple) -> list[dict]:
     """rho_corrected's jackknife-t interval of stored data sets ``indices``, with the whole excess and weighted."""
-    from .uneven import _source
+    from .uneven import stored_halves
 
     (meta, study), indices = args
-    draw, _, _, seqs = _source(meta, study)
     rows = []
-    for i in indices:
-        halves = CrossHalf(draw(seqs[i]), "spearman", "cosine", DEFAULT_N_SPLITS, streams(seqs[i]).splits)
-        point, _ = halves.corrected(None, PAIR)
+    for i, _, halves, point in stored_halves(meta, study, indices):
         jack = halves.leave_one_out(PAIR)
         row = {"i": i}
         with warnings.catch_warnings():

@@ -84,15 +84,21 @@ def _source(meta: dict, study: str):
     return draw, worker, design, seqs
 
 
-def _shift_chunk(args: tuple) -> list[dict]:
-    (meta, study), indices = args
+def stored_halves(meta: dict, study: str, indices):
+    """``(i, seq, halves, point)`` of stored data sets ``indices``: each regenerated with its half splits as the shipped
+    code draws them, and its cross-half ratio (``point`` (1,) of the pair)."""
     draw, _, _, seqs = _source(meta, study)
-    rows = []
     for i in indices:
         halves = CrossHalf(draw(seqs[i]), "spearman", "cosine", DEFAULT_N_SPLITS, streams(seqs[i]).splits)
-        point, _ = halves.corrected(None, PAIR)
+        yield i, seqs[i], halves, halves.corrected(None, PAIR)[0]
+
+
+def _shift_chunk(args: tuple) -> list[dict]:
+    (meta, study), indices = args
+    rows = []
+    for i, seq, halves, point in stored_halves(meta, study, indices):
         shift, se = norm_shift(halves, PAIR, point[0], halves.leave_one_out(PAIR))
-        bias, bias_se = world_bias(halves, PAIR, streams(seqs[i]).worlds)
+        bias, bias_se = world_bias(halves, PAIR, streams(seq).worlds)
         rows.append({"i": i, "norm_shift": float(shift[0]), "norm_shift_se": float(se[0]), "world_bias": float(bias[0]),
                      "world_bias_se": float(bias_se[0])})
     return rows
