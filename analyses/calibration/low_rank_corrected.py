@@ -11,17 +11,21 @@ is.  Two parts:
   no part), 150 data sets each, through :func:`rsastats.inference.compare_models`' defaults, every data set twice (the
   excess whole, and weighted: the shipped interval); the truth is the noise-free rho, E[rho of the RDMs of the
   emotions' mean vectors] over 2,000 fresh draws of the emotions.
-- ``stored``: every stored data set with 20 or more emotions and prompts of the atlas, its seed-2028 replication, the
-  weak designs, the second generative model and the many-emotions designs.  Only the interval the jackknife-t route
-  forms moves, and it comes before the check of uneven shrinkage, the widening and the join with rho's interval, so
-  each such data set is regenerated (its own seed and half splits), its interval formed with the whole excess -- which
-  must equal the stored one (checked to 1e-12: the same data sets) -- and with the weight, and the stored rows take the
-  weighted one; :func:`.uneven.recheck` then applies the check, the widening (the stored moves: no resamples) and the
-  join as the shipped code does, and reruns some data sets through the study's own shipped worker, which must agree
-  exactly.  Coverage before and after, per design: reports/calibration/low_rank_corrected_stored.csv.
+- ``stored``: every stored data set with 20 to 64 emotions and prompts of the atlas, its seed-2028 replication, the
+  second generative model and the many-emotions designs (:data:`STORED_FOLDERS`; the weak designs hold no
+  rho_corrected at 20 emotions or more, above 64 there is no leave-two-out excess).  Only the interval the
+  jackknife-t route forms moves, and it comes before the check of uneven shrinkage, the widening and the join with
+  rho's interval, so each such data set is regenerated (its own seed and half splits) and its interval formed with the
+  whole excess and weighted.  Where the stored rows keep the interval before the widening, the whole-excess one must
+  equal it (to 1e-12: the same data sets; or the weighted one, a design rewritten already) and the weighted one takes
+  its place; rows run with the widening and the join natively are rerun through the study's worker, the check and
+  the join lifted, where the weight moves their interval (BCa rows are never rerun).  The check, the widening (the
+  stored moves: no resamples) and the join are then applied as :func:`.uneven.recheck` applies them, and some data
+  sets are rerun through the study's shipped worker, which must agree exactly.  Coverage before and after, per
+  design: reports/calibration/low_rank_corrected_stored.csv.
 
 Run:  python -m analyses.calibration.low_rank_corrected {generator,stored} [--sets 150] [--jobs 2]   (the generator
-about 50 min on 2 cores, the stored studies about 30 min)
+about 50 min on 2 idle cores, the stored studies about 45 min)
 """
 
 from __future__ import annotations
