@@ -152,10 +152,13 @@ def run_generator(n_sets: int = 150, n_mc: int = 2000, n_boot: int = 1000, jobs:
     """Every generator design (module docstring): a row per data set, reports/calibration/low_rank_corrected_sets.csv,
     and a row per design, low_rank_corrected.csv."""
     tasks = [(*d, n_sets, n_mc, n_boot) for d in generator_designs()]
+    parts = []
     with ProcessPoolExecutor(jobs) as pool:
-        sets = pd.concat(list(pool.map(_generator_job, tasks)), ignore_index=True)
-    with atomic_path(FOLDER / "low_rank_corrected_sets.csv") as tmp:
-        sets.to_csv(tmp, index=False)
+        for part in pool.map(_generator_job, tasks):  # in order, each as it is done: a run cut short keeps its designs
+            parts.append(part)
+            sets = pd.concat(parts, ignore_index=True)
+            with atomic_path(FOLDER / "low_rank_corrected_sets.csv") as tmp:
+                sets.to_csv(tmp, index=False)
     table = generator_table(sets)
     with atomic_path(FOLDER / "low_rank_corrected.csv") as tmp:
         table.to_csv(tmp, index=False)
