@@ -155,8 +155,7 @@ def run_generator(n_sets: int = 150, n_mc: int = 2000, n_boot: int = 1000, jobs:
     parts = []
     with ProcessPoolExecutor(jobs) as pool:
         for part in pool.map(_generator_job, tasks):  # in order, each as it is done: a run cut short keeps its designs
-            parts.append(part)
-            sets = pd.concat(parts, ignore_index=True)
+            sets = pd.concat(parts := [*parts, part], ignore_index=True)
             with atomic_path(FOLDER / "low_rank_corrected_sets.csv") as tmp:
                 sets.to_csv(tmp, index=False)
     table = generator_table(sets)
