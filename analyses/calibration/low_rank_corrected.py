@@ -71,23 +71,6 @@ def generator_designs(families: tuple[str, ...] = GENERATOR_FAMILIES) -> list[tu
     return [d for d in designs() if d[0] in families and d[3]["E"] >= MIN_JACKKNIFE_EMOTIONS]
 
 
-def _inputs(prompts: list[np.ndarray], valid: np.ndarray) -> list:
-    """The two models of a generated data set as the loader hands them to a comparison (prompts of the same labels)."""
-    from rsastats.inputs import ModelInput
-    from rsastats.rdm import RDM, rdm_from_rows
-    from rsastats.vectors import PromptRows
-
-    n, p = valid.shape
-    labels = tuple(f"e{i:02d}" for i in range(n))
-    out = []
-    for m, x in enumerate(prompts):
-        rows = PromptRows(values=np.asarray(x, dtype=np.float64), valid=valid, emotions=labels, prompts=tuple(range(p)),
-                          post="none", layers=(0,), normalization="raw", n_pcs=None)
-        out.append(ModelInput(f"model{m}", "activations", RDM(rdm_from_rows(rows, "cosine"), labels, "cosine",
-                                                              f"model{m}"), rows, "layer 0"))
-    return out
-
-
 class _Excess:
     """``corrected_ci``'s leave-two-out excess, whole (``weighted=False``) or as shipped, noting whether the weight
     moved any excess of the call (so that a data set is run twice only where it did)."""
@@ -115,6 +98,7 @@ def generator_rows(design: dict, seed: int, n_sets: int, n_mc: int, n_boot: int)
     from rsastats.inference import compare_models
 
     from ..atlas.model import cosine_cells, spearman
+    from .independent import _inputs  # the second model's loader stand-in (paired prompt labels)
     from .low_rank import Generator
 
     gen = Generator(design, seed)
@@ -122,7 +106,7 @@ def generator_rows(design: dict, seed: int, n_sets: int, n_mc: int, n_boot: int)
     free = float(np.mean([spearman(*map(cosine_cells, gen.means(mc))) for _ in range(n_mc)]))
     rows = []
     for s in range(n_sets):
-        a, b = _inputs(*gen.prompts(np.random.default_rng([seed, 9, s])))
+        a, b = _inputs(*gen.prompts(np.random.default_rng([seed, 9, s])))  # two widths: a list, not stacked
         row: dict = {"set": s}
         for tag, weighted in (("shipped", True), ("whole", False)):
             with warnings.catch_warnings(), _Excess(weighted) as excess:
@@ -164,6 +148,16 @@ def run_generator(n_sets: int = 150, n_mc: int = 2000, n_boot: int = 1000, jobs:
     return table
 
 
+def _scored(low: pd.Series, high: pd.Series, truth: float, tag: str) -> dict:
+    """Intervals ``(low, high)`` scored against ``truth``: how many are given, their coverage with its Clopper-Pearson
+    interval, and their median width, as ``<what>_<tag>``."""
+    given = low.notna() & high.notna()
+    inside = ((low <= truth) & (truth <= high))[given]
+    cp_low, cp_high = binomial_ci(int(inside.sum()), int(given.sum()))
+    return {f"given_{tag}": int(given.sum()), f"coverage_{tag}": float(inside.mean()) if given.any() else np.nan,
+            f"cp_low_{tag}": cp_low, f"cp_high_{tag}": cp_high, f"width_{tag}": float((high - low)[given].median())}
+
+
 def generator_table(sets: pd.DataFrame) -> pd.DataFrame:
     """Per design: the data sets where rho_corrected's interval was given, where the weight moved it, and the coverage
     of the noise-free rho with the whole excess and shipped (Clopper-Pearson intervals, median widths)."""
@@ -172,12 +166,7 @@ def generator_table(sets: pd.DataFrame) -> pd.DataFrame:
         truth = float(g["free"].iloc[0])
         row = {"family": family, "design": name, "free": truth, "sets": len(g), "moved": int(g["moved"].sum())}
         for tag in ("whole", "shipped"):
-            given = g[f"low_{tag}"].notna() & g[f"high_{tag}"].notna()
-            inside = ((g[f"low_{tag}"] <= truth) & (truth <= g[f"high_{tag}"]))[given]
-            row[f"given_{tag}"] = int(given.sum())
-            row[f"coverage_{tag}"] = float(inside.mean()) if given.any() else np.nan
-            row[f"cp_low_{tag}"], row[f"cp_high_{tag}"] = binomial_ci(int(inside.sum()), int(given.sum()))
-            row[f"width_{tag}"] = float((g[f"high_{tag}"] - g[f"low_{tag}"])[given].median())
+            row.update(_scored(g[f"low_{tag}"], g[f"high_{tag}"], truth, tag))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -304,12 +293,7 @@ def coverage_row(study: str, meta: dict, before: pd.DataFrame, after: pd.DataFra
     row = {"study": study, "design": meta["design"]["name"], "n_emotions": meta["design"]["n_emotions"],
            "sets": len(after), **counts}
     for tag, f in (("before", before), ("after", after)):
-        given = f["corrected_ci_low"].notna() & f["corrected_ci_high"].notna()
-        inside = ((f["corrected_ci_low"] <= truth) & (truth <= f["corrected_ci_high"]))[given]
-        row[f"given_{tag}"] = int(given.sum())
-        row[f"coverage_{tag}"] = float(inside.mean()) if given.any() else np.nan
-        row[f"cp_low_{tag}"], row[f"cp_high_{tag}"] = binomial_ci(int(inside.sum()), int(given.sum()))
-        row[f"width_{tag}"] = float((f["corrected_ci_high"] - f["corrected_ci_low"])[given].median())
+        row.update(_scored(f["corrected_ci_low"], f["corrected_ci_high"], truth, tag))
     return row
 
 

@@ -151,7 +151,7 @@ def test_rho_corrected_interval_takes_the_weighted_excess_in_a_low_rank_design()
     # the interval compare_models forms is the jackknife-t with the weighted leave-two-out excess, wider than with
     # the whole one.
     from analyses.calibration.low_rank import _BASE, Generator
-    from analyses.calibration.low_rank_corrected import _inputs
+    from analyses.calibration.independent import _inputs
     from rsastats.inference.corrected import DEFAULT_N_SPLITS, CrossHalf
     from rsastats.inference.corrected_ci import jackknife_corrected
     from rsastats.inference.degeneracy import leave_two_out_weights
