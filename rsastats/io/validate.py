@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ..exceptions import LabelError, SchemaError, ValidationError
-from .schema import ALLOWED_VALUES, KIND_OF_SCHEMA, RDM_REQUIRED_ATTRS, REQUIRED_ATTRS, check_labels
+from .schema import ALLOWED_VALUES, KIND_OF_SCHEMA, RDM_REQUIRED_ATTRS, REQUIRED_ATTRS, attribute_text, check_labels
 
 __all__ = ["file_kind", "check_schema", "check_int_coord", "validate_activations", "validate_vectors", "validate_rdm",
            "validate_dataset", "VALIDATORS"]
@@ -53,6 +53,9 @@ def _check_attrs(ds: xr.Dataset, required: Iterable[str], source: str | None) ->
         if key in ds.attrs and (not isinstance(ds.attrs[key], str) or ds.attrs[key] not in allowed):
             shown = ", ".join(repr(a) for a in allowed if a)
             raise SchemaError(f"attribute {key}={ds.attrs[key]!r} is not one of {shown} (or '' for unknown)", path=source)
+    if "chat_template" in ds.attrs and attribute_text(ds.attrs["chat_template"]) not in ("0", "1", ""):
+        raise SchemaError(f"attribute chat_template={_scalar(ds.attrs['chat_template'])!r} is not 0 or 1 (whether the texts went "
+                          "through the model's chat template; '' for unknown)", path=source)
 
 
 def _check_variable(ds: xr.Dataset, name: str, dims: Sequence[tuple[str, ...]], source: str | None) -> xr.DataArray:
@@ -136,6 +139,21 @@ def _check_hidden_size(ds: xr.Dataset, source: str | None) -> None:
         raise ValidationError(f"hidden size {actual} disagrees with its metadata (hidden_size={declared_int})", path=source)
 
 
+def _check_text(values: np.ndarray, source: str | None) -> None:
+    """The ``text`` coordinate holds the exact texts the model read or generated: strings, nothing else."""
+    values = np.asarray(values)
+    if values.dtype.kind in "US":
+        return
+    if values.dtype.kind == "O":
+        other = next((v for v in values.ravel() if not isinstance(v, (str, bytes))), None)
+        if other is None:
+            return
+        found = f"a {type(other).__name__} ({other!r:.40})"
+    else:
+        found = f"{values.dtype} values"
+    raise SchemaError(f"'text' holds {found}; expected the texts the model read or generated (strings)", path=source)
+
+
 def validate_activations(ds: xr.Dataset, source: str | os.PathLike | None = None) -> xr.Dataset:
     """Check an activations dataset against schema v1; return it in canonical dimension order.
 
@@ -156,6 +174,7 @@ def validate_activations(ds: xr.Dataset, source: str | os.PathLike | None = None
     if "text" in ds.variables:
         if ds["text"].dims != ("emotion", "prompt"):
             raise SchemaError(f"'text' has dimensions ({', '.join(ds['text'].dims)}) {tuple(ds['text'].shape)}, expected (emotion, prompt) {(ds.sizes['emotion'], ds.sizes['prompt'])}", path=src)
+        _check_text(ds["text"].values, src)
     invalid = None
     if "valid" in ds.data_vars:
         valid = ds["valid"]

@@ -201,6 +201,41 @@ def test_schema_attribute_that_is_an_array(tmp_path, pair):
     assert "arr.nc" in line and "'schema' attribute is [1, 2], not text" in line
 
 
+@pytest.mark.parametrize("value, shown", [("yes", "'yes'"), (2, "2"), ("on", "'on'")])
+def test_chat_template_other_than_0_or_1(tmp_path, pair, value, shown):
+    bad = tmp_path / "chat.nc"
+    bad.write_bytes(Path(pair[0]).read_bytes())
+    with netCDF4.Dataset(bad, "a") as nc:
+        nc.setncattr("chat_template", value)
+    for args in (["compare", bad, pair[1], *FAST], ["describe", bad]):
+        assert f"chat.nc: attribute chat_template={shown} is not 0 or 1" in one_error(run(args))
+
+
+@pytest.mark.parametrize("value", [1, "1", 1.0, 0, ""])
+def test_chat_template_0_1_or_unknown_is_read(tmp_path, pair, value):
+    ok = tmp_path / "chat.nc"
+    ok.write_bytes(Path(pair[0]).read_bytes())
+    with netCDF4.Dataset(ok, "a") as nc:
+        nc.setncattr("chat_template", value)
+    assert run(["describe", ok]).exit_code == 0
+
+
+def test_text_coordinate_of_numbers(tmp_path, pair):
+    ds = simulate_activations(6, 4, 2, 8, seed=1)
+    ds = ds.assign_coords(text=(("emotion", "prompt"), np.arange(24).reshape(6, 4)))
+    ds.to_netcdf(tmp_path / "numbers.nc")
+    line = one_error(run(["compare", tmp_path / "numbers.nc", pair[1], *FAST]))
+    assert "numbers.nc: 'text' holds int64 values; expected the texts the model read or generated" in line
+
+
+def test_chat_template_from_meta_is_checked_before_writing(tmp_path):
+    np.save(tmp_path / "v.npy", np.eye(3))
+    (tmp_path / "meta.json").write_text(json.dumps({"chat_template": "yes"}))
+    line = one_error(run(["import", tmp_path / "v.npy", "--labels", "a,b,c", "--meta", tmp_path / "meta.json",
+                          "--out", tmp_path / "o.nc"]))
+    assert "chat_template='yes' is not 0 or 1" in line and not (tmp_path / "o.nc").exists()
+
+
 def test_emotion_labels_with_surrounding_spaces_match_their_stripped_form(tmp_path, pair):
     ds = simulate_activations(6, 4, 2, 8, seed=1)
     padded = ds.assign_coords(emotion=[f" {e}  " for e in ds["emotion"].values])
