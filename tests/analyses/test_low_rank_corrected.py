@@ -61,3 +61,17 @@ def test_the_section_counts_what_the_committed_table_holds():
         part = part[part["given_after"] >= 20]
         within = int(part["coverage_after"].between(0.925, 0.975).sum())
         assert f"- after: {within} of {len(part)} designs within" in text.split(f"{study}:")[1]
+
+
+def test_the_section_summarises_the_committed_generator_table():
+    frame = pd.read_csv(ATLAS.parent / "low_rank_corrected.csv")
+    sets = pd.read_csv(ATLAS.parent / "low_rank_corrected_sets.csv")
+    assert set(frame["design"]) == set(sets["design"]) and len(frame) >= 30
+    rebuilt = generator_table(sets).set_index("design").loc[frame["design"]]  # the table is its data sets' summary
+    assert np.allclose(rebuilt["coverage_shipped"].to_numpy(), frame["coverage_shipped"].to_numpy(), atol=1e-12)
+    text = "\n".join(section(ATLAS.parent))
+    for tag, label in (("whole", "whole excess"), ("shipped", "shipped")):
+        part = frame[frame[f"given_{tag}"] >= 20]
+        within = int(part[f"coverage_{tag}"].between(0.925, 0.975).sum())
+        below = int((part[f"cp_high_{tag}"] < 0.925).sum())
+        assert f"- {label}: {within} of {len(part)} designs within [92.5%, 97.5%], {below} clearly below" in text
