@@ -18,8 +18,9 @@ This model found that half splits drawn for each emotion on its own biased rho_c
 share templates (docs/statistics.md, 'Prompts built from shared templates'): in ``m3-n30-P8-templ`` the interval
 covered 32% of the data sets before the common split.
 
-Run:  python -m analyses.calibration.cli_model [--sets 200] [--designs NAME ...]   (about 2.5 min per design on
-2 cores).  Writes reports/calibration/cli_model/<design>.csv and .json, and coverage.md.
+Run:  python -m analyses.calibration.cli_model [--sets 200] [--designs NAME ...] [--keep-rho]   (about 2.5 min per
+design on 2 cores; ``--keep-rho``: a rerun of the stored data sets through the shipped code that keeps their rho
+columns, :func:`kept_rho`).  Writes reports/calibration/cli_model/<design>.csv and .json, and coverage.md.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from rsastats.io import atomic_path
 from ..atlas.model import cosine_cells, spearman
 from .studies import HALF_SPLIT, binomial_ci, write_run
 
-__all__ = ["Design", "DESIGNS", "FOLDER", "Model", "model_inputs", "truths", "run_design", "coverage_table", "main"]
+__all__ = ["Design", "DESIGNS", "FOLDER", "Model", "model_inputs", "truths", "run_design", "kept_rho", "coverage_table",
+           "main"]
 
 FOLDER = "reports/calibration/cli_model"
 FIELDS = ("rho", "ci_low", "ci_high", "p_value", "rho_corrected", "corrected_ci_low", "corrected_ci_high", "corrected_note",
@@ -202,6 +204,28 @@ def coverage_markdown(table: pd.DataFrame, heading: str = "#") -> str:
     return "\n".join(lines)
 
 
+def kept_rho(stored: pd.DataFrame, rerun: pd.DataFrame, n: int) -> pd.DataFrame:
+    """A rerun of stored data sets with the stored rho columns kept (``ci_low``, ``ci_high`` as formed before the mean
+    map, which :mod:`.mean_scale` re-scores), rho's ends as the rerun forms them in :data:`.mean_scale.RERUN_ENDS`
+    where they differ from the stored ones mapped (the low-rank weight), and every other column the rerun's.  Checked:
+    the same data sets (rho) and the same Mantel p-values."""
+    from .mean_scale import RERUN_ENDS, shipped_ends
+
+    if len(stored) != len(rerun) or not np.allclose(stored["rho"], rerun["rho"], rtol=0, atol=1e-12):
+        raise RuntimeError("the rerun's rho differs from the stored one: not the same data sets")
+    if not (stored["p_value"].to_numpy() == rerun["p_value"].to_numpy()).all():
+        raise RuntimeError("the rerun's Mantel p-values differ from the stored ones")
+    out = rerun.copy()
+    out[["ci_low", "ci_high"]] = stored[["ci_low", "ci_high"]].to_numpy()
+    now = np.column_stack(shipped_ends(stored, n))
+    ends = rerun[["ci_low", "ci_high"]].to_numpy(float)
+    moved = ~np.all((np.isnan(now) & np.isnan(ends)) | (np.abs(now - ends) <= 1e-12), axis=1)
+    if moved.any() or RERUN_ENDS[0] in stored:
+        kept = stored[list(RERUN_ENDS)].to_numpy(float) if RERUN_ENDS[0] in stored else np.full_like(ends, np.nan)
+        out[list(RERUN_ENDS)] = np.where(moved[:, None], ends, kept)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=200)
@@ -209,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--designs", nargs="*", default=None)
     parser.add_argument("--out", default=FOLDER)
+    parser.add_argument("--keep-rho", action="store_true",
+                        help="rerun stored designs on the same data sets, keeping their rho columns (kept_rho)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -216,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.designs and design.name not in args.designs:
             continue
         frame, meta = run_design(design, args.sets, n_mc=args.n_mc, jobs=args.jobs)
+        if args.keep_rho:
+            frame = kept_rho(pd.read_csv(out / f"{design.name}.csv"), frame, design.n_emotions)
         write_run(out, design.name, frame, meta)
         print(f"{design.name}: {meta['seconds']:.0f} s", flush=True)
     with atomic_path(out / "coverage.md") as tmp:

@@ -55,8 +55,9 @@ def mapped(rho: np.ndarray, low: np.ndarray, high: np.ndarray, n: int) -> tuple[
 
 # rho's interval rerun through the shipped code where stored ends at +-1 are not what the package gives now: Fisher-z
 # ends that rounded to +-1 below RAW_AT_BOUND_FROM emotions, which the map cannot invert (:func:`mapped`), or an interval
-# stored before a later rule at the bound; written by analyses.calibration.join_bound.refresh_unmappable and
-# analyses.calibration.rho.rerun_corrected
+# stored before a later rule at the bound; and where rho_corrected's join reads it, wherever the low-rank weight of
+# 2026-12-07 moved it; written by analyses.calibration.join_bound.refresh_unmappable,
+# analyses.calibration.rho.rerun_corrected and analyses.calibration.join_weighted
 RERUN_ENDS = ("ci_low_shipped", "ci_high_shipped")
 
 
