@@ -54,8 +54,9 @@ def _check_attrs(ds: xr.Dataset, required: Iterable[str], source: str | None) ->
             shown = ", ".join(repr(a) for a in allowed if a)
             raise SchemaError(f"attribute {key}={ds.attrs[key]!r} is not one of {shown} (or '' for unknown)", path=source)
     if "chat_template" in ds.attrs and attribute_text(ds.attrs["chat_template"]) not in ("0", "1", ""):
-        raise SchemaError(f"attribute chat_template={_scalar(ds.attrs['chat_template'])!r} is not 0 or 1 (whether the texts went "
-                          "through the model's chat template; '' for unknown)", path=source)
+        shown = _scalar(ds.attrs["chat_template"])
+        raise SchemaError(f"attribute chat_template={shown!r} is not 0 or 1 (whether the texts went through the model's "
+                          "chat template; '' for unknown)", path=source)
 
 
 def _check_variable(ds: xr.Dataset, name: str, dims: Sequence[tuple[str, ...]], source: str | None) -> xr.DataArray:
