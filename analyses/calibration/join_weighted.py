@@ -98,7 +98,7 @@ def _same(stored, new) -> bool:
 
 
 def rejoin_design(path: Path, study: str, verify: int = 2, jobs: int = 2) -> dict | None:
-    """The module docstring's steps for one stored design; a summary row (None where nothing is read)."""
+    """The module docstring's steps for one stored design; a summary row (None where it holds no rho_corrected)."""
     from .uneven import _source
 
     meta = json.loads(path.read_text())
