@@ -65,10 +65,15 @@ def _u_centred(kernel: np.ndarray) -> np.ndarray:
     return centred
 
 
+def _delta2(centred: np.ndarray) -> np.ndarray:
+    """Unbiased ``delta_2`` of U-centred kernel matrices (..., n, n) (:func:`_u_centred`)."""
+    n = centred.shape[-1]
+    return (centred**2).sum(axis=(-2, -1)) / (n * (n - 3))
+
+
 def _u_centred_variance(kernel: np.ndarray) -> np.ndarray:
     """Unbiased ``delta_2`` of symmetric kernel matrices (..., n, n) (diagonal ignored)."""
-    n = kernel.shape[-1]
-    return (_u_centred(kernel) ** 2).sum(axis=(-2, -1)) / (n * (n - 3))
+    return _delta2(_u_centred(kernel))
 
 
 def kernel_rank_share(centred: np.ndarray) -> np.ndarray:
@@ -109,11 +114,8 @@ def leave_two_out_excess(value: float, loo: np.ndarray, l2o: np.ndarray, *, low_
     ``low_rank`` times :func:`low_rank_weight` of that kernel's rank share."""
     n = loo.size
     a, b = np.triu_indices(n, 1)
-    kernel = np.zeros((1, n, n))
-    kernel[0, a, b] = kernel[0, b, a] = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
-    centred = _u_centred(kernel)
-    excess = 2.0 * max(float((centred**2).sum()) / (n * (n - 3)), 0.0) / ((n - 1) * (n - 2))
-    return excess * float(low_rank_weight(kernel_rank_share(centred))[0]) if low_rank else excess
+    cells = (value - loo[a] - loo[b] + l2o) * (n - 2) * (n - 3) / 2.0
+    return float(_raw_excess(cells[None], n, low_rank=low_rank)[0])
 
 
 def _kernel_cells(zx: np.ndarray, zy: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -139,7 +141,7 @@ def _raw_excess(cells: np.ndarray, n: int, *, low_rank: bool) -> np.ndarray:
     """``2 delta_2 / ((n-1)(n-2))`` of kernel values ``cells`` (K, m) at the cells i < j of ``n`` emotions; with
     ``low_rank``, times :func:`low_rank_weight` of the kernel's rank share (module docstring)."""
     centred = _centred_kernels(cells, n)
-    excess = 2.0 * np.maximum((centred**2).sum(axis=(-2, -1)) / (n * (n - 3)), 0.0) / ((n - 1) * (n - 2))
+    excess = 2.0 * np.maximum(_delta2(centred), 0.0) / ((n - 1) * (n - 2))
     return excess * low_rank_weight(kernel_rank_share(centred)) if low_rank else excess
 
 
