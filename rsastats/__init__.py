@@ -5,6 +5,7 @@ The core never imports torch; extraction lives in the separate ``extraction`` pa
 
 from ._version import __version__
 from .io import (
+    import_activations,
     import_rdm,
     import_vectors,
     make_activations,
@@ -31,5 +32,6 @@ __all__ = [
     "open_dataset",
     "write_dataset",
     "import_vectors",
+    "import_activations",
     "import_rdm",
 ]

@@ -31,7 +31,7 @@ from .files import (
     write_dataset,
 )
 from .outputs import atomic_folder, atomic_path, lock_file_for, output_lock, remove_stale_temporaries
-from .importers import IMPORT_FORMATS, RDM_FORMATS, import_rdm, import_vectors, read_labels
+from .importers import IMPORT_FORMATS, RDM_FORMATS, import_activations, import_rdm, import_vectors, read_labels
 from .schema import (
     CONTRASTIVE_METHODS,
     LAST_LAYER_NORM,
@@ -95,6 +95,7 @@ __all__ = [
     "IMPORT_FORMATS",
     "RDM_FORMATS",
     "import_vectors",
+    "import_activations",
     "import_rdm",
     "LAYER_CONVENTIONS",
     "unknown_attributes",

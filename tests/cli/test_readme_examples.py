@@ -83,6 +83,7 @@ def folder(tmp_path_factory):
     vectors = tv + 0.3 * rng.standard_normal(tv.shape)
     write_dataset(make_vectors(vectors, labels, attrs={"model": "paper"}), tmp / "paper.nc")
     np.save(tmp / "paper.npy", vectors)
+    np.save(tmp / "prompts.npy", ds["activations"].values[:, :, -1])  # another tool's (emotion, prompt, hidden)
     # Hypotheses: a feature table and two RDM files (the names of the README's hypotheses examples).
     lines = ["emotion,valence,arousal"] + [f"{e},{rng.normal():.4f},{rng.normal():.4f}" for e in labels]
     (tmp / "valence_arousal.csv").write_text("\n".join(lines) + "\n")

@@ -4,7 +4,8 @@ Vector sets (:func:`import_vectors`): one file whose suffix selects the reader (
 ``.npy .npz .safetensors .pt .pth .csv .tsv``; ``controlvector``: a repeng ``.gguf`` control
 vector, one emotion named by the file's stem), or several files / a folder holding one emotion
 each (``folders``).  RDMs (:func:`import_rdm`): a square CSV/TSV or an rsatoolbox hdf5 file
-(``rdms``).
+(``rdms``).  Per-prompt activations (:func:`import_activations`): the same array formats and per-emotion files with a
+prompt axis (``prompts``), written as an activations file.
 
 Layers: a source with a layer axis records how its indices map onto rsastats layers (layer k =
 Hugging Face ``hidden_states[k]``, 0 = embeddings) in ``layer_convention`` and ``layer_offset``
@@ -30,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from ...exceptions import ImportFormatError, InputError, LabelError
-from ..construct import make_rdm, make_vectors
+from ..construct import make_activations, make_rdm, make_vectors
 from ..files import file_sha256
 from ..schema import LAYER_CONVENTIONS, layer_convention_name, software_versions, utc_now
 from ..text import read_text_file
@@ -39,9 +40,10 @@ from .controlvector import read_control_vector
 from .entries import VectorTable, shape_text
 from .folders import PER_EMOTION_SUFFIXES, folder_files, layer_named, read_layer_named_files, read_per_emotion_files
 from .probes import is_concept_probe_root, read_concept_probes
+from .prompts import read_prompt_table
 from .rdms import RDM_FORMATS, read_rdm_file
 
-__all__ = ["IMPORT_FORMATS", "RDM_FORMATS", "import_vectors", "import_rdm", "read_labels"]
+__all__ = ["IMPORT_FORMATS", "RDM_FORMATS", "import_vectors", "import_activations", "import_rdm", "read_labels"]
 
 IMPORT_FORMATS = {**ARRAY_FORMATS, ".gguf": "gguf"}
 
@@ -191,6 +193,54 @@ def import_vectors(
         return make_vectors(values, table.labels, layers=layer_coords, attrs=provenance)
     except InputError as exc:
         if exc.path is None:  # errors from make_vectors: attach the source file
+            raise type(exc)(exc.problem, path=where) from None
+        raise
+
+
+def import_activations(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    labels: Sequence[str] | str | os.PathLike | None = None,
+    key: str | None = None,
+    emotion_column: str = "emotion",
+    attrs: Mapping[str, Any] | None = None,
+    layer_convention: str | None = None,
+    keep_layer_indices: bool = False,
+) -> xr.Dataset:
+    """Read per-prompt activations made elsewhere and return a validated activations dataset.
+
+    The sources (:mod:`rsastats.io.importers.prompts`): an (emotion, prompt, hidden) or (emotion, prompt, layer,
+    hidden) array in a ``.npy``, ``.npz``, ``.safetensors`` or ``.pt`` file, one (prompt[, layer], hidden) array per
+    emotion (in one such file, or in per-emotion files or a folder of them), or a CSV/TSV file with one row per
+    prompt.  Emotions may have different numbers of prompts; prompts all NaN in a padded array are marked invalid.
+    The parameters are those of :func:`import_vectors`; a source without a layer axis is stored as layer 0 (the
+    convention unknown).
+    """
+    paths = _source_paths(source)
+    where = paths[0]
+    given = read_labels(labels)
+    try:
+        if len(paths) > 1 or where.is_dir():
+            members = folder_files(where) if where.is_dir() else paths
+            table, fmt = read_prompt_table(paths, None, given, key, emotion_column, members), "per-emotion-prompts"
+        else:
+            fmt = ARRAY_FORMATS.get(where.suffix.lower())
+            if fmt is None:
+                raise ImportFormatError(f"unknown format {where.suffix!r} for per-prompt activations; expected one "
+                                        f"of {', '.join(sorted(ARRAY_FORMATS))}, or a folder of per-emotion files",
+                                        path=where)
+            table = read_prompt_table(paths, fmt, given, key, emotion_column)
+        values = table.values if table.values.ndim == 4 else table.values[:, :, None, :]
+        layer_coords, layer_attrs = [0], {"layer_convention": None}
+        if table.values.ndim == 4:
+            layer_coords, layer_attrs = _layer_attrs(table, values.shape[2], layer_convention, keep_layer_indices)
+        elif layer_convention is not None:
+            raise ImportFormatError("holds no layer axis; --layer-convention does not apply", path=where)
+        provenance = {"hidden_size": values.shape[-1], **_provenance(paths, fmt, attrs), **layer_attrs}
+        return make_activations(values, table.labels, layers=layer_coords, valid=table.valid.astype(np.int8),
+                                text=table.text, attrs=provenance)
+    except InputError as exc:
+        if exc.path is None:  # errors from make_activations: attach the source file
             raise type(exc)(exc.problem, path=where) from None
         raise
 

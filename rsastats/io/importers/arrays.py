@@ -28,7 +28,7 @@ from ...limits import check_declared_size
 from ..text import check_utf8, separator_problem
 from .entries import VectorTable, shape_text, stack_entries
 
-__all__ = ["ARRAY_FORMATS", "read_array_file", "load_torch", "load_npy"]
+__all__ = ["ARRAY_FORMATS", "read_array_file", "read_mapping", "load_csv_table", "load_torch", "load_npy"]
 
 ARRAY_FORMATS = {".npy": "npy", ".npz": "npz", ".safetensors": "safetensors", ".pt": "pt", ".pth": "pt", ".csv": "csv", ".tsv": "csv"}
 _LABEL_KEYS = ("emotions", "emotion", "labels", "label", "names")
@@ -189,7 +189,10 @@ def load_torch(path: Path) -> Any:
     return to_numpy(obj)
 
 
-def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
+def load_csv_table(path: Path, emotion_column: str, text_column: str | None = None
+                   ) -> tuple[np.ndarray, list[str], list[str] | None]:
+    """The numeric columns of a CSV/TSV file (rows x columns), its emotion column and, where ``text_column`` is
+    given and present, that column of text (else None)."""
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -202,7 +205,8 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
         raise ImportFormatError(separator_problem(str(frame.columns[0]), sep), path=path)
     if emotion_column not in frame.columns:
         raise ImportFormatError(f"no {emotion_column!r} column (columns: {', '.join(map(str, frame.columns[:8]))}...)", path=path)
-    dims = [c for c in frame.columns if c != emotion_column]
+    text = frame[text_column].tolist() if text_column is not None and text_column in frame.columns else None
+    dims = [c for c in frame.columns if c != emotion_column and (text is None or c != text_column)]
     if not dims:
         raise ImportFormatError("no dimension columns besides the emotion column", path=path)
     values = np.empty((len(frame), len(dims)), dtype=np.float64)
@@ -215,13 +219,28 @@ def _load_csv(path: Path, emotion_column: str) -> tuple[np.ndarray, list[str]]:
             i = int(np.argmax(bad))
             raise ImportFormatError(f"non-numeric cell {frame[col].iloc[i]!r} at row {i + 2}, column {col!r}", path=path)
         values[:, j] = numeric.to_numpy()
-    return values, frame[emotion_column].tolist()
+    return values, frame[emotion_column].tolist(), text
+
+
+def read_mapping(p: Path, fmt: str) -> dict[str, np.ndarray]:
+    """The named arrays of a ``.npz`` or ``.safetensors`` file (``fmt``)."""
+    if fmt == "npz":
+        return _load_npz(p)
+    try:
+        from safetensors.numpy import load_file
+    except ImportError:
+        raise DependencyError("reading .safetensors needs the safetensors package: pip install safetensors",
+                              path=p) from None
+    try:
+        return load_file(str(p))
+    except Exception as exc:
+        raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
 
 
 def read_array_file(p: Path, fmt: str, given: list[str] | None, key: str | None, emotion_column: str) -> VectorTable:
     """The vectors of one array file and their labels, by format."""
     if fmt == "csv":
-        matrix, found = _load_csv(p, emotion_column)
+        matrix, found, _ = load_csv_table(p, emotion_column)
         if given is not None and given != [str(x).strip() for x in found]:
             raise LabelError("--labels differ from the file's emotion column", path=p)
         return VectorTable(matrix, found)
@@ -230,18 +249,8 @@ def read_array_file(p: Path, fmt: str, given: list[str] | None, key: str | None,
         if given is None:
             raise LabelError("a .npy file holds no labels; give --labels (comma-separated, or a file with one per line)", path=p)
         return VectorTable(matrix, given)
-    if fmt == "npz":
-        return _from_mapping(_load_npz(p), given, key, p)
-    if fmt == "safetensors":
-        try:
-            from safetensors.numpy import load_file
-        except ImportError:
-            raise DependencyError("reading .safetensors needs the safetensors package: pip install safetensors", path=p) from None
-        try:
-            arrays = load_file(str(p))
-        except Exception as exc:
-            raise ImportFormatError(f"not a readable safetensors file: {' '.join(str(exc).split())[:160]}", path=p) from None
-        return _from_mapping(arrays, given, key, p)
+    if fmt in ("npz", "safetensors"):
+        return _from_mapping(read_mapping(p, fmt), given, key, p)
     obj = load_torch(p)
     if isinstance(obj, dict) and obj and all(isinstance(k, int) for k in obj):
         raise ImportFormatError(f"holds one {{layer: tensor}} dict (keys {sorted(obj)[:6]}), i.e. one concept; import a "
