@@ -42,6 +42,22 @@ def _valid_inputs() -> dict[str, bytes]:
 
 
 VALID = _valid_inputs()
+
+
+def _valid_prompt_inputs() -> dict[str, bytes]:
+    """Per-prompt activations for `import --prompts`: a padded (emotion, prompt, hidden) .npz, and CSV rows with text."""
+    ds = simulate_activations(6, 3, 1, 4, seed=3)
+    acts = ds["activations"].values[:, :, 0].astype(np.float64)
+    acts[2, 2] = np.nan  # one emotion with 2 prompts
+    labels = [str(e) for e in ds["emotion"].values]
+    np.savez(_WORK / "prompts.npz", activations=acts, emotions=np.array(labels))
+    rows = [{"emotion": e, "text": f"{e} {p}", **{f"d{i}": acts[k, p, i] for i in range(4)}}
+            for k, e in enumerate(labels) for p in range(3) if not np.isnan(acts[k, p, 0])]
+    pd.DataFrame(rows).to_csv(_WORK / "prompts.csv", index=False)
+    return {kind: (_WORK / f"prompts.{kind}").read_bytes() for kind in ("npz", "csv")}
+
+
+PROMPTS = _valid_prompt_inputs()
 OTHER = write_dataset(simulate_activations(6, 3, 2, 4, seed=2), _WORK / "other.nc")
 
 
@@ -101,6 +117,23 @@ def test_corrupted_npz_import(data):
 def test_corrupted_csv_import(data):
     path = _fuzzed(data, ".csv")
     _check(["import", str(path), "--out", str(_WORK / "from-csv.nc")])
+
+
+@FUZZ
+@given(st.sampled_from(sorted(PROMPTS)).flatmap(lambda kind: st.tuples(st.just(kind), corruptions(PROMPTS[kind]))))
+def test_corrupted_per_prompt_import(kind_data):
+    kind, data = kind_data
+    path = _fuzzed(data, f".{kind}")
+    _check(["import", str(path), "--prompts", "--overwrite", "--out", str(_WORK / f"from-prompts-{kind}.nc")])
+
+
+@pytest.mark.parametrize("kind", sorted(PROMPTS))
+def test_the_uncorrupted_per_prompt_inputs_read(kind):
+    path = _WORK / f"plain-prompts.{kind}"
+    path.write_bytes(PROMPTS[kind])
+    result = CliRunner().invoke(cli, ["import", str(path), "--prompts", "--overwrite", "--out",
+                                      str(_WORK / f"plain-prompts-{kind}.nc")])
+    assert result.exit_code == 0, result.stderr
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))
