@@ -172,3 +172,21 @@ def test_bad_per_prompt_inputs_one_error_line_exit_2_nothing_written(tmp_path):
         rsastats.import_activations(tmp_path / "bad" / "partial.npy", labels=EMOTIONS)
     code, out = run("import", tmp_path / "bad" / "flat.npy", "--prompts", "--rdm", "--out", tmp_path / "x.nc")
     assert code == 2 and "give one of --prompts and --rdm" in out and not (tmp_path / "x.nc").exists()
+
+
+def test_one_layer_is_the_layer_the_metadata_names(tmp_path):
+    np.save(tmp_path / "a.npy", _prompts(7))
+    (tmp_path / "meta.json").write_text('{"model": "peer", "layers": 14}', encoding="utf-8")
+    labels = ["--labels", ",".join(EMOTIONS)]
+    code, out = run("import", tmp_path / "a.npy", "--prompts", *labels, "--meta", tmp_path / "meta.json",
+                    "--layer-convention", "steering-vectors", "--out", tmp_path / "a.nc")
+    assert code == 0 and "at layer 15 (convention hidden-states)" in out, out
+    ds = open_activations(tmp_path / "a.nc")
+    assert list(ds["layer"].values) == [15] and ds.attrs["source_layers"] == "14" and "layers" not in ds.attrs
+    code, out = run("import", tmp_path / "a.npy", "--prompts", *labels, "--layer-convention", "hf", "--out",
+                    tmp_path / "b.nc")
+    assert code == 2 and "needs the metadata's 'layers' to name one layer" in out and not (tmp_path / "b.nc").exists()
+    (tmp_path / "two.json").write_text('{"layers": "3, 4"}', encoding="utf-8")
+    code, out = run("import", tmp_path / "a.npy", "--prompts", *labels, "--meta", tmp_path / "two.json", "--out",
+                    tmp_path / "c.nc")
+    assert code == 2 and "not '3, 4'" in out and not (tmp_path / "c.nc").exists()

@@ -22,8 +22,10 @@ given, the producer's ``software`` and ``created`` included, is stored as ``""``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -213,8 +215,8 @@ def import_activations(
     hidden) array in a ``.npy``, ``.npz``, ``.safetensors`` or ``.pt`` file, one (prompt[, layer], hidden) array per
     emotion (in one such file, or in per-emotion files or a folder of them), or a CSV/TSV file with one row per
     prompt.  Emotions may have different numbers of prompts; prompts all NaN in a padded array are marked invalid.
-    The parameters are those of :func:`import_vectors`; a source without a layer axis is stored as layer 0 (the
-    convention unknown).
+    The parameters are those of :func:`import_vectors`; a source without a layer axis is stored as the one layer
+    that ``attrs['layers']`` names (``"15"``, in the producer's convention), else as layer 0, its convention unknown.
     """
     paths = _source_paths(source)
     where = paths[0]
@@ -231,11 +233,19 @@ def import_activations(
                                         path=where)
             table = read_prompt_table(paths, fmt, given, key, emotion_column)
         values = table.values if table.values.ndim == 4 else table.values[:, :, None, :]
+        attrs = dict(attrs or {})
         layer_coords, layer_attrs = [0], {"layer_convention": None}
-        if table.values.ndim == 4:
+        if table.values.ndim == 3:  # one layer: the one the metadata's 'layers' names, else 0 (unknown)
+            recorded = str(attrs.pop("layers", "") or "").strip()
+            if not re.fullmatch(r"-?\d+", recorded):
+                if recorded or layer_convention is not None:
+                    raise ImportFormatError(f"holds no layer axis; {'its layer' if recorded else '--layer-convention'} "
+                                            "needs the metadata's 'layers' to name one layer (e.g. layers: 15)"
+                                            + (f", not {recorded!r}" if recorded else ""), path=where)
+            else:
+                table = dataclasses.replace(table, layers=[int(recorded)])
+        if table.values.ndim == 4 or table.layers is not None:
             layer_coords, layer_attrs = _layer_attrs(table, values.shape[2], layer_convention, keep_layer_indices)
-        elif layer_convention is not None:
-            raise ImportFormatError("holds no layer axis; --layer-convention does not apply", path=where)
         provenance = {"hidden_size": values.shape[-1], **_provenance(paths, fmt, attrs), **layer_attrs}
         return make_activations(values, table.labels, layers=layer_coords, valid=table.valid.astype(np.int8),
                                 text=table.text, attrs=provenance)
