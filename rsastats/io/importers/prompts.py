@@ -78,7 +78,8 @@ def _padded(entries: Mapping[str, Any], names: Sequence[str], path: Path) -> tup
     if empty:
         raise ImportFormatError(f"emotion {empty[0]!r} holds no prompts", path=path)
     n_p = max(a.shape[0] for a in arrays.values())
-    values = np.full((len(names), n_p, *trailing[names[0]]), np.nan)
+    dtype = np.result_type(np.float32, *(a.dtype for a in arrays.values()))  # float32 stays float32 (memory)
+    values = np.full((len(names), n_p, *trailing[names[0]]), np.nan, dtype=dtype)
     valid = np.zeros((len(names), n_p), dtype=bool)
     for i, n in enumerate(names):
         values[i, : arrays[n].shape[0]] = arrays[n]
