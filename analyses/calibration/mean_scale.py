@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CAL = ROOT / "reports" / "calibration"
 OUT = CAL / "mean_scale.csv"
 STUDIES = ("atlas", "atlas_2028", "few", "weak", "independent", "many_emotions", "cli_model")
-FOURTH_EMOTIONS = {"D1": 21, "D2": 10, "D3": 30, "D4": 21, "D5": 30, "D6": 10}  # fourth_model.py's designs
+FOURTH_EMOTIONS = {"D1": 21, "D2": 10, "D3": 30, "D4": 21, "D5": 30, "D6": 10}  # fourth_model's designs
 
 
 def mapped(rho: np.ndarray, low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""analyses/calibration/fifth_model.py (the blind fifth generative model, written 2026-12-06): one small data set
+"""analyses/calibration/fifth_model/ (the blind fifth generative model, written 2026-12-06): one small data set
 through the command line gives the rho numpy computes from the same prompts, and the near-identical design's
 noise-free rho is 1."""
 

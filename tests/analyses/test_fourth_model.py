@@ -1,4 +1,4 @@
-"""analyses/calibration/fourth_model.py (the blind fourth generative model): its noise-free rho is the statistic of
+"""analyses/calibration/fourth_model/ (the blind fourth generative model): its noise-free rho is the statistic of
 the noise-free means where that has a closed form, and one data set through the command line gives the rho that
 numpy computes from the same prompts."""
 
