@@ -157,3 +157,13 @@ def test_module_and_function_sizes(name):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
     assert not long, f"{path.relative_to(ROOT)}: {', '.join(long)}"
+
+
+SCRIPTS = sorted(p for folder in ("analyses", "benchmarks") for p in (ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_analysis_and_benchmark_module_sizes(path):
+    """The studies and benchmarks keep the module limit too (their functions may be longer: a study's report)."""
+    n_lines = len(path.read_text().splitlines())
+    assert n_lines <= MAX_MODULE_LINES, f"{path.relative_to(ROOT)}: {n_lines} lines"
