@@ -69,4 +69,4 @@ def _ranges(values: list[int]) -> str:
         out.append(str(start) if start == prev else f"{start}-{prev}")
         if v is not None:
             start = prev = v
-    return ", ".join(out) + f"  ({len(values)} layers)"
+    return ", ".join(out) + f"  ({len(values)} layer{'' if len(values) == 1 else 's'})"
