@@ -190,3 +190,26 @@ def test_one_layer_is_the_layer_the_metadata_names(tmp_path):
     code, out = run("import", tmp_path / "a.npy", "--prompts", *labels, "--meta", tmp_path / "two.json", "--out",
                     tmp_path / "c.nc")
     assert code == 2 and "not '3, 4'" in out and not (tmp_path / "c.nc").exists()
+
+
+def test_text_column_names_the_csv_column_of_texts(tmp_path):
+    acts = _prompts(8, n_prompts=2, hidden=3)
+    rows = ["emotion,prompt_text,d0,d1,d2"] + [f"{e},{e} #{p}," + ",".join(repr(float(v)) for v in acts[i, p])
+                                               for i, e in enumerate(EMOTIONS) for p in range(2)]
+    (tmp_path / "a.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out = run("import", tmp_path / "a.csv", "--prompts", "--out", tmp_path / "x.nc")
+    assert code == 2 and "non-numeric cell" in out and "prompt_text" in out  # not a number, and not named
+    code, out = run("import", tmp_path / "a.csv", "--prompts", "--text-column", "prompt_text", "--out",
+                    tmp_path / "a.nc")
+    assert code == 0, out
+    assert open_activations(tmp_path / "a.nc")["text"].values[2, 1] == "calm #1"
+    for extra, message in ((["--text-column", "texts"], "no 'texts' column"),
+                           (["--text-column", "prompt_text", "--rdm"], "give one of --prompts and --rdm")):
+        code, out = run("import", tmp_path / "a.csv", "--prompts", *extra, "--out", tmp_path / "b.nc")
+        assert code == 2 and message in out and not (tmp_path / "b.nc").exists(), out
+    code, out = run("import", tmp_path / "a.csv", "--text-column", "prompt_text", "--out", tmp_path / "b.nc")
+    assert code == 2 and "applies with --prompts only" in out
+    np.save(tmp_path / "a.npy", acts)
+    code, out = run("import", tmp_path / "a.npy", "--prompts", "--labels", ",".join(EMOTIONS), "--text-column", "t",
+                    "--out", tmp_path / "b.nc")
+    assert code == 2 and "CSV/TSV source only" in out

@@ -72,11 +72,13 @@ def _check_out(out: str, overwrite: bool, inputs: list[str]) -> None:
                    "(and an optional text column). Writes an activations file, which rho_corrected and the noise "
                    "ceilings need. Emotions may have different numbers of prompts; a prompt all NaN in a padded array "
                    "is invalid.")
+@click.option("--text-column", help="With --prompts: the column of a CSV/TSV file that holds each prompt's text "
+                                    "(default: 'text', where there is one).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists (never one of the inputs).")
 @json_option
 def import_command(sources: tuple[str, ...], out: str, labels: str | None, key: str | None, emotion_column: str,
                    meta_path: str | None, layer_convention: str | None, keep_layer_indices: bool, as_rdm: bool,
-                   rdm_index: int, per_prompt: bool, overwrite: bool, as_json: bool) -> None:
+                   rdm_index: int, per_prompt: bool, text_column: str | None, overwrite: bool, as_json: bool) -> None:
     """Import vectors or an RDM made by another tool as an rsastats file.
 
     SOURCES: one file (.npy .npz .pt .safetensors .csv .tsv, or a repeng control-vector .gguf), a folder
@@ -101,7 +103,7 @@ def import_command(sources: tuple[str, ...], out: str, labels: str | None, key: 
     with output_lock(out):  # one writer of --out from the checks to the final rename
         ds = _read_sources(sources, meta, as_rdm or rdm_suffix, labels=labels, key=key, emotion_column=emotion_column,
                            layer_convention=layer_convention, keep_layer_indices=keep_layer_indices, rdm_index=rdm_index,
-                           per_prompt=per_prompt)
+                           per_prompt=per_prompt, text_column=text_column)
         path = write_dataset(ds, out, overwrite=overwrite)
     summary = _summary(ds, path, sources)
     if as_json:
@@ -111,15 +113,18 @@ def import_command(sources: tuple[str, ...], out: str, labels: str | None, key: 
 
 
 def _read_sources(sources: tuple[str, ...], meta: dict, rdm: bool, *, labels, key, emotion_column, layer_convention,
-                  keep_layer_indices: bool, rdm_index: int, per_prompt: bool = False):
+                  keep_layer_indices: bool, rdm_index: int, per_prompt: bool = False, text_column: str | None = None):
     """The dataset of the sources: an RDM, or vectors or activations with their layers converted by convention."""
     if rdm and per_prompt:
         raise ImportFormatError("--prompts reads per-prompt activations, not an RDM; give one of --prompts and --rdm "
                                 "(an .hdf5/.h5 file is an RDM)", path=sources[0])
+    if text_column is not None and not per_prompt:
+        raise ImportFormatError("--text-column applies with --prompts only (a vector set holds no prompts)",
+                                path=sources[0])
     if per_prompt:
         return import_activations(list(sources) if len(sources) > 1 else sources[0], labels=labels, key=key,
                                   emotion_column=emotion_column, attrs=meta, layer_convention=layer_convention,
-                                  keep_layer_indices=keep_layer_indices)
+                                  keep_layer_indices=keep_layer_indices, text_column=text_column)
     if rdm:
         if len(sources) != 1:
             raise ImportFormatError("an RDM is imported from one file; several were given", path=sources[1])

@@ -208,6 +208,7 @@ def import_activations(
     attrs: Mapping[str, Any] | None = None,
     layer_convention: str | None = None,
     keep_layer_indices: bool = False,
+    text_column: str | None = None,
 ) -> xr.Dataset:
     """Read per-prompt activations made elsewhere and return a validated activations dataset.
 
@@ -215,8 +216,10 @@ def import_activations(
     hidden) array in a ``.npy``, ``.npz``, ``.safetensors`` or ``.pt`` file, one (prompt[, layer], hidden) array per
     emotion (in one such file, or in per-emotion files or a folder of them), or a CSV/TSV file with one row per
     prompt.  Emotions may have different numbers of prompts; prompts all NaN in a padded array are marked invalid.
-    The parameters are those of :func:`import_vectors`; a source without a layer axis is stored as the one layer
-    that ``attrs['layers']`` names (``"15"``, in the producer's convention), else as layer 0, its convention unknown.
+    ``text_column`` names the column of a CSV/TSV file that holds each prompt's text (default: ``text``, where
+    there is one).  The other parameters are those of :func:`import_vectors`; a source without a layer axis is
+    stored as the one layer that ``attrs['layers']`` names (``"15"``, in the producer's convention), else as layer 0,
+    its convention unknown.
     """
     paths = _source_paths(source)
     where = paths[0]
@@ -224,14 +227,15 @@ def import_activations(
     try:
         if len(paths) > 1 or where.is_dir():
             members = folder_files(where) if where.is_dir() else paths
-            table, fmt = read_prompt_table(paths, None, given, key, emotion_column, members), "per-emotion-prompts"
+            table = read_prompt_table(paths, None, given, key, emotion_column, members, text_column)
+            fmt = "per-emotion-prompts"
         else:
             fmt = ARRAY_FORMATS.get(where.suffix.lower())
             if fmt is None:
                 raise ImportFormatError(f"unknown format {where.suffix!r} for per-prompt activations; expected one "
                                         f"of {', '.join(sorted(ARRAY_FORMATS))}, or a folder of per-emotion files",
                                         path=where)
-            table = read_prompt_table(paths, fmt, given, key, emotion_column)
+            table = read_prompt_table(paths, fmt, given, key, emotion_column, text_column=text_column)
         values = table.values if table.values.ndim == 4 else table.values[:, :, None, :]
         attrs = dict(attrs or {})
         layer_coords, layer_attrs = [0], {"layer_convention": None}

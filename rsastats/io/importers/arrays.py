@@ -189,10 +189,10 @@ def load_torch(path: Path) -> Any:
     return to_numpy(obj)
 
 
-def load_csv_table(path: Path, emotion_column: str, text_column: str | None = None
+def load_csv_table(path: Path, emotion_column: str, text_column: str | None = None, text_required: bool = False
                    ) -> tuple[np.ndarray, list[str], list[str] | None]:
     """The numeric columns of a CSV/TSV file (rows x columns), its emotion column and, where ``text_column`` is
-    given and present, that column of text (else None)."""
+    given and present, that column of text (else None; an error where ``text_required``)."""
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -205,6 +205,9 @@ def load_csv_table(path: Path, emotion_column: str, text_column: str | None = No
         raise ImportFormatError(separator_problem(str(frame.columns[0]), sep), path=path)
     if emotion_column not in frame.columns:
         raise ImportFormatError(f"no {emotion_column!r} column (columns: {', '.join(map(str, frame.columns[:8]))}...)", path=path)
+    if text_required and text_column not in frame.columns:
+        raise ImportFormatError(f"no {text_column!r} column (the --text-column given; columns: "
+                                f"{', '.join(map(str, frame.columns[:8]))}...)", path=path)
     text = frame[text_column].tolist() if text_column is not None and text_column in frame.columns else None
     dims = [c for c in frame.columns if c != emotion_column and (text is None or c != text_column)]
     if not dims:

@@ -167,8 +167,9 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
                             path=path)
 
 
-def _from_csv(path: Path, labels: list[str] | None, emotion_column: str) -> PromptTable:
-    matrix, found, text = load_csv_table(path, emotion_column, TEXT_COLUMN)
+def _from_csv(path: Path, labels: list[str] | None, emotion_column: str, text_column: str | None) -> PromptTable:
+    """``text_column`` None: a column named ``text``, if there is one, holds the texts; a name: that column must."""
+    matrix, found, text = load_csv_table(path, emotion_column, text_column or TEXT_COLUMN, text_column is not None)
     names = list(dict.fromkeys(str(x).strip() for x in found))
     if labels is not None:
         if sorted(labels) != sorted(names):
@@ -208,14 +209,18 @@ def _per_emotion(paths: Sequence[Path], labels: list[str] | None, where: Path) -
 
 
 def read_prompt_table(paths: Sequence[Path], fmt: str | None, labels: list[str] | None, key: str | None,
-                      emotion_column: str, members: Sequence[Path] | None = None) -> PromptTable:
+                      emotion_column: str, members: Sequence[Path] | None = None,
+                      text_column: str | None = None) -> PromptTable:
     """The per-prompt activations of the sources (module docstring).  ``fmt`` is the array format of one file;
-    ``members`` the per-emotion files of a folder or of several sources."""
+    ``members`` the per-emotion files of a folder or of several sources; ``text_column`` the texts' column of a
+    CSV/TSV file (None: ``text`` where present)."""
+    if text_column is not None and fmt != "csv":
+        raise ImportFormatError("--text-column applies to a CSV/TSV source only", path=paths[0])
     if members is not None:
         return _per_emotion(members, labels, paths[0])
     p = paths[0]
     if fmt == "csv":
-        return _from_csv(p, labels, emotion_column)
+        return _from_csv(p, labels, emotion_column, text_column)
     if fmt == "npy":
         return _from_array(load_npy(p), labels, p)
     if fmt in ("npz", "safetensors"):
