@@ -213,3 +213,24 @@ def test_text_column_names_the_csv_column_of_texts(tmp_path):
     code, out = run("import", tmp_path / "a.npy", "--prompts", "--labels", ",".join(EMOTIONS), "--text-column", "t",
                     "--out", tmp_path / "b.nc")
     assert code == 2 and "CSV/TSV source only" in out
+
+
+def test_npz_layouts_one_stacked_array_or_one_array_per_emotion(tmp_path):
+    """One (emotion, prompt, hidden) array with --labels, or with a 'valid' array, is the stacked layout; one
+    (prompt, hidden) array per emotion is the per-emotion layout; a single array without labels asks for them."""
+    acts = _prompts(9)
+    labels = ["--labels", ",".join(EMOTIONS)]
+    valid = np.ones(acts.shape[:2], dtype=np.int8)
+    valid[1, 3:] = 0
+    np.savez(tmp_path / "one.npz", activations=acts)
+    np.savez(tmp_path / "valid.npz", activations=acts, valid=valid)
+    np.savez(tmp_path / "per.npz", **{e: acts[i, : 3 + i % 3] for i, e in enumerate(EMOTIONS)})
+    expected = {"one": [6] * 8, "valid": valid.sum(axis=1).tolist(), "per": [3 + i % 3 for i in range(8)]}
+    for name, extra in (("one", labels), ("valid", labels), ("per", []), ("per", labels)):
+        code, out = run("import", tmp_path / f"{name}.npz", "--prompts", *extra, "--overwrite", "--out",
+                        tmp_path / f"{name}.nc")
+        assert code == 0, (name, out)
+        ds = open_activations(tmp_path / f"{name}.nc")
+        assert list(ds["emotion"].values) == EMOTIONS and ds["valid"].values.sum(axis=1).tolist() == expected[name]
+    code, out = run("import", tmp_path / "one.npz", "--prompts", "--out", tmp_path / "x.nc")
+    assert code == 2 and "give --labels" in out and not (tmp_path / "x.nc").exists()

@@ -135,7 +135,8 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
     label_key = next((k for k in _LABEL_KEYS if k in arrays), None)
     if label_key is not None and labels is None:
         labels = [str(x) for x in np.asarray(arrays[label_key]).ravel().tolist()]
-    extra = {k: next((x for x in keys if x in arrays and label_key is not None), None)
+    named = labels is not None and sorted(labels) == sorted(k for k in arrays if k != label_key)  # one per emotion
+    extra = {k: next((x for x in keys if x in arrays and not named), None)
              for k, keys in (("layers", _LAYER_KEYS), ("valid", _VALID_KEYS), ("text", _TEXT_KEYS))}
     numeric = {k: v for k, v in arrays.items() if k not in (label_key, *extra.values())}
     if any(isinstance(v, Mapping) for v in numeric.values()):
@@ -145,14 +146,14 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
     if key is not None and key not in numeric:
         raise ImportFormatError(f"no array named {key!r} (found: {', '.join(sorted(numeric))}); check --key", path=path)
     big = [k for k, v in numeric.items() if np.ndim(v) in (3, 4)]
-    if key is not None or (label_key is not None and len(big) == 1):
+    if key is not None or (len(big) == 1 and (label_key is not None or len(numeric) == 1) and not named):
         name = key if key is not None else big[0]
         layers = None
         if extra["layers"] is not None and np.ndim(numeric[name]) == 4:
             layers = [int(x) for x in np.asarray(arrays[extra["layers"]]).ravel().tolist()]
         return _from_array(numeric[name], labels, path, layers, *(arrays.get(extra[k]) if extra[k] else None
                                                                    for k in ("valid", "text")))
-    if label_key is None and numeric and all(np.ndim(v) in (2, 3) for v in numeric.values()):
+    if label_key is None and (len(numeric) > 1 or named) and all(np.ndim(v) in (2, 3) for v in numeric.values()):
         names = list(numeric)
         if labels is not None:
             if sorted(labels) != sorted(names):
@@ -160,8 +161,6 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
             names = list(labels)
         values, valid = _padded(numeric, names, path)
         return PromptTable(values, valid, names)
-    if len(big) == 1 and len(numeric) == 1:
-        return _from_array(numeric[big[0]], labels, path)
     shapes = ", ".join(f"{k} {shape_text(np.shape(v))}" for k, v in numeric.items())
     raise ImportFormatError(f"cannot tell which array holds the per-prompt activations ({shapes}); name it with --key",
                             path=path)
