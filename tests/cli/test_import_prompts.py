@@ -234,3 +234,31 @@ def test_npz_layouts_one_stacked_array_or_one_array_per_emotion(tmp_path):
         assert list(ds["emotion"].values) == EMOTIONS and ds["valid"].values.sum(axis=1).tolist() == expected[name]
     code, out = run("import", tmp_path / "one.npz", "--prompts", "--out", tmp_path / "x.nc")
     assert code == 2 and "give --labels" in out and not (tmp_path / "x.nc").exists()
+
+
+def test_an_activations_file_written_out_as_arrays_and_imported_compares_the_same(tmp_path):
+    """Round trip: an activations file (ragged valid prompts, 3 layers) exported as plain arrays and imported with
+    --prompts gives `compare` the same numbers, rho_corrected and its interval included, as the file itself."""
+    from rsastats.io import write_dataset
+    from rsastats.simulate import simulate_activations, true_vectors
+
+    truth = true_vectors(8, 12, seed=3)
+    files = {}
+    for name, seed in (("a", 1), ("b", 2)):
+        ds = simulate_activations(8, 6, 3, 12, noise=0.8, vectors=truth, seed=seed)
+        valid = np.ones((8, 6), dtype=np.int8)
+        valid[seed, 4:] = 0
+        ds["valid"] = (("emotion", "prompt"), valid)
+        files[name] = write_dataset(ds, tmp_path / f"{name}.nc")
+    ds = open_activations(files["b"])
+    acts = np.where(ds["valid"].values[:, :, None, None] == 1, ds["activations"].values, np.nan)
+    np.savez(tmp_path / "b.npz", activations=acts, emotions=ds["emotion"].values.astype(str),
+             layers=ds["layer"].values)
+    code, out = run("import", tmp_path / "b.npz", "--prompts", "--layer-convention", "hf", "--out", tmp_path / "b2.nc")
+    assert code == 0, out
+    direct = run_json("compare", files["a"], files["b"], "--seed", "5")
+    imported = run_json("compare", files["a"], tmp_path / "b2.nc", "--seed", "5")
+    for key in ("rho", "ci_low", "ci_high", "p_value", "rho_corrected", "corrected_ci_low", "corrected_ci_high",
+                "noise_ceiling", "corrected_note"):
+        assert imported[key] == direct[key], key
+    assert direct["rho_corrected"] is not None
