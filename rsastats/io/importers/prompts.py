@@ -87,6 +87,17 @@ def _padded(entries: Mapping[str, Any], names: Sequence[str], path: Path) -> tup
     return values, valid
 
 
+def _per_emotion_table(entries: Mapping[str, Any], labels: list[str] | None, what: str, path: Path) -> PromptTable:
+    """One array per emotion, keyed by its name, in the order of ``labels`` (which must name the same emotions)."""
+    names = list(entries)
+    if labels is not None:
+        if sorted(labels) != sorted(names):
+            raise LabelError(f"--labels do not match the {what} ({', '.join(names)})", path=path)
+        names = list(labels)
+    values, valid = _padded(entries, names, path)
+    return PromptTable(values, valid, names)
+
+
 def _nan_padding(values: np.ndarray, labels: Sequence[str], path: Path) -> np.ndarray:
     """The valid mask of one padded array: a prompt all NaN is padding; partly NaN is an error."""
     flat = np.isnan(values).reshape(values.shape[0], values.shape[1], -1)
@@ -154,13 +165,7 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
         return _from_array(numeric[name], labels, path, layers, *(arrays.get(extra[k]) if extra[k] else None
                                                                    for k in ("valid", "text")))
     if label_key is None and (len(numeric) > 1 or named) and all(np.ndim(v) in (2, 3) for v in numeric.values()):
-        names = list(numeric)
-        if labels is not None:
-            if sorted(labels) != sorted(names):
-                raise LabelError(f"--labels do not match the emotion keys in the file ({', '.join(names)})", path=path)
-            names = list(labels)
-        values, valid = _padded(numeric, names, path)
-        return PromptTable(values, valid, names)
+        return _per_emotion_table(numeric, labels, "emotion keys in the file", path)
     shapes = ", ".join(f"{k} {shape_text(np.shape(v))}" for k, v in numeric.items())
     raise ImportFormatError(f"cannot tell which array holds the per-prompt activations ({shapes}); name it with --key",
                             path=path)
@@ -199,12 +204,7 @@ def _per_emotion(paths: Sequence[Path], labels: list[str] | None, where: Path) -
         if not isinstance(entry, np.ndarray):
             raise ImportFormatError(f"holds a {type(entry).__name__}, not one (prompt[, layer], hidden) tensor", path=p)
         entries[name] = entry
-    if labels is not None:
-        if sorted(labels) != sorted(names):
-            raise LabelError(f"--labels do not match the emotions named by the files ({', '.join(names)})", path=where)
-        names = list(labels)
-    values, valid = _padded(entries, names, where)
-    return PromptTable(values, valid, names)
+    return _per_emotion_table(entries, labels, "emotions named by the files", where)
 
 
 def read_prompt_table(paths: Sequence[Path], fmt: str | None, labels: list[str] | None, key: str | None,
