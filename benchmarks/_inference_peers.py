@@ -28,7 +28,8 @@ def time_rsatoolbox(models, subset: dict, repeats: int = 3) -> dict:
     data = RDMs(models[0].rdm.upper()[None, :], dissimilarity_measure="cosine")
     # For the dual bootstrap the data need an RDM-level factor: one RDM per prompt (from that
     # prompt's activation for each emotion) stands in for the prompt factor.
-    per_prompt = np.stack([pdist(models[0].rows.values[:, p, :], "cosine") for p in range(models[0].rows.values.shape[1])])
+    rows = models[0].rows.values  # (emotion, prompt, hidden)
+    per_prompt = np.stack([pdist(rows[:, p, :], "cosine") for p in range(rows.shape[1])])
     data_prompts = RDMs(per_prompt, dissimilarity_measure="cosine")
     out = {}
     runs = {
