@@ -22,6 +22,7 @@ is an error naming it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -174,26 +175,22 @@ def _from_mapping(arrays: Mapping[str, Any], labels: list[str] | None, key: str 
 def _from_csv(path: Path, labels: list[str] | None, emotion_column: str, text_column: str | None) -> PromptTable:
     """``text_column`` None: a column named ``text``, if there is one, holds the texts; a name: that column must."""
     matrix, found, text = load_csv_table(path, emotion_column, text_column or TEXT_COLUMN, text_column is not None)
-    names = list(dict.fromkeys(str(x).strip() for x in found))
-    if labels is not None:
-        if sorted(labels) != sorted(names):
-            raise LabelError(f"--labels do not match the file's emotion column ({', '.join(names[:8])})", path=path)
-        names = list(labels)
-    rows = {n: np.flatnonzero(np.array([str(x).strip() for x in found]) == n) for n in names}
-    values, valid = _padded({n: matrix[r] for n, r in rows.items()}, names, path)
-    texts = None
-    if text is not None:
-        texts = np.full(valid.shape, "", dtype=object)
-        for i, n in enumerate(names):
-            texts[i, : len(rows[n])] = [text[j] for j in rows[n]]
-    return PromptTable(values, valid, names, text=texts)
+    stripped = np.array([str(x).strip() for x in found], dtype=object)
+    rows = {n: np.flatnonzero(stripped == n) for n in dict.fromkeys(stripped)}  # an emotion's rows, in file order
+    table = _per_emotion_table({n: matrix[r] for n, r in rows.items()}, labels, "file's emotion column", path)
+    if text is None:
+        return table
+    texts = np.full(table.valid.shape, "", dtype=object)
+    for i, n in enumerate(table.labels):
+        texts[i, : len(rows[n])] = [text[j] for j in rows[n]]
+    return dataclasses.replace(table, text=texts)
 
 
 def _per_emotion(paths: Sequence[Path], labels: list[str] | None, where: Path) -> PromptTable:
-    if any(p.is_dir() or p.suffix.lower() not in (".npy", ".pt", ".pth") for p in paths):
-        bad = next(p for p in paths if p.is_dir() or p.suffix.lower() not in (".npy", ".pt", ".pth"))
+    bad = [p for p in paths if p.is_dir() or p.suffix.lower() not in (".npy", ".pt", ".pth")]
+    if bad:
         raise ImportFormatError("per-prompt activations per emotion are .npy or .pt files (happy.npy: a (prompt, "
-                                "hidden) or (prompt, layer, hidden) array)", path=bad)
+                                "hidden) or (prompt, layer, hidden) array)", path=bad[0])
     names = [p.stem for p in paths]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
