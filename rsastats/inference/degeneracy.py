@@ -30,6 +30,13 @@ emotions: 0 below :data:`LOW_RANK_FROM`, 1 from :data:`LOW_RANK_TO`, linear betw
 'Low-rank emotion spaces').  So does rho_corrected's excess, estimated from leave-two-out values
 (:func:`leave_two_out_excess` with ``low_rank``, the rank share of its own kernel ``D``; since the evening of
 2026-12-07).  The difference of two correlations keeps the whole excess (its interval was calibrated with it).
+
+Where the kernel's effective rank itself is below :data:`LOW_RANK_CAUTION_RANK` (emotions that vary along about one or
+two directions) with :data:`LOW_RANK_CAUTION_EMOTIONS` or more emotions, the weight is not enough: rho's interval
+still covers too rarely where the two models share part of that structure, missing on the side below the truth
+(its standard error is small exactly where rho is low).  ``compare`` and ``matrix`` give the interval with
+:func:`low_rank_caution`'s sentence in ``ci_caution`` (since 2026-12-08; docs/statistics.md, 'Low-rank emotion
+spaces', ``python -m analyses.calibration.low_rank_caution``).
 """
 
 from __future__ import annotations
@@ -42,13 +49,19 @@ from ..measures import rank_measure
 
 __all__ = ["second_order_variance", "partial_second_order", "difference_second_order", "pair_second_order",
            "leave_two_out_weights", "leave_two_out_excess", "low_rank_weight", "kernel_rank_share", "pair_rank_share",
-           "LOW_RANK_FROM", "LOW_RANK_TO"]
+           "pair_effective_rank", "low_rank_caution", "LOW_RANK_FROM", "LOW_RANK_TO", "LOW_RANK_CAUTION_RANK",
+           "LOW_RANK_CAUTION_EMOTIONS"]
 
 # The excess is removed in full where the kernel's effective rank is at least LOW_RANK_TO of the emotions, not at all
 # below LOW_RANK_FROM (module docstring): chosen on 103 designs (the atlas, its weak designs, 66 of two generators
 # with one to ten latent directions) and checked on 62 others (docs/statistics.md, 'Low-rank emotion spaces').
 LOW_RANK_FROM = 0.1
 LOW_RANK_TO = 0.3
+# rho's interval is given with a caution where the kernel's effective rank is below LOW_RANK_CAUTION_RANK with at least
+# LOW_RANK_CAUTION_EMOTIONS emotions (module docstring): chosen on the 128 designs of the low-rank study, checked on 84
+# others (reports/calibration/low_rank_caution.md).
+LOW_RANK_CAUTION_RANK = 2.5
+LOW_RANK_CAUTION_EMOTIONS = 12
 
 
 def _u_centred(kernel: np.ndarray) -> np.ndarray:
@@ -253,3 +266,29 @@ def pair_second_order(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> 
     # One pair at a time: the kernel matrix is n x n per pair.
     return np.array([second_order_variance(engine.fixed[i], engine.fixed[j], point[k], engine.rank)[0]
                      for k, (i, j) in enumerate(pairs)])
+
+
+def pair_effective_rank(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> np.ndarray | None:
+    """The effective rank of the kernel of each pair (i, j)'s correlation (:func:`pair_rank_share` times the
+    emotions) of a resampling engine's full-data RDMs, for the interval ``ci`` (None unless it is ``jackknife-t``,
+    the one method whose coverage was measured against it; NaN where the rank share is)."""
+    if ci != "jackknife-t":
+        return None
+    point = np.asarray(point, dtype=np.float64)
+    n = _n_emotions(engine.fixed.shape[1]) or 0
+    return np.array([pair_rank_share(engine.fixed[i], engine.fixed[j], point[k], engine.rank)[0] * n
+                     for k, (i, j) in enumerate(np.asarray(pairs))])
+
+
+def low_rank_caution(effective_rank: float | None, n_emotions: int, ci_low: float | None) -> str:
+    """``ci_caution`` of a correlation of two RDMs: a sentence where its ``jackknife-t`` interval is given
+    (``ci_low`` finite) and the kernel's ``effective_rank`` (:func:`pair_effective_rank`) is below
+    :data:`LOW_RANK_CAUTION_RANK` with at least :data:`LOW_RANK_CAUTION_EMOTIONS` emotions (module docstring);
+    ``""`` otherwise."""
+    if (effective_rank is None or ci_low is None or not np.isfinite(ci_low) or not np.isfinite(effective_rank)
+            or n_emotions < LOW_RANK_CAUTION_EMOTIONS or effective_rank >= LOW_RANK_CAUTION_RANK):
+        return ""
+    return (f"the emotions vary along few directions in these RDMs (the effective rank of rho's kernel is "
+            f"{effective_rank:.1f}, below {LOW_RANK_CAUTION_RANK:g}): in simulated designs like this the interval "
+            "covered the truth less often than its level where the two models shared part of that structure, "
+            "missing below it (docs/statistics.md, 'Low-rank emotion spaces')")

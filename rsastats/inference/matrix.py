@@ -20,7 +20,7 @@ from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for, unsplittable
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
 from .join import joined_records
-from .degeneracy import pair_second_order
+from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
@@ -36,8 +36,8 @@ __all__ = ["CompareAllResult", "compare_all"]
 class CompareAllResult(Record):
     """Every pair of a set of models.
 
-    ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, ci_note, p_value, p_adjusted,
-    standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
+    ``pairs`` is a DataFrame with one row per pair: ``a, b, rho, ci_low, ci_high, ci_note, ci_caution, p_value,
+    p_adjusted, standard_error, bias, n_undefined`` and the noise-free ``rho_corrected, corrected_ci_low,
     corrected_ci_high, corrected_ci_method`` (``jackknife-t``, or ``bca`` near the bound), ``corrected_note`` with the pair's ``noise_ceiling`` (and ``ceiling_note``), as in
     :class:`~rsastats.inference.ComparisonResult`; with ``confounds``, the partial Mantel test of every pair
     given them: ``partial_rho, partial_ci_low, partial_ci_high, partial_ci_note, partial_p_value, partial_p_adjusted``.
@@ -94,8 +94,10 @@ _PAIR_CORRECTED = ("rho_corrected", "corrected_ci_low", "corrected_ci_high", "co
 
 
 def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
-               second=None, prompts=None, *, scheme: str, rank: str, rdm_method: str) -> list[dict[str, Any]]:
+               second=None, prompts=None, *, scheme: str, rank: str, rdm_method: str,
+               ranks: np.ndarray | None = None) -> list[dict[str, Any]]:
     rows = []
+    n = loaded[0].rdm.n_emotions
     for k, (i, j) in enumerate(pairs):
         summary = summarize_replicates(float(point[k]), reps[:, k], ci=ci, confidence=confidence,
                                        jackknife=None if jack is None else [s[:, k] for s in jack], bounds=CORRELATION_BOUNDS,
@@ -104,8 +106,8 @@ def _pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confi
                                        prompts=None if prompts is None else prompts[k])
         row = {"a": loaded[i].name, "b": loaded[j].name, "rho": float(point[k]), "ci_low": summary["ci_low"],
                "ci_high": summary["ci_high"],
-               "ci_note": summary.get("ci_note") or interval_note(ci, loaded[0].rdm.n_emotions, summary["ci_low"],
-                                                                  summary["ci_high"]),
+               "ci_note": summary.get("ci_note") or interval_note(ci, n, summary["ci_low"], summary["ci_high"]),
+               "ci_caution": low_rank_caution(None if ranks is None else float(ranks[k]), n, summary["ci_low"]),
                "p_value": pvalue_from_count(int(exceed[k]), count, exact),
                "standard_error": summary["standard_error"], "bias": summary["bias"], "n_undefined": summary["n_undefined"]}
         rows.append(row)
@@ -168,7 +170,8 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
                                     pair_second_order(engine, pairs, point, ci),
                                     prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm),
-                                    scheme=scheme, rank=rank, rdm_method=options.rdm))
+                                    scheme=scheme, rank=rank, rdm_method=options.rdm,
+                                    ranks=pair_effective_rank(engine, pairs, point, ci)))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

@@ -23,7 +23,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .corrected import DEFAULT_N_SPLITS, CorrectedRho, corrected_rhos
 from .difference import DifferenceResult, compare_difference
-from .degeneracy import pair_second_order
+from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .join import joined_records
@@ -46,7 +46,9 @@ class ComparisonResult(Record):
     with ``corrected_ci_low``/``corrected_ci_high``; None with ``corrected_note`` saying why when the
     inputs have no prompts or too few, or are too noisy.  ``noise_ceiling`` likewise with ``ceiling_note``.
     ``standard_error`` and ``bias`` describe the bootstrap replicates (``bootstrap_distribution``).  ``ci_note`` says
-    why rho has no interval where ``ci_low``/``ci_high`` are None ("" where it has one).
+    why rho has no interval where ``ci_low``/``ci_high`` are None ("" where it has one); ``ci_caution`` why a given
+    interval may cover less often than its level (the emotions vary along few directions:
+    :func:`~rsastats.inference.degeneracy.low_rank_caution`; "" where nothing is known against it).
     """
 
     a: str
@@ -56,6 +58,7 @@ class ComparisonResult(Record):
     ci_high: float
     ci_method: str
     ci_note: str
+    ci_caution: str
     confidence: float
     p_value: float
     n_permutations: int
@@ -155,9 +158,10 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     dist.setflags(write=False)
     summary.pop("acceleration")
     note = summary.pop("ci_note", "") or interval_note(ci, n, summary["ci_low"], summary["ci_high"])
+    ranks = pair_effective_rank(engine, pairs, np.array([rho]), ci)
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
-        ci_note=note,
+        ci_note=note, ci_caution=low_rank_caution(None if ranks is None else float(ranks[0]), n, summary["ci_low"]),
         p_value=mantel_pvalue(observed, permuted, alternative, exact), n_permutations=count, permutation_exact=exact,
         alternative=alternative, rank=rank, rdm=options.rdm, layer=layer_text(models),
         normalization=options.normalization, n_emotions=n, seed=seed_to_int(seed), bootstrap_distribution=dist,

@@ -121,25 +121,30 @@ def inputs_table(an) -> ReportTable:
 
 def pairs_table(an) -> ReportTable:
     frame = an.pairs.copy()
-    cols = ["a", "b", "rho", "ci_low", "ci_high", "p_value", "p_holm", "p_bh"]
+    cols = ["a", "b", "rho", "ci_low", "ci_high"] + (["ci_caution"] if "ci_caution" in frame.columns else [])
+    cols += ["p_value", "p_holm", "p_bh"]
     has_corrected = "rho_corrected" in frame.columns
     if has_corrected:
         cols += ["rho_corrected", "corrected_ci_low", "corrected_ci_high", "noise_ceiling", "corrected_note", "ceiling_note"]
     frame = frame[cols + ["standard_error", "bias", "n_undefined"]]
-    rename = {"a": "A", "b": "B", "rho": "rho", ("ci_low", "ci_high"): "CI", "p_value": "Mantel p",
-              "p_holm": "p (Holm)", "p_bh": "p (BH)"}
     notes: list[str] = []
+    interval = ("ci_low", "ci_high", "ci_caution") if "ci_caution" in cols else ("ci_low", "ci_high")
+    rename = {"a": "A", "b": "B", "rho": "rho", interval: "CI", "p_value": "Mantel p",
+              "p_holm": "p (Holm)", "p_bh": "p (BH)"}
     if has_corrected:
         rename.update({"rho_corrected": "rho_corrected", ("corrected_ci_low", "corrected_ci_high"): "CI (noise-free)",
                        "noise_ceiling": "noise ceiling", ("corrected_note", "ceiling_note"): "note"})
-    display = display_frame(frame, {"rho": fmt_number, ("ci_low", "ci_high"): fmt_ci, "p_value": fmt_p, "p_holm": fmt_p,
+    display = display_frame(frame, {"rho": fmt_number, interval: lambda lo, hi, *caution: " ".join(
+                                        t for t in (fmt_ci(lo, hi), _note_mark(notes, *caution)) if t),
+                                    "p_value": fmt_p, "p_holm": fmt_p,
                                     "p_bh": fmt_p, "rho_corrected": fmt_number,
                                     ("corrected_ci_low", "corrected_ci_high"): fmt_ci, "noise_ceiling": fmt_number,
                                     ("corrected_note", "ceiling_note"): lambda a, b: _note_mark(notes, a, b)}, rename)
     caption = main_caption(an) + (" p adjusted across all pairs by Holm (family-wise) and Benjamini-Hochberg (FDR).")
     if has_corrected:
         caption += (f" {CORRECTED_TEXT} Noise ceiling = sqrt(r_A r_B) of the split-half reliabilities (Spearman-Brown). "
-                    + SHARED_NOISE_NOTE + "".join(f" [{k}] {note}" for k, note in enumerate(notes, 1)))
+                    + SHARED_NOISE_NOTE)
+    caption += "".join(f" [{k}] {note}" for k, note in enumerate(notes, 1))
     return ReportTable("pairs", "Pairwise comparisons", caption, frame, display)
 
 

@@ -118,4 +118,5 @@ def _rho_text(res) -> str:
     if is_missing(res.ci_low):
         return f"{fmt_number(res.rho)}  no interval: {res.ci_note}"
     return (f"{fmt_with_ci(res.rho, res.ci_low, res.ci_high)} {res.confidence:.0%} CI, "
-            f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}")
+            f"{interval_text(res.ci_method, res.bootstrap, res.n_boot, res.n_undefined)}"
+            + (f"; caution: {res.ci_caution}" if res.ci_caution else ""))
