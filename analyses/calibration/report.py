@@ -193,10 +193,11 @@ def write_report(path: str, *, n_null: int = 4000, n_sets: int = 400, n_boot: in
         lines += few_section(few_table(few_runs), few_runs[0][0], TOLERANCE)
     if weak_runs:
         lines += weak_section(rho_table(weak_runs), rho_table(runs), TOLERANCE, weak_runs[0][0])
-    from . import low_rank, low_rank_corrected  # run on its own (python -m analyses.calibration.low_rank); reused here
+    from . import low_rank, low_rank_caution, low_rank_corrected  # each run on its own (python -m ...); reused here
 
     lines += low_rank.section()
     lines += low_rank_corrected.section()
+    lines += low_rank_caution.section()
     if independent_runs:
         lines += independent_section(independent_table(independent_runs), independent_runs[0][0], TOLERANCE)
     from . import cli_model, difference, many_emotions, schemes  # here: `python -m` of each finds it not yet imported
