@@ -42,9 +42,12 @@ def note_mark(notes: list[str], note: str) -> str:
     return f"[{notes.index(note) + 1}]"
 
 
-def with_ci_note(notes: list[str], value, low, high, note: str) -> str:
-    """The value with its interval; where the interval is missing, a footnote mark (:func:`note_mark`) for why."""
+def with_ci_note(notes: list[str], value, low, high, note: str, caution: str = "") -> str:
+    """The value with its interval; where the interval is missing, a footnote mark (:func:`note_mark`) for why, and
+    where it is given with a ``caution`` (``ci_caution``), a mark for that."""
     from ..formatting import NO_CI, fmt_with_ci, is_missing
 
     text = fmt_with_ci(value, low, high, missing=NO_CI)
-    return f"{text} {note_mark(notes, note)}" if note and (is_missing(low) or is_missing(high)) else text
+    if is_missing(low) or is_missing(high):
+        return f"{text} {note_mark(notes, note)}" if note else text
+    return f"{text} {note_mark(notes, 'caution: ' + caution)}" if caution else text

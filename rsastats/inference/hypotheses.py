@@ -31,7 +31,7 @@ from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, unsplittable
 from .corrected import ceiling_withheld, screen_ceilings
 from .difference import DIFFERENCE_CI, difference_summary
-from .degeneracy import pair_second_order
+from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .partial import partial_rank_name, partial_row
@@ -46,11 +46,12 @@ __all__ = ["HypothesisResult", "compare_hypotheses", "common_emotions_of"]
 class HypothesisResult(Record):
     """Every data input against every hypothesis.
 
-    ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, ci_note, p_value, p_adjusted, standard_error,
-    n_undefined, noise_ceiling, ceiling_note`` and, with confounds, ``partial_rho, partial_ci_low,
+    ``fits``: one row per (data, hypothesis): ``rho, ci_low, ci_high, ci_note, ci_caution, p_value, p_adjusted,
+    standard_error, n_undefined, noise_ceiling, ceiling_note`` and, with confounds, ``partial_rho, partial_ci_low,
     partial_ci_high, partial_ci_note, partial_p_value``.  ``differences``: one row per data input and two hypotheses:
     ``difference = rho_a - rho_b`` with ``ci_low, ci_high, ci_note, p_value`` (``difference_ci_method``).
-    ``ci_note`` says why an interval is missing (``""`` where there is one).
+    ``ci_note`` says why an interval is missing (``""`` where there is one); ``ci_caution`` why a fit's given interval
+    may cover too rarely (as ``compare``'s: :func:`~rsastats.inference.degeneracy.low_rank_caution`).
     ``noise_ceiling``: the data inputs' split-half reliabilities and, for >= 3, the group bounds.
     ``left_out``: the data's emotions left out because a hypothesis or confound lacks them
     (``common_emotions``).
@@ -215,8 +216,9 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
                                     seeds) if confs else [{}] * len(hyps))
         prompts = prompt_strata(fit_models, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)
-        fits += _fit_rows(model.name, hyps, point, reps, jack, pair_second_order(engine, pairs, point, ci),
-                          _pvalues(exceed, count, exact), ci, confidence, partial, prompts, n)
+        terms = pair_second_order(engine, pairs, point, ci), pair_effective_rank(engine, pairs, point, ci)
+        fits += _fit_rows(model.name, hyps, point, reps, jack, terms, _pvalues(exceed, count, exact), ci, confidence,
+                          partial, prompts, n)
         diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence, engine.fixed, rank, n)
         all_reps.append(reps)
     table = pd.DataFrame(fits)
@@ -241,11 +243,12 @@ def _pvalues(exceed: np.ndarray, count: int, exact: bool) -> list[float]:
     return [pvalue_from_count(int(k), count, exact) for k in exceed]
 
 
-def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, confidence: float,
+def _fit_rows(name: str, hyps, point, reps, jack, terms, pvalues, ci: str, confidence: float,
               partial, prompts, n_units: int) -> list[dict[str, Any]]:
-    """One row per hypothesis: rho, its interval (``second``: the jackknife's excess, for ``jackknife-t``),
-    the Mantel p and the partial columns."""
+    """One row per hypothesis: rho, its interval (``terms``: the jackknife's excess and the kernel's effective rank,
+    for ``jackknife-t``; else None), the Mantel p and the partial columns."""
     rows = []
+    second, ranks = terms
     for j, h in enumerate(hyps):
         s = summarize_replicates(float(point[j]), reps[:, j], ci=ci, confidence=confidence,
                                  jackknife=None if jack is None else [x[:, j] for x in jack], bounds=CORRELATION_BOUNDS,
@@ -254,6 +257,7 @@ def _fit_rows(name: str, hyps, point, reps, jack, second, pvalues, ci: str, conf
         rows.append({"data": name, "hypothesis": h.name, "rho": float(point[j]), "ci_low": s["ci_low"],
                      "ci_high": s["ci_high"],
                      "ci_note": s.get("ci_note") or interval_note(ci, n_units, s["ci_low"], s["ci_high"]),
+                     "ci_caution": low_rank_caution(None if ranks is None else float(ranks[j]), n_units, s["ci_low"]),
                      "p_value": pvalues[j], "standard_error": s["standard_error"],
                      "n_undefined": s["n_undefined"], **partial[j]})
     return rows

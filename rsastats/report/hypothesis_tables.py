@@ -24,20 +24,25 @@ def hypotheses_tables(an) -> list[ReportTable]:
     h = an.hypotheses
     if h is None:
         return []
-    fits = h.fits[["data", "hypothesis", "rho", "ci_low", "ci_high", "p_value", "p_adjusted", "noise_ceiling",
+    interval = ("ci_low", "ci_high") + (("ci_caution",) if "ci_caution" in h.fits.columns else ())
+    fits = h.fits[["data", "hypothesis", "rho", *interval, "p_value", "p_adjusted", "noise_ceiling",
                    "ceiling_note", "standard_error", "n_undefined"]].copy()
     notes: list[str] = []
 
-    def ceiling(value, note):
-        if not is_missing(value):
-            return fmt_number(value)
+    def mark(note):
         if note not in notes:
             notes.append(note)
-        return f"n/a [{notes.index(note) + 1}]"
+        return f"[{notes.index(note) + 1}]"
 
-    display = display_frame(fits, {"rho": fmt_number, ("ci_low", "ci_high"): fmt_ci, "p_value": fmt_p,
+    def ceiling(value, note):
+        return fmt_number(value) if not is_missing(value) else f"n/a {mark(note)}"
+
+    def ci(low, high, caution=""):
+        return f"{fmt_ci(low, high)} {mark('caution: ' + caution)}" if caution else fmt_ci(low, high)
+
+    display = display_frame(fits, {"rho": fmt_number, interval: ci, "p_value": fmt_p,
                                    "p_adjusted": fmt_p, ("noise_ceiling", "ceiling_note"): ceiling},
-                            {"data": "file", "hypothesis": "hypothesis", "rho": "rho", ("ci_low", "ci_high"): "CI",
+                            {"data": "file", "hypothesis": "hypothesis", "rho": "rho", interval: "CI",
                              "p_value": "Mantel p", "p_adjusted": f"p ({_adjust_label(h.adjust)})",
                              ("noise_ceiling", "ceiling_note"): "noise ceiling"})
     caption = hypotheses_caption(an) + "".join(f" [{k}] {note}" for k, note in enumerate(notes, 1))

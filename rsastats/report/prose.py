@@ -54,7 +54,8 @@ def _hypothesis_numbers(an: ReportAnalyses) -> dict[str, Any]:
     out: dict[str, Any] = {}
     h = an.hypotheses
     if h is not None:
-        fit_cols = [c for c in ("data", "hypothesis", "rho", "ci_low", "ci_high", "p_value", "p_adjusted", "noise_ceiling",
+        fit_cols = [c for c in ("data", "hypothesis", "rho", "ci_low", "ci_high", "ci_caution", "p_value", "p_adjusted",
+                                "noise_ceiling",
                                 "ceiling_note", "partial_rho", "partial_ci_low", "partial_ci_high", "partial_p_value")
                     if c in h.fits.columns]
         out["hypotheses"] = {

@@ -135,7 +135,8 @@ def pairs_table(an) -> ReportTable:
         rename.update({"rho_corrected": "rho_corrected", ("corrected_ci_low", "corrected_ci_high"): "CI (noise-free)",
                        "noise_ceiling": "noise ceiling", ("corrected_note", "ceiling_note"): "note"})
     display = display_frame(frame, {"rho": fmt_number, interval: lambda lo, hi, *caution: " ".join(
-                                        t for t in (fmt_ci(lo, hi), _note_mark(notes, *caution)) if t),
+                                        t for t in (fmt_ci(lo, hi), _note_mark(notes, *(f"caution: {c}" for c in
+                                                                                        caution if c))) if t),
                                     "p_value": fmt_p, "p_holm": fmt_p,
                                     "p_bh": fmt_p, "rho_corrected": fmt_number,
                                     ("corrected_ci_low", "corrected_ci_high"): fmt_ci, "noise_ceiling": fmt_number,

@@ -2,6 +2,7 @@
 rsastats/inference/degeneracy.py, docs/statistics.md 'Low-rank emotion spaces')."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from rsastats.cli import cli
 from rsastats.inference import compare_all, compare_models
 from rsastats.inference.degeneracy import (LOW_RANK_CAUTION_EMOTIONS, LOW_RANK_CAUTION_RANK, low_rank_caution,
                                            pair_rank_share)
-from rsastats.io import make_vectors, write_dataset
+from rsastats.io import make_rdm, make_vectors, write_dataset
 from rsastats.rdm import rdm_matrix, upper
 
 
@@ -112,3 +113,62 @@ def test_cli_json_and_tables_carry_the_caution(tmp_path):
     matrix = runner.invoke(cli, ["matrix", *paths, "--n-boot", "50", "--permutations", "19"])
     flat = " ".join(matrix.stdout.replace("│", " ").split())
     assert "[1] caution: the emotions vary along few directions" in flat
+
+
+def test_hypothesis_fits_carry_the_same_caution(tmp_path):
+    """A fit of data against a hypothesis is compare's rho of the two RDMs (docs/statistics.md, section 8): the same
+    interval, so the same caution; the table marks it with a footnote."""
+    import pandas as pd
+
+    from rsastats.inference.hypotheses import compare_hypotheses
+
+    a, b = _one_direction(24, 1)
+    labels = [f"e{i:02d}" for i in range(24)]
+    res = compare_models(_vectors(a, "A"), _vectors(b, "B"), n_boot=50, permutations=19, seed=0)
+    rdm = upper(rdm_matrix(b.astype(np.float32).astype(np.float64), "cosine"))
+    square = np.zeros((24, 24))
+    square[np.triu_indices(24, 1)] = rdm
+    square = square + square.T
+    rng = np.random.default_rng(4)
+    features = pd.DataFrame({"emotion": labels, "f1": rng.standard_normal(24), "f2": rng.standard_normal(24),
+                             "f3": rng.standard_normal(24), "f4": rng.standard_normal(24)})
+    fits = compare_hypotheses([_vectors(a, "A")], [square, features], n_boot=50, permutations=19, seed=0).fits
+    assert fits.loc[0, "rho"] == pytest.approx(res.rho, abs=1e-12)
+    assert fits.loc[0, "ci_caution"] == res.ci_caution != ""
+    assert fits.loc[1, "ci_caution"] == ""  # random features: a kernel of many directions
+    path = tmp_path / "A.nc"
+    write_dataset(_vectors(a, "A"), path)
+    write_dataset(make_rdm(square, labels, attrs={"model": "B"}), tmp_path / "one_direction.nc")
+    features.to_csv(tmp_path / "random.csv", index=False)
+    args = ["hypotheses", str(path), "--models", str(tmp_path / "one_direction.nc"), "--models",
+            str(tmp_path / "random.csv"), "--n-boot", "20", "--permutations", "19"]
+    out = CliRunner().invoke(cli, args + ["--json"])
+    assert out.exit_code == 0, out.output
+    assert [f["ci_caution"] != "" for f in json.loads(out.stdout)["fits"]] == [True, False]
+    table = " ".join(CliRunner().invoke(cli, args).stdout.replace("│", " ").split())
+    assert re.search(r"\[\d\] caution: the emotions vary along few directions", table)
+
+
+def test_report_tables_mark_a_cautioned_interval(monkeypatch):
+    """The report's pairs and hypotheses tables: the interval with a footnote mark, the sentence in the caption."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from rsastats.report import hypothesis_tables, tables
+
+    monkeypatch.setattr(tables, "main_caption", lambda an: "caption.")
+    monkeypatch.setattr(hypothesis_tables, "hypotheses_caption", lambda an: "caption.")
+    rows = pd.DataFrame({"a": ["A", "A"], "b": ["B", "C"], "rho": [0.3, 0.5], "ci_low": [0.1, 0.2],
+                         "ci_high": [0.5, 0.7], "ci_caution": ["few directions", ""], "p_value": [0.01, 0.001],
+                         "p_holm": [0.02, 0.002], "p_bh": [0.01, 0.002], "standard_error": [0.1, 0.1],
+                         "bias": [0.0, 0.0], "n_undefined": [0, 0]})
+    table = tables.pairs_table(SimpleNamespace(pairs=rows))
+    assert list(table.display["CI"]) == ["[0.100, 0.500] [1]", "[0.200, 0.700]"]
+    assert table.caption.endswith("[1] caution: few directions") and "ci_caution" in table.frame.columns
+    fits = rows.rename(columns={"a": "data", "b": "hypothesis", "p_holm": "p_adjusted"}).assign(
+        noise_ceiling=[None, 0.9], ceiling_note=["no prompts", ""])
+    h = SimpleNamespace(fits=fits, differences=pd.DataFrame(), adjust="holm")
+    (fit_table,) = hypothesis_tables.hypotheses_tables(SimpleNamespace(hypotheses=h))
+    assert list(fit_table.display["CI"]) == ["[0.100, 0.500] [1]", "[0.200, 0.700]"]
+    assert fit_table.caption.endswith("[1] caution: few directions [2] no prompts")
