@@ -18,6 +18,10 @@ This script measures it per data set, on data sets of :mod:`analyses.calibration
   parts 0.3);
 - rho_corrected's interval on the 39 designs x 150 data sets of :mod:`.low_rank_corrected` (its stored intervals;
   the rank regenerated from the same data sets, rho checked against the stored one);
+- ``hypotheses``: a data file against a noise-free hypothesis RDM (27 designs x 300 data sets): the data read one,
+  two or three latent directions as the generator's model A does (12, 21 or 40 emotions, 8 prompts, own parts 0.3,
+  offset 1), the hypothesis the Euclidean RDM of z-scored features that share 0.3, 0.6 or 0.9 of the latent (a valence
+  or arousal rating; docs/hypotheses.md) -- ``hypotheses`` gives a fit compare's interval, so the same caution;
 - ``--stored``: every data set of the stored studies (atlas, its seed-2028 replication, the weak, independent,
   few-emotions and many-emotions designs), regenerated as :mod:`.low_rank` does: how often the caution would be given
   there, and what those intervals covered.
@@ -25,7 +29,7 @@ This script measures it per data set, on data sets of :mod:`analyses.calibration
 Truth: E[rho_hat] (rho's interval) and the noise-free rho (rho_corrected's).  'related': a truth above 0.03.
 
 Run:  python -m analyses.calibration.low_rank_caution [--sets 200] [--n-mc 2000] [--stored] [--jobs 2]
-(about 6 min on 2 cores, the stored studies 6 min more).  Writes reports/calibration/low_rank_caution.csv (a row per
+(about 8 min on 2 cores, the stored studies 6 min more).  Writes reports/calibration/low_rank_caution.csv (a row per
 design) and low_rank_caution.md.
 """
 
@@ -47,7 +51,8 @@ from rsastats.io import atomic_path
 from . import low_rank
 from .studies import binomial_ci
 
-__all__ = ["held_out_designs", "flagged", "design_rows", "corrected_sets", "stored_sets", "summary", "section", "main"]
+__all__ = ["held_out_designs", "hypothesis_designs", "HypothesisGenerator", "flagged", "design_rows", "corrected_sets",
+           "hypothesis_rows", "stored_sets", "summary", "section", "main"]
 
 FOLDER = Path("reports/calibration")
 RELATED = 0.03  # a truth above this counts as related models (for the tables only)
@@ -63,6 +68,51 @@ def held_out_designs() -> list[tuple[str, str, int, dict]]:
         out.append(("grid2", f"H-k{dims}-E{n}-s{share}-P{p}", 95000 + k,
                     dict(low_rank._BASE, own=0.3, offset=1.0, k=dims, E=n, share=share, P=p)))
     return out
+
+
+class HypothesisGenerator(low_rank.Generator):
+    """The ``hypotheses`` part (module docstring): model A's prompts and a hypothesis RDM of features."""
+
+    def draw_pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Upper triangles of the data's cosine RDM (the means of its prompts) and of the hypothesis RDM."""
+        from ..atlas.model import cosine_cells
+
+        d, n, k = self.d, self.d["E"], self.d["k"]
+        z = rng.standard_normal((n, k)) * self.scale
+        rating = d["share"] * z + np.sqrt(1 - d["share"] ** 2) * rng.standard_normal((n, k)) * self.scale
+        mu = z @ self.w[0] + d["own"] * rng.standard_normal((n, 8)) @ self.v[0] + self.c[0]
+        prompts = mu[:, None] + d["noise"] * rng.standard_normal((n, d["P"], d["dA"])) * self.unit
+        features = (rating - rating.mean(0)) / rating.std(0)
+        iu, ju = np.triu_indices(n, 1)
+        return cosine_cells(prompts.mean(1)), np.linalg.norm(features[:, None] - features[None], axis=-1)[iu, ju]
+
+
+def hypothesis_designs() -> list[tuple[str, str, int, dict]]:
+    """``(family, name, seed, design)`` of the ``hypotheses`` part (module docstring)."""
+    grid = itertools.product([1, 2, 3], [12, 21, 40], [0.3, 0.6, 0.9])
+    return [("hypotheses", f"hyp-k{dims}-E{n}-s{share}", 97000 + k,
+             dict(low_rank._BASE, own=0.3, offset=1.0, k=dims, E=n, share=share, P=8)) for k, (dims, n, share)
+            in enumerate(grid)]
+
+
+def _hypothesis_job(args: tuple) -> pd.DataFrame:
+    family, name, seed, design, n_sets, n_mc = args
+    gen = HypothesisGenerator(design, seed)
+    mc = np.random.default_rng([seed, 1])
+    truth = float(np.mean([low_rank._rho(*gen.draw_pair(mc)) for _ in range(n_mc)]))
+    rows = [low_rank._intervals(*gen.draw_pair(np.random.default_rng([seed, 7, s])), design["E"])
+            for s in range(n_sets)]
+    frame = pd.DataFrame(rows)
+    return pd.DataFrame({"group": "hypotheses", "family": family, "design": name, "n": design["E"], "truth": truth,
+                         "rho": frame["rho"], "effective_rank": frame["rank_share"] * design["E"],
+                         "low": frame["ci_low_shipped"], "high": frame["ci_high_shipped"]})
+
+
+def hypothesis_rows(n_sets: int = 300, n_mc: int = 1000, jobs: int = 2) -> pd.DataFrame:
+    """A row per data set of the ``hypotheses`` part, as :func:`design_rows`."""
+    with ProcessPoolExecutor(jobs) as pool:
+        return pd.concat(list(pool.map(_hypothesis_job, [(*d, n_sets, n_mc) for d in hypothesis_designs()])),
+                         ignore_index=True)
 
 
 def flagged(effective_rank: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -217,7 +267,8 @@ def section(folder: str | Path = FOLDER) -> list[str]:
             "'Low-rank emotion spaces'; `python -m analyses.calibration.low_rank_caution`, "
             "[reports/calibration/low_rank_caution.md](../reports/calibration/low_rank_caution.md)). 'flagged': the "
             "data sets that carry it; 'chosen': the low-rank study's 128 designs, on which the rule was chosen; 'held "
-            "out': 84 designs drawn afterwards; the stored studies by name.", "",
+            "out': 84 designs drawn afterwards; 'hypotheses': data against a hypothesis RDM of features; the stored "
+            "studies by name.", "",
             "### " + body.rstrip("\n").replace("\n## ", "\n### "), ""]
 
 
@@ -230,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stored", action="store_true", help="also the stored studies (module docstring)")
     args = parser.parse_args(argv)
     started = time.time()
-    sets = [design_rows(args.sets, args.n_mc, args.jobs), corrected_sets()]
+    sets = [design_rows(args.sets, args.n_mc, args.jobs), corrected_sets(),
+            hypothesis_rows(jobs=args.jobs)]
     if args.stored:
         sets.append(stored_sets(args.jobs))
     sets = pd.concat(sets, ignore_index=True)

@@ -54,3 +54,33 @@ def test_committed_report_numbers_follow_from_its_table():
         line = [l for l in text.splitlines() if l.startswith(f"| {group} | related | True |")][0]
         sets, coverage = int(line.split("|")[4]), float(line.split("|")[5].split()[0])
         assert round(flagged.sum()) == sets and 100 * hits / flagged.sum() == pytest.approx(coverage, abs=0.051)
+
+
+def test_hypotheses_part_flags_what_compare_hypotheses_cautions():
+    from rsastats.inference.hypotheses import compare_hypotheses
+
+    (_, name, seed, design), = [d for d in low_rank_caution.hypothesis_designs() if d[1] == "hyp-k1-E12-s0.3"]
+    gen = low_rank_caution.HypothesisGenerator(design, seed)
+    n = design["E"]
+    labels = [f"e{i:02d}" for i in range(n)]
+    iu = np.triu_indices(n, 1)
+    flags = []
+    for s in range(8):
+        x, h = gen.draw_pair(np.random.default_rng([seed, 7, s]))
+        row = low_rank._intervals(x, h, n)
+        square = np.zeros((n, n))
+        square[iu] = h
+        # the data as an RDM file of the same cells (the study works on the cells)
+        data = np.zeros((n, n))
+        data[iu] = x
+        from rsastats.io import make_rdm
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = compare_hypotheses([make_rdm(data + data.T, labels, attrs={"model": "D"})], [square + square.T],
+                                     n_boot=20, permutations=19, seed=0).fits.iloc[0]
+        assert fit["rho"] == pytest.approx(row["rho"], abs=1e-6)
+        flag = bool(low_rank_caution.flagged(row["rank_share"] * n, n))
+        assert bool(fit["ci_caution"]) == flag
+        flags.append(flag)
+    assert True in flags and False in flags  # this design has both (38% of its data sets flagged)
