@@ -20,6 +20,7 @@ the intervals on real activations (prompts and emotions drawn from larger real f
 what subtracting the worlds' bias would do to the estimate, ``lengths`` how much emotion vectors differ in length
 (real models against the simulated designs), ``methods`` the summary of the methods studied and not chosen,
 ``low_rank`` and ``low_rank_corrected`` rho's and rho_corrected's intervals where emotions vary along few directions,
+``low_rank_caution`` where the intervals are given with ``ci_caution`` (the kernel's effective rank),
 ``mean_scale``, ``join_bound`` and ``join_weighted`` the stored studies re-scored or rewritten after a change to the
 shipped intervals (the mean map, the join with rho's interval, rho's low-rank weight), ``report`` the Markdown,
 ``__main__`` the command.
