@@ -49,8 +49,8 @@ from ..measures import rank_measure
 
 __all__ = ["second_order_variance", "partial_second_order", "difference_second_order", "pair_second_order",
            "leave_two_out_weights", "leave_two_out_excess", "low_rank_weight", "kernel_rank_share", "pair_rank_share",
-           "pair_effective_rank", "low_rank_caution", "LOW_RANK_FROM", "LOW_RANK_TO", "LOW_RANK_CAUTION_RANK",
-           "LOW_RANK_CAUTION_EMOTIONS"]
+           "pair_effective_rank", "pair_interval_terms", "low_rank_caution", "LOW_RANK_FROM", "LOW_RANK_TO",
+           "LOW_RANK_CAUTION_RANK", "LOW_RANK_CAUTION_EMOTIONS"]
 
 # The excess is removed in full where the kernel's effective rank is at least LOW_RANK_TO of the emotions, not at all
 # below LOW_RANK_FROM (module docstring): chosen on 103 designs (the atlas, its weak designs, 66 of two generators
@@ -153,9 +153,15 @@ def _centred_kernels(cells: np.ndarray, n: int) -> np.ndarray:
 def _raw_excess(cells: np.ndarray, n: int, *, low_rank: bool) -> np.ndarray:
     """``2 delta_2 / ((n-1)(n-2))`` of kernel values ``cells`` (K, m) at the cells i < j of ``n`` emotions; with
     ``low_rank``, times :func:`low_rank_weight` of the kernel's rank share (module docstring)."""
+    return _excess_and_share(cells, n, low_rank=low_rank)[0]
+
+
+def _excess_and_share(cells: np.ndarray, n: int, *, low_rank: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_raw_excess` and the kernel's rank share (:func:`kernel_rank_share`), from one U-centred kernel."""
     centred = _centred_kernels(cells, n)
     excess = 2.0 * np.maximum(_delta2(centred), 0.0) / ((n - 1) * (n - 2))
-    return excess * low_rank_weight(kernel_rank_share(centred)) if low_rank else excess
+    share = kernel_rank_share(centred)
+    return (excess * low_rank_weight(share) if low_rank else excess), share
 
 
 def _excess(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int, low_rank: bool = True) -> np.ndarray:
@@ -259,25 +265,40 @@ def partial_second_order(uppers: np.ndarray, estimate: float, rank: str) -> floa
 def pair_second_order(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> np.ndarray | None:
     """:func:`second_order_variance` of each pair (i, j) of a resampling engine's full-data RDMs, for the
     interval ``ci`` (None unless it is ``jackknife-t``, the one method that uses it)."""
-    if ci != "jackknife-t":
-        return None
-    pairs = np.asarray(pairs)
-    point = np.asarray(point, dtype=np.float64)
-    # One pair at a time: the kernel matrix is n x n per pair.
-    return np.array([second_order_variance(engine.fixed[i], engine.fixed[j], point[k], engine.rank)[0]
-                     for k, (i, j) in enumerate(pairs)])
+    return pair_interval_terms(engine, pairs, point, ci)[0]
 
 
 def pair_effective_rank(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> np.ndarray | None:
     """The effective rank of the kernel of each pair (i, j)'s correlation (:func:`pair_rank_share` times the
     emotions) of a resampling engine's full-data RDMs, for the interval ``ci`` (None unless it is ``jackknife-t``,
     the one method whose coverage was measured against it; NaN where the rank share is)."""
+    return pair_interval_terms(engine, pairs, point, ci)[1]
+
+
+def pair_interval_terms(engine, pairs: np.ndarray, point: np.ndarray,
+                        ci: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """:func:`pair_second_order` and :func:`pair_effective_rank` together, from one kernel per pair (None, None
+    unless ``ci`` is ``jackknife-t``)."""
     if ci != "jackknife-t":
-        return None
+        return None, None
     point = np.asarray(point, dtype=np.float64)
-    n = _n_emotions(engine.fixed.shape[1]) or 0
-    return np.array([pair_rank_share(engine.fixed[i], engine.fixed[j], point[k], engine.rank)[0] * n
-                     for k, (i, j) in enumerate(np.asarray(pairs))])
+    terms = [_pair_terms(engine.fixed[i], engine.fixed[j], point[k], engine.rank) for k, (i, j) in enumerate(pairs)]
+    return np.array([t[0] for t in terms]), np.array([t[1] for t in terms])
+
+
+def _pair_terms(x: np.ndarray, y: np.ndarray, estimate: float, rank: str) -> tuple[float, float]:
+    """:func:`second_order_variance` (with the low-rank weight) and the effective rank of one pair's kernel, as
+    :func:`second_order_variance` and :func:`pair_rank_share` give them (NaN where they do)."""
+    rows, r = _pair_rows(x, y, estimate, rank)
+    if rows is None:
+        return float("nan"), float("nan")
+    zx, zy, ok, n = rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw, share = _excess_and_share(_kernel_cells(zx, zy, r), n, low_rank=True)
+        excess = raw / (1.0 - r**2) ** 2
+    excess = np.where(ok & np.isfinite(excess) & (np.abs(r) < 1.0), excess, np.nan)
+    share = np.where(ok & (np.abs(r) < 1.0), share, np.nan)
+    return float(excess[0]), float(share[0] * n)
 
 
 def low_rank_caution(effective_rank: float | None, n_emotions: int, ci_low: float | None) -> str:

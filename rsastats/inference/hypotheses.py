@@ -31,7 +31,7 @@ from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import DEFAULT_N_SPLITS, ceilings_for, unsplittable
 from .corrected import ceiling_withheld, screen_ceilings
 from .difference import DIFFERENCE_CI, difference_summary
-from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
+from .degeneracy import low_rank_caution, pair_interval_terms
 from .engine import ResamplingEngine
 from .multiple import ADJUSTMENTS, adjust_pvalues
 from .partial import partial_rank_name, partial_row
@@ -216,7 +216,7 @@ def compare_hypotheses(data: Sequence[Any], hypotheses: Sequence[Any], *, confou
         partial = (_partial_columns(models, len(hyps), rank, ci, confidence, n_boot, (perms, count, exact), alternative,
                                     seeds) if confs else [{}] * len(hyps))
         prompts = prompt_strata(fit_models, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm)
-        terms = pair_second_order(engine, pairs, point, ci), pair_effective_rank(engine, pairs, point, ci)
+        terms = pair_interval_terms(engine, pairs, point, ci)
         fits += _fit_rows(model.name, hyps, point, reps, jack, terms, _pvalues(exceed, count, exact), ci, confidence,
                           partial, prompts, n)
         diffs += _differences(model.name, hyps, point, reps, jack, diff_ci, confidence, engine.fixed, rank, n)

@@ -20,7 +20,7 @@ from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .ceiling import ceilings_for, unsplittable
 from .corrected import DEFAULT_N_SPLITS, corrected_rhos, screen_ceilings
 from .join import joined_records
-from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
+from .degeneracy import low_rank_caution, pair_interval_terms
 from .engine import ResamplingEngine, all_pairs
 from .engine_tasks import bootstrap_replicates
 from .multiple import ADJUSTMENTS, adjust_pvalues
@@ -167,11 +167,10 @@ def compare_all(models: Sequence[Any], *, bootstrap: str | None = None, n_boot: 
                                 confidence=confidence, split_seed=seeds.splits, boot_seed=seeds.corrected,
                                 world_seed=seeds.worlds)
                  if ceiling else None)
+    second, ranks = pair_interval_terms(engine, pairs, point, ci)
     table = pd.DataFrame(_pair_rows(loaded, pairs, point, reps, jack, exceed, count, exact, ci, confidence, corrected,
-                                    pair_second_order(engine, pairs, point, ci),
-                                    prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm),
-                                    scheme=scheme, rank=rank, rdm_method=options.rdm,
-                                    ranks=pair_effective_rank(engine, pairs, point, ci)))
+                                    second, prompt_strata(loaded, pairs, jack, ci=ci, rank=rank, rdm_method=options.rdm),
+                                    scheme=scheme, rank=rank, rdm_method=options.rdm, ranks=ranks))
     table.insert(table.columns.get_loc("p_value") + 1, "p_adjusted", adjust_pvalues(table["p_value"].to_numpy(), adjust))
     if confs:
         partial = pd.DataFrame(partial_pair_columns(loaded, pairs, confs, rank=rank, ci=ci, confidence=confidence,

@@ -23,7 +23,7 @@ from ..rng import SeedLike, seed_to_int
 from .bootstrap import DEFAULT_N_BOOT, summarize_replicates
 from .corrected import DEFAULT_N_SPLITS, CorrectedRho, corrected_rhos
 from .difference import DifferenceResult, compare_difference
-from .degeneracy import low_rank_caution, pair_effective_rank, pair_second_order
+from .degeneracy import low_rank_caution, pair_interval_terms
 from .engine import ResamplingEngine
 from .engine_tasks import bootstrap_replicates
 from .join import joined_records
@@ -144,7 +144,7 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
                               counts_only=False)[:, 0]
     strata = engine.jackknife(pairs) if INTERVAL_METHODS[ci].needs_jackknife else None
     jack = None if strata is None else [s[:, 0] for s in strata]
-    second = pair_second_order(engine, pairs, np.array([rho]), ci)
+    second, ranks = pair_interval_terms(engine, pairs, np.array([rho]), ci)
     prompts = prompt_strata(models, pairs, strata, ci=ci, rank=rank, rdm_method=options.rdm)[0]
     summary = summarize_replicates(rho, reps, ci=ci, confidence=confidence, jackknife=jack, bounds=CORRELATION_BOUNDS,
                                    second_order=None if second is None else float(second[0]), prompts=prompts)
@@ -158,7 +158,6 @@ def compare_models(a: Any, b: Any, *, bootstrap: str | None = None, n_boot: int 
     dist.setflags(write=False)
     summary.pop("acceleration")
     note = summary.pop("ci_note", "") or interval_note(ci, n, summary["ci_low"], summary["ci_high"])
-    ranks = pair_effective_rank(engine, pairs, np.array([rho]), ci)
     return ComparisonResult(
         a=models[0].name, b=models[1].name, rho=rho, ci_method=ci, confidence=confidence, bootstrap=scheme, n_boot=n_boot,
         ci_note=note, ci_caution=low_rank_caution(None if ranks is None else float(ranks[0]), n, summary["ci_low"]),
