@@ -34,7 +34,7 @@ emotions: 0 below :data:`LOW_RANK_FROM`, 1 from :data:`LOW_RANK_TO`, linear betw
 Where the kernel's effective rank itself is below :data:`LOW_RANK_CAUTION_RANK` (emotions that vary along about one or
 two directions) with :data:`LOW_RANK_CAUTION_EMOTIONS` or more emotions, the weight is not enough: rho's interval
 still covers too rarely where the two models share part of that structure, missing on the side below the truth
-(its standard error is small exactly where rho is low).  ``compare`` and ``matrix`` give the interval with
+(its standard error is small exactly where rho is low).  ``compare``, ``matrix`` and ``hypotheses`` give it with
 :func:`low_rank_caution`'s sentence in ``ci_caution`` (since 2026-12-08; docs/statistics.md, 'Low-rank emotion
 spaces', ``python -m analyses.calibration.low_rank_caution``).
 """
