@@ -49,7 +49,7 @@ from ..measures import rank_measure
 
 __all__ = ["second_order_variance", "partial_second_order", "difference_second_order", "pair_second_order",
            "leave_two_out_weights", "leave_two_out_excess", "low_rank_weight", "kernel_rank_share", "pair_rank_share",
-           "pair_effective_rank", "pair_interval_terms", "low_rank_caution", "LOW_RANK_FROM", "LOW_RANK_TO",
+           "pair_interval_terms", "low_rank_caution", "LOW_RANK_FROM", "LOW_RANK_TO",
            "LOW_RANK_CAUTION_RANK", "LOW_RANK_CAUTION_EMOTIONS"]
 
 # The excess is removed in full where the kernel's effective rank is at least LOW_RANK_TO of the emotions, not at all
@@ -167,9 +167,17 @@ def _excess_and_share(cells: np.ndarray, n: int, *, low_rank: bool) -> tuple[np.
 def _excess(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int, low_rank: bool = True) -> np.ndarray:
     """The excess, on the Fisher-z scale, of rows ``zx``, ``zy`` (K, m) whose dot product is the correlation ``r``,
     with ``low_rank`` scaled down where the kernel has a low rank (module docstring)."""
+    return _excess_terms(zx, zy, r, n, low_rank)[0]
+
+
+def _excess_terms(zx: np.ndarray, zy: np.ndarray, r: np.ndarray, n: int,
+                  low_rank: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_excess` and the kernel's rank share, from one kernel (both NaN at ``|r| = 1``)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        excess = _raw_excess(_kernel_cells(zx, zy, r), n, low_rank=low_rank) / (1.0 - r**2) ** 2
-    return np.where(np.isfinite(excess) & (np.abs(r) < 1.0), excess, np.nan)
+        raw, share = _excess_and_share(_kernel_cells(zx, zy, r), n, low_rank=low_rank)
+        excess = raw / (1.0 - r**2) ** 2
+    inside = np.abs(r) < 1.0
+    return np.where(np.isfinite(excess) & inside, excess, np.nan), np.where(inside, share, np.nan)
 
 
 def difference_second_order(a: np.ndarray, b: np.ndarray, c: np.ndarray, r_ab: float, r_ac: float,
@@ -230,9 +238,7 @@ def pair_rank_share(x: np.ndarray, y: np.ndarray, estimate: np.ndarray, rank: st
     if rows is None:
         return np.full(r.shape, np.nan)
     zx, zy, ok, n = rows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = kernel_rank_share(_centred_kernels(_kernel_cells(zx, zy, r), n))
-    return np.where(ok & (np.abs(r) < 1.0), share, np.nan)
+    return np.where(ok, _excess_terms(zx, zy, r, n)[1], np.nan)
 
 
 def _standardized_rows(uppers: np.ndarray, rank: str) -> tuple[np.ndarray, int] | None:
@@ -268,17 +274,11 @@ def pair_second_order(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> 
     return pair_interval_terms(engine, pairs, point, ci)[0]
 
 
-def pair_effective_rank(engine, pairs: np.ndarray, point: np.ndarray, ci: str) -> np.ndarray | None:
-    """The effective rank of the kernel of each pair (i, j)'s correlation (:func:`pair_rank_share` times the
-    emotions) of a resampling engine's full-data RDMs, for the interval ``ci`` (None unless it is ``jackknife-t``,
-    the one method whose coverage was measured against it; NaN where the rank share is)."""
-    return pair_interval_terms(engine, pairs, point, ci)[1]
-
-
 def pair_interval_terms(engine, pairs: np.ndarray, point: np.ndarray,
                         ci: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """:func:`pair_second_order` and :func:`pair_effective_rank` together, from one kernel per pair (None, None
-    unless ``ci`` is ``jackknife-t``)."""
+    """:func:`pair_second_order` and the effective rank of each pair's kernel (:func:`pair_rank_share` times the
+    emotions; the caution's measure, :func:`low_rank_caution`), from one kernel per pair (None, None unless ``ci`` is
+    ``jackknife-t``, the one method that uses the excess and whose coverage was measured against the rank)."""
     if ci != "jackknife-t":
         return None, None
     point = np.asarray(point, dtype=np.float64)
@@ -287,23 +287,18 @@ def pair_interval_terms(engine, pairs: np.ndarray, point: np.ndarray,
 
 
 def _pair_terms(x: np.ndarray, y: np.ndarray, estimate: float, rank: str) -> tuple[float, float]:
-    """:func:`second_order_variance` (with the low-rank weight) and the effective rank of one pair's kernel, as
-    :func:`second_order_variance` and :func:`pair_rank_share` give them (NaN where they do)."""
+    """:func:`second_order_variance` and the effective rank (:func:`pair_rank_share` times the emotions) of one pair."""
     rows, r = _pair_rows(x, y, estimate, rank)
     if rows is None:
         return float("nan"), float("nan")
     zx, zy, ok, n = rows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        raw, share = _excess_and_share(_kernel_cells(zx, zy, r), n, low_rank=True)
-        excess = raw / (1.0 - r**2) ** 2
-    excess = np.where(ok & np.isfinite(excess) & (np.abs(r) < 1.0), excess, np.nan)
-    share = np.where(ok & (np.abs(r) < 1.0), share, np.nan)
+    excess, share = (np.where(ok, v, np.nan) for v in _excess_terms(zx, zy, r, n))
     return float(excess[0]), float(share[0] * n)
 
 
 def low_rank_caution(effective_rank: float | None, n_emotions: int, ci_low: float | None) -> str:
     """``ci_caution`` of a correlation of two RDMs: a sentence where its ``jackknife-t`` interval is given
-    (``ci_low`` finite) and the kernel's ``effective_rank`` (:func:`pair_effective_rank`) is below
+    (``ci_low`` finite) and the kernel's ``effective_rank`` (:func:`pair_interval_terms`) is below
     :data:`LOW_RANK_CAUTION_RANK` with at least :data:`LOW_RANK_CAUTION_EMOTIONS` emotions (module docstring);
     ``""`` otherwise."""
     if (effective_rank is None or ci_low is None or not np.isfinite(ci_low) or not np.isfinite(effective_rank)

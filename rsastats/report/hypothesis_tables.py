@@ -24,7 +24,7 @@ def hypotheses_tables(an) -> list[ReportTable]:
     h = an.hypotheses
     if h is None:
         return []
-    interval = ("ci_low", "ci_high") + (("ci_caution",) if "ci_caution" in h.fits.columns else ())
+    interval = ("ci_low", "ci_high", "ci_caution")
     fits = h.fits[["data", "hypothesis", "rho", *interval, "p_value", "p_adjusted", "noise_ceiling",
                    "ceiling_note", "standard_error", "n_undefined"]].copy()
     notes: list[str] = []
@@ -37,7 +37,7 @@ def hypotheses_tables(an) -> list[ReportTable]:
     def ceiling(value, note):
         return fmt_number(value) if not is_missing(value) else f"n/a {mark(note)}"
 
-    def ci(low, high, caution=""):
+    def ci(low, high, caution):
         return f"{fmt_ci(low, high)} {mark('caution: ' + caution)}" if caution else fmt_ci(low, high)
 
     display = display_frame(fits, {"rho": fmt_number, interval: ci, "p_value": fmt_p,

@@ -121,22 +121,21 @@ def inputs_table(an) -> ReportTable:
 
 def pairs_table(an) -> ReportTable:
     frame = an.pairs.copy()
-    cols = ["a", "b", "rho", "ci_low", "ci_high"] + (["ci_caution"] if "ci_caution" in frame.columns else [])
-    cols += ["p_value", "p_holm", "p_bh"]
+    cols = ["a", "b", "rho", "ci_low", "ci_high", "ci_caution", "p_value", "p_holm", "p_bh"]
     has_corrected = "rho_corrected" in frame.columns
     if has_corrected:
         cols += ["rho_corrected", "corrected_ci_low", "corrected_ci_high", "noise_ceiling", "corrected_note", "ceiling_note"]
     frame = frame[cols + ["standard_error", "bias", "n_undefined"]]
     notes: list[str] = []
-    interval = ("ci_low", "ci_high", "ci_caution") if "ci_caution" in cols else ("ci_low", "ci_high")
+    interval = ("ci_low", "ci_high", "ci_caution")
     rename = {"a": "A", "b": "B", "rho": "rho", interval: "CI", "p_value": "Mantel p",
               "p_holm": "p (Holm)", "p_bh": "p (BH)"}
     if has_corrected:
         rename.update({"rho_corrected": "rho_corrected", ("corrected_ci_low", "corrected_ci_high"): "CI (noise-free)",
                        "noise_ceiling": "noise ceiling", ("corrected_note", "ceiling_note"): "note"})
-    display = display_frame(frame, {"rho": fmt_number, interval: lambda lo, hi, *caution: " ".join(
-                                        t for t in (fmt_ci(lo, hi), _note_mark(notes, *(f"caution: {c}" for c in
-                                                                                        caution if c))) if t),
+    display = display_frame(frame, {"rho": fmt_number, interval: lambda lo, hi, caution: " ".join(
+                                        t for t in (fmt_ci(lo, hi), _note_mark(notes, caution and f"caution: {caution}"))
+                                        if t),
                                     "p_value": fmt_p, "p_holm": fmt_p,
                                     "p_bh": fmt_p, "rho_corrected": fmt_number,
                                     ("corrected_ci_low", "corrected_ci_high"): fmt_ci, "noise_ceiling": fmt_number,

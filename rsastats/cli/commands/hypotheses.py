@@ -84,7 +84,7 @@ def _print(res) -> None:
         ceiling = (fmt_number(row.noise_ceiling) if not is_missing(row.noise_ceiling)
                    else note_mark(notes, row.ceiling_note))
         cells = [row.data, row.hypothesis, with_ci_note(notes, row.rho, row.ci_low, row.ci_high, row.ci_note,
-                                                        getattr(row, "ci_caution", "")),
+                                                        row.ci_caution),
                  fmt_p(row.p_value), fmt_p(row.p_adjusted), ceiling]
         if partial:
             cells += [with_ci_note(notes, row.partial_rho, row.partial_ci_low, row.partial_ci_high, row.partial_ci_note),

@@ -82,7 +82,7 @@ def matrix(files, layer, last_k, normalization, n_pcs, rdm_method, rank, scheme,
     for row in frame.itertuples():
         rho = (f"{fmt_number(row.rho)}{' (no CI: see the warning)' if titled else ''}" if is_missing(row.ci_low)
                else fmt_with_ci(row.rho, row.ci_low, row.ci_high))
-        if getattr(row, "ci_caution", ""):
+        if row.ci_caution:
             rho += f" {note_mark(notes, 'caution: ' + row.ci_caution)}"
         cells = [row.a, row.b, rho,
                  fmt_p(row.p_value), fmt_p(row.p_adjusted)]
